@@ -1,0 +1,72 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, loadConfig, type Config } from '../server/config.js';
+import { createLogger } from '../server/logger.js';
+import { MigrationError } from '../server/db/migrator/errors.js';
+import { migrateCommands } from './migrate.js';
+import { serve } from './serve.js';
+
+function intArg(name: string) {
+  return (v: string) => {
+    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a whole number`);
+    return Number(v);
+  };
+}
+
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`recorder: configuration error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+const program = new Command('recorder').description('Recorder: a browser recorder whose recordings are never lost');
+
+program
+  .command('serve')
+  .description('start the HTTP server (embedded PostgreSQL unless DATABASE_URL is set)')
+  .action(async () => serve(loadConfigOrExit()));
+
+const migrate = program.command('migrate').description('inspect and apply database migrations');
+const lockOption = new Option('--lock <mode>', 'another runner holds the lock: wait (up to MIGRATION_RUNNER_WAIT_MS) or fail').choices(['wait', 'fail']).default('wait');
+const toOption = new Option('--to <version>', 'target version (down: versions above it are rolled back; 0 = all)').argParser(intArg('--to'));
+const phaseOption = new Option('--phase <n>', 'up: apply phases up to N; down: roll back phases N and later').argParser(intArg('--phase'));
+
+const cmds = migrateCommands(() => {
+  const config = loadConfigOrExit();
+  return { config, logger: createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn') };
+});
+
+migrate.command('status').description('applied, pending and drifted migrations').action(cmds.status);
+migrate
+  .command('plan')
+  .description('dry run: the SQL up/down would run, in order, with each file\'s transaction mode')
+  .argument('[direction]', 'up or down', 'up')
+  .addOption(toOption)
+  .addOption(phaseOption)
+  .action(cmds.plan);
+migrate.command('up').description('apply pending migrations').addOption(toOption).addOption(phaseOption).addOption(lockOption).action(cmds.up);
+migrate
+  .command('down')
+  .description('roll migrations back; refuses to destroy data unless --force (which backs it up first)')
+  .addOption(toOption)
+  .addOption(phaseOption)
+  .addOption(lockOption)
+  .option('--force', 'roll back even when tables/columns hold rows, after writing a backup')
+  .action(cmds.down);
+migrate.command('restore').description('load a backup written by a forced down (after migrating up again)').argument('<dir>').action(cmds.restore);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof MigrationError) {
+    process.stderr.write(`recorder: ${err.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`recorder: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,108 @@
+import path from 'node:path';
+
+/** Thrown when an environment variable holds a value we cannot use; the message names the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type LockMode = 'wait' | 'fail';
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** undefined: run the embedded PostgreSQL under dataDir. */
+  databaseUrl: string | undefined;
+  logLevel: LogLevel;
+  migrateOnStart: boolean;
+  migrationsDir: string;
+  migration: {
+    /** PostgreSQL interval text for SET lock_timeout, e.g. "5s". */
+    lockTimeout: string;
+    /** How many times a step that hit lock_timeout is retried. */
+    lockRetries: number;
+    /** How long `--lock wait` waits for another runner, in ms. */
+    runnerLockWaitMs: number;
+  };
+  /** 0 picks a free loopback port at every start. */
+  embeddedPgPort: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `"${raw}" is not a whole number (accepted: ${min}..${max})`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `${n} is out of range (accepted: ${min}..${max})`);
+  return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(name, `"${raw}" is not a boolean (accepted: true, false, 1, 0, yes, no, on, off)`);
+}
+
+function pgInterval(env: Env, name: string, fallback: string): string {
+  const raw = (env[name] ?? '').trim();
+  if (raw === '') return fallback;
+  if (!/^\d+(ms|s|min)$/.test(raw)) throw new ConfigError(name, `"${raw}" is not a duration (accepted: e.g. 500ms, 5s, 1min)`);
+  return raw;
+}
+
+function databaseUrl(env: Env): string | undefined {
+  const raw = env.DATABASE_URL?.trim();
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'is not a URL (accepted: postgres://user:password@host:port/database)');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError('DATABASE_URL', `protocol "${url.protocol}" is not supported (accepted: postgres:, postgresql:)`);
+  }
+  return raw;
+}
+
+/** Parses and validates the environment once, at start. Throws ConfigError naming the variable. */
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const logLevel = (env.LOG_LEVEL?.trim() || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `"${env.LOG_LEVEL}" is not a level (accepted: ${LOG_LEVELS.join(', ')})`);
+  }
+  const dataDirRaw = env.DATA_DIR?.trim() || './data';
+  return {
+    port: int(env, 'PORT', 3000, 0, 65535),
+    host: env.HOST?.trim() || '0.0.0.0',
+    dataDir: path.resolve(cwd, dataDirRaw),
+    databaseUrl: databaseUrl(env),
+    logLevel,
+    migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
+    migrationsDir: path.resolve(cwd, env.MIGRATIONS_DIR?.trim() || defaultMigrationsDir()),
+    migration: {
+      lockTimeout: pgInterval(env, 'MIGRATION_LOCK_TIMEOUT', '5s'),
+      lockRetries: int(env, 'MIGRATION_LOCK_RETRIES', 5, 0, 100),
+      runnerLockWaitMs: int(env, 'MIGRATION_RUNNER_WAIT_MS', 60_000, 0, 3_600_000),
+    },
+    embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 0, 0, 65535),
+  };
+}
+
+/** migrations/ at the package root, wherever the process was started from. */
+export function defaultMigrationsDir(): string {
+  return path.resolve(new URL('.', import.meta.url).pathname, '../../migrations');
+}
