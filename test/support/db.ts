@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { Migrator, type MigratorOptions } from '../../src/server/db/migrator/engine.js';
+import { createLogger } from '../../src/server/logger.js';
+import type { PgTarget } from './global-setup.js';
+
+export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '../../migrations');
+
+export function pgTargets(): PgTarget[] {
+  return inject('pgTargets');
+}
+
+/** A new, empty database on the target server; drop() removes it (forcefully). */
+export async function freshDatabase(target: PgTarget): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: target.url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(target.url);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: target.url });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export function migrator(url: string, over: Partial<MigratorOptions> = {}): Migrator {
+  return new Migrator({
+    url,
+    dir: MIGRATIONS_DIR,
+    logger: createLogger('silent'),
+    lockTimeout: '2s',
+    lockRetries: 3,
+    runnerLock: 'wait',
+    runnerLockWaitMs: 10_000,
+    backupDir: path.join('/tmp', `recorder-test-backups-${process.pid}`),
+    retryBaseMs: 50,
+    ...over,
+  });
+}
+
+export async function connect(url: string): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  return c;
+}
