@@ -85,7 +85,7 @@ export function toRisk(targets: ResolvedTarget[]): DataAtRisk[] {
 }
 
 async function serverMajor(client: pg.Client): Promise<number> {
-  const { rows } = await client.query<{ v: string }>('SHOW server_version_num');
+  const { rows } = await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
   return Math.floor(Number(rows[0]!.v) / 10000);
 }
 
