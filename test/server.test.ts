@@ -1,0 +1,69 @@
+/** The HTTP server over a real database: liveness, readiness, the error shape. */
+import { afterEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { buildApp } from '../src/server/app.js';
+import { loadConfig } from '../src/server/config.js';
+import { createLogger } from '../src/server/logger.js';
+import { startServer, type RunningServer } from '../src/server/server.js';
+import { freshDatabase, migrator, pgTargets } from './support/db.js';
+
+describe.each(pgTargets())('server on $name', (target) => {
+  let server: RunningServer | undefined;
+  let db: Awaited<ReturnType<typeof freshDatabase>> | undefined;
+  afterEach(async () => {
+    await server?.stop();
+    await db?.drop();
+    server = db = undefined;
+  });
+
+  async function start(env: Record<string, string> = {}) {
+    db = await freshDatabase(target);
+    const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', ...env });
+    server = await startServer(config, createLogger('silent'));
+    return server;
+  }
+
+  it('migrates on start and answers /health and /ready over HTTP', async () => {
+    const s = await start();
+    expect(await (await fetch(`${s.url}/health`)).json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${s.url}/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', pendingMigrations: 0 });
+  });
+
+  it('is not ready while migrations are pending (MIGRATE_ON_START=false), and ready after up', async () => {
+    const s = await start({ MIGRATE_ON_START: 'false' });
+    const res = await s.app.inject({ method: 'GET', url: '/ready' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ code: 'NOT_READY', message: expect.stringContaining('5 migration(s) pending'), details: { pendingMigrations: 5 } });
+    expect((await s.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    await migrator(db!.url).up();
+    expect((await s.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
+  });
+
+  it('answers unknown routes with a 404 and a machine-readable code', async () => {
+    const s = await start();
+    const res = await s.app.inject({ method: 'GET', url: '/nope?x=1' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toEqual({ code: 'ROUTE_NOT_FOUND', message: 'No route GET /nope' });
+  });
+
+  it('publishes the OpenAPI document built from the route schemas', async () => {
+    const s = await start();
+    const doc = (await s.app.inject({ method: 'GET', url: '/api/openapi.json' })).json();
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/health', '/ready']));
+  });
+});
+
+describe('readiness without a database', () => {
+  it('answers 503 NOT_READY when the database does not answer, without leaking the error', async () => {
+    const pool = new pg.Pool({ connectionString: 'postgres://x:y@127.0.0.1:1/none', connectionTimeoutMillis: 500 });
+    const app = await buildApp({ logger: createLogger('silent'), probe: { pendingMigrations: async () => (await pool.query('SELECT 1'), 0) } });
+    const res = await app.inject({ method: 'GET', url: '/ready' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({ code: 'NOT_READY', message: 'The database does not answer' });
+    await app.close();
+    await pool.end();
+  });
+});
