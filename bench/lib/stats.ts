@@ -55,7 +55,8 @@ export const fmtMb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed
  */
 export class Progress {
   private readonly t0 = now();
-  private last = 0;
+  // Starts "just printed": a rate from the first few milliseconds is meaningless.
+  private last = Date.now();
   private readonly tty = Boolean(process.stderr.isTTY);
   constructor(
     private readonly label: string,

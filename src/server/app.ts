@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { AppError, ERRORS } from './errors.js';
 import { healthRoutes, type ReadinessProbe } from './health/health.routes.js';
 import type { Logger } from './logger.js';
@@ -37,6 +38,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.status(404).send({ code: 'ROUTE_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}` }),
   );
 
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
   await app.register(healthRoutes, { probe: deps.probe });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `npm test`: the whole suite on a fresh Debian machine. It needs Debian's PostgreSQL 15 (tests run on it
+# and on the embedded PostgreSQL 18); as root it installs what is missing, otherwise it prints the command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
+command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client-15)
+if ((${#need[@]})); then
+  if [ "$(id -u)" = 0 ]; then
+    echo "npm test: installing ${need[*]} with apt-get"
+    # No cluster of its own: the tests start throwaway servers.
+    mkdir -p /etc/postgresql-common && [ -f /etc/postgresql-common/createcluster.conf ] || echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "npm test needs Debian packages that are missing. Install them with:"
+    echo "  sudo apt-get update && sudo apt-get install -y ${need[*]}"
+    exit 1
+  fi
+fi
+
+# Everything temporary (throwaway PostgreSQL servers, test data) lives under one directory that is
+# cleaned up afterwards, pass or fail, even if a test process was killed before its teardown ran.
+run_tmp=$(mktemp -d /tmp/recorder-test.XXXXXX)
+chmod 755 "$run_tmp"
+export TMPDIR="$run_tmp"
+cleanup() {
+  for pidfile in $(find "$run_tmp" -name postmaster.pid 2>/dev/null); do
+    pid=$(head -1 "$pidfile" 2>/dev/null || true)
+    [ -n "$pid" ] && kill -QUIT "$pid" 2>/dev/null || true
+  done
+  rm -rf "$run_tmp"
+}
+trap cleanup EXIT
+
+echo "== typecheck"
+npx tsc --noEmit
+
+echo "== squawk (migration lint)"
+bash scripts/lint-migrations.sh
+
+echo "== vitest (embedded PostgreSQL 18 and Debian PostgreSQL 15)"
+mkdir -p test-results
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync("test-results/vitest.json", "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' || true
+exit $status
