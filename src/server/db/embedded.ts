@@ -86,7 +86,8 @@ async function postgresUser(): Promise<{ uid: number; gid: number } | undefined>
   }
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on the loopback interface. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);

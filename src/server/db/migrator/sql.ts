@@ -14,13 +14,7 @@ export function splitStatements(sql: string): string[] {
       const eol = sql.indexOf('\n', i);
       i = eol === -1 ? n : eol + 1;
     } else if (c === '/' && next === '*') {
-      let depth = 1;
-      i += 2;
-      while (i < n && depth > 0) {
-        if (sql[i] === '/' && sql[i + 1] === '*') (depth++, (i += 2));
-        else if (sql[i] === '*' && sql[i + 1] === '/') (depth--, (i += 2));
-        else i++;
-      }
+      i = afterBlockComment(sql, i);
     } else if (c === "'" || c === '"') {
       const escapes = c === "'" && /[eE]/.test(sql[i - 1] ?? '') && !/[\w$]/.test(sql[i - 2] ?? '');
       i++;
@@ -47,6 +41,18 @@ export function splitStatements(sql: string): string[] {
   return out.map((s) => s.trim()).filter((s) => stripComments(s).trim() !== '');
 }
 
+/** Index just past the (possibly nested) block comment starting at i. */
+function afterBlockComment(sql: string, i: number): number {
+  let depth = 1;
+  i += 2;
+  while (i < sql.length && depth > 0) {
+    if (sql[i] === '/' && sql[i + 1] === '*') (depth++, (i += 2));
+    else if (sql[i] === '*' && sql[i + 1] === '/') (depth--, (i += 2));
+    else i++;
+  }
+  return i;
+}
+
 /** Removes -- and /* *\/ comments (outside strings) so a statement can be matched by keyword. */
 export function stripComments(sql: string): string {
   let out = '';
@@ -58,13 +64,7 @@ export function stripComments(sql: string): string {
       const eol = sql.indexOf('\n', i);
       i = eol === -1 ? n : eol;
     } else if (c === '/' && sql[i + 1] === '*') {
-      let depth = 1;
-      i += 2;
-      while (i < n && depth > 0) {
-        if (sql[i] === '/' && sql[i + 1] === '*') (depth++, (i += 2));
-        else if (sql[i] === '*' && sql[i + 1] === '/') (depth--, (i += 2));
-        else i++;
-      }
+      i = afterBlockComment(sql, i);
       out += ' ';
     } else if (c === "'" || c === '"') {
       const end = sql.indexOf(c, i + 1);
