@@ -87,6 +87,23 @@ async function postgresUser(): Promise<{ uid: number; gid: number } | undefined>
 }
 
 /** A free TCP port on the loopback interface. */
+export /**
+ * As root, PostgreSQL runs as `postgres`, which must be able to traverse every directory above its
+ * binaries and its data (a checkout under /root or a mktemp dir is 0700). We add only the traverse
+ * bit for others (no listing, no reading) to the directories that lack it, and say so in the log.
+ */
+async function ensureTraversable(target: string, logger: Logger): Promise<void> {
+  const parts = path.resolve(target).split(path.sep).filter(Boolean);
+  let dir: string = path.sep;
+  for (const part of [...parts.slice(0, -1), parts.at(-1)!]) {
+    dir = path.join(dir, part);
+    const st = await fsp.stat(dir).catch(() => undefined);
+    if (!st?.isDirectory() || st.mode & 0o001) continue;
+    await fsp.chmod(dir, (st.mode & 0o7777) | 0o001);
+    logger.warn({ dir }, 'added the traverse permission (o+x) so the postgres user can reach the embedded database');
+  }
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -240,6 +257,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const bin = await binaries();
   await hydrateSymlinks(bin.postgres);
   const owner = await postgresUser();
+  if (owner) {
+    await ensureTraversable(path.dirname(bin.postgres), logger);
+    await ensureTraversable(opts.dataDir, logger);
+  }
   if (!fs.existsSync(path.join(pgdata, 'PG_VERSION'))) {
     logger.info({ pgdata }, 'initialising embedded PostgreSQL');
     await initdb(bin, pgdata, creds, owner);
