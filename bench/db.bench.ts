@@ -9,12 +9,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { copyRows, insertRows, RECORDING_COLUMNS, recordingRows, seedUsersAndProjects, type Dataset } from './lib/data.js';
+import { copyRows, insertRows, recordingColumns, recordingRows, seedUsersAndProjects, type Dataset } from './lib/data.js';
 import { runIndexBuild, type BuildResult } from './lib/index-build.js';
 import { LIBRARY_FIRST, LIBRARY_NEXT, rawTimestamps, recordingIndexes, runLibrary, type LibraryResult } from './lib/library.js';
 import { connect, openTarget } from './lib/server.js';
 import { fmtInt, fmtMb, fmtMs, formatTable, msSince, note, now } from './lib/stats.js';
-import { runUserIndex } from './lib/user-index.js';
+import { ROUNDS, runUserIndex } from './lib/user-index.js';
 
 function envInt(name: string, fallback: number): number {
   const raw = process.env[name]?.trim();
@@ -59,20 +59,28 @@ async function main(): Promise<void> {
     );
     // Best effort (needs superuser or pg_checkpoint): each timed load starts without a pending checkpoint.
     const checkpoint = () => client.query('CHECKPOINT').catch(() => undefined);
-    const truncate = () => client.query('TRUNCATE recordings, recording_edits RESTART IDENTITY');
+    // CASCADE: every table referencing recordings (edits, uploads, ...) is empty here anyway.
+    const truncate = () => client.query('TRUNCATE recordings RESTART IDENTITY CASCADE');
 
-    const ds: Dataset = { seed: SEED, users: USERS, rows: ROWS, start: Date.now() - 730 * 86_400_000, spanMs: 730 * 86_400_000, projectOf: [] };
+    const columns = await recordingColumns(client);
+    const ds: Dataset = { seed: SEED, users: USERS, rows: ROWS, start: Date.now() - 730 * 86_400_000, spanMs: 730 * 86_400_000, projectOf: [], columns };
+    const shape = (
+      await client.query<{ idx: number; fks: number }>(
+        `SELECT (SELECT count(*)::int FROM pg_index WHERE indrelid = 'recordings'::regclass) AS idx,
+                (SELECT count(*)::int FROM pg_constraint WHERE conrelid = 'recordings'::regclass AND contype = 'f') AS fks`,
+      )
+    ).rows[0]!;
     const seeded = await seedUsersAndProjects(client, ds);
 
     // Both loaders on the same slice into the same empty, fully indexed table with its foreign keys.
     await checkpoint();
-    const insertLoad = await insertRows(client, 'recordings', RECORDING_COLUMNS, recordingRows(ds, INSERT_ROWS), INSERT_ROWS, INSERT_BATCH, `multi-row INSERT (${INSERT_BATCH}/stmt)`);
+    const insertLoad = await insertRows(client, 'recordings', columns, recordingRows(ds, INSERT_ROWS), INSERT_ROWS, INSERT_BATCH, `multi-row INSERT (${INSERT_BATCH}/stmt)`);
     await truncate();
     await checkpoint();
-    const copySlice = await copyRows(client, 'recordings', RECORDING_COLUMNS, recordingRows(ds, INSERT_ROWS), INSERT_ROWS, 'COPY (slice)');
+    const copySlice = await copyRows(client, 'recordings', columns, recordingRows(ds, INSERT_ROWS), INSERT_ROWS, 'COPY (slice)');
     await truncate();
     await checkpoint();
-    const copyFull = await copyRows(client, 'recordings', RECORDING_COLUMNS, recordingRows(ds, ROWS), ROWS, 'COPY (full)');
+    const copyFull = await copyRows(client, 'recordings', columns, recordingRows(ds, ROWS), ROWS, 'COPY (full)');
 
     // Autovacuum would get here on its own; without it count(*) could not use index-only scans.
     let t = now();
@@ -90,7 +98,7 @@ async function main(): Promise<void> {
     note(`per user: min ${perUser.min}, median ${perUser.median}, max ${perUser.max} recordings; table ${fmtMb(Number(perUser.table_bytes))}`);
 
     // Library page: baseline without any idx_recordings_* index, then with migration 0003's.
-    const indexes = await recordingIndexes(client);
+    const { indexes, files: indexFiles } = await recordingIndexes(client);
     for (const i of indexes) await client.query(`DROP INDEX ${i.name}`);
     await client.query('ANALYZE recordings');
     const libOpts = { users: USERS, queries: QUERIES, pagesPerUser: 3, seed: SEED + 1 };
@@ -103,7 +111,7 @@ async function main(): Promise<void> {
     note(`recreated ${indexes.length} indexes in ${(recreateMs / 1000).toFixed(1)} s; library page with indexes`);
     const libOurs: LibraryResult = await runLibrary(client, { ...libOpts, budgetMs: 10 * BASELINE_BUDGET_MS });
 
-    note('user_id lookups: composite index only, then with idx_recordings_user_id');
+    note('user_id lookups: schema as is vs with idx_recordings_user_id, interleaved');
     const userIdx = await runUserIndex(client, ds, { users: USERS, lookups: QUERIES, deletes: Math.min(200, QUERIES), insertRows: Math.min(10_000, ROWS), seed: SEED + 2 });
 
     note('index build with a concurrent writer: plain CREATE INDEX');
@@ -113,22 +121,25 @@ async function main(): Promise<void> {
 
     const runtimeMs = msSince(started);
     const pq = (s: { p50: number; p95: number }) => `${fmtMs(s.p50)} / ${fmtMs(s.p95)}`;
+    const range = (m: { insertRowsPerSec: number; insertRowsPerSecRange: [number, number] }) =>
+      `${fmtInt(m.insertRowsPerSec)} (${fmtInt(m.insertRowsPerSecRange[0])}-${fmtInt(m.insertRowsPerSecRange[1])})`;
     const n = (r: LibraryResult) => `${r.all.n}${r.timeBounded ? ' (time-bounded)' : ''}`;
     const rows: string[][] = [
-      [`Load ${fmtInt(INSERT_ROWS)}-row slice into empty recordings (6 indexes + 2 FKs). baseline: multi-row INSERT, ${INSERT_BATCH} rows/stmt; ours: COPY FROM STDIN`],
+      [`Load ${fmtInt(INSERT_ROWS)}-row slice into empty recordings (${shape.idx} indexes + ${shape.fks} FKs). baseline: multi-row INSERT, ${INSERT_BATCH} rows/stmt; ours: COPY FROM STDIN`],
       ['  rows/s', fmtInt(insertLoad.rowsPerSec), fmtInt(copySlice.rowsPerSec)],
       ['  seconds', (insertLoad.ms / 1000).toFixed(1), (copySlice.ms / 1000).toFixed(1)],
       [`  full load, COPY only: ${fmtInt(copyFull.rows)} rows in ${(copyFull.ms / 1000).toFixed(1)} s = ${fmtInt(copyFull.rowsPerSec)} rows/s`],
-      ['Library page (keyset, LIMIT 50). baseline: no idx_recordings_* indexes; ours: migration 0003 indexes'],
+      [`Library page (keyset, LIMIT 50). baseline: no idx_recordings_* indexes; ours: the ${indexes.length} from ${indexFiles.map((f) => f.slice(0, 4)).join(' + ')}`],
       ['  queries', n(libBase), n(libOurs)],
       ['  first page p50 / p95 ms', pq(libBase.first), pq(libOurs.first)],
       ['  next page p50 / p95 ms', pq(libBase.next), pq(libOurs.next)],
       ['  all pages p50 / p95 ms', pq(libBase.all), pq(libOurs.all)],
-      [`user_id lookups, modes interleaved over 5 rounds. baseline: spec (+ idx_recordings_user_id); ours: schema as is (user_id leads idx_recordings_user_created and _user_type)`],
+      [`user_id lookups, modes interleaved over ${ROUNDS} rounds. baseline: spec (+ idx_recordings_user_id); ours: schema as is (user_id leads idx_recordings_user_created and _user_type)`],
       ['  count(*) WHERE user_id p50 / p95 ms', pq(userIdx.spec.count), pq(userIdx.ours.count)],
       ['  SELECT id WHERE user_id p50 / p95 ms', pq(userIdx.spec.ids), pq(userIdx.ours.ids)],
       ['  DELETE user (cascade) p50 / p95 ms', pq(userIdx.spec.deleteCascade), pq(userIdx.ours.deleteCascade)],
-      [`  INSERT ${fmtInt(userIdx.insertRows)} rows (median of 5), rows/s`, fmtInt(userIdx.spec.insertRowsPerSec), fmtInt(userIdx.ours.insertRowsPerSec)],
+      [`  INSERT ${fmtInt(userIdx.insertRows)} rows: WAL bytes/row`, fmtInt(userIdx.spec.insertWalBytesPerRow), fmtInt(userIdx.ours.insertWalBytesPerRow)],
+      [`  ... rows/s median (range of ${ROUNDS})`, range(userIdx.spec), range(userIdx.ours)],
       ['  size of indexes led by user_id', fmtMb(userIdx.sizes.userCreatedBytes + userIdx.sizes.userTypeBytes + userIdx.sizes.userIdBytes), fmtMb(userIdx.sizes.userCreatedBytes + userIdx.sizes.userTypeBytes)],
       ['Index on recordings(title) built under a single-row insert loop. baseline: CREATE INDEX; ours: CREATE INDEX CONCURRENTLY'],
       ['  build s', (plain.buildMs / 1000).toFixed(1), (conc.buildMs / 1000).toFixed(1)],
@@ -159,6 +170,7 @@ async function main(): Promise<void> {
       node: process.version,
       postgres: { version, server: target.server, settings },
       config: { rows: ROWS, users: USERS, insertSliceRows: INSERT_ROWS, insertBatch: INSERT_BATCH, queries: QUERIES, baselineBudgetMs: BASELINE_BUDGET_MS, seed: SEED },
+      schema: { recordingColumnsLoaded: columns, recordingIndexes: shape.idx, recordingForeignKeys: shape.fks, migrationsDeclaringRecordingIndexes: indexFiles },
       counts: { users: seeded.users, projects: seeded.projects, recordings: copyFull.rows, recordingsPerUser: { min: perUser.min, median: perUser.median, max: perUser.max }, tableBytes: Number(perUser.table_bytes) },
       load: {
         note: `multi-row INSERT measured on a ${INSERT_ROWS}-row slice; COPY on the same slice and on all ${copyFull.rows} rows; each into an empty recordings table with its indexes and foreign keys`,

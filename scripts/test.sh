@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 need=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
 command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client-15)
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ]; then
     echo "npm test: installing ${need[*]} with apt-get"

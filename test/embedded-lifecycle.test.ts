@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALL_VERSIONS } from './support/db.js';
 import { freePort } from './support/pg15.js';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/recorder.js');
@@ -96,7 +97,7 @@ describe('embedded database lifecycle (no DATABASE_URL)', () => {
     // The CLI joins the server's database instead of starting a second one on the same files.
     const status = cli(['migrate', 'status'], env);
     expect(status.stderr).toBe('');
-    expect(status.stdout).toContain('5 applied, 0 pending, 0 drifted');
+    expect(status.stdout).toContain(`${ALL_VERSIONS.length} applied, 0 pending, 0 drifted`);
     expect(status.code).toBe(0);
   });
 
@@ -130,7 +131,7 @@ describe('embedded database lifecycle (no DATABASE_URL)', () => {
     const stale = path.join(dataDir, 'postgres', 'postmaster.pid');
     fs.writeFileSync(stale, `999999\n${path.join(dataDir, 'postgres')}\n1700000000\n5432\n\n127.0.0.1\n  1  2\nready\n`);
     const r = cli(['migrate', 'status'], env);
-    expect(r.stdout).toContain('5 applied');
+    expect(r.stdout).toContain(`${ALL_VERSIONS.length} applied`);
     expect(r.code).toBe(0);
     expect(postmasterPid(dataDir)).toBeUndefined(); // the CLI started the database and stopped it again
   });
@@ -140,10 +141,10 @@ describe('embedded database lifecycle (no DATABASE_URL)', () => {
     children.push(s.child);
     await waitReady(url);
     const partial = cli(['migrate', 'down', '--to', '2'], env);
-    expect(partial.stdout).toContain('3 migration(s) rolled back'); // recordings/sessions/edits were empty
+    expect(partial.stdout).toContain(`${ALL_VERSIONS.length - 2} migration(s) rolled back`); // all empty but users/projects
     expect(partial.code).toBe(0);
     expect((await fetch(`${url}/ready`)).status).toBe(503);
-    expect(cli(['migrate', 'up'], env).stdout).toContain('3 migration(s) applied');
+    expect(cli(['migrate', 'up'], env).stdout).toContain(`${ALL_VERSIONS.length - 2} migration(s) applied`);
     expect((await fetch(`${url}/ready`)).status).toBe(200);
 
     const creds = JSON.parse(fs.readFileSync(path.join(dataDir, 'postgres-credentials.json'), 'utf8'));

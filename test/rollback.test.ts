@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { restoreBackup } from '../src/server/db/migrator/backup.js';
 import { catalogSnapshot } from './support/catalog.js';
-import { connect, freshDatabase, migrator, pgTargets } from './support/db.js';
+import { ALL_VERSIONS, connect, freshDatabase, migrator, PHASE1_VERSIONS, pgTargets } from './support/db.js';
 
 async function seed(c: pg.Client): Promise<void> {
   await c.query(`INSERT INTO users (id, email, display_name) VALUES ('u1', 'a@example.com', 'Ada'), ('u2', 'b@example.com', 'Bob')`);
@@ -51,7 +51,7 @@ describe.each(pgTargets())('rollback on $name', (target) => {
     const first = await catalogSnapshot(c);
     expect(first.tables!.length).toBeGreaterThan(5);
     const down = await migrator(db.url).down({ to: 0 });
-    expect(down.map((s) => s.version)).toEqual([5, 4, 3, 2, 1]);
+    expect(down.map((s) => s.version)).toEqual([...ALL_VERSIONS].reverse());
     const empty = await catalogSnapshot(c);
     expect(empty.tables).toEqual(['schema_migrations:r']);
     expect(empty.functions).toEqual([]);
@@ -62,22 +62,26 @@ describe.each(pgTargets())('rollback on $name', (target) => {
   it('each down undoes exactly its own up', async () => {
     const m = migrator(db.url);
     const snapshots = [await catalogSnapshot(c)];
-    for (let v = 1; v <= 5; v++) {
+    const versions = [0, ...ALL_VERSIONS];
+    for (const v of ALL_VERSIONS) {
       await m.up({ to: v });
       snapshots.push(await catalogSnapshot(c));
     }
-    for (let v = 4; v >= 0; v--) {
-      await m.down({ to: v });
+    for (let i = versions.length - 2; i >= 0; i--) {
+      await m.down({ to: versions[i]! });
       const now = await catalogSnapshot(c);
       // schema_migrations exists from the first up on: compare everything else
       const strip = (s: Record<string, string[]>) => JSON.stringify(Object.values(s).map((l) => l.filter((x) => !x.includes('schema_migrations'))));
-      expect(strip(now)).toEqual(strip(snapshots[v]!));
+      expect(strip(now), `after down --to ${versions[i]}`).toEqual(strip(snapshots[i]!));
     }
   });
 
-  it('down --phase 1 rolls the whole phase back', async () => {
+  it('down --phase N rolls back phase N and later; phase 1 rolls back everything', async () => {
     await migrator(db.url).up();
-    expect((await migrator(db.url).down({ phase: 1 })).length).toBe(5);
+    const phase2 = await migrator(db.url).down({ phase: 2 });
+    expect(phase2.map((s) => s.version)).toEqual(ALL_VERSIONS.filter((v) => v > 5).reverse());
+    expect((await c.query(`SELECT to_regclass('recordings') IS NOT NULL AS t`)).rows[0].t).toBe(true);
+    expect((await migrator(db.url).down({ phase: 1 })).length).toBe(PHASE1_VERSIONS.length);
     expect((await c.query(`SELECT to_regclass('users') AS t`)).rows[0].t).toBeNull();
   });
 
@@ -92,14 +96,14 @@ describe.each(pgTargets())('rollback on $name', (target) => {
     expect(err.message).toContain('public.recording_edits: 1 row(s)');
     expect(err.message).toContain('--force');
     expect(await dumpRows(c)).toEqual(before);
-    expect((await c.query('SELECT count(*)::int AS n FROM schema_migrations')).rows[0].n).toBe(5);
+    expect((await c.query('SELECT count(*)::int AS n FROM schema_migrations')).rows[0].n).toBe(ALL_VERSIONS.length);
     expect(fs.readdirSync(backupDir)).toEqual([]);
   });
 
   it('a partial rollback only checks the tables it drops', async () => {
     await migrator(db.url).up();
     await c.query(`INSERT INTO users (id, email, display_name) VALUES ('u1', 'a@example.com', 'Ada')`);
-    await migrator(db.url, { backupDir }).down({ to: 2 }); // recordings, sessions, edits are empty
+    await migrator(db.url, { backupDir }).down({ to: 2 }); // recordings, sessions, edits, uploads are empty
     expect((await c.query(`SELECT to_regclass('recordings') AS t`)).rows[0].t).toBeNull();
     expect((await c.query('SELECT count(*)::int AS n FROM users')).rows[0].n).toBe(1);
   });
@@ -112,14 +116,16 @@ describe.each(pgTargets())('rollback on $name', (target) => {
       const result = await migrator(db.url, { backupDir }).down({ to: 0 }, true, { forceCopy: mode === 'copy' });
       expect(result.backupPath).toBeDefined();
       const manifest = JSON.parse(fs.readFileSync(path.join(result.backupPath!, 'manifest.json'), 'utf8'));
-      expect(manifest.entries.map((e: { table: string }) => e.table)).toEqual([
+      // Phase 2's down drops recordings.storage_provider (set on every row) before Phase 1 drops the tables.
+      expect(manifest.entries.filter((e: { column?: string }) => e.column).map((e: { column: string }) => e.column)).toEqual(['storage_provider']);
+      expect(manifest.entries.filter((e: { column?: string }) => !e.column).map((e: { table: string }) => e.table)).toEqual([
         'public.recording_edits',
         'public.recording_sessions',
         'public.recordings',
         'public.projects',
         'public.users',
       ]);
-      const formats = new Set(manifest.entries.map((e: { format: string }) => e.format));
+      const formats = new Set(manifest.entries.filter((e: { column?: string }) => !e.column).map((e: { format: string }) => e.format));
       // Debian's pg_dump 15 can dump the PG 15 server; the embedded PG 18 needs the COPY export.
       expect([...formats]).toEqual([mode === 'copy' || target.name.includes('pg18') ? 'csv' : 'pg_dump']);
       expect((await c.query(`SELECT to_regclass('users') AS t`)).rows[0].t).toBeNull();

@@ -1,20 +1,93 @@
 /**
- * Schema conformance: after `up`, the catalog holds exactly the tables, columns, checks, indexes,
- * foreign keys and triggers of the spec (../shared/spec/recorder-migration-gaps.md), with our
- * documented deviations from its sketch: bigint identity ids, timestamptz, text for VARCHAR, NOT NULL
- * on quality/status/created_at/updated_at/applied_at, the status check named chk_recording_status,
- * extra checks on users/projects/sessions, and no idx_recordings_user_id / idx_sessions_user_id
- * (left prefixes of the composite user_id indexes).
+ * Schema conformance: the catalog holds exactly the tables, columns, checks, indexes, foreign keys,
+ * triggers and functions we expect, at two points:
+ *  - after `up` (all migrations: the spec's Phase 1 and our Phase 2, 0006..0010), and
+ *  - after `up --phase 1` alone, so that the spec's Phase 1 contract is checked on its own.
+ *
+ * Phase 1 is the spec (../shared/spec/recorder-migration-gaps.md) with our documented deviations from
+ * its sketch: bigint identity ids, timestamptz, text for VARCHAR, NOT NULL on
+ * quality/status/created_at/updated_at/applied_at, the status check named chk_recording_status, extra
+ * checks on users/projects/sessions, and no idx_recordings_user_id / idx_sessions_user_id (left
+ * prefixes of the composite user_id indexes). Phase 2 is the spec's storage columns (storage_provider
+ * NOT NULL DEFAULT 'local' instead of nullable) plus accounts, uploads and the storage-deletion outbox
+ * (docs/schema.md, "Phase 2").
  *
  * Every expectation is a complete, ordered list, so a column, constraint or index that is added,
- * dropped, renamed or changed fails here until this file says so.
+ * dropped, renamed or changed fails here until this file says so. The names the spec itself gives are
+ * also asserted on their own, in "the spec's contract" tests below.
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, freshDatabase, migrator, pgTargets } from './support/db.js';
+import { ALL_VERSIONS, connect, freshDatabase, migrator, PHASE1_VERSIONS, pgTargets } from './support/db.js';
 
 const PHASE1_TABLES = ['users', 'projects', 'recordings', 'recording_sessions', 'recording_edits'] as const;
-type Table = (typeof PHASE1_TABLES)[number];
+const PHASE2_TABLES = ['auth_sessions', 'api_tokens', 'project_members', 'uploads', 'storage_deletions'] as const;
+type Table = (typeof PHASE1_TABLES)[number] | (typeof PHASE2_TABLES)[number];
+type Phase = 1 | 2;
+
+// =============================================================================================
+// The spec's contract: every name ../shared/spec/recorder-migration-gaps.md gives, with the meaning
+// it gives. Our exact expectations further down are a superset of this; this block is kept separate
+// so that a change to the spec's part is visible as such.
+// =============================================================================================
+const SPEC = {
+  /** Phase 1 tables and their columns, in the spec's order. */
+  columns: {
+    recordings: [
+      'id', 'user_id', 'project_id', 'title', 'description', 'recording_type', 'duration', 'file_size', 'mime_type',
+      'storage_url', 'thumbnail_url', 'quality', 'status', 'metadata', 'created_at', 'updated_at',
+    ],
+    recording_sessions: ['id', 'user_id', 'recording_type', 'started_at', 'ended_at', 'duration', 'device_info', 'settings', 'status', 'error_message', 'created_at'],
+    recording_edits: ['id', 'recording_id', 'edit_type', 'parameters', 'applied_at', 'undo_data'],
+  },
+  /** Columns the spec declares NOT NULL (we add NOT NULL to a few more: see docs/schema.md). */
+  notNull: {
+    recordings: ['id', 'user_id', 'title', 'recording_type', 'duration'],
+    recording_sessions: ['id', 'user_id', 'recording_type', 'started_at'],
+    recording_edits: ['id', 'recording_id', 'edit_type', 'parameters'],
+  },
+  /** The spec's defaults, as pg_get_expr prints them. */
+  defaults: {
+    'recordings.quality': "'high'::text",
+    'recordings.status': "'completed'::text",
+    'recordings.created_at': 'now()',
+    'recordings.updated_at': 'now()',
+    'recording_sessions.status': "'active'::text",
+    'recording_sessions.created_at': 'now()',
+    'recording_edits.applied_at': 'now()',
+  },
+  /** The spec's named checks, on the table it puts them on. */
+  checks: {
+    chk_recording_type: 'recordings',
+    chk_quality: 'recordings',
+    chk_duration_positive: 'recordings',
+    chk_file_size_positive: 'recordings',
+    chk_session_status: 'recording_sessions',
+    chk_edit_type: 'recording_edits',
+  },
+  /** The spec's indexes (pg_get_indexdef after USING), less the two documented redundant ones. */
+  indexes: {
+    idx_recordings_project_id: 'recordings btree (project_id)',
+    idx_recordings_created_at: 'recordings btree (created_at DESC)',
+    idx_recordings_type: 'recordings btree (recording_type)',
+    idx_recordings_user_created: 'recordings btree (user_id, created_at DESC)',
+    idx_recordings_user_type: 'recordings btree (user_id, recording_type)',
+    idx_sessions_started_at: 'recording_sessions btree (started_at DESC)',
+    idx_sessions_user_started: 'recording_sessions btree (user_id, started_at DESC)',
+    idx_edits_recording_id: 'recording_edits btree (recording_id)',
+    idx_edits_type: 'recording_edits btree (edit_type)',
+    idx_edits_applied_at: 'recording_edits btree (applied_at DESC)',
+  },
+  /** The spec's foreign keys, all ON DELETE CASCADE. */
+  foreignKeys: {
+    fk_recordings_user: 'recordings(user_id) -> users(id) ON DELETE c',
+    fk_recordings_project: 'recordings(project_id) -> projects(id) ON DELETE c',
+    fk_sessions_user: 'recording_sessions(user_id) -> users(id) ON DELETE c',
+    fk_edits_recording: 'recording_edits(recording_id) -> recordings(id) ON DELETE c',
+  },
+  /** Phase 2 ("Storage Integration Gaps"): five storage columns on recordings, storage_provider defaulting to 'local'. */
+  storageColumns: { storage_provider: "'local'::text", storage_key: null, storage_region: null, storage_bucket: null, cdn_url: null },
+} as const;
 
 // ---------------------------------------------------------------------------------------------
 // Columns: name, format_type, NOT NULL, default expression (pg_get_expr), identity ('d' = BY DEFAULT).
@@ -37,121 +110,32 @@ const col = (name: string, type: string, notNull: boolean, dflt: string | null =
 const TZ = 'timestamp with time zone';
 const ID = col('id', 'bigint', true, null, 'd');
 
-const COLUMNS: Record<Table, Column[]> = {
-  users: [col('id', 'text', true), col('email', 'text', true), col('display_name', 'text', true), col('created_at', TZ, true, 'now()')],
-  projects: [ID, col('owner_id', 'text', true), col('name', 'text', true), col('created_at', TZ, true, 'now()'), col('updated_at', TZ, true, 'now()')],
-  recordings: [
-    ID,
-    col('user_id', 'text', true),
-    col('project_id', 'bigint', false),
-    col('title', 'text', true),
-    col('description', 'text', false),
-    col('recording_type', 'text', true),
-    col('duration', 'integer', true),
-    col('file_size', 'bigint', false),
-    col('mime_type', 'text', false),
-    col('storage_url', 'text', false),
-    col('thumbnail_url', 'text', false),
-    col('quality', 'text', true, "'high'::text"),
-    col('status', 'text', true, "'completed'::text"),
-    col('metadata', 'jsonb', false),
-    col('created_at', TZ, true, 'now()'),
-    col('updated_at', TZ, true, 'now()'),
-  ],
-  recording_sessions: [
-    ID,
-    col('user_id', 'text', true),
-    col('recording_type', 'text', true),
-    col('started_at', TZ, true),
-    col('ended_at', TZ, false),
-    col('duration', 'integer', false),
-    col('device_info', 'jsonb', false),
-    col('settings', 'jsonb', false),
-    col('status', 'text', true, "'active'::text"),
-    col('error_message', 'text', false),
-    col('created_at', TZ, true, 'now()'),
-  ],
-  recording_edits: [
-    ID,
-    col('recording_id', 'bigint', true),
-    col('edit_type', 'text', true),
-    col('parameters', 'jsonb', true),
-    col('applied_at', TZ, true, 'now()'),
-    col('undo_data', 'jsonb', false),
-  ],
-};
-
 // ---------------------------------------------------------------------------------------------
 // CHECK constraints: name -> pg_get_constraintdef. The spec's names plus ours.
 // ---------------------------------------------------------------------------------------------
 const inList = (column: string, values: string[]) => `CHECK ((${column} = ANY (ARRAY[${values.map((v) => `'${v}'::text`).join(', ')}])))`;
 const RECORDING_TYPES = ['camera', 'audio', 'screen', 'screen-camera', 'slides-camera', 'slides'];
 
-const CHECKS: Record<Table, Record<string, string>> = {
-  users: {
-    chk_user_id: "CHECK ((id ~ '^[A-Za-z0-9_-]{1,64}$'::text))",
-    chk_user_email: "CHECK (((length(email) <= 320) AND (email ~ '^[^@[:space:]]+@[^@[:space:]]+$'::text)))",
-    chk_user_display_name: 'CHECK (((length(display_name) >= 1) AND (length(display_name) <= 200)))',
-  },
-  projects: {
-    chk_project_name: 'CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200)))',
-  },
-  recordings: {
-    chk_recording_type: inList('recording_type', RECORDING_TYPES),
-    chk_quality: inList('quality', ['high', 'medium', 'low']),
-    chk_recording_status: inList('status', ['processing', 'completed', 'failed']),
-    chk_duration_positive: 'CHECK ((duration > 0))',
-    chk_file_size_positive: 'CHECK ((file_size > 0))',
-  },
-  recording_sessions: {
-    chk_session_status: inList('status', ['active', 'completed', 'interrupted']),
-    chk_session_recording_type: inList('recording_type', RECORDING_TYPES),
-    chk_session_duration: 'CHECK ((duration >= 0))',
-    chk_session_ended_after_started: 'CHECK ((ended_at >= started_at))',
-  },
-  recording_edits: {
-    chk_edit_type: inList('edit_type', ['trim', 'crop', 'filter', 'text_overlay', 'audio']),
-  },
-};
-
 // ---------------------------------------------------------------------------------------------
-// Indexes: name -> key columns (with DESC), unique, primary.
+// Indexes: name -> key columns (with DESC), unique, primary, and the constraint it backs ('p'/'u').
 // ---------------------------------------------------------------------------------------------
 interface Index {
   name: string;
   columns: string[];
   unique: boolean;
   primary: boolean;
+  constraint: 'p' | 'u' | null;
 }
-const idx = (name: string, columns: string[], unique = false, primary = false): Index => ({ name, columns, unique, primary });
-const pkey = (table: Table) => idx(`${table}_pkey`, ['id'], true, true);
-
-const INDEXES: Record<Table, Index[]> = {
-  users: [pkey('users'), idx('idx_users_email_lower', ['lower(email)'], true)],
-  projects: [pkey('projects'), idx('idx_projects_owner_id', ['owner_id'])],
-  recordings: [
-    pkey('recordings'),
-    idx('idx_recordings_project_id', ['project_id']),
-    idx('idx_recordings_created_at', ['created_at DESC']),
-    idx('idx_recordings_type', ['recording_type']),
-    idx('idx_recordings_user_created', ['user_id', 'created_at DESC']),
-    idx('idx_recordings_user_type', ['user_id', 'recording_type']),
-  ],
-  recording_sessions: [
-    pkey('recording_sessions'),
-    idx('idx_sessions_started_at', ['started_at DESC']),
-    idx('idx_sessions_user_started', ['user_id', 'started_at DESC']),
-  ],
-  recording_edits: [
-    pkey('recording_edits'),
-    idx('idx_edits_recording_id', ['recording_id']),
-    idx('idx_edits_type', ['edit_type']),
-    idx('idx_edits_applied_at', ['applied_at DESC']),
-  ],
-};
+const idx = (name: string, columns: string[]): Index => ({ name, columns, unique: false, primary: false, constraint: null });
+/** A unique index that backs no constraint (CREATE UNIQUE INDEX). */
+const uniqueIdx = (name: string, columns: string[]): Index => ({ name, columns, unique: true, primary: false, constraint: null });
+/** The index behind a UNIQUE constraint. */
+const uq = (name: string, columns: string[]): Index => ({ name, columns, unique: true, primary: false, constraint: 'u' });
+const pkey = (table: Table, columns = ['id']): Index => ({ name: `${table}_pkey`, columns, unique: true, primary: true, constraint: 'p' });
 
 // ---------------------------------------------------------------------------------------------
-// Foreign keys: all ON DELETE CASCADE, ON UPDATE NO ACTION, MATCH SIMPLE, not deferrable, validated.
+// Foreign keys: ON UPDATE NO ACTION, MATCH SIMPLE, not deferrable, validated; ON DELETE CASCADE
+// ('c') unless stated ('n' = SET NULL).
 // ---------------------------------------------------------------------------------------------
 interface ForeignKey {
   name: string;
@@ -165,283 +149,661 @@ interface ForeignKey {
   deferrable: boolean;
   validated: boolean;
 }
-const fk = (name: string, table: Table, column: string, refTable: Table): ForeignKey => ({
+const fk = (name: string, table: Table, column: string, refTable: Table, onDelete: 'c' | 'n' = 'c'): ForeignKey => ({
   name,
   table,
   columns: [column],
   refTable,
   refColumns: ['id'],
-  onDelete: 'c',
+  onDelete,
   onUpdate: 'a',
   match: 's',
   deferrable: false,
   validated: true,
 });
 
-const FOREIGN_KEYS: ForeignKey[] = [
-  fk('fk_edits_recording', 'recording_edits', 'recording_id', 'recordings'),
-  fk('fk_projects_owner', 'projects', 'owner_id', 'users'),
-  fk('fk_recordings_project', 'recordings', 'project_id', 'projects'),
-  fk('fk_recordings_user', 'recordings', 'user_id', 'users'),
-  fk('fk_sessions_user', 'recording_sessions', 'user_id', 'users'),
+const updatedAtTrigger = (table: Table) =>
+  `CREATE TRIGGER trg_${table}_updated_at BEFORE UPDATE ON public.${table} FOR EACH ROW EXECUTE FUNCTION set_updated_at()`;
+
+/** What one phase adds. Columns of a table that already exists are appended after its existing ones. */
+interface SchemaPart {
+  columns: Partial<Record<Table, Column[]>>;
+  checks: Partial<Record<Table, Record<string, string>>>;
+  indexes: Partial<Record<Table, Index[]>>;
+  foreignKeys: ForeignKey[];
+  triggers: string[];
+}
+
+// =============================================================================================
+// Phase 1 (migrations 0001..0005): the spec's tables, with our deviations.
+// =============================================================================================
+const PHASE1: SchemaPart = {
+  columns: {
+    users: [col('id', 'text', true), col('email', 'text', true), col('display_name', 'text', true), col('created_at', TZ, true, 'now()')],
+    projects: [ID, col('owner_id', 'text', true), col('name', 'text', true), col('created_at', TZ, true, 'now()'), col('updated_at', TZ, true, 'now()')],
+    recordings: [
+      ID,
+      col('user_id', 'text', true),
+      col('project_id', 'bigint', false),
+      col('title', 'text', true),
+      col('description', 'text', false),
+      col('recording_type', 'text', true),
+      col('duration', 'integer', true),
+      col('file_size', 'bigint', false),
+      col('mime_type', 'text', false),
+      col('storage_url', 'text', false),
+      col('thumbnail_url', 'text', false),
+      col('quality', 'text', true, "'high'::text"),
+      col('status', 'text', true, "'completed'::text"),
+      col('metadata', 'jsonb', false),
+      col('created_at', TZ, true, 'now()'),
+      col('updated_at', TZ, true, 'now()'),
+    ],
+    recording_sessions: [
+      ID,
+      col('user_id', 'text', true),
+      col('recording_type', 'text', true),
+      col('started_at', TZ, true),
+      col('ended_at', TZ, false),
+      col('duration', 'integer', false),
+      col('device_info', 'jsonb', false),
+      col('settings', 'jsonb', false),
+      col('status', 'text', true, "'active'::text"),
+      col('error_message', 'text', false),
+      col('created_at', TZ, true, 'now()'),
+    ],
+    recording_edits: [
+      ID,
+      col('recording_id', 'bigint', true),
+      col('edit_type', 'text', true),
+      col('parameters', 'jsonb', true),
+      col('applied_at', TZ, true, 'now()'),
+      col('undo_data', 'jsonb', false),
+    ],
+  },
+  checks: {
+    users: {
+      chk_user_id: "CHECK ((id ~ '^[A-Za-z0-9_-]{1,64}$'::text))",
+      chk_user_email: "CHECK (((length(email) <= 320) AND (email ~ '^[^@[:space:]]+@[^@[:space:]]+$'::text)))",
+      chk_user_display_name: 'CHECK (((length(display_name) >= 1) AND (length(display_name) <= 200)))',
+    },
+    projects: {
+      chk_project_name: 'CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200)))',
+    },
+    recordings: {
+      chk_recording_type: inList('recording_type', RECORDING_TYPES),
+      chk_quality: inList('quality', ['high', 'medium', 'low']),
+      chk_recording_status: inList('status', ['processing', 'completed', 'failed']),
+      chk_duration_positive: 'CHECK ((duration > 0))',
+      chk_file_size_positive: 'CHECK ((file_size > 0))',
+    },
+    recording_sessions: {
+      chk_session_status: inList('status', ['active', 'completed', 'interrupted']),
+      chk_session_recording_type: inList('recording_type', RECORDING_TYPES),
+      chk_session_duration: 'CHECK ((duration >= 0))',
+      chk_session_ended_after_started: 'CHECK ((ended_at >= started_at))',
+    },
+    recording_edits: {
+      chk_edit_type: inList('edit_type', ['trim', 'crop', 'filter', 'text_overlay', 'audio']),
+    },
+  },
+  indexes: {
+    users: [pkey('users'), uniqueIdx('idx_users_email_lower', ['lower(email)'])],
+    projects: [pkey('projects'), idx('idx_projects_owner_id', ['owner_id'])],
+    recordings: [
+      pkey('recordings'),
+      idx('idx_recordings_project_id', ['project_id']),
+      idx('idx_recordings_created_at', ['created_at DESC']),
+      idx('idx_recordings_type', ['recording_type']),
+      idx('idx_recordings_user_created', ['user_id', 'created_at DESC']),
+      idx('idx_recordings_user_type', ['user_id', 'recording_type']),
+    ],
+    recording_sessions: [
+      pkey('recording_sessions'),
+      idx('idx_sessions_started_at', ['started_at DESC']),
+      idx('idx_sessions_user_started', ['user_id', 'started_at DESC']),
+    ],
+    recording_edits: [
+      pkey('recording_edits'),
+      idx('idx_edits_recording_id', ['recording_id']),
+      idx('idx_edits_type', ['edit_type']),
+      idx('idx_edits_applied_at', ['applied_at DESC']),
+    ],
+  },
+  foreignKeys: [
+    fk('fk_edits_recording', 'recording_edits', 'recording_id', 'recordings'),
+    fk('fk_projects_owner', 'projects', 'owner_id', 'users'),
+    fk('fk_recordings_project', 'recordings', 'project_id', 'projects'),
+    fk('fk_recordings_user', 'recordings', 'user_id', 'users'),
+    fk('fk_sessions_user', 'recording_sessions', 'user_id', 'users'),
+  ],
+  triggers: [updatedAtTrigger('projects'), updatedAtTrigger('recordings')],
+};
+
+// =============================================================================================
+// Phase 2 (migrations 0006..0010): what it adds to Phase 1's tables, and its new tables.
+// =============================================================================================
+const PHASE2: SchemaPart = {
+  columns: {
+    // 0006: nullable, no default (catalog-only on a table that holds rows).
+    users: [col('password_hash', 'text', false)],
+    // 0007: the spec's storage columns; storage_provider NOT NULL with a constant default (catalog-only, PG 11+).
+    recordings: [
+      col('storage_provider', 'text', true, "'local'::text"),
+      col('storage_key', 'text', false),
+      col('storage_region', 'text', false),
+      col('storage_bucket', 'text', false),
+      col('cdn_url', 'text', false),
+    ],
+    // 0006
+    auth_sessions: [
+      col('id', 'text', true),
+      col('user_id', 'text', true),
+      col('created_at', TZ, true, 'now()'),
+      col('last_seen_at', TZ, true, 'now()'),
+      col('expires_at', TZ, true),
+      col('user_agent', 'text', false),
+    ],
+    api_tokens: [
+      ID,
+      col('user_id', 'text', true),
+      col('name', 'text', true),
+      col('token_hash', 'text', true),
+      col('token_prefix', 'text', true),
+      col('created_at', TZ, true, 'now()'),
+      col('last_used_at', TZ, false),
+      col('expires_at', TZ, false),
+      col('revoked_at', TZ, false),
+    ],
+    project_members: [col('project_id', 'bigint', true), col('user_id', 'text', true), col('role', 'text', true), col('created_at', TZ, true, 'now()')],
+    // 0010
+    uploads: [
+      col('id', 'text', true),
+      col('user_id', 'text', true),
+      col('recording_id', 'bigint', false),
+      col('session_id', 'bigint', false),
+      col('upload_length', 'bigint', false),
+      col('upload_offset', 'bigint', true, '0'),
+      col('metadata', 'jsonb', true, "'{}'::jsonb"),
+      col('status', 'text', true, "'uploading'::text"),
+      col('created_at', TZ, true, 'now()'),
+      col('updated_at', TZ, true, 'now()'),
+      col('completed_at', TZ, false),
+    ],
+    storage_deletions: [
+      ID,
+      col('storage_provider', 'text', true),
+      col('storage_bucket', 'text', false),
+      col('storage_key', 'text', true),
+      col('requested_at', TZ, true, 'now()'),
+      col('attempts', 'bigint', true, '0'),
+      col('last_error', 'text', false),
+    ],
+  },
+  checks: {
+    // 0007 adds it NOT VALID; 0008 validates it. After all migrations it must be validated.
+    recordings: { chk_storage_provider: inList('storage_provider', ['local', 's3']) },
+    api_tokens: { chk_api_token_name: 'CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 100)))' },
+    project_members: { chk_project_member_role: inList('role', ['owner', 'editor', 'viewer']) },
+    uploads: {
+      chk_upload_status: inList('status', ['uploading', 'completed', 'failed', 'terminated']),
+      chk_upload_offset: 'CHECK (((upload_offset >= 0) AND ((upload_length IS NULL) OR (upload_offset <= upload_length))))',
+    },
+    storage_deletions: { chk_storage_deletion_provider: inList('storage_provider', ['local', 's3']) },
+  },
+  indexes: {
+    // 0009: CREATE UNIQUE INDEX CONCURRENTLY, in a no-transaction file; NULLs stay distinct.
+    recordings: [uniqueIdx('idx_recordings_storage_key', ['storage_key'])],
+    auth_sessions: [pkey('auth_sessions'), idx('idx_auth_sessions_user_id', ['user_id']), idx('idx_auth_sessions_expires_at', ['expires_at'])],
+    api_tokens: [pkey('api_tokens'), idx('idx_api_tokens_user_id', ['user_id']), uq('uq_api_tokens_token_hash', ['token_hash'])],
+    project_members: [pkey('project_members', ['project_id', 'user_id']), idx('idx_project_members_user_id', ['user_id'])],
+    uploads: [
+      pkey('uploads'),
+      idx('idx_uploads_user_created', ['user_id', 'created_at DESC']),
+      idx('idx_uploads_recording_id', ['recording_id']),
+      idx('idx_uploads_session_id', ['session_id']),
+    ],
+    storage_deletions: [pkey('storage_deletions'), idx('idx_storage_deletions_key', ['storage_key'])],
+  },
+  foreignKeys: [
+    fk('fk_api_tokens_user', 'api_tokens', 'user_id', 'users'),
+    fk('fk_auth_sessions_user', 'auth_sessions', 'user_id', 'users'),
+    fk('fk_project_members_project', 'project_members', 'project_id', 'projects'),
+    fk('fk_project_members_user', 'project_members', 'user_id', 'users'),
+    // An upload outlives the recording or session it produced: the link is cleared, the row kept.
+    fk('fk_uploads_recording', 'uploads', 'recording_id', 'recordings', 'n'),
+    fk('fk_uploads_session', 'uploads', 'session_id', 'recording_sessions', 'n'),
+    fk('fk_uploads_user', 'uploads', 'user_id', 'users'),
+  ],
+  triggers: [
+    updatedAtTrigger('uploads'),
+    // every way a recording row goes queues its media in the deletion outbox
+    'CREATE TRIGGER trg_recordings_queue_media_deletion AFTER DELETE ON public.recordings FOR EACH ROW EXECUTE FUNCTION queue_recording_media_deletion()',
+  ],
+};
+
+function merge(a: SchemaPart, b: SchemaPart): SchemaPart {
+  const tables = (x: object, y: object) => [...new Set([...Object.keys(x), ...Object.keys(y)])] as Table[];
+  return {
+    columns: Object.fromEntries(tables(a.columns, b.columns).map((t) => [t, [...(a.columns[t] ?? []), ...(b.columns[t] ?? [])]])),
+    checks: Object.fromEntries(tables(a.checks, b.checks).map((t) => [t, { ...a.checks[t], ...b.checks[t] }])),
+    indexes: Object.fromEntries(tables(a.indexes, b.indexes).map((t) => [t, [...(a.indexes[t] ?? []), ...(b.indexes[t] ?? [])]])),
+    foreignKeys: [...a.foreignKeys, ...b.foreignKeys].sort((x, y) => (x.name < y.name ? -1 : 1)),
+    triggers: [...a.triggers, ...b.triggers].sort(),
+  };
+}
+
+/** The whole expected schema after `up --phase N`. */
+const SCHEMA: Record<Phase, SchemaPart> = { 1: PHASE1, 2: merge(PHASE1, PHASE2) };
+const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : 1);
+
+const STAGES = [
+  { stage: 'after up (all migrations)', phase: 2 as Phase, target: {} },
+  { stage: 'after up --phase 1 alone', phase: 1 as Phase, target: { phase: 1 } },
 ];
 
-describe.each(pgTargets())('Phase 1 schema conforms to the spec on $name', (target) => {
+describe.each(pgTargets())('schema on $name', (target) => {
+  describe.each(STAGES)('$stage', ({ phase, target: upTarget }) => {
+    const expected = SCHEMA[phase];
+    const tables = Object.keys(expected.columns) as Table[];
+    let db: Awaited<ReturnType<typeof freshDatabase>>;
+    let c: pg.Client;
+
+    beforeAll(async () => {
+      db = await freshDatabase(target);
+      await migrator(db.url).up(upTarget);
+      c = await connect(db.url);
+    });
+    afterAll(async () => {
+      await c?.end();
+      await db?.drop();
+    });
+
+    it(`has exactly the Phase ${phase === 1 ? '1' : '1 and 2'} tables (plus schema_migrations), as ordinary tables`, async () => {
+      const { rows } = await c.query<{ name: string; kind: string }>(
+        `SELECT c.relname AS name, c.relkind::text AS kind
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+          ORDER BY 1`,
+      );
+      expect(rows).toEqual([...tables, 'schema_migrations'].sort().map((name) => ({ name, kind: 'r' })));
+      expect(tables).toEqual(phase === 1 ? [...PHASE1_TABLES] : [...PHASE1_TABLES, ...PHASE2_TABLES]);
+    });
+
+    it('schema_migrations records exactly the migration files of these phases as applied', async () => {
+      const files = (await migrator(db.url).migrations()).filter((f) => f.phase <= phase);
+      const { rows } = await c.query<{ version: number; phase: number }>('SELECT version, phase FROM schema_migrations ORDER BY version');
+      expect(rows).toEqual(files.map((f) => ({ version: f.version, phase: f.phase })));
+      expect(rows.map((r) => r.version)).toEqual(phase === 1 ? PHASE1_VERSIONS : ALL_VERSIONS);
+    });
+
+    // Only after `up --phase 1`: the spec's Phase 1 on its own, with nothing of Phase 2.
+    if (phase === 1) it('Phase 1 alone: no Phase 2 table, no storage column on recordings, no password_hash on users', async () => {
+      const { rows } = await c.query<{ t: string; columns: string[] }>(
+        `SELECT c.relname AS t, array_agg(a.attname::text ORDER BY a.attnum) AS columns
+           FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+          WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.relname <> 'schema_migrations'
+          GROUP BY c.relname ORDER BY 1`,
+      );
+      expect(rows.map((r) => r.t)).toEqual([...PHASE1_TABLES].sort());
+      const recordings = rows.find((r) => r.t === 'recordings')!.columns;
+      expect(recordings).toEqual(SPEC.columns.recordings);
+      for (const name of Object.keys(SPEC.storageColumns)) expect(recordings).not.toContain(name);
+      expect(rows.find((r) => r.t === 'users')!.columns).not.toContain('password_hash');
+      const { rows: absent } = await c.query(
+        `SELECT to_regclass('public.idx_recordings_storage_key') AS idx,
+                (SELECT count(*)::int FROM pg_constraint WHERE conname = 'chk_storage_provider') AS chk`,
+      );
+      expect(absent).toEqual([{ idx: null, chk: 0 }]);
+    });
+
+    it.each(tables)('%s has exactly the expected columns, types, defaults and nullability', async (table) => {
+      const { rows } = await c.query<Column>(
+        `SELECT a.attname AS name,
+                format_type(a.atttypid, a.atttypmod) AS type,
+                a.attnotnull AS "notNull",
+                pg_get_expr(d.adbin, d.adrelid) AS default,
+                a.attidentity::text AS identity
+           FROM pg_attribute a
+           LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+          WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+          ORDER BY a.attnum`,
+        [`public.${table}`],
+      );
+      expect(rows).toEqual(expected.columns[table]);
+    });
+
+    it('no column is generated, varchar/char/timestamp-without-time-zone, a non-bigint numeric id, or has a collation override', async () => {
+      // The documented deviations: text not VARCHAR, timestamptz not TIMESTAMP, bigint ids not SERIAL.
+      // users, auth_sessions and uploads have text ids by design (account name, token hash, tus id).
+      const { rows } = await c.query<{ t: string; column: string; type: string }>(
+        `SELECT c.table_name AS t, c.column_name AS column, c.data_type AS type
+           FROM information_schema.columns c
+          WHERE c.table_schema = 'public' AND c.table_name = ANY ($1::text[])
+            AND (c.data_type IN ('character varying', 'character', 'timestamp without time zone')
+                 OR (c.column_name = 'id' AND c.data_type <> 'bigint' AND c.table_name NOT IN ('users', 'auth_sessions', 'uploads'))
+                 OR c.is_generated <> 'NEVER' OR c.collation_name IS NOT NULL)`,
+        [tables],
+      );
+      expect(rows).toEqual([]);
+    });
+
+    it.each(tables)('%s has exactly the expected CHECK constraints, validated, by name and definition', async (table) => {
+      const { rows } = await c.query<{ name: string; def: string; validated: boolean }>(
+        `SELECT conname AS name, pg_get_constraintdef(oid) AS def, convalidated AS validated
+           FROM pg_constraint
+          WHERE conrelid = to_regclass($1) AND contype = 'c'
+          ORDER BY conname`,
+        [`public.${table}`],
+      );
+      const expectedChecks = Object.entries(expected.checks[table] ?? {})
+        .map(([name, def]) => ({ name, def, validated: true }))
+        .sort(byName);
+      expect(rows).toEqual(expectedChecks);
+    });
+
+    it('every CHECK is declared exactly once: no two checks on a table share an expression (the sketch repeated them)', async () => {
+      const { rows } = await c.query<{ t: string; def: string; names: string[] }>(
+        `SELECT conrelid::regclass::text AS t, pg_get_constraintdef(oid) AS def, array_agg(conname::text ORDER BY conname) AS names
+           FROM pg_constraint
+          WHERE connamespace = 'public'::regnamespace AND contype = 'c'
+          GROUP BY conrelid, pg_get_constraintdef(oid)
+         HAVING count(*) > 1`,
+      );
+      expect(rows).toEqual([]);
+    });
+
+    it('the only constraints are the primary keys, the named checks, the named unique constraints and the named foreign keys', async () => {
+      // NOT NULL is excluded: PostgreSQL 18 records it in pg_constraint (contype 'n'), 15 does not.
+      const { rows } = await c.query<{ t: string; name: string; type: string }>(
+        `SELECT conrelid::regclass::text AS t, conname AS name, contype::text AS type
+           FROM pg_constraint
+          WHERE connamespace = 'public'::regnamespace AND conrelid <> 'public.schema_migrations'::regclass AND contype <> 'n'
+          ORDER BY 1, 3, 2`,
+      );
+      const expectedConstraints = tables
+        .flatMap((t) => [
+          ...Object.keys(expected.checks[t] ?? {}).map((name) => ({ t, name, type: 'c' })),
+          ...expected.foreignKeys.filter((f) => f.table === t).map((f) => ({ t, name: f.name, type: 'f' })),
+          ...(expected.indexes[t] ?? []).filter((i) => i.constraint).map((i) => ({ t, name: i.name, type: i.constraint! })),
+        ])
+        .sort((a, b) => (a.t !== b.t ? (a.t < b.t ? -1 : 1) : a.type !== b.type ? (a.type < b.type ? -1 : 1) : a.name < b.name ? -1 : 1));
+      expect(rows).toEqual(expectedConstraints);
+    });
+
+    it.each(tables)('%s has exactly the expected btree indexes, columns in order with DESC, all valid and ready', async (table) => {
+      const { rows } = await c.query(
+        `SELECT ic.relname AS name,
+                ARRAY(
+                  SELECT pg_get_indexdef(i.indexrelid, k, true)
+                         || CASE
+                              WHEN k > i.indnkeyatts THEN ' INCLUDE'
+                              WHEN i.indoption[k - 1] = 3 THEN ' DESC'
+                              WHEN i.indoption[k - 1] = 0 THEN ''
+                              ELSE ' indoption=' || i.indoption[k - 1]
+                            END
+                    FROM generate_series(1, i.indnatts) k ORDER BY k
+                )::text[] AS columns,
+                i.indisunique AS unique, i.indisprimary AS primary,
+                (SELECT x.contype::text FROM pg_constraint x
+                  WHERE x.conindid = i.indexrelid AND x.conrelid = i.indrelid AND x.contype IN ('p', 'u', 'x')) AS constraint,
+                am.amname::text AS method, i.indpred IS NOT NULL AS partial, i.indnullsnotdistinct AS "nullsNotDistinct",
+                i.indisvalid AS valid, i.indisready AS ready, i.indislive AS live
+           FROM pg_index i
+           JOIN pg_class ic ON ic.oid = i.indexrelid
+           JOIN pg_am am ON am.oid = ic.relam
+          WHERE i.indrelid = to_regclass($1)
+          ORDER BY ic.relname`,
+        [`public.${table}`],
+      );
+      const expectedIndexes = [...(expected.indexes[table] ?? [])]
+        .sort(byName)
+        .map((x) => ({ ...x, method: 'btree', partial: false, nullsNotDistinct: false, valid: true, ready: true, live: true }));
+      expect(rows).toEqual(expectedIndexes);
+    });
+
+    it('DESC indexes read DESC in pg_get_indexdef too', async () => {
+      const desc = tables
+        .flatMap((t) => (expected.indexes[t] ?? []).filter((i) => i.columns.some((k) => k.endsWith(' DESC'))))
+        .sort(byName);
+      const { rows } = await c.query<{ name: string; def: string }>(
+        `SELECT indexrelid::regclass::text AS name, pg_get_indexdef(indexrelid) AS def FROM pg_index
+          WHERE indexrelid::regclass::text = ANY ($1::text[]) ORDER BY 1`,
+        [desc.map((i) => i.name)],
+      );
+      expect(rows.map((r) => [r.name, r.def.replace(/^.* USING btree /, '')])).toEqual(desc.map((i) => [i.name, `(${i.columns.join(', ')})`]));
+      expect(desc.length).toBe(phase === 1 ? 5 : 6);
+    });
+
+    it('idx_recordings_user_id and idx_sessions_user_id do not exist (documented choice); the composite user indexes lead with user_id', async () => {
+      const { rows } = await c.query<{ a: string | null; b: string | null }>(
+        `SELECT to_regclass('public.idx_recordings_user_id')::text AS a, to_regclass('public.idx_sessions_user_id')::text AS b`,
+      );
+      expect(rows[0]).toEqual({ a: null, b: null });
+
+      // No other index covers user_id alone either (a renamed copy would be just as redundant).
+      const { rows: single } = await c.query<{ name: string }>(
+        `SELECT ic.relname AS name FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+          WHERE i.indrelid IN ('public.recordings'::regclass, 'public.recording_sessions'::regclass)
+            AND i.indnatts = 1 AND pg_get_indexdef(i.indexrelid, 1, true) = 'user_id'`,
+      );
+      expect(single).toEqual([]);
+
+      const { rows: lead } = await c.query<{ name: string; first: string; nkeys: number }>(
+        `SELECT ic.relname AS name, pg_get_indexdef(i.indexrelid, 1, true) AS first, i.indnkeyatts::int AS nkeys
+           FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+          WHERE ic.relname = ANY ($1::text[]) ORDER BY 1`,
+        [['idx_recordings_user_created', 'idx_recordings_user_type', 'idx_sessions_user_started']],
+      );
+      expect(lead).toEqual([
+        { name: 'idx_recordings_user_created', first: 'user_id', nkeys: 2 },
+        { name: 'idx_recordings_user_type', first: 'user_id', nkeys: 2 },
+        { name: 'idx_sessions_user_started', first: 'user_id', nkeys: 2 },
+      ]);
+    });
+
+    it('has exactly the expected foreign keys, each to the right table and column with the right ON DELETE', async () => {
+      const { rows } = await c.query<ForeignKey>(
+        `SELECT c.conname AS name,
+                c.conrelid::regclass::text AS table,
+                ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY k(n, o)
+                        JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o)::text[] AS columns,
+                c.confrelid::regclass::text AS "refTable",
+                ARRAY(SELECT a.attname FROM unnest(c.confkey) WITH ORDINALITY k(n, o)
+                        JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.o)::text[] AS "refColumns",
+                c.confdeltype::text AS "onDelete", c.confupdtype::text AS "onUpdate", c.confmatchtype::text AS match,
+                c.condeferrable AS deferrable, c.convalidated AS validated
+           FROM pg_constraint c
+          WHERE c.connamespace = 'public'::regnamespace AND c.contype = 'f'
+          ORDER BY c.conname`,
+      );
+      expect(rows).toEqual(expected.foreignKeys);
+    });
+
+    it('there is exactly one foreign key per column pair (the sketch declared each twice)', async () => {
+      const { rows } = await c.query<{ t: string; names: string[] }>(
+        `SELECT conrelid::regclass::text AS t, array_agg(conname::text ORDER BY conname) AS names
+           FROM pg_constraint
+          WHERE connamespace = 'public'::regnamespace AND contype = 'f'
+          GROUP BY conrelid, conkey
+         HAVING count(*) > 1`,
+      );
+      expect(rows).toEqual([]);
+    });
+
+    it('every foreign-key column leads some valid index, so a cascading delete (or SET NULL) does not scan the child table', async () => {
+      const { rows } = await c.query<{ name: string }>(
+        `SELECT c.conname AS name FROM pg_constraint c
+          WHERE c.connamespace = 'public'::regnamespace AND c.contype = 'f'
+            AND NOT EXISTS (
+              SELECT 1 FROM pg_index i
+               WHERE i.indrelid = c.conrelid AND i.indisvalid
+                 AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] = c.conkey)
+          ORDER BY 1`,
+      );
+      expect(rows).toEqual([]);
+    });
+
+    it('the triggers are exactly the updated_at keepers and the media-deletion outbox trigger', async () => {
+      const { rows } = await c.query<{ def: string; enabled: string }>(
+        `SELECT pg_get_triggerdef(t.oid) AS def, t.tgenabled::text AS enabled
+           FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid
+          WHERE NOT t.tgisinternal AND r.relnamespace = 'public'::regnamespace
+          ORDER BY t.tgname`,
+      );
+      expect(rows).toEqual(expected.triggers.map((def) => ({ def, enabled: 'O' })));
+      expect(rows.length).toBe(phase === 1 ? 2 : 4);
+    });
+
+    it('the only functions are the trigger functions set_updated_at() and (Phase 2) queue_recording_media_deletion()', async () => {
+      const { rows } = await c.query<{ fn: string; result: string }>(
+        `SELECT p.oid::regprocedure::text AS fn, pg_get_function_result(p.oid) AS result
+           FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace ORDER BY 1`,
+      );
+      expect(rows).toEqual([
+        ...(phase === 1 ? [] : [{ fn: 'queue_recording_media_deletion()', result: 'trigger' }]),
+        { fn: 'set_updated_at()', result: 'trigger' },
+      ]);
+    });
+
+    // ------------------------------------------------------------------------------------------
+    // The spec's contract, asserted name by name (independently of the exact lists above).
+    // ------------------------------------------------------------------------------------------
+    it('the spec’s contract: its Phase 1 tables have its columns, in its order, with its NOT NULLs and defaults', async () => {
+      const { rows } = await c.query<{ t: string; name: string; notNull: boolean; default: string | null }>(
+        `SELECT c.relname AS t, a.attname AS name, a.attnotnull AS "notNull", pg_get_expr(d.adbin, d.adrelid) AS default
+           FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+           LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+          WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ANY ($1::text[]) AND a.attnum > 0 AND NOT a.attisdropped
+          ORDER BY c.relname, a.attnum`,
+        [Object.keys(SPEC.columns)],
+      );
+      for (const [t, names] of Object.entries(SPEC.columns)) {
+        // The spec's columns come first and in its order; Phase 2 only appends.
+        expect(rows.filter((r) => r.t === t).map((r) => r.name).slice(0, names.length), t).toEqual(names);
+      }
+      for (const [t, names] of Object.entries(SPEC.notNull)) {
+        for (const name of names) expect(rows.find((r) => r.t === t && r.name === name)?.notNull, `${t}.${name} NOT NULL`).toBe(true);
+      }
+      for (const [key, dflt] of Object.entries(SPEC.defaults)) {
+        const [t, name] = key.split('.');
+        expect(rows.find((r) => r.t === t && r.name === name)?.default, `${key} DEFAULT`).toBe(dflt);
+      }
+    });
+
+    it('the spec’s contract: each named check exists once, validated, on its table; the unnamed status check is chk_recording_status', async () => {
+      const names = [...Object.keys(SPEC.checks), 'chk_recording_status'];
+      const { rows } = await c.query<{ name: string; t: string; validated: boolean }>(
+        `SELECT conname AS name, conrelid::regclass::text AS t, convalidated AS validated FROM pg_constraint
+          WHERE connamespace = 'public'::regnamespace AND contype = 'c' AND conname = ANY ($1::text[]) ORDER BY conname`,
+        [names],
+      );
+      expect(rows).toEqual(
+        Object.entries({ ...SPEC.checks, chk_recording_status: 'recordings' })
+          .map(([name, t]) => ({ name, t, validated: true }))
+          .sort(byName),
+      );
+    });
+
+    it('the spec’s contract: its indexes exist with its definitions (less the two documented redundant ones)', async () => {
+      const { rows } = await c.query<{ name: string; def: string }>(
+        `SELECT ic.relname AS name, i.indrelid::regclass::text || ' ' || regexp_replace(pg_get_indexdef(i.indexrelid), '^.* USING ', '') AS def
+           FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+          WHERE ic.relname = ANY ($1::text[]) AND i.indisvalid ORDER BY 1`,
+        [Object.keys(SPEC.indexes)],
+      );
+      expect(Object.fromEntries(rows.map((r) => [r.name, r.def]))).toEqual(SPEC.indexes);
+    });
+
+    it('the spec’s contract: its foreign keys exist with its names, columns and ON DELETE CASCADE', async () => {
+      const { rows } = await c.query<{ name: string; def: string }>(
+        `SELECT c.conname AS name,
+                c.conrelid::regclass::text || '(' || (SELECT string_agg(attname, ',') FROM pg_attribute WHERE attrelid = c.conrelid AND attnum = ANY (c.conkey)) || ') -> '
+                || c.confrelid::regclass::text || '(' || (SELECT string_agg(attname, ',') FROM pg_attribute WHERE attrelid = c.confrelid AND attnum = ANY (c.confkey)) || ') ON DELETE '
+                || c.confdeltype::text AS def
+           FROM pg_constraint c WHERE c.contype = 'f' AND c.conname = ANY ($1::text[]) ORDER BY 1`,
+        [Object.keys(SPEC.foreignKeys)],
+      );
+      expect(Object.fromEntries(rows.map((r) => [r.name, r.def]))).toEqual(SPEC.foreignKeys);
+    });
+
+    if (phase === 2) it('the spec’s contract, Phase 2: recordings has the five storage columns, storage_provider defaulting to local', async () => {
+      const { rows } = await c.query<{ name: string; type: string; default: string | null }>(
+        `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, pg_get_expr(d.adbin, d.adrelid) AS default
+           FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+          WHERE a.attrelid = 'public.recordings'::regclass AND a.attname = ANY ($1::text[]) AND NOT a.attisdropped ORDER BY a.attnum`,
+        [Object.keys(SPEC.storageColumns)],
+      );
+      // text for the spec's VARCHAR, as in Phase 1.
+      expect(rows).toEqual(Object.entries(SPEC.storageColumns).map(([name, dflt]) => ({ name, type: 'text', default: dflt })));
+    });
+  });
+});
+
+/**
+ * Phase 2's safe-migration choices, observed on a Phase 1 database that already holds rows: adding the
+ * columns rewrites no table, chk_storage_provider is added NOT VALID and validated by the next
+ * migration, and the unique index is built by a no-transaction step (CONCURRENTLY) that ends valid.
+ */
+describe.each(pgTargets())('Phase 2 applied step by step to a Phase 1 database holding rows, on $name', (target) => {
   let db: Awaited<ReturnType<typeof freshDatabase>>;
   let c: pg.Client;
 
   beforeAll(async () => {
     db = await freshDatabase(target);
-    await migrator(db.url).up();
+    await migrator(db.url).up({ phase: 1 });
     c = await connect(db.url);
+    await c.query(`INSERT INTO users (id, email, display_name) VALUES ('u1', 'a@example.test', 'Ada')`);
+    await c.query(`INSERT INTO recordings (user_id, title, recording_type, duration) VALUES ('u1', 'one', 'camera', 5), ('u1', 'two', 'audio', 7)`);
   });
   afterAll(async () => {
     await c?.end();
     await db?.drop();
   });
 
-  it('up creates exactly the Phase 1 tables (plus schema_migrations), as ordinary tables', async () => {
-    const { rows } = await c.query<{ name: string; kind: string }>(
-      `SELECT c.relname AS name, c.relkind::text AS kind
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-        ORDER BY 1`,
-    );
-    expect(rows).toEqual(
-      ['projects', 'recording_edits', 'recording_sessions', 'recordings', 'schema_migrations', 'users'].map((name) => ({ name, kind: 'r' })),
-    );
-  });
+  const fileNode = async (table: string) =>
+    (await c.query<{ n: string }>(`SELECT pg_relation_filenode($1::regclass)::text AS n`, [table])).rows[0]!.n;
+  const storageCheck = async () =>
+    (await c.query<{ validated: boolean }>(`SELECT convalidated AS validated FROM pg_constraint WHERE conname = 'chk_storage_provider'`)).rows;
+  const storageIndex = async () =>
+    (
+      await c.query<{ unique: boolean; valid: boolean; ready: boolean }>(
+        `SELECT indisunique AS unique, indisvalid AS valid, indisready AS ready FROM pg_index WHERE indexrelid = to_regclass('public.idx_recordings_storage_key')`,
+      )
+    ).rows;
 
-  it('schema_migrations records every migration file as applied', async () => {
-    const files = await migrator(db.url).migrations();
-    const { rows } = await c.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-    expect(rows.map((r) => r.version)).toEqual(files.map((f) => f.version));
-    expect(files.length).toBeGreaterThanOrEqual(5);
-  });
+  it('0006 and 0007 rewrite no table; 0007 adds chk_storage_provider NOT VALID; 0008 validates it; 0009 builds the unique index outside a transaction', async () => {
+    const m = migrator(db.url);
+    const users = await fileNode('users');
+    const recordings = await fileNode('recordings');
 
-  it.each(PHASE1_TABLES)('%s has exactly the expected columns, types, defaults and nullability', async (table) => {
-    const { rows } = await c.query<Column>(
-      `SELECT a.attname AS name,
-              format_type(a.atttypid, a.atttypmod) AS type,
-              a.attnotnull AS "notNull",
-              pg_get_expr(d.adbin, d.adrelid) AS default,
-              a.attidentity::text AS identity
-         FROM pg_attribute a
-         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-        WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
-        ORDER BY a.attnum`,
-      [`public.${table}`],
-    );
-    expect(rows).toEqual(COLUMNS[table]);
-  });
+    await m.up({ to: 6 });
+    expect(await fileNode('users')).toBe(users);
+    expect((await c.query('SELECT id, password_hash FROM users')).rows).toEqual([{ id: 'u1', password_hash: null }]);
 
-  it('no column is generated, uses a varchar/timestamp-without-time-zone/int4 id, or has a collation override', async () => {
-    // The documented deviations: text not VARCHAR, timestamptz not TIMESTAMP, bigint ids not SERIAL.
-    const { rows } = await c.query<{ t: string; column: string; type: string }>(
-      `SELECT c.table_name AS t, c.column_name AS column, c.data_type AS type
-         FROM information_schema.columns c
-        WHERE c.table_schema = 'public' AND c.table_name = ANY ($1::text[])
-          AND (c.data_type IN ('character varying', 'character', 'timestamp without time zone')
-               OR (c.column_name = 'id' AND c.data_type <> 'bigint' AND c.table_name <> 'users')
-               OR c.is_generated <> 'NEVER' OR c.collation_name IS NOT NULL)`,
-      [PHASE1_TABLES],
-    );
-    expect(rows).toEqual([]);
-  });
-
-  it.each(PHASE1_TABLES)('%s has exactly the expected CHECK constraints, validated, by name and definition', async (table) => {
-    const { rows } = await c.query<{ name: string; def: string; validated: boolean }>(
-      `SELECT conname AS name, pg_get_constraintdef(oid) AS def, convalidated AS validated
-         FROM pg_constraint
-        WHERE conrelid = to_regclass($1) AND contype = 'c'
-        ORDER BY conname`,
-      [`public.${table}`],
-    );
-    const expected = Object.entries(CHECKS[table])
-      .map(([name, def]) => ({ name, def, validated: true }))
-      .sort((a, b) => (a.name < b.name ? -1 : 1));
-    expect(rows).toEqual(expected);
-  });
-
-  it('every CHECK is declared exactly once: no two checks on a table share an expression (the sketch repeated them)', async () => {
-    const { rows } = await c.query<{ t: string; def: string; names: string[] }>(
-      `SELECT conrelid::regclass::text AS t, pg_get_constraintdef(oid) AS def, array_agg(conname::text ORDER BY conname) AS names
-         FROM pg_constraint
-        WHERE connamespace = 'public'::regnamespace AND contype = 'c'
-        GROUP BY conrelid, pg_get_constraintdef(oid)
-       HAVING count(*) > 1`,
-    );
-    expect(rows).toEqual([]);
-    // And each of the spec's names is one constraint, on the table the spec puts it on.
-    const spec = ['chk_recording_type', 'chk_quality', 'chk_recording_status', 'chk_duration_positive', 'chk_file_size_positive', 'chk_session_status', 'chk_edit_type'];
-    const { rows: named } = await c.query<{ name: string; t: string }>(
-      `SELECT conname AS name, conrelid::regclass::text AS t FROM pg_constraint
-        WHERE connamespace = 'public'::regnamespace AND conname = ANY ($1::text[]) ORDER BY conname`,
-      [spec],
-    );
-    expect(named).toEqual(
-      [
-        { name: 'chk_duration_positive', t: 'recordings' },
-        { name: 'chk_edit_type', t: 'recording_edits' },
-        { name: 'chk_file_size_positive', t: 'recordings' },
-        { name: 'chk_quality', t: 'recordings' },
-        { name: 'chk_recording_status', t: 'recordings' },
-        { name: 'chk_recording_type', t: 'recordings' },
-        { name: 'chk_session_status', t: 'recording_sessions' },
-      ],
-    );
-  });
-
-  it('the only constraints are the primary keys, the named checks and the named foreign keys', async () => {
-    // NOT NULL is excluded: PostgreSQL 18 records it in pg_constraint (contype 'n'), 15 does not.
-    const { rows } = await c.query<{ t: string; name: string; type: string }>(
-      `SELECT conrelid::regclass::text AS t, conname AS name, contype::text AS type
-         FROM pg_constraint
-        WHERE conrelid = ANY (SELECT to_regclass('public.' || t) FROM unnest($1::text[]) t) AND contype <> 'n'
-        ORDER BY 1, 3, 2`,
-      [PHASE1_TABLES],
-    );
-    const expected = PHASE1_TABLES.flatMap((t) => [
-      ...Object.keys(CHECKS[t]).map((name) => ({ t, name, type: 'c' })),
-      ...FOREIGN_KEYS.filter((f) => f.table === t).map((f) => ({ t, name: f.name, type: 'f' })),
-      { t, name: `${t}_pkey`, type: 'p' },
-    ]).sort((a, b) => (a.t !== b.t ? (a.t < b.t ? -1 : 1) : a.type !== b.type ? (a.type < b.type ? -1 : 1) : a.name < b.name ? -1 : 1));
-    expect(rows).toEqual(expected);
-  });
-
-  it.each(PHASE1_TABLES)('%s has exactly the expected btree indexes, columns in order with DESC, all valid and ready', async (table) => {
-    const { rows } = await c.query<{
-      name: string;
-      columns: string[];
-      unique: boolean;
-      primary: boolean;
-      method: string;
-      partial: boolean;
-      valid: boolean;
-      ready: boolean;
-      live: boolean;
-    }>(
-      `SELECT ic.relname AS name,
-              ARRAY(
-                SELECT pg_get_indexdef(i.indexrelid, k, true)
-                       || CASE
-                            WHEN k > i.indnkeyatts THEN ' INCLUDE'
-                            WHEN i.indoption[k - 1] = 3 THEN ' DESC'
-                            WHEN i.indoption[k - 1] = 0 THEN ''
-                            ELSE ' indoption=' || i.indoption[k - 1]
-                          END
-                  FROM generate_series(1, i.indnatts) k ORDER BY k
-              )::text[] AS columns,
-              i.indisunique AS unique, i.indisprimary AS primary, am.amname::text AS method,
-              i.indpred IS NOT NULL AS partial, i.indisvalid AS valid, i.indisready AS ready, i.indislive AS live
-         FROM pg_index i
-         JOIN pg_class ic ON ic.oid = i.indexrelid
-         JOIN pg_am am ON am.oid = ic.relam
-        WHERE i.indrelid = to_regclass($1)
-        ORDER BY ic.relname`,
-      [`public.${table}`],
-    );
-    const expected = [...INDEXES[table]]
-      .sort((a, b) => (a.name < b.name ? -1 : 1))
-      .map((x) => ({ ...x, method: 'btree', partial: false, valid: true, ready: true, live: true }));
-    expect(rows).toEqual(expected);
-  });
-
-  it('DESC indexes read DESC in pg_get_indexdef too', async () => {
-    const { rows } = await c.query<{ name: string; def: string }>(
-      `SELECT indexrelid::regclass::text AS name, pg_get_indexdef(indexrelid) AS def FROM pg_index
-        WHERE indexrelid::regclass::text = ANY ($1::text[]) ORDER BY 1`,
-      [['idx_edits_applied_at', 'idx_recordings_created_at', 'idx_recordings_user_created', 'idx_sessions_started_at', 'idx_sessions_user_started']],
-    );
-    expect(rows.map((r) => [r.name, r.def.replace(/^.* USING btree /, '')])).toEqual([
-      ['idx_edits_applied_at', '(applied_at DESC)'],
-      ['idx_recordings_created_at', '(created_at DESC)'],
-      ['idx_recordings_user_created', '(user_id, created_at DESC)'],
-      ['idx_sessions_started_at', '(started_at DESC)'],
-      ['idx_sessions_user_started', '(user_id, started_at DESC)'],
+    await m.up({ to: 7 });
+    expect(await fileNode('recordings')).toBe(recordings);
+    // Every existing row has a provider at once (constant default, no backfill).
+    expect((await c.query('SELECT title, storage_provider, storage_key FROM recordings ORDER BY id')).rows).toEqual([
+      { title: 'one', storage_provider: 'local', storage_key: null },
+      { title: 'two', storage_provider: 'local', storage_key: null },
     ]);
-  });
+    expect(await storageCheck()).toEqual([{ validated: false }]);
+    expect(await storageIndex()).toEqual([]);
 
-  it('idx_recordings_user_id and idx_sessions_user_id do not exist (documented choice); the composite user indexes lead with user_id', async () => {
-    const { rows } = await c.query<{ a: string | null; b: string | null }>(
-      `SELECT to_regclass('public.idx_recordings_user_id')::text AS a, to_regclass('public.idx_sessions_user_id')::text AS b`,
-    );
-    expect(rows[0]).toEqual({ a: null, b: null });
+    await m.up({ to: 8 });
+    expect(await storageCheck()).toEqual([{ validated: true }]);
+    expect(await fileNode('recordings')).toBe(recordings);
 
-    // No other index covers user_id alone either (a renamed copy would be just as redundant).
-    const { rows: single } = await c.query<{ name: string }>(
-      `SELECT ic.relname AS name FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-        WHERE i.indrelid IN ('public.recordings'::regclass, 'public.recording_sessions'::regclass)
-          AND i.indnatts = 1 AND pg_get_indexdef(i.indexrelid, 1, true) = 'user_id'`,
-    );
-    expect(single).toEqual([]);
+    const next = (await m.plan('up'))[0]!;
+    expect({ version: next.version, transactional: next.transactional }).toEqual({ version: 9, transactional: false });
+    expect(next.sql).toMatch(/CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS idx_recordings_storage_key ON recordings \(storage_key\)/);
+    await m.up({ to: 9 });
+    expect(await storageIndex()).toEqual([{ unique: true, valid: true, ready: true }]);
+    expect(await fileNode('recordings')).toBe(recordings);
 
-    const { rows: lead } = await c.query<{ name: string; first: string; nkeys: number }>(
-      `SELECT ic.relname AS name, pg_get_indexdef(i.indexrelid, 1, true) AS first, i.indnkeyatts::int AS nkeys
-         FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-        WHERE ic.relname = ANY ($1::text[]) ORDER BY 1`,
-      [['idx_recordings_user_created', 'idx_recordings_user_type', 'idx_sessions_user_started']],
-    );
-    expect(lead).toEqual([
-      { name: 'idx_recordings_user_created', first: 'user_id', nkeys: 2 },
-      { name: 'idx_recordings_user_type', first: 'user_id', nkeys: 2 },
-      { name: 'idx_sessions_user_started', first: 'user_id', nkeys: 2 },
-    ]);
-  });
-
-  it('has exactly the expected foreign keys, each ON DELETE CASCADE to the right table and column', async () => {
-    const { rows } = await c.query<ForeignKey>(
-      `SELECT c.conname AS name,
-              c.conrelid::regclass::text AS table,
-              ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY k(n, o)
-                      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o)::text[] AS columns,
-              c.confrelid::regclass::text AS "refTable",
-              ARRAY(SELECT a.attname FROM unnest(c.confkey) WITH ORDINALITY k(n, o)
-                      JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.o)::text[] AS "refColumns",
-              c.confdeltype::text AS "onDelete", c.confupdtype::text AS "onUpdate", c.confmatchtype::text AS match,
-              c.condeferrable AS deferrable, c.convalidated AS validated
-         FROM pg_constraint c
-        WHERE c.connamespace = 'public'::regnamespace AND c.contype = 'f'
-        ORDER BY c.conname`,
-    );
-    expect(rows).toEqual(FOREIGN_KEYS);
-  });
-
-  it('there is exactly one foreign key per column pair (the sketch declared each twice)', async () => {
-    const { rows } = await c.query<{ t: string; names: string[] }>(
-      `SELECT conrelid::regclass::text AS t, array_agg(conname::text ORDER BY conname) AS names
-         FROM pg_constraint
-        WHERE connamespace = 'public'::regnamespace AND contype = 'f'
-        GROUP BY conrelid, conkey
-       HAVING count(*) > 1`,
-    );
-    expect(rows).toEqual([]);
-  });
-
-  it('every foreign-key column leads some valid index, so a cascading delete does not scan the child table', async () => {
-    const { rows } = await c.query<{ name: string }>(
-      `SELECT c.conname AS name FROM pg_constraint c
-        WHERE c.connamespace = 'public'::regnamespace AND c.contype = 'f'
-          AND NOT EXISTS (
-            SELECT 1 FROM pg_index i
-             WHERE i.indrelid = c.conrelid AND i.indisvalid
-               AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] = c.conkey)
-        ORDER BY 1`,
-    );
-    expect(rows).toEqual([]);
-  });
-
-  it('updated_at is kept by BEFORE UPDATE row triggers on projects and recordings, and there are no other triggers', async () => {
-    const { rows } = await c.query<{ def: string; enabled: string }>(
-      `SELECT pg_get_triggerdef(t.oid) AS def, t.tgenabled::text AS enabled
-         FROM pg_trigger t
-        WHERE NOT t.tgisinternal AND t.tgrelid = ANY (SELECT to_regclass('public.' || x) FROM unnest($1::text[]) x)
-        ORDER BY t.tgname`,
-      [PHASE1_TABLES],
-    );
-    expect(rows).toEqual([
-      { def: 'CREATE TRIGGER trg_projects_updated_at BEFORE UPDATE ON public.projects FOR EACH ROW EXECUTE FUNCTION set_updated_at()', enabled: 'O' },
-      { def: 'CREATE TRIGGER trg_recordings_updated_at BEFORE UPDATE ON public.recordings FOR EACH ROW EXECUTE FUNCTION set_updated_at()', enabled: 'O' },
-    ]);
+    await m.up();
+    expect(await m.pendingCount()).toBe(0);
+    expect((await c.query('SELECT count(*)::int AS n FROM recordings')).rows[0].n).toBe(2);
   });
 });

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { msSince, now, Progress, rng } from './stats.js';
 
+/** Every column the generator can fill; a run loads those the migrated schema has (see recordingColumns). */
 export const RECORDING_COLUMNS = [
   'user_id',
   'project_id',
@@ -24,10 +25,25 @@ export const RECORDING_COLUMNS = [
   'metadata',
   'created_at',
   'updated_at',
+  // Phase 2 (migration 0007): where the media object lives.
+  'storage_provider',
+  'storage_key',
+  'storage_region',
+  'storage_bucket',
+  'cdn_url',
 ] as const;
 
+/** The generator's columns that the migrated recordings table has, in generator order. */
+export async function recordingColumns(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ c: string }>(
+    `SELECT column_name AS c FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'recordings'`,
+  );
+  const have = new Set(rows.map((r) => r.c));
+  return RECORDING_COLUMNS.filter((c) => have.has(c));
+}
+
 export type Value = string | number | null;
-/** One recordings row, in RECORDING_COLUMNS order. */
+/** One recordings row, in Dataset.columns order. */
 export type Row = Value[];
 
 /** PostgreSQL's bind-parameter limit per statement (a 16-bit count in the protocol). */
@@ -42,6 +58,8 @@ export interface Dataset {
   spanMs: number;
   /** Project id of the users that own one (index = user number). */
   projectOf: (number | undefined)[];
+  /** The columns rows are generated for: recordingColumns() of the target database. */
+  columns: readonly string[];
 }
 
 export const userId = (i: number): string => `u${String(i).padStart(6, '0')}`;
@@ -69,6 +87,10 @@ const pickQuality = picker<string>([
   ['medium', 30],
   ['low', 10],
 ]);
+const pickRegion = picker<string>([
+  ['eu-west-1', 60],
+  ['us-east-1', 40],
+]);
 const pickStatus = picker<string>([
   ['completed', 90],
   ['processing', 6],
@@ -88,6 +110,8 @@ const FRAME: Record<string, string> = {
  */
 export function* recordingRows(ds: Dataset, count: number, seed = ds.seed): Generator<Row> {
   const r = rng(seed);
+  const pick = ds.columns.map((c) => RECORDING_COLUMNS.indexOf(c as (typeof RECORDING_COLUMNS)[number]));
+  if (pick.includes(-1)) throw new Error(`no generator for column(s) ${ds.columns.filter((_, i) => pick[i] === -1).join(', ')}`);
   const step = ds.spanMs / ds.rows;
   for (let i = 0; i < count; i++) {
     const u = Math.min(ds.users - 1, Math.floor(ds.users * r() ** 2));
@@ -105,13 +129,17 @@ export function* recordingRows(ds: Dataset, count: number, seed = ds.seed): Gene
     const title = r() < 0.5 ? `${subject} ${createdIso.slice(0, 10)}` : `${subject} #${1 + Math.floor(r() * 999)}`;
     const description = r() < 0.35 ? `${subject} recorded in ${quality} quality` : null;
     const project = ds.projectOf[u] !== undefined && r() < 0.6 ? ds.projectOf[u]! : null;
-    const key = `${i.toString(36)}${Math.floor(r() * 1e9).toString(36)}`;
+    // The separator keeps keys unique: without it row 1 + "2ab" and row 12 + "ab" would collide.
+    const key = `${i.toString(36)}-${Math.floor(r() * 1e9).toString(36)}`;
     const mime = audio ? 'audio/webm' : r() < 0.2 ? 'video/mp4' : 'video/webm';
     const ext = mime === 'video/mp4' ? 'mp4' : 'webm';
     const thumbnail = audio || status === 'processing' ? null : `https://storage.example.com/thumbnails/${user}/${key}.jpg`;
     const metadata = audio ? '{"sampleRate": 48000, "channels": 2}' : FRAME[quality]!;
     const updated = status === 'processing' ? created : created + duration * 1000 + Math.floor(r() * 60_000);
-    yield [
+    // Unique (idx_recordings_storage_key): the key embeds the row number. Failed takes never stored an object.
+    const s3 = r() < 0.7;
+    const storageKey = status === 'failed' ? null : `recordings/${user}/${key}.${ext}`;
+    const full: Row = [
       user,
       project,
       title,
@@ -120,14 +148,20 @@ export function* recordingRows(ds: Dataset, count: number, seed = ds.seed): Gene
       duration,
       fileSize,
       mime,
-      `https://storage.example.com/recordings/${user}/${key}.${ext}`,
+      storageKey ? (s3 ? `s3://recorder-media/${storageKey}` : `file:///var/lib/recorder/media/${storageKey}`) : null,
       thumbnail,
       quality,
       status,
       metadata,
       createdIso,
       new Date(updated).toISOString(),
+      s3 ? 's3' : 'local',
+      storageKey,
+      s3 ? pickRegion(r()) : null,
+      s3 ? 'recorder-media' : null,
+      s3 && storageKey && status === 'completed' ? `https://cdn.example.com/${storageKey}` : null,
     ];
+    yield pick.map((i) => full[i]!);
   }
 }
 

@@ -53,22 +53,31 @@ export interface IndexDef {
   def: string;
 }
 
+export interface RecordingIndexes {
+  indexes: IndexDef[];
+  /** The migration files that declare them, e.g. ["0003_phase1_recordings.up.sql", ...]. */
+  files: string[];
+}
+
 /**
- * The idx_recordings_* indexes as the database holds them, checked against the CREATE INDEX names in
- * migration 0003: recreating from pg_get_indexdef then gives back exactly what the migration built.
+ * The idx_recordings_* indexes as the database holds them, checked against the CREATE INDEX
+ * statements of the migrations: recreating from pg_get_indexdef then gives back exactly what the
+ * migrations built.
  */
-export async function recordingIndexes(client: pg.Client): Promise<IndexDef[]> {
+export async function recordingIndexes(client: pg.Client): Promise<RecordingIndexes> {
   const { rows } = await client.query<IndexDef>(
     `SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'recordings' AND indexname LIKE 'idx\\_recordings\\_%' ORDER BY indexname`,
   );
-  const file = fs.readdirSync(MIGRATIONS_DIR).find((f) => /^0003_.*\.up\.sql$/.test(f));
-  if (!file) throw new Error(`no 0003_*.up.sql in ${MIGRATIONS_DIR}`);
-  const declared = [...fs.readFileSync(path.join(MIGRATIONS_DIR, file), 'utf8').matchAll(/CREATE\s+INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(idx_recordings_\w+)/gi)]
-    .map((m) => m[1]!)
-    .sort();
-  const live = rows.map((r) => r.name);
-  if (declared.join() !== live.join()) throw new Error(`recordings indexes ${live.join(', ')} differ from ${file}: ${declared.join(', ')}`);
-  return rows;
+  const declared = new Map<string, string>();
+  for (const file of fs.readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.up.sql')).sort()) {
+    const sql = fs.readFileSync(path.join(MIGRATIONS_DIR, file), 'utf8');
+    for (const m of sql.matchAll(/CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(idx_recordings_\w+)/gi)) declared.set(m[1]!, file);
+    for (const m of sql.matchAll(/DROP\s+INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?(idx_recordings_\w+)/gi)) declared.delete(m[1]!);
+  }
+  const live = rows.map((r) => r.name).join(', ');
+  const want = [...declared.keys()].sort().join(', ');
+  if (live !== want) throw new Error(`recordings indexes in the database (${live}) differ from the migrations (${want})`);
+  return { indexes: rows, files: [...new Set(declared.values())].sort() };
 }
 
 export interface LibraryResult {

@@ -34,7 +34,32 @@ export interface Config {
   };
   /** 0 picks a free loopback port at every start. */
   embeddedPgPort: number;
+  /** Where recordings' media live; see docs/storage.md. */
+  storage: StorageConfig;
 }
+
+export const STORAGE_PROVIDERS = ['local', 's3'] as const;
+export type StorageProviderName = (typeof STORAGE_PROVIDERS)[number];
+
+export type StorageConfig =
+  | {
+      provider: 'local';
+      /** DATA_DIR/media. */
+      dir: string;
+      /** Absolute http(s) URL ending in "/"; undefined: media are served through the API only. */
+      cdnBaseUrl: string | undefined;
+    }
+  | {
+      provider: 's3';
+      /** undefined: AWS's own endpoint for the region. */
+      endpoint: string | undefined;
+      region: string;
+      bucket: string;
+      accessKeyId: string;
+      secretAccessKey: string;
+      forcePathStyle: boolean;
+      cdnBaseUrl: string | undefined;
+    };
 
 type Env = Record<string, string | undefined>;
 
@@ -78,17 +103,69 @@ function databaseUrl(env: Env): string | undefined {
   return raw;
 }
 
+function httpUrl(env: Env, name: string, example: string): string | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `"${raw}" is not a URL (accepted: an http(s) URL, e.g. ${example})`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(name, `protocol "${url.protocol}" is not supported (accepted: http:, https:)`);
+  }
+  if (url.search || url.hash) throw new ConfigError(name, `"${raw}" has a query or fragment (accepted: a base URL, e.g. ${example})`);
+  return raw;
+}
+
+function required(env: Env, name: string, why: string): string {
+  const raw = env[name]?.trim();
+  if (!raw) throw new ConfigError(name, `is required ${why}`);
+  return raw;
+}
+
+function storage(env: Env, dataDir: string): StorageConfig {
+  const provider = (env.STORAGE_PROVIDER?.trim().toLowerCase() || 'local') as StorageProviderName;
+  if (!STORAGE_PROVIDERS.includes(provider)) {
+    throw new ConfigError('STORAGE_PROVIDER', `"${env.STORAGE_PROVIDER}" is not a provider (accepted: ${STORAGE_PROVIDERS.join(', ')})`);
+  }
+  // Keys are appended to it, so it always ends in "/": "https://cdn.example/media" + "users/…" must not glue.
+  const cdn = httpUrl(env, 'CDN_BASE_URL', 'https://cdn.example.com/media/');
+  const cdnBaseUrl = cdn === undefined ? undefined : cdn.endsWith('/') ? cdn : `${cdn}/`;
+  if (provider === 'local') return { provider, dir: path.join(dataDir, 'media'), cdnBaseUrl };
+  const why = 'when STORAGE_PROVIDER=s3';
+  const endpoint = httpUrl(env, 'S3_ENDPOINT', 'http://127.0.0.1:9000');
+  const bucket = required(env, 'S3_BUCKET', why);
+  // S3's bucket naming rules (3-63 lowercase letters, digits, dots, hyphens); a bad name would otherwise
+  // surface only at the first upload, as a signature or DNS error far from its cause.
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigError('S3_BUCKET', `"${bucket}" is not a bucket name (accepted: 3-63 characters: a-z, 0-9, ".", "-")`);
+  }
+  return {
+    provider,
+    endpoint,
+    region: env.S3_REGION?.trim() || 'us-east-1',
+    bucket,
+    accessKeyId: required(env, 'S3_ACCESS_KEY_ID', why),
+    secretAccessKey: required(env, 'S3_SECRET_ACCESS_KEY', why),
+    // MinIO, s3rver and most self-hosted S3 servers have no per-bucket DNS names; AWS itself does.
+    forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', endpoint !== undefined),
+    cdnBaseUrl,
+  };
+}
+
 /** Parses and validates the environment once, at start. Throws ConfigError naming the variable. */
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const logLevel = (env.LOG_LEVEL?.trim() || 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `"${env.LOG_LEVEL}" is not a level (accepted: ${LOG_LEVELS.join(', ')})`);
   }
-  const dataDirRaw = env.DATA_DIR?.trim() || './data';
+  const dataDir = path.resolve(cwd, env.DATA_DIR?.trim() || './data');
   return {
     port: int(env, 'PORT', 3000, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
-    dataDir: path.resolve(cwd, dataDirRaw),
+    dataDir,
     databaseUrl: databaseUrl(env),
     logLevel,
     migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
@@ -99,6 +176,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       runnerLockWaitMs: int(env, 'MIGRATION_RUNNER_WAIT_MS', 60_000, 0, 3_600_000),
     },
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 0, 0, 65535),
+    storage: storage(env, dataDir),
   };
 }
 

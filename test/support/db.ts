@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
@@ -7,6 +8,15 @@ import { createLogger } from '../../src/server/logger.js';
 import type { PgTarget } from './global-setup.js';
 
 export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '../../migrations');
+
+/** Every migration version on disk, ascending; tests derive counts from it so new migrations do not break them. */
+export const ALL_VERSIONS = fs
+  .readdirSync(MIGRATIONS_DIR)
+  .filter((f) => f.endsWith('.up.sql'))
+  .map((f) => Number(f.slice(0, 4)))
+  .sort((a, b) => a - b);
+/** The spec's Phase 1 (users, projects, recordings, recording_sessions, recording_edits). */
+export const PHASE1_VERSIONS = [1, 2, 3, 4, 5];
 
 export function pgTargets(): PgTarget[] {
   return inject('pgTargets');

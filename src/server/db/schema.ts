@@ -4,9 +4,12 @@
  */
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 
-type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** Kysely's Generated<> must not wrap a ColumnType: these are the generated forms spelled out. */
+type GeneratedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type GeneratedBigInt = ColumnType<string, string | number | bigint | undefined, string | number | bigint>;
 /** bigint identity columns come back from pg as strings (int8 does not fit a JS number in general). */
-type BigId = ColumnType<string, never, never>;
+type BigId = string;
 type BigIntColumn = ColumnType<string, string | number | bigint, string | number | bigint>;
 type Json = ColumnType<unknown, string | undefined, string>;
 
@@ -25,15 +28,16 @@ export interface UsersTable {
   id: string;
   email: string;
   display_name: string;
-  created_at: Generated<Timestamp>;
+  password_hash: string | null;
+  created_at: GeneratedTimestamp;
 }
 
 export interface ProjectsTable {
   id: Generated<BigId>;
   owner_id: string;
   name: string;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: GeneratedTimestamp;
+  updated_at: GeneratedTimestamp;
 }
 
 export interface RecordingsTable {
@@ -51,8 +55,13 @@ export interface RecordingsTable {
   quality: Generated<Quality>;
   status: Generated<RecordingStatus>;
   metadata: Json | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: GeneratedTimestamp;
+  updated_at: GeneratedTimestamp;
+  storage_provider: Generated<StorageProvider>;
+  storage_key: string | null;
+  storage_region: string | null;
+  storage_bucket: string | null;
+  cdn_url: string | null;
 }
 
 export interface RecordingSessionsTable {
@@ -66,7 +75,7 @@ export interface RecordingSessionsTable {
   settings: Json | null;
   status: Generated<SessionStatus>;
   error_message: string | null;
-  created_at: Generated<Timestamp>;
+  created_at: GeneratedTimestamp;
 }
 
 export interface RecordingEditsTable {
@@ -74,8 +83,67 @@ export interface RecordingEditsTable {
   recording_id: BigIntColumn;
   edit_type: EditType;
   parameters: ColumnType<unknown, string, string>;
-  applied_at: Generated<Timestamp>;
+  applied_at: GeneratedTimestamp;
   undo_data: Json | null;
+}
+
+export const STORAGE_PROVIDERS = ['local', 's3'] as const;
+export type StorageProvider = (typeof STORAGE_PROVIDERS)[number];
+export const MEMBER_ROLES = ['owner', 'editor', 'viewer'] as const;
+export type MemberRole = (typeof MEMBER_ROLES)[number];
+export const UPLOAD_STATUSES = ['uploading', 'completed', 'failed', 'terminated'] as const;
+export type UploadStatus = (typeof UPLOAD_STATUSES)[number];
+
+export interface AuthSessionsTable {
+  id: string;
+  user_id: string;
+  created_at: GeneratedTimestamp;
+  last_seen_at: GeneratedTimestamp;
+  expires_at: Timestamp;
+  user_agent: string | null;
+}
+
+export interface ApiTokensTable {
+  id: Generated<BigId>;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  token_prefix: string;
+  created_at: GeneratedTimestamp;
+  last_used_at: Timestamp | null;
+  expires_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface ProjectMembersTable {
+  project_id: BigIntColumn;
+  user_id: string;
+  role: MemberRole;
+  created_at: GeneratedTimestamp;
+}
+
+export interface UploadsTable {
+  id: string;
+  user_id: string;
+  recording_id: BigIntColumn | null;
+  session_id: BigIntColumn | null;
+  upload_length: BigIntColumn | null;
+  upload_offset: GeneratedBigInt;
+  metadata: ColumnType<Record<string, string>, string | undefined, string>;
+  status: Generated<UploadStatus>;
+  created_at: GeneratedTimestamp;
+  updated_at: GeneratedTimestamp;
+  completed_at: Timestamp | null;
+}
+
+export interface StorageDeletionsTable {
+  id: Generated<BigId>;
+  storage_provider: StorageProvider;
+  storage_bucket: string | null;
+  storage_key: string;
+  requested_at: GeneratedTimestamp;
+  attempts: GeneratedBigInt;
+  last_error: string | null;
 }
 
 export interface SchemaMigrationsTable {
@@ -84,7 +152,7 @@ export interface SchemaMigrationsTable {
   phase: number;
   checksum: string;
   transactional: boolean;
-  applied_at: Generated<Timestamp>;
+  applied_at: GeneratedTimestamp;
   duration_ms: number;
 }
 
@@ -94,6 +162,11 @@ export interface DB {
   recordings: RecordingsTable;
   recording_sessions: RecordingSessionsTable;
   recording_edits: RecordingEditsTable;
+  auth_sessions: AuthSessionsTable;
+  api_tokens: ApiTokensTable;
+  project_members: ProjectMembersTable;
+  uploads: UploadsTable;
+  storage_deletions: StorageDeletionsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

@@ -237,7 +237,10 @@ export async function restoreBackup(client: pg.Client, url: string, dir: string)
       await client.query(`CREATE TEMP TABLE restore_col ON COMMIT DROP AS SELECT ${[...keys, col].join(', ')} FROM ${e.qualified} WITH NO DATA`);
       await copyIn(client, `COPY restore_col FROM STDIN WITH (FORMAT csv, HEADER true)`, path.join(dir, e.file));
       const match = keys.map((k) => `t.${k} = r.${k}`).join(' AND ');
+      // Restoring a value is not an edit: user triggers (e.g. updated_at) stay quiet meanwhile.
+      await client.query(`ALTER TABLE ${e.qualified} DISABLE TRIGGER USER`);
       await client.query(`UPDATE ${e.qualified} t SET ${col} = r.${col} FROM restore_col r WHERE ${match}`);
+      await client.query(`ALTER TABLE ${e.qualified} ENABLE TRIGGER USER`);
       await client.query('DROP TABLE restore_col');
     }
     await client.query('COMMIT');

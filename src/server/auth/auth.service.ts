@@ -1,0 +1,93 @@
+import type { Clock } from '../clock.js';
+import { AppError } from '../errors.js';
+import { AuthRepository, type PublicUser } from './auth.repository.js';
+import { DUMMY_HASH, hashPassword, newId, newToken, tokenHash, verifyPassword } from './secrets.js';
+
+export const SESSION_DAYS = 30;
+const DAY = 86_400_000;
+/** Sliding expiry is written at most this often, not on every request. */
+const TOUCH_EVERY_MS = 3_600_000;
+
+export interface AuthContext {
+  user: PublicUser;
+  via: 'cookie' | 'token';
+  sessionId?: string;
+}
+
+function toPublic(u: { id: string; email: string; display_name: string; created_at: Date }): PublicUser {
+  return { id: u.id, email: u.email, displayName: u.display_name, createdAt: u.created_at.toISOString() };
+}
+
+export class AuthService {
+  constructor(
+    private readonly repo: AuthRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  async signUp(input: { email: string; password: string; displayName: string }, userAgent: string | null) {
+    const passwordHash = await hashPassword(input.password);
+    const user = await this.repo.insertUser({ id: newId(), email: input.email.trim(), displayName: input.displayName.trim(), passwordHash });
+    if (!user) throw new AppError('EMAIL_TAKEN');
+    return { user: toPublic(user), ...(await this.openSession(user.id, userAgent)) };
+  }
+
+  async signIn(input: { email: string; password: string }, userAgent: string | null) {
+    const user = await this.repo.findUserByEmail(input.email.trim());
+    const ok = user?.password_hash ? await verifyPassword(user.password_hash, input.password) : await verifyPassword(await DUMMY_HASH, input.password).then(() => false);
+    if (!user || !ok) throw new AppError('INVALID_CREDENTIALS');
+    return { user: toPublic(user), ...(await this.openSession(user.id, userAgent)) };
+  }
+
+  private async openSession(userId: string, userAgent: string | null) {
+    const token = newToken('rs');
+    const expiresAt = new Date(this.clock.now().getTime() + SESSION_DAYS * DAY);
+    await this.repo.insertSession({ id: tokenHash(token), userId, expiresAt, userAgent: userAgent?.slice(0, 500) ?? null });
+    return { sessionToken: token, expiresAt };
+  }
+
+  async signOut(sessionToken: string): Promise<void> {
+    await this.repo.deleteSession(tokenHash(sessionToken));
+  }
+
+  /** The user behind a session cookie, or undefined; extends the session as it is used. */
+  async fromSession(sessionToken: string): Promise<AuthContext | undefined> {
+    const id = tokenHash(sessionToken);
+    const now = this.clock.now();
+    const row = await this.repo.sessionUser(id, now);
+    if (!row) return undefined;
+    if (now.getTime() - row.last_seen_at.getTime() > TOUCH_EVERY_MS) {
+      await this.repo.touchSession(id, now, new Date(now.getTime() + SESSION_DAYS * DAY));
+    }
+    return { user: toPublic(row), via: 'cookie', sessionId: id };
+  }
+
+  async fromApiToken(token: string): Promise<AuthContext | undefined> {
+    const now = this.clock.now();
+    const row = await this.repo.tokenUser(tokenHash(token), now);
+    if (!row) return undefined;
+    if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > 60_000) await this.repo.touchToken(row.token_id, now);
+    return { user: toPublic(row), via: 'token' };
+  }
+
+  async createToken(userId: string, name: string, expiresInDays: number | undefined) {
+    const token = newToken('rt');
+    const expiresAt = expiresInDays ? new Date(this.clock.now().getTime() + expiresInDays * DAY) : null;
+    const row = await this.repo.insertToken({ userId, name: name.trim(), hash: tokenHash(token), prefix: token.slice(0, 10), expiresAt });
+    return { id: row.id, name: row.name, prefix: row.token_prefix, createdAt: row.created_at.toISOString(), expiresAt: row.expires_at?.toISOString() ?? null, token };
+  }
+
+  async listTokens(userId: string) {
+    return (await this.repo.listTokens(userId)).map((t) => ({
+      id: t.id,
+      name: t.name,
+      prefix: t.token_prefix,
+      createdAt: t.created_at.toISOString(),
+      lastUsedAt: t.last_used_at?.toISOString() ?? null,
+      expiresAt: t.expires_at?.toISOString() ?? null,
+    }));
+  }
+
+  async revokeToken(userId: string, id: string): Promise<void> {
+    if (!(await this.repo.revokeToken(userId, id, this.clock.now()))) throw new AppError('TOKEN_NOT_FOUND');
+  }
+}

@@ -1,0 +1,16 @@
+/** The job queue as the rest of the app sees it; pg-boss behind it (jobs/boss.ts). */
+export interface JobQueue {
+  /** singletonKey: at most one queued-or-active job with this key per queue (pg-boss semantics). */
+  send(name: JobName, data: Record<string, unknown>, opts?: { singletonKey?: string }): Promise<void>;
+}
+
+export const JOBS = {
+  /** Probe, fix, thumbnail a recording's media; data { recordingId } */
+  processRecording: 'recording-process',
+  /** Drain the storage deletion outbox; data {} */
+  deleteMedia: 'storage-delete',
+  /** Find objects no recording owns; data {} */
+  sweepStorage: 'storage-sweep',
+} as const;
+
+export type JobName = (typeof JOBS)[keyof typeof JOBS];

@@ -1,0 +1,73 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
+import { requireUser, requireUserHook } from '../auth/auth.plugin.js';
+import { AppError } from '../errors.js';
+import { NotFoundError } from '../storage/storage.js';
+import { parseRange } from './range.js';
+import { listQuery, recording, recordingList, recordingParams, updateBody } from './recordings.schemas.js';
+import type { RecordingsService } from './recordings.service.js';
+
+/** Streams an object with Range support, so a <video> element can seek. */
+async function stream(req: FastifyRequest, reply: FastifyReply, src: Awaited<ReturnType<RecordingsService['mediaSource']>>) {
+  if (src.redirect) return reply.redirect(src.redirect, 302);
+  let info;
+  try {
+    info = await src.storage.stat(src.key);
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new AppError('MEDIA_UNAVAILABLE', 'The media object is missing from storage');
+    throw err;
+  }
+  const range = parseRange(req.headers.range, info.size);
+  reply.header('Accept-Ranges', 'bytes').header('Cache-Control', 'private, max-age=3600').header('Content-Type', info.contentType ?? 'application/octet-stream');
+  if (range.kind === 'unsatisfiable') {
+    reply.header('Content-Range', `bytes */${info.size}`);
+    throw new AppError('RANGE_NOT_SATISFIABLE');
+  }
+  if (req.method === 'HEAD') return reply.header('Content-Length', info.size).send();
+  if (range.kind === 'none') {
+    const obj = await src.storage.get(src.key);
+    return reply.header('Content-Length', info.size).send(obj.body);
+  }
+  const obj = await src.storage.get(src.key, { start: range.start, end: range.end });
+  return reply
+    .status(206)
+    .header('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`)
+    .header('Content-Length', range.end - range.start + 1)
+    .send(obj.body);
+}
+
+export async function recordingRoutes(root: FastifyInstance, opts: { recordings: RecordingsService }) {
+  const app = root.withTypeProvider<JsonSchemaToTsProvider>();
+  const r = opts.recordings;
+  const tags = ['recordings'];
+  app.addHook('preHandler', requireUserHook);
+
+  app.get(
+    '/api/recordings',
+    { schema: { tags, summary: 'Recordings you can see, newest first (keyset pagination)', querystring: listQuery, response: { 200: recordingList } } },
+    async (req) => r.list(requireUser(req).user.id, req.query),
+  );
+  app.get('/api/recordings/:id', { schema: { tags, summary: 'One recording, with processing status and progress', params: recordingParams, response: { 200: recording } } }, async (req) =>
+    r.get(req.params.id, requireUser(req).user.id),
+  );
+  app.patch(
+    '/api/recordings/:id',
+    { schema: { tags, summary: 'Change title, description or project', params: recordingParams, body: updateBody, response: { 200: recording } } },
+    async (req) => r.update(req.params.id, requireUser(req).user.id, req.body),
+  );
+  app.delete('/api/recordings/:id', { schema: { tags, summary: 'Delete (its media is removed by a job right after)', params: recordingParams } }, async (req, reply) => {
+    await r.delete(req.params.id, requireUser(req).user.id);
+    return reply.status(204).send();
+  });
+  app.post('/api/recordings/:id/retry', { schema: { tags, summary: 'Process a failed recording again', params: recordingParams, response: { 200: recording } } }, async (req) =>
+    r.retry(req.params.id, requireUser(req).user.id),
+  );
+  for (const which of ['media', 'thumbnail'] as const) {
+    app.route({
+      method: ['GET', 'HEAD'],
+      url: `/api/recordings/:id/${which}`,
+      schema: { tags, summary: which === 'media' ? 'The media, with HTTP Range for seeking' : 'The thumbnail JPEG', params: recordingParams },
+      handler: async (req, reply) => stream(req, reply, await r.mediaSource(req.params.id, requireUser(req).user.id, which)),
+    });
+  }
+}

@@ -1,0 +1,62 @@
+const types = ['camera', 'audio', 'screen', 'screen-camera', 'slides-camera', 'slides'] as const;
+const id = { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } as const;
+
+export const recording = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    userId: { type: 'string' },
+    projectId: { type: ['string', 'null'] },
+    title: { type: 'string' },
+    description: { type: ['string', 'null'] },
+    recordingType: { type: 'string', enum: types },
+    duration: { type: 'integer', description: 'whole seconds, rounded up' },
+    fileSize: { type: ['integer', 'null'], description: 'bytes' },
+    mimeType: { type: ['string', 'null'] },
+    quality: { type: 'string', enum: ['high', 'medium', 'low'] },
+    status: { type: 'string', enum: ['processing', 'completed', 'failed'] },
+    progress: { type: ['number', 'null'], description: 'processing progress 0..1 while status is processing' },
+    error: { type: ['string', 'null'], description: 'why processing failed' },
+    mediaUrl: { type: ['string', 'null'] },
+    thumbnailUrl: { type: ['string', 'null'] },
+    metadata: { type: 'object', additionalProperties: true },
+    canEdit: { type: 'boolean' },
+    canDelete: { type: 'boolean' },
+    createdAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+  },
+  required: ['id', 'userId', 'projectId', 'title', 'recordingType', 'duration', 'quality', 'status', 'createdAt', 'updatedAt'],
+} as const;
+
+export const listQuery = {
+  type: 'object',
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 100, default: 50 },
+    cursor: { type: 'string', maxLength: 200 },
+    type: { type: 'string', enum: types },
+    projectId: id,
+    status: { type: 'string', enum: ['processing', 'completed', 'failed'] },
+    quality: { type: 'string', enum: ['high', 'medium', 'low'] },
+    q: { type: 'string', minLength: 1, maxLength: 200 },
+  },
+  additionalProperties: false,
+} as const;
+
+export const recordingList = {
+  type: 'object',
+  properties: { items: { type: 'array', items: recording }, nextCursor: { type: ['string', 'null'] } },
+  required: ['items', 'nextCursor'],
+} as const;
+
+export const recordingParams = { type: 'object', properties: { id }, required: ['id'] } as const;
+
+export const updateBody = {
+  type: 'object',
+  properties: {
+    title: { type: 'string', minLength: 1, maxLength: 300, pattern: '\\S' },
+    description: { type: ['string', 'null'], maxLength: 10_000 },
+    projectId: { anyOf: [id, { type: 'null' }] },
+  },
+  minProperties: 1,
+  additionalProperties: false,
+} as const;

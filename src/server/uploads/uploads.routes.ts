@@ -1,0 +1,121 @@
+/**
+ * /api/uploads speaks tus 1.0 (creation, creation-with-upload, creation-defer-length, termination)
+ * through @tus/server; any tus client works. Bytes stream to DATA_DIR/uploads (constant memory).
+ * Fastify authenticates first; the tus hooks then bind every upload to its user.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Server, type Upload } from '@tus/server';
+import path from 'node:path';
+import { requireUser } from '../auth/auth.plugin.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { SniffingFileStore, UnsupportedMediaError } from './sniffing-store.js';
+import type { UploadsService } from './uploads.service.js';
+
+/** Set by us on the raw request after authentication; any client-sent value is removed first. */
+const USER_HEADER = 'x-recorder-authenticated-user';
+const WEEK_MS = 7 * 86_400_000;
+
+const TUS_CODES: Record<number, string> = {
+  400: 'VALIDATION_FAILED',
+  403: 'FORBIDDEN',
+  404: 'UPLOAD_NOT_FOUND',
+  409: 'UPLOAD_OFFSET_CONFLICT',
+  410: 'UPLOAD_GONE',
+  412: 'TUS_VERSION_UNSUPPORTED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  460: 'UPLOAD_CHECKSUM_MISMATCH',
+};
+
+/** Our errors as tus hook errors: the status and a JSON body with a code, like every other route. */
+function tusError(err: unknown): { status_code: number; body: string } {
+  if (err instanceof AppError) return { status_code: err.status, body: JSON.stringify({ code: err.code, message: err.message }) };
+  if (err instanceof UnsupportedMediaError) return { status_code: 415, body: JSON.stringify({ code: 'UNSUPPORTED_MEDIA_TYPE', message: err.message }) };
+  throw err;
+}
+
+export interface UploadRoutesOptions {
+  uploads: UploadsService;
+  dataDir: string;
+  maxUploadBytes: number;
+  logger: Logger;
+}
+
+export function createTusServer(opts: UploadRoutesOptions) {
+  const directory = path.join(opts.dataDir, 'uploads');
+  const datastore = new SniffingFileStore({ directory, expirationPeriodInMilliseconds: WEEK_MS });
+  // Upload ids are ours (hex from @tus/server, checked by it against path separators).
+  const fileOf = (id: string) => path.join(directory, id);
+  const userOf = (req: Request) => {
+    const user = req.headers.get(USER_HEADER);
+    if (!user) throw tusError(new AppError('UNAUTHENTICATED'));
+    return user;
+  };
+  const tus = new Server({
+    path: '/api/uploads',
+    datastore,
+    maxSize: opts.maxUploadBytes,
+    relativeLocation: true,
+    async onIncomingRequest(req, uploadId) {
+      const user = userOf(req);
+      if (req.method !== 'POST' && req.method !== 'OPTIONS' && uploadId && !(await opts.uploads.owns(uploadId, user))) {
+        throw tusError(new AppError('UPLOAD_NOT_FOUND')); // another user's upload: never reveal it exists
+      }
+    },
+    async onUploadCreate(req, upload) {
+      try {
+        await opts.uploads.create(upload.id, userOf(req), upload.metadata ?? {}, upload.size);
+      } catch (err) {
+        throw tusError(err);
+      }
+      return {};
+    },
+    async onUploadFinish(_req, upload: Upload) {
+      try {
+        const { recordingId } = await opts.uploads.finish(upload.id, fileOf(upload.id), upload.offset);
+        await datastore.remove(upload.id).catch(() => undefined);
+        return { headers: { 'Recording-Id': recordingId } };
+      } catch (err) {
+        opts.logger.warn({ uploadId: upload.id, err: (err as Error).message }, 'upload could not be finished');
+        throw tusError(err);
+      }
+    },
+    async onResponseError(_req, err) {
+      const e = err as { status_code?: number; body?: string };
+      if (e.status_code && e.body && !e.body.startsWith('{')) {
+        return { status_code: e.status_code, body: JSON.stringify({ code: TUS_CODES[e.status_code] ?? 'UPLOAD_ERROR', message: e.body.trim() }) };
+      }
+      return undefined;
+    },
+  });
+  tus.on('POST_TERMINATE', (_req, _res, id) => void opts.uploads.markTerminated(id));
+
+  /** Finishes uploads whose bytes all arrived but whose finish a crash interrupted. */
+  async function recoverFinished(): Promise<number> {
+    let n = 0;
+    for (const id of await opts.uploads.unfinished()) {
+      const up = await datastore.getUpload(id).catch(() => undefined);
+      if (!up || up.size === undefined || up.offset !== up.size) continue;
+      await opts.uploads.finish(id, fileOf(id), up.offset);
+      await datastore.remove(id).catch(() => undefined);
+      n++;
+    }
+    return n;
+  }
+
+  return { tus, datastore, recoverFinished };
+}
+
+export async function uploadRoutes(app: FastifyInstance, opts: { tus: Server }) {
+  // tus bodies are raw bytes: leave the stream unread for @tus/server.
+  app.addContentTypeParser('application/offset+octet-stream', (_req, _payload, done) => done(null));
+  const handler = async (req: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
+    delete req.raw.headers[USER_HEADER];
+    if (req.method !== 'OPTIONS') req.raw.headers[USER_HEADER] = requireUser(req).user.id;
+    reply.hijack();
+    await opts.tus.handle(req.raw, reply.raw);
+  };
+  app.all('/api/uploads', { schema: { hide: true } }, handler);
+  app.all('/api/uploads/*', { schema: { hide: true } }, handler);
+}

@@ -1,0 +1,159 @@
+/**
+ * What an upload means to Recorder: who may create, resume and finish it, what its metadata must say,
+ * and how a finished upload becomes a recording.
+ *
+ * Finishing, step by step, and what a crash after each step leaves:
+ *  1. the file is copied into storage under a key made from a freshly reserved recording id
+ *     → crash: an object with no row; the upload is still `uploading` and complete on disk, so
+ *       recovery (recoverFinished, at start) finishes it again and overwrites the same key.
+ *  2. one transaction inserts the recording (`processing`) and marks the upload `completed`
+ *     → crash before commit: as above; after: step 3 is redone by recovery.
+ *  3. the processing job is queued (singleton per recording) and the upload's temporary file removed.
+ */
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { DB, Quality, RecordingType } from '../db/schema.js';
+import { QUALITIES, RECORDING_TYPES } from '../db/schema.js';
+import { AppError } from '../errors.js';
+import { JOBS, type JobQueue } from '../jobs/queue.js';
+import type { Logger } from '../logger.js';
+import { probeDuration } from '../media/probe.js';
+import { readHead } from '../media/remux.js';
+import { sniff } from '../media/sniff.js';
+import { recordingKey } from '../storage/keys.js';
+import type { Storage } from '../storage/storage.js';
+
+export interface UploadMeta {
+  title: string;
+  description: string | null;
+  recordingType: RecordingType;
+  quality: Quality;
+  /** Seconds, when the client knows it; else probed at finish. */
+  durationMs: number | null;
+  projectId: string | null;
+  sessionId: string | null;
+}
+
+function bad(field: string, why: string): AppError {
+  return new AppError('VALIDATION_FAILED', `Upload metadata "${field}" ${why}`, { field });
+}
+
+/** Validates tus Upload-Metadata (strings) as the spec's checks demand, with a clear error per field. */
+export function parseUploadMeta(m: Record<string, string | null | undefined>): UploadMeta {
+  const type = m.recordingType ?? m.recording_type;
+  if (!type) throw bad('recordingType', `is required (one of ${RECORDING_TYPES.join(', ')})`);
+  if (!(RECORDING_TYPES as readonly string[]).includes(type)) throw bad('recordingType', `must be one of ${RECORDING_TYPES.join(', ')}`);
+  const quality = m.quality ?? 'high';
+  if (!(QUALITIES as readonly string[]).includes(quality)) throw bad('quality', `must be one of ${QUALITIES.join(', ')}`);
+  const title = (m.title ?? m.filename ?? '').trim() || 'Untitled recording';
+  if (title.length > 300) throw bad('title', 'must be at most 300 characters');
+  const description = m.description?.trim() || null;
+  if (description && description.length > 10_000) throw bad('description', 'must be at most 10000 characters');
+  let durationMs: number | null = null;
+  if (m.duration) {
+    const d = Number(m.duration);
+    if (!Number.isFinite(d) || d <= 0 || d > 2 ** 31) throw bad('duration', 'must be a number of seconds greater than 0');
+    durationMs = Math.round(d * 1000);
+  }
+  const idOf = (field: string) => {
+    const v = m[field];
+    if (!v) return null;
+    if (!/^[1-9]\d{0,18}$/.test(v)) throw bad(field, 'must be a numeric id');
+    return v;
+  };
+  return { title, description, recordingType: type as RecordingType, quality: quality as Quality, durationMs, projectId: idOf('projectId'), sessionId: idOf('sessionId') };
+}
+
+export class UploadsService {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly storage: Storage,
+    private readonly queue: JobQueue,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Called when a client creates an upload: validates and binds it to the user. */
+  async create(uploadId: string, userId: string, metadata: Record<string, string | null | undefined>, length: number | undefined) {
+    const meta = parseUploadMeta(metadata);
+    if (meta.projectId) {
+      const m = await this.db.selectFrom('project_members').select('role').where('project_id', '=', meta.projectId).where('user_id', '=', userId).executeTakeFirst();
+      if (!m) throw new AppError('PROJECT_NOT_FOUND');
+      if (m.role === 'viewer') throw new AppError('FORBIDDEN', 'Viewers cannot add recordings to a project');
+    }
+    if (meta.sessionId) {
+      const s = await this.db.selectFrom('recording_sessions').select('id').where('id', '=', meta.sessionId).where('user_id', '=', userId).executeTakeFirst();
+      if (!s) throw new AppError('NOT_FOUND', 'No such recording session');
+    }
+    const clean = Object.fromEntries(Object.entries(metadata).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    await this.db
+      .insertInto('uploads')
+      .values({ id: uploadId, user_id: userId, upload_length: length ?? null, metadata: JSON.stringify(clean), session_id: meta.sessionId })
+      .execute();
+  }
+
+  /** true when the upload exists and belongs to the user (else the caller answers 404). */
+  async owns(uploadId: string, userId: string): Promise<boolean> {
+    const r = await this.db.selectFrom('uploads').select('user_id').where('id', '=', uploadId).executeTakeFirst();
+    return r?.user_id === userId;
+  }
+
+  async markTerminated(uploadId: string) {
+    await this.db.updateTable('uploads').set({ status: 'terminated' }).where('id', '=', uploadId).where('status', '=', 'uploading').execute();
+  }
+
+  /** Turns a complete upload file into a recording; idempotent (a second call returns the same recording). */
+  async finish(uploadId: string, file: string, size: number): Promise<{ recordingId: string }> {
+    const upload = await this.db.selectFrom('uploads').selectAll().where('id', '=', uploadId).executeTakeFirstOrThrow();
+    if (upload.status === 'completed' && upload.recording_id) return { recordingId: upload.recording_id };
+    const meta = parseUploadMeta(upload.metadata);
+    const kind = sniff(await readHead(file));
+    if (!kind.supported) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `This file type is not accepted (detected ${kind.mime})`);
+    let durationMs = meta.durationMs;
+    if (!durationMs) durationMs = await probeDuration(file).catch(() => 0);
+    if (!durationMs || durationMs <= 0) throw new AppError('UNPROCESSABLE', 'The recording has no measurable duration; send "duration" in the upload metadata');
+
+    const { rows } = await sql<{ id: string }>`SELECT nextval(pg_get_serial_sequence('recordings', 'id'))::text AS id`.execute(this.db);
+    const recordingId = rows[0]!.id;
+    const key = recordingKey(upload.user_id, recordingId, kind.ext);
+    const put = await this.storage.put(key, file, { contentType: kind.mime, size });
+
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('recordings')
+        .values({
+          id: recordingId,
+          user_id: upload.user_id,
+          project_id: meta.projectId,
+          title: meta.title,
+          description: meta.description,
+          recording_type: meta.recordingType,
+          duration: Math.max(1, Math.ceil(durationMs! / 1000)),
+          file_size: put.size,
+          mime_type: kind.mime,
+          storage_url: `/api/recordings/${recordingId}/media`,
+          quality: meta.quality,
+          status: 'processing',
+          metadata: JSON.stringify({ sha256: put.sha256, duration_ms: durationMs, upload_id: uploadId, progress: 0 }),
+          storage_provider: this.storage.provider,
+          storage_key: key,
+          storage_bucket: this.storage.bucket ?? null,
+          storage_region: this.storage.region ?? null,
+          cdn_url: this.storage.publicUrl(key) ?? null,
+        })
+        .execute();
+      await tx
+        .updateTable('uploads')
+        .set({ status: 'completed', recording_id: recordingId, upload_offset: size, upload_length: size, completed_at: new Date() })
+        .where('id', '=', uploadId)
+        .execute();
+    });
+    await this.queue.send(JOBS.processRecording, { recordingId }, { singletonKey: recordingId });
+    this.logger.info({ uploadId, recordingId, size }, 'upload finished; recording queued for processing');
+    return { recordingId };
+  }
+
+  /** Uploads still `uploading` (a crash may have interrupted their finish): ids to look at on start. */
+  async unfinished(): Promise<string[]> {
+    return (await this.db.selectFrom('uploads').select('id').where('status', '=', 'uploading').execute()).map((r) => r.id);
+  }
+}
