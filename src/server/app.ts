@@ -1,18 +1,40 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
+import type { Server as TusServer } from '@tus/server';
+import { authPlugin } from './auth/auth.plugin.js';
+import { authRoutes } from './auth/auth.routes.js';
+import type { AuthService } from './auth/auth.service.js';
 import { AppError, ERRORS } from './errors.js';
 import { healthRoutes, type ReadinessProbe } from './health/health.routes.js';
 import type { Logger } from './logger.js';
+import { projectRoutes } from './projects/projects.routes.js';
+import type { ProjectsService } from './projects/projects.service.js';
+import { recordingRoutes } from './recordings/recordings.routes.js';
+import type { RecordingsService } from './recordings/recordings.service.js';
+import { uploadRoutes } from './uploads/uploads.routes.js';
+
+export interface AppServices {
+  auth: AuthService;
+  projects: ProjectsService;
+  recordings: RecordingsService;
+  tus: TusServer;
+}
 
 export interface AppDeps {
   logger: Logger;
   probe: ReadinessProbe;
+  /** Without services the app serves only /health and /ready (used before the database is up). */
+  services?: AppServices;
+  publicUrl?: string;
+  signInPerMinute?: number;
 }
 
 /** Builds the HTTP app from its dependencies; starting and stopping belong to the caller. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, disableRequestLogging: false, ajv: { customOptions: { allErrors: true } } });
+  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, ajv: { customOptions: { allErrors: true } } });
 
   await app.register(swagger, {
     openapi: { info: { title: 'Recorder API', version: '0.1.0' } },
@@ -40,6 +62,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
   await app.register(healthRoutes, { probe: deps.probe });
+  if (deps.services) {
+    const s = deps.services;
+    await app.register(cookie);
+    await app.register(rateLimit, {
+      global: false,
+      errorResponseBuilder: (_req, ctx) => new AppError('RATE_LIMITED', `Too many attempts; try again in ${Math.ceil(ctx.ttl / 1000)} s`),
+    });
+    await app.register(authPlugin, { auth: s.auth, publicOrigin: deps.publicUrl });
+    await app.register(authRoutes, { auth: s.auth, signInPerMinute: deps.signInPerMinute ?? 10 });
+    await app.register(projectRoutes, { projects: s.projects });
+    await app.register(recordingRoutes, { recordings: s.recordings });
+    await app.register(uploadRoutes, { tus: s.tus });
+  }
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

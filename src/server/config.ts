@@ -36,6 +36,14 @@ export interface Config {
   embeddedPgPort: number;
   /** Where recordings' media live; see docs/storage.md. */
   storage: StorageConfig;
+  /** Largest upload accepted, bytes (413 above). */
+  maxUploadBytes: number;
+  /** The public origin (https://rec.example.com) when behind a proxy; mutating cookie requests must come from it. */
+  publicUrl: string | undefined;
+  /** Sign-in attempts per minute per address and account (429 above). */
+  signInPerMinute: number;
+  /** Run the job workers (processing, deletions, sweeps) in this process. */
+  jobsEnabled: boolean;
 }
 
 export const STORAGE_PROVIDERS = ['local', 's3'] as const;
@@ -177,6 +185,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     },
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 0, 0, 65535),
     storage: storage(env, dataDir),
+    maxUploadBytes: int(env, 'MAX_UPLOAD_BYTES', 10 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
+    publicUrl: httpUrl(env, 'PUBLIC_URL', 'https://recorder.example.com'),
+    signInPerMinute: int(env, 'SIGNIN_RATE_PER_MINUTE', 10, 1, 10_000),
+    jobsEnabled: bool(env, 'JOBS_ENABLED', true),
   };
 }
 

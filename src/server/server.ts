@@ -5,10 +5,26 @@ import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { Migrator, type ProgressEvent } from './db/migrator/engine.js';
 import type { Logger } from './logger.js';
+import { AuthRepository } from './auth/auth.repository.js';
+import { AuthService } from './auth/auth.service.js';
+import { systemClock } from './clock.js';
+import { startBoss, type Boss } from './jobs/boss.js';
+import { requeueProcessing, startWorkers } from './jobs/workers.js';
+import { describeTools, detectTools, resolveTools } from './media/ffmpeg.js';
+import { ProjectsRepository } from './projects/projects.repository.js';
+import { ProjectsService } from './projects/projects.service.js';
+import { RecordingsRepository } from './recordings/recordings.repository.js';
+import { RecordingsService } from './recordings/recordings.service.js';
+import { createStorage } from './storage/factory.js';
+import type { Storage } from './storage/storage.js';
+import { createTusServer } from './uploads/uploads.routes.js';
+import { UploadsService } from './uploads/uploads.service.js';
 
 export interface RunningServer {
   app: FastifyInstance;
   database: Database;
+  storage: Storage;
+  boss: Boss;
   url: string;
   stop(): Promise<void>;
 }
@@ -27,9 +43,14 @@ export function createMigrator(config: Config, url: string, logger: Logger, extr
   });
 }
 
-/** Opens the database, migrates when asked, listens. stop() drains HTTP first, then the database. */
+/**
+ * Opens the database, migrates when asked, starts the job queue (and workers), finishes what a crash
+ * interrupted (complete uploads, recordings left processing), listens.
+ * stop() drains HTTP first, then the jobs, then the database.
+ */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const database = await openDatabase(config, logger);
+  let boss: Boss | undefined;
   try {
     const migrator = createMigrator(config, database.url, logger);
     await migrator.migrations(); // malformed files stop the start here, with the file named
@@ -37,20 +58,52 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       const applied = await migrator.up();
       logger.info({ applied: applied.length }, applied.length ? 'migrations applied' : 'schema up to date');
     }
-    const app = await buildApp({ logger, probe: { pendingMigrations: () => migrator.pendingCount(database.pool) } });
+    const { db } = database;
+    const storage = createStorage(config);
+    const report = await detectTools();
+    logger.info({ ffmpeg: report.ffmpeg.available, ffprobe: report.ffprobe.available }, describeTools(report));
+    const tools = report.ffmpeg.available && report.ffprobe.available ? resolveTools() : undefined;
+
+    boss = await startBoss(database.url, logger);
+    if (config.jobsEnabled) await startWorkers(boss, { db, storage, tools, logger });
+    const uploads = new UploadsService(db, storage, boss, logger);
+    const { tus, recoverFinished } = createTusServer({ uploads, dataDir: config.dataDir, maxUploadBytes: config.maxUploadBytes, logger });
+    const services = {
+      auth: new AuthService(new AuthRepository(db), systemClock),
+      projects: new ProjectsService(new ProjectsRepository(db)),
+      recordings: new RecordingsService(new RecordingsRepository(db), storage, boss),
+      tus,
+    };
+    const app = await buildApp({
+      logger,
+      probe: { pendingMigrations: () => migrator.pendingCount(database.pool) },
+      services,
+      publicUrl: config.publicUrl,
+      signInPerMinute: config.signInPerMinute,
+    });
+    if (config.migrateOnStart || (await migrator.pendingCount(database.pool)) === 0) {
+      const recovered = await recoverFinished();
+      const requeued = await requeueProcessing(boss, db);
+      if (recovered || requeued) logger.info({ recovered, requeued }, 'resumed work a previous run left unfinished');
+    }
     const url = await app.listen({ port: config.port, host: config.host });
     let stopping: Promise<void> | undefined;
+    const jobs = boss;
     return {
       app,
       database,
+      storage,
+      boss: jobs,
       url,
       stop: () =>
         (stopping ??= (async () => {
           await app.close();
+          await jobs.stop();
           await database.close();
         })()),
     };
   } catch (err) {
+    await boss?.stop().catch(() => undefined);
     await database.close().catch(() => undefined);
     throw err;
   }

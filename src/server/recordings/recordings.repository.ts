@@ -78,8 +78,9 @@ export class RecordingsRepository {
         .orderBy('id', 'desc')
         .execute();
     }
-    const own = branch((eb) => eb('user_id', '=', f.userId));
-    const shared = branch((eb) => eb.and([eb('user_id', '<>', f.userId), eb('project_id', 'in', memberProjects)]));
+    // Each branch keeps its own ORDER BY/LIMIT inside a derived table (SQL forbids them on union arms).
+    const own = this.db.selectFrom(branch((eb) => eb('user_id', '=', f.userId)).as('o')).selectAll();
+    const shared = this.db.selectFrom(branch((eb) => eb.and([eb('user_id', '<>', f.userId), eb('project_id', 'in', memberProjects)])).as('s')).selectAll();
     return this.db
       .selectFrom(own.unionAll(shared).as('r'))
       .selectAll()

@@ -18,6 +18,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import type { Logger } from '../logger.js';
 import { contentTypeOf, publicUrlOf, validateKey, validatePrefix } from './keys.js';
 import {
   checkRange,
@@ -47,6 +48,16 @@ export interface S3StorageOptions {
   queueSize?: number;
   /** Known sizes above this use multipart. Default 64 MiB. */
   multipartThreshold?: number;
+  /** Receives the SDK's warnings and errors; without it the SDK writes some of them to the console. */
+  logger?: Logger | undefined;
+}
+
+/** The SDK's logger shape, fed into ours. Its info/debug lines (every request's input) are dropped. */
+function sdkLogger(logger: Logger) {
+  const forward = (level: 'warn' | 'error') => (...content: unknown[]) =>
+    logger[level]({ component: 's3', sdk: content.length === 1 ? content[0] : content }, 'S3 client');
+  const drop = () => undefined;
+  return { trace: drop, debug: drop, info: drop, warn: forward('warn'), error: forward('error') };
 }
 
 const MiB = 1024 * 1024;
@@ -86,6 +97,7 @@ export class S3Storage implements Storage {
       region: opts.region,
       forcePathStyle: opts.forcePathStyle,
       credentials: { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey },
+      logger: opts.logger ? sdkLogger(opts.logger) : undefined,
       // SDK ≥ 3.729 defaults to WHEN_SUPPORTED: streamed bodies are sent with aws-chunked framing and a
       // trailing CRC32. Servers that do not decode that framing (s3rver, older MinIO/Ceph, several
       // S3-compatible clouds) store the frame headers inside the object. We hash every byte ourselves.

@@ -18,8 +18,8 @@ export class SniffingFileStore extends FileStore {
     if (offset > 0) return super.write(readable, id, offset);
     let rejected: UnsupportedMediaError | undefined;
     let head: Buffer | undefined = Buffer.alloc(0);
-    const decide = (): boolean => {
-      const kind = sniff(head!);
+    const decide = (bytes: Buffer): boolean => {
+      const kind = sniff(bytes);
       if (!kind.supported) rejected = new UnsupportedMediaError(kind.mime);
       return kind.supported;
     };
@@ -30,14 +30,14 @@ export class SniffingFileStore extends FileStore {
         if (head.length < SNIFF_BYTES) return cb();
         const buffered = head;
         head = undefined;
-        cb(decide() ? null : rejected!, buffered);
+        cb(decide(buffered) ? null : rejected!, buffered);
       },
       flush(cb) {
         // An upload (or first PATCH) shorter than the sniff window: judge what there is.
         if (!head || head.length === 0) return cb();
         const buffered = head;
         head = undefined;
-        if (!decide()) return cb(rejected!);
+        if (!decide(buffered)) return cb(rejected!);
         cb(null, buffered);
       },
     });

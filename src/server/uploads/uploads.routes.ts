@@ -111,8 +111,15 @@ export async function uploadRoutes(app: FastifyInstance, opts: { tus: Server }) 
   // tus bodies are raw bytes: leave the stream unread for @tus/server.
   app.addContentTypeParser('application/offset+octet-stream', (_req, _payload, done) => done(null));
   const handler = async (req: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
+    // @tus/server builds its Request from rawHeaders: strip any client-sent copy there, then add ours.
+    const raw = req.raw.rawHeaders;
+    for (let i = raw.length - 2; i >= 0; i -= 2) if (raw[i]!.toLowerCase() === USER_HEADER) raw.splice(i, 2);
     delete req.raw.headers[USER_HEADER];
-    if (req.method !== 'OPTIONS') req.raw.headers[USER_HEADER] = requireUser(req).user.id;
+    if (req.method !== 'OPTIONS') {
+      const userId = requireUser(req).user.id;
+      raw.push(USER_HEADER, userId);
+      req.raw.headers[USER_HEADER] = userId;
+    }
     reply.hijack();
     await opts.tus.handle(req.raw, reply.raw);
   };
