@@ -4,6 +4,7 @@ import { createLogger } from '../server/logger.js';
 import { MigrationError } from '../server/db/migrator/errors.js';
 import { migrateCommands } from './migrate.js';
 import { serve } from './serve.js';
+import { storageCommands } from './storage.js';
 
 function intArg(name: string) {
   return (v: string) => {
@@ -59,6 +60,17 @@ migrate
   .option('--force', 'roll back even when tables/columns hold rows, after writing a backup')
   .action(cmds.down);
 migrate.command('restore').description('load a backup written by a forced down (after migrating up again)').argument('<dir>').action(cmds.restore);
+
+const storage = program.command('storage').description('media storage maintenance');
+storage
+  .command('sweep')
+  .description('delete queued media, then list (and delete) objects no recording owns, and recordings whose media is missing')
+  .option('--dry-run', 'report only; delete nothing')
+  .addOption(new Option('--grace-minutes <n>', 'objects younger than this are never orphans (an upload may be finishing)').argParser(intArg('--grace-minutes')).default(60))
+  .action(storageCommands(() => {
+    const config = loadConfigOrExit();
+    return { config, logger: createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn') };
+  }).sweep);
 
 try {
   await program.parseAsync(process.argv);
