@@ -53,3 +53,61 @@ describe('config', () => {
     expect((err as Error).message).toMatch(message);
   });
 });
+
+describe('config: storage', () => {
+  const s3 = { STORAGE_PROVIDER: 's3', S3_BUCKET: 'media', S3_ACCESS_KEY_ID: 'AKIA1', S3_SECRET_ACCESS_KEY: 'secret' };
+
+  it('defaults to local storage under DATA_DIR/media, without a CDN', () => {
+    expect(loadConfig({}, '/srv/app').storage).toEqual({ provider: 'local', dir: '/srv/app/data/media', cdnBaseUrl: undefined });
+    expect(loadConfig({ DATA_DIR: '/var/lib/recorder' }).storage).toMatchObject({ dir: '/var/lib/recorder/media' });
+  });
+
+  it('reads every S3 variable; CDN_BASE_URL always ends in "/"', () => {
+    const c = loadConfig({ ...s3, S3_ENDPOINT: 'http://127.0.0.1:9000', S3_REGION: 'eu-west-3', S3_FORCE_PATH_STYLE: 'false', CDN_BASE_URL: 'https://cdn.example.com/media' });
+    expect(c.storage).toEqual({
+      provider: 's3',
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'eu-west-3',
+      bucket: 'media',
+      accessKeyId: 'AKIA1',
+      secretAccessKey: 'secret',
+      forcePathStyle: false,
+      cdnBaseUrl: 'https://cdn.example.com/media/',
+    });
+    expect(loadConfig({ CDN_BASE_URL: 'http://cdn.local/' }).storage.cdnBaseUrl).toBe('http://cdn.local/');
+  });
+
+  it('defaults S3_REGION to us-east-1, and path-style addressing to on exactly when S3_ENDPOINT is set', () => {
+    expect(loadConfig(s3).storage).toMatchObject({ region: 'us-east-1', endpoint: undefined, forcePathStyle: false });
+    expect(loadConfig({ ...s3, S3_ENDPOINT: 'https://minio.internal' }).storage).toMatchObject({ forcePathStyle: true });
+    expect(loadConfig({ ...s3, STORAGE_PROVIDER: 'S3' }).storage.provider).toBe('s3');
+  });
+
+  it.each([
+    [{ STORAGE_PROVIDER: 'gcs' }, 'STORAGE_PROVIDER', /"gcs" is not a provider \(accepted: local, s3\)/],
+    [{ ...s3, S3_BUCKET: '' }, 'S3_BUCKET', /S3_BUCKET: is required when STORAGE_PROVIDER=s3/],
+    [{ ...s3, S3_ACCESS_KEY_ID: undefined }, 'S3_ACCESS_KEY_ID', /S3_ACCESS_KEY_ID: is required when STORAGE_PROVIDER=s3/],
+    [{ ...s3, S3_SECRET_ACCESS_KEY: ' ' }, 'S3_SECRET_ACCESS_KEY', /S3_SECRET_ACCESS_KEY: is required/],
+    [{ ...s3, S3_BUCKET: 'My_Bucket' }, 'S3_BUCKET', /"My_Bucket" is not a bucket name/],
+    [{ ...s3, S3_ENDPOINT: 'minio:9000' }, 'S3_ENDPOINT', /protocol "minio:" is not supported \(accepted: http:, https:\)/],
+    [{ ...s3, S3_ENDPOINT: 'not a url' }, 'S3_ENDPOINT', /"not a url" is not a URL/],
+    [{ ...s3, S3_FORCE_PATH_STYLE: 'sometimes' }, 'S3_FORCE_PATH_STYLE', /"sometimes" is not a boolean/],
+    [{ CDN_BASE_URL: 'cdn.example.com/media' }, 'CDN_BASE_URL', /is not a URL \(accepted: an http\(s\) URL/],
+    [{ CDN_BASE_URL: 'ftp://cdn.example.com/' }, 'CDN_BASE_URL', /protocol "ftp:" is not supported/],
+    [{ CDN_BASE_URL: 'https://cdn.example.com/?v=1' }, 'CDN_BASE_URL', /has a query or fragment/],
+  ])('rejects %j with a ConfigError naming %s', (env, variable, message) => {
+    let err: unknown;
+    try {
+      loadConfig(env);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).variable).toBe(variable);
+    expect((err as Error).message).toMatch(message);
+  });
+
+  it('ignores S3 variables with the local provider', () => {
+    expect(loadConfig({ S3_BUCKET: 'Not_Valid', S3_ENDPOINT: 'nope' }).storage.provider).toBe('local');
+  });
+});

@@ -13,7 +13,7 @@ export function storageCommands(setup: () => { config: Config; logger: Logger })
       const { config, logger } = setup();
       const database = await openDatabase(config, logger, 2);
       try {
-        const deps = { db: database.db, storage: createStorage(config), logger };
+        const deps = { db: database.db, storage: createStorage(config, logger), logger };
         if (!o.dryRun) {
           const d = await drainDeletions(deps);
           out(`deletion outbox: ${d.deleted} entr${d.deleted === 1 ? 'y' : 'ies'} done, ${d.failed} failed`);

@@ -59,7 +59,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       logger.info({ applied: applied.length }, applied.length ? 'migrations applied' : 'schema up to date');
     }
     const { db } = database;
-    const storage = createStorage(config);
+    const storage = createStorage(config, logger);
     const report = await detectTools();
     logger.info({ ffmpeg: report.ffmpeg.available, ffprobe: report.ffprobe.available }, describeTools(report));
     const tools = report.ffmpeg.available && report.ffprobe.available ? resolveTools() : undefined;

@@ -61,7 +61,9 @@ export class LocalStorage implements Storage {
 
   async put(key: string, source: Readable | string, opts: PutOptions = {}): Promise<PutResult> {
     const target = this.pathOf(key);
-    const input = typeof source === 'string' ? createReadStream(source) : source;
+    // A file source is opened only when the pipeline starts: opened earlier, a failure before the
+    // pipeline would leave its open error with no listener (an uncaught exception).
+    let input = typeof source === 'string' ? undefined : source;
     const meter = new Meter(key, opts.size);
     const tmp = path.join(this.tmpDir, `${randomUUID()}${TMP_SUFFIX}`);
     let fh: FileHandle | undefined;
@@ -72,13 +74,14 @@ export class LocalStorage implements Storage {
       fh = await fs.open(tmp, 'wx', 0o640);
       // flush: fsync before close, and pipeline settles after the close. The data is on disk before
       // the rename publishes it; otherwise a crash could leave a renamed, empty or partial file.
+      input ??= createReadStream(source as string);
       await pipeline(input, meter, fh.createWriteStream({ flush: true }));
       await this.publish(tmp, target);
     } catch (err) {
       await fh?.close().catch(() => undefined);
       await fs.rm(tmp, { force: true });
       // A failure before pipeline ran would leave the caller's stream (an HTTP request) paused forever.
-      if (!input.destroyed) input.destroy();
+      if (input && !input.destroyed) input.destroy();
       throw err;
     }
     return { size: meter.bytes, sha256: meter.sha256() };

@@ -108,9 +108,10 @@ export class S3Storage implements Storage {
 
   async put(key: string, source: Readable | string, opts: PutOptions = {}): Promise<PutResult> {
     validateKey(key);
-    const input = typeof source === 'string' ? createReadStream(source) : source;
     let size = opts.size;
+    // stat before opening: a missing file fails here, not as an unlistened stream error.
     if (size === undefined && typeof source === 'string') size = (await fs.stat(source)).size;
+    const input = typeof source === 'string' ? createReadStream(source) : source;
     const meter = new Meter(key, size);
     // The SDK pipes a stream body into its HTTP request, and pipe() does not end the request when the
     // body fails: the request would hang until the server times it out (S3: ~20 s, then RequestTimeout).
