@@ -34,7 +34,7 @@ export interface AppDeps {
 
 /** Builds the HTTP app from its dependencies; starting and stopping belong to the caller. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, ajv: { customOptions: { allErrors: true } } });
+  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, ajv: { customOptions: { allErrors: true, removeAdditional: false } } });
 
   await app.register(swagger, {
     openapi: { info: { title: 'Recorder API', version: '0.1.0' } },
@@ -44,9 +44,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (err instanceof AppError) {
       return reply.status(err.status).send({ code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) });
     }
-    const e = err as { validation?: { instancePath: string; message?: string; params?: unknown }[]; statusCode?: number; message: string };
+    const e = err as { validation?: { instancePath: string; message?: string; params?: unknown }[]; validationContext?: string; statusCode?: number; message: string };
     if (e.validation) {
-      const errors = e.validation.map((v) => ({ field: v.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(body)', message: v.message ?? 'is invalid', params: v.params }));
+      const errors = e.validation.map((v) => {
+        // A missing or unknown property is reported on its parent; name the property itself.
+        const p = v.params as { missingProperty?: string; additionalProperty?: string } | undefined;
+        const leaf = p?.missingProperty ?? p?.additionalProperty;
+        const at = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
+        const field = [at, leaf].filter(Boolean).join('.') || `(${e.validationContext ?? 'body'})`;
+        const message = p?.additionalProperty ? 'is not a known property' : (v.message ?? 'is invalid');
+        return { field, message, params: v.params };
+      });
       return reply.status(400).send({ code: 'VALIDATION_FAILED', message: `Invalid request: ${errors.map((x) => `${x.field} ${x.message}`).join('; ')}`, errors });
     }
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {

@@ -70,7 +70,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const { tus, recoverFinished } = createTusServer({ uploads, dataDir: config.dataDir, maxUploadBytes: config.maxUploadBytes, logger });
     const services = {
       auth: new AuthService(new AuthRepository(db), systemClock),
-      projects: new ProjectsService(new ProjectsRepository(db)),
+      projects: new ProjectsService(new ProjectsRepository(db), boss),
       recordings: new RecordingsService(new RecordingsRepository(db), storage, boss),
       tus,
     };

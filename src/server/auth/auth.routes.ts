@@ -37,6 +37,8 @@ export async function authRoutes(root: FastifyInstance, opts: { auth: AuthServic
         rateLimit: {
           max: opts.signInPerMinute,
           timeWindow: 60_000,
+          // preHandler, not the default onRequest: the key needs the parsed body (the email)
+          hook: 'preHandler',
           // per address and account: one attacker cannot lock everyone out, nor guess one account fast
           keyGenerator: (req: FastifyRequest) => `${req.ip}:${String((req.body as { email?: unknown } | undefined)?.email ?? '').toLowerCase()}`,
         },

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
+import { isBigintId } from '../ids.js';
 import { AuthRepository, type PublicUser } from './auth.repository.js';
 import { DUMMY_HASH, hashPassword, newId, newToken, tokenHash, verifyPassword } from './secrets.js';
 
@@ -7,7 +8,6 @@ export const SESSION_DAYS = 30;
 const DAY = 86_400_000;
 /** Sliding expiry is written at most this often, not on every request. */
 const TOUCH_EVERY_MS = 3_600_000;
-
 export interface AuthContext {
   user: PublicUser;
   via: 'cookie' | 'token';
@@ -88,6 +88,6 @@ export class AuthService {
   }
 
   async revokeToken(userId: string, id: string): Promise<void> {
-    if (!(await this.repo.revokeToken(userId, id, this.clock.now()))) throw new AppError('TOKEN_NOT_FOUND');
+    if (!isBigintId(id) || !(await this.repo.revokeToken(userId, id, this.clock.now()))) throw new AppError('TOKEN_NOT_FOUND');
   }
 }

@@ -1,5 +1,7 @@
 import type { MemberRole } from '../db/schema.js';
 import { AppError } from '../errors.js';
+import { isBigintId } from '../ids.js';
+import { JOBS, type JobQueue } from '../jobs/queue.js';
 import type { ProjectsRepository } from './projects.repository.js';
 
 interface ProjectRow {
@@ -32,11 +34,14 @@ const CAN = {
 } as const satisfies Record<string, readonly MemberRole[]>;
 
 export class ProjectsService {
-  constructor(private readonly repo: ProjectsRepository) {}
+  constructor(
+    private readonly repo: ProjectsRepository,
+    private readonly queue: JobQueue,
+  ) {}
 
   /** The member's view of the project; 404 for non-members (never reveal it exists), 403 for too low a role. */
   async access(projectId: string, userId: string, need: keyof typeof CAN): Promise<ProjectRow> {
-    const p = await this.repo.getForUser(projectId, userId);
+    const p = isBigintId(projectId) ? await this.repo.getForUser(projectId, userId) : undefined;
     if (!p) throw new AppError('PROJECT_NOT_FOUND');
     if (!(CAN[need] as readonly MemberRole[]).includes(p.role)) throw new AppError('FORBIDDEN', `Your role in this project (${p.role}) does not allow this`);
     return p;
@@ -63,6 +68,7 @@ export class ProjectsService {
   async delete(projectId: string, userId: string): Promise<void> {
     await this.access(projectId, userId, 'manage');
     await this.repo.delete(projectId);
+    await this.queue.send(JOBS.deleteMedia, {}); // the recordings' media, queued by their delete trigger
   }
 
   async members(projectId: string, userId: string) {
