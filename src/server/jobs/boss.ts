@@ -11,11 +11,16 @@ export interface Boss extends JobQueue {
   stop(): Promise<void>;
 }
 
+/**
+ * 'stately': at most one queued and one active job per queue and singletonKey (pg-boss's default
+ * 'standard' policy ignores singletonKey). A recording is processed once at a time, and the many
+ * "drain the outbox" nudges collapse into one.
+ */
 const QUEUE_OPTIONS: Record<JobName, PgBoss.Queue> = {
   // ffprobe/ffmpeg work: a few tries with growing delays, then the recording is marked failed.
-  [JOBS.processRecording]: { name: JOBS.processRecording, retryLimit: 3, retryDelay: 5, retryBackoff: true, expireInSeconds: 3600 },
-  [JOBS.deleteMedia]: { name: JOBS.deleteMedia, retryLimit: 10, retryDelay: 10, retryBackoff: true, expireInSeconds: 900 },
-  [JOBS.sweepStorage]: { name: JOBS.sweepStorage, retryLimit: 1, retryDelay: 60, expireInSeconds: 3600 },
+  [JOBS.processRecording]: { name: JOBS.processRecording, policy: 'stately', retryLimit: 3, retryDelay: 5, retryBackoff: true, expireInSeconds: 3600 },
+  [JOBS.deleteMedia]: { name: JOBS.deleteMedia, policy: 'stately', retryLimit: 10, retryDelay: 10, retryBackoff: true, expireInSeconds: 900 },
+  [JOBS.sweepStorage]: { name: JOBS.sweepStorage, policy: 'stately', retryLimit: 1, retryDelay: 60, expireInSeconds: 3600 },
 };
 
 export async function startBoss(connectionString: string, logger: Logger): Promise<Boss> {

@@ -19,6 +19,7 @@ import type { MediaTools } from '../media/ffmpeg.js';
 import { probe, probeDuration, type ProbeResult } from '../media/probe.js';
 import { fixWebmDuration } from '../media/remux.js';
 import { makeThumbnail } from '../media/thumbnail.js';
+import { wholeSeconds } from '../recordings/duration.js';
 import { thumbnailKey } from '../storage/keys.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -95,7 +96,7 @@ export async function processRecording(deps: ProcessDeps, recordingId: string): 
     await db
       .updateTable('recordings')
       .set({
-        duration: Math.max(1, Math.ceil(durationMs / 1000)),
+        duration: wholeSeconds(durationMs),
         file_size: fileSize,
         thumbnail_url: thumb?.url ?? null,
         status: 'completed',

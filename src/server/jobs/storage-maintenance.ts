@@ -22,6 +22,9 @@ export async function drainDeletions(deps: MaintenanceDeps, batch = 100): Promis
   const { db, storage, logger } = deps;
   let deleted = 0;
   let failed = 0;
+  // One pass over the outbox per call, in id order: an entry that fails stays behind us, so a full batch
+  // of failures is not selected again (which burned all its attempts within a single drain).
+  let after = '0';
   for (;;) {
     const done = await db.transaction().execute(async (tx) => {
       // SKIP LOCKED: several workers can drain side by side without waiting on each other.
@@ -31,6 +34,7 @@ export async function drainDeletions(deps: MaintenanceDeps, batch = 100): Promis
         .where('storage_provider', '=', storage.provider)
         .where((eb) => (storage.bucket ? eb('storage_bucket', '=', storage.bucket) : eb('storage_bucket', 'is', null)))
         .where('attempts', '<', '20')
+        .where('id', '>', after)
         .orderBy('id')
         .limit(batch)
         .forUpdate()
@@ -51,6 +55,7 @@ export async function drainDeletions(deps: MaintenanceDeps, batch = 100): Promis
           await tx.updateTable('storage_deletions').set({ attempts: sql`attempts + 1`, last_error: (err as Error).message.slice(0, 1000) }).where('id', '=', r.id).execute();
         }
       }
+      after = rows.at(-1)?.id ?? after;
       return rows.length < batch;
     });
     if (done) return { deleted, failed };

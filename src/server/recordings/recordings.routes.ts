@@ -2,37 +2,48 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { requireUser, requireUserHook } from '../auth/auth.plugin.js';
 import { AppError } from '../errors.js';
-import { NotFoundError } from '../storage/storage.js';
+import { NotFoundError, RangeNotSatisfiableError } from '../storage/storage.js';
 import { parseRange } from './range.js';
 import { listQuery, recording, recordingList, recordingParams, updateBody } from './recordings.schemas.js';
 import type { RecordingsService } from './recordings.service.js';
 
-/** Streams an object with Range support, so a <video> element can seek. */
+const unavailable = () => new AppError('MEDIA_UNAVAILABLE', 'The media object is missing from storage');
+
+/**
+ * Streams an object with Range support, so a <video> element can seek. Sizes and positions in the
+ * headers come from the object get() opened, not from stat(): processing may replace the object (the
+ * WebM remux) between the two, and the headers must describe the bytes actually sent.
+ */
 async function stream(req: FastifyRequest, reply: FastifyReply, src: Awaited<ReturnType<RecordingsService['mediaSource']>>) {
   if (src.redirect) return reply.redirect(src.redirect, 302);
   let info;
   try {
     info = await src.storage.stat(src.key);
   } catch (err) {
-    if (err instanceof NotFoundError) throw new AppError('MEDIA_UNAVAILABLE', 'The media object is missing from storage');
+    if (err instanceof NotFoundError) throw unavailable();
     throw err;
   }
   const range = parseRange(req.headers.range, info.size);
   reply.header('Accept-Ranges', 'bytes').header('Cache-Control', 'private, max-age=3600').header('Content-Type', info.contentType ?? 'application/octet-stream');
-  if (range.kind === 'unsatisfiable') {
-    reply.header('Content-Range', `bytes */${info.size}`);
-    throw new AppError('RANGE_NOT_SATISFIABLE');
-  }
+  const unsatisfiable = (size: number) => {
+    reply.header('Content-Range', `bytes */${size}`);
+    return new AppError('RANGE_NOT_SATISFIABLE');
+  };
+  if (range.kind === 'unsatisfiable') throw unsatisfiable(info.size);
   if (req.method === 'HEAD') return reply.header('Content-Length', info.size).send();
-  if (range.kind === 'none') {
-    const obj = await src.storage.get(src.key);
-    return reply.header('Content-Length', info.size).send(obj.body);
+  let obj;
+  try {
+    obj = await src.storage.get(src.key, range.kind === 'ok' ? { start: range.start, end: range.end } : undefined);
+  } catch (err) {
+    if (err instanceof NotFoundError) throw unavailable();
+    if (err instanceof RangeNotSatisfiableError) throw unsatisfiable(err.size);
+    throw err;
   }
-  const obj = await src.storage.get(src.key, { start: range.start, end: range.end });
+  if (!obj.range) return reply.header('Content-Length', obj.size).send(obj.body);
   return reply
     .status(206)
-    .header('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`)
-    .header('Content-Length', range.end - range.start + 1)
+    .header('Content-Range', `bytes ${obj.range.start}-${obj.range.end}/${obj.size}`)
+    .header('Content-Length', obj.range.end - obj.range.start + 1)
     .send(obj.body);
 }
 

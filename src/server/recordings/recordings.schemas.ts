@@ -1,5 +1,7 @@
 const types = ['camera', 'audio', 'screen', 'screen-camera', 'slides-camera', 'slides'] as const;
 const id = { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } as const;
+/** PostgreSQL text cannot hold U+0000; refused here instead of failing the query with a 500. */
+const NO_NUL = '^[^\\u0000]*$';
 
 export const recording = {
   type: 'object',
@@ -10,7 +12,7 @@ export const recording = {
     title: { type: 'string' },
     description: { type: ['string', 'null'] },
     recordingType: { type: 'string', enum: types },
-    duration: { type: 'integer', description: 'whole seconds, rounded up' },
+    duration: { type: 'integer', description: 'whole seconds (nearest, at least 1); exact milliseconds in metadata.duration_ms' },
     fileSize: { type: ['integer', 'null'], description: 'bytes' },
     mimeType: { type: ['string', 'null'] },
     quality: { type: 'string', enum: ['high', 'medium', 'low'] },
@@ -37,9 +39,12 @@ export const listQuery = {
     projectId: id,
     status: { type: 'string', enum: ['processing', 'completed', 'failed'] },
     quality: { type: 'string', enum: ['high', 'medium', 'low'] },
-    q: { type: 'string', minLength: 1, maxLength: 200 },
+    q: { type: 'string', minLength: 1, maxLength: 200, pattern: NO_NUL },
   },
   additionalProperties: false,
+  // Fastify's Ajv runs with removeAdditional: an unknown name would be dropped silently, not refused.
+  // propertyNames is checked before that removal, so a misspelt parameter gets its 400.
+  propertyNames: { enum: ['limit', 'cursor', 'type', 'projectId', 'status', 'quality', 'q'] },
 } as const;
 
 export const recordingList = {
@@ -53,10 +58,12 @@ export const recordingParams = { type: 'object', properties: { id }, required: [
 export const updateBody = {
   type: 'object',
   properties: {
-    title: { type: 'string', minLength: 1, maxLength: 300, pattern: '\\S' },
-    description: { type: ['string', 'null'], maxLength: 10_000 },
+    title: { type: 'string', minLength: 1, maxLength: 300, pattern: '^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$' },
+    description: { type: ['string', 'null'], maxLength: 10_000, pattern: NO_NUL },
     projectId: { anyOf: [id, { type: 'null' }] },
   },
   minProperties: 1,
   additionalProperties: false,
+  // See listQuery: without it {"foo":1} lost "foo", passed minProperties and reached an empty UPDATE.
+  propertyNames: { enum: ['title', 'description', 'projectId'] },
 } as const;

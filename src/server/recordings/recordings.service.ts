@@ -1,6 +1,7 @@
 import type { Storage } from '../storage/storage.js';
 import type { Quality, RecordingStatus, RecordingType, MemberRole } from '../db/schema.js';
 import { AppError } from '../errors.js';
+import { isBigintId } from '../ids.js';
 import { JOBS, type JobQueue } from '../jobs/queue.js';
 import type { RecordingsRepository } from './recordings.repository.js';
 
@@ -16,6 +17,19 @@ export interface ListParams {
   q?: string;
 }
 
+/**
+ * created_at as PostgreSQL writes timestamptz as text (DateStyle ISO): "2026-01-01 12:00:00.123456+00".
+ * Checked field by field, so a forged cursor is a 400 and never a cast error (a 500) in the query.
+ */
+const PG_TIMESTAMPTZ = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](?:0\d|1[0-5])(?::[0-5]\d){0,2}$/;
+function isPgTimestamptz(s: string): boolean {
+  const m = PG_TIMESTAMPTZ.exec(s);
+  if (!m) return false;
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return y >= 1 && day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d && h < 24 && mi < 60 && sec < 60;
+}
+
 /** Opaque cursor: base64url of [created_at with microseconds, id]. */
 export function encodeCursor(createdAt: string, id: string): string {
   return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
@@ -24,7 +38,7 @@ export function encodeCursor(createdAt: string, id: string): string {
 export function decodeCursor(cursor: string): { createdAt: string; id: string } {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof createdAt === 'string' && typeof id === 'string' && /^\d{1,19}$/.test(id) && !Number.isNaN(Date.parse(createdAt))) return { createdAt, id };
+    if (typeof createdAt === 'string' && typeof id === 'string' && isBigintId(id) && isPgTimestamptz(createdAt)) return { createdAt, id };
   } catch {
     // fall through
   }
@@ -74,7 +88,7 @@ export class RecordingsService {
 
   async list(userId: string, p: ListParams) {
     const limit = p.limit ?? 50;
-    if (p.projectId && !(await this.repo.roleIn(p.projectId, userId))) throw new AppError('PROJECT_NOT_FOUND');
+    if (p.projectId && !(isBigintId(p.projectId) && (await this.repo.roleIn(p.projectId, userId)))) throw new AppError('PROJECT_NOT_FOUND');
     const rows = await this.repo.list({
       userId,
       limit: limit + 1,
@@ -97,7 +111,7 @@ export class RecordingsService {
 
   /** 404 for anything the user cannot see, whether or not it exists. */
   async visible(id: string, userId: string) {
-    const row = await this.repo.getVisible(id, userId);
+    const row = isBigintId(id) ? await this.repo.getVisible(id, userId) : undefined;
     if (!row) throw new AppError('RECORDING_NOT_FOUND');
     return row;
   }
@@ -110,8 +124,11 @@ export class RecordingsService {
   async update(id: string, userId: string, patch: { title?: string; description?: string | null; projectId?: string | null }) {
     const row = await this.visible(id, userId);
     if (!canEdit(row, userId, row.role)) throw new AppError('FORBIDDEN', 'Viewers of a project cannot change its recordings');
+    if (patch.title === undefined && patch.description === undefined && patch.projectId === undefined) {
+      throw new AppError('VALIDATION_FAILED', 'Nothing to change: send title, description or projectId');
+    }
     if (patch.projectId !== undefined && patch.projectId !== null) {
-      const role = await this.repo.roleIn(patch.projectId, userId);
+      const role = isBigintId(patch.projectId) ? await this.repo.roleIn(patch.projectId, userId) : undefined;
       if (!role) throw new AppError('PROJECT_NOT_FOUND');
       if (role === 'viewer') throw new AppError('FORBIDDEN', 'Viewers cannot add recordings to a project');
     }

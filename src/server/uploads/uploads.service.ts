@@ -20,6 +20,7 @@ import type { Logger } from '../logger.js';
 import { probeDuration } from '../media/probe.js';
 import { readHead } from '../media/remux.js';
 import { sniff } from '../media/sniff.js';
+import { wholeSeconds } from '../recordings/duration.js';
 import { recordingKey } from '../storage/keys.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -127,7 +128,7 @@ export class UploadsService {
           title: meta.title,
           description: meta.description,
           recording_type: meta.recordingType,
-          duration: Math.max(1, Math.ceil(durationMs! / 1000)),
+          duration: wholeSeconds(durationMs!),
           file_size: put.size,
           mime_type: kind.mime,
           storage_url: `/api/recordings/${recordingId}/media`,

@@ -1,0 +1,379 @@
+/**
+ * The recordings API over a real server, database and local storage: the library list (keyset pages,
+ * filters, search, project sharing), one recording, edits, delete with its media, streaming with HTTP
+ * Range, thumbnails, retry, and the CDN redirect. Rows come from SQL, media from ffmpeg fixtures.
+ */
+import fs from 'node:fs';
+import { Readable } from 'node:stream';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processRecording } from '../src/server/jobs/process-recording.js';
+import { drainDeletions } from '../src/server/jobs/storage-maintenance.js';
+import { createLogger } from '../src/server/logger.js';
+import { detectTools, type MediaTools } from '../src/server/media/ffmpeg.js';
+import { recordingPrefix, thumbnailKey } from '../src/server/storage/keys.js';
+import { signUp, startTestServer, type TestServer } from './support/app.js';
+import { connect, pgTargets } from './support/db.js';
+import { type MediaFixtures, makeMediaFixtures } from './support/media-fixtures.js';
+import { addMember, attachMedia, call, insertProject, insertRecording, readObject, waitFor } from './support/recordings-fixtures.js';
+
+const logger = createLogger('silent');
+let fx: MediaFixtures;
+let media: Buffer;
+let tools: MediaTools;
+
+beforeAll(async () => {
+  fx = await makeMediaFixtures();
+  media = fs.readFileSync(fx.recorderWebm);
+  const report = await detectTools();
+  if (!report.tools) throw new Error('these tests need ffmpeg and ffprobe');
+  tools = report.tools;
+});
+afterAll(() => fx?.cleanup());
+
+type User = Awaited<ReturnType<typeof signUp>>;
+const ids = (items: { id: string }[]) => items.map((i) => i.id);
+
+describe.each(pgTargets())('recordings API on $name', (target) => {
+  let t: TestServer;
+  let c: pg.Client;
+  // Jobs off: the outbox and queued jobs stay where the API put them until a test runs them.
+  beforeAll(async () => {
+    t = await startTestServer(target, { JOBS_ENABLED: 'false' });
+    c = await connect(t.dbUrl);
+  });
+  afterAll(async () => {
+    await c?.end();
+    await t?.close();
+  });
+
+  const as = (u: User) => ({
+    get: (path: string, h: Record<string, string> = {}) => call(t.url, 'GET', path, { ...u.headers, ...h }),
+    head: (path: string) => call(t.url, 'HEAD', path, u.headers),
+    patch: (path: string, body: unknown) => call(t.url, 'PATCH', path, u.headers, body),
+    post: (path: string) => call(t.url, 'POST', path, u.headers),
+    delete: (path: string) => call(t.url, 'DELETE', path, u.headers),
+  });
+  const deps = () => ({ db: t.server.database.db, storage: t.server.storage, tools, logger });
+
+  it('lists newest first in keyset pages that return every row exactly once, identical created_at included', async () => {
+    const [a, b] = [await signUp(t.url, 'a'), await signUp(t.url, 'b')];
+    const p = await insertProject(c, a.userId);
+    await addMember(c, p, b.userId, 'editor');
+    // [owner, project, created_at, order key in µs]: equal timestamps across users and across the union's branches.
+    const plan: [User, string | null, string, number][] = [
+      [a, null, '2026-01-01 00:00:01+00', 1_000_000],
+      [a, null, '2026-01-01 00:00:02+00', 2_000_000],
+      [b, p, '2026-01-01 00:00:02+00', 2_000_000],
+      [a, p, '2026-01-01 00:00:02+00', 2_000_000],
+      [a, null, '2026-01-01 00:00:01.000001+00', 1_000_001],
+      [b, p, '2026-01-01 00:00:03+00', 3_000_000],
+      [a, null, '2026-01-01 00:00:02+00', 2_000_000],
+      [a, null, '2026-01-01 00:00:04.5+00', 4_500_000],
+      [a, null, '2025-12-31 23:59:59.999999+00', 0],
+    ];
+    const rows: { id: string; us: number }[] = [];
+    for (const [u, project, at, us] of plan) rows.push({ id: await insertRecording(c, { userId: u.userId, projectId: project, createdAt: at }), us });
+    await insertRecording(c, { userId: b.userId, createdAt: '2026-01-01 00:00:02+00' }); // b's private one: never listed to a
+    const expected = rows.sort((x, y) => y.us - x.us || Number(BigInt(y.id) - BigInt(x.id))).map((r) => r.id);
+
+    for (const limit of [1, 2, 4]) {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let page = 0; page < 20; page++) {
+        const res = await as(a).get(`/api/recordings?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(res.status).toBe(200);
+        expect(res.json.items.length).toBeLessThanOrEqual(limit);
+        seen.push(...ids(res.json.items));
+        cursor = res.json.nextCursor;
+        if (!cursor) break;
+      }
+      expect(seen, `limit ${limit}`).toEqual(expected);
+    }
+    const all = await as(a).get('/api/recordings');
+    expect(ids(all.json.items)).toEqual(expected);
+    expect(all.json.nextCursor).toBeNull();
+  });
+
+  it('filters by type, status, quality and project, alone and combined', async () => {
+    const [a, b] = [await signUp(t.url, 'a'), await signUp(t.url, 'b')];
+    const p = await insertProject(c, a.userId);
+    await addMember(c, p, b.userId, 'viewer');
+    const r1 = await insertRecording(c, { userId: a.userId, type: 'screen', status: 'completed', quality: 'low' });
+    const r2 = await insertRecording(c, { userId: a.userId, type: 'audio', status: 'failed', quality: 'high' });
+    const r3 = await insertRecording(c, { userId: a.userId, type: 'screen', status: 'processing', quality: 'medium', projectId: p });
+    const r4 = await insertRecording(c, { userId: a.userId, type: 'camera', status: 'completed', quality: 'high' });
+    const got = async (u: User, q: string) => {
+      const res = await as(u).get(`/api/recordings?${q}`);
+      expect(res.status, q).toBe(200);
+      return ids(res.json.items).sort();
+    };
+    expect(await got(a, 'type=screen')).toEqual([r1, r3].sort());
+    expect(await got(a, 'type=slides')).toEqual([]);
+    expect(await got(a, 'status=failed')).toEqual([r2]);
+    expect(await got(a, 'status=completed')).toEqual([r1, r4].sort());
+    expect(await got(a, 'quality=medium')).toEqual([r3]);
+    expect(await got(a, 'quality=high')).toEqual([r2, r4].sort());
+    expect(await got(a, `projectId=${p}`)).toEqual([r3]);
+    expect(await got(a, 'type=screen&status=completed')).toEqual([r1]);
+    expect(await got(b, `projectId=${p}`)).toEqual([r3]);
+    expect(await got(b, `projectId=${p}&status=completed`)).toEqual([]);
+  });
+
+  it('searches title and description case-insensitively, with % and _ matching literally', async () => {
+    const a = await signUp(t.url, 'a');
+    const mk = (title: string, description: string | null = null) => insertRecording(c, { userId: a.userId, title, description });
+    const review = await mk('Quarterly REVIEW');
+    const notes = await mk('Monday', 'notes from the review');
+    const percent = await mk('100% done');
+    const percentLike = await mk('100 percent');
+    const snake = await mk('about snake_case');
+    await mk('about snakeXcase');
+    const backslash = await mk('C:\\temp');
+    await mk('nothing to see');
+    const q = async (s: string) => ids((await as(a).get(`/api/recordings?q=${encodeURIComponent(s)}`)).json.items).sort();
+    expect(await q('review')).toEqual([review, notes].sort());
+    expect(await q('rEvIeW')).toEqual([review, notes].sort());
+    expect(await q('100%')).toEqual([percent]);
+    expect(await q('100')).toEqual([percent, percentLike].sort());
+    expect(await q('e_c')).toEqual([snake]);
+    expect(await q('%')).toEqual([percent]);
+    expect(await q('_')).toEqual([snake]);
+    expect(await q('\\t')).toEqual([backslash]);
+    expect(await q('no such words')).toEqual([]);
+  });
+
+  it("shows project members each other's recordings with rights by role, and nobody else's private ones", async () => {
+    const [owner, editor, viewer, outsider] = [await signUp(t.url, 'o'), await signUp(t.url, 'e'), await signUp(t.url, 'v'), await signUp(t.url, 'x')];
+    const p = await insertProject(c, owner.userId);
+    await addMember(c, p, editor.userId, 'editor');
+    await addMember(c, p, viewer.userId, 'viewer');
+    const shared = await insertRecording(c, { userId: editor.userId, projectId: p });
+    const ownerPrivate = await insertRecording(c, { userId: owner.userId });
+    const editorPrivate = await insertRecording(c, { userId: editor.userId });
+    const rights = async (u: User) =>
+      Object.fromEntries(((await as(u).get('/api/recordings')).json.items as any[]).map((i) => [i.id, [i.canEdit, i.canDelete]]));
+    expect(await rights(owner)).toEqual({ [shared]: [true, true], [ownerPrivate]: [true, true] });
+    expect(await rights(editor)).toEqual({ [shared]: [true, true], [editorPrivate]: [true, true] });
+    expect(await rights(viewer)).toEqual({ [shared]: [false, false] });
+    expect(await rights(outsider)).toEqual({});
+    const ownerShared = await insertRecording(c, { userId: owner.userId, projectId: p });
+    expect((await as(editor).get(`/api/recordings/${ownerShared}`)).json).toMatchObject({ canEdit: true, canDelete: false });
+    expect((await as(viewer).get(`/api/recordings/${ownerShared}`)).json).toMatchObject({ canEdit: false, canDelete: false });
+  });
+
+  it('returns one recording with its status, progress while processing and error when failed', async () => {
+    const a = await signUp(t.url, 'a');
+    const processing = await insertRecording(c, { userId: a.userId, status: 'processing', metadata: { progress: 0.4 }, title: 'Talk', description: 'd' });
+    const failed = await insertRecording(c, { userId: a.userId, status: 'failed', metadata: { error: 'ffprobe: Invalid data', progress: 0.2 } });
+    const done = await insertRecording(c, { userId: a.userId, status: 'completed', metadata: { progress: 1, error: 'old' } });
+    const one = await as(a).get(`/api/recordings/${processing}`);
+    expect(one.status).toBe(200);
+    expect(one.json).toMatchObject({
+      id: processing,
+      userId: a.userId,
+      projectId: null,
+      title: 'Talk',
+      description: 'd',
+      status: 'processing',
+      progress: 0.4,
+      error: null,
+      mediaUrl: null,
+      canEdit: true,
+      canDelete: true,
+    });
+    expect((await as(a).get(`/api/recordings/${failed}`)).json).toMatchObject({ status: 'failed', progress: null, error: 'ffprobe: Invalid data' });
+    expect((await as(a).get(`/api/recordings/${done}`)).json).toMatchObject({ status: 'completed', progress: null, error: null });
+  });
+
+  it('changes title, description and project: into a project where you edit, and out with null', async () => {
+    const [a, b] = [await signUp(t.url, 'a'), await signUp(t.url, 'b')];
+    const p = await insertProject(c, b.userId);
+    await addMember(c, p, a.userId, 'editor');
+    const id = await insertRecording(c, { userId: a.userId, title: 'old', description: 'old d' });
+    const row = async () => (await c.query('SELECT title, description, project_id::text FROM recordings WHERE id = $1', [id])).rows[0];
+
+    const r1 = await as(a).patch(`/api/recordings/${id}`, { title: '  New title  ', description: 'new d' });
+    expect(r1.status).toBe(200);
+    expect(r1.json).toMatchObject({ id, title: 'New title', description: 'new d', projectId: null });
+    expect(await row()).toEqual({ title: 'New title', description: 'new d', project_id: null });
+
+    const r2 = await as(a).patch(`/api/recordings/${id}`, { projectId: p, description: null });
+    expect(r2.status).toBe(200);
+    expect(r2.json).toMatchObject({ projectId: p, description: null, title: 'New title' });
+    expect(await row()).toEqual({ title: 'New title', description: null, project_id: p });
+    expect(ids((await as(b).get(`/api/recordings?projectId=${p}`)).json.items)).toEqual([id]);
+
+    const r3 = await as(a).patch(`/api/recordings/${id}`, { projectId: null });
+    expect(r3.status).toBe(200);
+    expect(r3.json.projectId).toBeNull();
+    expect((await row()).project_id).toBeNull();
+    expect((await as(b).get(`/api/recordings/${id}`)).status).toBe(404);
+  });
+
+  it('deletes: 204, the row goes, its prefix is queued, and draining the outbox removes the objects', async () => {
+    const a = await signUp(t.url, 'a');
+    const id = await insertRecording(c, { userId: a.userId });
+    const { key } = await attachMedia(c, t.server.storage, { userId: a.userId, id }, media);
+    await t.server.storage.put(thumbnailKey(a.userId, id), fx.png);
+    const jobs = async () => Number((await c.query(`SELECT count(*) FROM pgboss.job WHERE name = 'storage-delete'`)).rows[0].count);
+    const jobsBefore = await jobs();
+
+    const res = await as(a).delete(`/api/recordings/${id}`);
+    expect(res.status).toBe(204);
+    expect((await c.query('SELECT 1 FROM recordings WHERE id = $1', [id])).rowCount).toBe(0);
+    const prefix = recordingPrefix(a.userId, id);
+    const outbox = await c.query('SELECT storage_provider, storage_bucket, storage_key FROM storage_deletions WHERE storage_key = $1', [prefix]);
+    expect(outbox.rows).toEqual([{ storage_provider: 'local', storage_bucket: null, storage_key: prefix }]);
+    expect(await jobs()).toBe(jobsBefore + 1);
+    expect(await t.server.storage.exists(key)).toBe(true); // the job removes the media, not the request
+
+    const drained = await drainDeletions({ db: t.server.database.db, storage: t.server.storage, logger });
+    expect(drained.deleted).toBeGreaterThanOrEqual(1);
+    expect(await t.server.storage.exists(key)).toBe(false);
+    const left = [];
+    for await (const o of t.server.storage.list(prefix)) left.push(o.key);
+    expect(left).toEqual([]);
+    expect((await c.query('SELECT 1 FROM storage_deletions WHERE storage_key = $1', [prefix])).rowCount).toBe(0);
+    expect((await as(a).get(`/api/recordings/${id}`)).status).toBe(404);
+  });
+
+  it('streams the media: whole, ranges (first bytes, open-ended, suffix), 416 past the end, HEAD', async () => {
+    const a = await signUp(t.url, 'a');
+    const id = await insertRecording(c, { userId: a.userId });
+    await attachMedia(c, t.server.storage, { userId: a.userId, id }, media);
+    const size = media.length;
+    const url = `/api/recordings/${id}/media`;
+
+    const whole = await as(a).get(url);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('accept-ranges')).toBe('bytes');
+    expect(whole.headers.get('content-length')).toBe(String(size));
+    expect(whole.headers.get('content-type')).toBe('video/webm');
+    expect(whole.body.equals(media)).toBe(true);
+
+    const first = await as(a).get(url, { range: 'bytes=0-99' });
+    expect(first.status).toBe(206);
+    expect(first.headers.get('content-range')).toBe(`bytes 0-99/${size}`);
+    expect(first.headers.get('content-length')).toBe('100');
+    expect(first.body.equals(media.subarray(0, 100))).toBe(true);
+
+    const rest = await as(a).get(url, { range: 'bytes=100-' });
+    expect(rest.status).toBe(206);
+    expect(rest.headers.get('content-range')).toBe(`bytes 100-${size - 1}/${size}`);
+    expect(rest.body.equals(media.subarray(100))).toBe(true);
+
+    const suffix = await as(a).get(url, { range: 'bytes=-50' });
+    expect(suffix.status).toBe(206);
+    expect(suffix.headers.get('content-range')).toBe(`bytes ${size - 50}-${size - 1}/${size}`);
+    expect(suffix.body.equals(media.subarray(size - 50))).toBe(true);
+
+    const clamped = await as(a).get(url, { range: `bytes=${size - 10}-${size + 1000}` });
+    expect(clamped.status).toBe(206);
+    expect(clamped.body.equals(media.subarray(size - 10))).toBe(true);
+
+    for (const range of [`bytes=${size}-`, `bytes=${size + 5}-${size + 10}`]) {
+      const past = await as(a).get(url, { range });
+      expect(past.status, range).toBe(416);
+      expect(past.headers.get('content-range')).toBe(`bytes */${size}`);
+      expect(past.json).toMatchObject({ code: 'RANGE_NOT_SATISFIABLE' });
+    }
+
+    const head = await as(a).head(url);
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(size));
+    expect(head.headers.get('accept-ranges')).toBe('bytes');
+    expect(head.body.length).toBe(0);
+  });
+
+  it('describes the bytes it sends when processing replaces the object between its stat and its read', async () => {
+    const a = await signUp(t.url, 'a');
+    const id = await insertRecording(c, { userId: a.userId });
+    const { key } = await attachMedia(c, t.server.storage, { userId: a.userId, id }, media);
+    const storage = t.server.storage;
+    const stat = storage.stat.bind(storage);
+    const replaced = Buffer.concat([media, media.subarray(0, 1000)]); // the remux came out longer
+    // The real storage, with a real replace (as processRecording's remux does) right after each stat.
+    storage.stat = async (k) => {
+      const info = await stat(k);
+      await storage.put(key, Readable.from([replaced]));
+      return info;
+    };
+    try {
+      const whole = await as(a).get(`/api/recordings/${id}/media`);
+      expect(whole.headers.get('content-length')).toBe(String(whole.body.length));
+      expect(whole.body.equals(replaced)).toBe(true);
+      await storage.put(key, Readable.from([media]));
+      const tail = await as(a).get(`/api/recordings/${id}/media`, { range: 'bytes=-50' });
+      const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(tail.headers.get('content-range') ?? '');
+      expect(m && [Number(m[3]), tail.body.equals(replaced.subarray(Number(m[1]), Number(m[2]) + 1))]).toEqual([replaced.length, true]);
+    } finally {
+      storage.stat = stat;
+    }
+  });
+
+  it('serves the thumbnail JPEG that processing made', async () => {
+    const a = await signUp(t.url, 'a');
+    const id = await insertRecording(c, { userId: a.userId, status: 'processing' });
+    await attachMedia(c, t.server.storage, { userId: a.userId, id }, media);
+    expect((await as(a).get(`/api/recordings/${id}/thumbnail`)).json).toMatchObject({ code: 'MEDIA_UNAVAILABLE' });
+    expect(await processRecording(deps(), id)).toBe('done');
+
+    const rec = (await as(a).get(`/api/recordings/${id}`)).json;
+    expect(rec).toMatchObject({ status: 'completed', thumbnailUrl: `/api/recordings/${id}/thumbnail` });
+    const thumb = await as(a).get(rec.thumbnailUrl);
+    expect(thumb.status).toBe(200);
+    expect(thumb.headers.get('content-type')).toBe('image/jpeg');
+    expect([...thumb.body.subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
+    expect(thumb.body.equals(await readObject(t.server.storage, thumbnailKey(a.userId, id)))).toBe(true);
+    const head = await as(a).head(rec.thumbnailUrl);
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(thumb.body.length));
+  });
+
+  it('retries a failed recording: processing again, then completed by the worker', async () => {
+    const w = await startTestServer(target); // with workers
+    const wc = await connect(w.dbUrl);
+    try {
+      const a = await signUp(w.url, 'a');
+      const id = await insertRecording(wc, { userId: a.userId, status: 'failed', metadata: { error: 'killed mid-way', progress: 0.7 } });
+      await attachMedia(wc, w.server.storage, { userId: a.userId, id }, media);
+      const retry = await call(w.url, 'POST', `/api/recordings/${id}/retry`, a.headers);
+      expect(retry.status).toBe(200);
+      expect(retry.json).toMatchObject({ id, status: 'processing', progress: 0, error: null });
+      const done = await waitFor(
+        async () => {
+          const r = (await call(w.url, 'GET', `/api/recordings/${id}`, a.headers)).json;
+          return r.status === 'processing' ? undefined : r;
+        },
+        30_000,
+        'the worker to process the recording',
+      );
+      expect(done).toMatchObject({ status: 'completed', error: null, progress: null, thumbnailUrl: `/api/recordings/${id}/thumbnail` });
+      expect(done.metadata).toMatchObject({ duration_fixed: true, width: 320, height: 240 });
+      // Opus framing makes the 3 s fixture 3.0xx s; the row keeps the nearest whole second.
+      expect(Math.abs(done.metadata.duration_ms - 3000)).toBeLessThan(100);
+      expect(done.duration).toBe(3);
+    } finally {
+      await wc.end();
+      await w.close();
+    }
+  });
+
+  it('redirects media to the CDN when the row has a CDN URL (local storage, CDN_BASE_URL)', async () => {
+    const cdn = await startTestServer(target, { JOBS_ENABLED: 'false', STORAGE_PROVIDER: 'local', CDN_BASE_URL: 'https://cdn.example.com/media' });
+    const cc = await connect(cdn.dbUrl);
+    try {
+      const a = await signUp(cdn.url, 'a');
+      const id = await insertRecording(cc, { userId: a.userId });
+      const { key } = await attachMedia(cc, cdn.server.storage, { userId: a.userId, id }, media);
+      const res = await call(cdn.url, 'GET', `/api/recordings/${id}/media`, a.headers);
+      expect(res.status).toBe(302);
+      expect(res.headers.get('location')).toBe(`https://cdn.example.com/media/${key}`);
+      expect((await call(cdn.url, 'GET', `/api/recordings/${id}`, a.headers)).json.mediaUrl).toBe(`https://cdn.example.com/media/${key}`);
+    } finally {
+      await cc.end();
+      await cdn.close();
+    }
+  });
+});
