@@ -269,4 +269,13 @@ describe.each(pgTargets())('jobs on $name', (target) => {
       await w.close();
     }
   });
+  it('queues one processing job per recording however often it is asked for (stately queue)', async () => {
+    const boss = t.server.boss;
+    const key = `dedupe-${Date.now()}`;
+    const before = await boss.boss.getQueueSize(JOBS.processRecording);
+    for (let i = 0; i < 3; i++) await boss.send(JOBS.processRecording, { recordingId: '999999' }, { singletonKey: key });
+    expect(await boss.boss.getQueueSize(JOBS.processRecording)).toBe(before + 1);
+    await boss.send(JOBS.processRecording, { recordingId: '999998' }, { singletonKey: `${key}-other` });
+    expect(await boss.boss.getQueueSize(JOBS.processRecording)).toBe(before + 2);
+  });
 });
