@@ -106,6 +106,18 @@ export class RecordingsRepository {
     return this.db.selectFrom('recordings as r').select(COLUMNS).where('r.id', '=', id).executeTakeFirst();
   }
 
+  /** The user's role in each of these projects (absent: not a member), in one query. */
+  async rolesIn(projectIds: string[], userId: string): Promise<Map<string, MemberRole>> {
+    if (projectIds.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('project_members')
+      .select(['project_id', 'role'])
+      .where('user_id', '=', userId)
+      .where('project_id', 'in', projectIds)
+      .execute();
+    return new Map(rows.map((r) => [r.project_id, r.role]));
+  }
+
   roleIn(projectId: string, userId: string) {
     return this.db
       .selectFrom('project_members')

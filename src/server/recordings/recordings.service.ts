@@ -101,8 +101,7 @@ export class RecordingsService {
     });
     const page = rows.slice(0, limit);
     const last = page.at(-1);
-    const roles = new Map<string, MemberRole | undefined>();
-    for (const r of page) if (r.project_id && !roles.has(r.project_id)) roles.set(r.project_id, await this.repo.roleIn(r.project_id, userId));
+    const roles = await this.repo.rolesIn([...new Set(page.flatMap((r) => (r.project_id ? [r.project_id] : [])))], userId);
     return {
       items: page.map((r) => toApi(r, userId, r.project_id ? roles.get(r.project_id) : undefined)),
       nextCursor: rows.length > limit && last ? encodeCursor(last.cursor_ts, last.id) : null,
