@@ -5,7 +5,7 @@
  * reading the whole file.
  */
 import fs from 'node:fs/promises';
-import { ALL_FORMATS, FilePathSource, Input } from 'mediabunny';
+import { Worker } from 'node:worker_threads';
 import { FFMPEG_QUIET, fileArg, type MediaTools, runTool } from './ffmpeg.js';
 
 export interface ProbeResult {
@@ -91,16 +91,27 @@ export async function probe(file: string, tools: MediaTools, opts: ProbeOptions 
 /**
  * The duration in ms, measured by reading the file with mediabunny (pure TypeScript, no ffmpeg): the end
  * time of the last packet over all tracks, so it also works when the header has no duration.
+ * It runs in a worker thread, terminated after timeoutMs: mediabunny 1.61 loops forever on some malformed
+ * WebM (an EBML header followed by garbage), and on the main thread that would freeze the server.
  */
-export async function probeDuration(file: string): Promise<number> {
-  const input = new Input({ source: new FilePathSource(file), formats: ALL_FORMATS });
-  try {
-    const s = await input.computeDuration();
-    if (!Number.isFinite(s) || s <= 0) throw new Error(`mediabunny found no duration in ${file}`);
-    return Math.round(s * 1000);
-  } finally {
-    input.dispose();
-  }
+export function probeDuration(file: string, timeoutMs = 30_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./duration-worker.mjs', import.meta.url), { workerData: { file } });
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(new Error(`mediabunny did not finish reading ${file} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    worker.once('message', (m: { ok: boolean; seconds?: number; message?: string }) => {
+      clearTimeout(timer);
+      void worker.terminate();
+      if (m.ok && Number.isFinite(m.seconds) && m.seconds! > 0) resolve(Math.round(m.seconds! * 1000));
+      else reject(new Error(m.ok ? `mediabunny found no duration in ${file}` : `mediabunny could not read ${file}: ${m.message}`));
+    });
+    worker.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
 }
 
 /**

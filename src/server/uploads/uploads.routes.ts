@@ -30,10 +30,20 @@ const TUS_CODES: Record<number, string> = {
 
 /** Our errors as tus hook errors: the status and a JSON body with a code, like every other route. */
 function tusError(err: unknown): { status_code: number; body: string } {
-  if (err instanceof AppError) return { status_code: err.status, body: JSON.stringify({ code: err.code, message: err.message }) };
+  if (err instanceof AppError) {
+    return { status_code: err.status, body: JSON.stringify({ code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }) };
+  }
   if (err instanceof UnsupportedMediaError) return { status_code: 415, body: JSON.stringify({ code: 'UNSUPPORTED_MEDIA_TYPE', message: err.message }) };
   throw err;
 }
+
+/**
+ * A finish that can never succeed (the bytes are not media we can use): retrying cannot help, the client
+ * cannot send other bytes to a complete upload, so it is over. Anything else (database, storage) may be
+ * transient and leaves the upload `uploading`, complete on disk, for recoverFinished to retry.
+ */
+const PERMANENT_FINISH_ERRORS = new Set(['UNSUPPORTED_MEDIA_TYPE', 'UNPROCESSABLE', 'VALIDATION_FAILED']);
+const isPermanent = (err: unknown) => err instanceof AppError && PERMANENT_FINISH_ERRORS.has(err.code);
 
 export interface UploadRoutesOptions {
   uploads: UploadsService;
@@ -78,10 +88,14 @@ export function createTusServer(opts: UploadRoutesOptions) {
         return { headers: { 'Recording-Id': recordingId } };
       } catch (err) {
         opts.logger.warn({ uploadId: upload.id, err: (err as Error).message }, 'upload could not be finished');
+        if (isPermanent(err)) await giveUp(upload.id).catch((e: Error) => opts.logger.warn({ uploadId: upload.id, err: e.message }, 'could not mark the upload failed'));
         throw tusError(err);
       }
     },
     async onResponseError(_req, err) {
+      // Our errors thrown below a hook (the sniffing store's 415, from inside the write stream) reach
+      // here as they are, not as hook errors: give them their status and JSON body too.
+      if (err instanceof AppError || err instanceof UnsupportedMediaError) return tusError(err);
       const e = err as { status_code?: number; body?: string };
       if (e.status_code && e.body && !e.body.startsWith('{')) {
         return { status_code: e.status_code, body: JSON.stringify({ code: TUS_CODES[e.status_code] ?? 'UPLOAD_ERROR', message: e.body.trim() }) };
@@ -89,15 +103,34 @@ export function createTusServer(opts: UploadRoutesOptions) {
       return undefined;
     },
   });
-  tus.on('POST_TERMINATE', (_req, _res, id) => void opts.uploads.markTerminated(id));
+  // An event listener: nothing awaits it, so a failure is logged here (unhandled, it would end the process).
+  tus.on('POST_TERMINATE', (_req, _res, id) => {
+    opts.uploads.markTerminated(id).catch((err: Error) => opts.logger.warn({ uploadId: id, err: err.message }, 'could not mark the upload terminated'));
+  });
 
-  /** Finishes uploads whose bytes all arrived but whose finish a crash interrupted. */
+  /** The upload can never become a recording: mark it failed and drop its bytes. */
+  async function giveUp(id: string) {
+    await opts.uploads.markFailed(id);
+    await datastore.remove(id).catch(() => undefined);
+  }
+
+  /**
+   * Finishes uploads whose bytes all arrived but whose finish a crash interrupted. One upload that
+   * cannot be finished must not stop the server from starting: it is marked failed (permanent) or
+   * left for the next start (anything else), and the others go on.
+   */
   async function recoverFinished(): Promise<number> {
     let n = 0;
     for (const id of await opts.uploads.unfinished()) {
       const up = await datastore.getUpload(id).catch(() => undefined);
       if (!up || up.size === undefined || up.offset !== up.size) continue;
-      await opts.uploads.finish(id, fileOf(id), up.offset);
+      try {
+        await opts.uploads.finish(id, fileOf(id), up.offset);
+      } catch (err) {
+        opts.logger.warn({ uploadId: id, err: (err as Error).message }, 'a complete upload could not be finished at start');
+        if (isPermanent(err)) await giveUp(id);
+        continue;
+      }
       await datastore.remove(id).catch(() => undefined);
       n++;
     }

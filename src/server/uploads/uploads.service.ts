@@ -3,9 +3,10 @@
  * and how a finished upload becomes a recording.
  *
  * Finishing, step by step, and what a crash after each step leaves:
- *  1. the file is copied into storage under a key made from a freshly reserved recording id
+ *  1. a recording id is reserved (nextval) and remembered in the upload's metadata, then the file is
+ *     copied into storage under a key made from it
  *     → crash: an object with no row; the upload is still `uploading` and complete on disk, so
- *       recovery (recoverFinished, at start) finishes it again and overwrites the same key.
+ *       recovery (recoverFinished, at start) finishes it again with the same id: same key, overwritten.
  *  2. one transaction inserts the recording (`processing`) and marks the upload `completed`
  *     → crash before commit: as above; after: step 3 is redone by recovery.
  *  3. the processing job is queued (singleton per recording) and the upload's temporary file removed.
@@ -34,6 +35,9 @@ export interface UploadMeta {
   projectId: string | null;
   sessionId: string | null;
 }
+
+/** Key in uploads.metadata under which finish remembers the recording id it reserved (never client-set). */
+const RESERVED_ID = 'recorder:recordingId';
 
 function bad(field: string, why: string): AppError {
   return new AppError('VALIDATION_FAILED', `Upload metadata "${field}" ${why}`, { field });
@@ -85,7 +89,8 @@ export class UploadsService {
       const s = await this.db.selectFrom('recording_sessions').select('id').where('id', '=', meta.sessionId).where('user_id', '=', userId).executeTakeFirst();
       if (!s) throw new AppError('NOT_FOUND', 'No such recording session');
     }
-    const clean = Object.fromEntries(Object.entries(metadata).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    // RESERVED_ID is ours (finish writes it); a client-sent one would let the client pick a recording id.
+    const clean = Object.fromEntries(Object.entries(metadata).filter((e): e is [string, string] => typeof e[1] === 'string' && e[0] !== RESERVED_ID));
     await this.db
       .insertInto('uploads')
       .values({ id: uploadId, user_id: userId, upload_length: length ?? null, metadata: JSON.stringify(clean), session_id: meta.sessionId })
@@ -96,6 +101,11 @@ export class UploadsService {
   async owns(uploadId: string, userId: string): Promise<boolean> {
     const r = await this.db.selectFrom('uploads').select('user_id').where('id', '=', uploadId).executeTakeFirst();
     return r?.user_id === userId;
+  }
+
+  /** The upload's bytes can never become a recording (see uploads.routes.ts, giveUp). */
+  async markFailed(uploadId: string) {
+    await this.db.updateTable('uploads').set({ status: 'failed' }).where('id', '=', uploadId).where('status', '=', 'uploading').execute();
   }
 
   async markTerminated(uploadId: string) {
@@ -110,11 +120,22 @@ export class UploadsService {
     const kind = sniff(await readHead(file));
     if (!kind.supported) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `This file type is not accepted (detected ${kind.mime})`);
     let durationMs = meta.durationMs;
-    if (!durationMs) durationMs = await probeDuration(file).catch(() => 0);
+    if (!durationMs) durationMs = await probeDuration(file, 15_000).catch(() => 0);
     if (!durationMs || durationMs <= 0) throw new AppError('UNPROCESSABLE', 'The recording has no measurable duration; send "duration" in the upload metadata');
 
-    const { rows } = await sql<{ id: string }>`SELECT nextval(pg_get_serial_sequence('recordings', 'id'))::text AS id`.execute(this.db);
-    const recordingId = rows[0]!.id;
+    // The id is reserved once and remembered on the upload before anything is stored under it: a finish
+    // redone after a crash stores under the same key (overwriting the object the crash left), instead
+    // of leaving that object behind as an orphan for the sweeper.
+    let recordingId = upload.metadata[RESERVED_ID];
+    if (!recordingId) {
+      const { rows } = await sql<{ id: string }>`SELECT nextval(pg_get_serial_sequence('recordings', 'id'))::text AS id`.execute(this.db);
+      recordingId = rows[0]!.id;
+      await this.db
+        .updateTable('uploads')
+        .set({ metadata: sql`metadata || jsonb_build_object(${RESERVED_ID}::text, ${recordingId}::text)` })
+        .where('id', '=', uploadId)
+        .execute();
+    }
     const key = recordingKey(upload.user_id, recordingId, kind.ext);
     const put = await this.storage.put(key, file, { contentType: kind.mime, size });
 

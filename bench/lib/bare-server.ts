@@ -1,0 +1,55 @@
+/**
+ * The API benchmark's baseline: a bare Fastify with one route, GET /api/recordings, that runs exactly
+ * the SQL our RecordingsRepository.list sends for one fixed user (captured from it at start-up through
+ * Kysely's query log) on a pg pool of the same size as ours, and returns the rows as JSON. What it
+ * leaves out is what the benchmark measures: authentication (API token lookup), the service layer
+ * (limit+1, cursor encoding, per-project roles, toApi), the response schema, request logging.
+ *
+ * Run (a child process of bench/api.bench.ts): node --import tsx bench/lib/bare-server.ts
+ * Env: DATABASE_URL, PORT, HOST, BENCH_USER_ID.
+ */
+import Fastify from 'fastify';
+import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
+import pg from 'pg';
+import type { DB } from '../../src/server/db/schema.js';
+import { RecordingsRepository } from '../../src/server/recordings/recordings.repository.js';
+import { decodeCursor } from '../../src/server/recordings/recordings.service.js';
+
+const userId = process.env.BENCH_USER_ID!;
+const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10, application_name: 'recorder-bench-bare' });
+
+// Sentinels: the captured parameters are the repository's own; these mark the ones a request fills in.
+const S_USER = '__bench_user__';
+const S_TS = '2000-01-01 00:00:00.123456+00';
+const S_ID = '987654321987';
+const S_LIMIT = 51; // the service asks for limit + 1 to know whether there is a next page
+
+async function capture(cursor: boolean): Promise<{ sql: string; parameters: readonly unknown[] }> {
+  let q: CompiledQuery | undefined;
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log: (e) => void (q ??= e.query) });
+  await new RecordingsRepository(db).list({ userId: S_USER, limit: S_LIMIT, ...(cursor ? { cursor: { createdAt: S_TS, id: S_ID } } : {}) });
+  if (!q) throw new Error('no query captured');
+  return { sql: q.sql, parameters: q.parameters };
+}
+
+const first = await capture(false);
+const next = await capture(true);
+
+const app = Fastify({ logger: false });
+app.get('/ready', async () => ({ ok: true }));
+app.get('/api/recordings', async (req) => {
+  const raw = (req.query as { cursor?: string }).cursor;
+  const c = raw ? decodeCursor(raw) : undefined;
+  const q = c ? next : first;
+  const params = q.parameters.map((p) => (p === S_USER ? userId : p === S_TS ? c!.createdAt : p === S_ID ? c!.id : p));
+  const { rows } = await pool.query(q.sql, params);
+  return { items: rows.slice(0, 50) };
+});
+app.get('/sql', async () => ({ first, next }));
+await app.listen({ port: Number(process.env.PORT), host: process.env.HOST ?? '127.0.0.1' });
+
+const shutdown = () => {
+  void app.close().then(() => pool.end()).finally(() => process.exit(0));
+};
+process.once('SIGTERM', shutdown);
+process.once('SIGINT', shutdown);
