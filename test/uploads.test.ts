@@ -288,16 +288,17 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
     expect((await head(url, auth)).status).toBe(404);
   });
 
-  it('uploads a MediaRecorder WebM with the session cookie: processing fixes its duration, metadata.sha256 is the upload', async () => {
+  it('uploads a MediaRecorder WebM with the session cookie: processing fixes its duration; sha256s of the upload and of what is stored', async () => {
     const user = await signUp(t.url, 'bob');
     const bytes = fs.readFileSync(fx.recorderWebm);
     const { recordingId } = await tusUpload(bytes, { endpoint, headers: user.headers, metadata: { filename: 'take.webm', recordingType: 'camera' } }).done;
     const rec = await waitProcessed(t.url, user.headers, recordingId);
     expect(rec).toMatchObject({ title: 'take.webm', recordingType: 'camera', quality: 'high', projectId: null });
-    expect(rec.metadata).toMatchObject({ duration_fixed: true, sha256: sha256(bytes) });
+    expect(rec.metadata).toMatchObject({ duration_fixed: true, upload_sha256: sha256(bytes) });
     // Served: the remux (new cues and duration, same packets), not the uploaded bytes.
     const served = await media(t.url, user.headers, recordingId);
     expect(sha256(served)).not.toBe(sha256(bytes));
+    expect(rec.metadata.sha256).toBe(sha256(served));
     expect(served.length).toBe(rec.fileSize);
     const out = path.join(fx.dir, `served-${recordingId}.webm`);
     fs.writeFileSync(out, served);

@@ -70,6 +70,7 @@ export async function processRecording(deps: ProcessDeps, recordingId: string): 
     await progress(0.4);
 
     let fileSize = obj.size;
+    let storedSha256: string | undefined;
     let durationFixed = false;
     const isMatroska = row.mime_type === 'video/webm' || row.mime_type === 'audio/webm' || row.mime_type === 'video/x-matroska';
     if (tools && isMatroska && info?.durationSource !== 'header') {
@@ -78,6 +79,7 @@ export async function processRecording(deps: ProcessDeps, recordingId: string): 
       if (fix.fixed) {
         const put = await storage.put(key, fixedFile, { contentType: row.mime_type ?? undefined });
         fileSize = put.size;
+        storedSha256 = put.sha256;
         durationFixed = true;
         await fs.rename(fixedFile, src);
       }
@@ -111,6 +113,8 @@ export async function processRecording(deps: ProcessDeps, recordingId: string): 
           has_audio: info?.hasAudio ?? null,
           duration_source: info?.durationSource ?? 'mediabunny',
           duration_fixed: durationFixed,
+          // the stored bytes changed with the remux: sha256 describes what is stored, the upload's stays too
+          ...(storedSha256 ? { sha256: storedSha256, upload_sha256: (row.metadata as { sha256?: string } | null)?.sha256 ?? null } : {}),
           thumbnail_key: thumb?.key ?? null,
           processing_skipped: skipped,
           processed_at: new Date().toISOString(),
