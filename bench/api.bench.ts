@@ -25,6 +25,7 @@ import { explain, type Explained } from './lib/library.js';
 import { load, type LoadResult } from './lib/load.js';
 import { decodeCursor } from '../src/server/recordings/recordings.service.js';
 import { connect, openTarget } from './lib/server.js';
+import { cleanupOnExit } from './lib/cleanup.js';
 import { fmtInt, fmtMs, formatTable, msSince, note, now } from './lib/stats.js';
 
 function envInt(name: string, fallback: number): number {
@@ -53,27 +54,7 @@ interface Run {
 async function main(): Promise<void> {
   const started = now();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-bench-api-'));
-  const cleanups: { what: string; run: () => Promise<void> }[] = [{ what: `delete ${work}`, run: () => fs.promises.rm(work, { recursive: true, force: true }) }];
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      for (const c of cleanups.reverse()) {
-        try {
-          await c.run();
-        } catch (err) {
-          note(`cleanup: ${c.what} failed: ${(err as Error).message}`);
-        }
-      }
-    })());
-  let exiting = false;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (exiting) return;
-    exiting = true;
-    note(`\n${sig}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const { cleanups, cleanup } = cleanupOnExit(work);
 
   try {
     const target = await openTarget();

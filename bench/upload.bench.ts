@@ -32,6 +32,7 @@ import * as tus from 'tus-js-client';
 import type { S3rverHandle } from '../test/support/s3rver.js';
 import { apiUser, ROOT, startChildServer, withPeakRss, type ChildServer } from './lib/child-server.js';
 import { openTarget, type BenchTarget } from './lib/server.js';
+import { cleanupOnExit } from './lib/cleanup.js';
 import { fmtMb, formatTable, msSince, note, now } from './lib/stats.js';
 
 const MiB = 1024 * 1024;
@@ -204,27 +205,7 @@ async function main(): Promise<void> {
   const started = now();
   const bytes = SIZE_MB * MiB;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-bench-upload-'));
-  const cleanups: { what: string; run: () => Promise<void> }[] = [{ what: `delete ${work}`, run: () => fs.promises.rm(work, { recursive: true, force: true }) }];
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      for (const c of cleanups.reverse()) {
-        try {
-          await c.run();
-        } catch (err) {
-          note(`cleanup: ${c.what} failed: ${(err as Error).message}`);
-        }
-      }
-    })());
-  let exiting = false;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (exiting) return;
-    exiting = true;
-    note(`\n${sig}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const { cleanups, cleanup } = cleanupOnExit(work);
 
   try {
     const target: BenchTarget = await openTarget();
