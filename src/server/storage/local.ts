@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { contentTypeOf, publicUrlOf, validateKey, validatePrefix } from './keys.js';
 import {
   checkRange,
+  existsViaStat,
   NotFoundError,
   RangeNotSatisfiableError,
   type ByteRange,
@@ -157,14 +158,8 @@ export class LocalStorage implements Storage {
     }
   }
 
-  async exists(key: string): Promise<boolean> {
-    try {
-      await this.stat(key);
-      return true;
-    } catch (err) {
-      if (err instanceof NotFoundError) return false;
-      throw err;
-    }
+  exists(key: string): Promise<boolean> {
+    return existsViaStat(this, key);
   }
 
   async delete(key: string): Promise<void> {

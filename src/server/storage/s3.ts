@@ -22,6 +22,7 @@ import type { Logger } from '../logger.js';
 import { contentTypeOf, publicUrlOf, validateKey, validatePrefix } from './keys.js';
 import {
   checkRange,
+  existsViaStat,
   NotFoundError,
   RangeNotSatisfiableError,
   type ByteRange,
@@ -190,14 +191,8 @@ export class S3Storage implements Storage {
     }
   }
 
-  async exists(key: string): Promise<boolean> {
-    try {
-      await this.stat(key);
-      return true;
-    } catch (err) {
-      if (err instanceof NotFoundError) return false;
-      throw err;
-    }
+  exists(key: string): Promise<boolean> {
+    return existsViaStat(this, key);
   }
 
   async delete(key: string): Promise<void> {

@@ -113,3 +113,14 @@ export function checkRange(range: ByteRange): void {
     throw new RangeError(`invalid byte range ${start}-${end} (accepted: whole numbers, 0 <= start <= end)`);
   }
 }
+
+/** exists() for a provider whose stat() throws NotFoundError for a missing key. */
+export async function existsViaStat(storage: Pick<Storage, 'stat'>, key: string): Promise<boolean> {
+  try {
+    await storage.stat(key);
+    return true;
+  } catch (err) {
+    if (err instanceof NotFoundError) return false;
+    throw err;
+  }
+}
