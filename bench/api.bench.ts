@@ -26,15 +26,7 @@ import { load, type LoadResult } from './lib/load.js';
 import { decodeCursor } from '../src/server/recordings/recordings.service.js';
 import { connect, openTarget } from './lib/server.js';
 import { cleanupOnExit } from './lib/cleanup.js';
-import { fmtInt, fmtMs, formatTable, msSince, note, now } from './lib/stats.js';
-
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name]?.trim();
-  if (!raw) return fallback;
-  const n = Number(raw.replace(/_/g, ''));
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return n;
-}
+import { envInt, fmtInt, fmtMs, formatTable, msSince, note, now } from './lib/stats.js';
 
 const ROWS = envInt('BENCH_API_ROWS', 100_000);
 const USERS = envInt('BENCH_API_USERS', 5_000);

@@ -13,16 +13,8 @@ import { copyRows, insertRows, recordingColumns, recordingRows, seedUsersAndProj
 import { runIndexBuild, type BuildResult } from './lib/index-build.js';
 import { LIBRARY_FIRST, LIBRARY_NEXT, rawTimestamps, recordingIndexes, runLibrary, type LibraryResult } from './lib/library.js';
 import { connect, openTarget } from './lib/server.js';
-import { fmtInt, fmtMb, fmtMs, formatTable, msSince, note, now } from './lib/stats.js';
+import { envInt, fmtInt, fmtMb, fmtMs, formatTable, msSince, note, now } from './lib/stats.js';
 import { ROUNDS, runUserIndex } from './lib/user-index.js';
-
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name]?.trim();
-  if (!raw) return fallback;
-  const n = Number(raw.replace(/_/g, ''));
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return n;
-}
 
 const ROWS = envInt('BENCH_ROWS', 1_000_000);
 const USERS = envInt('BENCH_USERS', 10_000);

@@ -33,20 +33,12 @@ import type { S3rverHandle } from '../test/support/s3rver.js';
 import { apiUser, ROOT, startChildServer, withPeakRss, type ChildServer } from './lib/child-server.js';
 import { openTarget, type BenchTarget } from './lib/server.js';
 import { cleanupOnExit } from './lib/cleanup.js';
-import { fmtMb, formatTable, msSince, note, now } from './lib/stats.js';
+import { envInt, fmtMb, formatTable, msSince, note, now } from './lib/stats.js';
 
 const MiB = 1024 * 1024;
 const PART_SIZE = 8 * MiB; // the S3 provider's defaults (src/server/storage/s3.ts)
 const QUEUE_SIZE = 2;
 const RESULTS = path.resolve(import.meta.dirname, 'results/upload.json');
-
-function envInt(name: string, fallback: number | undefined): number | undefined {
-  const raw = process.env[name]?.trim();
-  if (!raw) return fallback;
-  const n = Number(raw.replace(/_/g, ''));
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return n;
-}
 
 const SIZE_MB = envInt('BENCH_UPLOAD_MB', 1024)!;
 const CHUNK_MB = envInt('BENCH_UPLOAD_CHUNK_MB', undefined);

@@ -22,6 +22,21 @@ const tableT = {
   '0001_phase1_t.down.sql': 'DROP TABLE t;',
 };
 
+/** Table t applied, 0002 (ALTER TABLE t) pending, and a reader whose open transaction holds ACCESS
+ * SHARE on t until it ends: the ALTER TABLE must wait for it. */
+async function readerHoldingT(url: string) {
+  const dir = migrationsDir({
+    ...tableT,
+    '0002_phase1_add_y.up.sql': 'ALTER TABLE t ADD COLUMN y int;',
+    '0002_phase1_add_y.down.sql': 'ALTER TABLE t DROP COLUMN y;',
+  });
+  await migrator(url, { dir }).up({ to: 1 });
+  const reader = await connect(url);
+  await reader.query('BEGIN');
+  await reader.query('SELECT * FROM t');
+  return { dir, reader };
+}
+
 async function relExists(url: string, name: string): Promise<boolean> {
   const c = await connect(url);
   try {
@@ -136,15 +151,7 @@ describe.each(pgTargets())('migration engine on $name', (target) => {
   });
 
   it('retries a step that hits lock_timeout behind a long transaction, then applies it', async () => {
-    const dir = migrationsDir({
-      ...tableT,
-      '0002_phase1_add_y.up.sql': 'ALTER TABLE t ADD COLUMN y int;',
-      '0002_phase1_add_y.down.sql': 'ALTER TABLE t DROP COLUMN y;',
-    });
-    await migrator(db.url, { dir }).up({ to: 1 });
-    const reader = await connect(db.url);
-    await reader.query('BEGIN');
-    await reader.query('SELECT * FROM t'); // holds ACCESS SHARE until commit: ALTER TABLE must wait
+    const { dir, reader } = await readerHoldingT(db.url);
     const released = new Promise<void>((resolve) => setTimeout(() => reader.query('COMMIT').then(() => resolve()), 1200));
     const events: ProgressEvent[] = [];
     await migrator(db.url, { dir, lockTimeout: '200ms', lockRetries: 8, retryBaseMs: 100, onProgress: (e) => events.push(e) }).up();
@@ -158,15 +165,7 @@ describe.each(pgTargets())('migration engine on $name', (target) => {
   });
 
   it('gives up after the retries with the lock named, leaving the table as it was', async () => {
-    const dir = migrationsDir({
-      ...tableT,
-      '0002_phase1_add_y.up.sql': 'ALTER TABLE t ADD COLUMN y int;',
-      '0002_phase1_add_y.down.sql': 'ALTER TABLE t DROP COLUMN y;',
-    });
-    await migrator(db.url, { dir }).up({ to: 1 });
-    const reader = await connect(db.url);
-    await reader.query('BEGIN');
-    await reader.query('SELECT * FROM t');
+    const { dir, reader } = await readerHoldingT(db.url);
     try {
       await expect(migrator(db.url, { dir, lockTimeout: '100ms', lockRetries: 1, retryBaseMs: 50 }).up()).rejects.toMatchObject({
         code: 'MIGRATION_FAILED',

@@ -93,3 +93,12 @@ export function formatTable(header: string[], rows: string[][]): string {
   for (const r of rows) out.push(r.length === 1 ? `${r[0]}` : fmt(r));
   return out.join('\n');
 }
+
+/** A positive whole number from the environment ("1_000_000" allowed), or the fallback when unset. */
+export function envInt<F extends number | undefined>(name: string, fallback: F): number | F {
+  const raw = process.env[name]?.trim();
+  if (!raw) return fallback;
+  const n = Number(raw.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return n;
+}
