@@ -37,7 +37,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== typecheck"
-npx tsc --noEmit
+npx tsc --noEmit && npx tsc -p tsconfig.web.json --noEmit
 
 echo "== squawk (migration lint)"
 bash scripts/lint-migrations.sh
