@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: the whole suite on a fresh Debian machine. It needs Debian's PostgreSQL 15 (tests run on it
-# and on the embedded PostgreSQL 18); as root it installs what is missing, otherwise it prints the command.
+# and on the embedded PostgreSQL 18), ffmpeg, and Chromium (the browser tests in test/e2e drive
+# /usr/bin/chromium); as root it installs what is missing, otherwise it prints the command and stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,7 @@ need=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
 command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client-15)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ]; then
     echo "npm test: installing ${need[*]} with apt-get"
@@ -42,8 +44,10 @@ npx tsc --noEmit && npx tsc -p tsconfig.web.json --noEmit
 echo "== squawk (migration lint)"
 bash scripts/lint-migrations.sh
 
-echo "== vitest (embedded PostgreSQL 18 and Debian PostgreSQL 15)"
+echo "== vitest (embedded PostgreSQL 18 and Debian PostgreSQL 15; browser tests in Chromium)"
+# Screenshots of the e2e run land in test-results/ too; a fresh run starts without old ones.
 mkdir -p test-results
+rm -rf test-results/e2e
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || status=$?
 node -e '

@@ -52,7 +52,7 @@ describe.each(pgTargets())('auth on $name', (target) => {
 
     const who = await me({ cookie: c1.pair });
     expect(who.status).toBe(200);
-    expect(await who.json()).toEqual({ user });
+    expect(await who.json()).toEqual({ user, features: { storage: 'server' } });
 
     const out = await post('/api/auth/signout', {}, { cookie: c1.pair });
     expect(out.status).toBe(204);
@@ -69,7 +69,7 @@ describe.each(pgTargets())('auth on $name', (target) => {
     const c2 = sessionCookie(signin);
     expect(c2.value).not.toBe(c1.value);
     expect(c2.attrs).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Lax', 'Path=/']));
-    expect(await (await me({ cookie: c2.pair })).json()).toEqual({ user });
+    expect(await (await me({ cookie: c2.pair })).json()).toEqual({ user, features: { storage: 'server' } });
     expect((await me({ cookie: c1.pair })).status).toBe(401);
   });
 

@@ -28,7 +28,10 @@ const COLUMNS = {
     'storage_url', 'thumbnail_url', 'quality', 'status', 'metadata', 'created_at', 'updated_at',
     'storage_provider', 'storage_key', 'storage_region', 'storage_bucket', 'cdn_url',
   ],
-  recording_sessions: ['user_id', 'recording_type', 'started_at', 'ended_at', 'duration', 'device_info', 'settings', 'status', 'error_message', 'created_at'],
+  recording_sessions: [
+    'user_id', 'recording_type', 'started_at', 'ended_at', 'duration', 'device_info', 'settings', 'status', 'error_message', 'created_at',
+    'project_id', 'last_heartbeat_at', 'recording_id', 'discarded_at', 'take',
+  ],
   recording_edits: ['recording_id', 'edit_type', 'parameters', 'applied_at', 'undo_data'],
   auth_sessions: ['id', 'user_id', 'created_at', 'last_seen_at', 'expires_at', 'user_agent'],
   api_tokens: ['user_id', 'name', 'token_hash', 'token_prefix', 'created_at', 'last_used_at', 'expires_at', 'revoked_at'],
@@ -458,6 +461,44 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       const e = await pgError(c.query('UPDATE uploads SET upload_offset = $1 WHERE id = $2', [101, up.id]));
       expect(violation(e)).toEqual({ code: '23514', table: 'uploads', constraint: 'chk_upload_offset' });
       expect((await c.query('SELECT upload_offset FROM uploads WHERE id = $1', [up.id])).rows).toEqual([{ upload_offset: '100' }]);
+    });
+  });
+
+  describe('recording_sessions take links (Phase 2: 0011..0015)', () => {
+    it('one recording per take: a second session cannot link the same recording (idx_sessions_recording_id)', async () => {
+      const u = await newUser();
+      const r = await newRecording(u.id);
+      await newSession(u.id, { recording_id: r.id, status: 'completed' });
+      const e = await pgError(newSession(u.id, { recording_id: r.id, status: 'completed' }));
+      expect(violation(e)).toEqual({ code: '23505', table: 'recording_sessions', constraint: 'idx_sessions_recording_id' });
+      // Many sessions without a recording are fine (NULLs stay distinct).
+      await newSession(u.id);
+      await newSession(u.id);
+    });
+
+    it('a discarded take has no recording (chk_session_discarded_or_kept)', async () => {
+      const u = await newUser();
+      const r = await newRecording(u.id);
+      const e = await pgError(newSession(u.id, { recording_id: r.id, discarded_at: new Date(), status: 'completed' }));
+      expect(violation(e)).toEqual({ code: '23514', table: 'recording_sessions', constraint: 'chk_session_discarded_or_kept' });
+      expect((await newSession(u.id, { discarded_at: new Date('2025-01-01T10:00:05Z'), status: 'completed' })).recording_id).toBeNull();
+    });
+
+    it('rejects a project or recording that does not exist (fk_sessions_project, fk_sessions_recording)', async () => {
+      const u = await newUser();
+      expect(violation(await pgError(newSession(u.id, { project_id: '999999999' })))).toEqual({ code: '23503', table: 'recording_sessions', constraint: 'fk_sessions_project' });
+      expect(violation(await pgError(newSession(u.id, { recording_id: '999999999' })))).toEqual({ code: '23503', table: 'recording_sessions', constraint: 'fk_sessions_recording' });
+    });
+
+    it('deleting its project or its recording keeps the session and clears the link (ON DELETE SET NULL)', async () => {
+      const u = await newUser();
+      const p = await newProject(u.id);
+      const r = await newRecording(u.id);
+      const s = await newSession(u.id, { project_id: p.id, recording_id: r.id, status: 'completed', take: { title: 'kept' } });
+      await c.query('DELETE FROM recordings WHERE id = $1', [r.id]);
+      await c.query('DELETE FROM projects WHERE id = $1', [p.id]);
+      const { rows } = await c.query('SELECT project_id, recording_id, status, take FROM recording_sessions WHERE id = $1', [s.id]);
+      expect(rows).toEqual([{ project_id: null, recording_id: null, status: 'completed', take: { title: 'kept' } }]);
     });
   });
 

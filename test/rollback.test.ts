@@ -162,4 +162,20 @@ describe.each(pgTargets())('rollback on $name', (target) => {
     ]);
     fs.rmSync(dir, { recursive: true, force: true });
   });
+  it('rolling back the take columns (0011) refuses while they hold data, then backs them up and restores them', async () => {
+    await migrator(db.url).up();
+    await seed(c);
+    await c.query(`UPDATE recording_sessions SET last_heartbeat_at = started_at, take = '{"title":"Kept take","metadata":{"slides":[0,1200]}}', recording_id = 1`);
+    const before = (await c.query('SELECT id, last_heartbeat_at, recording_id, take FROM recording_sessions ORDER BY id')).rows;
+    await expect(migrator(db.url, { backupDir }).down({ to: 10 })).rejects.toMatchObject({
+      code: 'MIGRATION_DATA_LOSS',
+      message: expect.stringContaining('public.recording_sessions.take: 1 row(s)'),
+    });
+    const result = await migrator(db.url, { backupDir }).down({ to: 10 }, true);
+    const cols = (await c.query(`SELECT attname FROM pg_attribute WHERE attrelid = 'recording_sessions'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).rows;
+    expect(cols.map((r) => r.attname)).not.toContain('take');
+    await migrator(db.url).up();
+    await restoreBackup(c, db.url, result.backupPath!);
+    expect((await c.query('SELECT id, last_heartbeat_at, recording_id, take FROM recording_sessions ORDER BY id')).rows).toEqual(before);
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * Schema conformance: the catalog holds exactly the tables, columns, checks, indexes, foreign keys,
  * triggers and functions we expect, at two points:
- *  - after `up` (all migrations: the spec's Phase 1 and our Phase 2, 0006..0010), and
+ *  - after `up` (all migrations: the spec's Phase 1 and our Phase 2, 0006..0015), and
  *  - after `up --phase 1` alone, so that the spec's Phase 1 contract is checked on its own.
  *
  * Phase 1 is the spec (../shared/spec/recorder-migration-gaps.md) with our documented deviations from
@@ -9,8 +9,8 @@
  * quality/status/created_at/updated_at/applied_at, the status check named chk_recording_status, extra
  * checks on users/projects/sessions, and no idx_recordings_user_id / idx_sessions_user_id (left
  * prefixes of the composite user_id indexes). Phase 2 is the spec's storage columns (storage_provider
- * NOT NULL DEFAULT 'local' instead of nullable) plus accounts, uploads and the storage-deletion outbox
- * (docs/schema.md, "Phase 2").
+ * NOT NULL DEFAULT 'local' instead of nullable) plus accounts, uploads, the storage-deletion outbox
+ * and what the web app needs of a take on recording_sessions (docs/schema.md, "Phase 2").
  *
  * Every expectation is a complete, ordered list, so a column, constraint or index that is added,
  * dropped, renamed or changed fails here until this file says so. The names the spec itself gives are
@@ -125,13 +125,17 @@ interface Index {
   unique: boolean;
   primary: boolean;
   constraint: 'p' | 'u' | null;
+  /** WHERE of a partial index, as pg_get_expr prints it; null for a whole-table index. */
+  predicate: string | null;
 }
-const idx = (name: string, columns: string[]): Index => ({ name, columns, unique: false, primary: false, constraint: null });
+const idx = (name: string, columns: string[]): Index => ({ name, columns, unique: false, primary: false, constraint: null, predicate: null });
+/** A partial index (CREATE INDEX … WHERE). */
+const partialIdx = (name: string, columns: string[], predicate: string): Index => ({ ...idx(name, columns), predicate });
 /** A unique index that backs no constraint (CREATE UNIQUE INDEX). */
-const uniqueIdx = (name: string, columns: string[]): Index => ({ name, columns, unique: true, primary: false, constraint: null });
+const uniqueIdx = (name: string, columns: string[]): Index => ({ name, columns, unique: true, primary: false, constraint: null, predicate: null });
 /** The index behind a UNIQUE constraint. */
-const uq = (name: string, columns: string[]): Index => ({ name, columns, unique: true, primary: false, constraint: 'u' });
-const pkey = (table: Table, columns = ['id']): Index => ({ name: `${table}_pkey`, columns, unique: true, primary: true, constraint: 'p' });
+const uq = (name: string, columns: string[]): Index => ({ name, columns, unique: true, primary: false, constraint: 'u', predicate: null });
+const pkey = (table: Table, columns = ['id']): Index => ({ name: `${table}_pkey`, columns, unique: true, primary: true, constraint: 'p', predicate: null });
 
 // ---------------------------------------------------------------------------------------------
 // Foreign keys: ON UPDATE NO ACTION, MATCH SIMPLE, not deferrable, validated; ON DELETE CASCADE
@@ -281,7 +285,7 @@ const PHASE1: SchemaPart = {
 };
 
 // =============================================================================================
-// Phase 2 (migrations 0006..0010): what it adds to Phase 1's tables, and its new tables.
+// Phase 2 (migrations 0006..0015): what it adds to Phase 1's tables, and its new tables.
 // =============================================================================================
 const PHASE2: SchemaPart = {
   columns: {
@@ -316,6 +320,14 @@ const PHASE2: SchemaPart = {
       col('revoked_at', TZ, false),
     ],
     project_members: [col('project_id', 'bigint', true), col('user_id', 'text', true), col('role', 'text', true), col('created_at', TZ, true, 'now()')],
+    // 0011: what the web app needs of a take; nullable, no default (catalog-only on a table that holds rows).
+    recording_sessions: [
+      col('project_id', 'bigint', false),
+      col('last_heartbeat_at', TZ, false),
+      col('recording_id', 'bigint', false),
+      col('discarded_at', TZ, false),
+      col('take', 'jsonb', false),
+    ],
     // 0010
     uploads: [
       col('id', 'text', true),
@@ -350,6 +362,8 @@ const PHASE2: SchemaPart = {
       chk_upload_offset: 'CHECK (((upload_offset >= 0) AND ((upload_length IS NULL) OR (upload_offset <= upload_length))))',
     },
     storage_deletions: { chk_storage_deletion_provider: inList('storage_provider', ['local', 's3']) },
+    // 0011 adds it NOT VALID; 0012 validates it.
+    recording_sessions: { chk_session_discarded_or_kept: 'CHECK (((discarded_at IS NULL) OR (recording_id IS NULL)))' },
   },
   indexes: {
     // 0009: CREATE UNIQUE INDEX CONCURRENTLY, in a no-transaction file; NULLs stay distinct.
@@ -364,12 +378,22 @@ const PHASE2: SchemaPart = {
       idx('idx_uploads_session_id', ['session_id']),
     ],
     storage_deletions: [pkey('storage_deletions'), idx('idx_storage_deletions_key', ['storage_key'])],
+    // 0013..0015: CONCURRENTLY, each in a no-transaction file. One recording per take; the project FK's
+    // index; the stale-session sweep's partial index over active sessions only.
+    recording_sessions: [
+      uniqueIdx('idx_sessions_recording_id', ['recording_id']),
+      idx('idx_sessions_project_id', ['project_id']),
+      partialIdx('idx_sessions_active_heartbeat', ['COALESCE(last_heartbeat_at, started_at)'], "status = 'active'::text"),
+    ],
   },
   foreignKeys: [
     fk('fk_api_tokens_user', 'api_tokens', 'user_id', 'users'),
     fk('fk_auth_sessions_user', 'auth_sessions', 'user_id', 'users'),
     fk('fk_project_members_project', 'project_members', 'project_id', 'projects'),
     fk('fk_project_members_user', 'project_members', 'user_id', 'users'),
+    // 0011 NOT VALID, 0012 validated. A take outlives its project or recording: the link is cleared.
+    fk('fk_sessions_project', 'recording_sessions', 'project_id', 'projects', 'n'),
+    fk('fk_sessions_recording', 'recording_sessions', 'recording_id', 'recordings', 'n'),
     // An upload outlives the recording or session it produced: the link is cleared, the row kept.
     fk('fk_uploads_recording', 'uploads', 'recording_id', 'recordings', 'n'),
     fk('fk_uploads_session', 'uploads', 'session_id', 'recording_sessions', 'n'),
@@ -547,7 +571,7 @@ describe.each(pgTargets())('schema on $name', (target) => {
                 i.indisunique AS unique, i.indisprimary AS primary,
                 (SELECT x.contype::text FROM pg_constraint x
                   WHERE x.conindid = i.indexrelid AND x.conrelid = i.indrelid AND x.contype IN ('p', 'u', 'x')) AS constraint,
-                am.amname::text AS method, i.indpred IS NOT NULL AS partial, i.indnullsnotdistinct AS "nullsNotDistinct",
+                am.amname::text AS method, pg_get_expr(i.indpred, i.indrelid, true) AS predicate, i.indnullsnotdistinct AS "nullsNotDistinct",
                 i.indisvalid AS valid, i.indisready AS ready, i.indislive AS live
            FROM pg_index i
            JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -558,7 +582,7 @@ describe.each(pgTargets())('schema on $name', (target) => {
       );
       const expectedIndexes = [...(expected.indexes[table] ?? [])]
         .sort(byName)
-        .map((x) => ({ ...x, method: 'btree', partial: false, nullsNotDistinct: false, valid: true, ready: true, live: true }));
+        .map((x) => ({ ...x, method: 'btree', nullsNotDistinct: false, valid: true, ready: true, live: true }));
       expect(rows).toEqual(expectedIndexes);
     });
 
@@ -805,5 +829,80 @@ describe.each(pgTargets())('Phase 2 applied step by step to a Phase 1 database h
     await m.up();
     expect(await m.pendingCount()).toBe(0);
     expect((await c.query('SELECT count(*)::int AS n FROM recordings')).rows[0].n).toBe(2);
+  });
+});
+
+/**
+ * The take columns on recording_sessions (0011..0015), applied to a database whose sessions table holds
+ * rows: no rewrite, the links added NOT VALID and validated by the next migration, the three indexes
+ * built outside a transaction and valid.
+ */
+describe.each(pgTargets())('the take columns applied step by step to recording_sessions holding rows, on $name', (target) => {
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  let c: pg.Client;
+
+  beforeAll(async () => {
+    db = await freshDatabase(target);
+    await migrator(db.url).up({ to: 10 });
+    c = await connect(db.url);
+    await c.query(`INSERT INTO users (id, email, display_name) VALUES ('u1', 'a@example.test', 'Ada')`);
+    await c.query(`INSERT INTO recording_sessions (user_id, recording_type, started_at, status) VALUES ('u1', 'camera', now(), 'active'), ('u1', 'audio', now(), 'completed')`);
+  });
+  afterAll(async () => {
+    await c?.end();
+    await db?.drop();
+  });
+
+  const links = async () =>
+    (
+      await c.query<{ name: string; validated: boolean }>(
+        `SELECT conname AS name, convalidated AS validated FROM pg_constraint
+          WHERE conrelid = 'public.recording_sessions'::regclass AND conname IN ('fk_sessions_project', 'fk_sessions_recording', 'chk_session_discarded_or_kept') ORDER BY 1`,
+      )
+    ).rows;
+
+  it('0011 rewrites nothing and adds its links NOT VALID; 0012 validates them; 0013..0015 build valid indexes outside a transaction', async () => {
+    const m = migrator(db.url);
+    const node = async () => (await c.query<{ n: string }>(`SELECT pg_relation_filenode('recording_sessions')::text AS n`)).rows[0]!.n;
+    const before = await node();
+    await m.up({ to: 11 });
+    expect(await node()).toBe(before);
+    expect((await c.query('SELECT recording_type, project_id, last_heartbeat_at, recording_id, discarded_at, take FROM recording_sessions ORDER BY id')).rows).toEqual([
+      { recording_type: 'camera', project_id: null, last_heartbeat_at: null, recording_id: null, discarded_at: null, take: null },
+      { recording_type: 'audio', project_id: null, last_heartbeat_at: null, recording_id: null, discarded_at: null, take: null },
+    ]);
+    expect(await links()).toEqual([
+      { name: 'chk_session_discarded_or_kept', validated: false },
+      { name: 'fk_sessions_project', validated: false },
+      { name: 'fk_sessions_recording', validated: false },
+    ]);
+    await m.up({ to: 12 });
+    expect((await links()).every((l) => l.validated)).toBe(true);
+    const plan = await m.plan('up');
+    expect(plan.map((p) => [p.version, p.transactional])).toEqual([
+      [13, false],
+      [14, false],
+      [15, false],
+    ]);
+    await m.up();
+    const { rows } = await c.query(
+      `SELECT ic.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+        WHERE ic.relname IN ('idx_sessions_recording_id', 'idx_sessions_project_id', 'idx_sessions_active_heartbeat') ORDER BY 1`,
+    );
+    expect(rows).toEqual([
+      { name: 'idx_sessions_active_heartbeat', valid: true },
+      { name: 'idx_sessions_project_id', valid: true },
+      { name: 'idx_sessions_recording_id', valid: true },
+    ]);
+    expect(await node()).toBe(before);
+  });
+
+  it('the sweep’s query uses the partial index', async () => {
+    await c.query('SET enable_seqscan = off');
+    const { rows } = await c.query(
+      `EXPLAIN SELECT id FROM recording_sessions WHERE status = 'active' AND coalesce(last_heartbeat_at, started_at) < now() - interval '45 seconds'`,
+    );
+    await c.query('RESET enable_seqscan');
+    expect(rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/idx_sessions_active_heartbeat/);
   });
 });

@@ -43,9 +43,9 @@ describe.each(pgTargets())('server on $name', (target) => {
 
   it('answers unknown routes with a 404 and a machine-readable code', async () => {
     const s = await start();
-    const res = await s.app.inject({ method: 'GET', url: '/nope?x=1' });
+    const res = await s.app.inject({ method: 'GET', url: '/api/nope?x=1' });
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toEqual({ code: 'ROUTE_NOT_FOUND', message: 'No route GET /nope' });
+    expect(res.json()).toEqual({ code: 'ROUTE_NOT_FOUND', message: 'No route GET /api/nope' });
   });
 
   it('publishes the OpenAPI document built from the route schemas', async () => {

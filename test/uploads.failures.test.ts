@@ -198,7 +198,7 @@ describe.each(pgTargets())('refused uploads on $name', (target) => {
       ['duration not a number', { recordingType: 'screen', duration: 'ten' }, 400, 'VALIDATION_FAILED', 'duration'],
       ['projectId not numeric', { recordingType: 'screen', projectId: '1;drop' }, 400, 'VALIDATION_FAILED', 'projectId'],
       ['title too long', { recordingType: 'screen', title: 'x'.repeat(301) }, 400, 'VALIDATION_FAILED', 'title'],
-      ['sessionId of nobody', { recordingType: 'screen', sessionId: '999999' }, 404, 'NOT_FOUND', undefined],
+      ['sessionId of nobody', { recordingType: 'screen', sessionId: '999999' }, 404, 'SESSION_NOT_FOUND', undefined],
     ] as const)('%s', async (_what, metadata, status, code, field) => {
       const user = await signUp(t.url, 'meta');
       const before = uploadFiles(t.dataDir).length;

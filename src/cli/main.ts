@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, type Config } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
 import { MigrationError } from '../server/db/migrator/errors.js';
 import { migrateCommands } from './migrate.js';
-import { serve } from './serve.js';
+import { buildWeb, serve } from './serve.js';
 import { storageCommands } from './storage.js';
 
 function intArg(name: string) {
@@ -31,6 +31,12 @@ program
   .command('serve')
   .description('start the HTTP server (embedded PostgreSQL unless DATABASE_URL is set)')
   .action(async () => serve(loadConfigOrExit()));
+
+program
+  .command('build-web')
+  .description('build the browser app into dist/web (serve does it when the build is missing or stale)')
+  .option('--force', 'build even when dist/web is up to date')
+  .action(async (opts: { force?: boolean }) => buildWeb(opts));
 
 const migrate = program.command('migrate').description('inspect and apply database migrations');
 const lockOption = new Option('--lock <mode>', 'another runner holds the lock: wait (up to MIGRATION_RUNNER_WAIT_MS) or fail').choices(['wait', 'fail']).default('wait');

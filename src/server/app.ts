@@ -14,12 +14,16 @@ import { projectRoutes } from './projects/projects.routes.js';
 import type { ProjectsService } from './projects/projects.service.js';
 import { recordingRoutes } from './recordings/recordings.routes.js';
 import type { RecordingsService } from './recordings/recordings.service.js';
+import { sessionRoutes } from './sessions/sessions.routes.js';
+import type { SessionsService } from './sessions/sessions.service.js';
 import { uploadRoutes } from './uploads/uploads.routes.js';
+import { webPlugin } from './web/web.plugin.js';
 
 export interface AppServices {
   auth: AuthService;
   projects: ProjectsService;
   recordings: RecordingsService;
+  sessions: SessionsService;
   tus: TusServer;
 }
 
@@ -30,6 +34,10 @@ export interface AppDeps {
   services?: AppServices;
   publicUrl?: string;
   signInPerMinute?: number;
+  /** USE_DATABASE_STORAGE as a share of users, 0..100 (config.ts); default 100. */
+  databaseStoragePercent?: number;
+  /** Origins media may also come from (CDN_BASE_URL): the app's Content-Security-Policy allows them. */
+  mediaOrigins?: string[];
 }
 
 /** Builds the HTTP app from its dependencies; starting and stopping belong to the caller. */
@@ -78,11 +86,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       errorResponseBuilder: (_req, ctx) => new AppError('RATE_LIMITED', `Too many attempts; try again in ${Math.ceil(ctx.ttl / 1000)} s`),
     });
     await app.register(authPlugin, { auth: s.auth, publicOrigin: deps.publicUrl });
-    await app.register(authRoutes, { auth: s.auth, signInPerMinute: deps.signInPerMinute ?? 10 });
+    await app.register(authRoutes, { auth: s.auth, signInPerMinute: deps.signInPerMinute ?? 10, databaseStoragePercent: deps.databaseStoragePercent ?? 100 });
     await app.register(projectRoutes, { projects: s.projects });
     await app.register(recordingRoutes, { recordings: s.recordings });
+    await app.register(sessionRoutes, { sessions: s.sessions });
     await app.register(uploadRoutes, { tus: s.tus });
   }
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(webPlugin, { mediaOrigins: deps.mediaOrigins }); // the browser app: its catch-all route only gets paths no API route matches
   return app;
 }

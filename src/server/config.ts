@@ -44,6 +44,13 @@ export interface Config {
   signInPerMinute: number;
   /** Run the job workers (processing, deletions, sweeps) in this process. */
   jobsEnabled: boolean;
+  /** An active recording session without a heartbeat for this long is marked interrupted (seconds). */
+  sessionStaleSeconds: number;
+  /**
+   * USE_DATABASE_STORAGE as the share of users (0..100) whose takes the web app keeps on the server;
+   * the others record into their browser only. true = 100, false = 0, "25%" = 25 (features.ts).
+   */
+  databaseStoragePercent: number;
 }
 
 export const STORAGE_PROVIDERS = ['local', 's3'] as const;
@@ -87,6 +94,18 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (['true', '1', 'yes', 'on'].includes(v)) return true;
   if (['false', '0', 'no', 'off'].includes(v)) return false;
   throw new ConfigError(name, `"${raw}" is not a boolean (accepted: true, false, 1, 0, yes, no, on, off)`);
+}
+
+/** true | false | N% (0..100): the spec's flag, plus a stable share of users for a gradual rollout. */
+function rolloutPercent(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const v = raw.trim().toLowerCase();
+  if (v === 'true') return 100;
+  if (v === 'false') return 0;
+  const m = /^(\d{1,3})%$/.exec(v);
+  if (m && Number(m[1]) <= 100) return Number(m[1]);
+  throw new ConfigError(name, `"${raw}" is not accepted (accepted: true, false, or a share of users from 0% to 100%, e.g. 25%)`);
 }
 
 function pgInterval(env: Env, name: string, fallback: string): string {
@@ -189,6 +208,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     publicUrl: httpUrl(env, 'PUBLIC_URL', 'https://recorder.example.com'),
     signInPerMinute: int(env, 'SIGNIN_RATE_PER_MINUTE', 10, 1, 10_000),
     jobsEnabled: bool(env, 'JOBS_ENABLED', true),
+    sessionStaleSeconds: int(env, 'SESSION_STALE_SECONDS', 45, 1, 86_400),
+    databaseStoragePercent: rolloutPercent(env, 'USE_DATABASE_STORAGE', 100),
   };
 }
 

@@ -9,12 +9,15 @@ import { AuthRepository } from './auth/auth.repository.js';
 import { AuthService } from './auth/auth.service.js';
 import { systemClock } from './clock.js';
 import { startBoss, type Boss } from './jobs/boss.js';
+import { startSessionSweep, type SessionSweep } from './jobs/session-sweep.js';
 import { requeueProcessing, startWorkers } from './jobs/workers.js';
 import { describeTools, detectTools, resolveTools } from './media/ffmpeg.js';
 import { ProjectsRepository } from './projects/projects.repository.js';
 import { ProjectsService } from './projects/projects.service.js';
 import { RecordingsRepository } from './recordings/recordings.repository.js';
 import { RecordingsService } from './recordings/recordings.service.js';
+import { SessionsRepository } from './sessions/sessions.repository.js';
+import { SessionsService } from './sessions/sessions.service.js';
 import { createStorage } from './storage/factory.js';
 import type { Storage } from './storage/storage.js';
 import { createTusServer } from './uploads/uploads.routes.js';
@@ -25,6 +28,8 @@ export interface RunningServer {
   database: Database;
   storage: Storage;
   boss: Boss;
+  /** The stale-session sweep; undefined when JOBS_ENABLED=false. */
+  sessionSweep: SessionSweep | undefined;
   url: string;
   stop(): Promise<void>;
 }
@@ -45,12 +50,13 @@ export function createMigrator(config: Config, url: string, logger: Logger, extr
 
 /**
  * Opens the database, migrates when asked, starts the job queue (and workers), finishes what a crash
- * interrupted (complete uploads, recordings left processing), listens.
- * stop() drains HTTP first, then the jobs, then the database.
+ * interrupted (complete uploads, recordings left processing), listens, then sweeps stale recording
+ * sessions every few seconds. stop() drains HTTP first, then the sweep and the jobs, then the database.
  */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const database = await openDatabase(config, logger);
   let boss: Boss | undefined;
+  let sessionSweep: SessionSweep | undefined;
   try {
     const migrator = createMigrator(config, database.url, logger);
     await migrator.migrations(); // malformed files stop the start here, with the file named
@@ -67,11 +73,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     boss = await startBoss(database.url, logger);
     if (config.jobsEnabled) await startWorkers(boss, { db, storage, tools, logger });
     const uploads = new UploadsService(db, storage, boss, logger);
-    const { tus, recoverFinished } = createTusServer({ uploads, dataDir: config.dataDir, maxUploadBytes: config.maxUploadBytes, logger });
+    const { tus, recoverFinished, files } = createTusServer({ uploads, dataDir: config.dataDir, maxUploadBytes: config.maxUploadBytes, logger });
     const services = {
       auth: new AuthService(new AuthRepository(db), systemClock),
       projects: new ProjectsService(new ProjectsRepository(db), boss),
       recordings: new RecordingsService(new RecordingsRepository(db), storage, boss),
+      sessions: new SessionsService(new SessionsRepository(db), files, logger),
       tus,
     };
     const app = await buildApp({
@@ -80,6 +87,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       services,
       publicUrl: config.publicUrl,
       signInPerMinute: config.signInPerMinute,
+      databaseStoragePercent: config.databaseStoragePercent,
+      mediaOrigins: config.storage.cdnBaseUrl ? [config.storage.cdnBaseUrl] : [],
     });
     if (config.migrateOnStart || (await migrator.pendingCount(database.pool)) === 0) {
       const recovered = await recoverFinished();
@@ -87,6 +96,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       if (recovered || requeued) logger.info({ recovered, requeued }, 'resumed work a previous run left unfinished');
     }
     const url = await app.listen({ port: config.port, host: config.host });
+    sessionSweep = config.jobsEnabled ? startSessionSweep({ db, logger, staleSeconds: config.sessionStaleSeconds }) : undefined;
+    const sweep = sessionSweep;
     let stopping: Promise<void> | undefined;
     const jobs = boss;
     return {
@@ -94,15 +105,18 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       database,
       storage,
       boss: jobs,
+      sessionSweep: sweep,
       url,
       stop: () =>
         (stopping ??= (async () => {
           await app.close();
+          await sweep?.stop();
           await jobs.stop();
           await database.close();
         })()),
     };
   } catch (err) {
+    await sessionSweep?.stop();
     await boss?.stop().catch(() => undefined);
     await database.close().catch(() => undefined);
     throw err;

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import '@fastify/cookie';
 import { requireUser, requireUserHook, SESSION_COOKIE } from './auth.plugin.js';
-import { createdTokenResponse, createTokenBody, idParams, signInBody, signUpBody, tokenListResponse, userResponse } from './auth.schemas.js';
+import { storageFor } from '../features.js';
+import { createdTokenResponse, createTokenBody, idParams, meResponse, signInBody, signUpBody, tokenListResponse, userResponse } from './auth.schemas.js';
 import type { AuthService } from './auth.service.js';
 
 function setSessionCookie(req: FastifyRequest, reply: FastifyReply, token: string, expiresAt: Date) {
@@ -15,7 +16,7 @@ function setSessionCookie(req: FastifyRequest, reply: FastifyReply, token: strin
   });
 }
 
-export async function authRoutes(root: FastifyInstance, opts: { auth: AuthService; signInPerMinute: number }) {
+export async function authRoutes(root: FastifyInstance, opts: { auth: AuthService; signInPerMinute: number; databaseStoragePercent: number }) {
   const app = root.withTypeProvider<JsonSchemaToTsProvider>();
   const tags = ['auth'];
 
@@ -58,9 +59,14 @@ export async function authRoutes(root: FastifyInstance, opts: { auth: AuthServic
     return reply.status(204).send();
   });
 
-  app.get('/api/auth/me', { preHandler: requireUserHook, schema: { tags, summary: 'Who am I', response: { 200: userResponse } } }, async (req) => ({
-    user: requireUser(req).user,
-  }));
+  app.get(
+    '/api/auth/me',
+    { preHandler: requireUserHook, schema: { tags, summary: 'Who am I, and which features the web app uses for me', response: { 200: meResponse } } },
+    async (req) => {
+      const { user } = requireUser(req);
+      return { user, features: { storage: storageFor(user.id, opts.databaseStoragePercent) } };
+    },
+  );
 
   app.post(
     '/api/auth/tokens',

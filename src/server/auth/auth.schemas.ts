@@ -32,6 +32,27 @@ export const signInBody = {
 
 export const userResponse = { type: 'object', properties: { user: userSchema }, required: ['user'] } as const;
 
+/** GET /api/auth/me: the user and the features the web app should use for them. */
+export const meResponse = {
+  type: 'object',
+  properties: {
+    user: userSchema,
+    features: {
+      type: 'object',
+      properties: {
+        storage: {
+          type: 'string',
+          enum: ['server', 'browser'],
+          description: 'where the web app keeps this user’s takes (USE_DATABASE_STORAGE; a percentage is a stable share of users)',
+        },
+      },
+      required: ['storage'],
+      additionalProperties: false,
+    },
+  },
+  required: ['user', 'features'],
+} as const;
+
 const tokenInfo = {
   id: { type: 'string' },
   name: { type: 'string' },

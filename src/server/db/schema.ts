@@ -76,6 +76,22 @@ export interface RecordingSessionsTable {
   status: Generated<SessionStatus>;
   error_message: string | null;
   created_at: GeneratedTimestamp;
+  /** Migrations 0011..0015 (issue 4): what the web app needs to never lose a take. */
+  project_id: BigIntColumn | null;
+  last_heartbeat_at: Timestamp | null;
+  recording_id: BigIntColumn | null;
+  discarded_at: Timestamp | null;
+  /** The details given when keeping the take: see SessionTake. */
+  take: Json | null;
+}
+
+/** recording_sessions.take: what the user said about the take when keeping it. */
+export interface SessionTake {
+  title?: string;
+  description?: string | null;
+  projectId?: string | null;
+  durationMs?: number;
+  metadata?: Record<string, unknown>;
 }
 
 export interface RecordingEditsTable {

@@ -43,6 +43,12 @@ async function patchMetadata(db: Kysely<DB>, id: string, patch: Record<string, u
     .execute();
 }
 
+/** The uploaded bytes' hash: upload_sha256 since finish records it, else sha256 (never yet replaced). */
+function uploadSha256(metadata: unknown): string | null {
+  const m = (metadata ?? {}) as { sha256?: string; upload_sha256?: string };
+  return m.upload_sha256 ?? m.sha256 ?? null;
+}
+
 export async function processRecording(deps: ProcessDeps, recordingId: string): Promise<'done' | 'gone' | 'already'> {
   const { db, storage, tools, logger } = deps;
   const row = await db.selectFrom('recordings').selectAll().where('id', '=', recordingId).executeTakeFirst();
@@ -100,6 +106,8 @@ export async function processRecording(deps: ProcessDeps, recordingId: string): 
       .set({
         duration: wholeSeconds(durationMs),
         file_size: fileSize,
+        // a WebM/MP4 with sound only is audio (the upload sniff reads the container, not its tracks)
+        mime_type: info?.hasVideo === false ? audioMimeOf(row.mime_type) : row.mime_type,
         thumbnail_url: thumb?.url ?? null,
         status: 'completed',
         metadata: sql`(coalesce(metadata, '{}'::jsonb) - 'progress' - 'error') || ${JSON.stringify({
@@ -114,7 +122,8 @@ export async function processRecording(deps: ProcessDeps, recordingId: string): 
           duration_source: info?.durationSource ?? 'mediabunny',
           duration_fixed: durationFixed,
           // the stored bytes changed with the remux: sha256 describes what is stored, the upload's stays too
-          ...(storedSha256 ? { sha256: storedSha256, upload_sha256: (row.metadata as { sha256?: string } | null)?.sha256 ?? null } : {}),
+          // (finish writes upload_sha256 itself; rows from before it did have only sha256 to go by)
+          ...(storedSha256 ? { sha256: storedSha256, upload_sha256: uploadSha256(row.metadata) } : {}),
           thumbnail_key: thumb?.key ?? null,
           processing_skipped: skipped,
           processed_at: new Date().toISOString(),
@@ -132,4 +141,9 @@ export async function processRecording(deps: ProcessDeps, recordingId: string): 
 /** The last attempt failed: the recording says why; its original media stays as it was. */
 export async function markFailed(db: Kysely<DB>, recordingId: string, reason: string): Promise<void> {
   await patchMetadata(db, recordingId, { error: reason.slice(0, 2000), failed_at: new Date().toISOString(), progress: null }, 'failed');
+}
+
+const AUDIO_MIME: Record<string, string> = { 'video/webm': 'audio/webm', 'video/mp4': 'audio/mp4', 'video/ogg': 'audio/ogg' };
+function audioMimeOf(mime: string | null): string | null {
+  return mime ? (AUDIO_MIME[mime] ?? mime) : mime;
 }

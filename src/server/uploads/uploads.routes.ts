@@ -42,7 +42,7 @@ function tusError(err: unknown): { status_code: number; body: string } {
  * cannot send other bytes to a complete upload, so it is over. Anything else (database, storage) may be
  * transient and leaves the upload `uploading`, complete on disk, for recoverFinished to retry.
  */
-const PERMANENT_FINISH_ERRORS = new Set(['UNSUPPORTED_MEDIA_TYPE', 'UNPROCESSABLE', 'VALIDATION_FAILED']);
+const PERMANENT_FINISH_ERRORS = new Set(['UNSUPPORTED_MEDIA_TYPE', 'UNPROCESSABLE', 'VALIDATION_FAILED', 'SESSION_DISCARDED']);
 const isPermanent = (err: unknown) => err instanceof AppError && PERMANENT_FINISH_ERRORS.has(err.code);
 
 export interface UploadRoutesOptions {
@@ -137,7 +137,13 @@ export function createTusServer(opts: UploadRoutesOptions) {
     return n;
   }
 
-  return { tus, datastore, recoverFinished };
+  /** What the sessions API reads of the store: bytes an unfinished upload holds (absent: undefined). */
+  const files = {
+    offset: async (id: string) => (await datastore.getUpload(id).catch(() => undefined))?.offset,
+    remove: (id: string) => datastore.remove(id),
+  };
+
+  return { tus, datastore, recoverFinished, files };
 }
 
 export async function uploadRoutes(app: FastifyInstance, opts: { tus: Server }) {

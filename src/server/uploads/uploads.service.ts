@@ -3,17 +3,26 @@
  * and how a finished upload becomes a recording.
  *
  * Finishing, step by step, and what a crash after each step leaves:
+ *  0. an upload of a take (metadata sessionId) whose session already has a recording — the final
+ *     upload re-sent, a recovery racing the live upload — becomes no second recording: one
+ *     transaction marks it `completed` pointing at that recording, and queues for deletion whatever
+ *     an earlier, crashed run of this finish stored under its reserved id (step 1). Nothing is stored.
+ *     → crash before commit: redone the same way by recovery; after: the upload file goes in step 3.
  *  1. a recording id is reserved (nextval) and remembered in the upload's metadata, then the file is
  *     copied into storage under a key made from it
  *     → crash: an object with no row; the upload is still `uploading` and complete on disk, so
  *       recovery (recoverFinished, at start) finishes it again with the same id: same key, overwritten.
- *  2. one transaction inserts the recording (`processing`) and marks the upload `completed`
- *     → crash before commit: as above; after: step 3 is redone by recovery.
- *  3. the processing job is queued (singleton per recording) and the upload's temporary file removed.
+ *  2. one transaction locks the take's session row, inserts the recording (`processing`) with the
+ *     take's details, marks the upload `completed` and the session `completed` with its recording_id.
+ *     If another finish of the same take linked a recording while we stored (the lock orders them),
+ *     this upload points at that one instead and our object is queued in the deletion outbox in the
+ *     same transaction: whichever way a crash falls, no second recording and no orphan object.
+ *     → crash before commit: as after step 1; after: step 3 is redone by recovery.
+ *  3. the processing (or deletion) job is queued and the upload's temporary file removed.
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import type { DB, Quality, RecordingType } from '../db/schema.js';
+import type { DB, Quality, RecordingType, SessionTake } from '../db/schema.js';
 import { QUALITIES, RECORDING_TYPES } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { JOBS, type JobQueue } from '../jobs/queue.js';
@@ -22,7 +31,7 @@ import { probeDuration } from '../media/probe.js';
 import { readHead } from '../media/remux.js';
 import { sniff } from '../media/sniff.js';
 import { wholeSeconds } from '../recordings/duration.js';
-import { recordingKey } from '../storage/keys.js';
+import { recordingKey, recordingPrefix } from '../storage/keys.js';
 import type { Storage } from '../storage/storage.js';
 
 export interface UploadMeta {
@@ -35,6 +44,13 @@ export interface UploadMeta {
   projectId: string | null;
   sessionId: string | null;
 }
+
+/** recordings.metadata keys the server writes or reads back; a take's own metadata never sets them. */
+const SERVER_METADATA = new Set([
+  'sha256', 'upload_sha256', 'upload_size', 'session_id', 'duration_ms', 'upload_id', 'progress', 'error', 'failed_at',
+  'thumbnail_key', 'width', 'height', 'video_codec', 'audio_codec', 'bitrate', 'has_video', 'has_audio',
+  'duration_source', 'duration_fixed', 'processing_skipped', 'processed_at',
+]);
 
 /** Key in uploads.metadata under which finish remembers the recording id it reserved (never client-set). */
 const RESERVED_ID = 'recorder:recordingId';
@@ -86,8 +102,9 @@ export class UploadsService {
       if (m.role === 'viewer') throw new AppError('FORBIDDEN', 'Viewers cannot add recordings to a project');
     }
     if (meta.sessionId) {
-      const s = await this.db.selectFrom('recording_sessions').select('id').where('id', '=', meta.sessionId).where('user_id', '=', userId).executeTakeFirst();
-      if (!s) throw new AppError('NOT_FOUND', 'No such recording session');
+      const s = await this.db.selectFrom('recording_sessions').select(['id', 'discarded_at']).where('id', '=', meta.sessionId).where('user_id', '=', userId).executeTakeFirst();
+      if (!s) throw new AppError('SESSION_NOT_FOUND');
+      if (s.discarded_at) throw new AppError('SESSION_DISCARDED', 'This take was discarded; its bytes are not accepted');
     }
     // RESERVED_ID is ours (finish writes it); a client-sent one would let the client pick a recording id.
     const clean = Object.fromEntries(Object.entries(metadata).filter((e): e is [string, string] => typeof e[1] === 'string' && e[0] !== RESERVED_ID));
@@ -117,11 +134,18 @@ export class UploadsService {
     const upload = await this.db.selectFrom('uploads').selectAll().where('id', '=', uploadId).executeTakeFirstOrThrow();
     if (upload.status === 'completed' && upload.recording_id) return { recordingId: upload.recording_id };
     const meta = parseUploadMeta(upload.metadata);
+    const session = meta.sessionId
+      ? await this.db.selectFrom('recording_sessions').selectAll().where('id', '=', meta.sessionId).where('user_id', '=', upload.user_id).executeTakeFirst()
+      : undefined;
+    if (session?.recording_id) return this.duplicate(uploadId, upload.user_id, size, session.recording_id, upload.metadata[RESERVED_ID]);
+    if (session?.discarded_at) throw new AppError('SESSION_DISCARDED', 'This take was discarded; its upload makes no recording');
+    const take = (session?.take ?? {}) as SessionTake;
     const kind = sniff(await readHead(file));
     if (!kind.supported) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `This file type is not accepted (detected ${kind.mime})`);
-    let durationMs = meta.durationMs;
+    let durationMs = take.durationMs ?? meta.durationMs;
     if (!durationMs) durationMs = await probeDuration(file, 15_000).catch(() => 0);
     if (!durationMs || durationMs <= 0) throw new AppError('UNPROCESSABLE', 'The recording has no measurable duration; send "duration" in the upload metadata');
+    const projectId = await this.allowedProject(take.projectId !== undefined ? take.projectId : (session?.project_id ?? meta.projectId), upload.user_id, uploadId);
 
     // The id is reserved once and remembered on the upload before anything is stored under it: a finish
     // redone after a crash stores under the same key (overwriting the object the crash left), instead
@@ -138,24 +162,51 @@ export class UploadsService {
     }
     const key = recordingKey(upload.user_id, recordingId, kind.ext);
     const put = await this.storage.put(key, file, { contentType: kind.mime, size });
+    // The user's metadata (slide change times…) first: our keys win, and keys the server reads back
+    // (thumbnail_key names a storage object!) can never come from a client.
+    const clientMeta = Object.fromEntries(Object.entries(take.metadata ?? {}).filter(([k]) => !SERVER_METADATA.has(k) && !k.startsWith('recorder:')));
 
-    await this.db.transaction().execute(async (tx) => {
+    const outcome = await this.db.transaction().execute(async (tx) => {
+      if (session) {
+        const s = await tx.selectFrom('recording_sessions').select(['recording_id', 'discarded_at']).where('id', '=', session.id).forUpdate().executeTakeFirst();
+        if (s?.recording_id) {
+          await this.pointAt(tx, uploadId, upload.user_id, size, s.recording_id, recordingId);
+          return { existing: s.recording_id };
+        }
+        if (s?.discarded_at) {
+          await this.queueDeletion(tx, upload.user_id, recordingId);
+          await tx.updateTable('uploads').set({ status: 'failed' }).where('id', '=', uploadId).execute();
+          return { discarded: true };
+        }
+      }
       await tx
         .insertInto('recordings')
         .values({
           id: recordingId,
           user_id: upload.user_id,
-          project_id: meta.projectId,
-          title: meta.title,
-          description: meta.description,
-          recording_type: meta.recordingType,
+          project_id: projectId,
+          title: take.title ?? meta.title,
+          description: take.description !== undefined ? take.description : meta.description,
+          // the session is the take's record; the upload's metadata only stands in without one
+          recording_type: session?.recording_type ?? meta.recordingType,
           duration: wholeSeconds(durationMs!),
           file_size: put.size,
           mime_type: kind.mime,
           storage_url: `/api/recordings/${recordingId}/media`,
           quality: meta.quality,
           status: 'processing',
-          metadata: JSON.stringify({ sha256: put.sha256, duration_ms: durationMs, upload_id: uploadId, progress: 0 }),
+          metadata: JSON.stringify({
+            ...clientMeta,
+            // sha256 describes the stored object (processing may replace it by a remux); upload_sha256 and
+            // upload_size stay the bytes the client sent, which it compares before deleting its copy.
+            sha256: put.sha256,
+            upload_sha256: put.sha256,
+            upload_size: put.size,
+            session_id: session?.id ?? null,
+            duration_ms: durationMs,
+            upload_id: uploadId,
+            progress: 0,
+          }),
           storage_provider: this.storage.provider,
           storage_key: key,
           storage_bucket: this.storage.bucket ?? null,
@@ -168,10 +219,71 @@ export class UploadsService {
         .set({ status: 'completed', recording_id: recordingId, upload_offset: size, upload_length: size, completed_at: new Date() })
         .where('id', '=', uploadId)
         .execute();
+      if (session) {
+        await tx
+          .updateTable('recording_sessions')
+          .set({
+            status: 'completed',
+            recording_id: recordingId,
+            ended_at: sql<Date>`coalesce(ended_at, greatest(started_at, now()))`,
+            duration: Math.round(durationMs! / 1000),
+          })
+          .where('id', '=', session.id)
+          .execute();
+      }
+      return { created: recordingId };
     });
+    if ('existing' in outcome) {
+      // Lost the race to another finish of the same take: ours became a pointer to its recording.
+      await this.queue.send(JOBS.deleteMedia, {});
+      this.logger.info({ uploadId, recordingId: outcome.existing, sessionId: session?.id }, 'a take’s upload finished again; it points at the recording the take already has');
+      return { recordingId: outcome.existing! };
+    }
+    if ('discarded' in outcome) {
+      await this.queue.send(JOBS.deleteMedia, {});
+      throw new AppError('SESSION_DISCARDED', 'This take was discarded while its upload finished; no recording was made');
+    }
     await this.queue.send(JOBS.processRecording, { recordingId }, { singletonKey: recordingId });
-    this.logger.info({ uploadId, recordingId, size }, 'upload finished; recording queued for processing');
+    this.logger.info({ uploadId, recordingId, size, sessionId: session?.id }, 'upload finished; recording queued for processing');
     return { recordingId };
+  }
+
+  /** A take's second final upload: completed, pointing at the take's recording; nothing of it is kept. */
+  private async duplicate(uploadId: string, userId: string, size: number, recordingId: string, reserved: string | undefined) {
+    await this.db.transaction().execute((tx) => this.pointAt(tx, uploadId, userId, size, recordingId, reserved));
+    if (reserved && reserved !== recordingId) await this.queue.send(JOBS.deleteMedia, {});
+    this.logger.info({ uploadId, recordingId }, 'a take’s upload finished again; it points at the recording the take already has');
+    return { recordingId };
+  }
+
+  private async pointAt(tx: Kysely<DB>, uploadId: string, userId: string, size: number, recordingId: string, reserved: string | undefined) {
+    // An object a crashed or losing run stored under the id it reserved belongs to no recording.
+    if (reserved && reserved !== recordingId) await this.queueDeletion(tx, userId, reserved);
+    await tx
+      .updateTable('uploads')
+      .set({ status: 'completed', recording_id: recordingId, upload_offset: size, upload_length: size, completed_at: new Date() })
+      .where('id', '=', uploadId)
+      .execute();
+  }
+
+  /** Everything under a reserved recording id that no row will ever own, via the deletion outbox. */
+  private async queueDeletion(tx: Kysely<DB>, userId: string, reservedId: string) {
+    await tx
+      .insertInto('storage_deletions')
+      .values({ storage_provider: this.storage.provider, storage_bucket: this.storage.bucket ?? null, storage_key: recordingPrefix(userId, reservedId) })
+      .execute();
+  }
+
+  /**
+   * The take's project if the user may still add to it. Membership can change between the keep and the
+   * finish; the take is kept anyway (never lose it), outside the project, and the log says why.
+   */
+  private async allowedProject(projectId: string | null, userId: string, uploadId: string): Promise<string | null> {
+    if (!projectId) return null;
+    const m = await this.db.selectFrom('project_members').select('role').where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst();
+    if (m && m.role !== 'viewer') return projectId;
+    this.logger.warn({ uploadId, projectId, userId }, 'the take’s project no longer accepts this user’s recordings; kept outside it');
+    return null;
   }
 
   /** Uploads still `uploading` (a crash may have interrupted their finish): ids to look at on start. */

@@ -1,0 +1,49 @@
+/**
+ * The stale-session sweep: a take whose tab died without a word (crash, killed browser, lost network)
+ * stops beating; after SESSION_STALE_SECONDS its session becomes `interrupted`, ended at its last sign
+ * of life, so the app offers it for recovery. A timer, not a pg-boss job: the work is one idempotent
+ * UPDATE every few seconds, which any number of server processes may run side by side, and a missed
+ * run is made up by the next. A crash mid-run changes nothing (the UPDATE commits or not).
+ */
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/schema.js';
+import type { Logger } from '../logger.js';
+import { sweepStaleSessions } from '../sessions/sessions.repository.js';
+import { staleMessage } from '../sessions/sessions.service.js';
+
+export interface SessionSweep {
+  /** One pass now; resolves to the sessions it interrupted. */
+  runOnce(): Promise<number>;
+  /** Stops the timer and waits for a pass in progress. */
+  stop(): Promise<void>;
+}
+
+/** Every 15 s, or a third of the threshold when that is shorter (at least 1 s). */
+export function sweepIntervalMs(staleSeconds: number): number {
+  return Math.max(1000, Math.min(15_000, Math.round((staleSeconds * 1000) / 3)));
+}
+
+export function startSessionSweep(o: { db: Kysely<DB>; logger: Logger; staleSeconds: number; intervalMs?: number }): SessionSweep {
+  let running: Promise<number> | undefined;
+  const runOnce = () =>
+    (running ??= (async () => {
+      try {
+        const rows = await sweepStaleSessions(o.db, o.staleSeconds, staleMessage(o.staleSeconds));
+        if (rows.length) o.logger.info({ sessions: rows.map((r) => r.id), staleSeconds: o.staleSeconds }, 'silent recording sessions marked interrupted');
+        return rows.length;
+      } finally {
+        running = undefined;
+      }
+    })());
+  const timer = setInterval(() => {
+    runOnce().catch((err: Error) => o.logger.warn({ err: err.message }, 'stale-session sweep failed; retrying at the next tick'));
+  }, o.intervalMs ?? sweepIntervalMs(o.staleSeconds));
+  timer.unref();
+  return {
+    runOnce,
+    async stop() {
+      clearInterval(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,207 @@
+/**
+ * recording_sessions in SQL. Every read and write names the user: another user's session is simply not
+ * found. State changes are single conditional UPDATEs (… WHERE status/recording/discard allow it
+ * RETURNING *), so two requests racing on one take (a heartbeat and a discard, an interrupt and the
+ * upload's finish) serialise on the row lock and the loser changes nothing.
+ */
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { DB, MemberRole, RecordingType, SessionStatus, UploadStatus } from '../db/schema.js';
+
+export type SessionRow = Awaited<ReturnType<SessionsRepository['get']>> & {};
+
+/** Whole seconds between the session's start and `end` (a SQL expression), never negative. */
+const secondsSinceStart = (end: RawBuilder<unknown>) => sql<number>`greatest(0, round(extract(epoch from (${end} - started_at))))::int`;
+/** An end time that satisfies chk_session_ended_after_started even when the client's start was ahead of our clock. */
+const endAt = (t: RawBuilder<unknown>) => sql<Date>`greatest(started_at, ${t})`;
+
+export interface NewSession {
+  userId: string;
+  recordingType: RecordingType;
+  projectId: string | null;
+  deviceInfo: unknown;
+  settings: unknown;
+  startedAt: Date | undefined;
+}
+
+export class SessionsRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  create(s: NewSession) {
+    const started = s.startedAt ?? new Date();
+    return this.db
+      .insertInto('recording_sessions')
+      .values({
+        user_id: s.userId,
+        recording_type: s.recordingType,
+        project_id: s.projectId,
+        device_info: s.deviceInfo === undefined ? undefined : JSON.stringify(s.deviceInfo),
+        settings: s.settings === undefined ? undefined : JSON.stringify(s.settings),
+        started_at: started,
+        status: 'active',
+        last_heartbeat_at: new Date(),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  get(id: string, userId: string) {
+    return this.db.selectFrom('recording_sessions').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+  }
+
+  /**
+   * The user's sessions, newest first (idx_sessions_user_started). `unfinished`: takes the app should
+   * offer to recover — interrupted, or active but silent for `quietSeconds` — that became no recording
+   * and were not discarded.
+   */
+  list(userId: string, state: SessionStatus | 'unfinished' | undefined, limit: number, quietSeconds: number) {
+    let q = this.db.selectFrom('recording_sessions').selectAll().where('user_id', '=', userId);
+    if (state === 'unfinished') {
+      q = q
+        .where('recording_id', 'is', null)
+        .where('discarded_at', 'is', null)
+        .where((eb) =>
+          eb.or([
+            eb('status', '=', 'interrupted'),
+            eb.and([eb('status', '=', 'active'), eb(sql`coalesce(last_heartbeat_at, started_at)`, '<', sql<Date>`now() - make_interval(secs => ${quietSeconds})`)]),
+          ]),
+        );
+    } else if (state) {
+      q = q.where('status', '=', state);
+    }
+    return q.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  }
+
+  /**
+   * A sign of life. An active session notes it; an interrupted one (the sweep gave up on it, or the tab
+   * said it was closing, and then the tab came back) is active again. Kept, discarded: nothing changes.
+   */
+  heartbeat(id: string, userId: string, durationSeconds: number | undefined) {
+    return this.db
+      .updateTable('recording_sessions')
+      .set({
+        status: 'active',
+        last_heartbeat_at: sql<Date>`now()`,
+        ended_at: null,
+        error_message: null,
+        ...(durationSeconds !== undefined ? { duration: durationSeconds } : {}),
+      })
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .where('status', 'in', ['active', 'interrupted'])
+      .where('recording_id', 'is', null)
+      .where('discarded_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /** The tab says the take stopped (closing, a device failed, permission denied). Again: the reason is updated. */
+  interrupt(id: string, userId: string, reason: string) {
+    return this.db
+      .updateTable('recording_sessions')
+      .set({
+        status: 'interrupted',
+        error_message: reason,
+        ended_at: sql<Date>`coalesce(ended_at, ${endAt(sql`now()`)})`,
+        duration: sql<number>`coalesce(duration, ${secondsSinceStart(sql`now()`)})`,
+      })
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .where('status', 'in', ['active', 'interrupted'])
+      .where('recording_id', 'is', null)
+      .where('discarded_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /** The details the user gave when keeping the take; merged over earlier ones. */
+  setTake(id: string, userId: string, take: Record<string, unknown>, projectId: string | null | undefined) {
+    return this.db
+      .updateTable('recording_sessions')
+      .set({
+        take: sql`coalesce(take, '{}'::jsonb) || ${JSON.stringify(take)}::jsonb`,
+        ...(projectId !== undefined ? { project_id: projectId } : {}),
+      })
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .where('recording_id', 'is', null)
+      .where('discarded_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /** Thrown away: completed without a recording, never offered for recovery. Its uploads go too. */
+  discard(id: string, userId: string) {
+    return this.db.transaction().execute(async (tx) => {
+      const row = await tx
+        .updateTable('recording_sessions')
+        .set({
+          status: 'completed',
+          discarded_at: sql<Date>`coalesce(discarded_at, now())`,
+          ended_at: sql<Date>`coalesce(ended_at, ${endAt(sql`now()`)})`,
+          duration: sql<number>`coalesce(duration, ${secondsSinceStart(sql`now()`)})`,
+        })
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .where('recording_id', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const uploads = await tx
+        .updateTable('uploads')
+        .set({ status: 'terminated' })
+        .where('session_id', '=', id)
+        .where('status', '=', 'uploading')
+        .returning('id')
+        .execute();
+      return { row, terminated: uploads.map((u) => u.id) };
+    });
+  }
+
+  /** The latest upload of each session, in one query (idx_uploads_session_id). */
+  async latestUploads(sessionIds: string[]) {
+    if (sessionIds.length === 0) return new Map<string, UploadRow>();
+    const rows = await this.db
+      .selectFrom('uploads')
+      .distinctOn('session_id')
+      .select(['id', 'session_id', 'upload_offset', 'upload_length', 'status'])
+      .where('session_id', 'in', sessionIds)
+      .orderBy('session_id')
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
+    return new Map(rows.map((r) => [r.session_id!, r]));
+  }
+
+  roleIn(projectId: string, userId: string) {
+    return this.db
+      .selectFrom('project_members')
+      .select('role')
+      .where('project_id', '=', projectId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst()
+      .then((r) => r?.role as MemberRole | undefined);
+  }
+}
+
+export type UploadRow = { id: string; session_id: string | null; upload_offset: string; upload_length: string | null; status: UploadStatus };
+
+/**
+ * Active sessions silent for `staleSeconds` become interrupted, ended at their last sign of life. One
+ * idempotent UPDATE (idx_sessions_active_heartbeat): several server processes may run it side by side,
+ * and a session a heartbeat revived in between is no longer matched.
+ */
+export async function sweepStaleSessions(db: Kysely<DB>, staleSeconds: number, message: string): Promise<{ id: string; user_id: string }[]> {
+  const lastSeen = sql`coalesce(last_heartbeat_at, started_at)`;
+  return db
+    .updateTable('recording_sessions')
+    .set({
+      status: 'interrupted',
+      ended_at: endAt(lastSeen),
+      duration: sql<number>`coalesce(duration, ${secondsSinceStart(lastSeen)})`,
+      error_message: message,
+    })
+    .where('status', '=', 'active')
+    .where(sql`coalesce(last_heartbeat_at, started_at)`, '<', sql<Date>`now() - make_interval(secs => ${staleSeconds})`)
+    .returning(['id', 'user_id'])
+    .execute();
+}

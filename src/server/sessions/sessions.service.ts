@@ -1,0 +1,169 @@
+/**
+ * Recording sessions: one per take, the server's record that a take exists, how far it got and what
+ * became of it (docs/web-contract.md, "Server API added"). The browser creates it when recording
+ * starts, beats every 10 s, says when the tab closes, gives the take's details when the user keeps it,
+ * or discards it. The upload's finish (uploads.service.ts) turns a kept take into its one recording.
+ */
+import type { Logger } from '../logger.js';
+import type { RecordingType, SessionStatus, SessionTake } from '../db/schema.js';
+import { AppError } from '../errors.js';
+import { isBigintId } from '../ids.js';
+import type { SessionRow, SessionsRepository, UploadRow } from './sessions.repository.js';
+import { UNFINISHED } from './sessions.schemas.js';
+
+/** An active take silent for this long is listed as unfinished (the browser beats every 10 s). */
+export const UNFINISHED_QUIET_SECONDS = 15;
+/** Largest JSON accepted for device info, settings, take metadata (bytes of its JSON text). */
+const MAX_JSON_BYTES = 64 * 1024;
+/** How far a client's startedAt may be from our clock. */
+const MAX_CLOCK_SKEW_MS = 86_400_000;
+
+/** What the service needs from the tus datastore: how many bytes an unfinished upload holds, and removal. */
+export interface UploadFiles {
+  offset(uploadId: string): Promise<number | undefined>;
+  remove(uploadId: string): Promise<void>;
+}
+
+export const staleMessage = (seconds: number) =>
+  `The recording tab was closed or crashed: the server heard nothing from it for ${seconds} s. ` +
+  'What reached the server, and any copy kept in the browser, can still be recovered.';
+
+export const DEFAULT_INTERRUPT_REASON = 'The recording stopped before it was kept (the tab was closed or left).';
+
+function boundedJson(field: string, v: unknown): void {
+  if (v === undefined) return;
+  const text = JSON.stringify(v);
+  if (Buffer.byteLength(text) > MAX_JSON_BYTES) throw new AppError('VALIDATION_FAILED', `"${field}" must be at most ${MAX_JSON_BYTES} bytes of JSON`, { field });
+  // jsonb cannot hold U+0000 in a string: refuse it here rather than fail the query.
+  if (text.includes('\\u0000')) throw new AppError('VALIDATION_FAILED', `"${field}" must not contain NUL characters`, { field });
+}
+
+export class SessionsService {
+  constructor(
+    private readonly repo: SessionsRepository,
+    private readonly files: UploadFiles,
+    private readonly logger: Logger,
+  ) {}
+
+  private async toApi(row: SessionRow, upload: UploadRow | undefined) {
+    let offset = upload ? Number(upload.upload_offset) : 0;
+    // uploads.upload_offset is written at finish; while bytes still arrive the datastore knows better.
+    if (upload?.status === 'uploading') offset = (await this.files.offset(upload.id).catch(() => undefined)) ?? offset;
+    return {
+      id: row.id,
+      recordingType: row.recording_type,
+      status: row.status,
+      startedAt: row.started_at.toISOString(),
+      endedAt: row.ended_at?.toISOString() ?? null,
+      duration: row.duration,
+      deviceInfo: (row.device_info ?? null) as Record<string, unknown> | null,
+      settings: (row.settings ?? null) as Record<string, unknown> | null,
+      errorMessage: row.error_message,
+      projectId: row.project_id,
+      lastHeartbeatAt: row.last_heartbeat_at?.toISOString() ?? null,
+      recordingId: row.recording_id,
+      discarded: row.discarded_at !== null,
+      take: (row.take ?? null) as SessionTake | null,
+      upload: upload
+        ? { id: upload.id, url: `/api/uploads/${upload.id}`, offset, length: upload.upload_length === null ? null : Number(upload.upload_length), status: upload.status }
+        : null,
+    };
+  }
+
+  private async one(row: SessionRow) {
+    return this.toApi(row, (await this.repo.latestUploads([row.id])).get(row.id));
+  }
+
+  /** The row, or SESSION_NOT_FOUND (also for another user's id: never reveal it exists). */
+  private async find(id: string, userId: string): Promise<SessionRow> {
+    const row = isBigintId(id) ? await this.repo.get(id, userId) : undefined;
+    if (!row) throw new AppError('SESSION_NOT_FOUND');
+    return row;
+  }
+
+  /** A conditional update matched nothing: say why, from the row as it is now. */
+  private async refused(id: string, userId: string, action: string): Promise<never> {
+    const row = await this.find(id, userId);
+    if (row.discarded_at) throw new AppError('SESSION_DISCARDED', `This take was discarded; it cannot ${action}`);
+    if (row.recording_id) throw new AppError('SESSION_CLOSED', `This take was kept already (recording ${row.recording_id}); it cannot ${action}`, { recordingId: row.recording_id });
+    throw new AppError('SESSION_CLOSED', `This take is ${row.status}; it cannot ${action}`);
+  }
+
+  private async checkProject(projectId: string, userId: string) {
+    const role = isBigintId(projectId) ? await this.repo.roleIn(projectId, userId) : undefined;
+    if (!role) throw new AppError('PROJECT_NOT_FOUND');
+    if (role === 'viewer') throw new AppError('FORBIDDEN', 'Viewers cannot add recordings to a project');
+  }
+
+  async create(userId: string, b: { recordingType: RecordingType; projectId?: string | null; deviceInfo?: object; settings?: object; startedAt?: string }) {
+    if (b.projectId) await this.checkProject(b.projectId, userId);
+    boundedJson('deviceInfo', b.deviceInfo);
+    boundedJson('settings', b.settings);
+    let startedAt: Date | undefined;
+    if (b.startedAt !== undefined) {
+      startedAt = new Date(b.startedAt);
+      if (Number.isNaN(startedAt.getTime()) || Math.abs(startedAt.getTime() - Date.now()) > MAX_CLOCK_SKEW_MS) {
+        throw new AppError('VALIDATION_FAILED', '"startedAt" must be a time within a day of now', { field: 'startedAt' });
+      }
+    }
+    const row = await this.repo.create({ userId, recordingType: b.recordingType, projectId: b.projectId ?? null, deviceInfo: b.deviceInfo, settings: b.settings, startedAt });
+    this.logger.info({ sessionId: row.id, userId, recordingType: row.recording_type }, 'recording session started');
+    return this.toApi(row, undefined);
+  }
+
+  async list(userId: string, q: { state?: SessionStatus | typeof UNFINISHED; limit?: number }) {
+    const rows = await this.repo.list(userId, q.state, q.limit ?? 50, UNFINISHED_QUIET_SECONDS);
+    const uploads = await this.repo.latestUploads(rows.map((r) => r.id));
+    return { items: await Promise.all(rows.map((r) => this.toApi(r, uploads.get(r.id)))) };
+  }
+
+  async get(id: string, userId: string) {
+    return this.one(await this.find(id, userId));
+  }
+
+  async heartbeat(id: string, userId: string, b: { durationMs?: number; bytes?: number } | null | undefined) {
+    const before = await this.find(id, userId);
+    const row = await this.repo.heartbeat(id, userId, b?.durationMs === undefined ? undefined : Math.round(b.durationMs / 1000));
+    if (!row) return this.refused(id, userId, 'beat');
+    if (before.status === 'interrupted') this.logger.info({ sessionId: id, userId, was: before.error_message }, 'recording session active again: its tab came back');
+    else this.logger.debug({ sessionId: id, durationMs: b?.durationMs, bytes: b?.bytes }, 'recording session heartbeat');
+    return this.one(row);
+  }
+
+  async interrupt(id: string, userId: string, reason: string | undefined) {
+    const row = await this.repo.interrupt(id, userId, reason?.trim() || DEFAULT_INTERRUPT_REASON);
+    if (!row) return this.refused(id, userId, 'be interrupted');
+    this.logger.info({ sessionId: id, userId, reason: row.error_message }, 'recording session interrupted');
+    return this.one(row);
+  }
+
+  async setTake(id: string, userId: string, b: { title?: string; description?: string | null; projectId?: string | null; durationMs?: number; metadata?: object }) {
+    await this.find(id, userId);
+    if (b.projectId) await this.checkProject(b.projectId, userId);
+    boundedJson('metadata', b.metadata);
+    const take: SessionTake = {
+      ...(b.title !== undefined ? { title: b.title.trim() } : {}),
+      ...(b.description !== undefined ? { description: b.description } : {}),
+      ...(b.projectId !== undefined ? { projectId: b.projectId } : {}),
+      ...(b.durationMs !== undefined ? { durationMs: b.durationMs } : {}),
+      ...(b.metadata !== undefined ? { metadata: b.metadata as Record<string, unknown> } : {}),
+    };
+    const row = await this.repo.setTake(id, userId, take as Record<string, unknown>, b.projectId);
+    if (!row) return this.refused(id, userId, 'change its details');
+    return this.one(row);
+  }
+
+  /**
+   * Thrown away. Its unfinished uploads are marked terminated with the session (one transaction), then
+   * their bytes removed. A crash in between leaves the bytes of a terminated upload in DATA_DIR/uploads:
+   * tus refuses to resume or finish it (its row is no longer `uploading`, so no recording can appear),
+   * and the bytes wait there for the datastore's expiry clean-up.
+   */
+  async discard(id: string, userId: string) {
+    const done = await this.repo.discard(id, userId);
+    if (!done) return this.refused(id, userId, 'be discarded');
+    for (const u of done.terminated) await this.files.remove(u).catch((err: Error) => this.logger.warn({ uploadId: u, err: err.message }, 'could not remove a discarded take’s upload'));
+    this.logger.info({ sessionId: id, userId, uploads: done.terminated.length }, 'recording session discarded');
+    return this.one(done.row);
+  }
+}

@@ -1,0 +1,155 @@
+import { useEffect, useId, useState, type FormEvent } from 'react';
+import type { TakeManager } from '../../persist/take-manager.ts';
+import { MODES } from '../../recorder/modes.ts';
+import { defaultTitle, formatBytes, formatDuration } from '../format.ts';
+import type { Finished } from '../hooks/useTake.ts';
+import { useProjects } from '../hooks/useProjects.ts';
+import { errorText, useObjectUrl } from '../hooks/util.ts';
+import { navigate } from '../router.tsx';
+import { useSession } from '../session.tsx';
+import { ConfirmDialog } from './ConfirmDialog.tsx';
+import { fixUnknownDuration } from './MediaView.tsx';
+
+/**
+ * The last slice reaches IndexedDB just after the recorder's `stopped`; the manager reports the take
+ * 'stopped' once it is written. Waits for that (5 s at most) so the preview has the whole take.
+ */
+function waitStored(manager: TakeManager, takeId: string): Promise<void> {
+  return new Promise((resolve) => {
+    let done = false;
+    let off: (() => void) | undefined;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      off?.();
+      resolve();
+    };
+    const timer = setTimeout(finish, 5000);
+    off = manager.onStatus((s) => s.takeId === takeId && s.state !== 'recording' && finish());
+    if (done) off();
+    if (!manager.status(takeId)) finish();
+  });
+}
+
+type Saving = { kind: 'idle' } | { kind: 'saving'; sent: number; total: number } | { kind: 'failed'; message: string };
+
+/** The take just recorded, played from this browser, with the details it will be kept under. */
+export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
+  const { store, manager, storage } = useSession();
+  const id = useId();
+  const [blob, setBlob] = useState<Blob | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const url = useObjectUrl(blob);
+  const { projects } = useProjects(storage === 'server');
+  const [saving, setSaving] = useState<Saving>({ kind: 'idle' });
+  const [confirmDiscard, setConfirmDiscard] = useState(false);
+  const [title] = useState(() => defaultTitle(f.mode, new Date(f.take.startedAt)));
+  const video = MODES[f.mode].video;
+
+  useEffect(() => {
+    let live = true;
+    waitStored(manager, f.take.id).then(() => store.blob(f.take.id)).then(
+      (b) => live && setBlob(b),
+      (err) => live && setLoadError(errorText(err)),
+    );
+    return () => void (live = false);
+  }, [store, manager, f.take.id]);
+
+  async function keep(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const d = new FormData(e.currentTarget);
+    const t = String(d.get('title') ?? '').trim() || title;
+    const description = String(d.get('description') ?? '').trim() || undefined;
+    const projectId = String(d.get('project') ?? '') || null;
+    setSaving({ kind: 'saving', sent: 0, total: blob?.size ?? 0 });
+    try {
+      const metadata = f.slideChanges.length ? { slides: f.slideChanges } : undefined;
+      const r = await manager.keep(f.take.id, { title: t, description, projectId, metadata }, (sent, total) => setSaving({ kind: 'saving', sent, total }));
+      onDone();
+      navigate(r.recordingId ? `/recordings/${r.recordingId}` : `/local/${r.localId}`);
+    } catch (err) {
+      setSaving({ kind: 'failed', message: errorText(err) });
+    }
+  }
+
+  const busy = saving.kind === 'saving';
+  return (
+    <section className="review" aria-labelledby={`${id}-h`}>
+      <h2 id={`${id}-h`}>Review your recording</h2>
+      {f.endedBy && <p className="notice warn" role="status">{f.endedBy.message}</p>}
+      <div className="review-grid">
+        <div className="review-media">
+          {loadError && <p className="error-text" role="alert">The take could not be read back from this browser: {loadError}</p>}
+          {url &&
+            (video ? (
+              <video src={url} controls playsInline aria-label="Your recording" onLoadedMetadata={(e) => fixUnknownDuration(e.currentTarget)} />
+            ) : (
+              <audio src={url} controls aria-label="Your recording" onLoadedMetadata={(e) => fixUnknownDuration(e.currentTarget)} />
+            ))}
+          <p className="muted">
+            {formatDuration(f.durationMs / 1000)} · {formatBytes(blob?.size)} · saved in this browser
+          </p>
+        </div>
+        <form className="review-form" onSubmit={keep}>
+          <div className="field">
+            <label htmlFor={`${id}-title`}>Title</label>
+            <input id={`${id}-title`} name="title" defaultValue={title} maxLength={300} required disabled={busy} />
+          </div>
+          <div className="field">
+            <label htmlFor={`${id}-desc`}>Description</label>
+            <textarea id={`${id}-desc`} name="description" rows={3} maxLength={10000} disabled={busy} />
+          </div>
+          {storage === 'server' && (
+            <div className="field">
+              <label htmlFor={`${id}-proj`}>Project</label>
+              <select id={`${id}-proj`} name="project" defaultValue={f.take.projectId ?? ''} disabled={busy}>
+                <option value="">No project</option>
+                {projects.filter((p) => p.role !== 'viewer').map((p) => (
+                  <option key={p.id} value={p.id}>{p.name}</option>
+                ))}
+              </select>
+            </div>
+          )}
+          <div aria-live="polite" className="save-progress">
+            {saving.kind === 'saving' && (
+              <>
+                <progress max={saving.total || undefined} value={saving.total ? saving.sent : undefined} aria-label="Saving" />
+                <span>
+                  {storage === 'server'
+                    ? saving.total && saving.sent >= saving.total
+                      ? 'Checking the server has every byte…'
+                      : `Uploading ${formatBytes(saving.sent)} of ${formatBytes(saving.total)}…`
+                    : 'Saving…'}
+                </span>
+              </>
+            )}
+          </div>
+          {saving.kind === 'failed' && (
+            <p className="error-text" role="alert">
+              Not saved yet: {saving.message}. The take is still safe in this browser; try Keep again.
+            </p>
+          )}
+          <div className="actions">
+            <button type="submit" className="primary" disabled={busy}>Keep</button>
+            <button type="button" onClick={() => setConfirmDiscard(true)} disabled={busy}>Discard</button>
+          </div>
+        </form>
+      </div>
+      <ConfirmDialog
+        open={confirmDiscard}
+        title="Discard this take?"
+        confirmLabel="Yes, throw it away"
+        danger
+        onCancel={() => setConfirmDiscard(false)}
+        onConfirm={async () => {
+          await manager.discard(f.take.id);
+          setConfirmDiscard(false);
+          onDone();
+        }}
+      >
+        <p>The recording will be deleted from this browser{storage === 'server' ? ' and the server' : ''}. This cannot be undone.</p>
+      </ConfirmDialog>
+    </section>
+  );
+}

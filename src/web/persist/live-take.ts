@@ -1,0 +1,309 @@
+/**
+ * One take while a page owns it: its bytes flowing recorder → IndexedDB → live upload, its server
+ * session (created, heartbeat, interrupted on pagehide) and its status. TakeManager creates one per
+ * take it records (begin) or recovers (adopt).
+ *
+ * The server link is best effort and never blocks recording: if the server is down when the take
+ * starts, the session and the upload are created when it answers (retried with backoff, sooner on the
+ * browser's `online` event), and the upload then catches up from IndexedDB.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { ApiError, type ApiClient } from './api.ts';
+import type { Sessions } from './sessions.ts';
+import { TakeSource } from './take-source.ts';
+import type { LocalTake, TakeStore } from './take-store.ts';
+import { LiveUpload } from './uploader.ts';
+import { HEARTBEAT_MS } from './sessions.ts';
+
+export interface TakeStatus {
+  takeId: string;
+  /** Bytes safe in this browser (IndexedDB). */
+  localBytes: number;
+  /** Bytes the server acknowledged. */
+  serverBytes: number;
+  online: boolean;
+  serverReachable: boolean;
+  durationMs: number;
+  state: LocalTake['state'];
+  /** Something the user must know (local storage full, server refusing the upload). */
+  problem?: { code: string; message: string };
+}
+
+export interface LinkOptions {
+  client: ApiClient;
+  sessions: Sessions;
+  uploadHeaders?: Record<string, string>;
+  uploadRetryDelays?: number[];
+  maxBackoffMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function extensionOf(mimeType: string): string {
+  if (mimeType.includes('mp4')) return 'mp4';
+  if (mimeType.includes('ogg')) return 'ogg';
+  return 'webm';
+}
+
+export class LiveTake {
+  take: LocalTake;
+  readonly source: TakeSource;
+  upload: LiveUpload | undefined;
+  /** sha256 over every byte handed to the source, in order (undefined for adopted takes: hashed from IndexedDB). */
+  hasher: ReturnType<typeof sha256.create> | undefined;
+  hashedBytes = 0;
+  serverBytes = 0;
+  reachable = true;
+  problem: TakeStatus['problem'];
+  localFailed = false;
+  /** Chunk processing, in order: store (awaited) then upload. */
+  queue: Promise<void> = Promise.resolve();
+  readonly stopped: Promise<void>;
+  markStopped!: () => void;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private linking: Promise<void> | undefined;
+  private closed = false;
+  private wake: (() => void) | undefined;
+  private readonly onOnline = () => this.wake?.();
+  release: (() => void) | undefined;
+  unhook: (() => void)[] = [];
+
+  constructor(
+    take: LocalTake,
+    private readonly store: TakeStore,
+    private readonly o: LinkOptions,
+    private readonly emit: () => void,
+    live: boolean,
+  ) {
+    this.take = take;
+    this.source = new TakeSource(store, take.id, live ? 0 : take.bytes);
+    if (live) this.hasher = sha256.create();
+    this.stopped = new Promise((r) => (this.markStopped = r));
+    if (!live) this.markStopped();
+    this.serverBytes = take.serverOffset ?? 0;
+    if (typeof window !== 'undefined') window.addEventListener('online', this.onOnline);
+  }
+
+  get alive(): boolean {
+    return !this.closed;
+  }
+
+  status(): TakeStatus {
+    return {
+      takeId: this.take.id,
+      localBytes: this.take.bytes,
+      serverBytes: this.serverBytes,
+      online: typeof navigator === 'undefined' || navigator.onLine !== false,
+      serverReachable: this.reachable,
+      durationMs: this.take.durationMs,
+      state: this.take.state,
+      ...(this.problem ? { problem: this.problem } : {}),
+    };
+  }
+
+  /** Store first (awaited, in order), then the upload; a store failure stops the recording cleanly. */
+  addChunk(c: { data: Blob; seq: number; elapsedMs: number }, stopRecorder: () => void): void {
+    this.queue = this.queue.then(async () => {
+      if (this.closed) return;
+      const bytes = new Uint8Array(await c.data.arrayBuffer());
+      let durable = false;
+      if (!this.localFailed) {
+        try {
+          this.take = await this.store.appendChunk(this.take.id, c.seq, bytes, c.elapsedMs);
+          durable = true;
+        } catch (err) {
+          this.localFailed = true;
+          const quota = (err as { code?: string }).code === 'QUOTA_EXCEEDED';
+          this.problem = {
+            code: quota ? 'LOCAL_STORAGE_FULL' : 'LOCAL_STORAGE_FAILED',
+            message: quota
+              ? 'This browser has no room left to store the recording, so recording was stopped. What was recorded so far is kept.'
+              : `This browser could not store the recording (${(err as Error).message}), so recording was stopped. What was recorded so far is kept.`,
+          };
+          stopRecorder();
+        }
+      }
+      this.hasher?.update(bytes);
+      this.hashedBytes += bytes.byteLength;
+      // In browser mode nothing reads the source: do not hold the take in memory for nobody.
+      if (this.take.storage === 'server') this.source.push(bytes, durable);
+      if (!durable) this.take = { ...this.take, durationMs: Math.max(this.take.durationMs, c.elapsedMs) };
+      this.emit();
+    });
+  }
+
+  /** Creates the session and the upload when missing, retrying until the server answers; idempotent. */
+  link(info: { mode: string; quality: string; projectId?: string | null; deviceInfo?: Record<string, unknown>; settings?: Record<string, unknown> }): Promise<void> {
+    this.linking ??= this.doLink(info);
+    return this.linking;
+  }
+
+  private async doLink(info: Parameters<LiveTake['link']>[0]): Promise<void> {
+    let sessionId = this.take.sessionId;
+    for (let failures = 0; !sessionId; failures++) {
+      if (this.closed) throw new ApiError(0, 'ABORTED', 'The take was closed');
+      try {
+        const s = await this.o.sessions.create({
+          recordingType: info.mode,
+          projectId: info.projectId ?? null,
+          ...(info.deviceInfo ? { deviceInfo: info.deviceInfo } : {}),
+          settings: { ...(info.settings ?? {}), quality: info.quality, mimeType: this.take.mimeType, localTakeId: this.take.id },
+          startedAt: this.take.startedAt,
+        });
+        sessionId = s.id;
+        this.reachable = true;
+        this.take = await this.store.update(this.take.id, { sessionId });
+      } catch (err) {
+        this.noteError(err);
+        await this.backoff(failures);
+      }
+    }
+    this.emit();
+    this.startHeartbeat();
+    const upload = new LiveUpload({
+      endpoint: this.o.client.absolute('/api/uploads'),
+      ...(this.take.uploadUrl ? { uploadUrl: this.take.uploadUrl } : {}),
+      metadata: {
+        sessionId,
+        recordingType: this.take.mode,
+        quality: this.take.quality,
+        title: this.take.title ?? defaultTitle(this.take.mode, this.take.startedAt, false),
+        filename: `recording-${this.take.startedAt.replace(/[:.]/g, '-')}.${extensionOf(this.take.mimeType)}`,
+      },
+      ...(this.o.uploadHeaders ? { headers: this.o.uploadHeaders } : {}),
+      ...(this.o.uploadRetryDelays ? { retryDelays: this.o.uploadRetryDelays } : {}),
+      ...(this.o.maxBackoffMs ? { maxBackoffMs: this.o.maxBackoffMs } : {}),
+      source: this.source,
+      onUrl: async (url) => {
+        this.take = await this.store.update(this.take.id, { uploadUrl: url });
+      },
+      onAck: (offset) => {
+        this.serverBytes = offset;
+        this.emit();
+        // Remembered for the recovery list shown while offline; the server's HEAD stays the truth.
+        void this.store.update(this.take.id, { serverOffset: offset }).catch(() => undefined);
+      },
+      onReachable: (ok, err) => {
+        this.reachable = ok;
+        if (err && (err.status === 401 || err.status === 403)) this.problem = { code: err.code, message: err.message };
+        else if (ok && this.problem && (this.problem.code === 'UNAUTHENTICATED' || this.problem.code === 'FORBIDDEN')) this.problem = undefined;
+        this.emit();
+      },
+      lookupRecording: async () => (await this.o.sessions.get(sessionId)).recordingId ?? undefined,
+    });
+    this.upload = upload;
+    upload.start();
+  }
+
+  private noteError(err: unknown): void {
+    const e = err instanceof ApiError ? err : new ApiError(0, 'NETWORK', String(err));
+    this.reachable = !(e.status === 0 || e.status >= 500);
+    if (!e.transient) this.problem = { code: e.code, message: e.message };
+    this.emit();
+  }
+
+  /** Waits 1 s, 2 s, 4 s … (cap maxBackoffMs), or until the browser says it is online again. */
+  async backoff(failures: number): Promise<void> {
+    const ms = Math.min(1000 * 2 ** failures, this.o.maxBackoffMs ?? 30_000);
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    this.wake = undefined;
+  }
+
+  /** Retries a server call on transient failures until it succeeds; a refusal (4xx) is thrown. */
+  async persist<T>(fn: () => Promise<T>): Promise<T> {
+    for (let failures = 0; ; failures++) {
+      try {
+        const v = await fn();
+        this.reachable = true;
+        return v;
+      } catch (err) {
+        if (!(err instanceof ApiError) || !err.transient) throw err;
+        this.noteError(err);
+        if (this.closed) throw err;
+        await this.backoff(failures);
+      }
+    }
+  }
+
+  private startHeartbeat(): void {
+    if (this.heartbeat || this.closed) return;
+    const beat = () => {
+      const id = this.take.sessionId;
+      if (!id) return;
+      this.o.sessions.heartbeat(id, { durationMs: Math.round(this.take.durationMs), bytes: this.take.bytes }).then(
+        () => {
+          if (!this.reachable) {
+            this.reachable = true;
+            this.emit();
+          }
+        },
+        (err: unknown) => this.noteError(err),
+      );
+    };
+    beat();
+    this.heartbeat = setInterval(beat, HEARTBEAT_MS);
+  }
+
+  /** The page is going away mid-take: tell the server now (keepalive survives the unload). */
+  interruptOnUnload(): void {
+    const id = this.take.sessionId;
+    if (!id || this.closed) return;
+    void this.o.sessions.interrupt(id, 'The page was closed during the take', { keepalive: true }).catch(() => undefined);
+  }
+
+  /** A page restored from the back/forward cache: the heartbeat re-activates the interrupted session. */
+  resumeAfterShow(): void {
+    const id = this.take.sessionId;
+    if (id && !this.closed) void this.o.sessions.heartbeat(id, { durationMs: Math.round(this.take.durationMs), bytes: this.take.bytes }).catch(() => undefined);
+  }
+
+  /** sha256 (hex) of the take's bytes: the running hash when every byte went through it, else IndexedDB. */
+  async digest(): Promise<string> {
+    if (this.hasher && this.hashedBytes === this.source.size) return toHex(this.hasher.clone().digest());
+    const h = sha256.create();
+    await this.store.forEachChunk(this.take.id, (b) => h.update(b));
+    return toHex(h.digest());
+  }
+
+  /** Ends everything this page does for the take (timers, upload, lock); the stored data stays. */
+  async close(abortUpload = true): Promise<void> {
+    this.closed = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    this.wake?.();
+    if (typeof window !== 'undefined') window.removeEventListener('online', this.onOnline);
+    for (const u of this.unhook) u();
+    this.unhook = [];
+    if (abortUpload) await this.upload?.abort(false);
+    this.release?.();
+    this.release = undefined;
+  }
+}
+
+export function toHex(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+const MODE_WORDS: Record<string, string> = {
+  camera: 'camera',
+  audio: 'audio',
+  screen: 'screen',
+  'screen-camera': 'screen and camera',
+  slides: 'slides',
+  'slides-camera': 'slides and camera',
+};
+
+/** "Camera recording — 25 Nov 2026, 16:40" / "Recovered camera recording — …". */
+export function defaultTitle(mode: string, startedAt: string, recovered: boolean): string {
+  const when = new Date(startedAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  const what = `${MODE_WORDS[mode] ?? mode} recording`;
+  return recovered ? `Recovered ${what} — ${when}` : `${what[0]!.toUpperCase()}${what.slice(1)} — ${when}`;
+}
+
+export { sleep };

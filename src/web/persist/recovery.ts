@@ -1,0 +1,174 @@
+/**
+ * Takes a page started and never finished (tab closed, browser killed, crash, power cut), found on the
+ * next load from both sides: IndexedDB takes not kept whose Web Lock is free (no live page owns them),
+ * and the server's unfinished sessions. The two are matched by sessionId.
+ *
+ * Recovering uploads what the server lacks from IndexedDB (the upload resumes at the server's offset),
+ * then runs the ordinary keep (details, Upload-Length, Recording-Id, size + sha256 check, local copy
+ * deleted). A take the server holds but this browser does not (another device, cleared storage) is
+ * finished with the zero-byte final PATCH declaring Upload-Length = the server's offset.
+ */
+import { ApiError, apiClient, type ApiClient } from './api.ts';
+import { defaultTitle } from './live-take.ts';
+import { isTakeLockFree } from './locks.ts';
+import { Sessions, type ServerSession } from './sessions.ts';
+import type { RecordingMode } from '../recorder/modes.ts';
+import { TakeSource } from './take-source.ts';
+import type { LocalTake, TakeStore } from './take-store.ts';
+import type { TakeManager } from './take-manager.ts';
+import { LiveUpload } from './uploader.ts';
+
+export interface UnfinishedTake {
+  localId?: string;
+  sessionId?: string;
+  mode: RecordingMode;
+  startedAt: string;
+  localBytes: number;
+  serverBytes: number;
+  durationMs: number;
+  where: 'local' | 'server' | 'both';
+  title?: string;
+  /** The server's session, when it answered (its upload: URL and offset). */
+  session?: ServerSession;
+}
+
+export interface FindOptions {
+  client?: ApiClient;
+  /** Filled when the server could not be asked: the list then holds local takes only. */
+  onServerError?: (err: ApiError) => void;
+}
+
+const OPEN_STATES = new Set<LocalTake['state']>(['recording', 'stopped']);
+
+export async function findUnfinishedTakes(store: TakeStore, userId: string, storage: 'server' | 'browser', opts: FindOptions = {}): Promise<UnfinishedTake[]> {
+  const all = await store.list(userId);
+  const free = new Map<string, boolean>();
+  await Promise.all(all.map(async (t) => free.set(t.id, await isTakeLockFree(t.id))));
+  const local = all.filter((t) => OPEN_STATES.has(t.state) && free.get(t.id));
+  // Sessions a local take of ours stands for, whatever its state: a take live in another tab, or kept
+  // and being verified, is not offered as a server-only take.
+  const localSessions = new Map(all.filter((t) => t.sessionId).map((t) => [t.sessionId!, t]));
+
+  let sessions: ServerSession[] = [];
+  if (storage === 'server') {
+    try {
+      sessions = await new Sessions(opts.client ?? apiClient()).unfinished();
+    } catch (err) {
+      opts.onServerError?.(err instanceof ApiError ? err : new ApiError(0, 'NETWORK', String(err)));
+    }
+  }
+  const bySession = new Map(sessions.map((s) => [s.id, s]));
+  const out: UnfinishedTake[] = local.map((t) => {
+    const s = t.sessionId ? bySession.get(t.sessionId) : undefined;
+    return {
+      localId: t.id,
+      ...(t.sessionId ? { sessionId: t.sessionId } : {}),
+      mode: t.mode,
+      startedAt: t.startedAt,
+      localBytes: t.bytes,
+      serverBytes: s?.upload?.offset ?? t.serverOffset ?? 0,
+      durationMs: t.durationMs,
+      where: s ? 'both' : 'local',
+      ...(t.title ? { title: t.title } : {}),
+      ...(s ? { session: s } : {}),
+    };
+  });
+  for (const s of sessions) {
+    if (localSessions.has(s.id)) continue;
+    out.push({
+      sessionId: s.id,
+      mode: s.recordingType as RecordingMode,
+      startedAt: s.startedAt,
+      localBytes: 0,
+      serverBytes: s.upload?.offset ?? 0,
+      durationMs: (s.duration ?? 0) * 1000,
+      where: 'server',
+      ...(s.take?.title ? { title: s.take.title } : {}),
+      session: s,
+    });
+  }
+  return out.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+}
+
+/** Finishes an unfinished take into a recording (server mode) or a kept local take (browser mode). */
+export async function recoverTake(
+  store: TakeStore,
+  manager: TakeManager,
+  t: UnfinishedTake,
+  details: { title?: string } = {},
+): Promise<{ recordingId?: string; localId?: string; verified?: boolean; problem?: string }> {
+  if (t.localId) {
+    const take = await store.get(t.localId);
+    if (!take) throw new ApiError(404, 'TAKE_NOT_FOUND', 'This take is no longer stored in this browser');
+    if (manager.storage === 'server' && t.session) await manager.adopt(take.id, t.session);
+    const title = details.title ?? take.title ?? defaultTitle(take.mode, take.startedAt, true);
+    return manager.keep(take.id, {
+      title,
+      ...(take.description !== undefined ? { description: take.description } : {}),
+      ...(take.projectId !== undefined ? { projectId: take.projectId } : {}),
+      metadata: { ...(take.metadata ?? {}), recovered: true },
+    });
+  }
+  if (!t.sessionId) throw new ApiError(400, 'NOTHING_TO_RECOVER', 'This take has neither a local copy nor a server session');
+  return finishServerOnly(manager, t, details.title);
+}
+
+/** The server's bytes are all there is: declare them complete (zero-byte PATCH, Upload-Length = offset). */
+async function finishServerOnly(manager: TakeManager, t: UnfinishedTake, title?: string): Promise<{ recordingId: string }> {
+  const sessions = manager.sessions;
+  const s = t.session ?? (await sessions.get(t.sessionId!));
+  if (s.recordingId) return { recordingId: s.recordingId };
+  if (!s.upload || !s.upload.offset) throw new ApiError(409, 'NOTHING_TO_RECOVER', 'The server received no bytes of this take, and this browser has no copy of it');
+  await sessions.update(s.id, { title: title ?? s.take?.title ?? defaultTitle(t.mode, t.startedAt, true), metadata: { recovered: true } });
+  const path = s.upload.url.replace(/^https?:\/\/[^/]+/, '');
+  const source = new TakeSource(undefined, `session-${s.id}`, 0);
+  source.finalize();
+  const upload = new LiveUpload({
+    endpoint: manager.client.absolute('/api/uploads'),
+    uploadUrl: manager.client.absolute(path),
+    metadata: {},
+    ...(manager.uploadHeaders ? { headers: manager.uploadHeaders } : {}),
+    source,
+    lookupRecording: async () => (await sessions.get(s.id)).recordingId ?? undefined,
+  });
+  upload.start();
+  const { recordingId } = await upload.done;
+  return { recordingId };
+}
+
+/** The user chose not to keep it: local copy deleted, session discarded, upload deleted (best effort). */
+export async function dropUnfinished(store: TakeStore, t: UnfinishedTake, client: ApiClient = apiClient()): Promise<void> {
+  const take = t.localId ? await store.get(t.localId) : undefined;
+  if (take && !(await isTakeLockFree(take.id))) throw new ApiError(409, 'TAKE_IN_USE', 'This take is open in another tab');
+  const sessionId = t.sessionId ?? take?.sessionId;
+  const uploadUrl = take?.uploadUrl ?? t.session?.upload?.url;
+  if (uploadUrl) {
+    const path = uploadUrl.replace(/^https?:\/\/[^/]+/, '');
+    await client.request('DELETE', path, undefined, { headers: { 'Tus-Resumable': '1.0.0' } }).catch(() => undefined);
+  }
+  if (sessionId) await new Sessions(client).discard(sessionId).catch((err: unknown) => {
+    // A local-only drop must still work offline; a server-only one must not pretend it worked.
+    if (!take) throw err;
+  });
+  if (take) await store.delete(take.id);
+}
+
+/**
+ * Takes whose upload finished but whose check did not complete (the page died between the two, or the
+ * server's hash differed): check again, and delete the local copy when it now matches.
+ */
+export async function verifyUploadedTakes(store: TakeStore, manager: TakeManager): Promise<{ localId: string; verified: boolean; problem?: string }[]> {
+  const out: { localId: string; verified: boolean; problem?: string }[] = [];
+  for (const take of await store.list(manager.userId)) {
+    if (take.state !== 'uploaded' || !take.recordingId || !(await isTakeLockFree(take.id))) continue;
+    const t = await manager.adopt(take.id);
+    try {
+      const r = await manager.verify(t, take.recordingId);
+      out.push({ localId: take.id, verified: !!r.verified, ...(r.problem ? { problem: r.problem } : {}) });
+    } finally {
+      await t.close(true);
+      manager.forget(take.id);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,321 @@
+/**
+ * Binds a Recorder to the store, the server session and the live upload — the "never lose a take"
+ * promise in one place (docs/never-lose-a-take.md says what is safe where at each moment).
+ *
+ *  begin  → local take (IndexedDB) + Web Lock; every chunk: IndexedDB first (awaited, in order), then
+ *           the live upload; in server mode the session and upload are created alongside, retried
+ *           until the server answers.
+ *  keep   → browser mode: state 'kept'. Server mode: session details (PATCH), finalize the upload
+ *           (Upload-Length), Recording-Id, then GET the recording and compare upload_size and
+ *           upload_sha256 with the local bytes; the local copy is deleted only when both match.
+ *  discard→ tus DELETE, session discarded, local take deleted.
+ */
+import type { MediaProblem } from '../recorder/errors.ts';
+import type { RecordingMode } from '../recorder/modes.ts';
+import type { Quality } from '../recorder/quality.ts';
+import { ApiClient, ApiError } from './api.ts';
+import { defaultTitle, LiveTake, type TakeStatus } from './live-take.ts';
+import { holdTakeLock } from './locks.ts';
+import { getRecording, Sessions, type ServerSession } from './sessions.ts';
+import { requestPersistentStorage, type LocalTake, type TakeStore } from './take-store.ts';
+
+export type { TakeStatus } from './live-take.ts';
+
+/** What TakeManager needs of part C's Recorder (structural, so either side can move independently). */
+export interface RecorderLike {
+  readonly mimeType: string;
+  on(ev: 'chunk', cb: (v: { data: Blob; seq: number; elapsedMs: number }) => void): () => void;
+  on(ev: 'stopped', cb: (v: { durationMs: number; mimeType: string; reason: unknown }) => void): () => void;
+  stop(): Promise<unknown>;
+}
+
+export interface TakeManagerOptions {
+  store: TakeStore;
+  userId: string;
+  storage: 'server' | 'browser';
+  fetchImpl?: typeof fetch;
+  baseUrl?: string;
+  /** Headers for tus requests (Node tests: cookie + Origin; browsers send the cookie themselves). */
+  uploadHeaders?: Record<string, string>;
+  /** tus-js-client's retry delays before our own backoff (tests shorten them). */
+  uploadRetryDelays?: number[];
+  /** Ceiling of every backoff (default 30 s). */
+  maxBackoffMs?: number;
+}
+
+export interface BeginInfo {
+  mode: RecordingMode;
+  quality: Quality;
+  projectId?: string | null;
+  deviceInfo?: Record<string, unknown>;
+  settings?: Record<string, unknown>;
+}
+
+export interface KeepDetails {
+  title: string;
+  description?: string;
+  projectId?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+export interface KeepResult {
+  recordingId?: string;
+  localId: string;
+  /** Server mode: the server's size and sha256 matched ours and the local copy was deleted. */
+  verified?: boolean;
+  /** Why the local copy was kept after the upload. */
+  problem?: string;
+}
+
+function newId(): string {
+  return globalThis.crypto.randomUUID();
+}
+
+export class TakeManager {
+  readonly store: TakeStore;
+  readonly userId: string;
+  readonly storage: 'server' | 'browser';
+  readonly client: ApiClient;
+  readonly sessions: Sessions;
+  private readonly live = new Map<string, LiveTake>();
+  private readonly listeners = new Set<(s: TakeStatus) => void>();
+  private readonly keeping = new Map<string, Promise<KeepResult>>();
+  private askedPersist = false;
+  private windowListeners: [string, (e: Event) => void][] = [];
+
+  constructor(private readonly o: TakeManagerOptions) {
+    this.store = o.store;
+    this.userId = o.userId;
+    this.storage = o.storage;
+    this.client = new ApiClient({ ...(o.baseUrl !== undefined ? { baseUrl: o.baseUrl } : {}), ...(o.fetchImpl ? { fetchImpl: o.fetchImpl } : {}) });
+    this.sessions = new Sessions(this.client);
+    if (typeof window !== 'undefined') {
+      const changed = () => this.live.forEach((t) => this.emit(t));
+      this.windowListeners = [
+        ['pagehide', () => this.live.forEach((t) => (t.take.state === 'recording' || t.take.state === 'stopped') && t.interruptOnUnload())],
+        ['pageshow', (e) => (e as PageTransitionEvent).persisted && this.live.forEach((t) => t.resumeAfterShow())],
+        ['online', changed],
+        ['offline', changed],
+      ];
+      for (const [ev, fn] of this.windowListeners) window.addEventListener(ev, fn);
+    }
+  }
+
+  get uploadHeaders(): Record<string, string> | undefined {
+    return this.o.uploadHeaders;
+  }
+
+  /** Drops the page's runtime for a take (after close) without touching its stored data. */
+  forget(takeId: string): void {
+    this.live.delete(takeId);
+  }
+
+  onStatus(cb: (s: TakeStatus) => void): () => void {
+    this.listeners.add(cb);
+    for (const t of this.live.values()) cb(t.status());
+    return () => void this.listeners.delete(cb);
+  }
+
+  status(takeId: string): TakeStatus | undefined {
+    return this.live.get(takeId)?.status();
+  }
+
+  private emit(t: LiveTake): void {
+    const s = t.status();
+    for (const cb of this.listeners) cb(s);
+  }
+
+  private linkOptions() {
+    return {
+      client: this.client,
+      sessions: this.sessions,
+      ...(this.o.uploadHeaders ? { uploadHeaders: this.o.uploadHeaders } : {}),
+      ...(this.o.uploadRetryDelays ? { uploadRetryDelays: this.o.uploadRetryDelays } : {}),
+      ...(this.o.maxBackoffMs ? { maxBackoffMs: this.o.maxBackoffMs } : {}),
+    };
+  }
+
+  /** Call before rec.start(): the first chunk must find the take ready. */
+  async begin(rec: RecorderLike, info: BeginInfo): Promise<LocalTake> {
+    const take = await this.store.create({
+      id: newId(),
+      userId: this.userId,
+      storage: this.storage,
+      mode: info.mode,
+      quality: info.quality,
+      mimeType: rec.mimeType,
+      startedAt: new Date().toISOString(),
+      projectId: info.projectId ?? null,
+      ...(info.deviceInfo ? { deviceInfo: info.deviceInfo } : {}),
+      ...(info.settings ? { settings: info.settings } : {}),
+    });
+    // Once per page is enough; the browser remembers the answer. Declining still works, with eviction risk.
+    if (!this.askedPersist) {
+      this.askedPersist = true;
+      void requestPersistentStorage();
+    }
+    const t = new LiveTake(take, this.store, this.linkOptions(), () => this.emit(t), true);
+    t.release = (await holdTakeLock(take.id)) ?? undefined;
+    this.live.set(take.id, t);
+    const stopRecorder = () => void rec.stop().catch(() => undefined);
+    t.unhook.push(
+      rec.on('chunk', (c) => t.addChunk(c, stopRecorder)),
+      rec.on('stopped', (s) => {
+        void (async () => {
+          await t.queue;
+          t.take = await this.store.update(take.id, { state: 'stopped', durationMs: s.durationMs || t.take.durationMs, ...(s.mimeType ? { mimeType: s.mimeType } : {}) }).catch(() => ({ ...t.take, state: 'stopped' as const }));
+          t.markStopped();
+          this.emit(t);
+        })();
+      }),
+    );
+    if (this.storage === 'server') void t.link(info).catch(() => undefined);
+    this.emit(t);
+    return take;
+  }
+
+  /**
+   * Takes over a stored take no live page owns (recovery): its bytes are all in IndexedDB, the upload
+   * resumes from the server's offset. Throws when another page holds its lock.
+   */
+  async adopt(takeId: string, session?: ServerSession): Promise<LiveTake> {
+    const existing = this.live.get(takeId);
+    if (existing) return existing;
+    let take = await this.store.get(takeId);
+    if (!take || take.userId !== this.userId) throw new ApiError(404, 'TAKE_NOT_FOUND', 'This take is not stored in this browser');
+    const release = await holdTakeLock(takeId);
+    if (!release) throw new ApiError(409, 'TAKE_IN_USE', 'This take is open in another tab');
+    if (take.state === 'recording') take = await this.store.update(takeId, { state: 'stopped' });
+    if (!take.uploadUrl && session?.upload?.url) take = await this.store.update(takeId, { uploadUrl: this.client.absolute(session.upload.url.replace(/^https?:\/\/[^/]+/, '')) });
+    if (!take.sessionId && session) take = await this.store.update(takeId, { sessionId: session.id });
+    const t = new LiveTake(take, this.store, this.linkOptions(), () => this.emit(t), false);
+    t.release = release;
+    this.live.set(takeId, t);
+    // An uploaded take only needs its check (verify); the rest need their session and upload back.
+    const open = take.state === 'stopped';
+    if (open && this.storage === 'server' && take.storage === 'server') void t.link({ mode: take.mode, quality: take.quality, projectId: take.projectId ?? null, ...(take.deviceInfo ? { deviceInfo: take.deviceInfo } : {}), ...(take.settings ? { settings: take.settings } : {}) }).catch(() => undefined);
+    return t;
+  }
+
+  keep(takeId: string, d: KeepDetails, onProgress?: (sent: number, total: number) => void): Promise<KeepResult> {
+    let p = this.keeping.get(takeId);
+    if (!p) {
+      p = this.doKeep(takeId, d, onProgress).finally(() => this.keeping.delete(takeId));
+      this.keeping.set(takeId, p);
+    }
+    return p;
+  }
+
+  private async doKeep(takeId: string, d: KeepDetails, onProgress?: (sent: number, total: number) => void): Promise<KeepResult> {
+    const t = this.live.get(takeId) ?? (await this.adopt(takeId));
+    await t.stopped;
+    await t.queue;
+    // A blank title would be refused by the server (400) after the user pressed Keep: name it instead.
+    const title = d.title.trim() || defaultTitle(t.take.mode, t.take.startedAt, false);
+    const details = { title, ...(d.description !== undefined ? { description: d.description } : {}), ...(d.projectId !== undefined ? { projectId: d.projectId } : {}), ...(d.metadata ? { metadata: d.metadata } : {}) };
+    t.take = await this.store.update(takeId, { ...details, keepRequested: true });
+    if (this.storage === 'browser' || t.take.storage === 'browser') {
+      t.take = await this.store.update(takeId, { state: 'kept' });
+      this.emit(t);
+      await this.finishLive(t);
+      return { localId: takeId };
+    }
+    await t.link({ mode: t.take.mode, quality: t.take.quality, projectId: t.take.projectId ?? null });
+    const sessionId = t.take.sessionId!;
+    await t
+      .persist(() =>
+        this.sessions.update(sessionId, {
+          title,
+          ...(d.description !== undefined ? { description: d.description } : {}),
+          ...(d.projectId !== undefined ? { projectId: d.projectId } : {}),
+          ...(t.take.durationMs >= 1 ? { durationMs: Math.round(t.take.durationMs) } : {}),
+          ...(d.metadata ? { metadata: d.metadata } : {}),
+        }),
+      )
+      .catch((err: unknown) => {
+        // The server finished this take already (a page died after the final PATCH, before its answer).
+        // We finalize only after this PATCH succeeded, so the recording has the details: go on to
+        // learn its id (the upload's HEAD finds it gone and asks the session) and verify.
+        if (!(err instanceof ApiError && err.code === 'SESSION_CLOSED')) throw err;
+      });
+    const upload = t.upload!;
+    const total = t.source.size;
+    if (onProgress) {
+      onProgress(t.serverBytes, total);
+      const unsub = this.onStatus((s) => s.takeId === takeId && onProgress(s.serverBytes, total));
+      void upload.done.finally(unsub).catch(() => undefined);
+    }
+    upload.finalize();
+    const { recordingId } = await upload.done;
+    t.serverBytes = total;
+    t.take = await this.store.update(takeId, { state: 'uploaded', recordingId, serverOffset: total });
+    this.emit(t);
+    const result = await this.verify(t, recordingId);
+    await this.finishLive(t);
+    return result;
+  }
+
+  /** Compares the server's record of the bytes with ours; deletes the local copy only on a full match. */
+  async verify(t: LiveTake, recordingId: string): Promise<KeepResult> {
+    const rec = await t.persist(() => getRecording(this.client, recordingId));
+    const localSha = await t.digest();
+    const size = t.source.size;
+    const serverSha = rec.metadata.upload_sha256;
+    const serverSize = rec.metadata.upload_size === undefined ? undefined : Number(rec.metadata.upload_size);
+    let problem: string | undefined;
+    if (serverSha === undefined || serverSize === undefined) problem = 'The server did not report the size and sha256 of what it received; the local copy is kept';
+    else if (serverSize !== size) problem = `The server received ${serverSize} bytes, this browser recorded ${size}; the local copy is kept`;
+    else if (serverSha !== localSha) problem = 'The server received different bytes than this browser recorded (sha256 differs); the local copy is kept';
+    if (problem) {
+      t.take = await this.store.update(t.take.id, { problem });
+      t.problem = { code: 'VERIFY_FAILED', message: problem };
+      this.emit(t);
+      return { recordingId, localId: t.take.id, verified: false, problem };
+    }
+    await this.store.delete(t.take.id);
+    return { recordingId, localId: t.take.id, verified: true };
+  }
+
+  private async finishLive(t: LiveTake): Promise<void> {
+    await t.close(false);
+    this.live.delete(t.take.id);
+  }
+
+  /** Throws the upload away on the server (tus DELETE, session discarded) and deletes the local take. */
+  async discard(takeId: string): Promise<void> {
+    const t = this.live.get(takeId);
+    const take = t?.take ?? (await this.store.get(takeId));
+    if (t) {
+      await t.queue.catch(() => undefined);
+      await t.upload?.abort(true).catch(() => undefined);
+      await t.close(false);
+      this.live.delete(takeId);
+    } else if (take?.uploadUrl) {
+      const { Upload } = await import('tus-js-client');
+      await Upload.terminate(take.uploadUrl, { headers: this.o.uploadHeaders ?? {}, retryDelays: [0, 1000] }).catch(() => undefined);
+    }
+    // Best effort: a server that cannot be told now still has the session, which it later offers as unfinished.
+    if (take?.sessionId) await this.sessions.discard(take.sessionId).catch(() => undefined);
+    await this.store.delete(takeId);
+  }
+
+  /** A take that could not start (permission denied, no device): recorded on the server as an interrupted session. */
+  async recordProblem(mode: RecordingMode, problem: MediaProblem, deviceInfo?: Record<string, unknown>): Promise<void> {
+    if (this.storage !== 'server') return;
+    try {
+      const s = await this.sessions.create({ recordingType: mode, ...(deviceInfo ? { deviceInfo } : {}), settings: { problem: problem.code } });
+      await this.sessions.interrupt(s.id, `${problem.code}: ${problem.message}`.slice(0, 500));
+    } catch (err) {
+      // Diagnostics only: failing to record the problem must not add a second error for the user.
+      console.warn('could not record the media problem on the server', err);
+    }
+  }
+
+  /** Stops this page's work on every live take (the stored data stays for recovery). */
+  async close(): Promise<void> {
+    for (const t of this.live.values()) await t.close(true);
+    this.live.clear();
+    if (typeof window !== 'undefined') for (const [ev, fn] of this.windowListeners) window.removeEventListener(ev, fn);
+    this.windowListeners = [];
+  }
+}

@@ -1,0 +1,333 @@
+/**
+ * Recording sessions end to end on a real server and database: the lifecycle of a take as the web app
+ * drives it (create, heartbeat, interrupt, details, discard), the unfinished listing recovery relies on,
+ * the stale-session sweep, and a kept take's upload (real tus-js-client) becoming exactly one recording
+ * with the take's details — however often its final upload is sent.
+ */
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signUp, startTestServer, type TestServer } from './support/app.js';
+import { connect, pgTargets } from './support/db.js';
+import { makeMediaFixtures, type MediaFixtures } from './support/media-fixtures.js';
+import { call, sha256, waitFor } from './support/recordings-fixtures.js';
+import { sweepStaleSessions } from '../src/server/sessions/sessions.repository.js';
+import { createDeferredUpload, head, patch, sessionsApi, tusUpload, type ApiSession } from './support/sessions.js';
+
+let fx: MediaFixtures;
+beforeAll(async () => {
+  fx = await makeMediaFixtures();
+});
+afterAll(() => fx?.cleanup());
+
+async function sql<T = Record<string, unknown>>(dbUrl: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const c = await connect(dbUrl);
+  try {
+    return (await c.query(text, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+describe.each(pgTargets())('recording sessions on $name', (target) => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer(target);
+  });
+  afterAll(async () => t?.close());
+
+  it('a take’s lifecycle: create, heartbeat, interrupt, back again, details, discard', async () => {
+    const u = await signUp(t.url, 'lifecycle');
+    const api = sessionsApi(t.url, u.headers);
+    const s = await api.create({ recordingType: 'screen-camera', deviceInfo: { camera: 'Fake cam' }, settings: { quality: 'high', mimeType: 'video/webm' } });
+    expect(s).toMatchObject({
+      recordingType: 'screen-camera',
+      status: 'active',
+      endedAt: null,
+      duration: null,
+      deviceInfo: { camera: 'Fake cam' },
+      settings: { quality: 'high', mimeType: 'video/webm' },
+      errorMessage: null,
+      projectId: null,
+      recordingId: null,
+      discarded: false,
+      take: null,
+      upload: null,
+    });
+    expect(s.id).toMatch(/^\d+$/);
+    expect(Date.parse(s.lastHeartbeatAt!)).toBeGreaterThanOrEqual(Date.parse(s.startedAt));
+    expect(await api.get(s.id)).toEqual(s);
+
+    await sleep(20);
+    const beat = await api.heartbeat(s.id, { durationMs: 12_400, bytes: 1_000_000 });
+    expect(beat).toMatchObject({ status: 'active', duration: 12 });
+    expect(Date.parse(beat.lastHeartbeatAt!)).toBeGreaterThan(Date.parse(s.lastHeartbeatAt!));
+
+    const cut = await api.interrupt(s.id, { reason: 'The screen share was stopped from the browser bar.' });
+    expect(cut).toMatchObject({ status: 'interrupted', errorMessage: 'The screen share was stopped from the browser bar.', duration: 12 });
+    expect(Date.parse(cut.endedAt!)).toBeGreaterThanOrEqual(Date.parse(cut.startedAt));
+
+    // The tab was not gone after all: a heartbeat makes the take active again.
+    const back = await api.heartbeat(s.id, {});
+    expect(back).toMatchObject({ status: 'active', errorMessage: null, endedAt: null });
+
+    const detailed = await api.setTake(s.id, { title: '  Quarterly review  ', description: 'Slides 1-12', durationMs: 15_000 });
+    expect(detailed.take).toEqual({ title: 'Quarterly review', description: 'Slides 1-12', durationMs: 15_000 });
+    const more = await api.setTake(s.id, { metadata: { slideChanges: [{ index: 1, atMs: 2500 }] } });
+    expect(more.take).toEqual({ title: 'Quarterly review', description: 'Slides 1-12', durationMs: 15_000, metadata: { slideChanges: [{ index: 1, atMs: 2500 }] } });
+
+    const gone = await api.discard(s.id);
+    expect(gone).toMatchObject({ status: 'completed', discarded: true, recordingId: null });
+    expect(gone.endedAt).not.toBeNull();
+    // Discarding twice is harmless; a heartbeat or details afterwards are refused with a code.
+    expect((await api.discard(s.id)).discarded).toBe(true);
+    expect((await api.raw('POST', `/api/sessions/${s.id}/heartbeat`, {})).json).toMatchObject({ code: 'SESSION_DISCARDED' });
+    expect((await api.raw('PATCH', `/api/sessions/${s.id}`, { title: 'x' })).json).toMatchObject({ code: 'SESSION_DISCARDED' });
+    expect((await api.raw('POST', `/api/sessions/${s.id}/interrupt`, {})).status).toBe(409);
+  });
+
+  it('the OpenAPI document describes every sessions route', async () => {
+    const doc = (await call(t.url, 'GET', '/api/openapi.json')).json as { paths: Record<string, Record<string, unknown>> };
+    expect(Object.keys(doc.paths['/api/sessions']!).sort()).toEqual(['get', 'post']);
+    expect(Object.keys(doc.paths['/api/sessions/{id}']!).sort()).toEqual(['get', 'patch']);
+    for (const p of ['heartbeat', 'interrupt', 'discard']) expect(Object.keys(doc.paths[`/api/sessions/{id}/${p}`]!)).toEqual(['post']);
+  });
+
+  it('interrupt without a reason says so in words; a second interrupt updates the reason', async () => {
+    const u = await signUp(t.url, 'reasons');
+    const api = sessionsApi(t.url, u.headers);
+    const s = await api.create({ recordingType: 'audio' });
+    // pagehide sends it with fetch keepalive, possibly with no body at all
+    const res = await fetch(`${t.url}/api/sessions/${s.id}/interrupt`, { method: 'POST', headers: u.headers });
+    expect(res.status).toBe(200);
+    const first = (await res.json()) as ApiSession;
+    expect(first.status).toBe('interrupted');
+    expect(first.errorMessage).toMatch(/tab was closed/);
+    const second = await api.interrupt(s.id, { reason: 'Microphone permission was denied.' });
+    expect(second.errorMessage).toBe('Microphone permission was denied.');
+    expect(second.endedAt).toBe(first.endedAt);
+  });
+
+  it('lists newest first, filtered by state; `unfinished` is exactly the takes to offer for recovery', async () => {
+    const u = await signUp(t.url, 'lister');
+    const api = sessionsApi(t.url, u.headers);
+    const fresh = await api.create({ recordingType: 'camera' });
+    const silent = await api.create({ recordingType: 'camera' });
+    const closed = await api.create({ recordingType: 'audio' });
+    const thrown = await api.create({ recordingType: 'audio' });
+    await api.interrupt(closed.id, { reason: 'tab closed' });
+    await api.discard(thrown.id);
+    // An active take whose tab went quiet 20 s ago (the sweep has not run yet at 45 s).
+    await sql(t.dbUrl, `UPDATE recording_sessions SET last_heartbeat_at = now() - interval '20 seconds' WHERE id = $1`, [silent.id]);
+    // An interrupted take that was kept after all (recovered) is not unfinished.
+    const kept = await api.create({ recordingType: 'screen' });
+    await api.interrupt(kept.id, {});
+    const [rec] = await sql<{ id: string }>(t.dbUrl, `INSERT INTO recordings (user_id, title, recording_type, duration) VALUES ($1, 'k', 'screen', 3) RETURNING id`, [u.userId]);
+    await sql(t.dbUrl, `UPDATE recording_sessions SET recording_id = $1 WHERE id = $2`, [rec!.id, kept.id]);
+
+    const ids = (items: ApiSession[]) => items.map((s) => s.id);
+    expect(ids(await api.list())).toEqual([kept.id, thrown.id, closed.id, silent.id, fresh.id]);
+    expect(ids(await api.list('?state=unfinished'))).toEqual([closed.id, silent.id]);
+    expect(ids(await api.list('?state=active'))).toEqual([silent.id, fresh.id]);
+    expect(ids(await api.list('?state=interrupted'))).toEqual([kept.id, closed.id]);
+    expect(ids(await api.list('?state=completed'))).toEqual([thrown.id]);
+    expect(ids(await api.list('?limit=2'))).toEqual([kept.id, thrown.id]);
+    // nobody else's
+    const other = sessionsApi(t.url, (await signUp(t.url, 'stranger')).headers);
+    expect(await other.list()).toEqual([]);
+  });
+
+  it('keep: the upload’s finish makes one recording with the take’s details, and completes the session', async () => {
+    const u = await signUp(t.url, 'keeper');
+    const api = sessionsApi(t.url, u.headers);
+    const project = await call(t.url, 'POST', '/api/projects', u.headers, { name: 'Course' });
+    const s = await api.create({ recordingType: 'camera', deviceInfo: { camera: 'fake' } });
+    const bytes = fs.readFileSync(fx.recorderWebm);
+    const slideChanges = [{ index: 0, atMs: 0 }, { index: 1, atMs: 1500 }];
+    await api.setTake(s.id, {
+      title: 'Kept take',
+      description: 'from the review screen',
+      projectId: project.json.id,
+      durationMs: 3000,
+      // thumbnail_key names a storage object: a client can never set it
+      metadata: { slideChanges, thumbnail_key: 'users/someone-else/recordings/1/thumbnail.jpg' },
+    });
+    const up = await tusUpload(t.url, u.headers, bytes, { sessionId: s.id, recordingType: 'camera', quality: 'medium', title: 'tus title', filename: 'take.webm' });
+    expect(up.recordingId).toMatch(/^\d+$/);
+
+    const rec = await call(t.url, 'GET', `/api/recordings/${up.recordingId}`, u.headers);
+    expect(rec.json).toMatchObject({ title: 'Kept take', description: 'from the review screen', projectId: project.json.id, recordingType: 'camera', quality: 'medium', duration: 3 });
+    expect(rec.json.metadata).toMatchObject({ session_id: s.id, upload_size: bytes.length, upload_sha256: sha256(bytes), slideChanges, duration_ms: 3000 });
+    expect(rec.json.metadata.thumbnail_key ?? null).toBeNull();
+
+    const done = await api.get(s.id);
+    expect(done).toMatchObject({ status: 'completed', recordingId: up.recordingId, duration: 3, discarded: false });
+    expect(done.endedAt).not.toBeNull();
+    expect(done.upload).toEqual({ id: up.uploadUrl.split('/').pop(), url: new URL(up.uploadUrl).pathname, offset: bytes.length, length: bytes.length, status: 'completed' });
+
+    // Processing remuxes a MediaRecorder WebM: sha256 then describes the stored bytes, upload_sha256
+    // still the uploaded ones the browser compares with.
+    const processed = await waitFor(async () => {
+      const r = await call(t.url, 'GET', `/api/recordings/${up.recordingId}`, u.headers);
+      return r.json.status === 'completed' ? r.json : undefined;
+    }, 60_000, 'processing');
+    expect(processed.metadata).toMatchObject({ upload_size: bytes.length, upload_sha256: sha256(bytes), session_id: s.id, slideChanges });
+    expect(processed.metadata.thumbnail_key).toMatch(new RegExp(`^users/${u.userId}/recordings/${up.recordingId}/`));
+
+    // Once kept, the take's details and state are closed: the recording is what changes now.
+    const again = await api.raw('PATCH', `/api/sessions/${s.id}`, { title: 'late' });
+    expect(again.status).toBe(409);
+    expect(again.json).toMatchObject({ code: 'SESSION_CLOSED', details: { recordingId: up.recordingId } });
+    expect((await api.raw('POST', `/api/sessions/${s.id}/discard`, {})).json).toMatchObject({ code: 'SESSION_CLOSED' });
+    expect((await api.raw('POST', `/api/sessions/${s.id}/heartbeat`, {})).json).toMatchObject({ code: 'SESSION_CLOSED' });
+  });
+
+  it('a take’s final upload sent again, or twice at once, never makes a second recording', async () => {
+    const u = await signUp(t.url, 'twice');
+    const api = sessionsApi(t.url, u.headers);
+    const s = await api.create({ recordingType: 'camera' });
+    await api.setTake(s.id, { title: 'Only once', durationMs: 3000 });
+    const bytes = fs.readFileSync(fx.webm);
+    const meta = { sessionId: s.id, recordingType: 'camera' };
+    // Two uploads of the same take complete at the same moment (a recovery racing the live upload):
+    // both pass the early check, both store, and the session row's lock orders their transactions.
+    const a = await createDeferredUpload(t.url, u.headers, meta);
+    const b = await createDeferredUpload(t.url, u.headers, meta);
+    expect(await patch(a.uploadUrl, u.headers, 0, bytes)).toMatchObject({ status: 204, offset: bytes.length });
+    expect(await patch(b.uploadUrl, u.headers, 0, bytes)).toMatchObject({ status: 204, offset: bytes.length });
+    const [fa, fb] = await Promise.all([patch(a.uploadUrl, u.headers, bytes.length, Buffer.alloc(0), bytes.length), patch(b.uploadUrl, u.headers, bytes.length, Buffer.alloc(0), bytes.length)]);
+    expect([fa.status, fb.status]).toEqual([204, 204]);
+    expect(fa.recordingId).toMatch(/^\d+$/);
+    expect(fb.recordingId).toBe(fa.recordingId);
+    const first = { recordingId: fa.recordingId! };
+    // Later, the whole take sent again by tus-js-client: the same recording.
+    const resent = await tusUpload(t.url, u.headers, bytes, meta);
+    expect(resent.recordingId).toBe(first.recordingId);
+
+    const rows = await sql<{ id: string }>(t.dbUrl, `SELECT id FROM recordings WHERE user_id = $1`, [u.userId]);
+    expect(rows.map((r) => r.id)).toEqual([first.recordingId]);
+    const uploads = await sql<{ status: string; recording_id: string }>(t.dbUrl, `SELECT status, recording_id FROM uploads WHERE session_id = $1`, [s.id]);
+    expect(uploads).toHaveLength(3);
+    expect(uploads.every((x) => x.status === 'completed' && x.recording_id === first.recordingId)).toBe(true);
+    expect((await api.get(s.id)).recordingId).toBe(first.recordingId);
+
+    // Whatever a losing finish stored is deleted through the outbox: in the end only the one
+    // recording's objects remain under the user's prefix.
+    const storage = t.server.storage;
+    await waitFor(async () => {
+      const keys: string[] = [];
+      for await (const o of storage.list(`users/${u.userId}/recordings/`)) keys.push(o.key);
+      return keys.every((k) => k.startsWith(`users/${u.userId}/recordings/${first.recordingId}/`)) && keys.length > 0 ? keys : undefined;
+    }, 20_000, 'only the kept recording’s objects');
+    expect(await sql(t.dbUrl, `SELECT storage_key FROM storage_deletions WHERE storage_key LIKE $1`, [`users/${u.userId}/%`])).toEqual([]);
+  });
+
+  it('a zero-byte final PATCH declaring Upload-Length = offset finishes a deferred-length upload (recovery from server bytes)', async () => {
+    const u = await signUp(t.url, 'recover');
+    const api = sessionsApi(t.url, u.headers);
+    const s = await api.create({ recordingType: 'camera' });
+    const bytes = fs.readFileSync(fx.webm);
+    const up = await createDeferredUpload(t.url, u.headers, { sessionId: s.id, recordingType: 'camera', filename: 'take.webm' });
+    expect(up.status).toBe(201);
+    const half = Math.floor(bytes.length / 2);
+    expect((await patch(up.uploadUrl, u.headers, 0, bytes.subarray(0, half))).status).toBe(204);
+    expect((await patch(up.uploadUrl, u.headers, half, bytes.subarray(half))).status).toBe(204);
+
+    // The tab crashed: the session, as recovery sees it, says how many bytes the server holds.
+    await api.interrupt(s.id, { reason: 'crash' });
+    const [unfinished] = await api.list('?state=unfinished');
+    expect(unfinished).toMatchObject({ id: s.id, upload: { url: new URL(up.uploadUrl).pathname, offset: bytes.length, length: null, status: 'uploading' } });
+    expect(await head(up.uploadUrl, u.headers)).toMatchObject({ status: 200, offset: String(bytes.length), length: null });
+
+    await api.setTake(s.id, { title: 'Recovered take' });
+    const fin = await patch(up.uploadUrl, u.headers, bytes.length, Buffer.alloc(0), bytes.length);
+    expect(fin).toMatchObject({ status: 204, offset: bytes.length });
+    expect(fin.recordingId).toMatch(/^\d+$/);
+    const rec = await call(t.url, 'GET', `/api/recordings/${fin.recordingId}`, u.headers);
+    expect(rec.json).toMatchObject({ title: 'Recovered take', fileSize: bytes.length });
+    expect(rec.json.metadata).toMatchObject({ upload_size: bytes.length, upload_sha256: sha256(bytes), session_id: s.id });
+    const done = await api.get(s.id);
+    // The interruption stays on record; the take is kept.
+    expect(done).toMatchObject({ status: 'completed', recordingId: fin.recordingId, errorMessage: 'crash', upload: { status: 'completed', offset: bytes.length, length: bytes.length } });
+    expect(await api.list('?state=unfinished')).toEqual([]);
+  });
+
+  it('discard removes the take’s unfinished upload: its bytes are gone and it can never finish', async () => {
+    const u = await signUp(t.url, 'discarder');
+    const api = sessionsApi(t.url, u.headers);
+    const s = await api.create({ recordingType: 'audio' });
+    const bytes = fs.readFileSync(fx.recorderAudioWebm);
+    const up = await createDeferredUpload(t.url, u.headers, { sessionId: s.id, recordingType: 'audio' });
+    expect((await patch(up.uploadUrl, u.headers, 0, bytes)).status).toBe(204);
+    expect((await api.get(s.id)).upload).toMatchObject({ offset: bytes.length, status: 'uploading' });
+    const gone = await api.discard(s.id);
+    expect(gone.upload).toMatchObject({ status: 'terminated' });
+    expect((await head(up.uploadUrl, u.headers)).status).toBe(404);
+    // A new upload for a discarded take is refused.
+    const refused = await createDeferredUpload(t.url, u.headers, { sessionId: s.id, recordingType: 'audio' });
+    expect(refused.status).toBe(409);
+    expect(JSON.parse(refused.body)).toMatchObject({ code: 'SESSION_DISCARDED' });
+    expect(await sql(t.dbUrl, 'SELECT id FROM recordings WHERE user_id = $1', [u.userId])).toEqual([]);
+  });
+});
+
+describe.each(pgTargets())('the stale-session sweep on $name', (target) => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer(target, { SESSION_STALE_SECONDS: '2' });
+  });
+  afterAll(async () => t?.close());
+
+  it('marks a silent take interrupted at its last heartbeat, says why in plain words; a heartbeat brings it back', async () => {
+    const u = await signUp(t.url, 'crasher');
+    const api = sessionsApi(t.url, u.headers);
+    const s = await api.create({ recordingType: 'screen' });
+    const alive = await api.create({ recordingType: 'screen' });
+    const beat = await api.heartbeat(s.id, { durationMs: 900 });
+    // keep `alive` beating while `s` goes silent
+    const keepAlive = setInterval(() => void api.heartbeat(alive.id, {}).catch(() => undefined), 500);
+    let swept: ApiSession;
+    try {
+      swept = await waitFor(async () => {
+        const g = await api.get(s.id);
+        return g.status === 'interrupted' ? g : undefined;
+      }, 10_000, 'the sweep');
+      expect((await api.get(alive.id)).status).toBe('active');
+    } finally {
+      clearInterval(keepAlive);
+    }
+    expect(swept.errorMessage).toMatch(/closed or crashed/);
+    expect(swept.errorMessage).toMatch(/2 s/);
+    expect(swept.endedAt).toBe(beat.lastHeartbeatAt);
+    expect(swept.duration).toBe(1);
+    expect((await api.list('?state=unfinished')).map((x) => x.id)).toContain(s.id);
+
+    const back = await api.heartbeat(s.id, {});
+    expect(back).toMatchObject({ status: 'active', errorMessage: null, endedAt: null });
+  });
+
+  it('is one idempotent UPDATE: running it again, or from a second process, changes nothing more', async () => {
+    const sweep = t.server.sessionSweep!;
+    expect(sweep).toBeDefined();
+    await sleep(50);
+    const u = await signUp(t.url, 'idem');
+    const api = sessionsApi(t.url, u.headers);
+    const s = await api.create({ recordingType: 'audio' });
+    await sql(t.dbUrl, `UPDATE recording_sessions SET last_heartbeat_at = now() - interval '1 minute' WHERE id = $1`, [s.id]);
+    const results = await Promise.all([sweep.runOnce(), sweep.runOnce()]);
+    expect(results[0]).toBe(results[1]); // concurrent calls in one process share one pass
+    const first = await api.get(s.id);
+    expect(first.status).toBe('interrupted');
+    // the forged heartbeat is older than the start: an end never precedes the start
+    expect(first.endedAt).toBe(first.startedAt);
+    expect(await sweep.runOnce()).toBe(0);
+    // Two processes' sweeps at once (two connections): the row lock makes the second re-check and skip.
+    const other = await api.create({ recordingType: 'audio' });
+    await sql(t.dbUrl, `UPDATE recording_sessions SET last_heartbeat_at = now() - interval '1 minute' WHERE id = $1`, [other.id]);
+    const db = t.server.database.db;
+    const [x, y] = await Promise.all([sweepStaleSessions(db, 2, 'one'), sweepStaleSessions(db, 2, 'two')]);
+    expect(x.length + y.length).toBeLessThanOrEqual(1); // 0 when the server's own timer got there first
+    expect((await api.get(other.id)).status).toBe('interrupted');
+    expect(await api.get(s.id)).toEqual(first);
+  });
+});
