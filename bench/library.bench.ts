@@ -98,6 +98,38 @@ interface LoadSample extends LoadTimings {
   metrics?: Record<string, number>;
 }
 
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  hitCount?: number;
+}
+
+/** BENCH_LIBRARY_PROFILE=1: a V8 CPU profile of one library load, top self times (for finding what is slow). */
+async function profileLoad(context: BrowserContext, url: string): Promise<string> {
+  const p = await context.newPage();
+  try {
+    const cdp = await context.newCDPSession(p);
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+    await cdp.send('Profiler.start');
+    await p.goto(`${url}/`, { waitUntil: 'commit' });
+    const t = (await p.evaluate(call(WAIT_LOADED, 60_000))) as LoadTimings;
+    note(`long animation frames: ${JSON.stringify(t.frames, null, 1)}\nfirst card ${t.firstCardDom} dom, ${t.firstCard} painted; requests ${JSON.stringify(t.requests)}`);
+    const { profile } = (await cdp.send('Profiler.stop')) as unknown as { profile: { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[] } };
+    const us = (profile.endTime - profile.startTime) / profile.samples.length;
+    const self = new Map<string, number>();
+    for (const n of profile.nodes) {
+      const f = n.callFrame;
+      const where = f.url ? `${f.url.split('/').pop()}:${f.lineNumber + 1}:${f.columnNumber + 1}` : '';
+      const k = `${f.functionName || '(anonymous)'} ${where}`;
+      self.set(k, (self.get(k) ?? 0) + (n.hitCount ?? 0) * us);
+    }
+    return [...self].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `  ${fmtMs(v / 1000).padStart(7)} ms  ${k}`).join('\n');
+  } finally {
+    await p.close();
+  }
+}
+
 async function main(): Promise<void> {
   const started = now();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-bench-library-'));
@@ -223,6 +255,7 @@ async function main(): Promise<void> {
       samples.small.push(await libraryLoad(small));
       note(`round ${i + 1}/${REPS}: first card ${fmtMs(samples.big[i]!.firstCard!)} ms (${fmtInt(ROWS)}) / ${fmtMs(samples.small[i]!.firstCard!)} ms (${fmtInt(SMALL)}), scroll ${fmtMs(samples.big[i]!.scroll!.ms)} ms`);
     }
+    if (process.env.BENCH_LIBRARY_PROFILE) note(`CPU profile of one load:\n${await profileLoad(big.context!, server.url)}`);
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await libraryLoad(big, (p) => p.screenshot({ path: SCREENSHOT }).then(() => undefined));
 
@@ -255,7 +288,6 @@ async function main(): Promise<void> {
         row(`  first page (${PAGE} cards) painted`, r.firstPage, r.blank),
         row('  + thumbnails in view loaded', r.thumbs, r.blank),
         row('  first contentful paint', r.fcp, r.blank),
-        row('  largest contentful paint', r.lcp, r.blank),
         row(`  scroll ${SCROLL_PAGES} more pages (to ${PAGE * (1 + SCROLL_PAGES)} cards)`, r.scroll),
         [`Library, ${fmtInt(SMALL)} recordings (same server, interleaved)`],
         row('  first card painted', r.smallFirstCard, r.blank),
@@ -267,6 +299,14 @@ async function main(): Promise<void> {
     );
     console.log(`\nFirst card: ${fmtMs(r.firstCard.p50)} ms p50 = ${x(r.firstCard.p50, r.api.p50)} the API-only request, ${x(r.firstCard.p50, r.blank.p50)} the blank page; ${fmtInt(ROWS)} vs ${fmtInt(SMALL)} recordings: ${x(r.firstCard.p50, r.smallFirstCard.p50)}`);
     console.log(`After ${SCROLL_PAGES} more pages (${last.scroll!.cards} cards): ${fmtInt(last.scroll!.elements)} elements, ${fmtInt(m.Nodes!)} DOM nodes, JS heap ${fmtMb(m.JSHeapUsedSize!)} used after GC (${fmtMb(m.JSHeapTotalSize!)} total); long tasks while scrolling: ${last.scroll!.longTasks.n} (${fmtMs(last.scroll!.longTasks.totalMs)} ms, longest ${fmtMs(last.scroll!.longTasks.maxMs)} ms)`);
+    // The waterfall of the median first-card run: what the first card waited for.
+    const median = [...samples.big].sort((a, b) => a.firstCard! - b.firstCard!)[Math.floor((samples.big.length - 1) / 2)]!;
+    const between = (a: number | null, b: number | null) => `${fmtMs(a ?? NaN)}-${fmtMs(b ?? NaN)}`;
+    console.log(
+      `Median run's waterfall (ms from navigation start): HTML 0-${fmtMs(median.html ?? NaN)}, DOMContentLoaded ${fmtMs(median.domContentLoaded ?? NaN)}, FCP ${fmtMs(median.fcp ?? NaN)}, ` +
+        median.requests.filter((q) => q.path.startsWith('/api/')).map((q) => `${q.path.split('?')[0]} ${between(q.start, q.end)}`).join(', ') +
+        `, first card ${fmtMs(median.firstCard!)}; long tasks ${median.longTasks.n} (${fmtMs(median.longTasks.totalMs)} ms)`,
+    );
     console.log(`Cold first visit (once): first card ${fmtMs(cold.big.firstCard!)} ms, first page ${fmtMs(cold.big.firstPage!)} ms, thumbnails ${fmtMs(cold.big.thumbs!)} ms; blank page ${fmtMs(cold.blank.loadMs)} ms`);
     if (problems.length) console.log(`\nBrowser problems (${problems.length}):\n  ${[...new Set(problems)].slice(0, 10).join('\n  ')}`);
     console.log(`\nRuntime ${(runtimeMs / 1000).toFixed(1)} s. Results: ${path.relative(process.cwd(), RESULTS)}; screenshot: ${path.relative(process.cwd(), SCREENSHOT)}`);

@@ -9,7 +9,9 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markFailed, processRecording } from '../src/server/jobs/process-recording.js';
 import { JOBS } from '../src/server/jobs/queue.js';
+import { housekeeping } from '../src/server/jobs/housekeeping.js';
 import { drainDeletions, sweep } from '../src/server/jobs/storage-maintenance.js';
+import { SniffingFileStore } from '../src/server/uploads/sniffing-store.js';
 import { createLogger } from '../src/server/logger.js';
 import { detectTools, type MediaTools } from '../src/server/media/ffmpeg.js';
 import { LocalStorage } from '../src/server/storage/local.js';
@@ -262,6 +264,8 @@ describe.each(pgTargets())('jobs on $name', (target) => {
       );
       expect(done).toMatchObject({ status: 'completed', error: null, thumbnailUrl: `/api/recordings/${id}/thumbnail` });
       expect(done.metadata).toMatchObject({ duration_fixed: true, has_video: false, has_audio: true, audio_codec: 'opus' });
+      // uploaded as video/webm (the sniff reads the container); the probe found sound only
+      expect(done.mimeType).toBe('audio/webm');
       const wave = await call(w.url, 'GET', done.thumbnailUrl, a.headers);
       expect([wave.status, ...wave.body.subarray(0, 2)]).toEqual([200, 0xff, 0xd8]);
     } finally {
@@ -277,5 +281,38 @@ describe.each(pgTargets())('jobs on $name', (target) => {
     expect(await boss.boss.getQueueSize(JOBS.processRecording)).toBe(before + 1);
     await boss.send(JOBS.processRecording, { recordingId: '999998' }, { singletonKey: `${key}-other` });
     expect(await boss.boss.getQueueSize(JOBS.processRecording)).toBe(before + 2);
+  });
+
+  it('housekeeping deletes expired sign-in sessions and week-old unfinished uploads, and nothing else', async () => {
+    const u = await signUp(t.url, 'housekeeping');
+    await c.query(`INSERT INTO auth_sessions (id, user_id, expires_at) SELECT 'expired-' || $1, $1, now() - interval '1 minute'`, [u.userId]);
+    const create = () =>
+      fetch(`${t.url}/api/uploads`, {
+        method: 'POST',
+        headers: { ...u.headers, 'tus-resumable': '1.0.0', 'upload-defer-length': '1', 'upload-metadata': `recordingType ${Buffer.from('camera').toString('base64')}` },
+      });
+    const [oldRes, freshRes] = [await create(), await create()];
+    expect([oldRes.status, freshRes.status]).toEqual([201, 201]);
+    const idOf = (r: Response) => r.headers.get('location')!.split('/').pop()!;
+    const [oldId, freshId] = [idOf(oldRes), idOf(freshRes)];
+    // age one upload by eight days, as the tus store (its .json) and our row see it
+    const dir = path.join(t.dataDir, 'uploads');
+    const info = JSON.parse(fs.readFileSync(path.join(dir, `${oldId}.json`), 'utf8'));
+    info.creation_date = new Date(Date.now() - 8 * 86_400_000).toISOString();
+    fs.writeFileSync(path.join(dir, `${oldId}.json`), JSON.stringify(info));
+    await c.query(`UPDATE uploads SET created_at = now() - interval '8 days' WHERE id = $1`, [oldId]);
+
+    const store = new SniffingFileStore({ directory: dir, expirationPeriodInMilliseconds: 7 * 86_400_000 });
+    const result = await housekeeping({ db: t.server.database.db, logger, expireUploadFiles: () => store.deleteExpired() });
+    expect(result).toMatchObject({ uploadRows: 1, uploadFiles: 1 });
+    expect(result.authSessions).toBeGreaterThanOrEqual(1);
+    const left = (await c.query('SELECT id FROM auth_sessions WHERE user_id = $1', [u.userId])).rows.map((r) => r.id);
+    expect(left).not.toContain(`expired-${u.userId}`);
+    expect(left).toHaveLength(1); // the live sign-in stays
+    expect(fs.existsSync(path.join(dir, oldId))).toBe(false);
+    expect(fs.existsSync(path.join(dir, freshId))).toBe(true);
+    const status = Object.fromEntries((await c.query('SELECT id, status FROM uploads WHERE id = ANY($1)', [[oldId, freshId]])).rows.map((r) => [r.id, r.status]));
+    expect(status).toEqual({ [oldId]: 'failed', [freshId]: 'uploading' });
+    expect((await call(t.url, 'GET', '/api/auth/me', u.headers)).status).toBe(200);
   });
 });

@@ -29,6 +29,12 @@ export interface LoadTimings {
   thumbsBroken: number;
   fcp: number | null;
   lcp: number | null;
+  /** navigation -> HTML received, -> DOMContentLoaded done; the non-image requests, start and end. */
+  html: number | null;
+  domContentLoaded: number | null;
+  requests: { path: string; start: number; end: number }[];
+  /** Long animation frames (> 50 ms): when, how long, how much was rendering (style, layout, paint), which scripts. */
+  frames: { start: number; duration: number; blocking: number; render: number; styleLayout: number; scripts: { what: string; ms: number; forcedLayout: number }[] }[];
   /** Long tasks (> 50 ms) since navigation: count, total and longest. */
   longTasks: { n: number; totalMs: number; maxMs: number };
 }
@@ -74,6 +80,11 @@ export function initScript(pageSize: number): string {
     const observe = (type, fn) => { try { new PerformanceObserver((l) => l.getEntries().forEach(fn)).observe({ type, buffered: true }); } catch {} };
     observe('paint', (e) => { if (e.name === 'first-contentful-paint') b.fcp = e.startTime; });
     observe('largest-contentful-paint', (e) => { b.lcp = e.startTime; });
+    // Long animation frames say where a slow frame went: scripts (and which), then style/layout/paint.
+    b.frames = [];
+    observe('long-animation-frame', (e) => b.frames.push({ start: e.startTime, duration: e.duration, blocking: e.blockingDuration,
+      render: e.renderStart ? e.startTime + e.duration - e.renderStart : 0, styleLayout: e.styleAndLayoutStart ? e.startTime + e.duration - e.styleAndLayoutStart : 0,
+      scripts: e.scripts.map((s) => ({ what: (s.sourceFunctionName || s.invoker) + ' ' + s.sourceURL.split('/').pop() + ':' + s.sourceCharPosition, ms: s.duration, forcedLayout: s.forcedStyleAndLayoutDuration })) }));
     observe('longtask', (e) => { b.longTasks.n++; b.longTasks.totalMs += e.duration; b.longTasks.maxMs = Math.max(b.longTasks.maxMs, e.duration); });
   })();`;
 }
@@ -90,7 +101,11 @@ export const WAIT_LOADED = `async (timeoutMs) => {
       JSON.stringify([...document.images].slice(0, 12).map((i) => [i.getAttribute('src'), i.complete, i.naturalWidth, Math.round(i.getBoundingClientRect().top)])));
     await new Promise((r) => setTimeout(r, 20));
   }
-  return JSON.parse(JSON.stringify(b()));
+  const nav = performance.getEntriesByType('navigation')[0];
+  // The waterfall (images left out): where the time before the first card went.
+  const requests = performance.getEntriesByType('resource').filter((e) => e.initiatorType !== 'img')
+    .map((e) => ({ path: new URL(e.name).pathname + new URL(e.name).search, start: e.startTime, end: e.responseEnd }));
+  return { ...JSON.parse(JSON.stringify(b())), requests, html: nav ? nav.responseEnd : null, domContentLoaded: nav ? nav.domContentLoadedEventEnd : null };
 }`;
 
 /**

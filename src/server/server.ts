@@ -71,9 +71,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const tools = report.ffmpeg.available && report.ffprobe.available ? resolveTools() : undefined;
 
     boss = await startBoss(database.url, logger);
-    if (config.jobsEnabled) await startWorkers(boss, { db, storage, tools, logger });
     const uploads = new UploadsService(db, storage, boss, logger);
-    const { tus, recoverFinished, files } = createTusServer({ uploads, dataDir: config.dataDir, maxUploadBytes: config.maxUploadBytes, logger });
+    const { tus, datastore, recoverFinished, files } = createTusServer({ uploads, dataDir: config.dataDir, maxUploadBytes: config.maxUploadBytes, logger });
+    if (config.jobsEnabled) await startWorkers(boss, { db, storage, tools, logger, expireUploadFiles: () => datastore.deleteExpired() });
     const services = {
       auth: new AuthService(new AuthRepository(db), systemClock),
       projects: new ProjectsService(new ProjectsRepository(db), boss),

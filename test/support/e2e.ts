@@ -1,7 +1,7 @@
 /**
  * What the browser tests share: a whole server that can be stopped and started again on the same port,
  * database and DATA_DIR (the "server down mid-take" test), the web build check, and the UI steps
- * written against the stable hooks of docs/web-contract.md.
+ * written against the stable hooks of docs/web-architecture.md.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -21,6 +21,7 @@ const QUEUE_OPTIONS: Record<JobName, PgBoss.Queue> = {
   [JOBS.processRecording]: { name: JOBS.processRecording, policy: 'stately', retryLimit: 3, retryDelay: 5, retryBackoff: true, expireInSeconds: 3600 },
   [JOBS.deleteMedia]: { name: JOBS.deleteMedia, policy: 'stately', retryLimit: 10, retryDelay: 10, retryBackoff: true, expireInSeconds: 900 },
   [JOBS.sweepStorage]: { name: JOBS.sweepStorage, policy: 'stately', retryLimit: 1, retryDelay: 60, expireInSeconds: 3600 },
+  [JOBS.housekeeping]: { name: JOBS.housekeeping, policy: 'stately', retryLimit: 1, retryDelay: 60, expireInSeconds: 900 },
 };
 
 export async function startBoss(connectionString: string, logger: Logger): Promise<Boss> {

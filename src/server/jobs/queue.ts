@@ -11,6 +11,8 @@ export const JOBS = {
   deleteMedia: 'storage-delete',
   /** Find objects no recording owns; data {} */
   sweepStorage: 'storage-sweep',
+  /** Delete expired sign-in sessions and week-old unfinished uploads; data {} */
+  housekeeping: 'housekeeping',
 } as const;
 
 export type JobName = (typeof JOBS)[keyof typeof JOBS];

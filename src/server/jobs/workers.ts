@@ -5,6 +5,7 @@ import type { MediaTools } from '../media/ffmpeg.js';
 import type { Storage } from '../storage/storage.js';
 import type { Boss } from './boss.js';
 import { markFailed, processRecording } from './process-recording.js';
+import { housekeeping } from './housekeeping.js';
 import { JOBS } from './queue.js';
 import { drainDeletions, sweep } from './storage-maintenance.js';
 
@@ -14,6 +15,8 @@ export interface WorkerDeps {
   tools: MediaTools | undefined;
   logger: Logger;
   tmpDir?: string;
+  /** The tus store's deleteExpired (uploads.routes.ts). */
+  expireUploadFiles?: () => Promise<number>;
 }
 
 /** Runs the jobs in this process; schedules the periodic ones (outbox drain, hourly sweep). */
@@ -37,9 +40,13 @@ export async function startWorkers(boss: Boss, deps: WorkerDeps): Promise<void> 
   await boss.boss.work(JOBS.sweepStorage, { pollingIntervalSeconds: 5 }, async () => {
     await sweep(deps, { dryRun: false });
   });
+  await boss.boss.work(JOBS.housekeeping, { pollingIntervalSeconds: 5 }, async () => {
+    await housekeeping({ db: deps.db, logger, expireUploadFiles: deps.expireUploadFiles });
+  });
   // Periodic safety nets: an outbox entry whose job was lost still gets drained.
   await boss.boss.schedule(JOBS.deleteMedia, '*/5 * * * *');
   await boss.boss.schedule(JOBS.sweepStorage, '17 * * * *');
+  await boss.boss.schedule(JOBS.housekeeping, '41 * * * *');
 }
 
 /** At start: recordings left `processing` by a crash get their job again (a singleton per recording). */

@@ -1,6 +1,6 @@
 /**
  * Recording sessions: one per take, the server's record that a take exists, how far it got and what
- * became of it (docs/web-contract.md, "Server API added"). The browser creates it when recording
+ * became of it (docs/web-architecture.md, "Server API added"). The browser creates it when recording
  * starts, beats every 10 s, says when the tab closes, gives the take's details when the user keeps it,
  * or discards it. The upload's finish (uploads.service.ts) turns a kept take into its one recording.
  */

@@ -8,13 +8,13 @@ import { Server, type Upload } from '@tus/server';
 import path from 'node:path';
 import { requireUser } from '../auth/auth.plugin.js';
 import { AppError } from '../errors.js';
+import { UPLOAD_EXPIRY_MS } from '../jobs/housekeeping.js';
 import type { Logger } from '../logger.js';
 import { SniffingFileStore, UnsupportedMediaError } from './sniffing-store.js';
 import type { UploadsService } from './uploads.service.js';
 
 /** Set by us on the raw request after authentication; any client-sent value is removed first. */
 const USER_HEADER = 'x-recorder-authenticated-user';
-const WEEK_MS = 7 * 86_400_000;
 
 const TUS_CODES: Record<number, string> = {
   400: 'VALIDATION_FAILED',
@@ -54,7 +54,7 @@ export interface UploadRoutesOptions {
 
 export function createTusServer(opts: UploadRoutesOptions) {
   const directory = path.join(opts.dataDir, 'uploads');
-  const datastore = new SniffingFileStore({ directory, expirationPeriodInMilliseconds: WEEK_MS });
+  const datastore = new SniffingFileStore({ directory, expirationPeriodInMilliseconds: UPLOAD_EXPIRY_MS });
   // Upload ids are ours (hex from @tus/server, checked by it against path separators).
   const fileOf = (id: string) => path.join(directory, id);
   const userOf = (req: Request) => {
