@@ -85,7 +85,8 @@ export function initScript(pageSize: number): string {
     observe('long-animation-frame', (e) => b.frames.push({ start: e.startTime, duration: e.duration, blocking: e.blockingDuration,
       render: e.renderStart ? e.startTime + e.duration - e.renderStart : 0, styleLayout: e.styleAndLayoutStart ? e.startTime + e.duration - e.styleAndLayoutStart : 0,
       scripts: e.scripts.map((s) => ({ what: (s.sourceFunctionName || s.invoker) + ' ' + s.sourceURL.split('/').pop() + ':' + s.sourceCharPosition, ms: s.duration, forcedLayout: s.forcedStyleAndLayoutDuration })) }));
-    observe('longtask', (e) => { b.longTasks.n++; b.longTasks.totalMs += e.duration; b.longTasks.maxMs = Math.max(b.longTasks.maxMs, e.duration); });
+    b.longTaskList = [];
+    observe('longtask', (e) => { b.longTaskList.push([e.startTime, e.duration]); b.longTasks.n++; b.longTasks.totalMs += e.duration; b.longTasks.maxMs = Math.max(b.longTasks.maxMs, e.duration); });
   })();`;
 }
 
@@ -114,7 +115,6 @@ export const WAIT_LOADED = `async (timeoutMs) => {
  */
 export const SCROLL_TO = `async ({ target, timeoutMs }) => {
   const count = () => document.querySelectorAll('${CARD}').length;
-  const lt0 = { ...window.__libBench.longTasks };
   const t0 = performance.now();
   while (count() < target) {
     const before = count();
@@ -127,9 +127,9 @@ export const SCROLL_TO = `async ({ target, timeoutMs }) => {
   }
   await new Promise((r) => requestAnimationFrame(() => { const ch = new MessageChannel(); ch.port1.onmessage = r; ch.port2.postMessage(0); }));
   const ms = performance.now() - t0;
-  const lt = window.__libBench.longTasks;
+  const lt = window.__libBench.longTaskList.filter(([start]) => start >= t0).map(([, d]) => d);
   return { ms, cards: count(), elements: document.getElementsByTagName('*').length, images: document.images.length,
-    longTasks: { n: lt.n - lt0.n, totalMs: lt.totalMs - lt0.totalMs, maxMs: lt.maxMs } };
+    longTasks: { n: lt.length, totalMs: lt.reduce((a, d) => a + d, 0), maxMs: Math.max(0, ...lt) } };
 }`;
 
 /** The same API request the library makes for its first page, timed from inside the page (body read). */
