@@ -288,6 +288,17 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
     expect((await head(url, auth)).status).toBe(404);
   });
 
+  it('keeps an audio take as audio/webm from the moment it is finished', async () => {
+    const user = await signUp(t.url, 'singer');
+    const bytes = fs.readFileSync(fx.recorderAudioWebm);
+    const { recordingId } = await tusUpload(bytes, { endpoint, headers: user.headers, metadata: { filename: 'voice.webm', recordingType: 'audio' } }).done;
+    const first = await json<ApiRecording>(`${t.url}/api/recordings/${recordingId}`, user.headers);
+    expect(first.body).toMatchObject({ recordingType: 'audio', mimeType: 'audio/webm' });
+    const served = await fetch(`${t.url}/api/recordings/${recordingId}/media`, { headers: user.headers });
+    expect(served.headers.get('content-type')).toBe('audio/webm');
+    await served.arrayBuffer();
+  });
+
   it('uploads a MediaRecorder WebM with the session cookie: processing fixes its duration; sha256s of the upload and of what is stored', async () => {
     const user = await signUp(t.url, 'bob');
     const bytes = fs.readFileSync(fx.recorderWebm);

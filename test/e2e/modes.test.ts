@@ -69,7 +69,7 @@ describe.each(MODES)('%s', (mode) => {
     const rec = await processed(page, server.url, kept.id);
     expect(rec.recordingType).toBe(mode);
     // Soft: a wrong type is reported, and the rest of the take is still checked.
-    expect.soft(rec.mimeType).toMatch(mode === 'audio' ? /^audio\/webm/ : /^video\/webm/);
+    expect(rec.mimeType).toMatch(mode === 'audio' ? /^audio\/webm/ : /^video\/webm/);
     expect(Math.abs(measuredSeconds(rec) - recorded)).toBeLessThan(1);
     expect(rec.thumbnailUrl).toBeTruthy();
     if (mode.startsWith('slides')) {

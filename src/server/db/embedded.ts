@@ -15,6 +15,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
+import { pidAlive } from '../pid.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -115,30 +116,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function isPostgresProcess(pid: number): boolean {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres');
   } catch {
-    return alive(pid); // no /proc (macOS): trust the pid
+    return pidAlive(pid); // no /proc (macOS): trust the pid
   }
 }
 
 async function waitForExit(pid: number, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    if (!alive(pid)) return true;
+    if (!pidAlive(pid)) return true;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return !alive(pid);
+  return !pidAlive(pid);
 }
 
 /** postmaster.pid: line 1 pid, line 4 port. */
@@ -242,7 +234,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   if (running && isPostgresProcess(running.pid)) {
     const ownerPid = Number(fs.existsSync(ownerFile) ? fs.readFileSync(ownerFile, 'utf8').trim() : NaN);
     const url = urlFor(creds, running.port);
-    if (ownerPid !== process.pid && alive(ownerPid) && (await canConnect(url))) {
+    if (ownerPid !== process.pid && pidAlive(ownerPid) && (await canConnect(url))) {
       logger.info({ port: running.port, ownerPid }, 'embedded PostgreSQL already run by another Recorder process; connecting to it');
       return { url, port: running.port, owned: false, stop: async () => undefined };
     }
@@ -299,7 +291,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     async stop() {
       if (stopped || child.pid === undefined) return;
       stopped = true;
-      if (alive(child.pid)) {
+      if (pidAlive(child.pid)) {
         child.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
         if (!(await waitForExit(child.pid, 60_000))) child.kill('SIGQUIT');
       }

@@ -24,7 +24,7 @@ async function stream(req: FastifyRequest, reply: FastifyReply, src: Awaited<Ret
     throw err;
   }
   const range = parseRange(req.headers.range, info.size);
-  reply.header('Accept-Ranges', 'bytes').header('Cache-Control', 'private, max-age=3600').header('Content-Type', info.contentType ?? 'application/octet-stream');
+  reply.header('Accept-Ranges', 'bytes').header('Cache-Control', 'private, max-age=3600').header('Content-Type', src.contentType ?? info.contentType ?? 'application/octet-stream');
   const unsatisfiable = (size: number) => {
     reply.header('Content-Range', `bytes */${size}`);
     return new AppError('RANGE_NOT_SATISFIABLE');

@@ -160,10 +160,11 @@ export class RecordingsService {
     const row = await this.visible(id, userId);
     if (which === 'media') {
       if (!row.storage_key) throw new AppError('MEDIA_UNAVAILABLE');
-      return { key: row.storage_key, redirect: row.cdn_url ?? undefined, storage: this.storage };
+      // the row's type, not the key's extension: an audio-only WebM is audio/webm
+      return { key: row.storage_key, redirect: row.cdn_url ?? undefined, storage: this.storage, contentType: row.mime_type ?? undefined };
     }
     const key = (row.metadata as { thumbnail_key?: string } | null)?.thumbnail_key;
     if (!key) throw new AppError('MEDIA_UNAVAILABLE', 'The recording has no thumbnail (yet)');
-    return { key, redirect: this.storage.publicUrl(key), storage: this.storage };
+    return { key, redirect: this.storage.publicUrl(key), storage: this.storage, contentType: undefined };
   }
 }

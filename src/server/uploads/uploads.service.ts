@@ -161,7 +161,10 @@ export class UploadsService {
         .execute();
     }
     const key = recordingKey(upload.user_id, recordingId, kind.ext);
-    const put = await this.storage.put(key, file, { contentType: kind.mime, size });
+    // The sniff reads the container, not its tracks: an audio take's WebM is audio/webm (processing
+    // confirms it from the probe, for any type).
+    const mime = meta.recordingType === 'audio' && kind.mime === 'video/webm' ? 'audio/webm' : kind.mime;
+    const put = await this.storage.put(key, file, { contentType: mime, size });
     // The user's metadata (slide change times…) first: our keys win, and keys the server reads back
     // (thumbnail_key names a storage object!) can never come from a client.
     const clientMeta = Object.fromEntries(Object.entries(take.metadata ?? {}).filter(([k]) => !SERVER_METADATA.has(k) && !k.startsWith('recorder:')));
@@ -191,7 +194,7 @@ export class UploadsService {
           recording_type: session?.recording_type ?? meta.recordingType,
           duration: wholeSeconds(durationMs!),
           file_size: put.size,
-          mime_type: kind.mime,
+          mime_type: mime,
           storage_url: `/api/recordings/${recordingId}/media`,
           quality: meta.quality,
           status: 'processing',

@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../logger.js';
+import { pidAlive } from '../pid.js';
 
 /** The repository root (this file is src/server/web/build.ts). */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -107,15 +108,6 @@ export async function isWebBuildFresh(root = PACKAGE_ROOT, outDir = defaultOutDi
   return { fresh: stamp?.fingerprint === fingerprint && fs.existsSync(path.join(outDir, 'index.html')), fingerprint };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Takes the build lock (an O_EXCL file holding our pid); returns its release function. */
@@ -148,7 +140,7 @@ async function acquireLock(lockPath: string, waitMs: number, logger: Logger): Pr
       continue;
     }
     const sameHost = holder.host === undefined || holder.host === os.hostname();
-    const stale = Date.now() - mtimeMs > LOCK_STALE_MS || (sameHost && typeof holder.pid === 'number' && !alive(holder.pid));
+    const stale = Date.now() - mtimeMs > LOCK_STALE_MS || (sameHost && typeof holder.pid === 'number' && !pidAlive(holder.pid));
     if (stale) {
       logger.warn({ lock: lockPath, holder }, 'removing a web build lock left by a process that is gone');
       await fsp.rm(lockPath, { force: true });
@@ -194,7 +186,7 @@ async function removeLeftovers(outDir: string): Promise<void> {
       .filter((e) => {
         // A temporary directory of a live build elsewhere is not a leftover (pid is in its name).
         const pid = Number(/\.tmp-(\d+)-/.exec(e)?.[1]);
-        return !(pid && pid !== process.pid && alive(pid));
+        return !(pid && pid !== process.pid && pidAlive(pid));
       })
       .map((e) => fsp.rm(path.join(parent, e), { recursive: true, force: true })),
   );
