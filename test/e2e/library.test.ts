@@ -56,16 +56,6 @@ beforeAll(async () => {
   browser = await launchBrowser();
   const [name, value] = user.cookie.split(';')[0]!.split('=') as [string, string];
   await browser.context.addCookies([{ name, value, url: server.url }]);
-  // TEMPORARY BREAK
-  await browser.context.route('**/api/recordings**', async (route) => {
-    const req = route.request();
-    const u = new URL(req.url());
-    if (req.method() === 'GET' && u.pathname === '/api/recordings' && u.searchParams.has('cursor')) return route.fulfill({ json: { items: [], nextCursor: null } });
-    if (req.method() === 'GET' && u.pathname === '/api/recordings' && u.searchParams.has('q')) { u.searchParams.delete('q'); return route.continue({ url: u.toString() }); }
-    if (req.method() === 'POST' && u.pathname.endsWith('/retry')) return route.abort();
-    if (req.method() === 'DELETE') return route.fulfill({ status: 204, body: '' });
-    return route.continue();
-  });
 });
 
 afterAll(async () => {

@@ -75,15 +75,19 @@ function watch(context: BrowserContext, problems: string[]): void {
   context.on('page', attach);
 }
 
-/** Opens Chromium on profileDir (a fresh temporary one by default). */
-export async function launchBrowser(profileDir?: string): Promise<LaunchedBrowser> {
+/**
+ * Opens Chromium on profileDir (a fresh temporary one by default). `mediaPermission: 'denied'` drops the
+ * fake permission UI and grants nothing, so getUserMedia is refused as when a person clicks "Block".
+ */
+export async function launchBrowser(profileDir?: string, opts: { mediaPermission?: 'granted' | 'denied' } = {}): Promise<LaunchedBrowser> {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (npm test does this as root)`);
   const dir = profileDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-chromium-'));
+  const denied = opts.mediaPermission === 'denied';
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ARGS,
-    permissions: ['camera', 'microphone'],
+    args: denied ? ARGS.filter((a) => a !== '--use-fake-ui-for-media-stream') : ARGS,
+    permissions: denied ? [] : ['camera', 'microphone'],
     viewport: { width: 1280, height: 800 },
   });
   const pid = browserPid(dir);

@@ -64,7 +64,9 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
     const projectId = String(d.get('project') ?? '') || null;
     setSaving({ kind: 'saving', sent: 0, total: blob?.size ?? 0 });
     try {
-      const metadata = f.slideChanges.length ? { slides: f.slideChanges } : undefined;
+      // Why a take ended early (screen share stopped, device lost) stays on its session and recording.
+      const meta = { ...(f.slideChanges.length ? { slides: f.slideChanges } : {}), ...(f.endedBy ? { endedBy: f.endedBy } : {}) };
+      const metadata = Object.keys(meta).length ? meta : undefined;
       const r = await manager.keep(f.take.id, { title: t, description, projectId, metadata }, (sent, total) => setSaving({ kind: 'saving', sent, total }));
       onDone();
       navigate(r.recordingId ? `/recordings/${r.recordingId}` : `/local/${r.localId}`);
