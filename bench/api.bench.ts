@@ -27,6 +27,7 @@ import { decodeCursor } from '../src/server/recordings/recordings.service.js';
 import { connect, openTarget } from './lib/server.js';
 import { cleanupOnExit } from './lib/cleanup.js';
 import { envInt, fmtInt, fmtMs, formatTable, msSince, note, now } from './lib/stats.js';
+import { machine, runBench, writeResults } from './lib/report.js';
 
 const ROWS = envInt('BENCH_API_ROWS', 100_000);
 const USERS = envInt('BENCH_API_USERS', 5_000);
@@ -173,11 +174,8 @@ async function main(): Promise<void> {
     console.log(`  page ${PAGE}:    ${plans.deep.plan} (${fmtMs(plans.deep.executionMs)} ms)`);
     console.log(`\nRuntime ${(runtimeMs / 1000).toFixed(1)} s. Results: ${path.relative(process.cwd(), RESULTS)}`);
 
-    fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
     const report = {
-      date: new Date().toISOString(),
-      node: process.version,
-      cpus: os.cpus().length,
+      ...machine(),
       postgres: { version, server: target.server },
       config: { rows: ROWS, users: USERS, ownRecordings: OWN, sharedProjects: shared.length, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, deepPage: PAGE, seed: SEED },
       visible,
@@ -191,13 +189,10 @@ async function main(): Promise<void> {
       },
       runtimeMs,
     };
-    fs.writeFileSync(RESULTS, `${JSON.stringify(report, null, 2)}\n`);
+    writeResults(RESULTS, report);
   } finally {
     await cleanup();
   }
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exitCode = 1;
-});
+runBench(main);

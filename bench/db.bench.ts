@@ -7,7 +7,6 @@
  * PostgreSQL), BENCH_ROWS (1000000), BENCH_USERS (10000), BENCH_INSERT_ROWS (min(200000, rows)),
  * BENCH_QUERIES (500), BENCH_BASELINE_BUDGET_MS (60000). Results: stdout and bench/results/db.json.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { copyRows, insertRows, recordingColumns, recordingRows, seedUsersAndProjects, type Dataset } from './lib/data.js';
 import { runIndexBuild, type BuildResult } from './lib/index-build.js';
@@ -15,6 +14,7 @@ import { LIBRARY_FIRST, LIBRARY_NEXT, rawTimestamps, recordingIndexes, runLibrar
 import { connect, openTarget } from './lib/server.js';
 import { envInt, fmtInt, fmtMb, fmtMs, formatTable, msSince, note, now } from './lib/stats.js';
 import { ROUNDS, runUserIndex } from './lib/user-index.js';
+import { runBench, writeResults } from './lib/report.js';
 
 const ROWS = envInt('BENCH_ROWS', 1_000_000);
 const USERS = envInt('BENCH_USERS', 10_000);
@@ -156,7 +156,6 @@ async function main(): Promise<void> {
     console.log(`Index builds valid: plain ${plain.valid}, concurrent ${conc.valid}. Recreating the ${indexes.length} recordings indexes took ${(recreateMs / 1000).toFixed(1)} s; VACUUM ANALYZE ${(vacuumMs / 1000).toFixed(1)} s.`);
     console.log(`Runtime ${(runtimeMs / 1000).toFixed(1)} s. Results: ${path.relative(process.cwd(), RESULTS)}`);
 
-    fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
     const report = {
       date: new Date().toISOString(),
       node: process.version,
@@ -176,14 +175,11 @@ async function main(): Promise<void> {
       indexBuild: { plain, concurrently: conc },
       runtimeMs,
     };
-    fs.writeFileSync(RESULTS, `${JSON.stringify(report, null, 2)}\n`);
+    writeResults(RESULTS, report);
   } finally {
     await client.end().catch(() => undefined);
     await target.cleanup();
   }
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exitCode = 1;
-});
+runBench(main);

@@ -34,10 +34,11 @@ import { LocalStorage } from '../src/server/storage/local.js';
 import { thumbnailKey } from '../src/server/storage/keys.js';
 import { ensureWebBuild } from '../src/server/web/build.js';
 import { CHROMIUM } from '../test/support/browser.js';
-import { ROOT, startChildServer } from './lib/child-server.js';
+import { ROOT, signUpAccount, startChildServer } from './lib/child-server.js';
 import { cleanupOnExit } from './lib/cleanup.js';
 import { copyRows, recordingColumns, recordingRows, userId, type Dataset, type Row } from './lib/data.js';
 import { call, initScript, MAKE_JPEG, NAV_LOAD_MS, SCROLL_TO, WAIT_LOADED, TIME_API, type LoadTimings } from './lib/library-page.js';
+import { machine, runBench, writeResults } from './lib/report.js';
 import { connect, openTarget } from './lib/server.js';
 import { envInt, fmtInt, fmtMb, fmtMs, formatTable, msSince, note, now, summarize, type Summary } from './lib/stats.js';
 
@@ -63,17 +64,11 @@ interface Account {
 
 /** Signs up through the API like any user; the session cookie goes into the browser. */
 async function signUp(url: string, name: string): Promise<Account> {
-  const res = await fetch(`${url}/api/auth/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: url },
-    body: JSON.stringify({ email: `${name}-${Date.now().toString(36)}@example.com`, password: 'correct horse battery staple', displayName: name }),
-  });
-  if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${await res.text()}`);
-  const [pair] = res.headers.getSetCookie().map((c) => c.split(';')[0]!);
+  const account = await signUpAccount(url, name);
+  const [pair] = account.cookies;
   if (!pair) throw new Error('signup set no session cookie');
   const eq = pair.indexOf('=');
-  const { user } = (await res.json()) as { user: { id: string } };
-  return { name, userId: user.id, cookie: { name: pair.slice(0, eq), value: pair.slice(eq + 1) } };
+  return { name, userId: account.userId, cookie: { name: pair.slice(0, eq), value: pair.slice(eq + 1) } };
 }
 
 /** `count` generated recordings of one user: no project, nothing left processing (no job would finish them). */
@@ -314,11 +309,8 @@ async function main(): Promise<void> {
     if (problems.length) console.log(`\nBrowser problems (${problems.length}):\n  ${[...new Set(problems)].slice(0, 10).join('\n  ')}`);
     console.log(`\nRuntime ${(runtimeMs / 1000).toFixed(1)} s. Results: ${path.relative(process.cwd(), RESULTS)}; screenshot: ${path.relative(process.cwd(), SCREENSHOT)}`);
 
-    fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
     const report = {
-      date: new Date().toISOString(),
-      node: process.version,
-      cpus: os.cpus().length,
+      ...machine(),
       chromium: browser.version(),
       postgres: { version, server: target.server },
       config: { rows: ROWS, small: SMALL, reps: REPS, pageSize: PAGE, scrollPages: SCROLL_PAGES, thumbnailRows: thumbs, jpegBytes: jpeg.length, viewport: '1280x800', seed: SEED },
@@ -330,13 +322,10 @@ async function main(): Promise<void> {
       problems: [...new Set(problems)],
       runtimeMs,
     };
-    fs.writeFileSync(RESULTS, `${JSON.stringify(report, null, 2)}\n`);
+    writeResults(RESULTS, report);
   } finally {
     await cleanup();
   }
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exitCode = 1;
-});
+runBench(main);

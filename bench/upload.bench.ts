@@ -34,6 +34,7 @@ import { apiUser, ROOT, startChildServer, withPeakRss, type ChildServer } from '
 import { openTarget, type BenchTarget } from './lib/server.js';
 import { cleanupOnExit } from './lib/cleanup.js';
 import { envInt, fmtMb, formatTable, msSince, note, now } from './lib/stats.js';
+import { machine, runBench, writeResults } from './lib/report.js';
 
 const MiB = 1024 * 1024;
 const PART_SIZE = 8 * MiB; // the S3 provider's defaults (src/server/storage/s3.ts)
@@ -270,24 +271,18 @@ async function main(): Promise<void> {
     console.log(formatTable(['', 'baseline', 'ours', 'ours/baseline'], rows));
     console.log(`\nRuntime ${(runtimeMs / 1000).toFixed(1)} s. Results: ${path.relative(process.cwd(), RESULTS)}`);
 
-    fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
     const report = {
-      date: new Date().toISOString(),
-      node: process.version,
-      cpus: os.cpus().length,
+      ...machine(),
       database: target.server,
       config: { sizeMiB: SIZE_MB, tusChunk: CHUNK_MB ? CHUNK_MB * MiB : 'whole file (one PATCH)', s3PartSize: PART_SIZE, s3QueueSize: QUEUE_SIZE, serverEnv: { LOG_LEVEL: 'warn', JOBS_ENABLED: 'false' } },
       local: { baseline: { what: 'fs stream copy, fsync', ...localBase }, ours: localOurs, ratio: localOurs.mibPerSec / localBase.mibPerSec },
       s3: { baseline: { what: 'lib-storage multipart to s3rver', ...s3Base }, ours: s3Ours, ratio: s3Ours.mibPerSec / s3Base.mibPerSec },
       runtimeMs,
     };
-    fs.writeFileSync(RESULTS, `${JSON.stringify(report, null, 2)}\n`);
+    writeResults(RESULTS, report);
   } finally {
     await cleanup();
   }
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exitCode = 1;
-});
+runBench(main);

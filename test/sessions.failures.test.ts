@@ -4,22 +4,11 @@
  * a code saying which way it closed, a project you may not add to a 404 or 403 — and nothing changes.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/server/config.js';
-import type { DB } from '../src/server/db/schema.js';
-import type { JobQueue } from '../src/server/jobs/queue.js';
 import { drainDeletions } from '../src/server/jobs/storage-maintenance.js';
-import { createLogger } from '../src/server/logger.js';
-import { startServer } from '../src/server/server.js';
-import { LocalStorage } from '../src/server/storage/local.js';
-import type { Storage } from '../src/server/storage/storage.js';
-import { UploadsService } from '../src/server/uploads/uploads.service.js';
 import { signUp, startTestServer, type TestServer } from './support/app.js';
-import { connect, freshDatabase, pgTargets } from './support/db.js';
+import { connect, pgTargets } from './support/db.js';
+import { finishCrashRig } from './support/finish-crash.js';
 import { makeMediaFixtures, type MediaFixtures } from './support/media-fixtures.js';
 import { call } from './support/recordings-fixtures.js';
 import { createDeferredUpload, patch, sessionsApi } from './support/sessions.js';
@@ -209,34 +198,16 @@ describe.each(pgTargets())('sessions API refusals on $name', (target) => {
   });
 
   it('a take’s finish that crashed after storing, redone once another upload of the take was kept, leaves no second recording and no orphan', async () => {
-    const db = await freshDatabase(target);
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-session-crash-'));
-    const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: db.url, max: 2 }) }) });
-    const server = await startServer(loadConfig({ DATABASE_URL: db.url, DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', JOBS_ENABLED: 'false' }), createLogger('silent'));
-    const user = await signUp(server.url, 'crashy');
-    const take = await sessionsApi(server.url, user.headers).create({ recordingType: 'camera' });
-    await server.stop();
+    const rig = await finishCrashRig(target, fx.webm, (url, user) => sessionsApi(url, user.headers).create({ recordingType: 'camera' }));
+    const { kysely, storage, logger, user, file, size, prepared: take } = rig;
     try {
-      const logger = createLogger('silent');
-      const storage = new LocalStorage({ dir: path.join(dataDir, 'media') });
-      const sent: unknown[] = [];
-      const queue = { send: async (...args: unknown[]) => void sent.push(args) } as unknown as JobQueue;
-      const crashing: Storage = Object.assign(Object.create(storage) as Storage, {
-        put: async (...args: Parameters<Storage['put']>) => {
-          await storage.put(...args);
-          throw new Error('simulated crash after put');
-        },
-      });
-      const file = path.join(dataDir, 'take.webm');
-      fs.copyFileSync(fx.webm, file);
-      const size = fs.statSync(file).size;
       const meta = { recordingType: 'camera', sessionId: take.id, duration: '3' };
-      await new UploadsService(kysely, storage, queue, logger).create('first', user.userId, meta, size);
-      await new UploadsService(kysely, storage, queue, logger).create('second', user.userId, meta, size);
+      await rig.uploads().create('first', user.userId, meta, size);
+      await rig.uploads().create('second', user.userId, meta, size);
       // The first upload's finish dies right after storing its object…
-      await expect(new UploadsService(kysely, crashing, queue, logger).finish('first', file, size)).rejects.toThrow('simulated crash');
+      await expect(rig.uploads(rig.crashing).finish('first', file, size)).rejects.toThrow('simulated crash');
       // …and before the server is back, the take is kept through its other upload.
-      const kept = await new UploadsService(kysely, storage, queue, logger).finish('second', file, size);
+      const kept = await rig.uploads().finish('second', file, size);
       const keys = async () => {
         const out: string[] = [];
         for await (const o of storage.list('users/')) out.push(o.key);
@@ -245,8 +216,8 @@ describe.each(pgTargets())('sessions API refusals on $name', (target) => {
       expect(await keys()).toHaveLength(2); // the kept recording's object and the crash's orphan
 
       // Recovery redoes the first finish: it points at the kept recording and queues the orphan.
-      expect(await new UploadsService(kysely, storage, queue, logger).finish('first', file, size)).toEqual(kept);
-      const q = await connect(db.url);
+      expect(await rig.uploads().finish('first', file, size)).toEqual(kept);
+      const q = await connect(rig.dbUrl);
       try {
         expect((await q.query('SELECT id FROM recordings')).rows).toEqual([{ id: kept.recordingId }]);
         expect((await q.query(`SELECT id, status, recording_id FROM uploads ORDER BY id`)).rows).toEqual([
@@ -262,9 +233,7 @@ describe.each(pgTargets())('sessions API refusals on $name', (target) => {
       expect(left).toHaveLength(1);
       expect(left[0]).toContain(`/recordings/${kept.recordingId}/`);
     } finally {
-      await kysely.destroy();
-      await db.drop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      await rig.close();
     }
   });
 });

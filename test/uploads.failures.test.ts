@@ -10,19 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { loadConfig } from '../src/server/config.js';
 import { freePort } from '../src/server/db/embedded.js';
-import type { DB } from '../src/server/db/schema.js';
-import type { JobQueue } from '../src/server/jobs/queue.js';
 import { createLogger } from '../src/server/logger.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
-import { LocalStorage } from '../src/server/storage/local.js';
-import type { Storage } from '../src/server/storage/storage.js';
-import { UploadsService } from '../src/server/uploads/uploads.service.js';
 import { signUp, startTestServer, type TestServer } from './support/app.js';
 import { connect, freshDatabase, pgTargets } from './support/db.js';
+import { finishCrashRig } from './support/finish-crash.js';
 import type { PgTarget } from './support/global-setup.js';
 import { makeMediaFixtures, type MediaFixtures } from './support/media-fixtures.js';
 
@@ -320,49 +315,28 @@ describe.each(pgTargets())('finishing uploads after a crash on $name', (target) 
   });
 
   it('a finish interrupted after the object was stored is redone under the same key: no orphan object', async () => {
-    const db = await freshDatabase(target);
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-upload-crash-'));
-    const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: db.url, max: 2 }) }) });
-    // Migrate and make a user through a short-lived server.
-    const config = loadConfig({ DATABASE_URL: db.url, DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', JOBS_ENABLED: 'false' });
-    const server = await startServer(config, createLogger('silent'));
-    const user = await signUp(server.url, 'crashy');
-    await server.stop();
+    const rig = await finishCrashRig(target, fx.webm);
+    const { storage, user, file, size } = rig;
     try {
-      const storage = new LocalStorage({ dir: path.join(dataDir, 'media') });
-      const sent: unknown[] = [];
-      const queue = { send: async (...args: unknown[]) => void sent.push(args) } as unknown as JobQueue;
       // The crash: the process dies right after the object is stored, before the row is written.
-      const crashing: Storage = Object.assign(Object.create(storage) as Storage, {
-        put: async (...args: Parameters<Storage['put']>) => {
-          await storage.put(...args);
-          throw new Error('simulated crash after put');
-        },
-      });
-      const file = path.join(dataDir, 'upload.webm');
-      fs.copyFileSync(fx.webm, file);
-      const size = fs.statSync(file).size;
-      const logger = createLogger('silent');
-      await new UploadsService(kysely, crashing, queue, logger).create('u1', user.userId, { recordingType: 'screen' }, size);
-      await expect(new UploadsService(kysely, crashing, queue, logger).finish('u1', file, size)).rejects.toThrow('simulated crash');
+      await rig.uploads(rig.crashing).create('u1', user.userId, { recordingType: 'screen' }, size);
+      await expect(rig.uploads(rig.crashing).finish('u1', file, size)).rejects.toThrow('simulated crash');
       const objectsAfterCrash = [];
       for await (const o of storage.list('')) objectsAfterCrash.push(o.key);
       expect(objectsAfterCrash).toHaveLength(1);
 
-      const { recordingId } = await new UploadsService(kysely, storage, queue, logger).finish('u1', file, size);
+      const { recordingId } = await rig.uploads().finish('u1', file, size);
       const objects = [];
       for await (const o of storage.list('')) objects.push(o.key);
       expect(objects).toEqual(objectsAfterCrash);
       expect(objects[0]).toContain(`/recordings/${recordingId}/`);
-      const [row] = await query<{ storage_key: string }>(db.url, 'SELECT storage_key FROM recordings WHERE id = $1', [recordingId]);
+      const [row] = await query<{ storage_key: string }>(rig.dbUrl, 'SELECT storage_key FROM recordings WHERE id = $1', [recordingId]);
       expect(row!.storage_key).toBe(objects[0]);
       // Idempotent once done: the same recording again, no second object.
-      expect(await new UploadsService(kysely, storage, queue, logger).finish('u1', file, size)).toEqual({ recordingId });
-      expect(sent).toHaveLength(1);
+      expect(await rig.uploads().finish('u1', file, size)).toEqual({ recordingId });
+      expect(rig.sent).toHaveLength(1);
     } finally {
-      await kysely.destroy();
-      await db.drop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      await rig.close();
     }
   });
 });

@@ -124,8 +124,8 @@ export async function withPeakRss<T>(server: ChildServer, work: () => Promise<T>
   }
 }
 
-/** A new account on the server and a personal API token for it (Authorization headers). */
-export async function apiUser(url: string, name: string): Promise<{ userId: string; headers: Record<string, string> }> {
+/** A new account through the API, as anyone signs up: its id and the session cookies ("name=value") it was given. */
+export async function signUpAccount(url: string, name: string): Promise<{ userId: string; cookies: string[] }> {
   const email = `${name}-${Date.now().toString(36)}@example.com`;
   const res = await fetch(`${url}/api/auth/signup`, {
     method: 'POST',
@@ -133,8 +133,15 @@ export async function apiUser(url: string, name: string): Promise<{ userId: stri
     body: JSON.stringify({ email, password: 'correct horse battery staple', displayName: name }),
   });
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${await res.text()}`);
-  const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const cookies = res.headers.getSetCookie().map((c) => c.split(';')[0]!);
   const { user } = (await res.json()) as { user: { id: string } };
+  return { userId: user.id, cookies };
+}
+
+/** A new account on the server and a personal API token for it (Authorization headers). */
+export async function apiUser(url: string, name: string): Promise<{ userId: string; headers: Record<string, string> }> {
+  const { userId, cookies } = await signUpAccount(url, name);
+  const cookie = cookies.join('; ');
   const tok = await fetch(`${url}/api/auth/tokens`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', origin: url, cookie },
@@ -142,5 +149,5 @@ export async function apiUser(url: string, name: string): Promise<{ userId: stri
   });
   if (tok.status !== 201) throw new Error(`token creation failed: ${tok.status} ${await tok.text()}`);
   const { token } = (await tok.json()) as { token: string };
-  return { userId: user.id, headers: { authorization: `Bearer ${token}` } };
+  return { userId, headers: { authorization: `Bearer ${token}` } };
 }

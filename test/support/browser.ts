@@ -141,7 +141,8 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = path.join(SCREENSHOT_DIR, `${name.replace(/[^\w.-]+/g, '-')}.png`);
   // A full-page shot of a scrolled page paints sticky headers mid-page; shoot from the top.
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: file, fullPage: true });
+  // Cards use content-visibility: auto (fast long libraries): off-screen ones would be shot blank.
+  await page.screenshot({ path: file, fullPage: true, style: '* { content-visibility: visible !important; }' });
   return file;
 }
 

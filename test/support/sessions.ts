@@ -5,28 +5,14 @@
  */
 import { Readable } from 'node:stream';
 import * as tus from 'tus-js-client';
+import type { SessionsService } from '../../src/server/sessions/sessions.service.js';
 import { call, type ApiResponse } from './recordings-fixtures.js';
 
 export const TUS = { 'Tus-Resumable': '1.0.0' };
 type Headers = Record<string, string>;
 
-export interface ApiSession {
-  id: string;
-  recordingType: string;
-  status: 'active' | 'interrupted' | 'completed';
-  startedAt: string;
-  endedAt: string | null;
-  duration: number | null;
-  deviceInfo: Record<string, unknown> | null;
-  settings: Record<string, unknown> | null;
-  errorMessage: string | null;
-  projectId: string | null;
-  lastHeartbeatAt: string | null;
-  recordingId: string | null;
-  discarded: boolean;
-  take: { title?: string; description?: string | null; projectId?: string | null; durationMs?: number; metadata?: Record<string, unknown> } | null;
-  upload: { id: string; url: string; offset: number; length: number | null; status: string } | null;
-}
+/** A session as the API sends it: what the server's service returns for it (dates as ISO strings). */
+export type ApiSession = Awaited<ReturnType<SessionsService['get']>>;
 
 export function sessionsApi(url: string, headers: Headers) {
   const ok = (r: ApiResponse, status: number) => {

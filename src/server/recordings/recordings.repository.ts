@@ -1,5 +1,6 @@
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
 import type { DB, MemberRole, NewRecording, Quality, RecordingStatus, RecordingType } from '../db/schema.js';
+import { memberRole } from '../projects/membership.js';
 
 export interface ListFilter {
   userId: string;
@@ -119,13 +120,7 @@ export class RecordingsRepository {
   }
 
   roleIn(projectId: string, userId: string) {
-    return this.db
-      .selectFrom('project_members')
-      .select('role')
-      .where('project_id', '=', projectId)
-      .where('user_id', '=', userId)
-      .executeTakeFirst()
-      .then((r) => r?.role as MemberRole | undefined);
+    return memberRole(this.db, projectId, userId);
   }
 
   update(id: string, patch: { title?: string; description?: string | null; project_id?: string | null }) {

@@ -3,6 +3,7 @@ import type { Quality, RecordingStatus, RecordingType, MemberRole } from '../db/
 import { AppError } from '../errors.js';
 import { isBigintId } from '../ids.js';
 import { JOBS, type JobQueue } from '../jobs/queue.js';
+import { assertCanAddRecordings } from '../projects/membership.js';
 import type { RecordingsRepository } from './recordings.repository.js';
 
 type Row = NonNullable<Awaited<ReturnType<RecordingsRepository['getById']>>>;
@@ -127,9 +128,7 @@ export class RecordingsService {
       throw new AppError('VALIDATION_FAILED', 'Nothing to change: send title, description or projectId');
     }
     if (patch.projectId !== undefined && patch.projectId !== null) {
-      const role = isBigintId(patch.projectId) ? await this.repo.roleIn(patch.projectId, userId) : undefined;
-      if (!role) throw new AppError('PROJECT_NOT_FOUND');
-      if (role === 'viewer') throw new AppError('FORBIDDEN', 'Viewers cannot add recordings to a project');
+      assertCanAddRecordings(isBigintId(patch.projectId) ? await this.repo.roleIn(patch.projectId, userId) : undefined);
     }
     await this.repo.update(id, {
       ...(patch.title !== undefined ? { title: patch.title.trim() } : {}),

@@ -5,7 +5,8 @@
  * upload's finish) serialise on the row lock and the loser changes nothing.
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { DB, MemberRole, RecordingType, SessionStatus, UploadStatus } from '../db/schema.js';
+import type { DB, RecordingType, SessionStatus, UploadStatus } from '../db/schema.js';
+import { memberRole } from '../projects/membership.js';
 
 export type SessionRow = Awaited<ReturnType<SessionsRepository['get']>> & {};
 
@@ -71,13 +72,17 @@ export class SessionsRepository {
     return q.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
   }
 
+  /** An UPDATE of the user's take while it is still open: neither kept as a recording nor discarded. */
+  private updateOpen(id: string, userId: string) {
+    return this.db.updateTable('recording_sessions').where('id', '=', id).where('user_id', '=', userId).where('recording_id', 'is', null).where('discarded_at', 'is', null);
+  }
+
   /**
    * A sign of life. An active session notes it; an interrupted one (the sweep gave up on it, or the tab
    * said it was closing, and then the tab came back) is active again. Kept, discarded: nothing changes.
    */
   heartbeat(id: string, userId: string, durationSeconds: number | undefined) {
-    return this.db
-      .updateTable('recording_sessions')
+    return this.updateOpen(id, userId)
       .set({
         status: 'active',
         last_heartbeat_at: sql<Date>`now()`,
@@ -85,46 +90,32 @@ export class SessionsRepository {
         error_message: null,
         ...(durationSeconds !== undefined ? { duration: durationSeconds } : {}),
       })
-      .where('id', '=', id)
-      .where('user_id', '=', userId)
       .where('status', 'in', ['active', 'interrupted'])
-      .where('recording_id', 'is', null)
-      .where('discarded_at', 'is', null)
       .returningAll()
       .executeTakeFirst();
   }
 
   /** The tab says the take stopped (closing, a device failed, permission denied). Again: the reason is updated. */
   interrupt(id: string, userId: string, reason: string) {
-    return this.db
-      .updateTable('recording_sessions')
+    return this.updateOpen(id, userId)
       .set({
         status: 'interrupted',
         error_message: reason,
         ended_at: sql<Date>`coalesce(ended_at, ${endAt(sql`now()`)})`,
         duration: sql<number>`coalesce(duration, ${secondsSinceStart(sql`now()`)})`,
       })
-      .where('id', '=', id)
-      .where('user_id', '=', userId)
       .where('status', 'in', ['active', 'interrupted'])
-      .where('recording_id', 'is', null)
-      .where('discarded_at', 'is', null)
       .returningAll()
       .executeTakeFirst();
   }
 
   /** The details the user gave when keeping the take; merged over earlier ones. */
   setTake(id: string, userId: string, take: Record<string, unknown>, projectId: string | null | undefined) {
-    return this.db
-      .updateTable('recording_sessions')
+    return this.updateOpen(id, userId)
       .set({
         take: sql`coalesce(take, '{}'::jsonb) || ${JSON.stringify(take)}::jsonb`,
         ...(projectId !== undefined ? { project_id: projectId } : {}),
       })
-      .where('id', '=', id)
-      .where('user_id', '=', userId)
-      .where('recording_id', 'is', null)
-      .where('discarded_at', 'is', null)
       .returningAll()
       .executeTakeFirst();
   }
@@ -173,13 +164,7 @@ export class SessionsRepository {
   }
 
   roleIn(projectId: string, userId: string) {
-    return this.db
-      .selectFrom('project_members')
-      .select('role')
-      .where('project_id', '=', projectId)
-      .where('user_id', '=', userId)
-      .executeTakeFirst()
-      .then((r) => r?.role as MemberRole | undefined);
+    return memberRole(this.db, projectId, userId);
   }
 }
 

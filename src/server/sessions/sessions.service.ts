@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import type { RecordingType, SessionStatus, SessionTake } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { isBigintId } from '../ids.js';
+import { assertCanAddRecordings } from '../projects/membership.js';
 import type { SessionRow, SessionsRepository, UploadRow } from './sessions.repository.js';
 import { UNFINISHED } from './sessions.schemas.js';
 
@@ -90,9 +91,7 @@ export class SessionsService {
   }
 
   private async checkProject(projectId: string, userId: string) {
-    const role = isBigintId(projectId) ? await this.repo.roleIn(projectId, userId) : undefined;
-    if (!role) throw new AppError('PROJECT_NOT_FOUND');
-    if (role === 'viewer') throw new AppError('FORBIDDEN', 'Viewers cannot add recordings to a project');
+    assertCanAddRecordings(isBigintId(projectId) ? await this.repo.roleIn(projectId, userId) : undefined);
   }
 
   async create(userId: string, b: { recordingType: RecordingType; projectId?: string | null; deviceInfo?: object; settings?: object; startedAt?: string }) {

@@ -148,39 +148,33 @@ export class TakeStore {
   async appendChunk(id: string, seq: number, data: Blob | ArrayBuffer | Uint8Array, elapsedMs?: number): Promise<LocalTake> {
     // Read the bytes before opening the transaction: awaiting anything else inside it would commit it early.
     const buf = await bytesOf(data);
-    const tx = this.tx(['takes', 'chunks'], 'readwrite');
-    const takes = tx.objectStore('takes');
-    const committed = done(tx);
-    let result: LocalTake | undefined;
-    const r = takes.get(id);
-    r.onsuccess = () => {
-      const take = r.result as LocalTake | undefined;
-      if (!take) return abort(tx, new TakeStoreError('TAKE_NOT_FOUND', `No local take ${id}`));
+    return this.modify(id, ['takes', 'chunks'], (take, tx) => {
       if (take.state !== 'recording' && take.state !== 'stopped') return abort(tx, new TakeStoreError('TAKE_CLOSED', `Take ${id} is ${take.state}; no more bytes can be added`));
-      if (seq <= take.lastSeq) {
-        result = take; // already stored
-        return;
-      }
+      if (seq <= take.lastSeq) return take; // already stored
       const chunk: ChunkRecord = { takeId: id, seq, offset: take.bytes, size: buf.byteLength, data: buf };
       tx.objectStore('chunks').add(chunk);
-      result = {
+      return {
         ...take,
         bytes: take.bytes + buf.byteLength,
         chunkCount: take.chunkCount + 1,
         lastSeq: seq,
         durationMs: elapsedMs !== undefined ? Math.max(take.durationMs, elapsedMs) : take.durationMs,
       };
-      takes.put(result);
-    };
-    await committed.catch((err: unknown) => {
-      throw (tx as { recorderError?: Error }).recorderError ?? err;
     });
-    return result!;
   }
 
   /** Read-modify-write of the take record in one transaction (IndexedDB serialises it with appends). */
   async update(id: string, patch: Partial<Omit<LocalTake, 'id' | 'userId' | 'bytes' | 'chunkCount' | 'lastSeq'>>): Promise<LocalTake> {
-    const tx = this.tx(['takes'], 'readwrite');
+    return this.modify(id, ['takes'], (take) => ({ ...take, ...patch }));
+  }
+
+  /**
+   * Reads take `id` and stores what `change` makes of it, in one readwrite transaction over `stores`;
+   * resolves with the stored take once committed. `change` may abort the transaction (abort()), or
+   * return the take itself to leave it as it is. No take with that id: TAKE_NOT_FOUND.
+   */
+  private async modify(id: string, stores: string[], change: (take: LocalTake, tx: IDBTransaction) => LocalTake | void): Promise<LocalTake> {
+    const tx = this.tx(stores, 'readwrite');
     const takes = tx.objectStore('takes');
     const committed = done(tx);
     let result: LocalTake | undefined;
@@ -188,8 +182,10 @@ export class TakeStore {
     r.onsuccess = () => {
       const take = r.result as LocalTake | undefined;
       if (!take) return abort(tx, new TakeStoreError('TAKE_NOT_FOUND', `No local take ${id}`));
-      result = { ...take, ...patch };
-      takes.put(result);
+      const next = change(take, tx);
+      if (!next) return; // aborted
+      result = next;
+      if (next !== take) takes.put(next);
     };
     await committed.catch((err: unknown) => {
       throw (tx as { recorderError?: Error }).recorderError ?? err;

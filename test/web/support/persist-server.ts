@@ -5,11 +5,12 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { freePort } from '../../../src/server/db/embedded.ts';
+import { signUp } from '../../support/app.ts';
 import { freshDatabase } from '../../support/db.ts';
 import type { PgTarget } from '../../support/global-setup.ts';
 
@@ -27,17 +28,6 @@ export interface RestartableServer {
   kill(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /**
@@ -106,16 +96,7 @@ export interface TestUser {
 }
 
 export async function testUser(url: string, name = 'rita'): Promise<TestUser> {
-  const email = `${name}-${Math.random().toString(36).slice(2)}@example.com`;
-  const res = await fetch(`${url}/api/auth/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: url },
-    body: JSON.stringify({ email, password: 'correct horse battery', displayName: name }),
-  });
-  if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${await res.text()}`);
-  const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  const { user } = (await res.json()) as { user: { id: string } };
-  const u = { userId: user.id, headers: { cookie, origin: url } };
+  const u = await signUp(url, name);
   const fetchImpl: typeof fetch = (input, init = {}) => {
     const h = new Headers(init.headers);
     for (const [k, v] of Object.entries(u.headers)) h.set(k, v);

@@ -33,6 +33,7 @@ export function ModePicker({ value, onChange, disabled }: { value: RecordingMode
           type="button"
           role="radio"
           aria-checked={value === m}
+          aria-label={MODES[m].label}
           aria-describedby={`mode-hint-${m}`}
           tabIndex={value === m ? 0 : -1}
           data-mode={m}
