@@ -9,7 +9,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ApiError, type ApiClient } from './api.ts';
-import type { Sessions } from './sessions.ts';
+import type { NewSession, ServerSession, Sessions } from './sessions.ts';
 import { TakeSource } from './take-source.ts';
 import type { LocalTake, TakeStore } from './take-store.ts';
 import { LiveUpload } from './uploader.ts';
@@ -56,6 +56,12 @@ export class LiveTake {
   reachable = true;
   problem: TakeStatus['problem'];
   localFailed = false;
+  /** A slice could not be read: later ones are dropped (they would follow a hole). */
+  unreadable = false;
+  /** The user discarded the take (not merely closed the page): a session created now is thrown away. */
+  discarded = false;
+  /** Create refused the take's projectId: keep's PATCH sets it (or the one the user picks) instead. */
+  projectDropped = false;
   /** Chunk processing, in order: store (awaited) then upload. */
   queue: Promise<void> = Promise.resolve();
   readonly stopped: Promise<void>;
@@ -101,64 +107,135 @@ export class LiveTake {
     };
   }
 
-  /** Store first (awaited, in order), then the upload; a store failure stops the recording cleanly. */
+  /**
+   * Store first (awaited, in order), then the upload; a failure stops the recording cleanly. Each
+   * step has its own catch and the chain never rejects: a rejected `queue` would drop every later
+   * slice without a word and leave keep() waiting on it forever.
+   */
   addChunk(c: { data: Blob; seq: number; elapsedMs: number }, stopRecorder: () => void): void {
-    this.queue = this.queue.then(async () => {
-      if (this.closed) return;
-      const bytes = new Uint8Array(await c.data.arrayBuffer());
-      let durable = false;
-      if (!this.localFailed) {
-        try {
-          this.take = await this.store.appendChunk(this.take.id, c.seq, bytes, c.elapsedMs);
-          durable = true;
-        } catch (err) {
-          this.localFailed = true;
-          const quota = (err as { code?: string }).code === 'QUOTA_EXCEEDED';
-          this.problem = {
-            code: quota ? 'LOCAL_STORAGE_FULL' : 'LOCAL_STORAGE_FAILED',
-            message: quota
-              ? 'This browser has no room left to store the recording, so recording was stopped. What was recorded so far is kept.'
-              : `This browser could not store the recording (${(err as Error).message}), so recording was stopped. What was recorded so far is kept.`,
-          };
-          stopRecorder();
-        }
-      }
-      this.hasher?.update(bytes);
-      this.hashedBytes += bytes.byteLength;
-      // In browser mode nothing reads the source: do not hold the take in memory for nobody.
-      if (this.take.storage === 'server') this.source.push(bytes, durable);
-      if (!durable) this.take = { ...this.take, durationMs: Math.max(this.take.durationMs, c.elapsedMs) };
-      this.emit();
-    });
+    this.queue = this.queue
+      .then(() => this.storeChunk(c, stopRecorder))
+      .catch((err: unknown) => this.fail('CHUNK_FAILED', `Recording stopped: a slice could not be handled (${(err as Error)?.message ?? String(err)}). What was recorded before it is kept.`, stopRecorder));
   }
 
-  /** Creates the session and the upload when missing, retrying until the server answers; idempotent. */
+  private async storeChunk(c: { data: Blob; seq: number; elapsedMs: number }, stopRecorder: () => void): Promise<void> {
+    if (this.closed || this.unreadable) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await c.data.arrayBuffer());
+    } catch (err) {
+      // Later slices would leave a hole in the media: stop here, with everything before this slice.
+      this.unreadable = true;
+      return this.fail('CHUNK_UNREADABLE', `The browser could not read a recorded slice (${(err as Error)?.message ?? String(err)}), so recording was stopped. What was recorded before it is kept.`, stopRecorder);
+    }
+    let durable = false;
+    if (!this.localFailed) {
+      try {
+        this.take = await this.store.appendChunk(this.take.id, c.seq, bytes, c.elapsedMs);
+        durable = true;
+      } catch (err) {
+        this.localFailed = true;
+        const quota = (err as { code?: string }).code === 'QUOTA_EXCEEDED';
+        this.fail(
+          quota ? 'LOCAL_STORAGE_FULL' : 'LOCAL_STORAGE_FAILED',
+          quota
+            ? 'This browser has no room left to store the recording, so recording was stopped. What was recorded so far is kept.'
+            : `This browser could not store the recording (${(err as Error).message}), so recording was stopped. What was recorded so far is kept.`,
+          stopRecorder,
+        );
+      }
+    }
+    this.hasher?.update(bytes);
+    this.hashedBytes += bytes.byteLength;
+    // In browser mode nothing reads the source: do not hold the take in memory for nobody.
+    if (this.take.storage === 'server') this.source.push(bytes, durable);
+    if (!durable) this.take = { ...this.take, durationMs: Math.max(this.take.durationMs, c.elapsedMs) };
+    this.notify();
+  }
+
+  /** Records what went wrong in the status (the first problem wins), stops the recorder, tells listeners. */
+  private fail(code: string, message: string, stopRecorder: () => void): void {
+    this.problem ??= { code, message };
+    try {
+      stopRecorder();
+    } catch (err) {
+      console.warn('could not stop the recorder', err);
+    }
+    this.notify();
+  }
+
+  /** A status listener that throws must not break the chunk chain or the stop handling. */
+  notify(): void {
+    try {
+      this.emit();
+    } catch (err) {
+      console.warn('a take status listener threw', err);
+    }
+  }
+
+  /** Every byte of the take is in IndexedDB: it can be sent again from there as a new upload. */
+  get allBytesLocal(): boolean {
+    return !this.localFailed && !this.unreadable;
+  }
+
+  /**
+   * Creates the session and the upload when missing, retrying until the server answers; idempotent.
+   * A refusal (4xx twice) rejects, and the next call tries again (keep after the user fixed the cause).
+   */
   link(info: { mode: string; quality: string; projectId?: string | null; deviceInfo?: Record<string, unknown>; settings?: Record<string, unknown> }): Promise<void> {
-    this.linking ??= this.doLink(info);
+    this.linking ??= this.doLink(info).catch((err: unknown) => {
+      this.linking = undefined;
+      throw err;
+    });
     return this.linking;
   }
 
   private async doLink(info: Parameters<LiveTake['link']>[0]): Promise<void> {
     let sessionId = this.take.sessionId;
+    let body: NewSession = {
+      recordingType: info.mode,
+      projectId: info.projectId ?? null,
+      ...(info.deviceInfo ? { deviceInfo: info.deviceInfo } : {}),
+      settings: { ...(info.settings ?? {}), quality: info.quality, mimeType: this.take.mimeType, localTakeId: this.take.id },
+      startedAt: this.take.startedAt,
+    };
+    let refused = false;
     for (let failures = 0; !sessionId; failures++) {
       if (this.closed) throw new ApiError(0, 'ABORTED', 'The take was closed');
+      let s: ServerSession;
       try {
-        const s = await this.o.sessions.create({
-          recordingType: info.mode,
-          projectId: info.projectId ?? null,
-          ...(info.deviceInfo ? { deviceInfo: info.deviceInfo } : {}),
-          settings: { ...(info.settings ?? {}), quality: info.quality, mimeType: this.take.mimeType, localTakeId: this.take.id },
-          startedAt: this.take.startedAt,
-        });
-        sessionId = s.id;
-        this.reachable = true;
-        this.take = await this.store.update(this.take.id, { sessionId });
+        s = await this.o.sessions.create(body);
       } catch (err) {
+        if (err instanceof ApiError && err.status >= 400 && err.status < 500 && !err.transient) {
+          // A refusal repeats forever with the same body. The optional fields are the usual cause: a
+          // recovered take's startedAt more than a day old, a project deleted or no longer writable.
+          // Without them the session opens; keep's PATCH sets the project then.
+          if (!refused && (body.startedAt !== undefined || body.projectId)) {
+            refused = true;
+            if (body.projectId) this.projectDropped = true;
+            const { startedAt: _s, projectId: _p, ...rest } = body;
+            body = rest;
+            continue;
+          }
+          this.problem = { code: err.code, message: `The server refused to open this take: ${err.message}` };
+          this.notify();
+          throw err;
+        }
         this.noteError(err);
         await this.backoff(failures);
+        continue;
       }
+      this.reachable = true;
+      if (this.closed && this.discarded) {
+        // Discarded while the create was on its way: nobody will ever keep this session.
+        await this.o.sessions.discard(s.id).catch(() => undefined);
+        throw new ApiError(0, 'ABORTED', 'The take was discarded');
+      }
+      sessionId = s.id;
+      this.take = await this.store.update(this.take.id, { sessionId });
+      if (this.closed) throw new ApiError(0, 'ABORTED', 'The take was closed');
     }
-    this.emit();
+    this.notify();
     this.startHeartbeat();
     const upload = new LiveUpload({
       endpoint: this.o.client.absolute('/api/uploads'),
@@ -179,7 +256,7 @@ export class LiveTake {
       },
       onAck: (offset) => {
         this.serverBytes = offset;
-        this.emit();
+        this.notify();
         // Remembered for the recovery list shown while offline; the server's HEAD stays the truth.
         void this.store.update(this.take.id, { serverOffset: offset }).catch(() => undefined);
       },
@@ -187,7 +264,7 @@ export class LiveTake {
         this.reachable = ok;
         if (err && (err.status === 401 || err.status === 403)) this.problem = { code: err.code, message: err.message };
         else if (ok && this.problem && (this.problem.code === 'UNAUTHENTICATED' || this.problem.code === 'FORBIDDEN')) this.problem = undefined;
-        this.emit();
+        this.notify();
       },
       lookupRecording: async () => (await this.o.sessions.get(sessionId)).recordingId ?? undefined,
     });
@@ -195,11 +272,28 @@ export class LiveTake {
     upload.start();
   }
 
+  /**
+   * The server threw this take's session away (discarded elsewhere, or closed without a recording)
+   * while every byte is still in IndexedDB: forget the old session and upload and send the whole take
+   * again as a new session + upload. The old upload is only stopped (the server owns it now).
+   */
+  async startOver(info: Parameters<LiveTake['link']>[0]): Promise<void> {
+    await this.upload?.abort(false).catch(() => undefined);
+    this.upload = undefined;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    this.linking = undefined;
+    this.serverBytes = 0;
+    this.take = await this.store.forgetServer(this.take.id);
+    this.notify();
+    return this.link(info);
+  }
+
   private noteError(err: unknown): void {
     const e = err instanceof ApiError ? err : new ApiError(0, 'NETWORK', String(err));
     this.reachable = !(e.status === 0 || e.status >= 500);
     if (!e.transient) this.problem = { code: e.code, message: e.message };
-    this.emit();
+    this.notify();
   }
 
   /** Waits 1 s, 2 s, 4 s … (cap maxBackoffMs), or until the browser says it is online again. */
@@ -240,7 +334,7 @@ export class LiveTake {
         () => {
           if (!this.reachable) {
             this.reachable = true;
-            this.emit();
+            this.notify();
           }
         },
         (err: unknown) => this.noteError(err),

@@ -41,10 +41,20 @@ export async function holdTakeLock(takeId: string): Promise<(() => void) | null>
   };
 }
 
-/** true when no page (this one included) holds the take's lock. */
+/**
+ * true when no page (this one included) holds or waits for the take's lock. It only looks
+ * (locks.query): probing with request() would hold the lock for a moment, and a page starting that
+ * very take then could not get it and would record with no lock — other tabs would offer its live
+ * take as abandoned. request() remains only where query() is missing.
+ */
 export async function isTakeLockFree(takeId: string): Promise<boolean> {
   if (liveInThisPage.has(takeId)) return false;
   const lm = locks();
   if (!lm) return true;
-  return lm.request(lockName(takeId), { ifAvailable: true }, async (lock) => lock !== null);
+  const name = lockName(takeId);
+  if (typeof lm.query === 'function') {
+    const s = await lm.query();
+    return !(s.held ?? []).some((l) => l.name === name) && !(s.pending ?? []).some((l) => l.name === name);
+  }
+  return lm.request(name, { ifAvailable: true }, async (lock) => lock !== null);
 }

@@ -30,6 +30,13 @@ export interface UnfinishedTake {
   title?: string;
   /** The server's session, when it answered (its upload: URL and offset). */
   session?: ServerSession;
+  /**
+   * Uploaded, but the check failed (size/sha256 differ, the recording was deleted …): the local copy
+   * is kept and this says why. recoverTake sends it again as a new recording; the old one stays.
+   */
+  problem?: string;
+  /** The recording the failed check was about (state `uploaded` only). */
+  recordingId?: string;
 }
 
 export interface FindOptions {
@@ -39,12 +46,16 @@ export interface FindOptions {
 }
 
 const OPEN_STATES = new Set<LocalTake['state']>(['recording', 'stopped']);
+/** An uploaded take whose check failed is offered too: its local copy is the one known-good one. */
+const offered = (t: LocalTake) => OPEN_STATES.has(t.state) || (t.state === 'uploaded' && !!t.problem);
+/** A session heard from this recently may still be recording on another device: not ours to finish. */
+const LIVE_ELSEWHERE_MS = 30_000;
 
 export async function findUnfinishedTakes(store: TakeStore, userId: string, storage: 'server' | 'browser', opts: FindOptions = {}): Promise<UnfinishedTake[]> {
   const all = await store.list(userId);
   const free = new Map<string, boolean>();
   await Promise.all(all.map(async (t) => free.set(t.id, await isTakeLockFree(t.id))));
-  const local = all.filter((t) => OPEN_STATES.has(t.state) && free.get(t.id));
+  const local = all.filter((t) => offered(t) && free.get(t.id));
   // Sessions a local take of ours stands for, whatever its state: a take live in another tab, or kept
   // and being verified, is not offered as a server-only take.
   const localSessions = new Map(all.filter((t) => t.sessionId).map((t) => [t.sessionId!, t]));
@@ -71,6 +82,7 @@ export async function findUnfinishedTakes(store: TakeStore, userId: string, stor
       where: s ? 'both' : 'local',
       ...(t.title ? { title: t.title } : {}),
       ...(s ? { session: s } : {}),
+      ...(t.state === 'uploaded' && t.problem ? { problem: t.problem, ...(t.recordingId ? { recordingId: t.recordingId } : {}) } : {}),
     };
   });
   for (const s of sessions) {
@@ -98,9 +110,16 @@ export async function recoverTake(
   details: { title?: string } = {},
 ): Promise<{ recordingId?: string; localId?: string; verified?: boolean; problem?: string }> {
   if (t.localId) {
-    const take = await store.get(t.localId);
+    let take = await store.get(t.localId);
     if (!take) throw new ApiError(404, 'TAKE_NOT_FOUND', 'This take is no longer stored in this browser');
-    if (manager.storage === 'server' && t.session) await manager.adopt(take.id, t.session);
+    if (take.state === 'uploaded') {
+      if (!take.problem) throw new ApiError(409, 'TAKE_UPLOADED', 'This take was uploaded already; verifyUploadedTakes checks it');
+      if (!(await isTakeLockFree(take.id))) throw new ApiError(409, 'TAKE_IN_USE', 'This take is open in another tab');
+      // The server's copy is wrong or gone: send ours again as a new session + upload (a new
+      // recording; the old one stays for the user to compare or delete). A crash from here on leaves
+      // an ordinary stopped take, offered for recovery again.
+      take = await store.forgetServer(take.id, { state: 'stopped', metadata: { ...(take.metadata ?? {}), ...(take.recordingId ? { resentAfterFailedCheckOf: take.recordingId } : {}) } });
+    } else if (manager.storage === 'server' && t.session) await manager.adopt(take.id, t.session);
     const title = details.title ?? take.title ?? defaultTitle(take.mode, take.startedAt, true);
     return manager.keep(take.id, {
       title,
@@ -116,10 +135,16 @@ export async function recoverTake(
 /** The server's bytes are all there is: declare them complete (zero-byte PATCH, Upload-Length = offset). */
 async function finishServerOnly(manager: TakeManager, t: UnfinishedTake, title?: string): Promise<{ recordingId: string }> {
   const sessions = manager.sessions;
-  const s = t.session ?? (await sessions.get(t.sessionId!));
+  // Asked afresh: the list may be minutes old, and the heartbeat decides whose take this is.
+  const s = await sessions.get(t.sessionId!);
   if (s.recordingId) return { recordingId: s.recordingId };
+  const heardMsAgo = Date.now() - Date.parse(s.lastHeartbeatAt ?? s.startedAt);
+  if (s.status === 'active' && heardMsAgo < LIVE_ELSEWHERE_MS) {
+    throw new ApiError(409, 'TAKE_STILL_RECORDING', `This take is still being recorded on another device or tab (last heard from ${Math.max(0, Math.round(heardMsAgo / 1000))} s ago). Finish it there, or try again once it has stopped.`);
+  }
   if (!s.upload || !s.upload.offset) throw new ApiError(409, 'NOTHING_TO_RECOVER', 'The server received no bytes of this take, and this browser has no copy of it');
-  await sessions.update(s.id, { title: title ?? s.take?.title ?? defaultTitle(t.mode, t.startedAt, true), metadata: { recovered: true } });
+  const durationMs = Math.round(t.durationMs || (s.duration ?? 0) * 1000);
+  await sessions.update(s.id, { title: title ?? s.take?.title ?? defaultTitle(t.mode, t.startedAt, true), ...(durationMs >= 1 ? { durationMs } : {}), metadata: { recovered: true } });
   const path = s.upload.url.replace(/^https?:\/\/[^/]+/, '');
   const source = new TakeSource(undefined, `session-${s.id}`, 0);
   source.finalize();
@@ -155,16 +180,33 @@ export async function dropUnfinished(store: TakeStore, t: UnfinishedTake, client
 
 /**
  * Takes whose upload finished but whose check did not complete (the page died between the two, or the
- * server's hash differed): check again, and delete the local copy when it now matches.
+ * server's hash differed): check again, and delete the local copy when it now matches. One attempt per
+ * take and one take's failure never stops the others: a recording deleted on the server (404) keeps
+ * the local copy with the reason (findUnfinishedTakes then offers it); no answer (offline) leaves the
+ * take as it is for the next load.
  */
 export async function verifyUploadedTakes(store: TakeStore, manager: TakeManager): Promise<{ localId: string; verified: boolean; problem?: string }[]> {
   const out: { localId: string; verified: boolean; problem?: string }[] = [];
   for (const take of await store.list(manager.userId)) {
     if (take.state !== 'uploaded' || !take.recordingId || !(await isTakeLockFree(take.id))) continue;
-    const t = await manager.adopt(take.id);
+    let t: Awaited<ReturnType<TakeManager['adopt']>>;
     try {
-      const r = await manager.verify(t, take.recordingId);
+      t = await manager.adopt(take.id);
+    } catch {
+      continue; // another tab took it meanwhile: that tab checks it
+    }
+    try {
+      const r = await manager.verify(t, take.recordingId, { retry: false });
       out.push({ localId: take.id, verified: !!r.verified, ...(r.problem ? { problem: r.problem } : {}) });
+    } catch (err) {
+      const e = err instanceof ApiError ? err : new ApiError(0, 'NETWORK', String(err));
+      if (e.status === 404) {
+        const problem = `Recording ${take.recordingId} is no longer on the server; the local copy is kept`;
+        await store.update(take.id, { problem }).catch(() => undefined);
+        out.push({ localId: take.id, verified: false, problem });
+      } else {
+        out.push({ localId: take.id, verified: false, problem: `Could not check this take now (${e.message}); it is checked again next time` });
+      }
     } finally {
       await t.close(true);
       manager.forget(take.id);

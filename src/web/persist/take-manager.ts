@@ -67,6 +67,16 @@ export interface KeepResult {
   problem?: string;
 }
 
+/** A fresh take's lock can only be busy for a moment (another tab's isTakeLockFree fallback probe). */
+async function holdLockBriefly(takeId: string): Promise<(() => void) | null> {
+  for (let i = 0; i < 10; i++) {
+    const release = await holdTakeLock(takeId).catch(() => null);
+    if (release) return release;
+    await new Promise((r) => setTimeout(r, 50 * (i + 1)));
+  }
+  return null;
+}
+
 function newId(): string {
   return globalThis.crypto.randomUUID();
 }
@@ -120,9 +130,16 @@ export class TakeManager {
     return this.live.get(takeId)?.status();
   }
 
+  /** One listener that throws must not keep the others (or the take's own work) from going on. */
   private emit(t: LiveTake): void {
     const s = t.status();
-    for (const cb of this.listeners) cb(s);
+    for (const cb of this.listeners) {
+      try {
+        cb(s);
+      } catch (err) {
+        console.warn('a take status listener threw', err);
+      }
+    }
   }
 
   private linkOptions() {
@@ -155,18 +172,29 @@ export class TakeManager {
       void requestPersistentStorage();
     }
     const t = new LiveTake(take, this.store, this.linkOptions(), () => this.emit(t), true);
-    t.release = (await holdTakeLock(take.id)) ?? undefined;
+    const release = await holdLockBriefly(take.id);
+    if (!release) {
+      // Recording without the lock would let other tabs offer this live take as abandoned (and delete it).
+      await this.store.delete(take.id).catch(() => undefined);
+      await t.close(false);
+      throw new ApiError(409, 'TAKE_LOCK_UNAVAILABLE', 'This browser would not let the page claim the new take (Web Lock); recording was not started. Try again.');
+    }
+    t.release = release;
     this.live.set(take.id, t);
     const stopRecorder = () => void rec.stop().catch(() => undefined);
     t.unhook.push(
       rec.on('chunk', (c) => t.addChunk(c, stopRecorder)),
       rec.on('stopped', (s) => {
         void (async () => {
-          await t.queue;
-          t.take = await this.store.update(take.id, { state: 'stopped', durationMs: s.durationMs || t.take.durationMs, ...(s.mimeType ? { mimeType: s.mimeType } : {}) }).catch(() => ({ ...t.take, state: 'stopped' as const }));
-          t.markStopped();
-          this.emit(t);
-        })();
+          try {
+            await t.queue;
+            t.take = await this.store.update(take.id, { state: 'stopped', durationMs: s.durationMs || t.take.durationMs, ...(s.mimeType ? { mimeType: s.mimeType } : {}) }).catch(() => ({ ...t.take, state: 'stopped' as const }));
+          } finally {
+            // Whatever failed above, keep() must not wait forever for the stop.
+            t.markStopped();
+            this.emit(t);
+          }
+        })().catch((err: unknown) => console.warn('could not record the end of the take', err));
       }),
     );
     if (this.storage === 'server') void t.link(info).catch(() => undefined);
@@ -220,33 +248,53 @@ export class TakeManager {
       await this.finishLive(t);
       return { localId: takeId };
     }
-    await t.link({ mode: t.take.mode, quality: t.take.quality, projectId: t.take.projectId ?? null });
-    const sessionId = t.take.sessionId!;
-    await t
-      .persist(() =>
-        this.sessions.update(sessionId, {
-          title,
-          ...(d.description !== undefined ? { description: d.description } : {}),
-          ...(d.projectId !== undefined ? { projectId: d.projectId } : {}),
-          ...(t.take.durationMs >= 1 ? { durationMs: Math.round(t.take.durationMs) } : {}),
-          ...(d.metadata ? { metadata: d.metadata } : {}),
-        }),
-      )
-      .catch((err: unknown) => {
-        // The server finished this take already (a page died after the final PATCH, before its answer).
-        // We finalize only after this PATCH succeeded, so the recording has the details: go on to
-        // learn its id (the upload's HEAD finds it gone and asks the session) and verify.
-        if (!(err instanceof ApiError && err.code === 'SESSION_CLOSED')) throw err;
+    const info = { mode: t.take.mode, quality: t.take.quality, projectId: t.take.projectId ?? null };
+    await t.link(info);
+    // Create refused the take's project: it is set here (the user's choice at keep, else the take's).
+    const projectId = d.projectId !== undefined ? d.projectId : t.projectDropped ? (t.take.projectId ?? null) : undefined;
+    const patch = () =>
+      this.sessions.update(t.take.sessionId!, {
+        title,
+        ...(d.description !== undefined ? { description: d.description } : {}),
+        ...(projectId !== undefined ? { projectId } : {}),
+        ...(t.take.durationMs >= 1 ? { durationMs: Math.round(t.take.durationMs) } : {}),
+        ...(d.metadata ? { metadata: d.metadata } : {}),
       });
-    const upload = t.upload!;
+    let startedOver = false;
+    const startOver = async (err: unknown) => {
+      // The session was discarded (another tab) or closed with no recording: with every byte still
+      // here, the take becomes a new session + upload instead of being lost. Once: a second refusal is real.
+      if (startedOver || !t.allBytesLocal) throw err;
+      startedOver = true;
+      await t.startOver(info);
+      await t.persist(patch);
+    };
+    const isGone = (err: unknown) =>
+      err instanceof ApiError && (err.code === 'SESSION_DISCARDED' || (err.code === 'SESSION_CLOSED' && !(err.details as { recordingId?: string } | undefined)?.recordingId));
+    await t.persist(patch).catch(async (err: unknown) => {
+      if (isGone(err)) return startOver(err);
+      // The server finished this take already (a page died after the final PATCH, before its answer).
+      // We finalize only after this PATCH succeeded, so the recording has the details: go on to
+      // learn its id (the upload's HEAD finds it gone and asks the session) and verify.
+      if (!(err instanceof ApiError && err.code === 'SESSION_CLOSED')) throw err;
+    });
+    const finish = async () => {
+      const upload = t.upload!;
+      const total = t.source.size;
+      if (onProgress) {
+        onProgress(t.serverBytes, total);
+        const unsub = this.onStatus((s) => s.takeId === takeId && onProgress(s.serverBytes, total));
+        void upload.done.finally(unsub).catch(() => undefined);
+      }
+      upload.finalize();
+      return upload.done;
+    };
+    const { recordingId } = await finish().catch(async (err: unknown) => {
+      if (!isGone(err)) throw err;
+      await startOver(err);
+      return finish();
+    });
     const total = t.source.size;
-    if (onProgress) {
-      onProgress(t.serverBytes, total);
-      const unsub = this.onStatus((s) => s.takeId === takeId && onProgress(s.serverBytes, total));
-      void upload.done.finally(unsub).catch(() => undefined);
-    }
-    upload.finalize();
-    const { recordingId } = await upload.done;
     t.serverBytes = total;
     t.take = await this.store.update(takeId, { state: 'uploaded', recordingId, serverOffset: total });
     this.emit(t);
@@ -256,8 +304,8 @@ export class TakeManager {
   }
 
   /** Compares the server's record of the bytes with ours; deletes the local copy only on a full match. */
-  async verify(t: LiveTake, recordingId: string): Promise<KeepResult> {
-    const rec = await t.persist(() => getRecording(this.client, recordingId));
+  async verify(t: LiveTake, recordingId: string, o: { retry?: boolean } = {}): Promise<KeepResult> {
+    const rec = o.retry === false ? await getRecording(this.client, recordingId) : await t.persist(() => getRecording(this.client, recordingId));
     const localSha = await t.digest();
     const size = t.source.size;
     const serverSha = rec.metadata.upload_sha256;
@@ -286,6 +334,7 @@ export class TakeManager {
     const t = this.live.get(takeId);
     const take = t?.take ?? (await this.store.get(takeId));
     if (t) {
+      t.discarded = true;
       await t.queue.catch(() => undefined);
       await t.upload?.abort(true).catch(() => undefined);
       await t.close(false);

@@ -169,6 +169,17 @@ export class TakeStore {
   }
 
   /**
+   * Drops every trace of the take's server side (session, upload, recording, problem) so it is sent
+   * again as a new session + upload; `patch` is applied in the same transaction.
+   */
+  async forgetServer(id: string, patch: Partial<Pick<LocalTake, 'state' | 'metadata'>> = {}): Promise<LocalTake> {
+    return this.modify(id, ['takes'], (take) => {
+      const { sessionId: _s, uploadUrl: _u, serverOffset: _o, recordingId: _r, problem: _p, ...rest } = take;
+      return { ...rest, ...patch };
+    });
+  }
+
+  /**
    * Reads take `id` and stores what `change` makes of it, in one readwrite transaction over `stores`;
    * resolves with the stored take once committed. `change` may abort the transaction (abort()), or
    * return the take itself to leave it as it is. No take with that id: TAKE_NOT_FOUND.
@@ -203,13 +214,16 @@ export class TakeStore {
     return all.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   }
 
+  /**
+   * The whole take as one Blob, read chunk by chunk: each chunk becomes its own Blob as the cursor
+   * passes, so script memory holds one chunk at a time (a 2 GB take read with getAll would hold it
+   * all as ArrayBuffers at once and crash the page); the browser keeps Blob bytes outside the JS heap.
+   */
   async blob(id: string): Promise<Blob> {
     const take = await this.get(id);
-    const chunks = (await req(this.tx(['chunks'], 'readonly').objectStore('chunks').getAll(IDBKeyRange.bound([id, -1], [id, MAX_SEQ])))) as ChunkRecord[];
-    return new Blob(
-      chunks.map((c) => c.data),
-      { type: take?.mimeType ?? '' },
-    );
+    const parts: Blob[] = [];
+    await this.eachChunk(id, (c) => parts.push(new Blob([c.data])));
+    return new Blob(parts, { type: take?.mimeType ?? '' });
   }
 
   /** The take's bytes from byteOffset to the end (what a resumed upload still has to send). */
@@ -258,6 +272,10 @@ export class TakeStore {
 
   /** Calls fn with each stored chunk's bytes, in order (hashing a take without holding it all in memory). */
   async forEachChunk(id: string, fn: (bytes: Uint8Array) => void): Promise<void> {
+    await this.eachChunk(id, (c) => fn(new Uint8Array(c.data)));
+  }
+
+  private async eachChunk(id: string, fn: (c: ChunkRecord) => void): Promise<void> {
     const tx = this.tx(['chunks'], 'readonly');
     await new Promise<void>((resolve, reject) => {
       const c = tx.objectStore('chunks').openCursor(IDBKeyRange.bound([id, -1], [id, MAX_SEQ]));
@@ -265,7 +283,7 @@ export class TakeStore {
       c.onsuccess = () => {
         const cur = c.result;
         if (!cur) return resolve();
-        fn(new Uint8Array((cur.value as ChunkRecord).data));
+        fn(cur.value as ChunkRecord);
         cur.continue();
       };
     });

@@ -171,7 +171,11 @@ export class LiveUpload {
       onUploadUrlAvailable: () => {
         if (upload.url && upload.url !== this.url) {
           this.url = upload.url;
-          void this.o.onUrl?.(upload.url);
+          // Remembering the URL is for a later page (resume after reload); this upload goes on without it.
+          const url = upload.url;
+          void Promise.resolve()
+            .then(() => this.o.onUrl?.(url))
+            .catch((err: unknown) => console.warn('could not remember the upload URL', err));
         }
       },
       onAfterResponse: (_req, res) => {
@@ -217,8 +221,12 @@ export class LiveUpload {
     if (this.stopped) return;
     const e = toApiError(err);
     if (e.status === 404 || e.status === 410) {
-      const id = this.o.lookupRecording ? await this.o.lookupRecording().catch(() => undefined) : undefined;
+      const looked = await this.lookup();
       if (this.stopped) return;
+      // The session could not be asked: "lost" is not known, and re-sending from byte 0 would be a
+      // guess. Ask again after the backoff (the upload URL stays).
+      if (looked.failed) return this.retryLater(looked.failed);
+      const id = looked.id;
       if (id) return this.finish(id);
       // The server lost the upload: start a new one; the source serves the whole take from IndexedDB.
       this.url = undefined;
@@ -227,9 +235,10 @@ export class LiveUpload {
     }
     if (FINAL_CODES.has(e.code)) {
       // A kept session may have its recording already (the page died before it learned the id).
-      const id = this.o.lookupRecording ? await this.o.lookupRecording().catch(() => undefined) : undefined;
+      const looked = await this.lookup();
       if (this.stopped) return;
-      if (id) return this.finish(id);
+      if (looked.id) return this.finish(looked.id);
+      if (looked.failed) return this.retryLater(looked.failed);
     }
     if (PERMANENT.has(e.status) || FINAL_CODES.has(e.code)) {
       this.stop();
@@ -238,6 +247,19 @@ export class LiveUpload {
       return;
     }
     this.retryLater(e);
+  }
+
+  /** The session's recording; `failed` when the server could not be asked (no answer, 5xx). */
+  private async lookup(): Promise<{ id?: string; failed?: ApiError }> {
+    if (!this.o.lookupRecording) return {};
+    try {
+      const id = await this.o.lookupRecording();
+      return id ? { id } : {};
+    } catch (err) {
+      const e = err instanceof ApiError ? err : new ApiError(0, 'NETWORK', String(err));
+      // A refusal (e.g. SESSION_NOT_FOUND) is an answer: the upload is treated as lost / final.
+      return e.transient ? { failed: e } : {};
+    }
   }
 
   /** Our own backoff once tus-js-client gave up: 1 s, 2 s, 4 s … up to maxBackoffMs, forever. */

@@ -183,6 +183,14 @@ export class FileRecorder {
     }
   }
 
+  /** A slice whose bytes the browser cannot read (Blob.arrayBuffer rejects, as after a storage error). */
+  feedUnreadable(): void {
+    this.seq++;
+    const data = new Blob([new Uint8Array(1)]);
+    data.arrayBuffer = () => Promise.reject(new DOMException('The requested file could not be read', 'NotReadableError'));
+    this.emit('chunk', { data, seq: this.seq, elapsedMs: this.seq * this.sliceMs });
+  }
+
   async stop(): Promise<{ durationMs: number }> {
     this.stopCalls++;
     const durationMs = this.seq * this.sliceMs;

@@ -1,19 +1,53 @@
 import { useCallback, useEffect, useState } from 'react';
-import { dropUnfinished, findUnfinishedTakes, recoverTake, type UnfinishedTake } from '../../persist/recovery.ts';
-import { defaultTitle, formatDateTime, formatDuration, formatMB, modeLabel, relativeTime } from '../format.ts';
+import { dropUnfinished, findUnfinishedTakes, recoverTake, verifyUploadedTakes, type UnfinishedTake } from '../../persist/recovery.ts';
+import type { TakeManager } from '../../persist/take-manager.ts';
+import type { TakeStore } from '../../persist/take-store.ts';
+import { defaultTitle, formatDateTime, formatBytes, formatDuration, modeLabel, relativeTime } from '../format.ts';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import { ConfirmDialog } from './ConfirmDialog.tsx';
+import { MismatchActions } from './TakeMismatch.tsx';
 
-type RowState = { kind: 'idle' } | { kind: 'recovering' } | { kind: 'done'; href: string } | { kind: 'failed'; message: string };
+type RowState =
+  | { kind: 'idle' }
+  | { kind: 'recovering' }
+  | { kind: 'done'; href: string }
+  | { kind: 'failed'; message: string }
+  /** Recovered, but the server's size or sha256 differs from the local bytes: the local copy was kept. */
+  | { kind: 'mismatch'; localId: string; recordingId?: string; problem?: string };
+
+/**
+ * Re-checks takes whose upload finished but whose check never ran (the page died in between), so they
+ * are either cleared or listed with their problem. Once per page load and manager (a new sign-in gets
+ * its own): every banner mount waits for the same run.
+ */
+const verified = new WeakMap<TakeManager, Promise<void>>();
+function verifyOnce(store: TakeStore, manager: TakeManager): Promise<void> {
+  let p = verified.get(manager);
+  if (!p) {
+    p = verifyUploadedTakes(store, manager).then(
+      () => undefined,
+      (err: unknown) => console.warn('could not re-check uploaded takes against the server', err),
+    );
+    verified.set(manager, p);
+  }
+  return p;
+}
 
 const keyOf = (t: UnfinishedTake) => t.localId ?? t.sessionId ?? t.startedAt;
 
 function where(t: UnfinishedTake): string {
   const parts: string[] = [];
-  if (t.localBytes > 0 || t.where !== 'server') parts.push(`${formatMB(t.localBytes)} in this browser`);
-  if (t.where !== 'local') parts.push(`${formatMB(t.serverBytes)} on the server`);
+  if (t.localBytes > 0 || t.where !== 'server') parts.push(`${formatBytes(t.localBytes)} in this browser`);
+  if (t.where !== 'local') parts.push(`${formatBytes(t.serverBytes)} on the server`);
   return parts.join(', ');
+}
+
+/** The failed check of a listed take, or of one just recovered here; only a take with a local copy has one. */
+function problemOf(t: UnfinishedTake, s: RowState): { localId: string; recordingId?: string; problem?: string } | null {
+  if (s.kind === 'mismatch') return s;
+  if (!t.problem || !t.localId) return null;
+  return { localId: t.localId, ...(t.recordingId ? { recordingId: t.recordingId } : {}), problem: t.problem };
 }
 
 /** Takes a crash, a closed tab or a lost connection left unfinished, with the way back to a recording. */
@@ -27,12 +61,13 @@ export function RecoveryBanner({ onRecovered }: { onRecovered?: () => void } = {
 
   const load = useCallback(async () => {
     try {
+      await verifyOnce(store, manager);
       setTakes(await findUnfinishedTakes(store, user.id, storage));
       setError(null);
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     }
-  }, [store, user.id, storage]);
+  }, [store, manager, user.id, storage]);
 
   useEffect(() => void load(), [load]);
 
@@ -42,7 +77,12 @@ export function RecoveryBanner({ onRecovered }: { onRecovered?: () => void } = {
     const k = keyOf(t);
     setRow(k, { kind: 'recovering' });
     try {
-      const r = await recoverTake(store, manager, t, { title: defaultTitle(t.mode, new Date(t.startedAt)) });
+      const r = await recoverTake(store, manager, t, { title: t.title ?? defaultTitle(t.mode, new Date(t.startedAt)) });
+      if (r.verified === false) {
+        setRow(k, { kind: 'mismatch', localId: r.localId ?? t.localId!, ...(r.recordingId ? { recordingId: r.recordingId } : {}), ...(r.problem ? { problem: r.problem } : {}) });
+        onRecovered?.(); // the server's copy is a recording all the same: the library shows it
+        return;
+      }
       const href = r.recordingId ? `/recordings/${r.recordingId}` : r.localId ? `/local/${r.localId}` : '/';
       setRow(k, { kind: 'done', href });
       onRecovered?.();
@@ -54,13 +94,21 @@ export function RecoveryBanner({ onRecovered }: { onRecovered?: () => void } = {
   if (takes.length === 0 && !error) return null;
   return (
     <section className="recovery" data-testid="recovery" aria-labelledby="recovery-h">
-      <h2 id="recovery-h">{takes.length === 1 ? 'A recording was not finished' : `${takes.length} recordings were not finished`}</h2>
-      <p className="muted">The page closed or the connection dropped while recording. Nothing is lost: recover it to keep it, or discard it.</p>
+      {takes.length > 0 && takes.every((t) => t.problem && t.localId) ? (
+        // Only takes whose server copy failed its check: "not finished" would be the wrong story.
+        <h2 id="recovery-h">{takes.length === 1 ? 'A recording needs your attention' : `${takes.length} recordings need your attention`}</h2>
+      ) : (
+        <>
+          <h2 id="recovery-h">{takes.length === 1 ? 'A recording was not finished' : `${takes.length} recordings were not finished`}</h2>
+          <p className="muted">The page closed or the connection dropped while recording. Nothing is lost: recover it to keep it, or discard it.</p>
+        </>
+      )}
       {error && <p className="error-text" role="alert">Could not look for unfinished recordings: {error}</p>}
       <ul className="recovery-list">
         {takes.map((t) => {
           const k = keyOf(t);
           const s = rows[k] ?? { kind: 'idle' };
+          const bad = problemOf(t, s);
           return (
             <li key={k} className="recovery-item">
               <div>
@@ -79,7 +127,22 @@ export function RecoveryBanner({ onRecovered }: { onRecovered?: () => void } = {
                     Recovered. <Link to={s.href}>Open the recording</Link>
                   </>
                 )}
-                {(s.kind === 'idle' || s.kind === 'failed') && (
+                {bad && s.kind !== 'recovering' && s.kind !== 'done' && (
+                  <MismatchActions
+                    alert={s.kind !== 'idle'}
+                    store={store}
+                    localId={bad.localId}
+                    title={t.title}
+                    recordingId={bad.recordingId}
+                    detail={bad.problem}
+                    busy={false}
+                    error={s.kind === 'failed' ? s.message : null}
+                    onRetry={() => void recover(t)}
+                  >
+                    <button type="button" className="small" onClick={() => setToDrop(t)}>Discard</button>
+                  </MismatchActions>
+                )}
+                {!bad && (s.kind === 'idle' || s.kind === 'failed') && (
                   <>
                     {s.kind === 'failed' && <span className="error-text" role="alert">Recovery failed: {s.message} </span>}
                     <button type="button" className="primary small" onClick={() => void recover(t)}>Recover</button>
@@ -104,7 +167,11 @@ export function RecoveryBanner({ onRecovered }: { onRecovered?: () => void } = {
           setToDrop(null);
         }}
       >
-        <p>The unfinished recording will be deleted. This cannot be undone.</p>
+        <p>
+          {toDrop && problemOf(toDrop, rows[keyOf(toDrop)] ?? { kind: 'idle' })
+            ? "This browser's copy will be deleted; the server's copy, which does not match it, stays. This cannot be undone."
+            : 'The unfinished recording will be deleted. This cannot be undone.'}
+        </p>
       </ConfirmDialog>
     </section>
   );

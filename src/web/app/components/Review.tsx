@@ -1,4 +1,5 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
+import { recoverTake } from '../../persist/recovery.ts';
 import type { TakeManager } from '../../persist/take-manager.ts';
 import { MODES } from '../../recorder/modes.ts';
 import { defaultTitle, formatBytes, formatDuration } from '../format.ts';
@@ -9,6 +10,7 @@ import { navigate } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import { ConfirmDialog } from './ConfirmDialog.tsx';
 import { fixUnknownDuration } from './MediaView.tsx';
+import { MismatchActions, unfinishedFromLocal } from './TakeMismatch.tsx';
 
 /**
  * The last slice reaches IndexedDB just after the recorder's `stopped`; the manager reports the take
@@ -34,6 +36,9 @@ function waitStored(manager: TakeManager, takeId: string): Promise<void> {
 
 type Saving = { kind: 'idle' } | { kind: 'saving'; sent: number; total: number } | { kind: 'failed'; message: string };
 
+/** The upload finished but the server's size or sha256 differs: the local copy was kept. */
+type Mismatch = { localId: string; recordingId?: string; problem?: string; title: string; retrying: boolean; error: string | null };
+
 /** The take just recorded, played from this browser, with the details it will be kept under. */
 export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
   const { store, manager, storage } = useSession();
@@ -44,6 +49,7 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
   const { projects } = useProjects(storage === 'server');
   const [saving, setSaving] = useState<Saving>({ kind: 'idle' });
   const [confirmDiscard, setConfirmDiscard] = useState(false);
+  const [mismatch, setMismatch] = useState<Mismatch | null>(null);
   const [title] = useState(() => defaultTitle(f.mode, new Date(f.take.startedAt)));
   const video = MODES[f.mode].video;
 
@@ -68,6 +74,12 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
       const meta = { ...(f.slideChanges.length ? { slides: f.slideChanges } : {}), ...(f.endedBy ? { endedBy: f.endedBy } : {}) };
       const metadata = Object.keys(meta).length ? meta : undefined;
       const r = await manager.keep(f.take.id, { title: t, description, projectId, metadata }, (sent, total) => setSaving({ kind: 'saving', sent, total }));
+      if (r.verified === false) {
+        // Stay: leaving would hide that the server's copy is not the take (the local one is the good one).
+        setSaving({ kind: 'idle' });
+        setMismatch({ localId: r.localId, ...(r.recordingId ? { recordingId: r.recordingId } : {}), ...(r.problem ? { problem: r.problem } : {}), title: t, retrying: false, error: null });
+        return;
+      }
       onDone();
       navigate(r.recordingId ? `/recordings/${r.recordingId}` : `/local/${r.localId}`);
     } catch (err) {
@@ -75,7 +87,59 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
     }
   }
 
+  /** Sends the whole take again (recovery's path for a take whose check failed). */
+  async function retry(m: Mismatch) {
+    setMismatch({ ...m, retrying: true, error: null });
+    try {
+      const take = await store.get(m.localId);
+      if (!take) throw new Error('This take is no longer stored in this browser');
+      const r = await recoverTake(store, manager, unfinishedFromLocal(take), { title: take.title ?? m.title });
+      if (r.verified === false) {
+        setMismatch({ ...m, ...(r.recordingId ? { recordingId: r.recordingId } : {}), ...(r.problem ? { problem: r.problem } : {}), retrying: false, error: null });
+        return;
+      }
+      onDone();
+      navigate(r.recordingId ? `/recordings/${r.recordingId}` : `/local/${r.localId ?? m.localId}`);
+    } catch (err) {
+      setMismatch({ ...m, retrying: false, error: errorText(err) });
+    }
+  }
+
   const busy = saving.kind === 'saving';
+  if (mismatch) {
+    return (
+      <section className="review" aria-labelledby={`${id}-h`}>
+        <h2 id={`${id}-h`}>Your recording was not saved as recorded</h2>
+        <div className="review-grid">
+          <div className="review-media">
+            {url &&
+              (video ? (
+                <video src={url} controls playsInline aria-label="Your recording" onLoadedMetadata={(e) => fixUnknownDuration(e.currentTarget)} />
+              ) : (
+                <audio src={url} controls aria-label="Your recording" onLoadedMetadata={(e) => fixUnknownDuration(e.currentTarget)} />
+              ))}
+            <p className="muted">
+              {formatDuration(f.durationMs / 1000)} · {formatBytes(blob?.size)} · saved in this browser
+            </p>
+          </div>
+          <div>
+            <MismatchActions
+              alert
+              store={store}
+              localId={mismatch.localId}
+              title={mismatch.title}
+              recordingId={mismatch.recordingId}
+              detail={mismatch.problem}
+              busy={mismatch.retrying}
+              error={mismatch.error}
+              onRetry={() => void retry(mismatch)}
+            />
+            <p className="muted small-print">If you leave this page, the take stays in this browser and is offered again at the top of your library.</p>
+          </div>
+        </div>
+      </section>
+    );
+  }
   return (
     <section className="review" aria-labelledby={`${id}-h`}>
       <h2 id={`${id}-h`}>Review your recording</h2>

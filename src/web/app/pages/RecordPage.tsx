@@ -187,7 +187,8 @@ export function RecordPage() {
             )}
           </div>
           {!busy && (
-            <button type="button" className="primary big wide" onClick={() => void start()} disabled={src.acquiring || needsDeck || deckLoading}>
+            // While the preview has a problem only "Try again" can help: Start would just ask (and fail) the same way.
+            <button type="button" className="primary big wide" onClick={() => void start()} disabled={src.acquiring || needsDeck || deckLoading || src.problem !== null}>
               <span className="rec-dot" aria-hidden="true" /> Start recording
             </button>
           )}
