@@ -112,13 +112,16 @@ describe.each(pgTargets())('recording sessions on $name', (target) => {
     const u = await signUp(t.url, 'lister');
     const api = sessionsApi(t.url, u.headers);
     const fresh = await api.create({ recordingType: 'camera' });
+    const late = await api.create({ recordingType: 'camera' });
     const silent = await api.create({ recordingType: 'camera' });
     const closed = await api.create({ recordingType: 'audio' });
     const thrown = await api.create({ recordingType: 'audio' });
     await api.interrupt(closed.id, { reason: 'tab closed' });
     await api.discard(thrown.id);
-    // An active take whose tab went quiet 20 s ago (the sweep has not run yet at 45 s).
-    await sql(t.dbUrl, `UPDATE recording_sessions SET last_heartbeat_at = now() - interval '20 seconds' WHERE id = $1`, [silent.id]);
+    // An active take whose tab went quiet 40 s ago (the sweep has not run yet at 45 s); one whose last
+    // beat is 20 s old is merely late (one missed 10 s beat) and still live.
+    await sql(t.dbUrl, `UPDATE recording_sessions SET last_heartbeat_at = now() - interval '40 seconds' WHERE id = $1`, [silent.id]);
+    await sql(t.dbUrl, `UPDATE recording_sessions SET last_heartbeat_at = now() - interval '20 seconds' WHERE id = $1`, [late.id]);
     // An interrupted take that was kept after all (recovered) is not unfinished.
     const kept = await api.create({ recordingType: 'screen' });
     await api.interrupt(kept.id, {});
@@ -126,15 +129,32 @@ describe.each(pgTargets())('recording sessions on $name', (target) => {
     await sql(t.dbUrl, `UPDATE recording_sessions SET recording_id = $1 WHERE id = $2`, [rec!.id, kept.id]);
 
     const ids = (items: ApiSession[]) => items.map((s) => s.id);
-    expect(ids(await api.list())).toEqual([kept.id, thrown.id, closed.id, silent.id, fresh.id]);
+    expect(ids(await api.list())).toEqual([kept.id, thrown.id, closed.id, silent.id, late.id, fresh.id]);
     expect(ids(await api.list('?state=unfinished'))).toEqual([closed.id, silent.id]);
-    expect(ids(await api.list('?state=active'))).toEqual([silent.id, fresh.id]);
+    expect(ids(await api.list('?state=active'))).toEqual([silent.id, late.id, fresh.id]);
     expect(ids(await api.list('?state=interrupted'))).toEqual([kept.id, closed.id]);
     expect(ids(await api.list('?state=completed'))).toEqual([thrown.id]);
     expect(ids(await api.list('?limit=2'))).toEqual([kept.id, thrown.id]);
     // nobody else's
     const other = sessionsApi(t.url, (await signUp(t.url, 'stranger')).headers);
     expect(await other.list()).toEqual([]);
+  });
+
+  it('bytes arriving on a take’s upload are a sign of life: a take still uploading is not offered for recovery', async () => {
+    const u = await signUp(t.url, 'alive');
+    const api = sessionsApi(t.url, u.headers);
+    const s = await api.create({ recordingType: 'camera' });
+    const up = await createDeferredUpload(t.url, u.headers, { sessionId: s.id, recordingType: 'camera' });
+    // Its heartbeats stopped reaching us 40 s ago (a busy tab, a throttled timer)…
+    await sql(t.dbUrl, `UPDATE recording_sessions SET last_heartbeat_at = now() - interval '40 seconds' WHERE id = $1`, [s.id]);
+    expect((await api.list('?state=unfinished')).map((x) => x.id)).toEqual([s.id]);
+    // …but its bytes still arrive.
+    const bytes = fs.readFileSync(fx.recorderWebm);
+    expect((await patch(up.uploadUrl, u.headers, 0, bytes.subarray(0, 20_000))).status).toBe(204);
+    const now = await api.get(s.id);
+    expect(Date.now() - Date.parse(now.lastHeartbeatAt!)).toBeLessThan(10_000);
+    expect(now.status).toBe('active');
+    expect(await api.list('?state=unfinished')).toEqual([]);
   });
 
   it('keep: the upload’s finish makes one recording with the take’s details, and completes the session', async () => {

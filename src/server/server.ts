@@ -73,7 +73,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     boss = await startBoss(database.url, logger);
     const uploads = new UploadsService(db, storage, boss, logger);
     const { tus, datastore, recoverFinished, files } = createTusServer({ uploads, dataDir: config.dataDir, maxUploadBytes: config.maxUploadBytes, logger });
-    if (config.jobsEnabled) await startWorkers(boss, { db, storage, tools, logger, expireUploadFiles: () => datastore.deleteExpired() });
+    if (config.jobsEnabled) await startWorkers(boss, { db, storage, tools, logger, expireUploadFiles: () => datastore.deleteExpired(), recoverFinished });
     const services = {
       auth: new AuthService(new AuthRepository(db), systemClock),
       projects: new ProjectsService(new ProjectsRepository(db), boss),

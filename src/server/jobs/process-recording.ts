@@ -110,7 +110,7 @@ export async function processRecording(deps: ProcessDeps, recordingId: string): 
         mime_type: info?.hasVideo === false ? audioMimeOf(row.mime_type) : row.mime_type,
         thumbnail_url: thumb?.url ?? null,
         status: 'completed',
-        metadata: sql`(coalesce(metadata, '{}'::jsonb) - 'progress' - 'error') || ${JSON.stringify({
+        metadata: sql`(coalesce(metadata, '{}'::jsonb) - 'progress' - 'error' - 'duration_unknown') || ${JSON.stringify({
           duration_ms: Math.round(durationMs),
           width: info?.width ?? null,
           height: info?.height ?? null,

@@ -17,6 +17,8 @@ export interface WorkerDeps {
   tmpDir?: string;
   /** The tus store's deleteExpired (uploads.routes.ts). */
   expireUploadFiles?: () => Promise<number>;
+  /** Finishes complete uploads left `uploading` (uploads.routes.ts recoverFinished). */
+  recoverFinished?: () => Promise<number>;
 }
 
 /** Runs the jobs in this process; schedules the periodic ones (outbox drain, hourly sweep). */
@@ -41,7 +43,7 @@ export async function startWorkers(boss: Boss, deps: WorkerDeps): Promise<void> 
     await sweep(deps, { dryRun: false });
   });
   await boss.boss.work(JOBS.housekeeping, { pollingIntervalSeconds: 5 }, async () => {
-    await housekeeping({ db: deps.db, logger, expireUploadFiles: deps.expireUploadFiles });
+    await housekeeping({ db: deps.db, logger, expireUploadFiles: deps.expireUploadFiles, recoverFinished: deps.recoverFinished });
   });
   // Periodic safety nets: an outbox entry whose job was lost still gets drained.
   await boss.boss.schedule(JOBS.deleteMedia, '*/5 * * * *');

@@ -12,12 +12,15 @@ import { assertCanAddRecordings } from '../projects/membership.js';
 import type { SessionRow, SessionsRepository, UploadRow } from './sessions.repository.js';
 import { UNFINISHED } from './sessions.schemas.js';
 
-/** An active take silent for this long is listed as unfinished (the browser beats every 10 s). */
-export const UNFINISHED_QUIET_SECONDS = 15;
+/** An active take silent for this long is listed as unfinished: 3× the browser's 10 s beat, so one late beat offers no live take. */
+export const UNFINISHED_QUIET_SECONDS = 30;
 /** Largest JSON accepted for device info, settings, take metadata (bytes of its JSON text). */
 const MAX_JSON_BYTES = 64 * 1024;
-/** How far a client's startedAt may be from our clock. */
-const MAX_CLOCK_SKEW_MS = 86_400_000;
+/**
+ * How far ahead of our clock a client's startedAt may be. Any past time is fine: a take recorded offline
+ * and recovered days later still gets its session.
+ */
+const MAX_CLOCK_AHEAD_MS = 5 * 60_000;
 
 /** What the service needs from the tus datastore: how many bytes an unfinished upload holds, and removal. */
 export interface UploadFiles {
@@ -101,8 +104,8 @@ export class SessionsService {
     let startedAt: Date | undefined;
     if (b.startedAt !== undefined) {
       startedAt = new Date(b.startedAt);
-      if (Number.isNaN(startedAt.getTime()) || Math.abs(startedAt.getTime() - Date.now()) > MAX_CLOCK_SKEW_MS) {
-        throw new AppError('VALIDATION_FAILED', '"startedAt" must be a time within a day of now', { field: 'startedAt' });
+      if (Number.isNaN(startedAt.getTime()) || startedAt.getTime() - Date.now() > MAX_CLOCK_AHEAD_MS) {
+        throw new AppError('VALIDATION_FAILED', '"startedAt" must be a time in the past (at most 5 minutes ahead of the server)', { field: 'startedAt' });
       }
     }
     const row = await this.repo.create({ userId, recordingType: b.recordingType, projectId: b.projectId ?? null, deviceInfo: b.deviceInfo, settings: b.settings, startedAt });

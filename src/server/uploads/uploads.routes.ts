@@ -40,10 +40,16 @@ function tusError(err: unknown): { status_code: number; body: string } {
 /**
  * A finish that can never succeed (the bytes are not media we can use): retrying cannot help, the client
  * cannot send other bytes to a complete upload, so it is over. Anything else (database, storage) may be
- * transient and leaves the upload `uploading`, complete on disk, for recoverFinished to retry.
+ * transient and leaves the upload `uploading`, complete on disk, for the next HEAD on it, the hourly
+ * housekeeping or the next start (recoverFinished) to retry. An unmeasurable duration is not permanent:
+ * finish keeps such a take (it may be the only copy) and processing measures it.
  */
-const PERMANENT_FINISH_ERRORS = new Set(['UNSUPPORTED_MEDIA_TYPE', 'UNPROCESSABLE', 'VALIDATION_FAILED', 'SESSION_DISCARDED']);
+const PERMANENT_FINISH_ERRORS = new Set(['UNSUPPORTED_MEDIA_TYPE', 'VALIDATION_FAILED', 'SESSION_DISCARDED']);
 const isPermanent = (err: unknown) => err instanceof AppError && PERMANENT_FINISH_ERRORS.has(err.code);
+
+/** What createTusServer adds to its Server for the Fastify handler below (finishing on a HEAD). */
+const settlers = new WeakMap<Server, (id: string, userId: string) => Promise<string | undefined>>();
+const removers = new WeakMap<Server, (id: string) => Promise<void>>();
 
 export interface UploadRoutesOptions {
   uploads: UploadsService;
@@ -71,6 +77,10 @@ export function createTusServer(opts: UploadRoutesOptions) {
       const user = userOf(req);
       if (req.method !== 'POST' && req.method !== 'OPTIONS' && uploadId && !(await opts.uploads.owns(uploadId, user))) {
         throw tusError(new AppError('UPLOAD_NOT_FOUND')); // another user's upload: never reveal it exists
+      }
+      // Bytes arriving for a take say its tab is alive, even when a heartbeat is late.
+      if (req.method === 'PATCH' && uploadId) {
+        await opts.uploads.signOfLife(uploadId).catch((err: Error) => opts.logger.warn({ uploadId, err: err.message }, 'could not note an upload as a sign of life'));
       }
     },
     async onUploadCreate(req, upload) {
@@ -115,9 +125,9 @@ export function createTusServer(opts: UploadRoutesOptions) {
   }
 
   /**
-   * Finishes uploads whose bytes all arrived but whose finish a crash interrupted. One upload that
-   * cannot be finished must not stop the server from starting: it is marked failed (permanent) or
-   * left for the next start (anything else), and the others go on.
+   * Finishes uploads whose bytes all arrived but whose finish a crash or a transient failure
+   * interrupted (at start, and hourly from housekeeping). One upload that cannot be finished must not
+   * stop the others: it is marked failed (permanent) or left for the next run (anything else).
    */
   async function recoverFinished(): Promise<number> {
     let n = 0;
@@ -143,7 +153,42 @@ export function createTusServer(opts: UploadRoutesOptions) {
     remove: (id: string) => datastore.remove(id),
   };
 
+  /**
+   * A HEAD on an upload whose bytes all arrived but whose finish failed (storage or database briefly
+   * down): finish it now, so the client resuming it gets its Recording-Id instead of waiting for the
+   * next start. undefined: nothing to finish, or it failed again (the HEAD answers as usual).
+   */
+  settlers.set(tus, async (id, userId) => {
+    const up = await datastore.getUpload(id).catch(() => undefined);
+    if (!up || up.size === undefined || up.offset !== up.size) return undefined;
+    if (!(await opts.uploads.owns(id, userId))) return undefined;
+    try {
+      return (await opts.uploads.finish(id, fileOf(id), up.offset)).recordingId;
+    } catch (err) {
+      opts.logger.warn({ uploadId: id, err: (err as Error).message }, 'a complete upload could not be finished on resume');
+      if (isPermanent(err)) await giveUp(id).catch(() => undefined);
+      return undefined;
+    }
+  });
+  removers.set(tus, (id) => datastore.remove(id).catch(() => undefined));
+
   return { tus, datastore, recoverFinished, files };
+}
+
+const uploadIdOf = (url: string) => /^\/api\/uploads\/([^/?#]+)/.exec(url)?.[1];
+
+/**
+ * @tus/server stores a PATCH's Upload-Length before it writes the body: a final PATCH cut off mid-body
+ * leaves the length declared, and the client's retry (tus-js-client sends Upload-Length again) would get
+ * 400 forever. The same length again changes nothing, so it is dropped (from rawHeaders, which
+ * @tus/server reads); a different one still gets the 400.
+ */
+async function dropRepeatedLength(tus: Server, id: string, raw: import('node:http').IncomingMessage) {
+  const up = await tus.datastore.getUpload(id).catch(() => undefined);
+  if (up?.size === undefined || String(up.size) !== String(raw.headers['upload-length']).trim()) return;
+  const h = raw.rawHeaders;
+  for (let i = h.length - 2; i >= 0; i -= 2) if (h[i]!.toLowerCase() === 'upload-length') h.splice(i, 2);
+  delete raw.headers['upload-length'];
 }
 
 export async function uploadRoutes(app: FastifyInstance, opts: { tus: Server }) {
@@ -159,8 +204,14 @@ export async function uploadRoutes(app: FastifyInstance, opts: { tus: Server }) 
       raw.push(USER_HEADER, userId);
       req.raw.headers[USER_HEADER] = userId;
     }
+    const id = uploadIdOf(req.url);
+    if (id && req.method === 'PATCH' && req.headers['upload-length'] !== undefined) await dropRepeatedLength(opts.tus, id, req.raw);
+    // The finish happens before the HEAD is answered (its Recording-Id with it); the bytes go after.
+    const recordingId = id && req.method === 'HEAD' ? await settlers.get(opts.tus)?.(id, requireUser(req).user.id) : undefined;
+    if (recordingId) reply.raw.setHeader('Recording-Id', recordingId);
     reply.hijack();
     await opts.tus.handle(req.raw, reply.raw);
+    if (recordingId) await removers.get(opts.tus)?.(id!);
   };
   app.all('/api/uploads', { schema: { hide: true } }, handler);
   app.all('/api/uploads/*', { schema: { hide: true } }, handler);

@@ -11,7 +11,8 @@
  *  1. a recording id is reserved (nextval) and remembered in the upload's metadata, then the file is
  *     copied into storage under a key made from it
  *     → crash: an object with no row; the upload is still `uploading` and complete on disk, so
- *       recovery (recoverFinished, at start) finishes it again with the same id: same key, overwritten.
+ *       recovery (the next HEAD on the upload, recoverFinished hourly and at start) finishes it again
+ *       with the same id: same key, overwritten.
  *  2. one transaction locks the take's session row, inserts the recording (`processing`) with the
  *     take's details, marks the upload `completed` and the session `completed` with its recording_id.
  *     If another finish of the same take linked a recording while we stored (the lock orders them),
@@ -49,11 +50,16 @@ export interface UploadMeta {
 const SERVER_METADATA = new Set([
   'sha256', 'upload_sha256', 'upload_size', 'session_id', 'duration_ms', 'upload_id', 'progress', 'error', 'failed_at',
   'thumbnail_key', 'width', 'height', 'video_codec', 'audio_codec', 'bitrate', 'has_video', 'has_audio',
-  'duration_source', 'duration_fixed', 'processing_skipped', 'processed_at',
+  'duration_source', 'duration_fixed', 'processing_skipped', 'processed_at', 'duration_unknown',
 ]);
 
 /** Key in uploads.metadata under which finish remembers the recording id it reserved (never client-set). */
 const RESERVED_ID = 'recorder:recordingId';
+
+/** A terminated (discarded, deleted by the client) or failed upload never becomes a recording. */
+function notFinishable(status: string): AppError {
+  return new AppError('UPLOAD_NOT_FINISHABLE', `This upload is ${status}; it can no longer become a recording`, { status });
+}
 
 function bad(field: string, why: string): AppError {
   return new AppError('VALIDATION_FAILED', `Upload metadata "${field}" ${why}`, { field });
@@ -120,6 +126,21 @@ export class UploadsService {
     return r?.user_id === userId;
   }
 
+  /**
+   * A PATCH on a take's upload is a sign of life for its session, like a heartbeat: a tab busy
+   * uploading while a heartbeat is late is not offered for recovery elsewhere. One UPDATE, written at
+   * most every 5 s per session (the WHERE skips it otherwise); only an active take is touched.
+   */
+  async signOfLife(uploadId: string) {
+    await this.db
+      .updateTable('recording_sessions')
+      .set({ last_heartbeat_at: sql<Date>`now()` })
+      .where('id', '=', (eb) => eb.selectFrom('uploads').select('session_id').where('id', '=', uploadId))
+      .where('status', '=', 'active')
+      .where((eb) => eb.or([eb('last_heartbeat_at', 'is', null), eb('last_heartbeat_at', '<', sql<Date>`now() - interval '5 seconds'`)]))
+      .execute();
+  }
+
   /** The upload's bytes can never become a recording (see uploads.routes.ts, giveUp). */
   async markFailed(uploadId: string) {
     await this.db.updateTable('uploads').set({ status: 'failed' }).where('id', '=', uploadId).where('status', '=', 'uploading').execute();
@@ -133,6 +154,7 @@ export class UploadsService {
   async finish(uploadId: string, file: string, size: number): Promise<{ recordingId: string }> {
     const upload = await this.db.selectFrom('uploads').selectAll().where('id', '=', uploadId).executeTakeFirstOrThrow();
     if (upload.status === 'completed' && upload.recording_id) return { recordingId: upload.recording_id };
+    if (upload.status !== 'uploading') throw notFinishable(upload.status);
     const meta = parseUploadMeta(upload.metadata);
     const session = meta.sessionId
       ? await this.db.selectFrom('recording_sessions').selectAll().where('id', '=', meta.sessionId).where('user_id', '=', upload.user_id).executeTakeFirst()
@@ -142,9 +164,16 @@ export class UploadsService {
     const take = (session?.take ?? {}) as SessionTake;
     const kind = sniff(await readHead(file));
     if (!kind.supported) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `This file type is not accepted (detected ${kind.mime})`);
-    let durationMs = take.durationMs ?? meta.durationMs;
+    // What the take said, then the session's heartbeats (whole seconds), then a bounded probe. A take
+    // whose length nobody knows (a truncated WebM recovered from the server's bytes alone) is still
+    // kept: it may be the only copy. It gets 1 s and duration_unknown; processing measures it for real.
+    let durationMs = take.durationMs ?? meta.durationMs ?? (session?.duration ? session.duration * 1000 : null);
     if (!durationMs) durationMs = await probeDuration(file, 15_000).catch(() => 0);
-    if (!durationMs || durationMs <= 0) throw new AppError('UNPROCESSABLE', 'The recording has no measurable duration; send "duration" in the upload metadata');
+    const durationUnknown = !durationMs || durationMs <= 0;
+    if (durationUnknown) {
+      durationMs = 1000;
+      this.logger.warn({ uploadId, sessionId: session?.id }, 'upload has no measurable duration; kept with 1 s until processing measures it');
+    }
     const projectId = await this.allowedProject(take.projectId !== undefined ? take.projectId : (session?.project_id ?? meta.projectId), upload.user_id, uploadId);
 
     // The id is reserved once and remembered on the upload before anything is stored under it: a finish
@@ -170,6 +199,15 @@ export class UploadsService {
     const clientMeta = Object.fromEntries(Object.entries(take.metadata ?? {}).filter(([k]) => !SERVER_METADATA.has(k) && !k.startsWith('recorder:')));
 
     const outcome = await this.db.transaction().execute(async (tx) => {
+      // Two finishes of one upload (a HEAD retrying it while the PATCH's finish still runs) serialise
+      // here; the second finds it done (what it stored under another reserved id is queued for
+      // deletion), or no longer `uploading`, and makes no recording.
+      const now = await tx.selectFrom('uploads').select(['status', 'recording_id']).where('id', '=', uploadId).forUpdate().executeTakeFirstOrThrow();
+      if (now.status === 'completed' && now.recording_id) {
+        await this.pointAt(tx, uploadId, upload.user_id, size, now.recording_id, recordingId);
+        return { existing: now.recording_id };
+      }
+      if (now.status !== 'uploading') throw notFinishable(now.status);
       if (session) {
         const s = await tx.selectFrom('recording_sessions').select(['recording_id', 'discarded_at']).where('id', '=', session.id).forUpdate().executeTakeFirst();
         if (s?.recording_id) {
@@ -207,6 +245,7 @@ export class UploadsService {
             upload_size: put.size,
             session_id: session?.id ?? null,
             duration_ms: durationMs,
+            ...(durationUnknown ? { duration_unknown: true } : {}),
             upload_id: uploadId,
             progress: 0,
           }),
@@ -229,7 +268,8 @@ export class UploadsService {
             status: 'completed',
             recording_id: recordingId,
             ended_at: sql<Date>`coalesce(ended_at, greatest(started_at, now()))`,
-            duration: Math.round(durationMs! / 1000),
+            // an unknown length leaves what the heartbeats said (nothing, or the finish would know it)
+            ...(durationUnknown ? {} : { duration: Math.round(durationMs! / 1000) }),
           })
           .where('id', '=', session.id)
           .execute();
