@@ -16,7 +16,7 @@ import { findUnfinishedTakes, recoverTake, verifyUploadedTakes } from '../../src
 import { TakeManager, type TakeStatus } from '../../src/web/persist/take-manager.ts';
 import { TakeStore } from '../../src/web/persist/take-store.ts';
 import { connect, pgTargets } from '../support/db.ts';
-import { FileRecorder, recorderStyleWebm, restartableServer, testUser, type RestartableServer, type TestUser } from './support/persist-server.ts';
+import { FileRecorder, recorderStyleWebm, restartableServer, testUser, until, type RestartableServer, type TestUser } from './support/persist-server.ts';
 
 const SECONDS = 4;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -27,16 +27,6 @@ let media: Uint8Array;
 let srv: RestartableServer;
 let user: TestUser;
 let store: TakeStore;
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 function manager(o: { store?: TakeStore; fetchImpl?: typeof fetch } = {}): TakeManager {
   return new TakeManager({

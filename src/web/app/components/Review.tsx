@@ -112,15 +112,7 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
         <h2 id={`${id}-h`}>Your recording was not saved as recorded</h2>
         <div className="review-grid">
           <div className="review-media">
-            {url &&
-              (video ? (
-                <video src={url} controls playsInline aria-label="Your recording" onLoadedMetadata={(e) => fixUnknownDuration(e.currentTarget)} />
-              ) : (
-                <audio src={url} controls aria-label="Your recording" onLoadedMetadata={(e) => fixUnknownDuration(e.currentTarget)} />
-              ))}
-            <p className="muted">
-              {formatDuration(f.durationMs / 1000)} · {formatBytes(blob?.size)} · saved in this browser
-            </p>
+            <LocalTakePlayer url={url} video={video} durationMs={f.durationMs} bytes={blob?.size} />
           </div>
           <div>
             <MismatchActions
@@ -147,15 +139,7 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
       <div className="review-grid">
         <div className="review-media">
           {loadError && <p className="error-text" role="alert">The take could not be read back from this browser: {loadError}</p>}
-          {url &&
-            (video ? (
-              <video src={url} controls playsInline aria-label="Your recording" onLoadedMetadata={(e) => fixUnknownDuration(e.currentTarget)} />
-            ) : (
-              <audio src={url} controls aria-label="Your recording" onLoadedMetadata={(e) => fixUnknownDuration(e.currentTarget)} />
-            ))}
-          <p className="muted">
-            {formatDuration(f.durationMs / 1000)} · {formatBytes(blob?.size)} · saved in this browser
-          </p>
+          <LocalTakePlayer url={url} video={video} durationMs={f.durationMs} bytes={blob?.size} />
         </div>
         <form className="review-form" onSubmit={keep}>
           <div className="field">
@@ -217,5 +201,22 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
         <p>The recording will be deleted from this browser{storage === 'server' ? ' and the server' : ''}. This cannot be undone.</p>
       </ConfirmDialog>
     </section>
+  );
+}
+
+/** The take as this browser holds it: plays from the local blob, with its length and size. */
+function LocalTakePlayer({ url, video, durationMs, bytes }: { url: string | null | undefined; video: boolean; durationMs: number; bytes: number | undefined }) {
+  return (
+    <>
+      {url &&
+        (video ? (
+          <video src={url} controls playsInline aria-label="Your recording" onLoadedMetadata={(e) => fixUnknownDuration(e.currentTarget)} />
+        ) : (
+          <audio src={url} controls aria-label="Your recording" onLoadedMetadata={(e) => fixUnknownDuration(e.currentTarget)} />
+        ))}
+      <p className="muted">
+        {formatDuration(durationMs / 1000)} · {formatBytes(bytes)} · saved in this browser
+      </p>
+    </>
   );
 }
