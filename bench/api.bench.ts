@@ -57,17 +57,33 @@ async function main(): Promise<void> {
     const version = (await client.query<{ v: string }>('SELECT version() AS v')).rows[0]!.v;
 
     // The server first: the benchmark user signs up through the API like any user.
-    const serverEnv = (logLevel: string) => ({ DATABASE_URL: target.url, DATA_DIR: path.join(work, 'data'), LOG_LEVEL: logLevel });
+    const serverEnv = (logLevel: string) => ({
+      DATABASE_URL: target.url,
+      DATA_DIR: path.join(work, 'data'),
+      LOG_LEVEL: logLevel,
+    });
     let ours: ChildServer = await startChildServer({ name: 'recorder-warn', dir: work, env: serverEnv('warn') });
     cleanups.push({ what: 'stop recorder', run: () => ours.stop() });
     const user = await apiUser(ours.url, 'bench');
 
     const columns = await recordingColumns(client);
-    const ds: Dataset = { seed: SEED, users: USERS, rows: ROWS, start: Date.now() - 730 * 86_400_000, spanMs: 730 * 86_400_000, projectOf: [], columns };
+    const ds: Dataset = {
+      seed: SEED,
+      users: USERS,
+      rows: ROWS,
+      start: Date.now() - 730 * 86_400_000,
+      spanMs: 730 * 86_400_000,
+      projectOf: [],
+      columns,
+    };
     const seeded = await seedUsersAndProjects(client, ds);
     // An editor in the projects of the three busiest project owners (users 0, 50, 100).
     const shared = [0, 50, 100].map((u) => ds.projectOf[u]).filter((p): p is number => p !== undefined);
-    for (const p of shared) await client.query(`INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, 'editor')`, [p, user.userId]);
+    for (const p of shared)
+      await client.query(`INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, 'editor')`, [
+        p,
+        user.userId,
+      ]);
     // Every (ROWS / OWN)-th row is the benchmark user's own (no project), spread over the whole time span.
     const iUser = columns.indexOf('user_id');
     const iProject = columns.indexOf('project_id');
@@ -94,12 +110,16 @@ async function main(): Promise<void> {
         [user.userId],
       )
     ).rows[0]!;
-    note(`${fmtInt(loaded.rows)} recordings loaded in ${(loaded.ms / 1000).toFixed(1)} s; the benchmark user sees ${fmtInt(visible.own)} own + ${fmtInt(visible.shared)} shared`);
+    note(
+      `${fmtInt(loaded.rows)} recordings loaded in ${(loaded.ms / 1000).toFixed(1)} s; the benchmark user sees ${fmtInt(visible.own)} own + ${fmtInt(visible.shared)} shared`,
+    );
 
     // A cursor deep in the library, from the API itself.
     let cursor: string | null = null;
     for (let p = 1; p < PAGE; p++) {
-      const res: Response = await fetch(`${ours.url}/api/recordings${cursor ? `?cursor=${cursor}` : ''}`, { headers: user.headers });
+      const res: Response = await fetch(`${ours.url}/api/recordings${cursor ? `?cursor=${cursor}` : ''}`, {
+        headers: user.headers,
+      });
       if (res.status !== 200) throw new Error(`GET /api/recordings: ${res.status} ${await res.text()}`);
       cursor = ((await res.json()) as { nextCursor: string | null }).nextCursor;
       if (!cursor) throw new Error(`the library has fewer than ${PAGE} pages`);
@@ -116,16 +136,33 @@ async function main(): Promise<void> {
 
     // Same rows from both, or the comparison means nothing.
     for (const p of Object.values(paths)) {
-      const a = (await (await fetch(`${ours.url}${p}`, { headers: user.headers })).json()) as { items: { id: string }[] };
+      const a = (await (await fetch(`${ours.url}${p}`, { headers: user.headers })).json()) as {
+        items: { id: string }[];
+      };
       const b = (await (await fetch(`${bare.url}${p}`)).json()) as { items: { id: string }[] };
       const ids = (x: { items: { id: string }[] }) => x.items.map((r) => String(r.id)).join(',');
-      if (a.items.length !== 50 || ids(a) !== ids(b)) throw new Error(`the bare route and the API disagree on ${p}: ${ids(a).slice(0, 80)} vs ${ids(b).slice(0, 80)}`);
+      if (a.items.length !== 50 || ids(a) !== ids(b))
+        throw new Error(
+          `the bare route and the API disagree on ${p}: ${ids(a).slice(0, 80)} vs ${ids(b).slice(0, 80)}`,
+        );
     }
 
     // The plans of the SQL both serve (as the bare server captured it from the repository).
-    const captured = (await (await fetch(`${bare.url}/sql`)).json()) as Record<'first' | 'next', { sql: string; parameters: unknown[] }>;
+    const captured = (await (await fetch(`${bare.url}/sql`)).json()) as Record<
+      'first' | 'next',
+      { sql: string; parameters: unknown[] }
+    >;
     const c = decodeCursor(cursor!);
-    const fill = (ps: unknown[]) => ps.map((v) => (v === '__bench_user__' ? user.userId : v === '2000-01-01 00:00:00.123456+00' ? c.createdAt : v === '987654321987' ? c.id : v));
+    const fill = (ps: unknown[]) =>
+      ps.map((v) =>
+        v === '__bench_user__'
+          ? user.userId
+          : v === '2000-01-01 00:00:00.123456+00'
+            ? c.createdAt
+            : v === '987654321987'
+              ? c.id
+              : v,
+      );
     const plans: Record<'first' | 'deep', Explained> = {
       first: await explain(client, captured.first.sql, fill(captured.first.parameters)),
       deep: await explain(client, captured.next.sql, fill(captured.next.parameters)),
@@ -136,7 +173,8 @@ async function main(): Promise<void> {
       note(`${name}: ${WARMUP_SECONDS} s warm-up, ${SECONDS} s x ${CONNECTIONS} connections on ${p.slice(0, 40)}`);
       await load({ url: `${server.url}${p}`, connections: CONNECTIONS, duration: WARMUP_SECONDS, headers });
       const r = await load({ url: `${server.url}${p}`, connections: CONNECTIONS, duration: SECONDS, headers });
-      if (r.non2xx || r.errors || r.timeouts) throw new Error(`${name}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+      if (r.non2xx || r.errors || r.timeouts)
+        throw new Error(`${name}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
       runs.push({ name, load: r });
       return r;
     };
@@ -159,15 +197,21 @@ async function main(): Promise<void> {
       ['  requests', fmtInt(b.total), fmtInt(o.total), ''],
     ];
     const rowsOut: string[][] = [
-      [`GET /api/recordings, first page (50 of ${fmtInt(visible.own + visible.shared)}). baseline: bare Fastify + the same SQL; ours: Recorder, API token, LOG_LEVEL=warn`],
+      [
+        `GET /api/recordings, first page (50 of ${fmtInt(visible.own + visible.shared)}). baseline: bare Fastify + the same SQL; ours: Recorder, API token, LOG_LEVEL=warn`,
+      ],
       ...section(oursFirst, bareFirst),
       [`GET /api/recordings, page ${PAGE} (keyset cursor from the API)`],
       ...section(oursDeep, bareDeep),
       ['First page, ours with the default LOG_LEVEL=info (a log line per request) vs the same bare baseline'],
       ...section(oursInfo, bareFirst),
     ];
-    console.log(`\nRecorder API benchmark — ${version.split(',')[0]} (${target.server}), node ${process.version}, ${os.cpus().length} CPUs`);
-    console.log(`${fmtInt(seeded.users + 1)} users, ${fmtInt(seeded.projects)} projects, ${fmtInt(loaded.rows)} recordings; autocannon ${CONNECTIONS} connections x ${SECONDS} s (after ${WARMUP_SECONDS} s warm-up), servers in their own processes, pg pool 10 each\n`);
+    console.log(
+      `\nRecorder API benchmark — ${version.split(',')[0]} (${target.server}), node ${process.version}, ${os.cpus().length} CPUs`,
+    );
+    console.log(
+      `${fmtInt(seeded.users + 1)} users, ${fmtInt(seeded.projects)} projects, ${fmtInt(loaded.rows)} recordings; autocannon ${CONNECTIONS} connections x ${SECONDS} s (after ${WARMUP_SECONDS} s warm-up), servers in their own processes, pg pool 10 each\n`,
+    );
     console.log(formatTable(['', 'baseline', 'ours', 'ours/baseline'], rowsOut));
     console.log('\nThe library query (EXPLAIN ANALYZE, one run each, idle server):');
     console.log(`  first page: ${plans.first.plan} (${fmtMs(plans.first.executionMs)} ms)`);
@@ -177,15 +221,37 @@ async function main(): Promise<void> {
     const report = {
       ...machine(),
       postgres: { version, server: target.server },
-      config: { rows: ROWS, users: USERS, ownRecordings: OWN, sharedProjects: shared.length, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, deepPage: PAGE, seed: SEED },
+      config: {
+        rows: ROWS,
+        users: USERS,
+        ownRecordings: OWN,
+        sharedProjects: shared.length,
+        seconds: SECONDS,
+        warmupSeconds: WARMUP_SECONDS,
+        connections: CONNECTIONS,
+        deepPage: PAGE,
+        seed: SEED,
+      },
       visible,
       sql: { first: captured.first.sql, next: captured.next.sql },
       plans,
       runs,
       ratios: {
-        firstPage: { rps: oursFirst.rps / bareFirst.rps, p50: oursFirst.latencyMs.p50 / bareFirst.latencyMs.p50, p99: oursFirst.latencyMs.p99 / bareFirst.latencyMs.p99 },
-        deepPage: { rps: oursDeep.rps / bareDeep.rps, p50: oursDeep.latencyMs.p50 / bareDeep.latencyMs.p50, p99: oursDeep.latencyMs.p99 / bareDeep.latencyMs.p99 },
-        firstPageLogInfo: { rps: oursInfo.rps / bareFirst.rps, p50: oursInfo.latencyMs.p50 / bareFirst.latencyMs.p50, p99: oursInfo.latencyMs.p99 / bareFirst.latencyMs.p99 },
+        firstPage: {
+          rps: oursFirst.rps / bareFirst.rps,
+          p50: oursFirst.latencyMs.p50 / bareFirst.latencyMs.p50,
+          p99: oursFirst.latencyMs.p99 / bareFirst.latencyMs.p99,
+        },
+        deepPage: {
+          rps: oursDeep.rps / bareDeep.rps,
+          p50: oursDeep.latencyMs.p50 / bareDeep.latencyMs.p50,
+          p99: oursDeep.latencyMs.p99 / bareDeep.latencyMs.p99,
+        },
+        firstPageLogInfo: {
+          rps: oursInfo.rps / bareFirst.rps,
+          p50: oursInfo.latencyMs.p50 / bareFirst.latencyMs.p50,
+          p99: oursInfo.latencyMs.p99 / bareFirst.latencyMs.p99,
+        },
       },
       runtimeMs,
     };

@@ -8,9 +8,23 @@
  * BENCH_QUERIES (500), BENCH_BASELINE_BUDGET_MS (60000). Results: stdout and bench/results/db.json.
  */
 import path from 'node:path';
-import { copyRows, insertRows, recordingColumns, recordingRows, seedUsersAndProjects, type Dataset } from './lib/data.js';
+import {
+  copyRows,
+  insertRows,
+  recordingColumns,
+  recordingRows,
+  seedUsersAndProjects,
+  type Dataset,
+} from './lib/data.js';
 import { runIndexBuild, type BuildResult } from './lib/index-build.js';
-import { LIBRARY_FIRST, LIBRARY_NEXT, rawTimestamps, recordingIndexes, runLibrary, type LibraryResult } from './lib/library.js';
+import {
+  LIBRARY_FIRST,
+  LIBRARY_NEXT,
+  rawTimestamps,
+  recordingIndexes,
+  runLibrary,
+  type LibraryResult,
+} from './lib/library.js';
 import { connect, openTarget } from './lib/server.js';
 import { envInt, fmtInt, fmtMb, fmtMs, formatTable, msSince, note, now } from './lib/stats.js';
 import { ROUNDS, runUserIndex } from './lib/user-index.js';
@@ -55,7 +69,15 @@ async function main(): Promise<void> {
     const truncate = () => client.query('TRUNCATE recordings RESTART IDENTITY CASCADE');
 
     const columns = await recordingColumns(client);
-    const ds: Dataset = { seed: SEED, users: USERS, rows: ROWS, start: Date.now() - 730 * 86_400_000, spanMs: 730 * 86_400_000, projectOf: [], columns };
+    const ds: Dataset = {
+      seed: SEED,
+      users: USERS,
+      rows: ROWS,
+      start: Date.now() - 730 * 86_400_000,
+      spanMs: 730 * 86_400_000,
+      projectOf: [],
+      columns,
+    };
     const shape = (
       await client.query<{ idx: number; fks: number }>(
         `SELECT (SELECT count(*)::int FROM pg_index WHERE indrelid = 'recordings'::regclass) AS idx,
@@ -66,10 +88,25 @@ async function main(): Promise<void> {
 
     // Both loaders on the same slice into the same empty, fully indexed table with its foreign keys.
     await checkpoint();
-    const insertLoad = await insertRows(client, 'recordings', columns, recordingRows(ds, INSERT_ROWS), INSERT_ROWS, INSERT_BATCH, `multi-row INSERT (${INSERT_BATCH}/stmt)`);
+    const insertLoad = await insertRows(
+      client,
+      'recordings',
+      columns,
+      recordingRows(ds, INSERT_ROWS),
+      INSERT_ROWS,
+      INSERT_BATCH,
+      `multi-row INSERT (${INSERT_BATCH}/stmt)`,
+    );
     await truncate();
     await checkpoint();
-    const copySlice = await copyRows(client, 'recordings', columns, recordingRows(ds, INSERT_ROWS), INSERT_ROWS, 'COPY (slice)');
+    const copySlice = await copyRows(
+      client,
+      'recordings',
+      columns,
+      recordingRows(ds, INSERT_ROWS),
+      INSERT_ROWS,
+      'COPY (slice)',
+    );
     await truncate();
     await checkpoint();
     const copyFull = await copyRows(client, 'recordings', columns, recordingRows(ds, ROWS), ROWS, 'COPY (full)');
@@ -87,7 +124,9 @@ async function main(): Promise<void> {
          FROM (SELECT count(*)::int AS n FROM recordings GROUP BY user_id) c`,
       )
     ).rows[0]!;
-    note(`per user: min ${perUser.min}, median ${perUser.median}, max ${perUser.max} recordings; table ${fmtMb(Number(perUser.table_bytes))}`);
+    note(
+      `per user: min ${perUser.min}, median ${perUser.median}, max ${perUser.max} recordings; table ${fmtMb(Number(perUser.table_bytes))}`,
+    );
 
     // Library page: baseline without any idx_recordings_* index, then with migration 0003's.
     const { indexes, files: indexFiles } = await recordingIndexes(client);
@@ -104,12 +143,28 @@ async function main(): Promise<void> {
     const libOurs: LibraryResult = await runLibrary(client, { ...libOpts, budgetMs: 10 * BASELINE_BUDGET_MS });
 
     note('user_id lookups: schema as is vs with idx_recordings_user_id, interleaved');
-    const userIdx = await runUserIndex(client, ds, { users: USERS, lookups: QUERIES, deletes: Math.min(200, QUERIES), insertRows: Math.min(10_000, ROWS), seed: SEED + 2 });
+    const userIdx = await runUserIndex(client, ds, {
+      users: USERS,
+      lookups: QUERIES,
+      deletes: Math.min(200, QUERIES),
+      insertRows: Math.min(10_000, ROWS),
+      seed: SEED + 2,
+    });
 
     note('index build with a concurrent writer: plain CREATE INDEX');
-    const plain: BuildResult = await runIndexBuild(target.url, { users: USERS, concurrently: false, maxWriterMs: 180_000, seed: SEED + 3 });
+    const plain: BuildResult = await runIndexBuild(target.url, {
+      users: USERS,
+      concurrently: false,
+      maxWriterMs: 180_000,
+      seed: SEED + 3,
+    });
     note('index build with a concurrent writer: CREATE INDEX CONCURRENTLY');
-    const conc: BuildResult = await runIndexBuild(target.url, { users: USERS, concurrently: true, maxWriterMs: 180_000, seed: SEED + 3 });
+    const conc: BuildResult = await runIndexBuild(target.url, {
+      users: USERS,
+      concurrently: true,
+      maxWriterMs: 180_000,
+      seed: SEED + 3,
+    });
 
     const runtimeMs = msSince(started);
     const pq = (s: { p50: number; p95: number }) => `${fmtMs(s.p50)} / ${fmtMs(s.p95)}`;
@@ -117,52 +172,111 @@ async function main(): Promise<void> {
       `${fmtInt(m.insertRowsPerSec)} (${fmtInt(m.insertRowsPerSecRange[0])}-${fmtInt(m.insertRowsPerSecRange[1])})`;
     const n = (r: LibraryResult) => `${r.all.n}${r.timeBounded ? ' (time-bounded)' : ''}`;
     const rows: string[][] = [
-      [`Load ${fmtInt(INSERT_ROWS)}-row slice into empty recordings (${shape.idx} indexes + ${shape.fks} FKs). baseline: multi-row INSERT, ${INSERT_BATCH} rows/stmt; ours: COPY FROM STDIN`],
+      [
+        `Load ${fmtInt(INSERT_ROWS)}-row slice into empty recordings (${shape.idx} indexes + ${shape.fks} FKs). baseline: multi-row INSERT, ${INSERT_BATCH} rows/stmt; ours: COPY FROM STDIN`,
+      ],
       ['  rows/s', fmtInt(insertLoad.rowsPerSec), fmtInt(copySlice.rowsPerSec)],
       ['  seconds', (insertLoad.ms / 1000).toFixed(1), (copySlice.ms / 1000).toFixed(1)],
-      [`  full load, COPY only: ${fmtInt(copyFull.rows)} rows in ${(copyFull.ms / 1000).toFixed(1)} s = ${fmtInt(copyFull.rowsPerSec)} rows/s`],
-      [`Library page (keyset, LIMIT 50). baseline: no idx_recordings_* indexes; ours: the ${indexes.length} from ${indexFiles.map((f) => f.slice(0, 4)).join(' + ')}`],
+      [
+        `  full load, COPY only: ${fmtInt(copyFull.rows)} rows in ${(copyFull.ms / 1000).toFixed(1)} s = ${fmtInt(copyFull.rowsPerSec)} rows/s`,
+      ],
+      [
+        `Library page (keyset, LIMIT 50). baseline: no idx_recordings_* indexes; ours: the ${indexes.length} from ${indexFiles.map((f) => f.slice(0, 4)).join(' + ')}`,
+      ],
       ['  queries', n(libBase), n(libOurs)],
       ['  first page p50 / p95 ms', pq(libBase.first), pq(libOurs.first)],
       ['  next page p50 / p95 ms', pq(libBase.next), pq(libOurs.next)],
       ['  all pages p50 / p95 ms', pq(libBase.all), pq(libOurs.all)],
-      [`user_id lookups, modes interleaved over ${ROUNDS} rounds. baseline: spec (+ idx_recordings_user_id); ours: schema as is (user_id leads idx_recordings_user_created and _user_type)`],
+      [
+        `user_id lookups, modes interleaved over ${ROUNDS} rounds. baseline: spec (+ idx_recordings_user_id); ours: schema as is (user_id leads idx_recordings_user_created and _user_type)`,
+      ],
       ['  count(*) WHERE user_id p50 / p95 ms', pq(userIdx.spec.count), pq(userIdx.ours.count)],
       ['  SELECT id WHERE user_id p50 / p95 ms', pq(userIdx.spec.ids), pq(userIdx.ours.ids)],
       ['  DELETE user (cascade) p50 / p95 ms', pq(userIdx.spec.deleteCascade), pq(userIdx.ours.deleteCascade)],
-      [`  INSERT ${fmtInt(userIdx.insertRows)} rows: WAL bytes/row`, fmtInt(userIdx.spec.insertWalBytesPerRow), fmtInt(userIdx.ours.insertWalBytesPerRow)],
+      [
+        `  INSERT ${fmtInt(userIdx.insertRows)} rows: WAL bytes/row`,
+        fmtInt(userIdx.spec.insertWalBytesPerRow),
+        fmtInt(userIdx.ours.insertWalBytesPerRow),
+      ],
       [`  ... rows/s median (range of ${ROUNDS})`, range(userIdx.spec), range(userIdx.ours)],
-      ['  size of indexes led by user_id', fmtMb(userIdx.sizes.userCreatedBytes + userIdx.sizes.userTypeBytes + userIdx.sizes.userIdBytes), fmtMb(userIdx.sizes.userCreatedBytes + userIdx.sizes.userTypeBytes)],
-      ['Index on recordings(title) built under a single-row insert loop. baseline: CREATE INDEX; ours: CREATE INDEX CONCURRENTLY'],
+      [
+        '  size of indexes led by user_id',
+        fmtMb(userIdx.sizes.userCreatedBytes + userIdx.sizes.userTypeBytes + userIdx.sizes.userIdBytes),
+        fmtMb(userIdx.sizes.userCreatedBytes + userIdx.sizes.userTypeBytes),
+      ],
+      [
+        'Index on recordings(title) built under a single-row insert loop. baseline: CREATE INDEX; ours: CREATE INDEX CONCURRENTLY',
+      ],
       ['  build s', (plain.buildMs / 1000).toFixed(1), (conc.buildMs / 1000).toFixed(1)],
-      ['  inserts during build (per s)', `${fmtInt(plain.during.n)} (${fmtInt(plain.insertsPerSecDuring)})`, `${fmtInt(conc.during.n)} (${fmtInt(conc.insertsPerSecDuring)})`],
-      ['  insert p50 / p99 ms during build', `${fmtMs(plain.during.p50)} / ${fmtMs(plain.during.p99)}`, `${fmtMs(conc.during.p50)} / ${fmtMs(conc.during.p99)}`],
+      [
+        '  inserts during build (per s)',
+        `${fmtInt(plain.during.n)} (${fmtInt(plain.insertsPerSecDuring)})`,
+        `${fmtInt(conc.during.n)} (${fmtInt(conc.insertsPerSecDuring)})`,
+      ],
+      [
+        '  insert p50 / p99 ms during build',
+        `${fmtMs(plain.during.p50)} / ${fmtMs(plain.during.p99)}`,
+        `${fmtMs(conc.during.p50)} / ${fmtMs(conc.during.p99)}`,
+      ],
       ['  longest insert stall ms', fmtMs(plain.longestStallMs), fmtMs(conc.longestStallMs)],
-      ['  insert p50 / p99 ms before build', `${fmtMs(plain.before.p50)} / ${fmtMs(plain.before.p99)}`, `${fmtMs(conc.before.p50)} / ${fmtMs(conc.before.p99)}`],
+      [
+        '  insert p50 / p99 ms before build',
+        `${fmtMs(plain.before.p50)} / ${fmtMs(plain.before.p99)}`,
+        `${fmtMs(conc.before.p50)} / ${fmtMs(conc.before.p99)}`,
+      ],
     ];
 
     console.log(`\nRecorder DB benchmark — ${version.split(',')[0]} (${target.server}), node ${process.version}`);
-    console.log(`${fmtInt(seeded.users)} users, ${fmtInt(seeded.projects)} projects, ${fmtInt(copyFull.rows)} recordings (per user min ${perUser.min} / median ${perUser.median} / max ${perUser.max}), table ${fmtMb(Number(perUser.table_bytes))}\n`);
+    console.log(
+      `${fmtInt(seeded.users)} users, ${fmtInt(seeded.projects)} projects, ${fmtInt(copyFull.rows)} recordings (per user min ${perUser.min} / median ${perUser.median} / max ${perUser.max}), table ${fmtMb(Number(perUser.table_bytes))}\n`,
+    );
     console.log(formatTable(['', 'baseline', 'ours'], rows));
     console.log('\nPlans (EXPLAIN ANALYZE, one query each):');
-    console.log(`  library next page, no indexes:   ${libBase.explain.plan} (${fmtMs(libBase.explain.executionMs)} ms)`);
-    console.log(`  library next page, with indexes: ${libOurs.explain.plan} (${fmtMs(libOurs.explain.executionMs)} ms)`);
+    console.log(
+      `  library next page, no indexes:   ${libBase.explain.plan} (${fmtMs(libBase.explain.executionMs)} ms)`,
+    );
+    console.log(
+      `  library next page, with indexes: ${libOurs.explain.plan} (${fmtMs(libOurs.explain.executionMs)} ms)`,
+    );
     console.log(`  count(*) by user, composite only:  ${userIdx.ours.plans.count.plan}`);
     console.log(`  count(*) by user, + user_id index: ${userIdx.spec.plans.count.plan}`);
     console.log(`  SELECT id by user, composite only:  ${userIdx.ours.plans.ids.plan}`);
     console.log(`  SELECT id by user, + user_id index: ${userIdx.spec.plans.ids.plan}`);
-    console.log(`  index sizes: idx_recordings_user_created ${fmtMb(userIdx.sizes.userCreatedBytes)}, idx_recordings_user_type ${fmtMb(userIdx.sizes.userTypeBytes)}, idx_recordings_user_id ${fmtMb(userIdx.sizes.userIdBytes)} (built in ${(userIdx.userIdBuildMs / 1000).toFixed(1)} s); table ${fmtMb(userIdx.sizes.tableBytes)}`);
+    console.log(
+      `  index sizes: idx_recordings_user_created ${fmtMb(userIdx.sizes.userCreatedBytes)}, idx_recordings_user_type ${fmtMb(userIdx.sizes.userTypeBytes)}, idx_recordings_user_id ${fmtMb(userIdx.sizes.userIdBytes)} (built in ${(userIdx.userIdBuildMs / 1000).toFixed(1)} s); table ${fmtMb(userIdx.sizes.tableBytes)}`,
+    );
     console.log(`\nVerdict on idx_recordings_user_id: ${userIdx.verdict}`);
-    console.log(`Index builds valid: plain ${plain.valid}, concurrent ${conc.valid}. Recreating the ${indexes.length} recordings indexes took ${(recreateMs / 1000).toFixed(1)} s; VACUUM ANALYZE ${(vacuumMs / 1000).toFixed(1)} s.`);
+    console.log(
+      `Index builds valid: plain ${plain.valid}, concurrent ${conc.valid}. Recreating the ${indexes.length} recordings indexes took ${(recreateMs / 1000).toFixed(1)} s; VACUUM ANALYZE ${(vacuumMs / 1000).toFixed(1)} s.`,
+    );
     console.log(`Runtime ${(runtimeMs / 1000).toFixed(1)} s. Results: ${path.relative(process.cwd(), RESULTS)}`);
 
     const report = {
       date: new Date().toISOString(),
       node: process.version,
       postgres: { version, server: target.server, settings },
-      config: { rows: ROWS, users: USERS, insertSliceRows: INSERT_ROWS, insertBatch: INSERT_BATCH, queries: QUERIES, baselineBudgetMs: BASELINE_BUDGET_MS, seed: SEED },
-      schema: { recordingColumnsLoaded: columns, recordingIndexes: shape.idx, recordingForeignKeys: shape.fks, migrationsDeclaringRecordingIndexes: indexFiles },
-      counts: { users: seeded.users, projects: seeded.projects, recordings: copyFull.rows, recordingsPerUser: { min: perUser.min, median: perUser.median, max: perUser.max }, tableBytes: Number(perUser.table_bytes) },
+      config: {
+        rows: ROWS,
+        users: USERS,
+        insertSliceRows: INSERT_ROWS,
+        insertBatch: INSERT_BATCH,
+        queries: QUERIES,
+        baselineBudgetMs: BASELINE_BUDGET_MS,
+        seed: SEED,
+      },
+      schema: {
+        recordingColumnsLoaded: columns,
+        recordingIndexes: shape.idx,
+        recordingForeignKeys: shape.fks,
+        migrationsDeclaringRecordingIndexes: indexFiles,
+      },
+      counts: {
+        users: seeded.users,
+        projects: seeded.projects,
+        recordings: copyFull.rows,
+        recordingsPerUser: { min: perUser.min, median: perUser.median, max: perUser.max },
+        tableBytes: Number(perUser.table_bytes),
+      },
       load: {
         note: `multi-row INSERT measured on a ${INSERT_ROWS}-row slice; COPY on the same slice and on all ${copyFull.rows} rows; each into an empty recordings table with its indexes and foreign keys`,
         multiRowInsertSlice: insertLoad,
@@ -170,7 +284,13 @@ async function main(): Promise<void> {
         copyFull,
         vacuumAnalyzeMs: vacuumMs,
       },
-      library: { queries: { first: LIBRARY_FIRST, next: LIBRARY_NEXT }, withoutIndexes: libBase, withIndexes: libOurs, recreateIndexesMs: recreateMs, indexes },
+      library: {
+        queries: { first: LIBRARY_FIRST, next: LIBRARY_NEXT },
+        withoutIndexes: libBase,
+        withIndexes: libOurs,
+        recreateIndexesMs: recreateMs,
+        indexes,
+      },
       userIdIndex: userIdx,
       indexBuild: { plain, concurrently: conc },
       runtimeMs,

@@ -37,7 +37,16 @@ import { CHROMIUM } from '../test/support/browser.js';
 import { ROOT, signUpAccount, startChildServer } from './lib/child-server.js';
 import { cleanupOnExit } from './lib/cleanup.js';
 import { copyRows, recordingColumns, recordingRows, userId, type Dataset, type Row } from './lib/data.js';
-import { call, initScript, MAKE_JPEG, NAV_LOAD_MS, SCROLL_TO, WAIT_LOADED, TIME_API, type LoadTimings } from './lib/library-page.js';
+import {
+  call,
+  initScript,
+  MAKE_JPEG,
+  NAV_LOAD_MS,
+  SCROLL_TO,
+  WAIT_LOADED,
+  TIME_API,
+  type LoadTimings,
+} from './lib/library-page.js';
 import { machine, runBench, writeResults } from './lib/report.js';
 import { connect, openTarget } from './lib/server.js';
 import { envInt, fmtInt, fmtMb, fmtMs, formatTable, msSince, note, now, summarize, type Summary } from './lib/stats.js';
@@ -53,7 +62,13 @@ const SEED = 20240604;
 const RESULTS = path.resolve(import.meta.dirname, 'results/library.json');
 const SCREENSHOT = path.join(ROOT, 'test-results/bench-library.png');
 // Same flags as the browser tests (test/support/browser.ts) minus the fake media devices.
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 interface Account {
   name: string;
@@ -74,7 +89,15 @@ async function signUp(url: string, name: string): Promise<Account> {
 /** `count` generated recordings of one user: no project, nothing left processing (no job would finish them). */
 function* rowsFor(ds: Dataset, uid: string, count: number, seed: number): Generator<Row> {
   const col = (c: string) => ds.columns.indexOf(c);
-  const [iUser, iProject, iStatus, iThumb, iCdn, iKey, iUrl] = ['user_id', 'project_id', 'status', 'thumbnail_url', 'cdn_url', 'storage_key', 'storage_url'].map(col);
+  const [iUser, iProject, iStatus, iThumb, iCdn, iKey, iUrl] = [
+    'user_id',
+    'project_id',
+    'status',
+    'thumbnail_url',
+    'cdn_url',
+    'storage_key',
+    'storage_url',
+  ].map(col);
   const generated = `/${userId(0)}/`;
   for (const r of recordingRows(ds, count, seed)) {
     r[iUser!] = uid;
@@ -83,7 +106,8 @@ function* rowsFor(ds: Dataset, uid: string, count: number, seed: number): Genera
     r[iThumb!] = null;
     if (iCdn! >= 0) r[iCdn!] = null;
     // Storage keys are unique across the table; give each user's their own prefix.
-    for (const i of [iKey!, iUrl!]) if (i >= 0 && typeof r[i] === 'string') r[i] = (r[i] as string).replace(generated, `/${uid}/`);
+    for (const i of [iKey!, iUrl!])
+      if (i >= 0 && typeof r[i] === 'string') r[i] = (r[i] as string).replace(generated, `/${uid}/`);
     yield r;
   }
 }
@@ -109,7 +133,9 @@ async function profileLoad(context: BrowserContext, url: string): Promise<string
     await cdp.send('Profiler.start');
     await p.goto(`${url}/`, { waitUntil: 'commit' });
     await p.evaluate(call(WAIT_LOADED, 60_000));
-    const { profile } = (await cdp.send('Profiler.stop')) as unknown as { profile: { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[] } };
+    const { profile } = (await cdp.send('Profiler.stop')) as unknown as {
+      profile: { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[] };
+    };
     const us = (profile.endTime - profile.startTime) / profile.samples.length;
     const self = new Map<string, number>();
     for (const n of profile.nodes) {
@@ -118,7 +144,11 @@ async function profileLoad(context: BrowserContext, url: string): Promise<string
       const k = `${f.functionName || '(anonymous)'} ${where}`;
       self.set(k, (self.get(k) ?? 0) + (n.hitCount ?? 0) * us);
     }
-    return [...self].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `  ${fmtMs(v / 1000).padStart(7)} ms  ${k}`).join('\n');
+    return [...self]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 25)
+      .map(([k, v]) => `  ${fmtMs(v / 1000).padStart(7)} ms  ${k}`)
+      .join('\n');
   } finally {
     await p.close();
   }
@@ -136,7 +166,10 @@ async function main(): Promise<void> {
     // The "blank page" baseline: an empty static file served by the same handler as the app's files.
     const blankName = `bench-blank-${process.pid}.html`;
     const blankFile = path.join(build.outDir, blankName);
-    fs.writeFileSync(blankFile, '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>bench-blank</title></head><body></body></html>\n');
+    fs.writeFileSync(
+      blankFile,
+      '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>bench-blank</title></head><body></body></html>\n',
+    );
     cleanups.push({ what: `delete ${blankFile}`, run: () => fs.promises.rm(blankFile, { force: true }) });
 
     const target = await openTarget();
@@ -146,7 +179,11 @@ async function main(): Promise<void> {
     const version = (await client.query<{ v: string }>('SELECT version() AS v')).rows[0]!.v;
 
     const dataDir = path.join(work, 'data');
-    const server = await startChildServer({ name: 'recorder', dir: work, env: { DATABASE_URL: target.url, DATA_DIR: dataDir, LOG_LEVEL: 'warn' } });
+    const server = await startChildServer({
+      name: 'recorder',
+      dir: work,
+      env: { DATABASE_URL: target.url, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    });
     cleanups.push({ what: 'stop recorder', run: () => server.stop() });
     const big = await signUp(server.url, 'big');
     const small = await signUp(server.url, 'small');
@@ -165,13 +202,37 @@ async function main(): Promise<void> {
     // Seed: both users' recordings by COPY, then thumbnails for a share of the completed ones.
     const columns = await recordingColumns(client);
     const span = 730 * 86_400_000;
-    const ds: Dataset = { seed: SEED, users: 1, rows: ROWS, start: Date.now() - span, spanMs: span, projectOf: [], columns };
-    const loadedBig = await copyRows(client, 'recordings', columns, rowsFor(ds, big.userId, ROWS, SEED), ROWS, `COPY ${fmtInt(ROWS)} recordings`);
-    const loadedSmall = await copyRows(client, 'recordings', columns, rowsFor({ ...ds, rows: SMALL }, small.userId, SMALL, SEED + 1), SMALL, `COPY ${fmtInt(SMALL)} recordings`);
+    const ds: Dataset = {
+      seed: SEED,
+      users: 1,
+      rows: ROWS,
+      start: Date.now() - span,
+      spanMs: span,
+      projectOf: [],
+      columns,
+    };
+    const loadedBig = await copyRows(
+      client,
+      'recordings',
+      columns,
+      rowsFor(ds, big.userId, ROWS, SEED),
+      ROWS,
+      `COPY ${fmtInt(ROWS)} recordings`,
+    );
+    const loadedSmall = await copyRows(
+      client,
+      'recordings',
+      columns,
+      rowsFor({ ...ds, rows: SMALL }, small.userId, SMALL, SEED + 1),
+      SMALL,
+      `COPY ${fmtInt(SMALL)} recordings`,
+    );
     const storage = new LocalStorage({ dir: path.join(dataDir, 'media') });
     const thumbs: Record<string, number> = {};
     for (const a of [big, small]) {
-      const first = (await client.query<{ id: string }>('SELECT min(id)::text AS id FROM recordings WHERE user_id = $1', [a.userId])).rows[0]!.id;
+      const first = (
+        await client.query<{ id: string }>('SELECT min(id)::text AS id FROM recordings WHERE user_id = $1', [a.userId])
+      ).rows[0]!.id;
       const key = thumbnailKey(a.userId, first);
       await storage.put(key, Readable.from([jpeg]), { size: jpeg.length, contentType: 'image/jpeg' });
       // A deterministic 80% of the completed rows (id mod 5), as ffmpeg-less servers leave the rest without.
@@ -184,7 +245,9 @@ async function main(): Promise<void> {
       thumbs[a.name] = res.rowCount ?? 0;
     }
     await client.query('VACUUM (ANALYZE) recordings');
-    note(`${fmtInt(loadedBig.rows)} + ${fmtInt(loadedSmall.rows)} recordings loaded; thumbnails: ${thumbs.big} + ${thumbs.small} rows, JPEG ${jpeg.length} bytes`);
+    note(
+      `${fmtInt(loadedBig.rows)} + ${fmtInt(loadedSmall.rows)} recordings loaded; thumbnails: ${thumbs.big} + ${thumbs.small} rows, JPEG ${jpeg.length} bytes`,
+    );
 
     for (const a of [big, small]) {
       a.context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -208,7 +271,8 @@ async function main(): Promise<void> {
         await p.goto(`${server.url}/`, { waitUntil: 'commit' });
         const s = (await p.evaluate(call(WAIT_LOADED, 60_000))) as LoadSample;
         const limit = new URL(requests[0]!).searchParams.get('limit');
-        if (limit !== String(PAGE)) throw new Error(`the app asked for ${limit} recordings per page; PAGE in this bench is ${PAGE}`);
+        if (limit !== String(PAGE))
+          throw new Error(`the app asked for ${limit} recordings per page; PAGE in this bench is ${PAGE}`);
         if (then) await then(p, s);
         return s;
       } finally {
@@ -216,7 +280,9 @@ async function main(): Promise<void> {
       }
     };
     const scrollAndMeasure = async (p: Page, s: LoadSample) => {
-      s.scroll = (await p.evaluate(call(SCROLL_TO, { target: PAGE * (1 + SCROLL_PAGES), timeoutMs: 30_000 }))) as LoadSample['scroll'];
+      s.scroll = (await p.evaluate(
+        call(SCROLL_TO, { target: PAGE * (1 + SCROLL_PAGES), timeoutMs: 30_000 }),
+      )) as LoadSample['scroll'];
       const cdp = await p.context().newCDPSession(p);
       await cdp.send('Performance.enable');
       await cdp.send('HeapProfiler.collectGarbage');
@@ -228,9 +294,13 @@ async function main(): Promise<void> {
       const p = watch(await big.context!.newPage());
       try {
         await p.goto(`${server.url}/${blankName}`, { waitUntil: 'load' });
-        if ((await p.title()) !== 'bench-blank') throw new Error(`/${blankName} did not serve the blank page (dist/web rebuilt meanwhile?)`);
+        if ((await p.title()) !== 'bench-blank')
+          throw new Error(`/${blankName} did not serve the blank page (dist/web rebuilt meanwhile?)`);
         const loadMs = (await p.evaluate(call(NAV_LOAD_MS))) as number;
-        const api = (await p.evaluate(call(TIME_API, `/api/recordings?limit=${PAGE}`))) as { ms: number; items: number };
+        const api = (await p.evaluate(call(TIME_API, `/api/recordings?limit=${PAGE}`))) as {
+          ms: number;
+          items: number;
+        };
         if (api.items !== PAGE) throw new Error(`the API returned ${api.items} recordings, expected ${PAGE}`);
         return { loadMs, apiMs: api.ms };
       } finally {
@@ -242,19 +312,27 @@ async function main(): Promise<void> {
     // the machine's background load hits them alike.
     note('cold round (first visit)');
     const cold = { blank: await blankLoad(), big: await libraryLoad(big), small: await libraryLoad(small) };
-    const samples = { blank: [] as { loadMs: number; apiMs: number }[], big: [] as LoadSample[], small: [] as LoadSample[] };
+    const samples = {
+      blank: [] as { loadMs: number; apiMs: number }[],
+      big: [] as LoadSample[],
+      small: [] as LoadSample[],
+    };
     for (let i = 0; i < REPS; i++) {
       samples.blank.push(await blankLoad());
       samples.big.push(await libraryLoad(big, scrollAndMeasure));
       samples.small.push(await libraryLoad(small));
-      note(`round ${i + 1}/${REPS}: first card ${fmtMs(samples.big[i]!.firstCard!)} ms (${fmtInt(ROWS)}) / ${fmtMs(samples.small[i]!.firstCard!)} ms (${fmtInt(SMALL)}), scroll ${fmtMs(samples.big[i]!.scroll!.ms)} ms`);
+      note(
+        `round ${i + 1}/${REPS}: first card ${fmtMs(samples.big[i]!.firstCard!)} ms (${fmtInt(ROWS)}) / ${fmtMs(samples.small[i]!.firstCard!)} ms (${fmtInt(SMALL)}), scroll ${fmtMs(samples.big[i]!.scroll!.ms)} ms`,
+      );
     }
-    if (process.env.BENCH_LIBRARY_PROFILE) note(`CPU profile of one load:\n${await profileLoad(big.context!, server.url)}`);
+    if (process.env.BENCH_LIBRARY_PROFILE)
+      note(`CPU profile of one load:\n${await profileLoad(big.context!, server.url)}`);
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await libraryLoad(big, (p) => p.screenshot({ path: SCREENSHOT }).then(() => undefined));
 
     const S = (xs: number[]) => summarize(xs);
-    const stat = (xs: LoadSample[], f: (s: LoadSample) => number | null | undefined) => S(xs.map(f).filter((v): v is number => typeof v === 'number'));
+    const stat = (xs: LoadSample[], f: (s: LoadSample) => number | null | undefined) =>
+      S(xs.map(f).filter((v): v is number => typeof v === 'number'));
     const r = {
       firstCardDom: stat(samples.big, (s) => s.firstCardDom),
       firstCard: stat(samples.big, (s) => s.firstCard),
@@ -272,50 +350,90 @@ async function main(): Promise<void> {
     const last = samples.big[samples.big.length - 1]!;
     const m = last.metrics!;
     const x = (a: number, b: number) => `${(a / b).toFixed(1)}x`;
-    const row = (label: string, s: Summary, vs?: Summary) => [label, fmtMs(s.p50), fmtMs(s.p95), vs ? x(s.p50, vs.p50) : ''];
+    const row = (label: string, s: Summary, vs?: Summary) => [
+      label,
+      fmtMs(s.p50),
+      fmtMs(s.p95),
+      vs ? x(s.p50, vs.p50) : '',
+    ];
     const runtimeMs = msSince(started);
 
-    console.log(`\nRecorder library page benchmark — Chromium headless 1280x800, ${version.split(',')[0]} (${target.server}), node ${process.version}, ${os.cpus().length} CPUs`);
-    console.log(`${fmtInt(ROWS)} recordings (${fmtInt(thumbs.big!)} with a thumbnail) vs ${fmtInt(SMALL)}; ${REPS} warm rounds (fresh tab each, HTTP cache warm), times from navigation start\n`);
     console.log(
-      formatTable(['', 'p50 ms', 'p95 ms', 'p50 vs blank page'], [
-        [`Library, ${fmtInt(ROWS)} recordings`],
-        row('  first card in the DOM', r.firstCardDom, r.blank),
-        row('  first card painted', r.firstCard, r.blank),
-        row(`  first page (${PAGE} cards) painted`, r.firstPage, r.blank),
-        row('  + thumbnails in view loaded', r.thumbs, r.blank),
-        row('  first contentful paint', r.fcp, r.blank),
-        row(`  scroll ${SCROLL_PAGES} more pages (to ${PAGE * (1 + SCROLL_PAGES)} cards)`, r.scroll),
-        [`Library, ${fmtInt(SMALL)} recordings (same server, interleaved)`],
-        row('  first card in the DOM', r.smallFirstCardDom, r.blank),
-        row('  first card painted', r.smallFirstCard, r.blank),
-        row(`  first page (${PAGE} cards) painted`, r.smallFirstPage, r.blank),
-        ['Baselines (same server, same browser, same run)'],
-        row(`  API only: GET /api/recordings?limit=${PAGE} from the page`, r.api),
-        row('  blank static page: navigation -> load end', r.blank),
-      ]),
+      `\nRecorder library page benchmark — Chromium headless 1280x800, ${version.split(',')[0]} (${target.server}), node ${process.version}, ${os.cpus().length} CPUs`,
     );
-    console.log(`\nFirst card: ${fmtMs(r.firstCard.p50)} ms p50 = ${x(r.firstCard.p50, r.api.p50)} the API-only request, ${x(r.firstCard.p50, r.blank.p50)} the blank page; ${fmtInt(ROWS)} vs ${fmtInt(SMALL)} recordings: ${x(r.firstCard.p50, r.smallFirstCard.p50)}`);
-    console.log(`After ${SCROLL_PAGES} more pages (${last.scroll!.cards} cards): ${fmtInt(last.scroll!.elements)} elements, ${fmtInt(m.Nodes!)} DOM nodes, JS heap ${fmtMb(m.JSHeapUsedSize!)} used after GC (${fmtMb(m.JSHeapTotalSize!)} total); long tasks while scrolling: ${last.scroll!.longTasks.n} (${fmtMs(last.scroll!.longTasks.totalMs)} ms, longest ${fmtMs(last.scroll!.longTasks.maxMs)} ms)`);
+    console.log(
+      `${fmtInt(ROWS)} recordings (${fmtInt(thumbs.big!)} with a thumbnail) vs ${fmtInt(SMALL)}; ${REPS} warm rounds (fresh tab each, HTTP cache warm), times from navigation start\n`,
+    );
+    console.log(
+      formatTable(
+        ['', 'p50 ms', 'p95 ms', 'p50 vs blank page'],
+        [
+          [`Library, ${fmtInt(ROWS)} recordings`],
+          row('  first card in the DOM', r.firstCardDom, r.blank),
+          row('  first card painted', r.firstCard, r.blank),
+          row(`  first page (${PAGE} cards) painted`, r.firstPage, r.blank),
+          row('  + thumbnails in view loaded', r.thumbs, r.blank),
+          row('  first contentful paint', r.fcp, r.blank),
+          row(`  scroll ${SCROLL_PAGES} more pages (to ${PAGE * (1 + SCROLL_PAGES)} cards)`, r.scroll),
+          [`Library, ${fmtInt(SMALL)} recordings (same server, interleaved)`],
+          row('  first card in the DOM', r.smallFirstCardDom, r.blank),
+          row('  first card painted', r.smallFirstCard, r.blank),
+          row(`  first page (${PAGE} cards) painted`, r.smallFirstPage, r.blank),
+          ['Baselines (same server, same browser, same run)'],
+          row(`  API only: GET /api/recordings?limit=${PAGE} from the page`, r.api),
+          row('  blank static page: navigation -> load end', r.blank),
+        ],
+      ),
+    );
+    console.log(
+      `\nFirst card: ${fmtMs(r.firstCard.p50)} ms p50 = ${x(r.firstCard.p50, r.api.p50)} the API-only request, ${x(r.firstCard.p50, r.blank.p50)} the blank page; ${fmtInt(ROWS)} vs ${fmtInt(SMALL)} recordings: ${x(r.firstCard.p50, r.smallFirstCard.p50)}`,
+    );
+    console.log(
+      `After ${SCROLL_PAGES} more pages (${last.scroll!.cards} cards): ${fmtInt(last.scroll!.elements)} elements, ${fmtInt(m.Nodes!)} DOM nodes, JS heap ${fmtMb(m.JSHeapUsedSize!)} used after GC (${fmtMb(m.JSHeapTotalSize!)} total); long tasks while scrolling: ${last.scroll!.longTasks.n} (${fmtMs(last.scroll!.longTasks.totalMs)} ms, longest ${fmtMs(last.scroll!.longTasks.maxMs)} ms)`,
+    );
     // The waterfall of the median first-card run: what the first card waited for.
-    const median = [...samples.big].sort((a, b) => a.firstCard! - b.firstCard!)[Math.floor((samples.big.length - 1) / 2)]!;
+    const median = [...samples.big].sort((a, b) => a.firstCard! - b.firstCard!)[
+      Math.floor((samples.big.length - 1) / 2)
+    ]!;
     const between = (a: number | null, b: number | null) => `${fmtMs(a ?? NaN)}-${fmtMs(b ?? NaN)}`;
     console.log(
       `Median run's waterfall (ms from navigation start): HTML 0-${fmtMs(median.html ?? NaN)}, DOMContentLoaded ${fmtMs(median.domContentLoaded ?? NaN)}, FCP ${fmtMs(median.fcp ?? NaN)}, ` +
-        median.requests.filter((q) => q.path.startsWith('/api/')).map((q) => `${q.path.split('?')[0]} ${between(q.start, q.end)}`).join(', ') +
+        median.requests
+          .filter((q) => q.path.startsWith('/api/'))
+          .map((q) => `${q.path.split('?')[0]} ${between(q.start, q.end)}`)
+          .join(', ') +
         `, first card ${fmtMs(median.firstCard!)}; long tasks ${median.longTasks.n} (${fmtMs(median.longTasks.totalMs)} ms)`,
     );
-    console.log(`Cold first visit (once): first card ${fmtMs(cold.big.firstCard!)} ms, first page ${fmtMs(cold.big.firstPage!)} ms, thumbnails ${fmtMs(cold.big.thumbs!)} ms; blank page ${fmtMs(cold.blank.loadMs)} ms`);
-    if (problems.length) console.log(`\nBrowser problems (${problems.length}):\n  ${[...new Set(problems)].slice(0, 10).join('\n  ')}`);
-    console.log(`\nRuntime ${(runtimeMs / 1000).toFixed(1)} s. Results: ${path.relative(process.cwd(), RESULTS)}; screenshot: ${path.relative(process.cwd(), SCREENSHOT)}`);
+    console.log(
+      `Cold first visit (once): first card ${fmtMs(cold.big.firstCard!)} ms, first page ${fmtMs(cold.big.firstPage!)} ms, thumbnails ${fmtMs(cold.big.thumbs!)} ms; blank page ${fmtMs(cold.blank.loadMs)} ms`,
+    );
+    if (problems.length)
+      console.log(`\nBrowser problems (${problems.length}):\n  ${[...new Set(problems)].slice(0, 10).join('\n  ')}`);
+    console.log(
+      `\nRuntime ${(runtimeMs / 1000).toFixed(1)} s. Results: ${path.relative(process.cwd(), RESULTS)}; screenshot: ${path.relative(process.cwd(), SCREENSHOT)}`,
+    );
 
     const report = {
       ...machine(),
       chromium: browser.version(),
       postgres: { version, server: target.server },
-      config: { rows: ROWS, small: SMALL, reps: REPS, pageSize: PAGE, scrollPages: SCROLL_PAGES, thumbnailRows: thumbs, jpegBytes: jpeg.length, viewport: '1280x800', seed: SEED },
+      config: {
+        rows: ROWS,
+        small: SMALL,
+        reps: REPS,
+        pageSize: PAGE,
+        scrollPages: SCROLL_PAGES,
+        thumbnailRows: thumbs,
+        jpegBytes: jpeg.length,
+        viewport: '1280x800',
+        seed: SEED,
+      },
       summary: r,
-      ratios: { firstCardVsApi: r.firstCard.p50 / r.api.p50, firstCardVsBlank: r.firstCard.p50 / r.blank.p50, bigVsSmallFirstCard: r.firstCard.p50 / r.smallFirstCard.p50 },
+      ratios: {
+        firstCardVsApi: r.firstCard.p50 / r.api.p50,
+        firstCardVsBlank: r.firstCard.p50 / r.blank.p50,
+        bigVsSmallFirstCard: r.firstCard.p50 / r.smallFirstCard.p50,
+      },
       afterScroll: { ...last.scroll, metrics: m },
       cold,
       samples,

@@ -66,7 +66,23 @@ const timed = (bytes: number, ms: number): Timed => ({ ms, mibPerSec: bytes / Mi
 async function makeSource(dir: string, bytes: number): Promise<{ file: string; sha256: string }> {
   const webm = path.join(dir, 'header.webm');
   try {
-    await promisify(execFile)('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=15:duration=1', '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', webm]);
+    await promisify(execFile)('ffmpeg', [
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=15:duration=1',
+      '-c:v',
+      'libvpx-vp9',
+      '-deadline',
+      'realtime',
+      '-cpu-used',
+      '8',
+      webm,
+    ]);
   } catch (err) {
     throw new Error(`ffmpeg is needed to make the WebM header of the benchmark file: ${(err as Error).message}`);
   }
@@ -111,7 +127,12 @@ async function s3Baseline(s3: S3Info, src: string, bytes: number): Promise<Timed
   try {
     const Key = 'baseline/source.webm';
     const t0 = now();
-    await new S3Upload({ client, params: { Bucket: s3.bucket, Key, Body: fs.createReadStream(src) }, partSize: PART_SIZE, queueSize: QUEUE_SIZE }).done();
+    await new S3Upload({
+      client,
+      params: { Bucket: s3.bucket, Key, Body: fs.createReadStream(src) },
+      partSize: PART_SIZE,
+      queueSize: QUEUE_SIZE,
+    }).done();
     const ms = msSince(t0);
     await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key }));
     return timed(bytes, ms);
@@ -124,7 +145,11 @@ type S3Info = Omit<S3rverHandle, 'stop'>;
 
 /** s3rver in its own process (bench/lib/s3rver-child.ts): neither the client nor the server shares its CPU. */
 async function startS3rverChild(): Promise<{ info: S3Info; pid: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/lib/s3rver-child.ts'), 'recorder-bench'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'bench/lib/s3rver-child.ts'), 'recorder-bench'],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -146,7 +171,11 @@ async function startS3rverChild(): Promise<{ info: S3Info; pid: number; stop(): 
  * end, give or take a socket buffer): its progress events are throttled and its final one comes only
  * with the response, after the server's finish.
  */
-function fileReaderTiming(file: string, size: number, onLastByte: () => void): NonNullable<tus.UploadOptions['fileReader']> {
+function fileReaderTiming(
+  file: string,
+  size: number,
+  onLastByte: () => void,
+): NonNullable<tus.UploadOptions['fileReader']> {
   return {
     async openFile() {
       return {
@@ -168,30 +197,43 @@ async function tusThroughServer(server: ChildServer, src: string, bytes: number,
   const user = await apiUser(server.url, 'bench');
   let sentMs = NaN;
   const t0 = now();
-  const { result, before, peak, hwmReset } = await withPeakRss(server, () =>
-    new Promise<string>((resolve, reject) => {
-      const upload = new tus.Upload(Buffer.alloc(0), {
-        fileReader: fileReaderTiming(src, bytes, () => (sentMs = msSince(t0))),
-        endpoint: `${server.url}/api/uploads`,
-        headers: user.headers,
-        // duration given: the server does not probe 1 GB of filler at finish.
-        metadata: { title: 'benchmark upload', recordingType: 'screen', duration: '600', filename: 'source.webm' },
-        ...(CHUNK_MB ? { chunkSize: CHUNK_MB * MiB } : {}),
-        retryDelays: null,
-        onSuccess: ({ lastResponse }) => resolve(lastResponse.getHeader('Recording-Id') ?? ''),
-        onError: reject,
-      });
-      upload.start();
-    }),
+  const { result, before, peak, hwmReset } = await withPeakRss(
+    server,
+    () =>
+      new Promise<string>((resolve, reject) => {
+        const upload = new tus.Upload(Buffer.alloc(0), {
+          fileReader: fileReaderTiming(src, bytes, () => (sentMs = msSince(t0))),
+          endpoint: `${server.url}/api/uploads`,
+          headers: user.headers,
+          // duration given: the server does not probe 1 GB of filler at finish.
+          metadata: { title: 'benchmark upload', recordingType: 'screen', duration: '600', filename: 'source.webm' },
+          ...(CHUNK_MB ? { chunkSize: CHUNK_MB * MiB } : {}),
+          retryDelays: null,
+          onSuccess: ({ lastResponse }) => resolve(lastResponse.getHeader('Recording-Id') ?? ''),
+          onError: reject,
+        });
+        upload.start();
+      }),
   );
   const ms = msSince(t0);
   // The upload must have arrived whole: the server's sha256 (computed while storing) against ours.
   const rec = await fetch(`${server.url}/api/recordings/${result}`, { headers: user.headers });
   const body = (await rec.json()) as { fileSize?: number; metadata?: { sha256?: string } };
   if (rec.status !== 200 || body.fileSize !== bytes || body.metadata?.sha256 !== sha256) {
-    throw new Error(`the stored recording does not match the source: HTTP ${rec.status}, ${JSON.stringify(body).slice(0, 300)}`);
+    throw new Error(
+      `the stored recording does not match the source: HTTP ${rec.status}, ${JSON.stringify(body).slice(0, 300)}`,
+    );
   }
-  return { ...timed(bytes, ms), sentMs, finishMs: ms - sentMs, rssBefore: before, rssPeak: peak, rssGrowth: peak - before, peakFromKernel: hwmReset, recordingId: result };
+  return {
+    ...timed(bytes, ms),
+    sentMs,
+    finishMs: ms - sentMs,
+    rssBefore: before,
+    rssPeak: peak,
+    rssGrowth: peak - before,
+    peakFromKernel: hwmReset,
+    recordingId: result,
+  };
 }
 
 async function main(): Promise<void> {
@@ -212,7 +254,11 @@ async function main(): Promise<void> {
     const localDir = path.join(work, 'server-local');
     fs.mkdirSync(localDir);
     const common = { DATABASE_URL: target.url, LOG_LEVEL: 'warn', JOBS_ENABLED: 'false' };
-    const server = await startChildServer({ name: 'server-local', dir: work, env: { ...common, DATA_DIR: localDir, STORAGE_PROVIDER: 'local' } });
+    const server = await startChildServer({
+      name: 'server-local',
+      dir: work,
+      env: { ...common, DATA_DIR: localDir, STORAGE_PROVIDER: 'local' },
+    });
     cleanups.push({ what: 'stop server-local', run: () => server.stop() });
     note(`local: ours (tus → ${server.url}, pid ${server.pid})`);
     const localOurs = await tusThroughServer(server, src.file, bytes, src.sha256);
@@ -256,17 +302,29 @@ async function main(): Promise<void> {
       ['  MiB/s, end to end', f1(b.mibPerSec), f1(o.mibPerSec), ratio(o, b)],
       ['  seconds', f1(b.ms / 1000), f1(o.ms / 1000), `${(o.ms / b.ms).toFixed(2)}x`],
       ['  ours: last byte sent / finish (store + row) s', '', `${f1(o.sentMs / 1000)} / ${f1(o.finishMs / 1000)}`, ''],
-      ['  ours: MiB/s of the transfer alone', '', f1(bytes / MiB / (o.sentMs / 1000)), transferRatio ? ratio(timed(bytes, o.sentMs), b) : ''],
+      [
+        '  ours: MiB/s of the transfer alone',
+        '',
+        f1(bytes / MiB / (o.sentMs / 1000)),
+        transferRatio ? ratio(timed(bytes, o.sentMs), b) : '',
+      ],
       [`  server RSS before -> peak (growth)${o.peakFromKernel ? '' : ' [sampled]'}`, '', rss(o), ''],
     ];
-    if (Number.isNaN(localOurs.sentMs) || Number.isNaN(s3Ours.sentMs)) throw new Error('the last byte was never read: timing is broken');
+    if (Number.isNaN(localOurs.sentMs) || Number.isNaN(s3Ours.sentMs))
+      throw new Error('the last byte was never read: timing is broken');
     const rows: string[][] = [
-      [`Local provider. baseline: Node stream copy of the file to disk, fsync'd; ours: tus (${chunk}) -> DATA_DIR/uploads, then copy into DATA_DIR/media (sha256, fsync)`],
+      [
+        `Local provider. baseline: Node stream copy of the file to disk, fsync'd; ours: tus (${chunk}) -> DATA_DIR/uploads, then copy into DATA_DIR/media (sha256, fsync)`,
+      ],
       ...section(localOurs, localBase, true),
-      [`S3 provider on s3rver (loopback, own process). baseline: lib-storage multipart, ${PART_SIZE / MiB} MiB parts x ${QUEUE_SIZE}; ours: tus (${chunk}) -> DATA_DIR/uploads, then the S3 provider's multipart (same parts)`],
+      [
+        `S3 provider on s3rver (loopback, own process). baseline: lib-storage multipart, ${PART_SIZE / MiB} MiB parts x ${QUEUE_SIZE}; ours: tus (${chunk}) -> DATA_DIR/uploads, then the S3 provider's multipart (same parts)`,
+      ],
       ...section(s3Ours, s3Base, false),
     ];
-    console.log(`\nRecorder upload benchmark — ${SIZE_MB} MiB, node ${process.version}, ${os.cpus().length} CPUs, ${target.server}`);
+    console.log(
+      `\nRecorder upload benchmark — ${SIZE_MB} MiB, node ${process.version}, ${os.cpus().length} CPUs, ${target.server}`,
+    );
     console.log(`Every upload verified: the server's sha256 of the stored object equals the source's.\n`);
     console.log(formatTable(['', 'baseline', 'ours', 'ours/baseline'], rows));
     console.log(`\nRuntime ${(runtimeMs / 1000).toFixed(1)} s. Results: ${path.relative(process.cwd(), RESULTS)}`);
@@ -274,9 +332,23 @@ async function main(): Promise<void> {
     const report = {
       ...machine(),
       database: target.server,
-      config: { sizeMiB: SIZE_MB, tusChunk: CHUNK_MB ? CHUNK_MB * MiB : 'whole file (one PATCH)', s3PartSize: PART_SIZE, s3QueueSize: QUEUE_SIZE, serverEnv: { LOG_LEVEL: 'warn', JOBS_ENABLED: 'false' } },
-      local: { baseline: { what: 'fs stream copy, fsync', ...localBase }, ours: localOurs, ratio: localOurs.mibPerSec / localBase.mibPerSec },
-      s3: { baseline: { what: 'lib-storage multipart to s3rver', ...s3Base }, ours: s3Ours, ratio: s3Ours.mibPerSec / s3Base.mibPerSec },
+      config: {
+        sizeMiB: SIZE_MB,
+        tusChunk: CHUNK_MB ? CHUNK_MB * MiB : 'whole file (one PATCH)',
+        s3PartSize: PART_SIZE,
+        s3QueueSize: QUEUE_SIZE,
+        serverEnv: { LOG_LEVEL: 'warn', JOBS_ENABLED: 'false' },
+      },
+      local: {
+        baseline: { what: 'fs stream copy, fsync', ...localBase },
+        ours: localOurs,
+        ratio: localOurs.mibPerSec / localBase.mibPerSec,
+      },
+      s3: {
+        baseline: { what: 'lib-storage multipart to s3rver', ...s3Base },
+        ours: s3Ours,
+        ratio: s3Ours.mibPerSec / s3Base.mibPerSec,
+      },
       runtimeMs,
     };
     writeResults(RESULTS, report);

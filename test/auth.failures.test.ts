@@ -21,11 +21,20 @@ describe.each(pgTargets())('auth failures on $name', (target) => {
 
   /** inject with the listening server's Host, so that `origin: url` is our own origin. */
   async function call(method: Method, url: string, headers: Record<string, string> = {}, payload?: object, server = t) {
-    const res = await server.server.app.inject({ method, url, headers: { host: new URL(server.url).host, ...headers }, ...(payload ? { payload } : {}) });
+    const res = await server.server.app.inject({
+      method,
+      url,
+      headers: { host: new URL(server.url).host, ...headers },
+      ...(payload ? { payload } : {}),
+    });
     return { status: res.statusCode, body: res.body ? res.json() : undefined, setCookie: res.headers['set-cookie'] };
   }
   const signup = (body: object) => call('POST', '/api/auth/signup', {}, body);
-  const valid = () => ({ email: `v-${Math.random().toString(36).slice(2)}@example.com`, password: PASSWORD, displayName: 'V' });
+  const valid = () => ({
+    email: `v-${Math.random().toString(36).slice(2)}@example.com`,
+    password: PASSWORD,
+    displayName: 'V',
+  });
   const userCount = async () => (await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM users')).rows[0]!.n;
 
   describe('validation', () => {
@@ -38,7 +47,11 @@ describe.each(pgTargets())('auth failures on $name', (target) => {
       const before = await userCount();
       const res = await signup({ ...valid(), ...patch });
       expect(res.status).toBe(400);
-      expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining(field), errors: [{ field, message: expect.any(String), params }] });
+      expect(res.body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: expect.stringContaining(field),
+        errors: [{ field, message: expect.any(String), params }],
+      });
       expect(res.setCookie).toBeUndefined();
       expect(await userCount()).toBe(before);
     });
@@ -50,7 +63,13 @@ describe.each(pgTargets())('auth failures on $name', (target) => {
       expect(res.body).toEqual({
         code: 'VALIDATION_FAILED',
         message: "Invalid request: displayName must have required property 'displayName'",
-        errors: [{ field: 'displayName', message: "must have required property 'displayName'", params: { missingProperty: 'displayName' } }],
+        errors: [
+          {
+            field: 'displayName',
+            message: "must have required property 'displayName'",
+            params: { missingProperty: 'displayName' },
+          },
+        ],
       });
     });
 
@@ -59,14 +78,20 @@ describe.each(pgTargets())('auth failures on $name', (target) => {
       const before = await userCount();
       const res = await signup({ ...valid(), isAdmin: true });
       expect(res.status).toBe(400);
-      expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'isAdmin', message: 'is not a known property', params: { additionalProperty: 'isAdmin' } }] });
+      expect(res.body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        errors: [{ field: 'isAdmin', message: 'is not a known property', params: { additionalProperty: 'isAdmin' } }],
+      });
       expect(await userCount()).toBe(before);
     });
 
     it('sign-in without a password → 400 naming password', async () => {
       const res = await call('POST', '/api/auth/signin', {}, { email: 'x@example.com' });
       expect(res.status).toBe(400);
-      expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ params: { missingProperty: 'password' } }] });
+      expect(res.body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        errors: [{ params: { missingProperty: 'password' } }],
+      });
     });
   });
 
@@ -85,9 +110,15 @@ describe.each(pgTargets())('auth failures on $name', (target) => {
 
   it('a wrong password and an unknown email get the same 401 INVALID_CREDENTIALS, and no session', async () => {
     const u = await signUp(t.url, 'cred');
-    const sessions = async () => (await sql.query('SELECT 1 FROM auth_sessions WHERE user_id = $1', [u.userId])).rowCount;
+    const sessions = async () =>
+      (await sql.query('SELECT 1 FROM auth_sessions WHERE user_id = $1', [u.userId])).rowCount;
     const wrong = await call('POST', '/api/auth/signin', {}, { email: u.email, password: 'not the password' });
-    const unknown = await call('POST', '/api/auth/signin', {}, { email: `nobody-${u.userId}@example.com`, password: PASSWORD });
+    const unknown = await call(
+      'POST',
+      '/api/auth/signin',
+      {},
+      { email: `nobody-${u.userId}@example.com`, password: PASSWORD },
+    );
     expect(wrong.status).toBe(401);
     expect(wrong.body).toEqual({ code: 'INVALID_CREDENTIALS', message: 'Email or password is wrong' });
     expect(unknown.status).toBe(401);
@@ -131,9 +162,14 @@ describe.each(pgTargets())('auth failures on $name', (target) => {
       for (const [method, url, body] of attempts) {
         const res = await call(method, url, { cookie: u.cookie, ...h }, body);
         expect(res.status, `${method} ${url}`).toBe(403);
-        expect(res.body).toEqual({ code: 'ORIGIN_MISMATCH', message: 'Cross-site request refused: it must come from this site' });
+        expect(res.body).toEqual({
+          code: 'ORIGIN_MISMATCH',
+          message: 'Cross-site request refused: it must come from this site',
+        });
       }
-      expect((await sql.query('SELECT name FROM projects WHERE owner_id = $1', [u.userId])).rows).toEqual([{ name: 'keep me' }]);
+      expect((await sql.query('SELECT name FROM projects WHERE owner_id = $1', [u.userId])).rows).toEqual([
+        { name: 'keep me' },
+      ]);
       expect((await sql.query('SELECT 1 FROM api_tokens WHERE user_id = $1', [u.userId])).rowCount).toBe(0);
       expect((await call('GET', '/api/auth/me', { cookie: u.cookie })).status).toBe(200); // not signed out
       // Reading is not refused: a cross-site page cannot read the answer anyway.
@@ -142,10 +178,20 @@ describe.each(pgTargets())('auth failures on $name', (target) => {
 
     it('a Referer from our own origin (no Origin) is accepted', async () => {
       const u = await signUp(t.url, 'ref');
-      const res = await call('POST', '/api/projects', { cookie: u.cookie, referer: `${t.url}/library?x=1` }, { name: 'by referer' });
+      const res = await call(
+        'POST',
+        '/api/projects',
+        { cookie: u.cookie, referer: `${t.url}/library?x=1` },
+        { name: 'by referer' },
+      );
       expect(res.status).toBe(201);
       expect(await projectRow(res.body.id)).toEqual([{ name: 'by referer' }]);
-      const renamed = await call('PATCH', `/api/projects/${res.body.id}`, { cookie: u.cookie, referer: `${t.url}/` }, { name: 'renamed' });
+      const renamed = await call(
+        'PATCH',
+        `/api/projects/${res.body.id}`,
+        { cookie: u.cookie, referer: `${t.url}/` },
+        { name: 'renamed' },
+      );
       expect(renamed.status).toBe(200);
       expect(await projectRow(res.body.id)).toEqual([{ name: 'renamed' }]);
     });
@@ -155,11 +201,15 @@ describe.each(pgTargets())('auth failures on $name', (target) => {
     const limited = await startTestServer(target, { SIGNIN_RATE_PER_MINUTE: '3' });
     try {
       const u = await signUp(limited.url, 'rate');
-      const signin = (email: string, password: string) => call('POST', '/api/auth/signin', {}, { email, password }, limited);
+      const signin = (email: string, password: string) =>
+        call('POST', '/api/auth/signin', {}, { email, password }, limited);
       for (let i = 0; i < 3; i++) expect((await signin(u.email, 'wrong password')).status).toBe(401);
       const fourth = await signin(u.email, 'wrong password');
       expect(fourth.status).toBe(429);
-      expect(fourth.body).toEqual({ code: 'RATE_LIMITED', message: expect.stringMatching(/^Too many attempts; try again in \d+ s$/) });
+      expect(fourth.body).toEqual({
+        code: 'RATE_LIMITED',
+        message: expect.stringMatching(/^Too many attempts; try again in \d+ s$/),
+      });
       // Even the right password (in another case) waits: the limit is per account, not per spelling.
       const right = await signin(u.email.toUpperCase(), PASSWORD);
       expect(right.status).toBe(429);
@@ -180,7 +230,9 @@ describe.each(pgTargets())('auth failures on $name', (target) => {
       const res = await call('DELETE', `/api/auth/tokens/${tok.id}`, thief.headers);
       expect(res.status).toBe(404);
       expect(res.body).toEqual({ code: 'TOKEN_NOT_FOUND', message: 'No such API token' });
-      expect((await sql.query('SELECT revoked_at FROM api_tokens WHERE id = $1', [tok.id])).rows).toEqual([{ revoked_at: null }]);
+      expect((await sql.query('SELECT revoked_at FROM api_tokens WHERE id = $1', [tok.id])).rows).toEqual([
+        { revoked_at: null },
+      ]);
       const me = await call('GET', '/api/auth/me', { authorization: `Bearer ${tok.token}` });
       expect(me.status).toBe(200);
       expect(me.body.user.id).toBe(owner.userId);
@@ -212,8 +264,16 @@ describe.each(pgTargets())('auth failures on $name', (target) => {
     ])('Bearer with %s → 401, even alongside a valid cookie', async (_what, header) => {
       const u = await signUp(t.url, 'bearer');
       const authorization = header === 'session' ? `Bearer ${u.cookie.slice('recorder_session='.length)}` : header;
-      for (const [method, url] of [['GET', '/api/auth/me'], ['POST', '/api/projects']] as const) {
-        const res = await call(method, url, { authorization, ...u.headers }, method === 'POST' ? { name: 'nope' } : undefined);
+      for (const [method, url] of [
+        ['GET', '/api/auth/me'],
+        ['POST', '/api/projects'],
+      ] as const) {
+        const res = await call(
+          method,
+          url,
+          { authorization, ...u.headers },
+          method === 'POST' ? { name: 'nope' } : undefined,
+        );
         expect(res.status, `${method} ${url}`).toBe(401);
         expect(res.body).toEqual({ code: 'UNAUTHENTICATED', message: 'The API token is unknown, revoked or expired' });
       }

@@ -30,18 +30,37 @@ describe.each(pgTargets())('auth on $name', (target) => {
   });
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', origin: t.url, ...headers }, body: JSON.stringify(body) });
+    fetch(`${t.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: t.url, ...headers },
+      body: JSON.stringify(body),
+    });
   const me = (headers: Record<string, string>) => fetch(`${t.url}/api/auth/me`, { headers });
   /** inject with the Host of the listening server, so Origin: url passes the same-origin check. */
-  const inject = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, headers: Record<string, string>, payload?: object) =>
-    t.server.app.inject({ method, url, headers: { host: new URL(t.url).host, ...headers }, ...(payload ? { payload } : {}) });
+  const inject = (
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    url: string,
+    headers: Record<string, string>,
+    payload?: object,
+  ) =>
+    t.server.app.inject({
+      method,
+      url,
+      headers: { host: new URL(t.url).host, ...headers },
+      ...(payload ? { payload } : {}),
+    });
 
   it('sign-up → cookie session → me → sign-out (cookie cleared, old cookie refused) → sign-in, over real HTTP', async () => {
     const email = `Ada.${Date.now()}@Example.com`;
     const signup = await post('/api/auth/signup', { email, password: PASSWORD, displayName: '  Ada Lovelace ' });
     expect(signup.status).toBe(201);
     const { user } = (await signup.json()) as { user: Record<string, string> };
-    expect(user).toEqual({ id: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/), email, displayName: 'Ada Lovelace', createdAt: expect.stringMatching(ISO) });
+    expect(user).toEqual({
+      id: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+      email,
+      displayName: 'Ada Lovelace',
+      createdAt: expect.stringMatching(ISO),
+    });
     const c1 = sessionCookie(signup);
     expect(c1.value).toMatch(/^rs_[A-Za-z0-9_-]{43}$/);
     expect(c1.attrs).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Lax', 'Path=/']));
@@ -75,21 +94,32 @@ describe.each(pgTargets())('auth on $name', (target) => {
 
   it('stores an argon2id hash of the password, never the password', async () => {
     const u = await signUp(t.url, 'hash');
-    const { rows } = await sql.query<{ password_hash: string; email: string }>('SELECT password_hash, email FROM users WHERE id = $1', [u.userId]);
+    const { rows } = await sql.query<{ password_hash: string; email: string }>(
+      'SELECT password_hash, email FROM users WHERE id = $1',
+      [u.userId],
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0]!.email).toBe(u.email);
     expect(rows[0]!.password_hash).toMatch(/^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/);
     expect(rows[0]!.password_hash).not.toContain(PASSWORD);
-    const leaked = await sql.query(`SELECT 1 FROM users u WHERE row_to_json(u)::text LIKE '%' || $1 || '%'`, [PASSWORD]);
+    const leaked = await sql.query(`SELECT 1 FROM users u WHERE row_to_json(u)::text LIKE '%' || $1 || '%'`, [
+      PASSWORD,
+    ]);
     expect(leaked.rowCount).toBe(0);
   });
 
   it('stores the sha256 of the session token, not the token; each sign-in is its own session, sign-out ends only its own', async () => {
     const u = await signUp(t.url, 'sess');
     const token = u.cookie.slice('recorder_session='.length);
-    const sessions = async () => (await sql.query<{ id: string }>('SELECT id FROM auth_sessions WHERE user_id = $1', [u.userId])).rows.map((r) => r.id);
+    const sessions = async () =>
+      (await sql.query<{ id: string }>('SELECT id FROM auth_sessions WHERE user_id = $1', [u.userId])).rows.map(
+        (r) => r.id,
+      );
     expect(await sessions()).toEqual([sha256(token)]);
-    expect((await sql.query('SELECT 1 FROM auth_sessions WHERE id = $1 OR user_agent LIKE $2', [token, `%${token}%`])).rowCount).toBe(0);
+    expect(
+      (await sql.query('SELECT 1 FROM auth_sessions WHERE id = $1 OR user_agent LIKE $2', [token, `%${token}%`]))
+        .rowCount,
+    ).toBe(0);
 
     const second = sessionCookie(await post('/api/auth/signin', { email: u.email, password: PASSWORD }));
     expect((await sessions()).sort()).toEqual([sha256(token), sha256(second.value)].sort());
@@ -111,16 +141,30 @@ describe.each(pgTargets())('auth on $name', (target) => {
     const created = await inject('POST', '/api/auth/tokens', u.headers, { name: '  CI  ' });
     expect(created.statusCode).toBe(201);
     const tok = created.json();
-    expect(tok).toEqual({ id: expect.stringMatching(/^[1-9]\d*$/), name: 'CI', prefix: expect.any(String), createdAt: expect.stringMatching(ISO), expiresAt: null, token: expect.stringMatching(/^rt_[A-Za-z0-9_-]{43}$/) });
+    expect(tok).toEqual({
+      id: expect.stringMatching(/^[1-9]\d*$/),
+      name: 'CI',
+      prefix: expect.any(String),
+      createdAt: expect.stringMatching(ISO),
+      expiresAt: null,
+      token: expect.stringMatching(/^rt_[A-Za-z0-9_-]{43}$/),
+    });
     expect(tok.prefix).toBe(tok.token.slice(0, 10));
 
     const row = (await sql.query('SELECT token_hash, token_prefix FROM api_tokens WHERE id = $1', [tok.id])).rows[0];
     expect(row).toEqual({ token_hash: sha256(tok.token), token_prefix: tok.prefix });
-    expect((await sql.query(`SELECT 1 FROM api_tokens t WHERE row_to_json(t)::text LIKE '%' || $1 || '%'`, [tok.token])).rowCount).toBe(0);
+    expect(
+      (await sql.query(`SELECT 1 FROM api_tokens t WHERE row_to_json(t)::text LIKE '%' || $1 || '%'`, [tok.token]))
+        .rowCount,
+    ).toBe(0);
 
     const list = await inject('GET', '/api/auth/tokens', { cookie: u.cookie });
     expect(list.statusCode).toBe(200);
-    expect(list.json()).toEqual({ items: [{ id: tok.id, name: 'CI', prefix: tok.prefix, createdAt: tok.createdAt, expiresAt: null, lastUsedAt: null }] });
+    expect(list.json()).toEqual({
+      items: [
+        { id: tok.id, name: 'CI', prefix: tok.prefix, createdAt: tok.createdAt, expiresAt: null, lastUsedAt: null },
+      ],
+    });
     expect(list.body).not.toContain(tok.token);
 
     const bearer = { authorization: `Bearer ${tok.token}` };
@@ -128,10 +172,17 @@ describe.each(pgTargets())('auth on $name', (target) => {
     expect(who.statusCode).toBe(200);
     expect(who.json().user).toMatchObject({ id: u.userId, email: u.email });
     // A token is not sent by browsers on their own: no Origin needed for a mutating request.
-    const made = await t.server.app.inject({ method: 'POST', url: '/api/projects', headers: bearer, payload: { name: 'via token' } });
+    const made = await t.server.app.inject({
+      method: 'POST',
+      url: '/api/projects',
+      headers: bearer,
+      payload: { name: 'via token' },
+    });
     expect(made.statusCode).toBe(201);
     expect(made.json()).toMatchObject({ name: 'via token', ownerId: u.userId, role: 'owner' });
-    expect((await sql.query('SELECT name FROM projects WHERE owner_id = $1', [u.userId])).rows).toEqual([{ name: 'via token' }]);
+    expect((await sql.query('SELECT name FROM projects WHERE owner_id = $1', [u.userId])).rows).toEqual([
+      { name: 'via token' },
+    ]);
     const used = (await inject('GET', '/api/auth/tokens', { cookie: u.cookie })).json().items[0];
     expect(used.lastUsedAt).toMatch(ISO);
 
@@ -139,10 +190,18 @@ describe.each(pgTargets())('auth on $name', (target) => {
     expect(revoked.statusCode).toBe(204);
     const refused = await t.server.app.inject({ method: 'GET', url: '/api/auth/me', headers: bearer });
     expect(refused.statusCode).toBe(401);
-    expect(refused.json()).toEqual({ code: 'UNAUTHENTICATED', message: 'The API token is unknown, revoked or expired' });
-    expect((await t.server.app.inject({ method: 'POST', url: '/api/projects', headers: bearer, payload: { name: 'x' } })).statusCode).toBe(401);
+    expect(refused.json()).toEqual({
+      code: 'UNAUTHENTICATED',
+      message: 'The API token is unknown, revoked or expired',
+    });
+    expect(
+      (await t.server.app.inject({ method: 'POST', url: '/api/projects', headers: bearer, payload: { name: 'x' } }))
+        .statusCode,
+    ).toBe(401);
     expect((await inject('GET', '/api/auth/tokens', { cookie: u.cookie })).json()).toEqual({ items: [] });
-    expect((await sql.query('SELECT count(*)::int AS n FROM projects WHERE owner_id = $1', [u.userId])).rows[0].n).toBe(1);
+    expect((await sql.query('SELECT count(*)::int AS n FROM projects WHERE owner_id = $1', [u.userId])).rows[0].n).toBe(
+      1,
+    );
   });
 
   it('API tokens with an expiry: expiresAt is reported, and a token past it is refused', async () => {

@@ -28,7 +28,14 @@ describe('config', () => {
       },
       '/x',
     );
-    expect(c).toMatchObject({ port: 8080, dataDir: '/var/lib/recorder', databaseUrl: 'postgres://u:p@db:5432/rec', logLevel: 'debug', migrateOnStart: false, embeddedPgPort: 55432 });
+    expect(c).toMatchObject({
+      port: 8080,
+      dataDir: '/var/lib/recorder',
+      databaseUrl: 'postgres://u:p@db:5432/rec',
+      logLevel: 'debug',
+      migrateOnStart: false,
+      embeddedPgPort: 55432,
+    });
     expect(c.migration.lockTimeout).toBe('750ms');
     expect(c.migration.lockRetries).toBe(2);
   });
@@ -58,12 +65,22 @@ describe('config: storage', () => {
   const s3 = { STORAGE_PROVIDER: 's3', S3_BUCKET: 'media', S3_ACCESS_KEY_ID: 'AKIA1', S3_SECRET_ACCESS_KEY: 'secret' };
 
   it('defaults to local storage under DATA_DIR/media, without a CDN', () => {
-    expect(loadConfig({}, '/srv/app').storage).toEqual({ provider: 'local', dir: '/srv/app/data/media', cdnBaseUrl: undefined });
+    expect(loadConfig({}, '/srv/app').storage).toEqual({
+      provider: 'local',
+      dir: '/srv/app/data/media',
+      cdnBaseUrl: undefined,
+    });
     expect(loadConfig({ DATA_DIR: '/var/lib/recorder' }).storage).toMatchObject({ dir: '/var/lib/recorder/media' });
   });
 
   it('reads every S3 variable; CDN_BASE_URL always ends in "/"', () => {
-    const c = loadConfig({ ...s3, S3_ENDPOINT: 'http://127.0.0.1:9000', S3_REGION: 'eu-west-3', S3_FORCE_PATH_STYLE: 'false', CDN_BASE_URL: 'https://cdn.example.com/media' });
+    const c = loadConfig({
+      ...s3,
+      S3_ENDPOINT: 'http://127.0.0.1:9000',
+      S3_REGION: 'eu-west-3',
+      S3_FORCE_PATH_STYLE: 'false',
+      CDN_BASE_URL: 'https://cdn.example.com/media',
+    });
     expect(c.storage).toEqual({
       provider: 's3',
       endpoint: 'http://127.0.0.1:9000',
@@ -79,17 +96,27 @@ describe('config: storage', () => {
 
   it('defaults S3_REGION to us-east-1, and path-style addressing to on exactly when S3_ENDPOINT is set', () => {
     expect(loadConfig(s3).storage).toMatchObject({ region: 'us-east-1', endpoint: undefined, forcePathStyle: false });
-    expect(loadConfig({ ...s3, S3_ENDPOINT: 'https://minio.internal' }).storage).toMatchObject({ forcePathStyle: true });
+    expect(loadConfig({ ...s3, S3_ENDPOINT: 'https://minio.internal' }).storage).toMatchObject({
+      forcePathStyle: true,
+    });
     expect(loadConfig({ ...s3, STORAGE_PROVIDER: 'S3' }).storage.provider).toBe('s3');
   });
 
   it.each([
     [{ STORAGE_PROVIDER: 'gcs' }, 'STORAGE_PROVIDER', /"gcs" is not a provider \(accepted: local, s3\)/],
     [{ ...s3, S3_BUCKET: '' }, 'S3_BUCKET', /S3_BUCKET: is required when STORAGE_PROVIDER=s3/],
-    [{ ...s3, S3_ACCESS_KEY_ID: undefined }, 'S3_ACCESS_KEY_ID', /S3_ACCESS_KEY_ID: is required when STORAGE_PROVIDER=s3/],
+    [
+      { ...s3, S3_ACCESS_KEY_ID: undefined },
+      'S3_ACCESS_KEY_ID',
+      /S3_ACCESS_KEY_ID: is required when STORAGE_PROVIDER=s3/,
+    ],
     [{ ...s3, S3_SECRET_ACCESS_KEY: ' ' }, 'S3_SECRET_ACCESS_KEY', /S3_SECRET_ACCESS_KEY: is required/],
     [{ ...s3, S3_BUCKET: 'My_Bucket' }, 'S3_BUCKET', /"My_Bucket" is not a bucket name/],
-    [{ ...s3, S3_ENDPOINT: 'minio:9000' }, 'S3_ENDPOINT', /protocol "minio:" is not supported \(accepted: http:, https:\)/],
+    [
+      { ...s3, S3_ENDPOINT: 'minio:9000' },
+      'S3_ENDPOINT',
+      /protocol "minio:" is not supported \(accepted: http:, https:\)/,
+    ],
     [{ ...s3, S3_ENDPOINT: 'not a url' }, 'S3_ENDPOINT', /"not a url" is not a URL/],
     [{ ...s3, S3_FORCE_PATH_STYLE: 'sometimes' }, 'S3_FORCE_PATH_STYLE', /"sometimes" is not a boolean/],
     [{ CDN_BASE_URL: 'cdn.example.com/media' }, 'CDN_BASE_URL', /is not a URL \(accepted: an http\(s\) URL/],

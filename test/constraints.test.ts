@@ -24,19 +24,70 @@ const COLUMNS = {
   users: ['id', 'email', 'display_name', 'created_at', 'password_hash'],
   projects: ['owner_id', 'name', 'created_at', 'updated_at'],
   recordings: [
-    'user_id', 'project_id', 'title', 'description', 'recording_type', 'duration', 'file_size', 'mime_type',
-    'storage_url', 'thumbnail_url', 'quality', 'status', 'metadata', 'created_at', 'updated_at',
-    'storage_provider', 'storage_key', 'storage_region', 'storage_bucket', 'cdn_url',
+    'user_id',
+    'project_id',
+    'title',
+    'description',
+    'recording_type',
+    'duration',
+    'file_size',
+    'mime_type',
+    'storage_url',
+    'thumbnail_url',
+    'quality',
+    'status',
+    'metadata',
+    'created_at',
+    'updated_at',
+    'storage_provider',
+    'storage_key',
+    'storage_region',
+    'storage_bucket',
+    'cdn_url',
   ],
   recording_sessions: [
-    'user_id', 'recording_type', 'started_at', 'ended_at', 'duration', 'device_info', 'settings', 'status', 'error_message', 'created_at',
-    'project_id', 'last_heartbeat_at', 'recording_id', 'discarded_at', 'take',
+    'user_id',
+    'recording_type',
+    'started_at',
+    'ended_at',
+    'duration',
+    'device_info',
+    'settings',
+    'status',
+    'error_message',
+    'created_at',
+    'project_id',
+    'last_heartbeat_at',
+    'recording_id',
+    'discarded_at',
+    'take',
   ],
   recording_edits: ['recording_id', 'edit_type', 'parameters', 'applied_at', 'undo_data'],
   auth_sessions: ['id', 'user_id', 'created_at', 'last_seen_at', 'expires_at', 'user_agent'],
-  api_tokens: ['user_id', 'name', 'token_hash', 'token_prefix', 'created_at', 'last_used_at', 'expires_at', 'revoked_at'],
+  api_tokens: [
+    'user_id',
+    'name',
+    'token_hash',
+    'token_prefix',
+    'created_at',
+    'last_used_at',
+    'expires_at',
+    'revoked_at',
+  ],
   project_members: ['project_id', 'user_id', 'role', 'created_at'],
-  uploads: ['id', 'user_id', 'recording_id', 'session_id', 'upload_length', 'upload_offset', 'metadata', 'status', 'created_at', 'updated_at', 'completed_at'],
+  uploads: [
+    'id',
+    'user_id',
+    'recording_id',
+    'session_id',
+    'upload_length',
+    'upload_offset',
+    'metadata',
+    'status',
+    'created_at',
+    'updated_at',
+    'completed_at',
+  ],
   storage_deletions: ['storage_provider', 'storage_bucket', 'storage_key', 'requested_at', 'attempts', 'last_error'],
 } as const;
 type Table = keyof typeof COLUMNS;
@@ -73,7 +124,8 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
 
   async function insert(table: Table, values: Row): Promise<Row> {
     const names = Object.keys(values);
-    for (const n of names) if (!(COLUMNS[table] as readonly string[]).includes(n)) throw new Error(`unknown column ${table}.${n}`);
+    for (const n of names)
+      if (!(COLUMNS[table] as readonly string[]).includes(n)) throw new Error(`unknown column ${table}.${n}`);
     const sql = `INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`;
     const { rows } = await c.query<Row>(sql, Object.values(values));
     return rows[0]!;
@@ -82,38 +134,66 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
     const n = ++seq;
     return insert('users', { id: `user_${n}`, email: `user${n}@example.test`, display_name: `User ${n}`, ...over });
   };
-  const newProject = (owner: unknown, over: Row = {}) => insert('projects', { owner_id: owner, name: `Project ${++seq}`, ...over });
+  const newProject = (owner: unknown, over: Row = {}) =>
+    insert('projects', { owner_id: owner, name: `Project ${++seq}`, ...over });
   const newRecording = (user: unknown, over: Row = {}) =>
     insert('recordings', { user_id: user, title: `Take ${++seq}`, recording_type: 'camera', duration: 60, ...over });
   const newSession = (user: unknown, over: Row = {}) =>
-    insert('recording_sessions', { user_id: user, recording_type: 'screen', started_at: new Date('2025-01-01T10:00:00Z'), ...over });
-  const newEdit = (recording: unknown, over: Row = {}) => insert('recording_edits', { recording_id: recording, edit_type: 'trim', parameters: { start: 1, end: 5 }, ...over });
+    insert('recording_sessions', {
+      user_id: user,
+      recording_type: 'screen',
+      started_at: new Date('2025-01-01T10:00:00Z'),
+      ...over,
+    });
+  const newEdit = (recording: unknown, over: Row = {}) =>
+    insert('recording_edits', {
+      recording_id: recording,
+      edit_type: 'trim',
+      parameters: { start: 1, end: 5 },
+      ...over,
+    });
   const HOUR = 3600_000;
   const newAuthSession = (user: unknown, over: Row = {}) =>
     insert('auth_sessions', { id: `sess_${++seq}`, user_id: user, expires_at: new Date(Date.now() + HOUR), ...over });
   const newToken = (user: unknown, over: Row = {}) => {
     const n = ++seq;
-    return insert('api_tokens', { user_id: user, name: `token ${n}`, token_hash: `hash_${n}`, token_prefix: `rec_${n}`, ...over });
+    return insert('api_tokens', {
+      user_id: user,
+      name: `token ${n}`,
+      token_hash: `hash_${n}`,
+      token_prefix: `rec_${n}`,
+      ...over,
+    });
   };
-  const newMember = (project: unknown, user: unknown, over: Row = {}) => insert('project_members', { project_id: project, user_id: user, role: 'editor', ...over });
-  const newUpload = (user: unknown, over: Row = {}) => insert('uploads', { id: `upload_${String(++seq).padStart(8, '0')}`, user_id: user, ...over });
-  const newDeletion = (over: Row = {}) => insert('storage_deletions', { storage_provider: 's3', storage_key: `rec/${++seq}.webm`, ...over });
+  const newMember = (project: unknown, user: unknown, over: Row = {}) =>
+    insert('project_members', { project_id: project, user_id: user, role: 'editor', ...over });
+  const newUpload = (user: unknown, over: Row = {}) =>
+    insert('uploads', { id: `upload_${String(++seq).padStart(8, '0')}`, user_id: user, ...over });
+  const newDeletion = (over: Row = {}) =>
+    insert('storage_deletions', { storage_provider: 's3', storage_key: `rec/${++seq}.webm`, ...over });
 
-  const count = async (sql: string, params: unknown[]) => Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${sql}`, params)).rows[0]!.n);
+  const count = async (sql: string, params: unknown[]) =>
+    Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${sql}`, params)).rows[0]!.n);
   const dbNow = async () => (await c.query<{ now: Date }>('SELECT clock_timestamp() AS now')).rows[0]!.now;
 
   describe('recordings checks', () => {
-    it.each(['video', 'Camera', '', 'screen_camera', 'slides camera'])('rejects recording_type %j with chk_recording_type, storing nothing', async (type) => {
-      const u = await newUser();
-      const e = await pgError(newRecording(u.id, { recording_type: type }));
-      expect(violation(e)).toEqual({ code: '23514', table: 'recordings', constraint: 'chk_recording_type' });
-      expect(await count('recordings WHERE user_id = $1', [u.id])).toBe(0);
-    });
+    it.each(['video', 'Camera', '', 'screen_camera', 'slides camera'])(
+      'rejects recording_type %j with chk_recording_type, storing nothing',
+      async (type) => {
+        const u = await newUser();
+        const e = await pgError(newRecording(u.id, { recording_type: type }));
+        expect(violation(e)).toEqual({ code: '23514', table: 'recordings', constraint: 'chk_recording_type' });
+        expect(await count('recordings WHERE user_id = $1', [u.id])).toBe(0);
+      },
+    );
 
     it('accepts each of the six recording types', async () => {
       const u = await newUser();
       for (const t of RECORDING_TYPES) await newRecording(u.id, { recording_type: t });
-      const { rows } = await c.query<{ recording_type: string }>('SELECT recording_type FROM recordings WHERE user_id = $1 ORDER BY id', [u.id]);
+      const { rows } = await c.query<{ recording_type: string }>(
+        'SELECT recording_type FROM recordings WHERE user_id = $1 ORDER BY id',
+        [u.id],
+      );
       expect(rows.map((r) => r.recording_type)).toEqual(RECORDING_TYPES);
     });
 
@@ -131,7 +211,11 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
 
     it('rejects a NULL duration (NOT NULL, 23502): a recording exists only once its length is known', async () => {
       const u = await newUser();
-      expect(notNull(await pgError(newRecording(u.id, { duration: null })))).toEqual({ code: '23502', table: 'recordings', column: 'duration' });
+      expect(notNull(await pgError(newRecording(u.id, { duration: null })))).toEqual({
+        code: '23502',
+        table: 'recordings',
+        column: 'duration',
+      });
     });
 
     it.each([0, -1])('rejects file_size %d with chk_file_size_positive', async (file_size) => {
@@ -161,7 +245,11 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
 
     it('rejects a NULL quality (NOT NULL, 23502)', async () => {
       const u = await newUser();
-      expect(notNull(await pgError(newRecording(u.id, { quality: null })))).toEqual({ code: '23502', table: 'recordings', column: 'quality' });
+      expect(notNull(await pgError(newRecording(u.id, { quality: null })))).toEqual({
+        code: '23502',
+        table: 'recordings',
+        column: 'quality',
+      });
     });
 
     it.each(['deleted', 'active', 'Completed', ''])('rejects status %j with chk_recording_status', async (status) => {
@@ -177,7 +265,11 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
 
     it('rejects a NULL status (NOT NULL, 23502)', async () => {
       const u = await newUser();
-      expect(notNull(await pgError(newRecording(u.id, { status: null })))).toEqual({ code: '23502', table: 'recordings', column: 'status' });
+      expect(notNull(await pgError(newRecording(u.id, { status: null })))).toEqual({
+        code: '23502',
+        table: 'recordings',
+        column: 'status',
+      });
     });
 
     it('allows a recording without a project (project_id NULL)', async () => {
@@ -199,10 +291,19 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       ];
       for (const [column, value, constraint] of cases) {
         const e = await pgError(c.query(`UPDATE recordings SET ${column} = $1 WHERE id = $2`, [value, r.id]));
-        expect(violation(e), `UPDATE ${column} = ${JSON.stringify(value)}`).toEqual({ code: '23514', table: 'recordings', constraint });
+        expect(violation(e), `UPDATE ${column} = ${JSON.stringify(value)}`).toEqual({
+          code: '23514',
+          table: 'recordings',
+          constraint,
+        });
       }
-      const { rows } = await c.query('SELECT duration, status, quality, recording_type, file_size FROM recordings WHERE id = $1', [r.id]);
-      expect(rows).toEqual([{ duration: 30, status: 'processing', quality: 'high', recording_type: 'camera', file_size: null }]);
+      const { rows } = await c.query(
+        'SELECT duration, status, quality, recording_type, file_size FROM recordings WHERE id = $1',
+        [r.id],
+      );
+      expect(rows).toEqual([
+        { duration: 30, status: 'processing', quality: 'high', recording_type: 'camera', file_size: null },
+      ]);
     });
   });
 
@@ -220,13 +321,21 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
 
     it('rejects a NULL session status (NOT NULL, 23502)', async () => {
       const u = await newUser();
-      expect(notNull(await pgError(newSession(u.id, { status: null })))).toEqual({ code: '23502', table: 'recording_sessions', column: 'status' });
+      expect(notNull(await pgError(newSession(u.id, { status: null })))).toEqual({
+        code: '23502',
+        table: 'recording_sessions',
+        column: 'status',
+      });
     });
 
     it('rejects an unknown recording_type (chk_session_recording_type) and accepts the six', async () => {
       const u = await newUser();
       const e = await pgError(newSession(u.id, { recording_type: 'video' }));
-      expect(violation(e)).toEqual({ code: '23514', table: 'recording_sessions', constraint: 'chk_session_recording_type' });
+      expect(violation(e)).toEqual({
+        code: '23514',
+        table: 'recording_sessions',
+        constraint: 'chk_session_recording_type',
+      });
       for (const t of RECORDING_TYPES) expect((await newSession(u.id, { recording_type: t })).recording_type).toBe(t);
     });
 
@@ -242,14 +351,22 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       const u = await newUser();
       const started_at = new Date('2025-01-01T10:00:00Z');
       const e = await pgError(newSession(u.id, { started_at, ended_at: new Date('2025-01-01T09:59:59Z') }));
-      expect(violation(e)).toEqual({ code: '23514', table: 'recording_sessions', constraint: 'chk_session_ended_after_started' });
+      expect(violation(e)).toEqual({
+        code: '23514',
+        table: 'recording_sessions',
+        constraint: 'chk_session_ended_after_started',
+      });
       expect((await newSession(u.id, { started_at, ended_at: started_at })).ended_at).toEqual(started_at);
       expect((await newSession(u.id, { started_at, ended_at: null })).ended_at).toBeNull();
     });
 
     it('rejects a NULL started_at (NOT NULL, 23502)', async () => {
       const u = await newUser();
-      expect(notNull(await pgError(newSession(u.id, { started_at: null })))).toEqual({ code: '23502', table: 'recording_sessions', column: 'started_at' });
+      expect(notNull(await pgError(newSession(u.id, { started_at: null })))).toEqual({
+        code: '23502',
+        table: 'recording_sessions',
+        column: 'started_at',
+      });
     });
   });
 
@@ -266,14 +383,21 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       const u = await newUser();
       const r = await newRecording(u.id);
       for (const edit_type of EDIT_TYPES) await newEdit(r.id, { edit_type });
-      const { rows } = await c.query<{ edit_type: string }>('SELECT edit_type FROM recording_edits WHERE recording_id = $1 ORDER BY id', [r.id]);
+      const { rows } = await c.query<{ edit_type: string }>(
+        'SELECT edit_type FROM recording_edits WHERE recording_id = $1 ORDER BY id',
+        [r.id],
+      );
       expect(rows.map((x) => x.edit_type)).toEqual(EDIT_TYPES);
     });
 
     it('rejects NULL parameters (NOT NULL, 23502)', async () => {
       const u = await newUser();
       const r = await newRecording(u.id);
-      expect(notNull(await pgError(newEdit(r.id, { parameters: null })))).toEqual({ code: '23502', table: 'recording_edits', column: 'parameters' });
+      expect(notNull(await pgError(newEdit(r.id, { parameters: null })))).toEqual({
+        code: '23502',
+        table: 'recording_edits',
+        column: 'parameters',
+      });
     });
   });
 
@@ -288,10 +412,13 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       expect((await newUser({ id })).id).toBe(id);
     });
 
-    it.each(['no-at-sign', 'a@b c', '@example.test', `${'a'.repeat(310)}@example.test`])('rejects email %j with chk_user_email', async (email) => {
-      const e = await pgError(newUser({ email }));
-      expect(violation(e)).toEqual({ code: '23514', table: 'users', constraint: 'chk_user_email' });
-    });
+    it.each(['no-at-sign', 'a@b c', '@example.test', `${'a'.repeat(310)}@example.test`])(
+      'rejects email %j with chk_user_email',
+      async (email) => {
+        const e = await pgError(newUser({ email }));
+        expect(violation(e)).toEqual({ code: '23514', table: 'users', constraint: 'chk_user_email' });
+      },
+    );
 
     it('rejects a second account with the same email in another case (idx_users_email_lower, 23505)', async () => {
       await newUser({ email: 'Same.Person@Example.test' });
@@ -300,34 +427,56 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
     });
 
     it('rejects an empty display name (chk_user_display_name) and a blank project name (chk_project_name)', async () => {
-      expect(violation(await pgError(newUser({ display_name: '' })))).toEqual({ code: '23514', table: 'users', constraint: 'chk_user_display_name' });
+      expect(violation(await pgError(newUser({ display_name: '' })))).toEqual({
+        code: '23514',
+        table: 'users',
+        constraint: 'chk_user_display_name',
+      });
       const u = await newUser();
-      expect(violation(await pgError(newProject(u.id, { name: '   ' })))).toEqual({ code: '23514', table: 'projects', constraint: 'chk_project_name' });
+      expect(violation(await pgError(newProject(u.id, { name: '   ' })))).toEqual({
+        code: '23514',
+        table: 'projects',
+        constraint: 'chk_project_name',
+      });
       expect((await newProject(u.id, { name: 'P' })).name).toBe('P');
     });
   });
 
   describe('recording storage (Phase 2: 0007..0009)', () => {
-    it.each(['gcs', 'S3', 'Local', 'azure', ''])('rejects storage_provider %j with chk_storage_provider, storing nothing', async (storage_provider) => {
-      const u = await newUser();
-      const e = await pgError(newRecording(u.id, { storage_provider }));
-      expect(violation(e)).toEqual({ code: '23514', table: 'recordings', constraint: 'chk_storage_provider' });
-      expect(await count('recordings WHERE user_id = $1', [u.id])).toBe(0);
-    });
+    it.each(['gcs', 'S3', 'Local', 'azure', ''])(
+      'rejects storage_provider %j with chk_storage_provider, storing nothing',
+      async (storage_provider) => {
+        const u = await newUser();
+        const e = await pgError(newRecording(u.id, { storage_provider }));
+        expect(violation(e)).toEqual({ code: '23514', table: 'recordings', constraint: 'chk_storage_provider' });
+        expect(await count('recordings WHERE user_id = $1', [u.id])).toBe(0);
+      },
+    );
 
     it('accepts local and s3', async () => {
       const u = await newUser();
-      for (const storage_provider of STORAGE_PROVIDERS) expect((await newRecording(u.id, { storage_provider })).storage_provider).toBe(storage_provider);
+      for (const storage_provider of STORAGE_PROVIDERS)
+        expect((await newRecording(u.id, { storage_provider })).storage_provider).toBe(storage_provider);
     });
 
     it('storage_provider defaults to local, and the other storage columns to NULL', async () => {
       const u = await newUser();
-      expect(await newRecording(u.id)).toMatchObject({ storage_provider: 'local', storage_key: null, storage_region: null, storage_bucket: null, cdn_url: null });
+      expect(await newRecording(u.id)).toMatchObject({
+        storage_provider: 'local',
+        storage_key: null,
+        storage_region: null,
+        storage_bucket: null,
+        cdn_url: null,
+      });
     });
 
     it('rejects a NULL storage_provider (NOT NULL, 23502): every recording lives somewhere', async () => {
       const u = await newUser();
-      expect(notNull(await pgError(newRecording(u.id, { storage_provider: null })))).toEqual({ code: '23502', table: 'recordings', column: 'storage_provider' });
+      expect(notNull(await pgError(newRecording(u.id, { storage_provider: null })))).toEqual({
+        code: '23502',
+        table: 'recordings',
+        column: 'storage_provider',
+      });
     });
 
     it('checks an UPDATE of storage_provider too, leaving the row unchanged', async () => {
@@ -335,7 +484,9 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       const r = await newRecording(u.id, { storage_provider: 's3', storage_key: `k/${++seq}` });
       const e = await pgError(c.query('UPDATE recordings SET storage_provider = $1 WHERE id = $2', ['gcs', r.id]));
       expect(violation(e)).toEqual({ code: '23514', table: 'recordings', constraint: 'chk_storage_provider' });
-      expect((await c.query('SELECT storage_provider FROM recordings WHERE id = $1', [r.id])).rows).toEqual([{ storage_provider: 's3' }]);
+      expect((await c.query('SELECT storage_provider FROM recordings WHERE id = $1', [r.id])).rows).toEqual([
+        { storage_provider: 's3' },
+      ]);
     });
 
     it('rejects a second recording with the same storage_key (idx_recordings_storage_key, 23505), even for another user', async () => {
@@ -343,7 +494,9 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       const storage_key = `recordings/${a.id}/${++seq}.webm`;
       await newRecording(a.id, { storage_provider: 's3', storage_bucket: 'media', storage_key });
       for (const user of [a, b]) {
-        const e = await pgError(newRecording(user.id, { storage_provider: 's3', storage_bucket: 'media', storage_key }));
+        const e = await pgError(
+          newRecording(user.id, { storage_provider: 's3', storage_bucket: 'media', storage_key }),
+        );
         expect(violation(e)).toEqual({ code: '23505', table: 'recordings', constraint: 'idx_recordings_storage_key' });
       }
       expect(await count('recordings WHERE storage_key = $1', [storage_key])).toBe(1);
@@ -353,7 +506,9 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       const u = await newUser();
       const first = await newRecording(u.id, { storage_key: `k/${++seq}` });
       const second = await newRecording(u.id, { storage_key: `k/${++seq}` });
-      const e = await pgError(c.query('UPDATE recordings SET storage_key = $1 WHERE id = $2', [first.storage_key, second.id]));
+      const e = await pgError(
+        c.query('UPDATE recordings SET storage_key = $1 WHERE id = $2', [first.storage_key, second.id]),
+      );
       expect(violation(e)).toEqual({ code: '23505', table: 'recordings', constraint: 'idx_recordings_storage_key' });
     });
 
@@ -368,16 +523,25 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
   describe('accounts (Phase 2: 0006)', () => {
     it('a user needs no password_hash (accounts created before Phase 2, or without password sign-in)', async () => {
       expect((await newUser()).password_hash).toBeNull();
-      expect((await newUser({ password_hash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA' })).password_hash).toMatch(/^\$argon2id\$/);
+      expect((await newUser({ password_hash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA' })).password_hash).toMatch(
+        /^\$argon2id\$/,
+      );
     });
 
-    it.each(['admin', 'Owner', 'member', ''])('rejects project member role %j with chk_project_member_role', async (role) => {
-      const u = await newUser();
-      const p = await newProject(u.id);
-      const e = await pgError(newMember(p.id, u.id, { role }));
-      expect(violation(e)).toEqual({ code: '23514', table: 'project_members', constraint: 'chk_project_member_role' });
-      expect(await count('project_members WHERE project_id = $1', [p.id])).toBe(0);
-    });
+    it.each(['admin', 'Owner', 'member', ''])(
+      'rejects project member role %j with chk_project_member_role',
+      async (role) => {
+        const u = await newUser();
+        const p = await newProject(u.id);
+        const e = await pgError(newMember(p.id, u.id, { role }));
+        expect(violation(e)).toEqual({
+          code: '23514',
+          table: 'project_members',
+          constraint: 'chk_project_member_role',
+        });
+        expect(await count('project_members WHERE project_id = $1', [p.id])).toBe(0);
+      },
+    );
 
     it('accepts each member role, once per user and project (project_members_pkey, 23505)', async () => {
       const owner = await newUser();
@@ -391,7 +555,11 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
     it('rejects a NULL member role (NOT NULL, 23502)', async () => {
       const u = await newUser();
       const p = await newProject(u.id);
-      expect(notNull(await pgError(newMember(p.id, u.id, { role: null })))).toEqual({ code: '23502', table: 'project_members', column: 'role' });
+      expect(notNull(await pgError(newMember(p.id, u.id, { role: null })))).toEqual({
+        code: '23502',
+        table: 'project_members',
+        column: 'role',
+      });
     });
 
     it('rejects a second API token with the same token_hash (uq_api_tokens_token_hash, 23505), even for another user', async () => {
@@ -419,17 +587,24 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
 
     it('rejects an auth session without expires_at (NOT NULL, 23502)', async () => {
       const u = await newUser();
-      expect(notNull(await pgError(newAuthSession(u.id, { expires_at: null })))).toEqual({ code: '23502', table: 'auth_sessions', column: 'expires_at' });
+      expect(notNull(await pgError(newAuthSession(u.id, { expires_at: null })))).toEqual({
+        code: '23502',
+        table: 'auth_sessions',
+        column: 'expires_at',
+      });
     });
   });
 
   describe('uploads (Phase 2: 0010)', () => {
-    it.each(['done', 'Uploading', 'cancelled', ''])('rejects upload status %j with chk_upload_status', async (status) => {
-      const u = await newUser();
-      const e = await pgError(newUpload(u.id, { status }));
-      expect(violation(e)).toEqual({ code: '23514', table: 'uploads', constraint: 'chk_upload_status' });
-      expect(await count('uploads WHERE user_id = $1', [u.id])).toBe(0);
-    });
+    it.each(['done', 'Uploading', 'cancelled', ''])(
+      'rejects upload status %j with chk_upload_status',
+      async (status) => {
+        const u = await newUser();
+        const e = await pgError(newUpload(u.id, { status }));
+        expect(violation(e)).toEqual({ code: '23514', table: 'uploads', constraint: 'chk_upload_status' });
+        expect(await count('uploads WHERE user_id = $1', [u.id])).toBe(0);
+      },
+    );
 
     it('accepts each upload status', async () => {
       const u = await newUser();
@@ -449,9 +624,18 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
 
     it('accepts an offset up to the length, and any offset while the length is unknown (NULL, deferred length)', async () => {
       const u = await newUser();
-      expect(await newUpload(u.id, { upload_offset: 0, upload_length: 0 })).toMatchObject({ upload_offset: '0', upload_length: '0' });
-      expect(await newUpload(u.id, { upload_offset: 10, upload_length: 10 })).toMatchObject({ upload_offset: '10', upload_length: '10' });
-      expect(await newUpload(u.id, { upload_offset: '6000000000', upload_length: null })).toMatchObject({ upload_offset: '6000000000', upload_length: null });
+      expect(await newUpload(u.id, { upload_offset: 0, upload_length: 0 })).toMatchObject({
+        upload_offset: '0',
+        upload_length: '0',
+      });
+      expect(await newUpload(u.id, { upload_offset: 10, upload_length: 10 })).toMatchObject({
+        upload_offset: '10',
+        upload_length: '10',
+      });
+      expect(await newUpload(u.id, { upload_offset: '6000000000', upload_length: null })).toMatchObject({
+        upload_offset: '6000000000',
+        upload_length: null,
+      });
     });
 
     it('rejects an UPDATE that moves the offset past the length, leaving the row unchanged', async () => {
@@ -460,7 +644,9 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       await c.query('UPDATE uploads SET upload_offset = $1 WHERE id = $2', [100, up.id]);
       const e = await pgError(c.query('UPDATE uploads SET upload_offset = $1 WHERE id = $2', [101, up.id]));
       expect(violation(e)).toEqual({ code: '23514', table: 'uploads', constraint: 'chk_upload_offset' });
-      expect((await c.query('SELECT upload_offset FROM uploads WHERE id = $1', [up.id])).rows).toEqual([{ upload_offset: '100' }]);
+      expect((await c.query('SELECT upload_offset FROM uploads WHERE id = $1', [up.id])).rows).toEqual([
+        { upload_offset: '100' },
+      ]);
     });
   });
 
@@ -470,7 +656,11 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       const r = await newRecording(u.id);
       await newSession(u.id, { recording_id: r.id, status: 'completed' });
       const e = await pgError(newSession(u.id, { recording_id: r.id, status: 'completed' }));
-      expect(violation(e)).toEqual({ code: '23505', table: 'recording_sessions', constraint: 'idx_sessions_recording_id' });
+      expect(violation(e)).toEqual({
+        code: '23505',
+        table: 'recording_sessions',
+        constraint: 'idx_sessions_recording_id',
+      });
       // Many sessions without a recording are fine (NULLs stay distinct).
       await newSession(u.id);
       await newSession(u.id);
@@ -480,24 +670,46 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       const u = await newUser();
       const r = await newRecording(u.id);
       const e = await pgError(newSession(u.id, { recording_id: r.id, discarded_at: new Date(), status: 'completed' }));
-      expect(violation(e)).toEqual({ code: '23514', table: 'recording_sessions', constraint: 'chk_session_discarded_or_kept' });
-      expect((await newSession(u.id, { discarded_at: new Date('2025-01-01T10:00:05Z'), status: 'completed' })).recording_id).toBeNull();
+      expect(violation(e)).toEqual({
+        code: '23514',
+        table: 'recording_sessions',
+        constraint: 'chk_session_discarded_or_kept',
+      });
+      expect(
+        (await newSession(u.id, { discarded_at: new Date('2025-01-01T10:00:05Z'), status: 'completed' })).recording_id,
+      ).toBeNull();
     });
 
     it('rejects a project or recording that does not exist (fk_sessions_project, fk_sessions_recording)', async () => {
       const u = await newUser();
-      expect(violation(await pgError(newSession(u.id, { project_id: '999999999' })))).toEqual({ code: '23503', table: 'recording_sessions', constraint: 'fk_sessions_project' });
-      expect(violation(await pgError(newSession(u.id, { recording_id: '999999999' })))).toEqual({ code: '23503', table: 'recording_sessions', constraint: 'fk_sessions_recording' });
+      expect(violation(await pgError(newSession(u.id, { project_id: '999999999' })))).toEqual({
+        code: '23503',
+        table: 'recording_sessions',
+        constraint: 'fk_sessions_project',
+      });
+      expect(violation(await pgError(newSession(u.id, { recording_id: '999999999' })))).toEqual({
+        code: '23503',
+        table: 'recording_sessions',
+        constraint: 'fk_sessions_recording',
+      });
     });
 
     it('deleting its project or its recording keeps the session and clears the link (ON DELETE SET NULL)', async () => {
       const u = await newUser();
       const p = await newProject(u.id);
       const r = await newRecording(u.id);
-      const s = await newSession(u.id, { project_id: p.id, recording_id: r.id, status: 'completed', take: { title: 'kept' } });
+      const s = await newSession(u.id, {
+        project_id: p.id,
+        recording_id: r.id,
+        status: 'completed',
+        take: { title: 'kept' },
+      });
       await c.query('DELETE FROM recordings WHERE id = $1', [r.id]);
       await c.query('DELETE FROM projects WHERE id = $1', [p.id]);
-      const { rows } = await c.query('SELECT project_id, recording_id, status, take FROM recording_sessions WHERE id = $1', [s.id]);
+      const { rows } = await c.query(
+        'SELECT project_id, recording_id, status, take FROM recording_sessions WHERE id = $1',
+        [s.id],
+      );
       expect(rows).toEqual([{ project_id: null, recording_id: null, status: 'completed', take: { title: 'kept' } }]);
     });
   });
@@ -505,11 +717,19 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
   describe('storage_deletions outbox (Phase 2: 0010)', () => {
     it.each(['gcs', ''])('rejects storage_provider %j with chk_storage_deletion_provider', async (storage_provider) => {
       const e = await pgError(newDeletion({ storage_provider }));
-      expect(violation(e)).toEqual({ code: '23514', table: 'storage_deletions', constraint: 'chk_storage_deletion_provider' });
+      expect(violation(e)).toEqual({
+        code: '23514',
+        table: 'storage_deletions',
+        constraint: 'chk_storage_deletion_provider',
+      });
     });
 
     it('rejects an entry without a key (NOT NULL, 23502); attempts starts at 0 and requested_at at now', async () => {
-      expect(notNull(await pgError(newDeletion({ storage_key: null })))).toEqual({ code: '23502', table: 'storage_deletions', column: 'storage_key' });
+      expect(notNull(await pgError(newDeletion({ storage_key: null })))).toEqual({
+        code: '23502',
+        table: 'storage_deletions',
+        column: 'storage_key',
+      });
       const before = (await dbNow()).getTime() - 1000;
       const d = await newDeletion({ storage_provider: 'local' });
       expect(d).toMatchObject({ attempts: '0', last_error: null, storage_bucket: null });
@@ -523,7 +743,13 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       const before = await dbNow();
       const r = await newRecording(u.id);
       const after = await dbNow();
-      expect(r).toMatchObject({ quality: 'high', status: 'completed', project_id: null, metadata: null, storage_provider: 'local' });
+      expect(r).toMatchObject({
+        quality: 'high',
+        status: 'completed',
+        project_id: null,
+        metadata: null,
+        storage_provider: 'local',
+      });
       expect(r.id).toMatch(/^[1-9][0-9]*$/);
       expect(r.created_at).toBeInstanceOf(Date);
       const created = (r.created_at as Date).getTime();
@@ -558,7 +784,15 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       const before = (await dbNow()).getTime() - 1000;
       const u = await newUser();
       const up = await newUpload(u.id);
-      expect(up).toMatchObject({ status: 'uploading', upload_offset: '0', upload_length: null, metadata: {}, recording_id: null, session_id: null, completed_at: null });
+      expect(up).toMatchObject({
+        status: 'uploading',
+        upload_offset: '0',
+        upload_length: null,
+        metadata: {},
+        recording_id: null,
+        session_id: null,
+        completed_at: null,
+      });
       expect((up.created_at as Date).getTime()).toBeGreaterThanOrEqual(before);
       expect(up.updated_at).toEqual(up.created_at);
     });
@@ -571,7 +805,8 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       const t = await newToken(u.id);
       expect(t).toMatchObject({ last_used_at: null, expires_at: null, revoked_at: null });
       const m = await newMember((await newProject(u.id)).id, u.id);
-      for (const v of [s.created_at, t.created_at, m.created_at]) expect((v as Date).getTime()).toBeGreaterThanOrEqual(before);
+      for (const v of [s.created_at, t.created_at, m.created_at])
+        expect((v as Date).getTime()).toBeGreaterThanOrEqual(before);
     });
   });
 
@@ -650,9 +885,15 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
     }
     type IdTable = Exclude<Table, 'project_members'>;
     const exists = async (table: IdTable, id: unknown) => (await count(`${table} WHERE id = $1`, [id])) === 1;
-    const isMember = async (project: unknown, user: unknown) => (await count('project_members WHERE project_id = $1 AND user_id = $2', [project, user])) === 1;
+    const isMember = async (project: unknown, user: unknown) =>
+      (await count('project_members WHERE project_id = $1 AND user_id = $2', [project, user])) === 1;
     const links = async (uploadId: unknown) =>
-      (await c.query<{ recording_id: string | null; session_id: string | null }>('SELECT recording_id, session_id FROM uploads WHERE id = $1', [uploadId])).rows[0];
+      (
+        await c.query<{ recording_id: string | null; session_id: string | null }>(
+          'SELECT recording_id, session_id FROM uploads WHERE id = $1',
+          [uploadId],
+        )
+      ).rows[0];
     async function survivors(a: Awaited<ReturnType<typeof account>>) {
       return {
         user: await exists('users', a.u.id),
@@ -670,8 +911,18 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       };
     }
     const all = (v: boolean) => ({
-      user: v, project: v, inProject: v, loose: v, editInProject: v, editLoose: v, session: v,
-      authSession: v, token: v, membership: v, upload: v, uploadInProject: v,
+      user: v,
+      project: v,
+      inProject: v,
+      loose: v,
+      editInProject: v,
+      editLoose: v,
+      session: v,
+      authSession: v,
+      token: v,
+      membership: v,
+      upload: v,
+      uploadInProject: v,
     });
 
     it('deleting a user deletes their projects, recordings, edits, sessions, sign-in sessions, tokens, memberships and uploads, and nobody else’s', async () => {
@@ -683,7 +934,14 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       const del = await c.query('DELETE FROM users WHERE id = $1', [gone.u.id]);
       expect(del.rowCount).toBe(1);
       expect(await survivors(gone)).toEqual(all(false));
-      for (const t of ['recordings', 'recording_sessions', 'auth_sessions', 'api_tokens', 'project_members', 'uploads'] as const) {
+      for (const t of [
+        'recordings',
+        'recording_sessions',
+        'auth_sessions',
+        'api_tokens',
+        'project_members',
+        'uploads',
+      ] as const) {
         expect(await count(`${t} WHERE user_id = $1`, [gone.u.id]), t).toBe(0);
       }
       expect(await isMember(gone.p.id, other.u.id)).toBe(false);
@@ -700,7 +958,13 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       const inOther = await newRecording(a.u.id, { project_id: p2.id });
       const del = await c.query('DELETE FROM projects WHERE id = $1', [a.p.id]);
       expect(del.rowCount).toBe(1);
-      expect(await survivors(a)).toEqual({ ...all(true), project: false, inProject: false, editInProject: false, membership: false });
+      expect(await survivors(a)).toEqual({
+        ...all(true),
+        project: false,
+        inProject: false,
+        editInProject: false,
+        membership: false,
+      });
       expect(await count('project_members WHERE project_id = $1', [a.p.id])).toBe(0);
       // The members themselves, and their memberships elsewhere, stay.
       expect(await exists('users', member.id)).toBe(true);
@@ -733,29 +997,45 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
     const OLD = new Date('2000-01-01T00:00:00Z');
     const TRIGGERED = ['recordings', 'projects', 'uploads'] as const;
     const make = (table: (typeof TRIGGERED)[number], u: Row, over: Row = {}) =>
-      table === 'recordings' ? newRecording(u.id, over) : table === 'projects' ? newProject(u.id, over) : newUpload(u.id, over);
+      table === 'recordings'
+        ? newRecording(u.id, over)
+        : table === 'projects'
+          ? newProject(u.id, over)
+          : newUpload(u.id, over);
     /** A column each table lets us change, and a valid new value. */
-    const CHANGE = { recordings: ['title', 'Renamed'], projects: ['name', 'Renamed'], uploads: ['status', 'completed'] } as const;
+    const CHANGE = {
+      recordings: ['title', 'Renamed'],
+      projects: ['name', 'Renamed'],
+      uploads: ['status', 'completed'],
+    } as const;
     const stamps = async (table: string, id: unknown) =>
-      (await c.query<{ created_at: Date; updated_at: Date }>(`SELECT created_at, updated_at FROM ${table} WHERE id = $1`, [id])).rows[0]!;
+      (
+        await c.query<{ created_at: Date; updated_at: Date }>(
+          `SELECT created_at, updated_at FROM ${table} WHERE id = $1`,
+          [id],
+        )
+      ).rows[0]!;
 
-    it.each(TRIGGERED)('an UPDATE of %s sets updated_at to now, leaves created_at and untouched rows alone', async (table) => {
-      const u = await newUser();
-      const row = await make(table, u, { created_at: OLD, updated_at: OLD });
-      const bystander = await make(table, u, { created_at: OLD, updated_at: OLD });
-      expect(row.updated_at).toEqual(OLD);
+    it.each(TRIGGERED)(
+      'an UPDATE of %s sets updated_at to now, leaves created_at and untouched rows alone',
+      async (table) => {
+        const u = await newUser();
+        const row = await make(table, u, { created_at: OLD, updated_at: OLD });
+        const bystander = await make(table, u, { created_at: OLD, updated_at: OLD });
+        expect(row.updated_at).toEqual(OLD);
 
-      const [column, value] = CHANGE[table];
-      const before = await dbNow();
-      await c.query(`UPDATE ${table} SET ${column} = $1 WHERE id = $2`, [value, row.id]);
-      const after = await dbNow();
+        const [column, value] = CHANGE[table];
+        const before = await dbNow();
+        await c.query(`UPDATE ${table} SET ${column} = $1 WHERE id = $2`, [value, row.id]);
+        const after = await dbNow();
 
-      const changed = await stamps(table, row.id);
-      expect(changed.created_at).toEqual(OLD);
-      expect(changed.updated_at.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1000);
-      expect(changed.updated_at.getTime()).toBeLessThanOrEqual(after.getTime());
-      expect(await stamps(table, bystander.id)).toEqual({ created_at: OLD, updated_at: OLD });
-    });
+        const changed = await stamps(table, row.id);
+        expect(changed.created_at).toEqual(OLD);
+        expect(changed.updated_at.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1000);
+        expect(changed.updated_at.getTime()).toBeLessThanOrEqual(after.getTime());
+        expect(await stamps(table, bystander.id)).toEqual({ created_at: OLD, updated_at: OLD });
+      },
+    );
 
     it.each(TRIGGERED)('on %s the trigger wins over an explicit updated_at in the UPDATE', async (table) => {
       const u = await newUser();

@@ -15,13 +15,20 @@ const BIN = path.resolve(import.meta.dirname, '../bin/recorder.js');
 
 function cli(args: string[], env: Record<string, string>) {
   // The CLI's own log level (warn unless LOG_LEVEL is set): stderr then holds only what went wrong.
-  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, LOG_LEVEL: '' }, encoding: 'utf8', timeout: 90_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env, LOG_LEVEL: '' },
+    encoding: 'utf8',
+    timeout: 90_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 function serve(env: Record<string, string>): { child: ChildProcess; log: () => string } {
   let log = '';
-  const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout!.on('data', (d) => (log += d));
   child.stderr!.on('data', (d) => (log += d));
   return { child, log: () => log };
@@ -41,7 +48,9 @@ async function waitReady(url: string, ms = 90_000): Promise<void> {
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once('exit', (code) => r(code)));
+  return child.exitCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((r) => child.once('exit', (code) => r(code)));
 }
 
 function postmasterPid(dataDir: string): number | undefined {
@@ -129,7 +138,10 @@ describe('embedded database lifecycle (no DATABASE_URL)', () => {
 
   it('starts over a stale postmaster.pid whose process is gone', async () => {
     const stale = path.join(dataDir, 'postgres', 'postmaster.pid');
-    fs.writeFileSync(stale, `999999\n${path.join(dataDir, 'postgres')}\n1700000000\n5432\n\n127.0.0.1\n  1  2\nready\n`);
+    fs.writeFileSync(
+      stale,
+      `999999\n${path.join(dataDir, 'postgres')}\n1700000000\n5432\n\n127.0.0.1\n  1  2\nready\n`,
+    );
     const r = cli(['migrate', 'status'], env);
     expect(r.stdout).toContain(`${ALL_VERSIONS.length} applied`);
     expect(r.code).toBe(0);
@@ -148,7 +160,13 @@ describe('embedded database lifecycle (no DATABASE_URL)', () => {
     expect((await fetch(`${url}/ready`)).status).toBe(200);
 
     const creds = JSON.parse(fs.readFileSync(path.join(dataDir, 'postgres-credentials.json'), 'utf8'));
-    const db = new pg.Client({ host: '127.0.0.1', port: postmasterPidPort(dataDir), user: creds.user, password: creds.password, database: 'postgres' });
+    const db = new pg.Client({
+      host: '127.0.0.1',
+      port: postmasterPidPort(dataDir),
+      user: creds.user,
+      password: creds.password,
+      database: 'postgres',
+    });
     await db.connect();
     await db.query(`INSERT INTO users (id, email, display_name) VALUES ('ada', 'ada@example.com', 'Ada')`);
 

@@ -32,17 +32,22 @@ describe('USE_DATABASE_STORAGE and SESSION_STALE_SECONDS parsing', () => {
     expect(loadConfig(raw === undefined ? {} : { USE_DATABASE_STORAGE: raw }).databaseStoragePercent).toBe(percent);
   });
 
-  it.each(['yes', '1', '50', '101%', '-1%', '12.5%', '50 %', '%', 'maybe', 'true%'])('USE_DATABASE_STORAGE=%j is a ConfigError naming the variable', (raw) => {
-    let err: unknown;
-    try {
-      loadConfig({ USE_DATABASE_STORAGE: raw });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).variable).toBe('USE_DATABASE_STORAGE');
-    expect((err as Error).message).toMatch(/^USE_DATABASE_STORAGE: .*accepted: true, false, or a share of users from 0% to 100%/);
-  });
+  it.each(['yes', '1', '50', '101%', '-1%', '12.5%', '50 %', '%', 'maybe', 'true%'])(
+    'USE_DATABASE_STORAGE=%j is a ConfigError naming the variable',
+    (raw) => {
+      let err: unknown;
+      try {
+        loadConfig({ USE_DATABASE_STORAGE: raw });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).variable).toBe('USE_DATABASE_STORAGE');
+      expect((err as Error).message).toMatch(
+        /^USE_DATABASE_STORAGE: .*accepted: true, false, or a share of users from 0% to 100%/,
+      );
+    },
+  );
 
   it('SESSION_STALE_SECONDS defaults to 45 and refuses what is not a positive whole number of seconds', () => {
     expect(loadConfig({}).sessionStaleSeconds).toBe(45);
@@ -65,7 +70,8 @@ describe('the rollout bucket of a user id', () => {
     expect(storageFor('user-1', 100)).toBe('server');
     // Raising the share only ever moves users from the browser to the server.
     const ids = Array.from({ length: 200 }, (_, i) => `id-${i}`);
-    for (let p = 1; p <= 100; p++) for (const id of ids) if (storageFor(id, p - 1) === 'server') expect(storageFor(id, p)).toBe('server');
+    for (let p = 1; p <= 100; p++)
+      for (const id of ids) if (storageFor(id, p - 1) === 'server') expect(storageFor(id, p)).toBe('server');
     // and the share is roughly what was asked for
     const onServer = ids.filter((id) => storageFor(id, 25) === 'server').length / ids.length;
     expect(onServer).toBeGreaterThan(0.18);
@@ -95,7 +101,10 @@ describe.each(pgTargets())('GET /api/auth/me features on $name', (target) => {
         for (const name of ['a', 'b', 'c']) {
           const u = await signUp(t.url, name);
           const body = await me(t.url, u.headers);
-          expect(body).toEqual({ user: { id: u.userId, email: u.email, displayName: name, createdAt: expect.any(String) }, features: { storage } });
+          expect(body).toEqual({
+            user: { id: u.userId, email: u.email, displayName: name, createdAt: expect.any(String) },
+            features: { storage },
+          });
         }
         expect((await call(t.url, 'GET', '/api/auth/me')).json).toMatchObject({ code: 'UNAUTHENTICATED' });
       });
@@ -105,7 +114,14 @@ describe.each(pgTargets())('GET /api/auth/me features on $name', (target) => {
   it('at 50%, users land on both sides, each on the side its id hashes to, on every call and after a restart', async () => {
     const db = await freshDatabase(target);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-flag-'));
-    const config = loadConfig({ DATABASE_URL: db.url, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', USE_DATABASE_STORAGE: '50%', JOBS_ENABLED: 'false' });
+    const config = loadConfig({
+      DATABASE_URL: db.url,
+      DATA_DIR: dataDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      USE_DATABASE_STORAGE: '50%',
+      JOBS_ENABLED: 'false',
+    });
     const logger = createLogger('silent');
     let server = await startServer(config, logger);
     try {

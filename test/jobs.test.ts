@@ -19,7 +19,15 @@ import { recordingKey, recordingPrefix, thumbnailKey } from '../src/server/stora
 import { signUp, startTestServer, type TestServer } from './support/app.js';
 import { connect, pgTargets } from './support/db.js';
 import { ffprobeJson, type MediaFixtures, makeMediaFixtures, packetSizes } from './support/media-fixtures.js';
-import { attachMedia, call, insertRecording, insertUser, readObject, sha256, waitFor } from './support/recordings-fixtures.js';
+import {
+  attachMedia,
+  call,
+  insertRecording,
+  insertUser,
+  readObject,
+  sha256,
+  waitFor,
+} from './support/recordings-fixtures.js';
 
 const logger = createLogger('silent');
 let fx: MediaFixtures;
@@ -56,8 +64,14 @@ describe.each(pgTargets())('jobs on $name', (target) => {
     await t?.close();
   });
 
-  const deps = (over: { tools?: MediaTools | undefined } = { tools }) => ({ db: t.server.database.db, storage: t.server.storage, tools: over.tools, logger });
-  const row = async (id: string) => (await c.query('SELECT *, file_size::int AS size FROM recordings WHERE id = $1', [id])).rows[0];
+  const deps = (over: { tools?: MediaTools | undefined } = { tools }) => ({
+    db: t.server.database.db,
+    storage: t.server.storage,
+    tools: over.tools,
+    logger,
+  });
+  const row = async (id: string) =>
+    (await c.query('SELECT *, file_size::int AS size FROM recordings WHERE id = $1', [id])).rows[0];
   /** A processing recording of a new user with `source` as its stored original. */
   async function recording(source: string | Buffer, ext = 'webm', mime = 'video/webm') {
     const userId = await insertUser(c);
@@ -79,8 +93,20 @@ describe.each(pgTargets())('jobs on $name', (target) => {
     expect(done.status).toBe('completed');
     expect(Math.abs(done.metadata.duration_ms - 3000)).toBeLessThan(100);
     expect(done.duration).toBe(3); // the nearest whole second of a 3 s take
-    expect(done.metadata).toMatchObject({ width: 320, height: 240, video_codec: 'vp9', audio_codec: 'opus', has_video: true, has_audio: true });
-    expect(done.metadata).toMatchObject({ duration_fixed: true, duration_source: 'mediabunny', processing_skipped: [], thumbnail_key: thumbnailKey(r.userId, r.id) });
+    expect(done.metadata).toMatchObject({
+      width: 320,
+      height: 240,
+      video_codec: 'vp9',
+      audio_codec: 'opus',
+      has_video: true,
+      has_audio: true,
+    });
+    expect(done.metadata).toMatchObject({
+      duration_fixed: true,
+      duration_source: 'mediabunny',
+      processing_skipped: [],
+      thumbnail_key: thumbnailKey(r.userId, r.id),
+    });
     expect(done.metadata).not.toHaveProperty('progress');
 
     const fixed = await toFile(r.key);
@@ -103,15 +129,28 @@ describe.each(pgTargets())('jobs on $name', (target) => {
     const r = await recording(fx.mp4, 'mp4', 'video/mp4');
     expect(await processRecording(deps(), r.id)).toBe('done');
     const done = await row(r.id);
-    expect(done).toMatchObject({ status: 'completed', duration: 3, thumbnail_url: `/api/recordings/${r.id}/thumbnail` });
-    expect(done.metadata).toMatchObject({ duration_fixed: false, duration_source: 'header', duration_ms: 3000, video_codec: 'h264', audio_codec: 'aac', width: 320 });
+    expect(done).toMatchObject({
+      status: 'completed',
+      duration: 3,
+      thumbnail_url: `/api/recordings/${r.id}/thumbnail`,
+    });
+    expect(done.metadata).toMatchObject({
+      duration_fixed: false,
+      duration_source: 'header',
+      duration_ms: 3000,
+      video_codec: 'h264',
+      audio_codec: 'aac',
+      width: 320,
+    });
     expect(sha256(await readObject(t.server.storage, r.key))).toBe(r.sha256);
     expect(done.size).toBe(r.size);
   });
 
   it('fails on a corrupt file; markFailed records why and the original stays byte for byte', async () => {
     const header = fs.readFileSync(fx.webm).subarray(0, 40); // the EBML header: sniffs as WebM
-    const garbage = Buffer.from(Array.from({ length: 64 * 1024 }, (_, i) => (Math.imul(i + 1, 2654435761) >>> 24) & 0xff));
+    const garbage = Buffer.from(
+      Array.from({ length: 64 * 1024 }, (_, i) => (Math.imul(i + 1, 2654435761) >>> 24) & 0xff),
+    );
     const r = await recording(Buffer.concat([header, garbage]));
     const err = await processRecording(deps(), r.id).then(
       () => undefined,
@@ -136,7 +175,12 @@ describe.each(pgTargets())('jobs on $name', (target) => {
     expect(done.status).toBe('completed');
     expect(Math.abs(done.metadata.duration_ms - 3000)).toBeLessThan(100);
     expect(done.duration).toBe(3);
-    expect(done.metadata).toMatchObject({ duration_fixed: false, duration_source: 'mediabunny', width: null, thumbnail_key: null });
+    expect(done.metadata).toMatchObject({
+      duration_fixed: false,
+      duration_source: 'mediabunny',
+      width: null,
+      thumbnail_key: null,
+    });
     expect(done.metadata.processing_skipped).toEqual(expect.arrayContaining([expect.stringMatching(/thumbnail/)]));
     expect(done.thumbnail_url).toBeNull();
     expect(sha256(await readObject(t.server.storage, r.key))).toBe(r.sha256);
@@ -156,7 +200,10 @@ describe.each(pgTargets())('jobs on $name', (target) => {
     await c.query('DELETE FROM recordings WHERE id = $1', [gone]); // the trigger queues the prefix
     await c.query(`INSERT INTO storage_deletions (storage_provider, storage_key) VALUES ('local', $1)`, [single]);
 
-    expect(await drainDeletions({ db: t.server.database.db, storage: t.server.storage, logger })).toEqual({ deleted: 2, failed: 0 });
+    expect(await drainDeletions({ db: t.server.database.db, storage: t.server.storage, logger })).toEqual({
+      deleted: 2,
+      failed: 0,
+    });
     expect(await t.server.storage.exists(recordingKey(userId, gone, 'webm'))).toBe(false);
     expect(await t.server.storage.exists(thumbnailKey(userId, gone))).toBe(false);
     expect(await t.server.storage.exists(single)).toBe(false);
@@ -174,11 +221,14 @@ describe.each(pgTargets())('jobs on $name', (target) => {
     for (const id of [stuck, fine]) await attachMedia(c, storage, { userId, id }, fx.recorderAudioWebm);
     storage.failing.add(recordingKey(userId, stuck, 'webm'));
     await c.query('DELETE FROM recordings WHERE id = ANY($1)', [[stuck, fine]]);
-    const outbox = async () => (await c.query('SELECT storage_key, attempts::int, last_error FROM storage_deletions ORDER BY id')).rows;
+    const outbox = async () =>
+      (await c.query('SELECT storage_key, attempts::int, last_error FROM storage_deletions ORDER BY id')).rows;
 
     // batch 1: each batch holds one entry, so a failing first entry must not be picked again and again.
     expect(await drainDeletions({ db: t.server.database.db, storage, logger }, 1)).toEqual({ deleted: 1, failed: 1 });
-    expect(await outbox()).toEqual([{ storage_key: recordingPrefix(userId, stuck), attempts: 1, last_error: expect.stringContaining('EACCES') }]);
+    expect(await outbox()).toEqual([
+      { storage_key: recordingPrefix(userId, stuck), attempts: 1, last_error: expect.stringContaining('EACCES') },
+    ]);
     expect(await storage.exists(recordingKey(userId, stuck, 'webm'))).toBe(true);
     expect(await storage.exists(recordingKey(userId, fine, 'webm'))).toBe(false);
 
@@ -195,7 +245,8 @@ describe.each(pgTargets())('jobs on $name', (target) => {
     const sc = await connect(s.dbUrl);
     try {
       const storage = s.server.storage;
-      const age = (key: string) => fs.utimesSync(path.join(s.dataDir, 'media', ...key.split('/')), TWO_HOURS_AGO, TWO_HOURS_AGO);
+      const age = (key: string) =>
+        fs.utimesSync(path.join(s.dataDir, 'media', ...key.split('/')), TWO_HOURS_AGO, TWO_HOURS_AGO);
       const put = async (key: string, old = true) => {
         await storage.put(key, fx.png);
         if (old) age(key);
@@ -212,11 +263,17 @@ describe.each(pgTargets())('jobs on $name', (target) => {
       const youngOrphan = await put(recordingKey(u, '777002', 'webm'), false);
       const queuedPrefix = await put(recordingKey(u, '777003', 'webm'));
       const queuedKey = await put(recordingKey(u, '777004', 'webm'));
-      await sc.query(`INSERT INTO storage_deletions (storage_provider, storage_key) VALUES ('local', $1), ('local', $2)`, [recordingPrefix(u, '777003'), queuedKey]);
+      await sc.query(
+        `INSERT INTO storage_deletions (storage_provider, storage_key) VALUES ('local', $1), ('local', $2)`,
+        [recordingPrefix(u, '777003'), queuedKey],
+      );
       const lost = await insertRecording(sc, { userId: u, createdAt: TWO_HOURS_AGO });
       await sc.query(`UPDATE recordings SET storage_key = $2 WHERE id = $1`, [lost, recordingKey(u, lost, 'webm')]);
       const justCreated = await insertRecording(sc, { userId: u }); // its upload may still be writing the object
-      await sc.query(`UPDATE recordings SET storage_key = $2 WHERE id = $1`, [justCreated, recordingKey(u, justCreated, 'webm')]);
+      await sc.query(`UPDATE recordings SET storage_key = $2 WHERE id = $1`, [
+        justCreated,
+        recordingKey(u, justCreated, 'webm'),
+      ]);
       const partDir = path.join(s.dataDir, 'media', '.tmp');
       fs.mkdirSync(partDir, { recursive: true });
       fs.writeFileSync(path.join(partDir, 'crashed.part'), 'half an upload');
@@ -238,7 +295,8 @@ describe.each(pgTargets())('jobs on $name', (target) => {
       expect([...real.orphans].sort()).toEqual(orphans);
       expect([real.deleted, real.incompleteRemoved]).toEqual([3, 1]);
       for (const key of orphans) expect(await storage.exists(key), key).toBe(false);
-      for (const key of [ownedKey, ownedThumb, youngOrphan, queuedPrefix, queuedKey]) expect(await storage.exists(key), key).toBe(true);
+      for (const key of [ownedKey, ownedThumb, youngOrphan, queuedPrefix, queuedKey])
+        expect(await storage.exists(key), key).toBe(true);
       expect(fs.existsSync(path.join(partDir, 'crashed.part'))).toBe(false);
     } finally {
       await sc.end();
@@ -251,7 +309,12 @@ describe.each(pgTargets())('jobs on $name', (target) => {
     const wc = await connect(w.dbUrl);
     try {
       const a = await signUp(w.url, 'a');
-      const id = await insertRecording(wc, { userId: a.userId, status: 'processing', type: 'audio', metadata: { progress: 0 } });
+      const id = await insertRecording(wc, {
+        userId: a.userId,
+        status: 'processing',
+        type: 'audio',
+        metadata: { progress: 0 },
+      });
       await attachMedia(wc, w.server.storage, { userId: a.userId, id }, fx.recorderAudioWebm);
       await w.server.boss.send(JOBS.processRecording, { recordingId: id });
       const done = await waitFor(
@@ -263,7 +326,12 @@ describe.each(pgTargets())('jobs on $name', (target) => {
         'the worker to process the recording',
       );
       expect(done).toMatchObject({ status: 'completed', error: null, thumbnailUrl: `/api/recordings/${id}/thumbnail` });
-      expect(done.metadata).toMatchObject({ duration_fixed: true, has_video: false, has_audio: true, audio_codec: 'opus' });
+      expect(done.metadata).toMatchObject({
+        duration_fixed: true,
+        has_video: false,
+        has_audio: true,
+        audio_codec: 'opus',
+      });
       // uploaded as video/webm (the sniff reads the container); the probe found sound only
       expect(done.mimeType).toBe('audio/webm');
       const wave = await call(w.url, 'GET', done.thumbnailUrl, a.headers);
@@ -277,7 +345,8 @@ describe.each(pgTargets())('jobs on $name', (target) => {
     const boss = t.server.boss;
     const key = `dedupe-${Date.now()}`;
     const before = await boss.boss.getQueueSize(JOBS.processRecording);
-    for (let i = 0; i < 3; i++) await boss.send(JOBS.processRecording, { recordingId: '999999' }, { singletonKey: key });
+    for (let i = 0; i < 3; i++)
+      await boss.send(JOBS.processRecording, { recordingId: '999999' }, { singletonKey: key });
     expect(await boss.boss.getQueueSize(JOBS.processRecording)).toBe(before + 1);
     await boss.send(JOBS.processRecording, { recordingId: '999998' }, { singletonKey: `${key}-other` });
     expect(await boss.boss.getQueueSize(JOBS.processRecording)).toBe(before + 2);
@@ -285,11 +354,19 @@ describe.each(pgTargets())('jobs on $name', (target) => {
 
   it('housekeeping deletes expired sign-in sessions and week-old unfinished uploads, and nothing else', async () => {
     const u = await signUp(t.url, 'housekeeping');
-    await c.query(`INSERT INTO auth_sessions (id, user_id, expires_at) SELECT 'expired-' || $1, $1, now() - interval '1 minute'`, [u.userId]);
+    await c.query(
+      `INSERT INTO auth_sessions (id, user_id, expires_at) SELECT 'expired-' || $1, $1, now() - interval '1 minute'`,
+      [u.userId],
+    );
     const create = () =>
       fetch(`${t.url}/api/uploads`, {
         method: 'POST',
-        headers: { ...u.headers, 'tus-resumable': '1.0.0', 'upload-defer-length': '1', 'upload-metadata': `recordingType ${Buffer.from('camera').toString('base64')}` },
+        headers: {
+          ...u.headers,
+          'tus-resumable': '1.0.0',
+          'upload-defer-length': '1',
+          'upload-metadata': `recordingType ${Buffer.from('camera').toString('base64')}`,
+        },
       });
     const [oldRes, freshRes] = [await create(), await create()];
     expect([oldRes.status, freshRes.status]).toEqual([201, 201]);
@@ -303,7 +380,11 @@ describe.each(pgTargets())('jobs on $name', (target) => {
     await c.query(`UPDATE uploads SET created_at = now() - interval '8 days' WHERE id = $1`, [oldId]);
 
     const store = new SniffingFileStore({ directory: dir, expirationPeriodInMilliseconds: 7 * 86_400_000 });
-    const result = await housekeeping({ db: t.server.database.db, logger, expireUploadFiles: () => store.deleteExpired() });
+    const result = await housekeeping({
+      db: t.server.database.db,
+      logger,
+      expireUploadFiles: () => store.deleteExpired(),
+    });
     expect(result).toMatchObject({ uploadRows: 1, uploadFiles: 1 });
     expect(result.authSessions).toBeGreaterThanOrEqual(1);
     const left = (await c.query('SELECT id FROM auth_sessions WHERE user_id = $1', [u.userId])).rows.map((r) => r.id);
@@ -311,7 +392,12 @@ describe.each(pgTargets())('jobs on $name', (target) => {
     expect(left).toHaveLength(1); // the live sign-in stays
     expect(fs.existsSync(path.join(dir, oldId))).toBe(false);
     expect(fs.existsSync(path.join(dir, freshId))).toBe(true);
-    const status = Object.fromEntries((await c.query('SELECT id, status FROM uploads WHERE id = ANY($1)', [[oldId, freshId]])).rows.map((r) => [r.id, r.status]));
+    const status = Object.fromEntries(
+      (await c.query('SELECT id, status FROM uploads WHERE id = ANY($1)', [[oldId, freshId]])).rows.map((r) => [
+        r.id,
+        r.status,
+      ]),
+    );
     expect(status).toEqual({ [oldId]: 'failed', [freshId]: 'uploading' });
     expect((await call(t.url, 'GET', '/api/auth/me', u.headers)).status).toBe(200);
   });

@@ -7,12 +7,26 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectTools, describeTools, MediaToolError, type MediaTools, resolveTools, runTool } from '../src/server/media/ffmpeg.js';
+import {
+  detectTools,
+  describeTools,
+  MediaToolError,
+  type MediaTools,
+  resolveTools,
+  runTool,
+} from '../src/server/media/ffmpeg.js';
 import { probe, probeDuration, scanDuration } from '../src/server/media/probe.js';
 import { fixWebmDuration, readHead } from '../src/server/media/remux.js';
 import { SNIFF_BYTES, sniff } from '../src/server/media/sniff.js';
 import { makeThumbnail } from '../src/server/media/thumbnail.js';
-import { ffprobeJson, FIXTURE_SECONDS, type MediaFixtures, makeMediaFixtures, packetCounts, packetSizes } from './support/media-fixtures.js';
+import {
+  ffprobeJson,
+  FIXTURE_SECONDS,
+  type MediaFixtures,
+  makeMediaFixtures,
+  packetCounts,
+  packetSizes,
+} from './support/media-fixtures.js';
 
 const exec = promisify(execFile);
 const SECONDS_MS = FIXTURE_SECONDS * 1000;
@@ -109,7 +123,10 @@ describe('ffmpeg tools', () => {
 
   it('takes ffprobe from beside FFMPEG_PATH unless FFPROBE_PATH says otherwise', async () => {
     const real = (await exec('sh', ['-c', 'command -v ffmpeg'])).stdout.trim();
-    expect(resolveTools({ FFMPEG_PATH: real })).toEqual({ ffmpeg: real, ffprobe: path.join(path.dirname(real), 'ffprobe') });
+    expect(resolveTools({ FFMPEG_PATH: real })).toEqual({
+      ffmpeg: real,
+      ffprobe: path.join(path.dirname(real), 'ffprobe'),
+    });
     expect(resolveTools({ FFMPEG_PATH: real, FFPROBE_PATH: '/opt/x/ffprobe' }).ffprobe).toBe('/opt/x/ffprobe');
     expect((await detectTools({ FFMPEG_PATH: real })).tools).not.toBeNull();
   });
@@ -117,8 +134,16 @@ describe('ffmpeg tools', () => {
   it('says what is missing and what is skipped when FFMPEG_PATH points nowhere', async () => {
     const r = await detectTools({ FFMPEG_PATH: '/nonexistent', PATH: process.env.PATH });
     expect(r.tools).toBeNull();
-    expect(r.ffmpeg).toMatchObject({ available: false, path: '/nonexistent', reason: expect.stringContaining('/nonexistent not found') });
-    expect(r.ffprobe).toMatchObject({ available: false, path: '/ffprobe', reason: expect.stringContaining('not found') });
+    expect(r.ffmpeg).toMatchObject({
+      available: false,
+      path: '/nonexistent',
+      reason: expect.stringContaining('/nonexistent not found'),
+    });
+    expect(r.ffprobe).toMatchObject({
+      available: false,
+      path: '/ffprobe',
+      reason: expect.stringContaining('not found'),
+    });
     expect(r.skipped.join('\n')).toMatch(/thumbnails/);
     expect(r.skipped.join('\n')).toMatch(/duration of MediaRecorder WebM/);
     expect(describeTools(r)).toMatch(/^ffmpeg unavailable: .*skipped: /);
@@ -131,14 +156,18 @@ describe('ffmpeg tools', () => {
 
   it('kills a process that overruns its timeout', async () => {
     const started = Date.now();
-    const err = await runTool(process.execPath, ['-e', 'setTimeout(() => {}, 20000)'], { timeoutMs: 300 }).catch((e: unknown) => e);
+    const err = await runTool(process.execPath, ['-e', 'setTimeout(() => {}, 20000)'], { timeoutMs: 300 }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(MediaToolError);
     expect((err as MediaToolError).failure).toBe('timeout');
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('puts the exit code and stderr into the error', async () => {
-    const err = await runTool(process.execPath, ['-e', 'console.error("boom here"); process.exit(3)'], { timeoutMs: 10_000 }).catch((e: unknown) => e);
+    const err = await runTool(process.execPath, ['-e', 'console.error("boom here"); process.exit(3)'], {
+      timeoutMs: 10_000,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MediaToolError);
     expect((err as Error).message).toMatch(/exited with code 3: boom here/);
   });
@@ -148,7 +177,15 @@ describe('probe', () => {
   it('reads duration, dimensions and codecs of a WebM', async () => {
     const p = await probe(fx.webm, tools);
     expect(Math.abs(p.durationMs - SECONDS_MS)).toBeLessThanOrEqual(100);
-    expect(p).toMatchObject({ durationSource: 'header', width: 320, height: 240, videoCodec: 'vp9', audioCodec: 'opus', hasVideo: true, hasAudio: true });
+    expect(p).toMatchObject({
+      durationSource: 'header',
+      width: 320,
+      height: 240,
+      videoCodec: 'vp9',
+      audioCodec: 'opus',
+      hasVideo: true,
+      hasAudio: true,
+    });
     expect(p.formatName).toContain('webm');
     expect(p.bitrate).toBeGreaterThan(10_000);
   });
@@ -156,7 +193,14 @@ describe('probe', () => {
   it('reads an H.264/AAC MP4', async () => {
     const p = await probe(fx.mp4, tools);
     expect(Math.abs(p.durationMs - SECONDS_MS)).toBeLessThanOrEqual(100);
-    expect(p).toMatchObject({ width: 320, height: 240, videoCodec: 'h264', audioCodec: 'aac', hasVideo: true, hasAudio: true });
+    expect(p).toMatchObject({
+      width: 320,
+      height: 240,
+      videoCodec: 'h264',
+      audioCodec: 'aac',
+      hasVideo: true,
+      hasAudio: true,
+    });
     expect(p.formatName).toContain('mp4');
   });
 
@@ -237,14 +281,22 @@ describe('fixWebmDuration', () => {
 
   it('keeps Matroska as Matroska', async () => {
     const live = path.join(out, 'live.mkv');
-    await exec('sh', ['-c', 'ffmpeg -nostdin -loglevel error -i "$1" -c copy -f matroska -live 1 pipe:1 > "$2"', 'sh', fx.webm, live]);
+    await exec('sh', [
+      '-c',
+      'ffmpeg -nostdin -loglevel error -i "$1" -c copy -f matroska -live 1 pipe:1 > "$2"',
+      'sh',
+      fx.webm,
+      live,
+    ]);
     const target = path.join(out, 'fixed.mkv');
     expect((await fixWebmDuration(live, target, tools)).fixed).toBe(true);
     expect(sniff(await readHead(target))).toMatchObject({ container: 'matroska' });
   });
 
   it('refuses what is not WebM or Matroska', async () => {
-    await expect(fixWebmDuration(fx.mp4, path.join(out, 'x.webm'), tools)).rejects.toThrow(/needs WebM or Matroska; .* is video\/mp4/);
+    await expect(fixWebmDuration(fx.mp4, path.join(out, 'x.webm'), tools)).rejects.toThrow(
+      /needs WebM or Matroska; .* is video\/mp4/,
+    );
   });
 
   it('fails with the reason, and writes nothing, without ffmpeg', async () => {
@@ -256,19 +308,28 @@ describe('fixWebmDuration', () => {
 
 /** Pixels of a JPEG close to an RGB colour, as a fraction of all pixels. */
 async function colourShare(jpeg: string, rgb: [number, number, number]): Promise<number> {
-  const { stdout } = await exec('ffmpeg', ['-loglevel', 'error', '-i', jpeg, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
-    encoding: 'buffer',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const { stdout } = await exec(
+    'ffmpeg',
+    ['-loglevel', 'error', '-i', jpeg, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
+    {
+      encoding: 'buffer',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   let near = 0;
   for (let i = 0; i < stdout.length; i += 3) {
-    if (Math.abs(stdout[i]! - rgb[0]) + Math.abs(stdout[i + 1]! - rgb[1]) + Math.abs(stdout[i + 2]! - rgb[2]) < 60) near++;
+    if (Math.abs(stdout[i]! - rgb[0]) + Math.abs(stdout[i + 1]! - rgb[1]) + Math.abs(stdout[i + 2]! - rgb[2]) < 60)
+      near++;
   }
   return near / (stdout.length / 3);
 }
 
 describe('makeThumbnail', () => {
-  const isJpeg = (file: string) => fs.readFileSync(file).subarray(0, 3).equals(Buffer.from([0xff, 0xd8, 0xff]));
+  const isJpeg = (file: string) =>
+    fs
+      .readFileSync(file)
+      .subarray(0, 3)
+      .equals(Buffer.from([0xff, 0xd8, 0xff]));
   const size = async (file: string) => {
     const s = (await ffprobeJson(file)).streams?.[0];
     return { codec: s?.codec_name, width: s?.width, height: s?.height };

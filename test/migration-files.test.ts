@@ -35,14 +35,27 @@ describe('splitStatements', () => {
 
 describe('statement recognition', () => {
   it('finds concurrent index builds and their names', () => {
-    expect(concurrentIndexBuild('create unique index concurrently if not exists "Idx_A" on t (x)')).toEqual({ name: 'Idx_A', ifNotExists: true });
-    expect(concurrentIndexBuild('CREATE INDEX CONCURRENTLY idx_b ON t (x)')).toEqual({ name: 'idx_b', ifNotExists: false });
+    expect(concurrentIndexBuild('create unique index concurrently if not exists "Idx_A" on t (x)')).toEqual({
+      name: 'Idx_A',
+      ifNotExists: true,
+    });
+    expect(concurrentIndexBuild('CREATE INDEX CONCURRENTLY idx_b ON t (x)')).toEqual({
+      name: 'idx_b',
+      ifNotExists: false,
+    });
     expect(concurrentIndexBuild('CREATE INDEX idx_c ON t (x)')).toBeUndefined();
   });
 
   it('finds the tables and columns a statement destroys', () => {
-    expect(destructiveTargets('DROP TABLE IF EXISTS a, public.b CASCADE')).toEqual({ tables: ['a', 'public.b'], columns: [] });
-    expect(destructiveTargets('ALTER TABLE recordings DROP COLUMN storage_key, DROP COLUMN IF EXISTS cdn_url, DROP CONSTRAINT chk_x')).toEqual({
+    expect(destructiveTargets('DROP TABLE IF EXISTS a, public.b CASCADE')).toEqual({
+      tables: ['a', 'public.b'],
+      columns: [],
+    });
+    expect(
+      destructiveTargets(
+        'ALTER TABLE recordings DROP COLUMN storage_key, DROP COLUMN IF EXISTS cdn_url, DROP CONSTRAINT chk_x',
+      ),
+    ).toEqual({
       tables: [],
       columns: [
         { table: 'recordings', column: 'storage_key' },
@@ -73,23 +86,39 @@ describe('loadMigrations', () => {
     ['an up without a down', { '0001_phase1_a.up.sql': 'SELECT 1;' }, /has no matching \.down\.sql/],
     [
       'two statements in a no-transaction file',
-      { '0001_phase1_a.up.sql': '-- migrate:no-transaction\nSELECT 1; SELECT 2;', '0001_phase1_a.down.sql': 'SELECT 1;' },
+      {
+        '0001_phase1_a.up.sql': '-- migrate:no-transaction\nSELECT 1; SELECT 2;',
+        '0001_phase1_a.down.sql': 'SELECT 1;',
+      },
       /exactly one statement, found 2/,
     ],
     [
       'a concurrent build without IF NOT EXISTS',
-      { '0001_phase1_a.up.sql': '-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (x);', '0001_phase1_a.down.sql': 'SELECT 1;' },
+      {
+        '0001_phase1_a.up.sql': '-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (x);',
+        '0001_phase1_a.down.sql': 'SELECT 1;',
+      },
       /must say IF NOT EXISTS/,
     ],
     [
       'CONCURRENTLY inside a transactional file',
-      { '0001_phase1_a.up.sql': 'CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (x);', '0001_phase1_a.down.sql': 'SELECT 1;' },
+      {
+        '0001_phase1_a.up.sql': 'CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (x);',
+        '0001_phase1_a.down.sql': 'SELECT 1;',
+      },
       /cannot run inside a transaction/,
     ],
-    ['a file that commits by itself', { '0001_phase1_a.up.sql': 'BEGIN; SELECT 1; COMMIT;', '0001_phase1_a.down.sql': 'SELECT 1;' }, /must not control transactions/],
+    [
+      'a file that commits by itself',
+      { '0001_phase1_a.up.sql': 'BEGIN; SELECT 1; COMMIT;', '0001_phase1_a.down.sql': 'SELECT 1;' },
+      /must not control transactions/,
+    ],
     [
       'the directive below the first line',
-      { '0001_phase1_a.up.sql': '-- hello\n-- migrate:no-transaction\nSELECT 1;', '0001_phase1_a.down.sql': 'SELECT 1;' },
+      {
+        '0001_phase1_a.up.sql': '-- hello\n-- migrate:no-transaction\nSELECT 1;',
+        '0001_phase1_a.down.sql': 'SELECT 1;',
+      },
       /must be the first line/,
     ],
     [
@@ -102,7 +131,11 @@ describe('loadMigrations', () => {
       },
       /phases must not go backwards/,
     ],
-    ['an empty file', { '0001_phase1_a.up.sql': '-- nothing\n', '0001_phase1_a.down.sql': 'SELECT 1;' }, /holds no SQL statement/],
+    [
+      'an empty file',
+      { '0001_phase1_a.up.sql': '-- nothing\n', '0001_phase1_a.down.sql': 'SELECT 1;' },
+      /holds no SQL statement/,
+    ],
   ];
   it.each(bad)('rejects %s, naming the file', async (_label, files, message) => {
     await expect(loadMigrations(dirWith(files))).rejects.toThrow(message);

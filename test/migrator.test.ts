@@ -8,7 +8,15 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ProgressEvent } from '../src/server/db/migrator/engine.js';
 import { catalogSnapshot } from './support/catalog.js';
-import { ALL_VERSIONS, connect, freshDatabase, migrator, MIGRATIONS_DIR, PHASE1_VERSIONS, pgTargets } from './support/db.js';
+import {
+  ALL_VERSIONS,
+  connect,
+  freshDatabase,
+  migrator,
+  MIGRATIONS_DIR,
+  PHASE1_VERSIONS,
+  pgTargets,
+} from './support/db.js';
 
 /** A migrations folder of our own making: { 'NNNN_phaseN_name.up.sql': sql, ... } */
 function migrationsDir(files: Record<string, string>): string {
@@ -68,10 +76,19 @@ describe.each(pgTargets())('migration engine on $name', (target) => {
     const c = await connect(db.url);
     const before = await catalogSnapshot(c);
     const up = await migrator(db.url).plan('up');
-    expect(up.map((s) => s.file)).toEqual(fs.readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.up.sql')).sort());
+    expect(up.map((s) => s.file)).toEqual(
+      fs
+        .readdirSync(MIGRATIONS_DIR)
+        .filter((f) => f.endsWith('.up.sql'))
+        .sort(),
+    );
     expect(up[2]!.sql).toContain('CREATE TABLE recordings');
     // only concurrent index builds run outside a transaction
-    expect(up.filter((s) => !s.transactional).every((s) => /CREATE UNIQUE INDEX CONCURRENTLY|CREATE INDEX CONCURRENTLY/.test(s.sql))).toBe(true);
+    expect(
+      up
+        .filter((s) => !s.transactional)
+        .every((s) => /CREATE UNIQUE INDEX CONCURRENTLY|CREATE INDEX CONCURRENTLY/.test(s.sql)),
+    ).toBe(true);
     expect(up.filter((s) => s.transactional).length).toBeGreaterThanOrEqual(5);
     expect(await catalogSnapshot(c)).toEqual(before);
     expect(await relExists(db.url, 'schema_migrations')).toBe(false);
@@ -101,11 +118,21 @@ describe.each(pgTargets())('migration engine on $name', (target) => {
   });
 
   it('refuses to run when an applied file changed or vanished, naming the file', async () => {
-    const dir = migrationsDir({ ...tableT, '0002_phase1_u.up.sql': 'CREATE TABLE u (id int);', '0002_phase1_u.down.sql': 'DROP TABLE u;' });
+    const dir = migrationsDir({
+      ...tableT,
+      '0002_phase1_u.up.sql': 'CREATE TABLE u (id int);',
+      '0002_phase1_u.down.sql': 'DROP TABLE u;',
+    });
     await migrator(db.url, { dir }).up({ to: 1 });
-    fs.writeFileSync(path.join(dir, '0001_phase1_t.up.sql'), 'CREATE TABLE t (id bigint PRIMARY KEY, x int, extra text);');
+    fs.writeFileSync(
+      path.join(dir, '0001_phase1_t.up.sql'),
+      'CREATE TABLE t (id bigint PRIMARY KEY, x int, extra text);',
+    );
     const m = migrator(db.url, { dir });
-    await expect(m.up()).rejects.toMatchObject({ code: 'MIGRATION_DRIFT', message: expect.stringContaining('0001_phase1_t.up.sql changed') });
+    await expect(m.up()).rejects.toMatchObject({
+      code: 'MIGRATION_DRIFT',
+      message: expect.stringContaining('0001_phase1_t.up.sql changed'),
+    });
     expect(await relExists(db.url, 'u')).toBe(false);
     expect((await m.status())[0]!.state).toBe('changed');
     await expect(m.plan('up')).rejects.toMatchObject({ code: 'MIGRATION_DRIFT' });
@@ -114,7 +141,9 @@ describe.each(pgTargets())('migration engine on $name', (target) => {
     fs.rmSync(path.join(dir, '0001_phase1_t.down.sql'));
     const m2 = migrator(db.url, { dir });
     expect((await m2.status()).find((s) => s.version === 1)!.state).toBe('missing');
-    await expect(m2.up()).rejects.toMatchObject({ message: expect.stringContaining('was applied but its file is gone') });
+    await expect(m2.up()).rejects.toMatchObject({
+      message: expect.stringContaining('was applied but its file is gone'),
+    });
   });
 
   it('lets one runner at a time: --lock fail refuses, --lock wait runs after, nothing runs twice', async () => {
@@ -125,7 +154,9 @@ describe.each(pgTargets())('migration engine on $name', (target) => {
     });
     const first = migrator(db.url, { dir }).up();
     await new Promise((r) => setTimeout(r, 400));
-    await expect(migrator(db.url, { dir, runnerLock: 'fail' }).up()).rejects.toMatchObject({ code: 'MIGRATION_LOCKED' });
+    await expect(migrator(db.url, { dir, runnerLock: 'fail' }).up()).rejects.toMatchObject({
+      code: 'MIGRATION_LOCKED',
+    });
     const waiter = migrator(db.url, { dir, runnerLock: 'wait' }).up();
     const [a, b] = await Promise.all([first, waiter]);
     expect(a.map((s) => s.version)).toEqual([1, 2]);
@@ -152,22 +183,38 @@ describe.each(pgTargets())('migration engine on $name', (target) => {
 
   it('retries a step that hits lock_timeout behind a long transaction, then applies it', async () => {
     const { dir, reader } = await readerHoldingT(db.url);
-    const released = new Promise<void>((resolve) => setTimeout(() => reader.query('COMMIT').then(() => resolve()), 1200));
+    const released = new Promise<void>((resolve) =>
+      setTimeout(() => reader.query('COMMIT').then(() => resolve()), 1200),
+    );
     const events: ProgressEvent[] = [];
-    await migrator(db.url, { dir, lockTimeout: '200ms', lockRetries: 8, retryBaseMs: 100, onProgress: (e) => events.push(e) }).up();
+    await migrator(db.url, {
+      dir,
+      lockTimeout: '200ms',
+      lockRetries: 8,
+      retryBaseMs: 100,
+      onProgress: (e) => events.push(e),
+    }).up();
     await released;
     await reader.end();
     expect(events.filter((e) => e.type === 'retry').length).toBeGreaterThanOrEqual(1);
     expect(await appliedVersions(db.url)).toEqual([1, 2]);
     const c = await connect(db.url);
-    expect((await c.query(`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 't' AND column_name = 'y'`)).rows[0].n).toBe(1);
+    expect(
+      (
+        await c.query(
+          `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 't' AND column_name = 'y'`,
+        )
+      ).rows[0].n,
+    ).toBe(1);
     await c.end();
   });
 
   it('gives up after the retries with the lock named, leaving the table as it was', async () => {
     const { dir, reader } = await readerHoldingT(db.url);
     try {
-      await expect(migrator(db.url, { dir, lockTimeout: '100ms', lockRetries: 1, retryBaseMs: 50 }).up()).rejects.toMatchObject({
+      await expect(
+        migrator(db.url, { dir, lockTimeout: '100ms', lockRetries: 1, retryBaseMs: 50 }).up(),
+      ).rejects.toMatchObject({
         code: 'MIGRATION_FAILED',
         message: expect.stringMatching(/0002_phase1_add_y\.up\.sql failed after 1 retry.*55P03/s),
       });
@@ -183,10 +230,14 @@ describe.each(pgTargets())('migration engine on $name', (target) => {
       ...tableT,
       '0002_phase1_dupes.up.sql': 'INSERT INTO t (x) VALUES (1), (1), (2);',
       '0002_phase1_dupes.down.sql': 'DELETE FROM t;',
-      '0003_phase1_uniq.up.sql': '-- migrate:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_x_uniq ON t (x);',
+      '0003_phase1_uniq.up.sql':
+        '-- migrate:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_x_uniq ON t (x);',
       '0003_phase1_uniq.down.sql': '-- migrate:no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS t_x_uniq;',
     });
-    await expect(migrator(db.url, { dir }).up()).rejects.toMatchObject({ code: 'MIGRATION_FAILED', message: expect.stringContaining('23505') });
+    await expect(migrator(db.url, { dir }).up()).rejects.toMatchObject({
+      code: 'MIGRATION_FAILED',
+      message: expect.stringContaining('23505'),
+    });
     expect(await relExists(db.url, 't_x_uniq')).toBe(false);
     expect(await appliedVersions(db.url)).toEqual([1, 2]);
   });
@@ -194,18 +245,23 @@ describe.each(pgTargets())('migration engine on $name', (target) => {
   it('drops an INVALID index a crashed run left behind instead of accepting it through IF NOT EXISTS', async () => {
     const dir = migrationsDir({
       ...tableT,
-      '0002_phase1_uniq.up.sql': '-- migrate:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_x_uniq ON t (x);',
+      '0002_phase1_uniq.up.sql':
+        '-- migrate:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_x_uniq ON t (x);',
       '0002_phase1_uniq.down.sql': '-- migrate:no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS t_x_uniq;',
     });
     await migrator(db.url, { dir }).up({ to: 1 });
     const c = await connect(db.url);
     await c.query('INSERT INTO t (x) VALUES (1), (1)');
     await expect(c.query('CREATE UNIQUE INDEX CONCURRENTLY t_x_uniq ON t (x)')).rejects.toThrow();
-    expect((await c.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 't_x_uniq'::regclass`)).rows[0].indisvalid).toBe(false);
+    expect(
+      (await c.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 't_x_uniq'::regclass`)).rows[0].indisvalid,
+    ).toBe(false);
     await c.query('DELETE FROM t WHERE id = (SELECT max(id) FROM t)');
 
     await migrator(db.url, { dir }).up();
-    expect((await c.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 't_x_uniq'::regclass`)).rows[0].indisvalid).toBe(true);
+    expect(
+      (await c.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 't_x_uniq'::regclass`)).rows[0].indisvalid,
+    ).toBe(true);
     await expect(c.query('INSERT INTO t (x) VALUES (1)')).rejects.toMatchObject({ code: '23505' });
     await c.end();
     expect(await appliedVersions(db.url)).toEqual([1, 2]);

@@ -21,28 +21,45 @@ describe.each(pgTargets())('projects failures on $name', (target) => {
 
   /** inject as `as` (or anonymously), with the listening server's Host so that its Origin passes the same-origin check. */
   async function call(as: User | null, method: Method, url: string, payload?: object) {
-    const res = await t.server.app.inject({ method, url, headers: { host: new URL(t.url).host, ...(as?.headers ?? {}) }, ...(payload ? { payload } : {}) });
+    const res = await t.server.app.inject({
+      method,
+      url,
+      headers: { host: new URL(t.url).host, ...(as?.headers ?? {}) },
+      ...(payload ? { payload } : {}),
+    });
     return { status: res.statusCode, body: res.body ? res.json() : undefined };
   }
   /** An owner, an editor, a viewer and a stranger around one project. */
   async function team() {
-    const [owner, editor, viewer, stranger] = await Promise.all(['owner', 'editor', 'viewer', 'stranger'].map((n) => signUp(t.url, n)));
+    const [owner, editor, viewer, stranger] = await Promise.all(
+      ['owner', 'editor', 'viewer', 'stranger'].map((n) => signUp(t.url, n)),
+    );
     const res = await call(owner!, 'POST', '/api/projects', { name: 'Team' });
     expect(res.status).toBe(201);
     const id: string = res.body.id;
-    expect((await call(owner!, 'POST', `/api/projects/${id}/members`, { email: editor!.email, role: 'editor' })).status).toBe(201);
-    expect((await call(owner!, 'POST', `/api/projects/${id}/members`, { email: viewer!.email, role: 'viewer' })).status).toBe(201);
+    expect(
+      (await call(owner!, 'POST', `/api/projects/${id}/members`, { email: editor!.email, role: 'editor' })).status,
+    ).toBe(201);
+    expect(
+      (await call(owner!, 'POST', `/api/projects/${id}/members`, { email: viewer!.email, role: 'viewer' })).status,
+    ).toBe(201);
     return { owner: owner!, editor: editor!, viewer: viewer!, stranger: stranger!, id };
   }
   /** What the database holds of the project: its name and members with their roles. */
   async function state(id: string) {
     const p = await sql.query('SELECT name FROM projects WHERE id = $1', [id]);
-    const m = await sql.query('SELECT user_id, role FROM project_members WHERE project_id = $1 ORDER BY created_at', [id]);
+    const m = await sql.query('SELECT user_id, role FROM project_members WHERE project_id = $1 ORDER BY created_at', [
+      id,
+    ]);
     return { project: p.rows, members: m.rows };
   }
 
   it('401 UNAUTHENTICATED without a session', async () => {
-    for (const [method, url] of [['GET', '/api/projects'], ['POST', '/api/projects'], ['GET', '/api/projects/1']] as const) {
+    for (const [method, url] of [
+      ['GET', '/api/projects'],
+      ['POST', '/api/projects'],
+      ['GET', '/api/projects/1'],
+    ] as const) {
       const res = await call(null, method, url, method === 'POST' ? { name: 'x' } : undefined);
       expect(res.status, `${method} ${url}`).toBe(401);
       expect(res.body).toEqual({ code: 'UNAUTHENTICATED', message: 'Sign in first' });
@@ -68,7 +85,10 @@ describe.each(pgTargets())('projects failures on $name', (target) => {
       expect(res.body).toEqual({ code: 'PROJECT_NOT_FOUND', message: 'No such project' });
     }
     // The same answer as for a project that does not exist at all.
-    expect((await call(stranger, 'GET', '/api/projects/999999999')).body).toEqual({ code: 'PROJECT_NOT_FOUND', message: 'No such project' });
+    expect((await call(stranger, 'GET', '/api/projects/999999999')).body).toEqual({
+      code: 'PROJECT_NOT_FOUND',
+      message: 'No such project',
+    });
     expect((await call(stranger, 'GET', '/api/projects')).body).toEqual({ items: [] });
     expect(await state(id)).toEqual(before);
     expect((await call(owner, 'GET', `/api/projects/${id}`)).body.name).toBe('Team');
@@ -89,7 +109,10 @@ describe.each(pgTargets())('projects failures on $name', (target) => {
     for (const [method, url, body] of attempts) {
       const res = await call(viewer, method, url, body);
       expect(res.status, `${method} ${url}`).toBe(403);
-      expect(res.body).toEqual({ code: 'FORBIDDEN', message: 'Your role in this project (viewer) does not allow this' });
+      expect(res.body).toEqual({
+        code: 'FORBIDDEN',
+        message: 'Your role in this project (viewer) does not allow this',
+      });
     }
     expect(await state(id)).toEqual(before);
   });
@@ -107,7 +130,10 @@ describe.each(pgTargets())('projects failures on $name', (target) => {
     for (const [method, url, body] of attempts) {
       const res = await call(editor, method, url, body);
       expect(res.status, `${method} ${url}`).toBe(403);
-      expect(res.body).toEqual({ code: 'FORBIDDEN', message: 'Your role in this project (editor) does not allow this' });
+      expect(res.body).toEqual({
+        code: 'FORBIDDEN',
+        message: 'Your role in this project (editor) does not allow this',
+      });
     }
     expect(await state(id)).toEqual(before);
   });
@@ -115,7 +141,10 @@ describe.each(pgTargets())('projects failures on $name', (target) => {
   it('adding an unknown email → 404 USER_NOT_FOUND; adding a member again (or yourself) → 409 ALREADY_MEMBER, role unchanged', async () => {
     const { owner, viewer, id } = await team();
     const before = await state(id);
-    const unknown = await call(owner, 'POST', `/api/projects/${id}/members`, { email: `nobody-${owner.userId}@example.com`, role: 'editor' });
+    const unknown = await call(owner, 'POST', `/api/projects/${id}/members`, {
+      email: `nobody-${owner.userId}@example.com`,
+      role: 'editor',
+    });
     expect(unknown.status).toBe(404);
     expect(unknown.body).toEqual({ code: 'USER_NOT_FOUND', message: 'No user with that email' });
     for (const email of [viewer.email, viewer.email.toUpperCase(), owner.email]) {
@@ -129,13 +158,18 @@ describe.each(pgTargets())('projects failures on $name', (target) => {
   it('the last owner can neither leave, be removed nor be demoted → 409 LAST_OWNER', async () => {
     const { owner, id } = await team();
     const before = await state(id);
-    for (const [method, body] of [['DELETE'], ['PATCH', { role: 'editor' }], ['PATCH', { role: 'viewer' }]] as [Method, object?][]) {
+    for (const [method, body] of [['DELETE'], ['PATCH', { role: 'editor' }], ['PATCH', { role: 'viewer' }]] as [
+      Method,
+      object?,
+    ][]) {
       const res = await call(owner, method, `/api/projects/${id}/members/${owner.userId}`, body);
       expect(res.status, `${method} ${JSON.stringify(body)}`).toBe(409);
       expect(res.body).toEqual({ code: 'LAST_OWNER', message: 'A project keeps at least one owner' });
     }
     // Setting the sole owner to owner again changes nothing and is fine.
-    expect((await call(owner, 'PATCH', `/api/projects/${id}/members/${owner.userId}`, { role: 'owner' })).status).toBe(204);
+    expect((await call(owner, 'PATCH', `/api/projects/${id}/members/${owner.userId}`, { role: 'owner' })).status).toBe(
+      204,
+    );
     expect(await state(id)).toEqual(before);
   });
 
@@ -151,23 +185,32 @@ describe.each(pgTargets())('projects failures on $name', (target) => {
   });
 
   describe('bad input', () => {
-    it.each(['abc', '0', '-1', '01', '1.5', '12345678901234567890'])('project id %j in the path → 400 VALIDATION_FAILED naming id', async (bad) => {
-      const { owner } = await team();
-      for (const [method, url, body] of [
-        ['GET', `/api/projects/${bad}`],
-        ['PATCH', `/api/projects/${bad}`, { name: 'x' }],
-        ['DELETE', `/api/projects/${bad}`],
-        ['GET', `/api/projects/${bad}/members`],
-      ] as [Method, string, object?][]) {
-        const res = await call(owner, method, url, body);
-        expect(res.status, `${method} ${url}`).toBe(400);
-        expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'id', params: { pattern: '^[1-9][0-9]{0,18}$' } }] });
-      }
-    });
+    it.each(['abc', '0', '-1', '01', '1.5', '12345678901234567890'])(
+      'project id %j in the path → 400 VALIDATION_FAILED naming id',
+      async (bad) => {
+        const { owner } = await team();
+        for (const [method, url, body] of [
+          ['GET', `/api/projects/${bad}`],
+          ['PATCH', `/api/projects/${bad}`, { name: 'x' }],
+          ['DELETE', `/api/projects/${bad}`],
+          ['GET', `/api/projects/${bad}/members`],
+        ] as [Method, string, object?][]) {
+          const res = await call(owner, method, url, body);
+          expect(res.status, `${method} ${url}`).toBe(400);
+          expect(res.body).toMatchObject({
+            code: 'VALIDATION_FAILED',
+            errors: [{ field: 'id', params: { pattern: '^[1-9][0-9]{0,18}$' } }],
+          });
+        }
+      },
+    );
 
     it('a project id beyond bigint → 404 PROJECT_NOT_FOUND, not a 500', async () => {
       const { owner } = await team();
-      for (const [method, url] of [['GET', '/api/projects/9999999999999999999'], ['DELETE', '/api/projects/9223372036854775808']] as const) {
+      for (const [method, url] of [
+        ['GET', '/api/projects/9999999999999999999'],
+        ['DELETE', '/api/projects/9223372036854775808'],
+      ] as const) {
         const res = await call(owner, method, url);
         expect(res.status, url).toBe(404);
         expect(res.body).toEqual({ code: 'PROJECT_NOT_FOUND', message: 'No such project' });
@@ -183,7 +226,10 @@ describe.each(pgTargets())('projects failures on $name', (target) => {
       expect(badEmail.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'email' }] });
       const badRole = await call(owner, 'PATCH', `/api/projects/${id}/members/${viewer.userId}`, { role: 'admin' });
       expect(badRole.status).toBe(400);
-      expect(badRole.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'role', params: { allowedValues: ['owner', 'editor', 'viewer'] } }] });
+      expect(badRole.body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        errors: [{ field: 'role', params: { allowedValues: ['owner', 'editor', 'viewer'] } }],
+      });
       expect((await state(id)).members).toContainEqual({ user_id: viewer.userId, role: 'viewer' });
     });
 
@@ -195,8 +241,12 @@ describe.each(pgTargets())('projects failures on $name', (target) => {
     ])('a name that is %s → 400 on create and on rename, nothing stored', async (_what, name, field, params) => {
       const { owner, id } = await team();
       const body = name === undefined ? {} : { name };
-      const count = async () => (await sql.query('SELECT 1 FROM projects WHERE owner_id = $1', [owner.userId])).rowCount;
-      for (const [method, url] of [['POST', '/api/projects'], ['PATCH', `/api/projects/${id}`]] as const) {
+      const count = async () =>
+        (await sql.query('SELECT 1 FROM projects WHERE owner_id = $1', [owner.userId])).rowCount;
+      for (const [method, url] of [
+        ['POST', '/api/projects'],
+        ['PATCH', `/api/projects/${id}`],
+      ] as const) {
         const res = await call(owner, method, url, body);
         expect(res.status, method).toBe(400);
         expect(res.body.code).toBe('VALIDATION_FAILED');

@@ -24,7 +24,8 @@ describe.each(pgTargets())('recordings API refusals on $name', (target) => {
     await t?.close();
   });
 
-  const req = (u: User | undefined, method: string, path: string, body?: unknown) => call(t.url, method, path, u?.headers ?? { origin: t.url }, body);
+  const req = (u: User | undefined, method: string, path: string, body?: unknown) =>
+    call(t.url, method, path, u?.headers ?? { origin: t.url }, body);
   /** Every route of one recording, as [method, path, body]. */
   const routes = (id: string): [string, string, unknown?][] => [
     ['GET', `/api/recordings/${id}`],
@@ -38,7 +39,11 @@ describe.each(pgTargets())('recordings API refusals on $name', (target) => {
 
   it("answers another user's recording exactly like one that does not exist (404 RECORDING_NOT_FOUND)", async () => {
     const [owner, other] = [await signUp(t.url, 'owner'), await signUp(t.url, 'other')];
-    const id = await insertRecording(c, { userId: owner.userId, status: 'failed', metadata: { error: 'x', thumbnail_key: 'k' } });
+    const id = await insertRecording(c, {
+      userId: owner.userId,
+      status: 'failed',
+      metadata: { error: 'x', thumbnail_key: 'k' },
+    });
     await attachMedia(c, t.server.storage, { userId: owner.userId, id }, BYTES);
     const missing = String(BigInt(id) + 1_000_000n);
     for (const [i, [method, path, body]] of routes(id).entries()) {
@@ -73,7 +78,12 @@ describe.each(pgTargets())('recordings API refusals on $name', (target) => {
   });
 
   it('limits project members by role: viewers cannot edit or delete, editors cannot delete others, owners can', async () => {
-    const [owner, editor, viewer, author] = [await signUp(t.url, 'o'), await signUp(t.url, 'e'), await signUp(t.url, 'v'), await signUp(t.url, 'a')];
+    const [owner, editor, viewer, author] = [
+      await signUp(t.url, 'o'),
+      await signUp(t.url, 'e'),
+      await signUp(t.url, 'v'),
+      await signUp(t.url, 'a'),
+    ];
     const p = await insertProject(c, owner.userId);
     await addMember(c, p, editor.userId, 'editor');
     await addMember(c, p, viewer.userId, 'viewer');
@@ -90,7 +100,10 @@ describe.each(pgTargets())('recordings API refusals on $name', (target) => {
     const editorDelete = await req(editor, 'DELETE', `/api/recordings/${id}`);
     expect([editorDelete.status, editorDelete.json.code]).toEqual([403, 'FORBIDDEN']);
     expect(await exists()).toBe(true);
-    expect((await c.query('SELECT title, status FROM recordings WHERE id = $1', [id])).rows[0]).toEqual({ title: 'by author', status: 'failed' });
+    expect((await c.query('SELECT title, status FROM recordings WHERE id = $1', [id])).rows[0]).toEqual({
+      title: 'by author',
+      status: 'failed',
+    });
 
     expect((await req(editor, 'PATCH', `/api/recordings/${id}`, { title: 'edited' })).status).toBe(200);
     expect((await req(owner, 'DELETE', `/api/recordings/${id}`)).status).toBe(204);
@@ -109,7 +122,9 @@ describe.each(pgTargets())('recordings API refusals on $name', (target) => {
     expect(none.json).toEqual(a.json);
     const b = await req(me, 'PATCH', `/api/recordings/${id}`, { projectId: viewing, title: 'moved' });
     expect([b.status, b.json.code]).toEqual([403, 'FORBIDDEN']);
-    expect((await c.query('SELECT title, project_id FROM recordings WHERE id = $1', [id])).rows[0]).toMatchObject({ project_id: null });
+    expect((await c.query('SELECT title, project_id FROM recordings WHERE id = $1', [id])).rows[0]).toMatchObject({
+      project_id: null,
+    });
     expect((await c.query('SELECT title FROM recordings WHERE id = $1', [id])).rows[0].title).not.toBe('moved');
     const list = await req(me, 'GET', `/api/recordings?projectId=${foreign}`);
     expect([list.status, list.json.code]).toEqual([404, 'PROJECT_NOT_FOUND']);
@@ -131,7 +146,10 @@ describe.each(pgTargets())('recordings API refusals on $name', (target) => {
       ['cursor=garbage', 'INVALID_CURSOR'],
       [`cursor=${Buffer.from('["yesterday","1"]').toString('base64url')}`, 'INVALID_CURSOR'],
       [`cursor=${Buffer.from('["1","1"]').toString('base64url')}`, 'INVALID_CURSOR'],
-      [`cursor=${Buffer.from('["2026-01-01 00:00:00+00","9999999999999999999"]').toString('base64url')}`, 'INVALID_CURSOR'],
+      [
+        `cursor=${Buffer.from('["2026-01-01 00:00:00+00","9999999999999999999"]').toString('base64url')}`,
+        'INVALID_CURSOR',
+      ],
       [`cursor=${Buffer.from('["2026-02-31 00:00:00+00","1"]').toString('base64url')}`, 'INVALID_CURSOR'],
       [`cursor=${Buffer.from('["2026-01-01 00:00:00+99","1"]').toString('base64url')}`, 'INVALID_CURSOR'],
       [`cursor=${Buffer.from('{"a":1}').toString('base64url')}`, 'INVALID_CURSOR'],
@@ -148,7 +166,17 @@ describe.each(pgTargets())('recordings API refusals on $name', (target) => {
   it('rejects PATCH bodies that change nothing or hold unknown or invalid fields, changing nothing', async () => {
     const u = await signUp(t.url, 'u');
     const id = await insertRecording(c, { userId: u.userId, title: 'kept' });
-    for (const body of [{}, { foo: 1 }, { title: '' }, { title: '   ' }, { title: { text: 'x' } }, { projectId: 'abc' }, { title: 'x'.repeat(301) }, { title: 'a\u0000b' }, { description: '\u0000' }]) {
+    for (const body of [
+      {},
+      { foo: 1 },
+      { title: '' },
+      { title: '   ' },
+      { title: { text: 'x' } },
+      { projectId: 'abc' },
+      { title: 'x'.repeat(301) },
+      { title: 'a\u0000b' },
+      { description: '\u0000' },
+    ]) {
       const res = await req(u, 'PATCH', `/api/recordings/${id}`, body);
       expect([res.status, res.json?.code], JSON.stringify(body).slice(0, 40)).toEqual([400, 'VALIDATION_FAILED']);
     }
@@ -171,7 +199,11 @@ describe.each(pgTargets())('recordings API refusals on $name', (target) => {
     const gone = await insertRecording(c, { userId: u.userId });
     const { key } = await attachMedia(c, t.server.storage, { userId: u.userId, id: gone }, BYTES);
     await t.server.storage.delete(key);
-    for (const path of [`/api/recordings/${noKey}/media`, `/api/recordings/${gone}/media`, `/api/recordings/${gone}/thumbnail`]) {
+    for (const path of [
+      `/api/recordings/${noKey}/media`,
+      `/api/recordings/${gone}/media`,
+      `/api/recordings/${gone}/thumbnail`,
+    ]) {
       const res = await req(u, 'GET', path);
       expect([res.status, res.json?.code], path).toEqual([409, 'MEDIA_UNAVAILABLE']);
     }

@@ -15,7 +15,15 @@ import { recordingPrefix, thumbnailKey } from '../src/server/storage/keys.js';
 import { signUp, startTestServer, type TestServer } from './support/app.js';
 import { connect, pgTargets } from './support/db.js';
 import { type MediaFixtures, makeMediaFixtures } from './support/media-fixtures.js';
-import { addMember, attachMedia, call, insertProject, insertRecording, readObject, waitFor } from './support/recordings-fixtures.js';
+import {
+  addMember,
+  attachMedia,
+  call,
+  insertProject,
+  insertRecording,
+  readObject,
+  waitFor,
+} from './support/recordings-fixtures.js';
 
 const logger = createLogger('silent');
 let fx: MediaFixtures;
@@ -73,7 +81,8 @@ describe.each(pgTargets())('recordings API on $name', (target) => {
       [a, null, '2025-12-31 23:59:59.999999+00', 0],
     ];
     const rows: { id: string; us: number }[] = [];
-    for (const [u, project, at, us] of plan) rows.push({ id: await insertRecording(c, { userId: u.userId, projectId: project, createdAt: at }), us });
+    for (const [u, project, at, us] of plan)
+      rows.push({ id: await insertRecording(c, { userId: u.userId, projectId: project, createdAt: at }), us });
     await insertRecording(c, { userId: b.userId, createdAt: '2026-01-01 00:00:02+00' }); // b's private one: never listed to a
     const expected = rows.sort((x, y) => y.us - x.us || Number(BigInt(y.id) - BigInt(x.id))).map((r) => r.id);
 
@@ -101,7 +110,13 @@ describe.each(pgTargets())('recordings API on $name', (target) => {
     await addMember(c, p, b.userId, 'viewer');
     const r1 = await insertRecording(c, { userId: a.userId, type: 'screen', status: 'completed', quality: 'low' });
     const r2 = await insertRecording(c, { userId: a.userId, type: 'audio', status: 'failed', quality: 'high' });
-    const r3 = await insertRecording(c, { userId: a.userId, type: 'screen', status: 'processing', quality: 'medium', projectId: p });
+    const r3 = await insertRecording(c, {
+      userId: a.userId,
+      type: 'screen',
+      status: 'processing',
+      quality: 'medium',
+      projectId: p,
+    });
     const r4 = await insertRecording(c, { userId: a.userId, type: 'camera', status: 'completed', quality: 'high' });
     const got = async (u: User, q: string) => {
       const res = await as(u).get(`/api/recordings?${q}`);
@@ -122,7 +137,8 @@ describe.each(pgTargets())('recordings API on $name', (target) => {
 
   it('searches title and description case-insensitively, with % and _ matching literally', async () => {
     const a = await signUp(t.url, 'a');
-    const mk = (title: string, description: string | null = null) => insertRecording(c, { userId: a.userId, title, description });
+    const mk = (title: string, description: string | null = null) =>
+      insertRecording(c, { userId: a.userId, title, description });
     const review = await mk('Quarterly REVIEW');
     const notes = await mk('Monday', 'notes from the review');
     const percent = await mk('100% done');
@@ -131,7 +147,8 @@ describe.each(pgTargets())('recordings API on $name', (target) => {
     await mk('about snakeXcase');
     const backslash = await mk('C:\\temp');
     await mk('nothing to see');
-    const q = async (s: string) => ids((await as(a).get(`/api/recordings?q=${encodeURIComponent(s)}`)).json.items).sort();
+    const q = async (s: string) =>
+      ids((await as(a).get(`/api/recordings?q=${encodeURIComponent(s)}`)).json.items).sort();
     expect(await q('review')).toEqual([review, notes].sort());
     expect(await q('rEvIeW')).toEqual([review, notes].sort());
     expect(await q('100%')).toEqual([percent]);
@@ -144,7 +161,12 @@ describe.each(pgTargets())('recordings API on $name', (target) => {
   });
 
   it("shows project members each other's recordings with rights by role, and nobody else's private ones", async () => {
-    const [owner, editor, viewer, outsider] = [await signUp(t.url, 'o'), await signUp(t.url, 'e'), await signUp(t.url, 'v'), await signUp(t.url, 'x')];
+    const [owner, editor, viewer, outsider] = [
+      await signUp(t.url, 'o'),
+      await signUp(t.url, 'e'),
+      await signUp(t.url, 'v'),
+      await signUp(t.url, 'x'),
+    ];
     const p = await insertProject(c, owner.userId);
     await addMember(c, p, editor.userId, 'editor');
     await addMember(c, p, viewer.userId, 'viewer');
@@ -152,21 +174,43 @@ describe.each(pgTargets())('recordings API on $name', (target) => {
     const ownerPrivate = await insertRecording(c, { userId: owner.userId });
     const editorPrivate = await insertRecording(c, { userId: editor.userId });
     const rights = async (u: User) =>
-      Object.fromEntries(((await as(u).get('/api/recordings')).json.items as any[]).map((i) => [i.id, [i.canEdit, i.canDelete]]));
+      Object.fromEntries(
+        ((await as(u).get('/api/recordings')).json.items as any[]).map((i) => [i.id, [i.canEdit, i.canDelete]]),
+      );
     expect(await rights(owner)).toEqual({ [shared]: [true, true], [ownerPrivate]: [true, true] });
     expect(await rights(editor)).toEqual({ [shared]: [true, true], [editorPrivate]: [true, true] });
     expect(await rights(viewer)).toEqual({ [shared]: [false, false] });
     expect(await rights(outsider)).toEqual({});
     const ownerShared = await insertRecording(c, { userId: owner.userId, projectId: p });
-    expect((await as(editor).get(`/api/recordings/${ownerShared}`)).json).toMatchObject({ canEdit: true, canDelete: false });
-    expect((await as(viewer).get(`/api/recordings/${ownerShared}`)).json).toMatchObject({ canEdit: false, canDelete: false });
+    expect((await as(editor).get(`/api/recordings/${ownerShared}`)).json).toMatchObject({
+      canEdit: true,
+      canDelete: false,
+    });
+    expect((await as(viewer).get(`/api/recordings/${ownerShared}`)).json).toMatchObject({
+      canEdit: false,
+      canDelete: false,
+    });
   });
 
   it('returns one recording with its status, progress while processing and error when failed', async () => {
     const a = await signUp(t.url, 'a');
-    const processing = await insertRecording(c, { userId: a.userId, status: 'processing', metadata: { progress: 0.4 }, title: 'Talk', description: 'd' });
-    const failed = await insertRecording(c, { userId: a.userId, status: 'failed', metadata: { error: 'ffprobe: Invalid data', progress: 0.2 } });
-    const done = await insertRecording(c, { userId: a.userId, status: 'completed', metadata: { progress: 1, error: 'old' } });
+    const processing = await insertRecording(c, {
+      userId: a.userId,
+      status: 'processing',
+      metadata: { progress: 0.4 },
+      title: 'Talk',
+      description: 'd',
+    });
+    const failed = await insertRecording(c, {
+      userId: a.userId,
+      status: 'failed',
+      metadata: { error: 'ffprobe: Invalid data', progress: 0.2 },
+    });
+    const done = await insertRecording(c, {
+      userId: a.userId,
+      status: 'completed',
+      metadata: { progress: 1, error: 'old' },
+    });
     const one = await as(a).get(`/api/recordings/${processing}`);
     expect(one.status).toBe(200);
     expect(one.json).toMatchObject({
@@ -182,8 +226,16 @@ describe.each(pgTargets())('recordings API on $name', (target) => {
       canEdit: true,
       canDelete: true,
     });
-    expect((await as(a).get(`/api/recordings/${failed}`)).json).toMatchObject({ status: 'failed', progress: null, error: 'ffprobe: Invalid data' });
-    expect((await as(a).get(`/api/recordings/${done}`)).json).toMatchObject({ status: 'completed', progress: null, error: null });
+    expect((await as(a).get(`/api/recordings/${failed}`)).json).toMatchObject({
+      status: 'failed',
+      progress: null,
+      error: 'ffprobe: Invalid data',
+    });
+    expect((await as(a).get(`/api/recordings/${done}`)).json).toMatchObject({
+      status: 'completed',
+      progress: null,
+      error: null,
+    });
   });
 
   it('changes title, description and project: into a project where you edit, and out with null', async () => {
@@ -191,7 +243,8 @@ describe.each(pgTargets())('recordings API on $name', (target) => {
     const p = await insertProject(c, b.userId);
     await addMember(c, p, a.userId, 'editor');
     const id = await insertRecording(c, { userId: a.userId, title: 'old', description: 'old d' });
-    const row = async () => (await c.query('SELECT title, description, project_id::text FROM recordings WHERE id = $1', [id])).rows[0];
+    const row = async () =>
+      (await c.query('SELECT title, description, project_id::text FROM recordings WHERE id = $1', [id])).rows[0];
 
     const r1 = await as(a).patch(`/api/recordings/${id}`, { title: '  New title  ', description: 'new d' });
     expect(r1.status).toBe(200);
@@ -216,14 +269,18 @@ describe.each(pgTargets())('recordings API on $name', (target) => {
     const id = await insertRecording(c, { userId: a.userId });
     const { key } = await attachMedia(c, t.server.storage, { userId: a.userId, id }, media);
     await t.server.storage.put(thumbnailKey(a.userId, id), fx.png);
-    const jobs = async () => Number((await c.query(`SELECT count(*) FROM pgboss.job WHERE name = 'storage-delete'`)).rows[0].count);
+    const jobs = async () =>
+      Number((await c.query(`SELECT count(*) FROM pgboss.job WHERE name = 'storage-delete'`)).rows[0].count);
     const jobsBefore = await jobs();
 
     const res = await as(a).delete(`/api/recordings/${id}`);
     expect(res.status).toBe(204);
     expect((await c.query('SELECT 1 FROM recordings WHERE id = $1', [id])).rowCount).toBe(0);
     const prefix = recordingPrefix(a.userId, id);
-    const outbox = await c.query('SELECT storage_provider, storage_bucket, storage_key FROM storage_deletions WHERE storage_key = $1', [prefix]);
+    const outbox = await c.query(
+      'SELECT storage_provider, storage_bucket, storage_key FROM storage_deletions WHERE storage_key = $1',
+      [prefix],
+    );
     expect(outbox.rows).toEqual([{ storage_provider: 'local', storage_bucket: null, storage_key: prefix }]);
     expect(await jobs()).toBe(jobsBefore + 1);
     expect(await t.server.storage.exists(key)).toBe(true); // the job removes the media, not the request
@@ -306,7 +363,10 @@ describe.each(pgTargets())('recordings API on $name', (target) => {
       await storage.put(key, Readable.from([media]));
       const tail = await as(a).get(`/api/recordings/${id}/media`, { range: 'bytes=-50' });
       const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(tail.headers.get('content-range') ?? '');
-      expect(m && [Number(m[3]), tail.body.equals(replaced.subarray(Number(m[1]), Number(m[2]) + 1))]).toEqual([replaced.length, true]);
+      expect(m && [Number(m[3]), tail.body.equals(replaced.subarray(Number(m[1]), Number(m[2]) + 1))]).toEqual([
+        replaced.length,
+        true,
+      ]);
     } finally {
       storage.stat = stat;
     }
@@ -336,7 +396,11 @@ describe.each(pgTargets())('recordings API on $name', (target) => {
     const wc = await connect(w.dbUrl);
     try {
       const a = await signUp(w.url, 'a');
-      const id = await insertRecording(wc, { userId: a.userId, status: 'failed', metadata: { error: 'killed mid-way', progress: 0.7 } });
+      const id = await insertRecording(wc, {
+        userId: a.userId,
+        status: 'failed',
+        metadata: { error: 'killed mid-way', progress: 0.7 },
+      });
       await attachMedia(wc, w.server.storage, { userId: a.userId, id }, media);
       const retry = await call(w.url, 'POST', `/api/recordings/${id}/retry`, a.headers);
       expect(retry.status).toBe(200);
@@ -349,7 +413,12 @@ describe.each(pgTargets())('recordings API on $name', (target) => {
         30_000,
         'the worker to process the recording',
       );
-      expect(done).toMatchObject({ status: 'completed', error: null, progress: null, thumbnailUrl: `/api/recordings/${id}/thumbnail` });
+      expect(done).toMatchObject({
+        status: 'completed',
+        error: null,
+        progress: null,
+        thumbnailUrl: `/api/recordings/${id}/thumbnail`,
+      });
       expect(done.metadata).toMatchObject({ duration_fixed: true, width: 320, height: 240 });
       // Opus framing makes the 3 s fixture 3.0xx s; the row keeps the nearest whole second.
       expect(Math.abs(done.metadata.duration_ms - 3000)).toBeLessThan(100);
@@ -361,7 +430,11 @@ describe.each(pgTargets())('recordings API on $name', (target) => {
   });
 
   it('redirects media to the CDN when the row has a CDN URL (local storage, CDN_BASE_URL)', async () => {
-    const cdn = await startTestServer(target, { JOBS_ENABLED: 'false', STORAGE_PROVIDER: 'local', CDN_BASE_URL: 'https://cdn.example.com/media' });
+    const cdn = await startTestServer(target, {
+      JOBS_ENABLED: 'false',
+      STORAGE_PROVIDER: 'local',
+      CDN_BASE_URL: 'https://cdn.example.com/media',
+    });
     const cc = await connect(cdn.dbUrl);
     try {
       const a = await signUp(cdn.url, 'a');
@@ -370,7 +443,9 @@ describe.each(pgTargets())('recordings API on $name', (target) => {
       const res = await call(cdn.url, 'GET', `/api/recordings/${id}/media`, a.headers);
       expect(res.status).toBe(302);
       expect(res.headers.get('location')).toBe(`https://cdn.example.com/media/${key}`);
-      expect((await call(cdn.url, 'GET', `/api/recordings/${id}`, a.headers)).json.mediaUrl).toBe(`https://cdn.example.com/media/${key}`);
+      expect((await call(cdn.url, 'GET', `/api/recordings/${id}`, a.headers)).json.mediaUrl).toBe(
+        `https://cdn.example.com/media/${key}`,
+      );
     } finally {
       await cc.end();
       await cdn.close();

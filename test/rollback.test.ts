@@ -12,15 +12,21 @@ import { catalogSnapshot } from './support/catalog.js';
 import { ALL_VERSIONS, connect, freshDatabase, migrator, PHASE1_VERSIONS, pgTargets } from './support/db.js';
 
 async function seed(c: pg.Client): Promise<void> {
-  await c.query(`INSERT INTO users (id, email, display_name) VALUES ('u1', 'a@example.com', 'Ada'), ('u2', 'b@example.com', 'Bob')`);
+  await c.query(
+    `INSERT INTO users (id, email, display_name) VALUES ('u1', 'a@example.com', 'Ada'), ('u2', 'b@example.com', 'Bob')`,
+  );
   await c.query(`INSERT INTO projects (owner_id, name) VALUES ('u1', 'Launch')`);
   await c.query(
     `INSERT INTO recordings (user_id, project_id, title, description, recording_type, duration, file_size, metadata)
      VALUES ('u1', 1, 'Demo, "quoted", with commas', E'line one\\nline two', 'screen', 42, 1048576, '{"codec":"vp9"}'),
             ('u2', NULL, 'Voice memo', NULL, 'audio', 7, NULL, NULL)`,
   );
-  await c.query(`INSERT INTO recording_sessions (user_id, recording_type, started_at, status) VALUES ('u1', 'camera', now(), 'completed')`);
-  await c.query(`INSERT INTO recording_edits (recording_id, edit_type, parameters) VALUES (1, 'trim', '{"start":1,"end":5}')`);
+  await c.query(
+    `INSERT INTO recording_sessions (user_id, recording_type, started_at, status) VALUES ('u1', 'camera', now(), 'completed')`,
+  );
+  await c.query(
+    `INSERT INTO recording_edits (recording_id, edit_type, parameters) VALUES (1, 'trim', '{"start":1,"end":5}')`,
+  );
 }
 
 async function dumpRows(c: pg.Client): Promise<Record<string, unknown[]>> {
@@ -71,7 +77,8 @@ describe.each(pgTargets())('rollback on $name', (target) => {
       await m.down({ to: versions[i]! });
       const now = await catalogSnapshot(c);
       // schema_migrations exists from the first up on: compare everything else
-      const strip = (s: Record<string, string[]>) => JSON.stringify(Object.values(s).map((l) => l.filter((x) => !x.includes('schema_migrations'))));
+      const strip = (s: Record<string, string[]>) =>
+        JSON.stringify(Object.values(s).map((l) => l.filter((x) => !x.includes('schema_migrations'))));
       expect(strip(now), `after down --to ${versions[i]}`).toEqual(strip(snapshots[i]!));
     }
   });
@@ -89,7 +96,9 @@ describe.each(pgTargets())('rollback on $name', (target) => {
     await migrator(db.url).up();
     await seed(c);
     const before = await dumpRows(c);
-    const err = await migrator(db.url, { backupDir }).down({ to: 0 }).catch((e) => e);
+    const err = await migrator(db.url, { backupDir })
+      .down({ to: 0 })
+      .catch((e) => e);
     expect(err).toMatchObject({ code: 'MIGRATION_DATA_LOSS' });
     expect(err.message).toContain('public.users: 2 row(s)');
     expect(err.message).toContain('public.recordings: 2 row(s)');
@@ -117,15 +126,21 @@ describe.each(pgTargets())('rollback on $name', (target) => {
       expect(result.backupPath).toBeDefined();
       const manifest = JSON.parse(fs.readFileSync(path.join(result.backupPath!, 'manifest.json'), 'utf8'));
       // Phase 2's down drops recordings.storage_provider (set on every row) before Phase 1 drops the tables.
-      expect(manifest.entries.filter((e: { column?: string }) => e.column).map((e: { column: string }) => e.column)).toEqual(['storage_provider']);
-      expect(manifest.entries.filter((e: { column?: string }) => !e.column).map((e: { table: string }) => e.table)).toEqual([
+      expect(
+        manifest.entries.filter((e: { column?: string }) => e.column).map((e: { column: string }) => e.column),
+      ).toEqual(['storage_provider']);
+      expect(
+        manifest.entries.filter((e: { column?: string }) => !e.column).map((e: { table: string }) => e.table),
+      ).toEqual([
         'public.recording_edits',
         'public.recording_sessions',
         'public.recordings',
         'public.projects',
         'public.users',
       ]);
-      const formats = new Set(manifest.entries.filter((e: { column?: string }) => !e.column).map((e: { format: string }) => e.format));
+      const formats = new Set(
+        manifest.entries.filter((e: { column?: string }) => !e.column).map((e: { format: string }) => e.format),
+      );
       // Debian's pg_dump 15 can dump the PG 15 server; the embedded PG 18 needs the COPY export.
       expect([...formats]).toEqual([mode === 'copy' || target.name.includes('pg18') ? 'csv' : 'pg_dump']);
       expect((await c.query(`SELECT to_regclass('users') AS t`)).rows[0].t).toBeNull();
@@ -134,14 +149,19 @@ describe.each(pgTargets())('rollback on $name', (target) => {
       await restoreBackup(c, db.url, result.backupPath!);
       expect(await dumpRows(c)).toEqual(before);
       // identity sequences moved past the restored ids
-      const { rows } = await c.query(`INSERT INTO recordings (user_id, title, recording_type, duration) VALUES ('u1', 'new', 'camera', 1) RETURNING id`);
+      const { rows } = await c.query(
+        `INSERT INTO recordings (user_id, title, recording_type, duration) VALUES ('u1', 'new', 'camera', 1) RETURNING id`,
+      );
       expect(Number(rows[0].id)).toBe(3);
     });
   }
 
   it('guards dropped columns too: refuses, then backs up and restores the column values', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-migs-'));
-    fs.writeFileSync(path.join(dir, '0001_phase1_t.up.sql'), 'CREATE TABLE t (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, a text);');
+    fs.writeFileSync(
+      path.join(dir, '0001_phase1_t.up.sql'),
+      'CREATE TABLE t (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, a text);',
+    );
     fs.writeFileSync(path.join(dir, '0001_phase1_t.down.sql'), 'DROP TABLE t;');
     fs.writeFileSync(path.join(dir, '0002_phase2_b.up.sql'), 'ALTER TABLE t ADD COLUMN b text;');
     fs.writeFileSync(path.join(dir, '0002_phase2_b.down.sql'), 'ALTER TABLE t DROP COLUMN b;');
@@ -165,17 +185,27 @@ describe.each(pgTargets())('rollback on $name', (target) => {
   it('rolling back the take columns (0011) refuses while they hold data, then backs them up and restores them', async () => {
     await migrator(db.url).up();
     await seed(c);
-    await c.query(`UPDATE recording_sessions SET last_heartbeat_at = started_at, take = '{"title":"Kept take","metadata":{"slides":[0,1200]}}', recording_id = 1`);
-    const before = (await c.query('SELECT id, last_heartbeat_at, recording_id, take FROM recording_sessions ORDER BY id')).rows;
+    await c.query(
+      `UPDATE recording_sessions SET last_heartbeat_at = started_at, take = '{"title":"Kept take","metadata":{"slides":[0,1200]}}', recording_id = 1`,
+    );
+    const before = (
+      await c.query('SELECT id, last_heartbeat_at, recording_id, take FROM recording_sessions ORDER BY id')
+    ).rows;
     await expect(migrator(db.url, { backupDir }).down({ to: 10 })).rejects.toMatchObject({
       code: 'MIGRATION_DATA_LOSS',
       message: expect.stringContaining('public.recording_sessions.take: 1 row(s)'),
     });
     const result = await migrator(db.url, { backupDir }).down({ to: 10 }, true);
-    const cols = (await c.query(`SELECT attname FROM pg_attribute WHERE attrelid = 'recording_sessions'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).rows;
+    const cols = (
+      await c.query(
+        `SELECT attname FROM pg_attribute WHERE attrelid = 'recording_sessions'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+      )
+    ).rows;
     expect(cols.map((r) => r.attname)).not.toContain('take');
     await migrator(db.url).up();
     await restoreBackup(c, db.url, result.backupPath!);
-    expect((await c.query('SELECT id, last_heartbeat_at, recording_id, take FROM recording_sessions ORDER BY id')).rows).toEqual(before);
+    expect(
+      (await c.query('SELECT id, last_heartbeat_at, recording_id, take FROM recording_sessions ORDER BY id')).rows,
+    ).toEqual(before);
   });
 });

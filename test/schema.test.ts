@@ -34,10 +34,36 @@ const SPEC = {
   /** Phase 1 tables and their columns, in the spec's order. */
   columns: {
     recordings: [
-      'id', 'user_id', 'project_id', 'title', 'description', 'recording_type', 'duration', 'file_size', 'mime_type',
-      'storage_url', 'thumbnail_url', 'quality', 'status', 'metadata', 'created_at', 'updated_at',
+      'id',
+      'user_id',
+      'project_id',
+      'title',
+      'description',
+      'recording_type',
+      'duration',
+      'file_size',
+      'mime_type',
+      'storage_url',
+      'thumbnail_url',
+      'quality',
+      'status',
+      'metadata',
+      'created_at',
+      'updated_at',
     ],
-    recording_sessions: ['id', 'user_id', 'recording_type', 'started_at', 'ended_at', 'duration', 'device_info', 'settings', 'status', 'error_message', 'created_at'],
+    recording_sessions: [
+      'id',
+      'user_id',
+      'recording_type',
+      'started_at',
+      'ended_at',
+      'duration',
+      'device_info',
+      'settings',
+      'status',
+      'error_message',
+      'created_at',
+    ],
     recording_edits: ['id', 'recording_id', 'edit_type', 'parameters', 'applied_at', 'undo_data'],
   },
   /** Columns the spec declares NOT NULL (we add NOT NULL to a few more: see docs/schema.md). */
@@ -86,7 +112,13 @@ const SPEC = {
     fk_edits_recording: 'recording_edits(recording_id) -> recordings(id) ON DELETE c',
   },
   /** Phase 2 ("Storage Integration Gaps"): five storage columns on recordings, storage_provider defaulting to 'local'. */
-  storageColumns: { storage_provider: "'local'::text", storage_key: null, storage_region: null, storage_bucket: null, cdn_url: null },
+  storageColumns: {
+    storage_provider: "'local'::text",
+    storage_key: null,
+    storage_region: null,
+    storage_bucket: null,
+    cdn_url: null,
+  },
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -100,7 +132,13 @@ interface Column {
   identity: '' | 'a' | 'd';
 }
 
-const col = (name: string, type: string, notNull: boolean, dflt: string | null = null, identity: Column['identity'] = ''): Column => ({
+const col = (
+  name: string,
+  type: string,
+  notNull: boolean,
+  dflt: string | null = null,
+  identity: Column['identity'] = '',
+): Column => ({
   name,
   type,
   notNull,
@@ -113,7 +151,8 @@ const ID = col('id', 'bigint', true, null, 'd');
 // ---------------------------------------------------------------------------------------------
 // CHECK constraints: name -> pg_get_constraintdef. The spec's names plus ours.
 // ---------------------------------------------------------------------------------------------
-const inList = (column: string, values: string[]) => `CHECK ((${column} = ANY (ARRAY[${values.map((v) => `'${v}'::text`).join(', ')}])))`;
+const inList = (column: string, values: string[]) =>
+  `CHECK ((${column} = ANY (ARRAY[${values.map((v) => `'${v}'::text`).join(', ')}])))`;
 const RECORDING_TYPES = ['camera', 'audio', 'screen', 'screen-camera', 'slides-camera', 'slides'];
 
 // ---------------------------------------------------------------------------------------------
@@ -128,14 +167,45 @@ interface Index {
   /** WHERE of a partial index, as pg_get_expr prints it; null for a whole-table index. */
   predicate: string | null;
 }
-const idx = (name: string, columns: string[]): Index => ({ name, columns, unique: false, primary: false, constraint: null, predicate: null });
+const idx = (name: string, columns: string[]): Index => ({
+  name,
+  columns,
+  unique: false,
+  primary: false,
+  constraint: null,
+  predicate: null,
+});
 /** A partial index (CREATE INDEX … WHERE). */
-const partialIdx = (name: string, columns: string[], predicate: string): Index => ({ ...idx(name, columns), predicate });
+const partialIdx = (name: string, columns: string[], predicate: string): Index => ({
+  ...idx(name, columns),
+  predicate,
+});
 /** A unique index that backs no constraint (CREATE UNIQUE INDEX). */
-const uniqueIdx = (name: string, columns: string[]): Index => ({ name, columns, unique: true, primary: false, constraint: null, predicate: null });
+const uniqueIdx = (name: string, columns: string[]): Index => ({
+  name,
+  columns,
+  unique: true,
+  primary: false,
+  constraint: null,
+  predicate: null,
+});
 /** The index behind a UNIQUE constraint. */
-const uq = (name: string, columns: string[]): Index => ({ name, columns, unique: true, primary: false, constraint: 'u', predicate: null });
-const pkey = (table: Table, columns = ['id']): Index => ({ name: `${table}_pkey`, columns, unique: true, primary: true, constraint: 'p', predicate: null });
+const uq = (name: string, columns: string[]): Index => ({
+  name,
+  columns,
+  unique: true,
+  primary: false,
+  constraint: 'u',
+  predicate: null,
+});
+const pkey = (table: Table, columns = ['id']): Index => ({
+  name: `${table}_pkey`,
+  columns,
+  unique: true,
+  primary: true,
+  constraint: 'p',
+  predicate: null,
+});
 
 // ---------------------------------------------------------------------------------------------
 // Foreign keys: ON UPDATE NO ACTION, MATCH SIMPLE, not deferrable, validated; ON DELETE CASCADE
@@ -183,8 +253,19 @@ interface SchemaPart {
 // =============================================================================================
 const PHASE1: SchemaPart = {
   columns: {
-    users: [col('id', 'text', true), col('email', 'text', true), col('display_name', 'text', true), col('created_at', TZ, true, 'now()')],
-    projects: [ID, col('owner_id', 'text', true), col('name', 'text', true), col('created_at', TZ, true, 'now()'), col('updated_at', TZ, true, 'now()')],
+    users: [
+      col('id', 'text', true),
+      col('email', 'text', true),
+      col('display_name', 'text', true),
+      col('created_at', TZ, true, 'now()'),
+    ],
+    projects: [
+      ID,
+      col('owner_id', 'text', true),
+      col('name', 'text', true),
+      col('created_at', TZ, true, 'now()'),
+      col('updated_at', TZ, true, 'now()'),
+    ],
     recordings: [
       ID,
       col('user_id', 'text', true),
@@ -319,7 +400,12 @@ const PHASE2: SchemaPart = {
       col('expires_at', TZ, false),
       col('revoked_at', TZ, false),
     ],
-    project_members: [col('project_id', 'bigint', true), col('user_id', 'text', true), col('role', 'text', true), col('created_at', TZ, true, 'now()')],
+    project_members: [
+      col('project_id', 'bigint', true),
+      col('user_id', 'text', true),
+      col('role', 'text', true),
+      col('created_at', TZ, true, 'now()'),
+    ],
     // 0011: what the web app needs of a take; nullable, no default (catalog-only on a table that holds rows).
     recording_sessions: [
       col('project_id', 'bigint', false),
@@ -359,7 +445,8 @@ const PHASE2: SchemaPart = {
     project_members: { chk_project_member_role: inList('role', ['owner', 'editor', 'viewer']) },
     uploads: {
       chk_upload_status: inList('status', ['uploading', 'completed', 'failed', 'terminated']),
-      chk_upload_offset: 'CHECK (((upload_offset >= 0) AND ((upload_length IS NULL) OR (upload_offset <= upload_length))))',
+      chk_upload_offset:
+        'CHECK (((upload_offset >= 0) AND ((upload_length IS NULL) OR (upload_offset <= upload_length))))',
     },
     storage_deletions: { chk_storage_deletion_provider: inList('storage_provider', ['local', 's3']) },
     // 0011 adds it NOT VALID; 0012 validates it.
@@ -368,9 +455,20 @@ const PHASE2: SchemaPart = {
   indexes: {
     // 0009: CREATE UNIQUE INDEX CONCURRENTLY, in a no-transaction file; NULLs stay distinct.
     recordings: [uniqueIdx('idx_recordings_storage_key', ['storage_key'])],
-    auth_sessions: [pkey('auth_sessions'), idx('idx_auth_sessions_user_id', ['user_id']), idx('idx_auth_sessions_expires_at', ['expires_at'])],
-    api_tokens: [pkey('api_tokens'), idx('idx_api_tokens_user_id', ['user_id']), uq('uq_api_tokens_token_hash', ['token_hash'])],
-    project_members: [pkey('project_members', ['project_id', 'user_id']), idx('idx_project_members_user_id', ['user_id'])],
+    auth_sessions: [
+      pkey('auth_sessions'),
+      idx('idx_auth_sessions_user_id', ['user_id']),
+      idx('idx_auth_sessions_expires_at', ['expires_at']),
+    ],
+    api_tokens: [
+      pkey('api_tokens'),
+      idx('idx_api_tokens_user_id', ['user_id']),
+      uq('uq_api_tokens_token_hash', ['token_hash']),
+    ],
+    project_members: [
+      pkey('project_members', ['project_id', 'user_id']),
+      idx('idx_project_members_user_id', ['user_id']),
+    ],
     uploads: [
       pkey('uploads'),
       idx('idx_uploads_user_created', ['user_id', 'created_at DESC']),
@@ -383,7 +481,11 @@ const PHASE2: SchemaPart = {
     recording_sessions: [
       uniqueIdx('idx_sessions_recording_id', ['recording_id']),
       idx('idx_sessions_project_id', ['project_id']),
-      partialIdx('idx_sessions_active_heartbeat', ['COALESCE(last_heartbeat_at, started_at)'], "status = 'active'::text"),
+      partialIdx(
+        'idx_sessions_active_heartbeat',
+        ['COALESCE(last_heartbeat_at, started_at)'],
+        "status = 'active'::text",
+      ),
     ],
   },
   foreignKeys: [
@@ -409,9 +511,13 @@ const PHASE2: SchemaPart = {
 function merge(a: SchemaPart, b: SchemaPart): SchemaPart {
   const tables = (x: object, y: object) => [...new Set([...Object.keys(x), ...Object.keys(y)])] as Table[];
   return {
-    columns: Object.fromEntries(tables(a.columns, b.columns).map((t) => [t, [...(a.columns[t] ?? []), ...(b.columns[t] ?? [])]])),
+    columns: Object.fromEntries(
+      tables(a.columns, b.columns).map((t) => [t, [...(a.columns[t] ?? []), ...(b.columns[t] ?? [])]]),
+    ),
     checks: Object.fromEntries(tables(a.checks, b.checks).map((t) => [t, { ...a.checks[t], ...b.checks[t] }])),
-    indexes: Object.fromEntries(tables(a.indexes, b.indexes).map((t) => [t, [...(a.indexes[t] ?? []), ...(b.indexes[t] ?? [])]])),
+    indexes: Object.fromEntries(
+      tables(a.indexes, b.indexes).map((t) => [t, [...(a.indexes[t] ?? []), ...(b.indexes[t] ?? [])]]),
+    ),
     foreignKeys: [...a.foreignKeys, ...b.foreignKeys].sort((x, y) => (x.name < y.name ? -1 : 1)),
     triggers: [...a.triggers, ...b.triggers].sort(),
   };
@@ -456,30 +562,33 @@ describe.each(pgTargets())('schema on $name', (target) => {
 
     it('schema_migrations records exactly the migration files of these phases as applied', async () => {
       const files = (await migrator(db.url).migrations()).filter((f) => f.phase <= phase);
-      const { rows } = await c.query<{ version: number; phase: number }>('SELECT version, phase FROM schema_migrations ORDER BY version');
+      const { rows } = await c.query<{ version: number; phase: number }>(
+        'SELECT version, phase FROM schema_migrations ORDER BY version',
+      );
       expect(rows).toEqual(files.map((f) => ({ version: f.version, phase: f.phase })));
       expect(rows.map((r) => r.version)).toEqual(phase === 1 ? PHASE1_VERSIONS : ALL_VERSIONS);
     });
 
     // Only after `up --phase 1`: the spec's Phase 1 on its own, with nothing of Phase 2.
-    if (phase === 1) it('Phase 1 alone: no Phase 2 table, no storage column on recordings, no password_hash on users', async () => {
-      const { rows } = await c.query<{ t: string; columns: string[] }>(
-        `SELECT c.relname AS t, array_agg(a.attname::text ORDER BY a.attnum) AS columns
+    if (phase === 1)
+      it('Phase 1 alone: no Phase 2 table, no storage column on recordings, no password_hash on users', async () => {
+        const { rows } = await c.query<{ t: string; columns: string[] }>(
+          `SELECT c.relname AS t, array_agg(a.attname::text ORDER BY a.attnum) AS columns
            FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
           WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.relname <> 'schema_migrations'
           GROUP BY c.relname ORDER BY 1`,
-      );
-      expect(rows.map((r) => r.t)).toEqual([...PHASE1_TABLES].sort());
-      const recordings = rows.find((r) => r.t === 'recordings')!.columns;
-      expect(recordings).toEqual(SPEC.columns.recordings);
-      for (const name of Object.keys(SPEC.storageColumns)) expect(recordings).not.toContain(name);
-      expect(rows.find((r) => r.t === 'users')!.columns).not.toContain('password_hash');
-      const { rows: absent } = await c.query(
-        `SELECT to_regclass('public.idx_recordings_storage_key') AS idx,
+        );
+        expect(rows.map((r) => r.t)).toEqual([...PHASE1_TABLES].sort());
+        const recordings = rows.find((r) => r.t === 'recordings')!.columns;
+        expect(recordings).toEqual(SPEC.columns.recordings);
+        for (const name of Object.keys(SPEC.storageColumns)) expect(recordings).not.toContain(name);
+        expect(rows.find((r) => r.t === 'users')!.columns).not.toContain('password_hash');
+        const { rows: absent } = await c.query(
+          `SELECT to_regclass('public.idx_recordings_storage_key') AS idx,
                 (SELECT count(*)::int FROM pg_constraint WHERE conname = 'chk_storage_provider') AS chk`,
-      );
-      expect(absent).toEqual([{ idx: null, chk: 0 }]);
-    });
+        );
+        expect(absent).toEqual([{ idx: null, chk: 0 }]);
+      });
 
     it.each(tables)('%s has exactly the expected columns, types, defaults and nullability', async (table) => {
       const { rows } = await c.query<Column>(
@@ -512,19 +621,22 @@ describe.each(pgTargets())('schema on $name', (target) => {
       expect(rows).toEqual([]);
     });
 
-    it.each(tables)('%s has exactly the expected CHECK constraints, validated, by name and definition', async (table) => {
-      const { rows } = await c.query<{ name: string; def: string; validated: boolean }>(
-        `SELECT conname AS name, pg_get_constraintdef(oid) AS def, convalidated AS validated
+    it.each(tables)(
+      '%s has exactly the expected CHECK constraints, validated, by name and definition',
+      async (table) => {
+        const { rows } = await c.query<{ name: string; def: string; validated: boolean }>(
+          `SELECT conname AS name, pg_get_constraintdef(oid) AS def, convalidated AS validated
            FROM pg_constraint
           WHERE conrelid = to_regclass($1) AND contype = 'c'
           ORDER BY conname`,
-        [`public.${table}`],
-      );
-      const expectedChecks = Object.entries(expected.checks[table] ?? {})
-        .map(([name, def]) => ({ name, def, validated: true }))
-        .sort(byName);
-      expect(rows).toEqual(expectedChecks);
-    });
+          [`public.${table}`],
+        );
+        const expectedChecks = Object.entries(expected.checks[table] ?? {})
+          .map(([name, def]) => ({ name, def, validated: true }))
+          .sort(byName);
+        expect(rows).toEqual(expectedChecks);
+      },
+    );
 
     it('every CHECK is declared exactly once: no two checks on a table share an expression (the sketch repeated them)', async () => {
       const { rows } = await c.query<{ t: string; def: string; names: string[] }>(
@@ -549,15 +661,31 @@ describe.each(pgTargets())('schema on $name', (target) => {
         .flatMap((t) => [
           ...Object.keys(expected.checks[t] ?? {}).map((name) => ({ t, name, type: 'c' })),
           ...expected.foreignKeys.filter((f) => f.table === t).map((f) => ({ t, name: f.name, type: 'f' })),
-          ...(expected.indexes[t] ?? []).filter((i) => i.constraint).map((i) => ({ t, name: i.name, type: i.constraint! })),
+          ...(expected.indexes[t] ?? [])
+            .filter((i) => i.constraint)
+            .map((i) => ({ t, name: i.name, type: i.constraint! })),
         ])
-        .sort((a, b) => (a.t !== b.t ? (a.t < b.t ? -1 : 1) : a.type !== b.type ? (a.type < b.type ? -1 : 1) : a.name < b.name ? -1 : 1));
+        .sort((a, b) =>
+          a.t !== b.t
+            ? a.t < b.t
+              ? -1
+              : 1
+            : a.type !== b.type
+              ? a.type < b.type
+                ? -1
+                : 1
+              : a.name < b.name
+                ? -1
+                : 1,
+        );
       expect(rows).toEqual(expectedConstraints);
     });
 
-    it.each(tables)('%s has exactly the expected btree indexes, columns in order with DESC, all valid and ready', async (table) => {
-      const { rows } = await c.query(
-        `SELECT ic.relname AS name,
+    it.each(tables)(
+      '%s has exactly the expected btree indexes, columns in order with DESC, all valid and ready',
+      async (table) => {
+        const { rows } = await c.query(
+          `SELECT ic.relname AS name,
                 ARRAY(
                   SELECT pg_get_indexdef(i.indexrelid, k, true)
                          || CASE
@@ -578,13 +706,14 @@ describe.each(pgTargets())('schema on $name', (target) => {
            JOIN pg_am am ON am.oid = ic.relam
           WHERE i.indrelid = to_regclass($1)
           ORDER BY ic.relname`,
-        [`public.${table}`],
-      );
-      const expectedIndexes = [...(expected.indexes[table] ?? [])]
-        .sort(byName)
-        .map((x) => ({ ...x, method: 'btree', nullsNotDistinct: false, valid: true, ready: true, live: true }));
-      expect(rows).toEqual(expectedIndexes);
-    });
+          [`public.${table}`],
+        );
+        const expectedIndexes = [...(expected.indexes[table] ?? [])]
+          .sort(byName)
+          .map((x) => ({ ...x, method: 'btree', nullsNotDistinct: false, valid: true, ready: true, live: true }));
+        expect(rows).toEqual(expectedIndexes);
+      },
+    );
 
     it('DESC indexes read DESC in pg_get_indexdef too', async () => {
       const desc = tables
@@ -595,7 +724,9 @@ describe.each(pgTargets())('schema on $name', (target) => {
           WHERE indexrelid::regclass::text = ANY ($1::text[]) ORDER BY 1`,
         [desc.map((i) => i.name)],
       );
-      expect(rows.map((r) => [r.name, r.def.replace(/^.* USING btree /, '')])).toEqual(desc.map((i) => [i.name, `(${i.columns.join(', ')})`]));
+      expect(rows.map((r) => [r.name, r.def.replace(/^.* USING btree /, '')])).toEqual(
+        desc.map((i) => [i.name, `(${i.columns.join(', ')})`]),
+      );
       expect(desc.length).toBe(phase === 1 ? 5 : 6);
     });
 
@@ -704,10 +835,17 @@ describe.each(pgTargets())('schema on $name', (target) => {
       );
       for (const [t, names] of Object.entries(SPEC.columns)) {
         // The spec's columns come first and in its order; Phase 2 only appends.
-        expect(rows.filter((r) => r.t === t).map((r) => r.name).slice(0, names.length), t).toEqual(names);
+        expect(
+          rows
+            .filter((r) => r.t === t)
+            .map((r) => r.name)
+            .slice(0, names.length),
+          t,
+        ).toEqual(names);
       }
       for (const [t, names] of Object.entries(SPEC.notNull)) {
-        for (const name of names) expect(rows.find((r) => r.t === t && r.name === name)?.notNull, `${t}.${name} NOT NULL`).toBe(true);
+        for (const name of names)
+          expect(rows.find((r) => r.t === t && r.name === name)?.notNull, `${t}.${name} NOT NULL`).toBe(true);
       }
       for (const [key, dflt] of Object.entries(SPEC.defaults)) {
         const [t, name] = key.split('.');
@@ -751,16 +889,19 @@ describe.each(pgTargets())('schema on $name', (target) => {
       expect(Object.fromEntries(rows.map((r) => [r.name, r.def]))).toEqual(SPEC.foreignKeys);
     });
 
-    if (phase === 2) it('the spec’s contract, Phase 2: recordings has the five storage columns, storage_provider defaulting to local', async () => {
-      const { rows } = await c.query<{ name: string; type: string; default: string | null }>(
-        `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, pg_get_expr(d.adbin, d.adrelid) AS default
+    if (phase === 2)
+      it('the spec’s contract, Phase 2: recordings has the five storage columns, storage_provider defaulting to local', async () => {
+        const { rows } = await c.query<{ name: string; type: string; default: string | null }>(
+          `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, pg_get_expr(d.adbin, d.adrelid) AS default
            FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
           WHERE a.attrelid = 'public.recordings'::regclass AND a.attname = ANY ($1::text[]) AND NOT a.attisdropped ORDER BY a.attnum`,
-        [Object.keys(SPEC.storageColumns)],
-      );
-      // text for the spec's VARCHAR, as in Phase 1.
-      expect(rows).toEqual(Object.entries(SPEC.storageColumns).map(([name, dflt]) => ({ name, type: 'text', default: dflt })));
-    });
+          [Object.keys(SPEC.storageColumns)],
+        );
+        // text for the spec's VARCHAR, as in Phase 1.
+        expect(rows).toEqual(
+          Object.entries(SPEC.storageColumns).map(([name, dflt]) => ({ name, type: 'text', default: dflt })),
+        );
+      });
   });
 });
 
@@ -778,7 +919,9 @@ describe.each(pgTargets())('Phase 2 applied step by step to a Phase 1 database h
     await migrator(db.url).up({ phase: 1 });
     c = await connect(db.url);
     await c.query(`INSERT INTO users (id, email, display_name) VALUES ('u1', 'a@example.test', 'Ada')`);
-    await c.query(`INSERT INTO recordings (user_id, title, recording_type, duration) VALUES ('u1', 'one', 'camera', 5), ('u1', 'two', 'audio', 7)`);
+    await c.query(
+      `INSERT INTO recordings (user_id, title, recording_type, duration) VALUES ('u1', 'one', 'camera', 5), ('u1', 'two', 'audio', 7)`,
+    );
   });
   afterAll(async () => {
     await c?.end();
@@ -788,7 +931,11 @@ describe.each(pgTargets())('Phase 2 applied step by step to a Phase 1 database h
   const fileNode = async (table: string) =>
     (await c.query<{ n: string }>(`SELECT pg_relation_filenode($1::regclass)::text AS n`, [table])).rows[0]!.n;
   const storageCheck = async () =>
-    (await c.query<{ validated: boolean }>(`SELECT convalidated AS validated FROM pg_constraint WHERE conname = 'chk_storage_provider'`)).rows;
+    (
+      await c.query<{ validated: boolean }>(
+        `SELECT convalidated AS validated FROM pg_constraint WHERE conname = 'chk_storage_provider'`,
+      )
+    ).rows;
   const storageIndex = async () =>
     (
       await c.query<{ unique: boolean; valid: boolean; ready: boolean }>(
@@ -821,7 +968,9 @@ describe.each(pgTargets())('Phase 2 applied step by step to a Phase 1 database h
 
     const next = (await m.plan('up'))[0]!;
     expect({ version: next.version, transactional: next.transactional }).toEqual({ version: 9, transactional: false });
-    expect(next.sql).toMatch(/CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS idx_recordings_storage_key ON recordings \(storage_key\)/);
+    expect(next.sql).toMatch(
+      /CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS idx_recordings_storage_key ON recordings \(storage_key\)/,
+    );
     await m.up({ to: 9 });
     expect(await storageIndex()).toEqual([{ unique: true, valid: true, ready: true }]);
     expect(await fileNode('recordings')).toBe(recordings);
@@ -837,72 +986,98 @@ describe.each(pgTargets())('Phase 2 applied step by step to a Phase 1 database h
  * rows: no rewrite, the links added NOT VALID and validated by the next migration, the three indexes
  * built outside a transaction and valid.
  */
-describe.each(pgTargets())('the take columns applied step by step to recording_sessions holding rows, on $name', (target) => {
-  let db: Awaited<ReturnType<typeof freshDatabase>>;
-  let c: pg.Client;
+describe.each(pgTargets())(
+  'the take columns applied step by step to recording_sessions holding rows, on $name',
+  (target) => {
+    let db: Awaited<ReturnType<typeof freshDatabase>>;
+    let c: pg.Client;
 
-  beforeAll(async () => {
-    db = await freshDatabase(target);
-    await migrator(db.url).up({ to: 10 });
-    c = await connect(db.url);
-    await c.query(`INSERT INTO users (id, email, display_name) VALUES ('u1', 'a@example.test', 'Ada')`);
-    await c.query(`INSERT INTO recording_sessions (user_id, recording_type, started_at, status) VALUES ('u1', 'camera', now(), 'active'), ('u1', 'audio', now(), 'completed')`);
-  });
-  afterAll(async () => {
-    await c?.end();
-    await db?.drop();
-  });
+    beforeAll(async () => {
+      db = await freshDatabase(target);
+      await migrator(db.url).up({ to: 10 });
+      c = await connect(db.url);
+      await c.query(`INSERT INTO users (id, email, display_name) VALUES ('u1', 'a@example.test', 'Ada')`);
+      await c.query(
+        `INSERT INTO recording_sessions (user_id, recording_type, started_at, status) VALUES ('u1', 'camera', now(), 'active'), ('u1', 'audio', now(), 'completed')`,
+      );
+    });
+    afterAll(async () => {
+      await c?.end();
+      await db?.drop();
+    });
 
-  const links = async () =>
-    (
-      await c.query<{ name: string; validated: boolean }>(
-        `SELECT conname AS name, convalidated AS validated FROM pg_constraint
+    const links = async () =>
+      (
+        await c.query<{ name: string; validated: boolean }>(
+          `SELECT conname AS name, convalidated AS validated FROM pg_constraint
           WHERE conrelid = 'public.recording_sessions'::regclass AND conname IN ('fk_sessions_project', 'fk_sessions_recording', 'chk_session_discarded_or_kept') ORDER BY 1`,
-      )
-    ).rows;
+        )
+      ).rows;
 
-  it('0011 rewrites nothing and adds its links NOT VALID; 0012 validates them; 0013..0015 build valid indexes outside a transaction', async () => {
-    const m = migrator(db.url);
-    const node = async () => (await c.query<{ n: string }>(`SELECT pg_relation_filenode('recording_sessions')::text AS n`)).rows[0]!.n;
-    const before = await node();
-    await m.up({ to: 11 });
-    expect(await node()).toBe(before);
-    expect((await c.query('SELECT recording_type, project_id, last_heartbeat_at, recording_id, discarded_at, take FROM recording_sessions ORDER BY id')).rows).toEqual([
-      { recording_type: 'camera', project_id: null, last_heartbeat_at: null, recording_id: null, discarded_at: null, take: null },
-      { recording_type: 'audio', project_id: null, last_heartbeat_at: null, recording_id: null, discarded_at: null, take: null },
-    ]);
-    expect(await links()).toEqual([
-      { name: 'chk_session_discarded_or_kept', validated: false },
-      { name: 'fk_sessions_project', validated: false },
-      { name: 'fk_sessions_recording', validated: false },
-    ]);
-    await m.up({ to: 12 });
-    expect((await links()).every((l) => l.validated)).toBe(true);
-    const plan = await m.plan('up');
-    expect(plan.map((p) => [p.version, p.transactional])).toEqual([
-      [13, false],
-      [14, false],
-      [15, false],
-    ]);
-    await m.up();
-    const { rows } = await c.query(
-      `SELECT ic.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+    it('0011 rewrites nothing and adds its links NOT VALID; 0012 validates them; 0013..0015 build valid indexes outside a transaction', async () => {
+      const m = migrator(db.url);
+      const node = async () =>
+        (await c.query<{ n: string }>(`SELECT pg_relation_filenode('recording_sessions')::text AS n`)).rows[0]!.n;
+      const before = await node();
+      await m.up({ to: 11 });
+      expect(await node()).toBe(before);
+      expect(
+        (
+          await c.query(
+            'SELECT recording_type, project_id, last_heartbeat_at, recording_id, discarded_at, take FROM recording_sessions ORDER BY id',
+          )
+        ).rows,
+      ).toEqual([
+        {
+          recording_type: 'camera',
+          project_id: null,
+          last_heartbeat_at: null,
+          recording_id: null,
+          discarded_at: null,
+          take: null,
+        },
+        {
+          recording_type: 'audio',
+          project_id: null,
+          last_heartbeat_at: null,
+          recording_id: null,
+          discarded_at: null,
+          take: null,
+        },
+      ]);
+      expect(await links()).toEqual([
+        { name: 'chk_session_discarded_or_kept', validated: false },
+        { name: 'fk_sessions_project', validated: false },
+        { name: 'fk_sessions_recording', validated: false },
+      ]);
+      await m.up({ to: 12 });
+      expect((await links()).every((l) => l.validated)).toBe(true);
+      const plan = await m.plan('up');
+      expect(plan.map((p) => [p.version, p.transactional])).toEqual([
+        [13, false],
+        [14, false],
+        [15, false],
+      ]);
+      await m.up();
+      const { rows } = await c.query(
+        `SELECT ic.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
         WHERE ic.relname IN ('idx_sessions_recording_id', 'idx_sessions_project_id', 'idx_sessions_active_heartbeat') ORDER BY 1`,
-    );
-    expect(rows).toEqual([
-      { name: 'idx_sessions_active_heartbeat', valid: true },
-      { name: 'idx_sessions_project_id', valid: true },
-      { name: 'idx_sessions_recording_id', valid: true },
-    ]);
-    expect(await node()).toBe(before);
-  });
+      );
+      expect(rows).toEqual([
+        { name: 'idx_sessions_active_heartbeat', valid: true },
+        { name: 'idx_sessions_project_id', valid: true },
+        { name: 'idx_sessions_recording_id', valid: true },
+      ]);
+      expect(await node()).toBe(before);
+    });
 
-  it('the sweep’s query uses the partial index', async () => {
-    await c.query('SET enable_seqscan = off');
-    const { rows } = await c.query(
-      `EXPLAIN SELECT id FROM recording_sessions WHERE status = 'active' AND coalesce(last_heartbeat_at, started_at) < now() - interval '45 seconds'`,
-    );
-    await c.query('RESET enable_seqscan');
-    expect(rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/idx_sessions_active_heartbeat/);
-  });
-});
+    it('the sweep’s query uses the partial index', async () => {
+      await c.query('SET enable_seqscan = off');
+      const { rows } = await c.query(
+        `EXPLAIN SELECT id FROM recording_sessions WHERE status = 'active' AND coalesce(last_heartbeat_at, started_at) < now() - interval '45 seconds'`,
+      );
+      await c.query('RESET enable_seqscan');
+      expect(rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/idx_sessions_active_heartbeat/);
+    });
+  },
+);

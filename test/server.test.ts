@@ -35,7 +35,11 @@ describe.each(pgTargets())('server on $name', (target) => {
     const s = await start({ MIGRATE_ON_START: 'false' });
     const res = await s.app.inject({ method: 'GET', url: '/ready' });
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toMatchObject({ code: 'NOT_READY', message: expect.stringContaining(`${ALL_VERSIONS.length} migration(s) pending`), details: { pendingMigrations: ALL_VERSIONS.length } });
+    expect(res.json()).toMatchObject({
+      code: 'NOT_READY',
+      message: expect.stringContaining(`${ALL_VERSIONS.length} migration(s) pending`),
+      details: { pendingMigrations: ALL_VERSIONS.length },
+    });
     expect((await s.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
     await migrator(db!.url).up();
     expect((await s.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
@@ -59,7 +63,10 @@ describe.each(pgTargets())('server on $name', (target) => {
 describe('readiness without a database', () => {
   it('answers 503 NOT_READY when the database does not answer, without leaking the error', async () => {
     const pool = new pg.Pool({ connectionString: 'postgres://x:y@127.0.0.1:1/none', connectionTimeoutMillis: 500 });
-    const app = await buildApp({ logger: createLogger('silent'), probe: { pendingMigrations: async () => (await pool.query('SELECT 1'), 0) } });
+    const app = await buildApp({
+      logger: createLogger('silent'),
+      probe: { pendingMigrations: async () => (await pool.query('SELECT 1'), 0) },
+    });
     const res = await app.inject({ method: 'GET', url: '/ready' });
     expect(res.statusCode).toBe(503);
     expect(res.json()).toEqual({ code: 'NOT_READY', message: 'The database does not answer' });

@@ -29,7 +29,12 @@ describe.each(pgTargets())('sessions API refusals on $name', (target) => {
   async function row(id: string) {
     const c = await connect(t.dbUrl);
     try {
-      return (await c.query('SELECT status, error_message, take, discarded_at, last_heartbeat_at FROM recording_sessions WHERE id = $1', [id])).rows[0];
+      return (
+        await c.query(
+          'SELECT status, error_message, take, discarded_at, last_heartbeat_at FROM recording_sessions WHERE id = $1',
+          [id],
+        )
+      ).rows[0];
     } finally {
       await c.end();
     }
@@ -50,7 +55,11 @@ describe.each(pgTargets())('sessions API refusals on $name', (target) => {
     ];
     for (const [method, path, body] of calls) {
       const r = await intruder.raw(method, path, body);
-      expect({ call: `${method} ${path}`, status: r.status, code: r.json?.code }).toEqual({ call: `${method} ${path}`, status: 404, code: 'SESSION_NOT_FOUND' });
+      expect({ call: `${method} ${path}`, status: r.status, code: r.json?.code }).toEqual({
+        call: `${method} ${path}`,
+        status: 404,
+        code: 'SESSION_NOT_FOUND',
+      });
     }
     // An id that names no row at all answers the same.
     for (const id of ['999999999', '9223372036854775807', '9999999999999999999']) {
@@ -69,11 +78,23 @@ describe.each(pgTargets())('sessions API refusals on $name', (target) => {
     const u = await signUp(t.url, 'auth');
     expect((await call(t.url, 'GET', '/api/sessions')).json).toMatchObject({ code: 'UNAUTHENTICATED' });
     expect((await call(t.url, 'POST', '/api/sessions', {}, { recordingType: 'camera' })).status).toBe(401);
-    const cross = await call(t.url, 'POST', '/api/sessions', { cookie: u.cookie, origin: 'https://evil.example' }, { recordingType: 'camera' });
+    const cross = await call(
+      t.url,
+      'POST',
+      '/api/sessions',
+      { cookie: u.cookie, origin: 'https://evil.example' },
+      { recordingType: 'camera' },
+    );
     expect(cross.status).toBe(403);
     expect(cross.json.code).toBe('ORIGIN_MISMATCH');
     const token = (await call(t.url, 'POST', '/api/auth/tokens', u.headers, { name: 'cli' })).json.token as string;
-    const viaToken = await call(t.url, 'POST', '/api/sessions', { authorization: `Bearer ${token}` }, { recordingType: 'audio' });
+    const viaToken = await call(
+      t.url,
+      'POST',
+      '/api/sessions',
+      { authorization: `Bearer ${token}` },
+      { recordingType: 'audio' },
+    );
     expect(viaToken.status).toBe(201);
     expect((await sessionsApi(t.url, u.headers).list()).map((s) => s.id)).toEqual([viaToken.json.id]);
   });
@@ -97,11 +118,20 @@ describe.each(pgTargets())('sessions API refusals on $name', (target) => {
   it('create refuses a start in the future, oversized or NUL-bearing JSON, with the field named', async () => {
     const u = await signUp(t.url, 'bounds');
     const api = sessionsApi(t.url, u.headers);
-    const ahead = await api.raw('POST', '/api/sessions', { recordingType: 'camera', startedAt: new Date(Date.now() + 10 * 60_000).toISOString() });
+    const ahead = await api.raw('POST', '/api/sessions', {
+      recordingType: 'camera',
+      startedAt: new Date(Date.now() + 10 * 60_000).toISOString(),
+    });
     expect(ahead).toMatchObject({ status: 400, json: { code: 'VALIDATION_FAILED', details: { field: 'startedAt' } } });
-    const big = await api.raw('POST', '/api/sessions', { recordingType: 'camera', settings: { blob: 'x'.repeat(70_000) } });
+    const big = await api.raw('POST', '/api/sessions', {
+      recordingType: 'camera',
+      settings: { blob: 'x'.repeat(70_000) },
+    });
     expect(big).toMatchObject({ status: 400, json: { code: 'VALIDATION_FAILED', details: { field: 'settings' } } });
-    const nul = await api.raw('POST', '/api/sessions', { recordingType: 'camera', deviceInfo: { label: 'cam\u0000era' } });
+    const nul = await api.raw('POST', '/api/sessions', {
+      recordingType: 'camera',
+      deviceInfo: { label: 'cam\u0000era' },
+    });
     expect(nul).toMatchObject({ status: 400, json: { code: 'VALIDATION_FAILED', details: { field: 'deviceInfo' } } });
     expect(await api.list()).toEqual([]);
     // A start a little in the past (the countdown, a slow network) is fine.
@@ -110,22 +140,36 @@ describe.each(pgTargets())('sessions API refusals on $name', (target) => {
     // So is one days ago (a take recorded offline, recovered later), and a clock a minute ahead of ours.
     const offline = '2026-01-02T03:04:05.000Z';
     expect((await api.create({ recordingType: 'camera', startedAt: offline })).startedAt).toBe(offline);
-    expect((await api.raw('POST', '/api/sessions', { recordingType: 'camera', startedAt: new Date(Date.now() + 60_000).toISOString() })).status).toBe(201);
+    expect(
+      (
+        await api.raw('POST', '/api/sessions', {
+          recordingType: 'camera',
+          startedAt: new Date(Date.now() + 60_000).toISOString(),
+        })
+      ).status,
+    ).toBe(201);
   });
 
   it('a project the user is not in is not found; a viewer may not record into it (create and details)', async () => {
     const owner = await signUp(t.url, 'powner');
     const viewer = await signUp(t.url, 'pviewer');
     const p = (await call(t.url, 'POST', '/api/projects', owner.headers, { name: 'Shared' })).json.id as string;
-    expect((await call(t.url, 'POST', `/api/projects/${p}/members`, owner.headers, { email: viewer.email, role: 'viewer' })).status).toBe(201);
+    expect(
+      (await call(t.url, 'POST', `/api/projects/${p}/members`, owner.headers, { email: viewer.email, role: 'viewer' }))
+        .status,
+    ).toBe(201);
     const stranger = sessionsApi(t.url, (await signUp(t.url, 'pstranger')).headers);
-    expect((await stranger.raw('POST', '/api/sessions', { recordingType: 'camera', projectId: p })).json).toMatchObject({ code: 'PROJECT_NOT_FOUND' });
+    expect((await stranger.raw('POST', '/api/sessions', { recordingType: 'camera', projectId: p })).json).toMatchObject(
+      { code: 'PROJECT_NOT_FOUND' },
+    );
     const v = sessionsApi(t.url, viewer.headers);
     const denied = await v.raw('POST', '/api/sessions', { recordingType: 'camera', projectId: p });
     expect(denied).toMatchObject({ status: 403, json: { code: 'FORBIDDEN' } });
     const s = await v.create({ recordingType: 'camera' });
     expect((await v.raw('PATCH', `/api/sessions/${s.id}`, { projectId: p })).json).toMatchObject({ code: 'FORBIDDEN' });
-    expect((await stranger.raw('PATCH', `/api/sessions/${s.id}`, { projectId: p })).json).toMatchObject({ code: 'SESSION_NOT_FOUND' });
+    expect((await stranger.raw('PATCH', `/api/sessions/${s.id}`, { projectId: p })).json).toMatchObject({
+      code: 'SESSION_NOT_FOUND',
+    });
     expect((await row(s.id)).take).toBeNull();
     // The owner may, and clearing the project is always allowed.
     const o = sessionsApi(t.url, owner.headers);
@@ -159,14 +203,21 @@ describe.each(pgTargets())('sessions API refusals on $name', (target) => {
     ];
     for (const [method, path, body] of bad) {
       const r = await api.raw(method, path, body);
-      expect({ call: `${method} ${path} ${JSON.stringify(body)?.slice(0, 40)}`, status: r.status, code: r.json?.code }).toEqual({
+      expect({
+        call: `${method} ${path} ${JSON.stringify(body)?.slice(0, 40)}`,
+        status: r.status,
+        code: r.json?.code,
+      }).toEqual({
         call: `${method} ${path} ${JSON.stringify(body)?.slice(0, 40)}`,
         status: 400,
         code: 'VALIDATION_FAILED',
       });
     }
     // A JSON Content-Type with no body at all is the JSON parser's 400 (send {} or no Content-Type).
-    const empty = await fetch(`${t.url}/api/sessions/${s.id}/heartbeat`, { method: 'POST', headers: { ...u.headers, 'content-type': 'application/json' } });
+    const empty = await fetch(`${t.url}/api/sessions/${s.id}/heartbeat`, {
+      method: 'POST',
+      headers: { ...u.headers, 'content-type': 'application/json' },
+    });
     expect(empty.status).toBe(400);
     expect(await empty.json()).toMatchObject({ code: 'BAD_REQUEST' });
     expect(await row(s.id)).toMatchObject({ status: 'active', take: null, error_message: null });
@@ -194,15 +245,21 @@ describe.each(pgTargets())('sessions API refusals on $name', (target) => {
       const fin2 = await patch(up2.uploadUrl, u.headers, bytes.length, Buffer.alloc(0), bytes.length);
       expect(fin2.status).toBe(409);
       expect(JSON.parse(fin2.body)).toMatchObject({ code: 'SESSION_DISCARDED' });
-      expect((await c.query('SELECT status FROM uploads WHERE id = $1', [up2.uploadUrl.split('/').pop()])).rows).toEqual([{ status: 'failed' }]);
-      expect((await c.query('SELECT count(*)::int AS n FROM recordings WHERE user_id = $1', [u.userId])).rows[0].n).toBe(0);
+      expect(
+        (await c.query('SELECT status FROM uploads WHERE id = $1', [up2.uploadUrl.split('/').pop()])).rows,
+      ).toEqual([{ status: 'failed' }]);
+      expect(
+        (await c.query('SELECT count(*)::int AS n FROM recordings WHERE user_id = $1', [u.userId])).rows[0].n,
+      ).toBe(0);
     } finally {
       await c.end();
     }
   });
 
   it('a take’s finish that crashed after storing, redone once another upload of the take was kept, leaves no second recording and no orphan', async () => {
-    const rig = await finishCrashRig(target, fx.webm, (url, user) => sessionsApi(url, user.headers).create({ recordingType: 'camera' }));
+    const rig = await finishCrashRig(target, fx.webm, (url, user) =>
+      sessionsApi(url, user.headers).create({ recordingType: 'camera' }),
+    );
     const { kysely, storage, logger, user, file, size, prepared: take } = rig;
     try {
       const meta = { recordingType: 'camera', sessionId: take.id, duration: '3' };
@@ -228,7 +285,9 @@ describe.each(pgTargets())('sessions API refusals on $name', (target) => {
           { id: 'first', status: 'completed', recording_id: kept.recordingId },
           { id: 'second', status: 'completed', recording_id: kept.recordingId },
         ]);
-        expect((await q.query('SELECT status, recording_id FROM recording_sessions WHERE id = $1', [take.id])).rows).toEqual([{ status: 'completed', recording_id: kept.recordingId }]);
+        expect(
+          (await q.query('SELECT status, recording_id FROM recording_sessions WHERE id = $1', [take.id])).rows,
+        ).toEqual([{ status: 'completed', recording_id: kept.recordingId }]);
       } finally {
         await q.end();
       }

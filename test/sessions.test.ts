@@ -39,7 +39,11 @@ describe.each(pgTargets())('recording sessions on $name', (target) => {
   it('a take’s lifecycle: create, heartbeat, interrupt, back again, details, discard', async () => {
     const u = await signUp(t.url, 'lifecycle');
     const api = sessionsApi(t.url, u.headers);
-    const s = await api.create({ recordingType: 'screen-camera', deviceInfo: { camera: 'Fake cam' }, settings: { quality: 'high', mimeType: 'video/webm' } });
+    const s = await api.create({
+      recordingType: 'screen-camera',
+      deviceInfo: { camera: 'Fake cam' },
+      settings: { quality: 'high', mimeType: 'video/webm' },
+    });
     expect(s).toMatchObject({
       recordingType: 'screen-camera',
       status: 'active',
@@ -64,33 +68,53 @@ describe.each(pgTargets())('recording sessions on $name', (target) => {
     expect(Date.parse(beat.lastHeartbeatAt!)).toBeGreaterThan(Date.parse(s.lastHeartbeatAt!));
 
     const cut = await api.interrupt(s.id, { reason: 'The screen share was stopped from the browser bar.' });
-    expect(cut).toMatchObject({ status: 'interrupted', errorMessage: 'The screen share was stopped from the browser bar.', duration: 12 });
+    expect(cut).toMatchObject({
+      status: 'interrupted',
+      errorMessage: 'The screen share was stopped from the browser bar.',
+      duration: 12,
+    });
     expect(Date.parse(cut.endedAt!)).toBeGreaterThanOrEqual(Date.parse(cut.startedAt));
 
     // The tab was not gone after all: a heartbeat makes the take active again.
     const back = await api.heartbeat(s.id, {});
     expect(back).toMatchObject({ status: 'active', errorMessage: null, endedAt: null });
 
-    const detailed = await api.setTake(s.id, { title: '  Quarterly review  ', description: 'Slides 1-12', durationMs: 15_000 });
+    const detailed = await api.setTake(s.id, {
+      title: '  Quarterly review  ',
+      description: 'Slides 1-12',
+      durationMs: 15_000,
+    });
     expect(detailed.take).toEqual({ title: 'Quarterly review', description: 'Slides 1-12', durationMs: 15_000 });
     const more = await api.setTake(s.id, { metadata: { slideChanges: [{ index: 1, atMs: 2500 }] } });
-    expect(more.take).toEqual({ title: 'Quarterly review', description: 'Slides 1-12', durationMs: 15_000, metadata: { slideChanges: [{ index: 1, atMs: 2500 }] } });
+    expect(more.take).toEqual({
+      title: 'Quarterly review',
+      description: 'Slides 1-12',
+      durationMs: 15_000,
+      metadata: { slideChanges: [{ index: 1, atMs: 2500 }] },
+    });
 
     const gone = await api.discard(s.id);
     expect(gone).toMatchObject({ status: 'completed', discarded: true, recordingId: null });
     expect(gone.endedAt).not.toBeNull();
     // Discarding twice is harmless; a heartbeat or details afterwards are refused with a code.
     expect((await api.discard(s.id)).discarded).toBe(true);
-    expect((await api.raw('POST', `/api/sessions/${s.id}/heartbeat`, {})).json).toMatchObject({ code: 'SESSION_DISCARDED' });
-    expect((await api.raw('PATCH', `/api/sessions/${s.id}`, { title: 'x' })).json).toMatchObject({ code: 'SESSION_DISCARDED' });
+    expect((await api.raw('POST', `/api/sessions/${s.id}/heartbeat`, {})).json).toMatchObject({
+      code: 'SESSION_DISCARDED',
+    });
+    expect((await api.raw('PATCH', `/api/sessions/${s.id}`, { title: 'x' })).json).toMatchObject({
+      code: 'SESSION_DISCARDED',
+    });
     expect((await api.raw('POST', `/api/sessions/${s.id}/interrupt`, {})).status).toBe(409);
   });
 
   it('the OpenAPI document describes every sessions route', async () => {
-    const doc = (await call(t.url, 'GET', '/api/openapi.json')).json as { paths: Record<string, Record<string, unknown>> };
+    const doc = (await call(t.url, 'GET', '/api/openapi.json')).json as {
+      paths: Record<string, Record<string, unknown>>;
+    };
     expect(Object.keys(doc.paths['/api/sessions']!).sort()).toEqual(['get', 'post']);
     expect(Object.keys(doc.paths['/api/sessions/{id}']!).sort()).toEqual(['get', 'patch']);
-    for (const p of ['heartbeat', 'interrupt', 'discard']) expect(Object.keys(doc.paths[`/api/sessions/{id}/${p}`]!)).toEqual(['post']);
+    for (const p of ['heartbeat', 'interrupt', 'discard'])
+      expect(Object.keys(doc.paths[`/api/sessions/{id}/${p}`]!)).toEqual(['post']);
   });
 
   it('interrupt without a reason says so in words; a second interrupt updates the reason', async () => {
@@ -120,12 +144,24 @@ describe.each(pgTargets())('recording sessions on $name', (target) => {
     await api.discard(thrown.id);
     // An active take whose tab went quiet 40 s ago (the sweep has not run yet at 45 s); one whose last
     // beat is 20 s old is merely late (one missed 10 s beat) and still live.
-    await sql(t.dbUrl, `UPDATE recording_sessions SET last_heartbeat_at = now() - interval '40 seconds' WHERE id = $1`, [silent.id]);
-    await sql(t.dbUrl, `UPDATE recording_sessions SET last_heartbeat_at = now() - interval '20 seconds' WHERE id = $1`, [late.id]);
+    await sql(
+      t.dbUrl,
+      `UPDATE recording_sessions SET last_heartbeat_at = now() - interval '40 seconds' WHERE id = $1`,
+      [silent.id],
+    );
+    await sql(
+      t.dbUrl,
+      `UPDATE recording_sessions SET last_heartbeat_at = now() - interval '20 seconds' WHERE id = $1`,
+      [late.id],
+    );
     // An interrupted take that was kept after all (recovered) is not unfinished.
     const kept = await api.create({ recordingType: 'screen' });
     await api.interrupt(kept.id, {});
-    const [rec] = await sql<{ id: string }>(t.dbUrl, `INSERT INTO recordings (user_id, title, recording_type, duration) VALUES ($1, 'k', 'screen', 3) RETURNING id`, [u.userId]);
+    const [rec] = await sql<{ id: string }>(
+      t.dbUrl,
+      `INSERT INTO recordings (user_id, title, recording_type, duration) VALUES ($1, 'k', 'screen', 3) RETURNING id`,
+      [u.userId],
+    );
     await sql(t.dbUrl, `UPDATE recording_sessions SET recording_id = $1 WHERE id = $2`, [rec!.id, kept.id]);
 
     const ids = (items: ApiSession[]) => items.map((s) => s.id);
@@ -146,7 +182,11 @@ describe.each(pgTargets())('recording sessions on $name', (target) => {
     const s = await api.create({ recordingType: 'camera' });
     const up = await createDeferredUpload(t.url, u.headers, { sessionId: s.id, recordingType: 'camera' });
     // Its heartbeats stopped reaching us 40 s ago (a busy tab, a throttled timer)…
-    await sql(t.dbUrl, `UPDATE recording_sessions SET last_heartbeat_at = now() - interval '40 seconds' WHERE id = $1`, [s.id]);
+    await sql(
+      t.dbUrl,
+      `UPDATE recording_sessions SET last_heartbeat_at = now() - interval '40 seconds' WHERE id = $1`,
+      [s.id],
+    );
     expect((await api.list('?state=unfinished')).map((x) => x.id)).toEqual([s.id]);
     // …but its bytes still arrive.
     const bytes = fs.readFileSync(fx.recorderWebm);
@@ -163,7 +203,10 @@ describe.each(pgTargets())('recording sessions on $name', (target) => {
     const project = await call(t.url, 'POST', '/api/projects', u.headers, { name: 'Course' });
     const s = await api.create({ recordingType: 'camera', deviceInfo: { camera: 'fake' } });
     const bytes = fs.readFileSync(fx.recorderWebm);
-    const slideChanges = [{ index: 0, atMs: 0 }, { index: 1, atMs: 1500 }];
+    const slideChanges = [
+      { index: 0, atMs: 0 },
+      { index: 1, atMs: 1500 },
+    ];
     await api.setTake(s.id, {
       title: 'Kept take',
       description: 'from the review screen',
@@ -172,26 +215,60 @@ describe.each(pgTargets())('recording sessions on $name', (target) => {
       // thumbnail_key names a storage object: a client can never set it
       metadata: { slideChanges, thumbnail_key: 'users/someone-else/recordings/1/thumbnail.jpg' },
     });
-    const up = await tusUpload(t.url, u.headers, bytes, { sessionId: s.id, recordingType: 'camera', quality: 'medium', title: 'tus title', filename: 'take.webm' });
+    const up = await tusUpload(t.url, u.headers, bytes, {
+      sessionId: s.id,
+      recordingType: 'camera',
+      quality: 'medium',
+      title: 'tus title',
+      filename: 'take.webm',
+    });
     expect(up.recordingId).toMatch(/^\d+$/);
 
     const rec = await call(t.url, 'GET', `/api/recordings/${up.recordingId}`, u.headers);
-    expect(rec.json).toMatchObject({ title: 'Kept take', description: 'from the review screen', projectId: project.json.id, recordingType: 'camera', quality: 'medium', duration: 3 });
-    expect(rec.json.metadata).toMatchObject({ session_id: s.id, upload_size: bytes.length, upload_sha256: sha256(bytes), slideChanges, duration_ms: 3000 });
+    expect(rec.json).toMatchObject({
+      title: 'Kept take',
+      description: 'from the review screen',
+      projectId: project.json.id,
+      recordingType: 'camera',
+      quality: 'medium',
+      duration: 3,
+    });
+    expect(rec.json.metadata).toMatchObject({
+      session_id: s.id,
+      upload_size: bytes.length,
+      upload_sha256: sha256(bytes),
+      slideChanges,
+      duration_ms: 3000,
+    });
     expect(rec.json.metadata.thumbnail_key ?? null).toBeNull();
 
     const done = await api.get(s.id);
     expect(done).toMatchObject({ status: 'completed', recordingId: up.recordingId, duration: 3, discarded: false });
     expect(done.endedAt).not.toBeNull();
-    expect(done.upload).toEqual({ id: up.uploadUrl.split('/').pop(), url: new URL(up.uploadUrl).pathname, offset: bytes.length, length: bytes.length, status: 'completed' });
+    expect(done.upload).toEqual({
+      id: up.uploadUrl.split('/').pop(),
+      url: new URL(up.uploadUrl).pathname,
+      offset: bytes.length,
+      length: bytes.length,
+      status: 'completed',
+    });
 
     // Processing remuxes a MediaRecorder WebM: sha256 then describes the stored bytes, upload_sha256
     // still the uploaded ones the browser compares with.
-    const processed = await waitFor(async () => {
-      const r = await call(t.url, 'GET', `/api/recordings/${up.recordingId}`, u.headers);
-      return r.json.status === 'completed' ? r.json : undefined;
-    }, 60_000, 'processing');
-    expect(processed.metadata).toMatchObject({ upload_size: bytes.length, upload_sha256: sha256(bytes), session_id: s.id, slideChanges });
+    const processed = await waitFor(
+      async () => {
+        const r = await call(t.url, 'GET', `/api/recordings/${up.recordingId}`, u.headers);
+        return r.json.status === 'completed' ? r.json : undefined;
+      },
+      60_000,
+      'processing',
+    );
+    expect(processed.metadata).toMatchObject({
+      upload_size: bytes.length,
+      upload_sha256: sha256(bytes),
+      session_id: s.id,
+      slideChanges,
+    });
     expect(processed.metadata.thumbnail_key).toMatch(new RegExp(`^users/${u.userId}/recordings/${up.recordingId}/`));
 
     // Once kept, the take's details and state are closed: the recording is what changes now.
@@ -199,7 +276,9 @@ describe.each(pgTargets())('recording sessions on $name', (target) => {
     expect(again.status).toBe(409);
     expect(again.json).toMatchObject({ code: 'SESSION_CLOSED', details: { recordingId: up.recordingId } });
     expect((await api.raw('POST', `/api/sessions/${s.id}/discard`, {})).json).toMatchObject({ code: 'SESSION_CLOSED' });
-    expect((await api.raw('POST', `/api/sessions/${s.id}/heartbeat`, {})).json).toMatchObject({ code: 'SESSION_CLOSED' });
+    expect((await api.raw('POST', `/api/sessions/${s.id}/heartbeat`, {})).json).toMatchObject({
+      code: 'SESSION_CLOSED',
+    });
   });
 
   it('a take’s final upload sent again, or twice at once, never makes a second recording', async () => {
@@ -215,7 +294,10 @@ describe.each(pgTargets())('recording sessions on $name', (target) => {
     const b = await createDeferredUpload(t.url, u.headers, meta);
     expect(await patch(a.uploadUrl, u.headers, 0, bytes)).toMatchObject({ status: 204, offset: bytes.length });
     expect(await patch(b.uploadUrl, u.headers, 0, bytes)).toMatchObject({ status: 204, offset: bytes.length });
-    const [fa, fb] = await Promise.all([patch(a.uploadUrl, u.headers, bytes.length, Buffer.alloc(0), bytes.length), patch(b.uploadUrl, u.headers, bytes.length, Buffer.alloc(0), bytes.length)]);
+    const [fa, fb] = await Promise.all([
+      patch(a.uploadUrl, u.headers, bytes.length, Buffer.alloc(0), bytes.length),
+      patch(b.uploadUrl, u.headers, bytes.length, Buffer.alloc(0), bytes.length),
+    ]);
     expect([fa.status, fb.status]).toEqual([204, 204]);
     expect(fa.recordingId).toMatch(/^\d+$/);
     expect(fb.recordingId).toBe(fa.recordingId);
@@ -226,7 +308,11 @@ describe.each(pgTargets())('recording sessions on $name', (target) => {
 
     const rows = await sql<{ id: string }>(t.dbUrl, `SELECT id FROM recordings WHERE user_id = $1`, [u.userId]);
     expect(rows.map((r) => r.id)).toEqual([first.recordingId]);
-    const uploads = await sql<{ status: string; recording_id: string }>(t.dbUrl, `SELECT status, recording_id FROM uploads WHERE session_id = $1`, [s.id]);
+    const uploads = await sql<{ status: string; recording_id: string }>(
+      t.dbUrl,
+      `SELECT status, recording_id FROM uploads WHERE session_id = $1`,
+      [s.id],
+    );
     expect(uploads).toHaveLength(3);
     expect(uploads.every((x) => x.status === 'completed' && x.recording_id === first.recordingId)).toBe(true);
     expect((await api.get(s.id)).recordingId).toBe(first.recordingId);
@@ -234,12 +320,22 @@ describe.each(pgTargets())('recording sessions on $name', (target) => {
     // Whatever a losing finish stored is deleted through the outbox: in the end only the one
     // recording's objects remain under the user's prefix.
     const storage = t.server.storage;
-    await waitFor(async () => {
-      const keys: string[] = [];
-      for await (const o of storage.list(`users/${u.userId}/recordings/`)) keys.push(o.key);
-      return keys.every((k) => k.startsWith(`users/${u.userId}/recordings/${first.recordingId}/`)) && keys.length > 0 ? keys : undefined;
-    }, 20_000, 'only the kept recording’s objects');
-    expect(await sql(t.dbUrl, `SELECT storage_key FROM storage_deletions WHERE storage_key LIKE $1`, [`users/${u.userId}/%`])).toEqual([]);
+    await waitFor(
+      async () => {
+        const keys: string[] = [];
+        for await (const o of storage.list(`users/${u.userId}/recordings/`)) keys.push(o.key);
+        return keys.every((k) => k.startsWith(`users/${u.userId}/recordings/${first.recordingId}/`)) && keys.length > 0
+          ? keys
+          : undefined;
+      },
+      20_000,
+      'only the kept recording’s objects',
+    );
+    expect(
+      await sql(t.dbUrl, `SELECT storage_key FROM storage_deletions WHERE storage_key LIKE $1`, [
+        `users/${u.userId}/%`,
+      ]),
+    ).toEqual([]);
   });
 
   it('a zero-byte final PATCH declaring Upload-Length = offset finishes a deferred-length upload (recovery from server bytes)', async () => {
@@ -247,7 +343,11 @@ describe.each(pgTargets())('recording sessions on $name', (target) => {
     const api = sessionsApi(t.url, u.headers);
     const s = await api.create({ recordingType: 'camera' });
     const bytes = fs.readFileSync(fx.webm);
-    const up = await createDeferredUpload(t.url, u.headers, { sessionId: s.id, recordingType: 'camera', filename: 'take.webm' });
+    const up = await createDeferredUpload(t.url, u.headers, {
+      sessionId: s.id,
+      recordingType: 'camera',
+      filename: 'take.webm',
+    });
     expect(up.status).toBe(201);
     const half = Math.floor(bytes.length / 2);
     expect((await patch(up.uploadUrl, u.headers, 0, bytes.subarray(0, half))).status).toBe(204);
@@ -256,8 +356,15 @@ describe.each(pgTargets())('recording sessions on $name', (target) => {
     // The tab crashed: the session, as recovery sees it, says how many bytes the server holds.
     await api.interrupt(s.id, { reason: 'crash' });
     const [unfinished] = await api.list('?state=unfinished');
-    expect(unfinished).toMatchObject({ id: s.id, upload: { url: new URL(up.uploadUrl).pathname, offset: bytes.length, length: null, status: 'uploading' } });
-    expect(await head(up.uploadUrl, u.headers)).toMatchObject({ status: 200, offset: String(bytes.length), length: null });
+    expect(unfinished).toMatchObject({
+      id: s.id,
+      upload: { url: new URL(up.uploadUrl).pathname, offset: bytes.length, length: null, status: 'uploading' },
+    });
+    expect(await head(up.uploadUrl, u.headers)).toMatchObject({
+      status: 200,
+      offset: String(bytes.length),
+      length: null,
+    });
 
     await api.setTake(s.id, { title: 'Recovered take' });
     const fin = await patch(up.uploadUrl, u.headers, bytes.length, Buffer.alloc(0), bytes.length);
@@ -265,10 +372,19 @@ describe.each(pgTargets())('recording sessions on $name', (target) => {
     expect(fin.recordingId).toMatch(/^\d+$/);
     const rec = await call(t.url, 'GET', `/api/recordings/${fin.recordingId}`, u.headers);
     expect(rec.json).toMatchObject({ title: 'Recovered take', fileSize: bytes.length });
-    expect(rec.json.metadata).toMatchObject({ upload_size: bytes.length, upload_sha256: sha256(bytes), session_id: s.id });
+    expect(rec.json.metadata).toMatchObject({
+      upload_size: bytes.length,
+      upload_sha256: sha256(bytes),
+      session_id: s.id,
+    });
     const done = await api.get(s.id);
     // The interruption stays on record; the take is kept.
-    expect(done).toMatchObject({ status: 'completed', recordingId: fin.recordingId, errorMessage: 'crash', upload: { status: 'completed', offset: bytes.length, length: bytes.length } });
+    expect(done).toMatchObject({
+      status: 'completed',
+      recordingId: fin.recordingId,
+      errorMessage: 'crash',
+      upload: { status: 'completed', offset: bytes.length, length: bytes.length },
+    });
     expect(await api.list('?state=unfinished')).toEqual([]);
   });
 
@@ -308,10 +424,14 @@ describe.each(pgTargets())('the stale-session sweep on $name', (target) => {
     const keepAlive = setInterval(() => void api.heartbeat(alive.id, {}).catch(() => undefined), 500);
     let swept: ApiSession;
     try {
-      swept = await waitFor(async () => {
-        const g = await api.get(s.id);
-        return g.status === 'interrupted' ? g : undefined;
-      }, 10_000, 'the sweep');
+      swept = await waitFor(
+        async () => {
+          const g = await api.get(s.id);
+          return g.status === 'interrupted' ? g : undefined;
+        },
+        10_000,
+        'the sweep',
+      );
       expect((await api.get(alive.id)).status).toBe('active');
     } finally {
       clearInterval(keepAlive);
@@ -333,7 +453,9 @@ describe.each(pgTargets())('the stale-session sweep on $name', (target) => {
     const u = await signUp(t.url, 'idem');
     const api = sessionsApi(t.url, u.headers);
     const s = await api.create({ recordingType: 'audio' });
-    await sql(t.dbUrl, `UPDATE recording_sessions SET last_heartbeat_at = now() - interval '1 minute' WHERE id = $1`, [s.id]);
+    await sql(t.dbUrl, `UPDATE recording_sessions SET last_heartbeat_at = now() - interval '1 minute' WHERE id = $1`, [
+      s.id,
+    ]);
     const results = await Promise.all([sweep.runOnce(), sweep.runOnce()]);
     expect(results[0]).toBe(results[1]); // concurrent calls in one process share one pass
     const first = await api.get(s.id);
@@ -343,7 +465,9 @@ describe.each(pgTargets())('the stale-session sweep on $name', (target) => {
     expect(await sweep.runOnce()).toBe(0);
     // Two processes' sweeps at once (two connections): the row lock makes the second re-check and skip.
     const other = await api.create({ recordingType: 'audio' });
-    await sql(t.dbUrl, `UPDATE recording_sessions SET last_heartbeat_at = now() - interval '1 minute' WHERE id = $1`, [other.id]);
+    await sql(t.dbUrl, `UPDATE recording_sessions SET last_heartbeat_at = now() - interval '1 minute' WHERE id = $1`, [
+      other.id,
+    ]);
     const db = t.server.database.db;
     const [x, y] = await Promise.all([sweepStaleSessions(db, 2, 'one'), sweepStaleSessions(db, 2, 'two')]);
     expect(x.length + y.length).toBeLessThanOrEqual(1); // 0 when the server's own timer got there first

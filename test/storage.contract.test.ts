@@ -17,7 +17,12 @@ import { createStorage } from '../src/server/storage/factory.js';
 import { InvalidKeyError, recordingKey, recordingPrefix, thumbnailKey } from '../src/server/storage/keys.js';
 import { LocalStorage } from '../src/server/storage/local.js';
 import { S3Storage } from '../src/server/storage/s3.js';
-import { NotFoundError, RangeNotSatisfiableError, SizeMismatchError, type Storage } from '../src/server/storage/storage.js';
+import {
+  NotFoundError,
+  RangeNotSatisfiableError,
+  SizeMismatchError,
+  type Storage,
+} from '../src/server/storage/storage.js';
 import { startS3rver, type S3rverHandle } from './support/s3rver.js';
 
 const MiB = 1024 * 1024;
@@ -80,7 +85,13 @@ describe.each(['local', 's3'] as const)('storage contract: %s', (kind) => {
     let env: Record<string, string> = { DATA_DIR: tmp };
     if (kind === 's3') {
       s3 = await startS3rver();
-      env = { STORAGE_PROVIDER: 's3', S3_ENDPOINT: s3.endpoint, S3_BUCKET: s3.bucket, S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey };
+      env = {
+        STORAGE_PROVIDER: 's3',
+        S3_ENDPOINT: s3.endpoint,
+        S3_BUCKET: s3.bucket,
+        S3_ACCESS_KEY_ID: s3.accessKeyId,
+        S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      };
     }
     storage = createStorage(loadConfig({ ...env, CDN_BASE_URL: CDN }, tmp), createLogger('silent'));
     plain = createStorage(loadConfig(env, tmp), createLogger('silent'));
@@ -236,8 +247,12 @@ describe.each(['local', 's3'] as const)('storage contract: %s', (kind) => {
     const key = nextKey();
     const oldData = bytes(5000, 15);
     await storage.put(key, Readable.from([oldData]));
-    await expect(storage.put(key, Readable.from([bytes(999, 16)]), { size: 1000 })).rejects.toBeInstanceOf(SizeMismatchError);
-    await expect(storage.put(key, Readable.from([bytes(1001, 16)]), { size: 1000 })).rejects.toBeInstanceOf(SizeMismatchError);
+    await expect(storage.put(key, Readable.from([bytes(999, 16)]), { size: 1000 })).rejects.toBeInstanceOf(
+      SizeMismatchError,
+    );
+    await expect(storage.put(key, Readable.from([bytes(1001, 16)]), { size: 1000 })).rejects.toBeInstanceOf(
+      SizeMismatchError,
+    );
     expect((await readAll((await storage.get(key)).body)).equals(oldData)).toBe(true);
   }, 20_000);
 
@@ -267,21 +282,30 @@ describe.each(['local', 's3'] as const)('storage contract: %s', (kind) => {
     expect((await list('')).length).toBeGreaterThanOrEqual(4);
   });
 
-  it.each(['', '/users/a/b', '../etc/passwd', 'users/../../x', 'users//a', 'users/a/', 'users\\a', 'users/./a', '.tmp/x', 'users/a b', 'users/%2e%2e'])(
-    'rejects the key %j on every operation',
-    async (bad) => {
-      const ops = [
-        () => storage.put(bad, Readable.from([Buffer.from('x')])),
-        () => storage.get(bad),
-        () => storage.stat(bad),
-        () => storage.exists(bad),
-        () => storage.delete(bad),
-        async () => storage.publicUrl(bad),
-      ];
-      for (const op of ops) await expect(op()).rejects.toBeInstanceOf(InvalidKeyError);
-      if (kind === 'local') expect(fs.existsSync(path.join(tmp, 'etc'))).toBe(false);
-    },
-  );
+  it.each([
+    '',
+    '/users/a/b',
+    '../etc/passwd',
+    'users/../../x',
+    'users//a',
+    'users/a/',
+    'users\\a',
+    'users/./a',
+    '.tmp/x',
+    'users/a b',
+    'users/%2e%2e',
+  ])('rejects the key %j on every operation', async (bad) => {
+    const ops = [
+      () => storage.put(bad, Readable.from([Buffer.from('x')])),
+      () => storage.get(bad),
+      () => storage.stat(bad),
+      () => storage.exists(bad),
+      () => storage.delete(bad),
+      async () => storage.publicUrl(bad),
+    ];
+    for (const op of ops) await expect(op()).rejects.toBeInstanceOf(InvalidKeyError);
+    if (kind === 'local') expect(fs.existsSync(path.join(tmp, 'etc'))).toBe(false);
+  });
 
   it('rejects list prefixes that climb or are absolute', async () => {
     for (const bad of ['../', '/users', 'users/../', 'a\\b']) {
@@ -304,13 +328,16 @@ describe('local provider specifics', () => {
     local = new LocalStorage({ dir: path.join(dir, 'media') });
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const tmpFiles = () => (fs.existsSync(path.join(dir, 'media/.tmp')) ? fs.readdirSync(path.join(dir, 'media/.tmp')) : []);
+  const tmpFiles = () =>
+    fs.existsSync(path.join(dir, 'media/.tmp')) ? fs.readdirSync(path.join(dir, 'media/.tmp')) : [];
 
   it('leaves no temp file after a failed put, and the old file in place', async () => {
     const key = nextKey('local');
     await local.put(key, Readable.from([Buffer.from('old')]));
     await expect(local.put(key, failingAfter(3 * MiB, 20))).rejects.toThrow('client went away');
-    await expect(local.put(key, Readable.from([Buffer.from('abc')]), { size: 4 })).rejects.toBeInstanceOf(SizeMismatchError);
+    await expect(local.put(key, Readable.from([Buffer.from('abc')]), { size: 4 })).rejects.toBeInstanceOf(
+      SizeMismatchError,
+    );
     expect(tmpFiles()).toEqual([]);
     expect(fs.readFileSync(path.join(dir, 'media', key), 'utf8')).toBe('old');
   });
@@ -344,7 +371,8 @@ describe('local provider specifics', () => {
     await local.put(key, Readable.from(pattern(2 * MiB, 22)));
     const file = path.join(dir, 'media', key);
     const link = (fd: string) => fs.promises.readlink(`/proc/self/fd/${fd}`).catch(() => ''); // '' once closed
-    const fdsOnFile = async () => (await Promise.all(fs.readdirSync('/proc/self/fd').map(link))).filter((l) => l === file).length;
+    const fdsOnFile = async () =>
+      (await Promise.all(fs.readdirSync('/proc/self/fd').map(link))).filter((l) => l === file).length;
     const { body } = await local.get(key, { start: 0, end: MiB });
     expect(await fdsOnFile()).toBe(1);
     await (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]().next();

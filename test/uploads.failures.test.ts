@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
+import type pg from 'pg';
 import { loadConfig } from '../src/server/config.js';
 import { freePort } from '../src/server/db/embedded.js';
 import { createLogger } from '../src/server/logger.js';
@@ -51,7 +51,13 @@ async function send(url: string, init: RequestInit & { headers: Headers }): Prom
 }
 
 /** POST /api/uploads (tus creation) with the given length, metadata and headers. */
-function create(url: string, headers: Headers, metadata: Record<string, string>, length: number | 'deferred' = 1000, body?: Buffer): Promise<Reply> {
+function create(
+  url: string,
+  headers: Headers,
+  metadata: Record<string, string>,
+  length: number | 'deferred' = 1000,
+  body?: Buffer,
+): Promise<Reply> {
   return send(`${url}/api/uploads`, {
     method: 'POST',
     headers: {
@@ -66,13 +72,31 @@ function create(url: string, headers: Headers, metadata: Record<string, string>,
 }
 
 function patch(uploadUrl: string, headers: Headers, offset: number, body: Buffer, extra: Headers = {}): Promise<Reply> {
-  return send(uploadUrl, { method: 'PATCH', headers: { ...TUS, ...headers, 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset), ...extra }, body: asBody(body) });
+  return send(uploadUrl, {
+    method: 'PATCH',
+    headers: {
+      ...TUS,
+      ...headers,
+      'content-type': 'application/offset+octet-stream',
+      'upload-offset': String(offset),
+      ...extra,
+    },
+    body: asBody(body),
+  });
 }
 
 /** The tus-js-client error's HTTP status and parsed JSON body. */
-async function tusFailure(file: Buffer, o: { endpoint: string; headers: Headers; metadata: Record<string, string>; uploadDataDuringCreation?: boolean }) {
+async function tusFailure(
+  file: Buffer,
+  o: { endpoint: string; headers: Headers; metadata: Record<string, string>; uploadDataDuringCreation?: boolean },
+) {
   const err = await new Promise<tus.DetailedError>((resolve, reject) => {
-    const up = new tus.Upload(file, { ...o, retryDelays: null, onSuccess: () => reject(new Error('the upload was accepted')), onError: (e) => resolve(e as tus.DetailedError) });
+    const up = new tus.Upload(file, {
+      ...o,
+      retryDelays: null,
+      onSuccess: () => reject(new Error('the upload was accepted')),
+      onError: (e) => resolve(e as tus.DetailedError),
+    });
     up.start();
   });
   const res = err.originalResponse;
@@ -89,8 +113,10 @@ async function query<T extends pg.QueryResultRow>(dbUrl: string, text: string, p
   }
 }
 
-const uploadsOf = (dbUrl: string, userId: string) => query<{ id: string; status: string }>(dbUrl, 'SELECT id, status FROM uploads WHERE user_id = $1', [userId]);
-const recordingsOf = (dbUrl: string, userId: string) => query<{ id: string }>(dbUrl, 'SELECT id FROM recordings WHERE user_id = $1', [userId]);
+const uploadsOf = (dbUrl: string, userId: string) =>
+  query<{ id: string; status: string }>(dbUrl, 'SELECT id, status FROM uploads WHERE user_id = $1', [userId]);
+const recordingsOf = (dbUrl: string, userId: string) =>
+  query<{ id: string }>(dbUrl, 'SELECT id FROM recordings WHERE user_id = $1', [userId]);
 /** Upload files on disk (data and .json info), for "nothing was kept" checks. */
 const uploadFiles = (dataDir: string) => {
   try {
@@ -120,7 +146,10 @@ describe.each(pgTargets())('refused uploads on $name', (target) => {
   let t: TestServer;
   let small: TestServer;
   beforeAll(async () => {
-    [t, small] = await Promise.all([startTestServer(target), startTestServer(target, { MAX_UPLOAD_BYTES: '100000', JOBS_ENABLED: 'false' })]);
+    [t, small] = await Promise.all([
+      startTestServer(target),
+      startTestServer(target, { MAX_UPLOAD_BYTES: '100000', JOBS_ENABLED: 'false' }),
+    ]);
   });
   afterAll(async () => {
     await Promise.all([t?.close(), small?.close()]);
@@ -129,30 +158,42 @@ describe.each(pgTargets())('refused uploads on $name', (target) => {
   it.each([
     ['a PNG', () => fx.png, 'image/png'],
     ['a text file', () => fx.text, 'text/plain'],
-  ])('refuses %s with 415 naming the detected type, keeping no byte and making no recording', async (_what, file, detected) => {
-    const user = await signUp(t.url, 'sniffed');
-    const bytes = fs.readFileSync(file());
-    for (const uploadDataDuringCreation of [false, true]) {
-      const { status, body } = await tusFailure(bytes, { endpoint: `${t.url}/api/uploads`, headers: user.headers, metadata: { recordingType: 'screen', filename: 'x.webm' }, uploadDataDuringCreation });
-      expect(status).toBe(415);
-      expect(body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
-      expect(body.message).toContain(detected);
-    }
-    expect(await recordingsOf(t.dbUrl, user.userId)).toEqual([]);
-    // The uploads exist (creation succeeded) but hold nothing: the refused bytes were never written.
-    const ups = await uploadsOf(t.dbUrl, user.userId);
-    expect(ups).toHaveLength(2);
-    for (const u of ups) {
-      expect(u.status).toBe('uploading');
-      expect(fs.statSync(path.join(t.dataDir, 'uploads', u.id)).size).toBe(0);
-    }
-    expect((await send(`${t.url}/api/recordings`, { headers: user.headers })).body).toMatchObject({ items: [] });
-  });
+  ])(
+    'refuses %s with 415 naming the detected type, keeping no byte and making no recording',
+    async (_what, file, detected) => {
+      const user = await signUp(t.url, 'sniffed');
+      const bytes = fs.readFileSync(file());
+      for (const uploadDataDuringCreation of [false, true]) {
+        const { status, body } = await tusFailure(bytes, {
+          endpoint: `${t.url}/api/uploads`,
+          headers: user.headers,
+          metadata: { recordingType: 'screen', filename: 'x.webm' },
+          uploadDataDuringCreation,
+        });
+        expect(status).toBe(415);
+        expect(body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+        expect(body.message).toContain(detected);
+      }
+      expect(await recordingsOf(t.dbUrl, user.userId)).toEqual([]);
+      // The uploads exist (creation succeeded) but hold nothing: the refused bytes were never written.
+      const ups = await uploadsOf(t.dbUrl, user.userId);
+      expect(ups).toHaveLength(2);
+      for (const u of ups) {
+        expect(u.status).toBe('uploading');
+        expect(fs.statSync(path.join(t.dataDir, 'uploads', u.id)).size).toBe(0);
+      }
+      expect((await send(`${t.url}/api/recordings`, { headers: user.headers })).body).toMatchObject({ items: [] });
+    },
+  );
 
   it('refuses a large non-media body with a 415 the client can read, while the body is still arriving', async () => {
     const user = await signUp(t.url, 'bigpng');
     const bytes = Buffer.concat([fs.readFileSync(fx.png), randomBytes(8 * 1024 * 1024)]);
-    const { status, body } = await tusFailure(bytes, { endpoint: `${t.url}/api/uploads`, headers: user.headers, metadata: { recordingType: 'screen' } });
+    const { status, body } = await tusFailure(bytes, {
+      endpoint: `${t.url}/api/uploads`,
+      headers: user.headers,
+      metadata: { recordingType: 'screen' },
+    });
     expect(status).toBe(415);
     expect(body).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', message: expect.stringContaining('image/png') });
     const [u] = await uploadsOf(t.dbUrl, user.userId);
@@ -191,7 +232,13 @@ describe.each(pgTargets())('refused uploads on $name', (target) => {
       ['quality unknown', { recordingType: 'screen', quality: 'ultra' }, 400, 'VALIDATION_FAILED', 'quality'],
       ['duration 0', { recordingType: 'screen', duration: '0' }, 400, 'VALIDATION_FAILED', 'duration'],
       ['duration not a number', { recordingType: 'screen', duration: 'ten' }, 400, 'VALIDATION_FAILED', 'duration'],
-      ['projectId not numeric', { recordingType: 'screen', projectId: '1;drop' }, 400, 'VALIDATION_FAILED', 'projectId'],
+      [
+        'projectId not numeric',
+        { recordingType: 'screen', projectId: '1;drop' },
+        400,
+        'VALIDATION_FAILED',
+        'projectId',
+      ],
       ['title too long', { recordingType: 'screen', title: 'x'.repeat(301) }, 400, 'VALIDATION_FAILED', 'title'],
       ['sessionId of nobody', { recordingType: 'screen', sessionId: '999999' }, 404, 'SESSION_NOT_FOUND', undefined],
     ] as const)('%s', async (_what, metadata, status, code, field) => {
@@ -208,7 +255,11 @@ describe.each(pgTargets())('refused uploads on $name', (target) => {
     it("projectId of a project the user is not in: 404 PROJECT_NOT_FOUND; a viewer's: 403", async () => {
       const owner = await signUp(t.url, 'powner');
       const other = await signUp(t.url, 'pother');
-      const project = await send(`${t.url}/api/projects`, { method: 'POST', headers: { ...owner.headers, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Private' }) });
+      const project = await send(`${t.url}/api/projects`, {
+        method: 'POST',
+        headers: { ...owner.headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Private' }),
+      });
       const projectId = (project.body as { id: string }).id;
       const res = await create(t.url, other.headers, { recordingType: 'screen', projectId });
       expect(res.status).toBe(404);
@@ -271,7 +322,11 @@ describe.each(pgTargets())('refused uploads on $name', (target) => {
     const [u] = await uploadsOf(t.dbUrl, user.userId);
     expect(u).toMatchObject({ status: 'completed' });
     // Processing may fail on it later; the stored bytes stay either way.
-    const [row] = await query<{ file_size: string; metadata: { duration_unknown?: boolean } }>(t.dbUrl, 'SELECT file_size, metadata FROM recordings WHERE id = $1', [rec!.id]);
+    const [row] = await query<{ file_size: string; metadata: { duration_unknown?: boolean } }>(
+      t.dbUrl,
+      'SELECT file_size, metadata FROM recordings WHERE id = $1',
+      [rec!.id],
+    );
     expect(Number(row!.file_size)).toBe(bytes.length);
   });
 });
@@ -281,7 +336,13 @@ describe.each(pgTargets())('finishing uploads after a crash on $name', (target) 
     const db = await freshDatabase(target);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-upload-fail-'));
     const logger = createLogger((process.env.TEST_LOG_LEVEL as 'info') ?? 'silent');
-    const config = loadConfig({ DATABASE_URL: db.url, DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', JOBS_ENABLED: 'false' });
+    const config = loadConfig({
+      DATABASE_URL: db.url,
+      DATA_DIR: dataDir,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      JOBS_ENABLED: 'false',
+    });
     let server: RunningServer | undefined = await startServer(config, logger);
     try {
       const user = await signUp(server.url, 'crash');
@@ -291,7 +352,12 @@ describe.each(pgTargets())('finishing uploads after a crash on $name', (target) 
       const bad = notMedia();
       const ids: string[] = [];
       for (const bytes of [good, bad]) {
-        const created = await create(server.url, user.headers, { recordingType: 'screen', title: bytes === good ? 'good' : 'bad' }, bytes.length + 1);
+        const created = await create(
+          server.url,
+          user.headers,
+          { recordingType: 'screen', title: bytes === good ? 'good' : 'bad' },
+          bytes.length + 1,
+        );
         const url = new URL(created.headers.get('location')!, server.url).toString();
         expect((await patch(url, user.headers, 0, bytes)).status).toBe(204);
         ids.push(url.split('/').pop()!);
@@ -306,10 +372,19 @@ describe.each(pgTargets())('finishing uploads after a crash on $name', (target) 
         fs.writeFileSync(info, JSON.stringify(json));
       }
       const png = fs.readFileSync(fx.png);
-      fs.writeFileSync(path.join(dataDir, 'uploads', ids[1]!), Buffer.concat([png, Buffer.alloc(Math.max(0, bad.length - png.length))]).subarray(0, bad.length));
+      fs.writeFileSync(
+        path.join(dataDir, 'uploads', ids[1]!),
+        Buffer.concat([png, Buffer.alloc(Math.max(0, bad.length - png.length))]).subarray(0, bad.length),
+      );
       server = await startServer(config, logger);
-      const rows = await query<{ id: string; status: string; recording_id: string | null }>(db.url, 'SELECT id, status, recording_id FROM uploads ORDER BY created_at');
-      expect(rows.find((r) => r.id === ids[0])).toMatchObject({ status: 'completed', recording_id: expect.stringMatching(/^\d+$/) });
+      const rows = await query<{ id: string; status: string; recording_id: string | null }>(
+        db.url,
+        'SELECT id, status, recording_id FROM uploads ORDER BY created_at',
+      );
+      expect(rows.find((r) => r.id === ids[0])).toMatchObject({
+        status: 'completed',
+        recording_id: expect.stringMatching(/^\d+$/),
+      });
       expect(rows.find((r) => r.id === ids[1])).toMatchObject({ status: 'failed', recording_id: null });
       expect(await query(db.url, 'SELECT title FROM recordings')).toEqual([{ title: 'good' }]);
     } finally {
@@ -335,7 +410,11 @@ describe.each(pgTargets())('finishing uploads after a crash on $name', (target) 
       for await (const o of storage.list('')) objects.push(o.key);
       expect(objects).toEqual(objectsAfterCrash);
       expect(objects[0]).toContain(`/recordings/${recordingId}/`);
-      const [row] = await query<{ storage_key: string }>(rig.dbUrl, 'SELECT storage_key FROM recordings WHERE id = $1', [recordingId]);
+      const [row] = await query<{ storage_key: string }>(
+        rig.dbUrl,
+        'SELECT storage_key FROM recordings WHERE id = $1',
+        [recordingId],
+      );
       expect(row!.storage_key).toBe(objects[0]);
       // Idempotent once done: the same recording again, no second object.
       expect(await rig.uploads().finish('u1', file, size)).toEqual({ recordingId });
@@ -361,7 +440,15 @@ describe.each(pgTargets().slice(0, 1))('a hostile upload on $name', (target) => 
     const root = path.resolve(import.meta.dirname, '..');
     const child = spawn(process.execPath, [path.join(root, 'bin/recorder.js'), 'serve'], {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: db.url, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', JOBS_ENABLED: 'false' },
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        JOBS_ENABLED: 'false',
+      },
       stdio: 'ignore',
     });
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
@@ -378,7 +465,10 @@ describe.each(pgTargets().slice(0, 1))('a hostile upload on $name', (target) => 
       const finish = patch(uploadUrl, user.headers, 0, bytes).catch((e: Error) => e);
       await new Promise((r) => setTimeout(r, 1000));
       for (const p of ['/health', '/api/auth/me']) {
-        const status = await fetch(`${url}${p}`, { headers: user.headers, signal: AbortSignal.timeout(3000) }).then((r) => r.status, (e: Error) => e.name);
+        const status = await fetch(`${url}${p}`, { headers: user.headers, signal: AbortSignal.timeout(3000) }).then(
+          (r) => r.status,
+          (e: Error) => e.name,
+        );
         expect(status, p).toBe(200);
       }
       void finish;

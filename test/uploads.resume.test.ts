@@ -59,7 +59,9 @@ describe.each(pgTargets())('an upload’s last bytes and its finish on $name', (
   });
   afterAll(async () => t?.close());
 
-  it('a server-only recovery of a take whose bytes cannot be probed takes the duration its heartbeats gave, and keeps the bytes', { timeout: 60_000 }, async () => {
+  it('a server-only recovery of a take whose bytes cannot be probed takes the duration its heartbeats gave, and keeps the bytes', {
+    timeout: 60_000,
+  }, async () => {
     const u = await signUp(t.url, 'unprobed');
     const api = sessionsApi(t.url, u.headers);
     const s = await api.create({ recordingType: 'screen' });
@@ -90,7 +92,11 @@ describe.each(pgTargets())('an upload’s last bytes and its finish on $name', (
     expect(fin, fin.body).toMatchObject({ status: 204, recordingId: expect.stringMatching(/^\d+$/) });
     const rec = await call(t.url, 'GET', `/api/recordings/${fin.recordingId}`, u.headers);
     expect(rec.json).toMatchObject({ title: 'mystery', duration: 1, status: 'processing', fileSize: bytes.length });
-    expect(rec.json.metadata).toMatchObject({ duration_unknown: true, upload_size: bytes.length, upload_sha256: sha256(bytes) });
+    expect(rec.json.metadata).toMatchObject({
+      duration_unknown: true,
+      upload_size: bytes.length,
+      upload_sha256: sha256(bytes),
+    });
     expect(await media(t.url, u.headers, fin.recordingId!)).toEqual(bytes);
     const [row] = await sql(t.dbUrl, 'SELECT status FROM uploads WHERE recording_id = $1', [fin.recordingId]);
     expect(row).toMatchObject({ status: 'completed' });
@@ -110,7 +116,14 @@ describe.each(pgTargets())('an upload’s last bytes and its finish on $name', (
     await new Promise<void>((resolve) => {
       const req = http.request(up.uploadUrl, {
         method: 'PATCH',
-        headers: { ...TUS, ...u.headers, 'content-type': 'application/offset+octet-stream', 'upload-offset': String(first), 'upload-length': String(bytes.length), 'content-length': String(rest.length) },
+        headers: {
+          ...TUS,
+          ...u.headers,
+          'content-type': 'application/offset+octet-stream',
+          'upload-offset': String(first),
+          'upload-length': String(bytes.length),
+          'content-length': String(rest.length),
+        },
       });
       req.on('error', () => resolve());
       req.on('response', (res) => (res.resume(), resolve()));
@@ -129,7 +142,11 @@ describe.each(pgTargets())('an upload’s last bytes and its finish on $name', (
     expect(wrong.status).toBe(400);
     // tus-js-client's retry: from the server's offset, Upload-Length again.
     const fin = await patch(up.uploadUrl, u.headers, offset, bytes.subarray(offset), bytes.length);
-    expect(fin, fin.body).toMatchObject({ status: 204, offset: bytes.length, recordingId: expect.stringMatching(/^\d+$/) });
+    expect(fin, fin.body).toMatchObject({
+      status: 204,
+      offset: bytes.length,
+      recordingId: expect.stringMatching(/^\d+$/),
+    });
     expect(await media(t.url, u.headers, fin.recordingId!)).toEqual(bytes);
     expect(await api.get(s.id)).toMatchObject({ status: 'completed', recordingId: fin.recordingId });
   });
@@ -151,12 +168,19 @@ describe.each(pgTargets())('an upload’s last bytes and its finish on $name', (
       expect(fin.status).toBe(500);
       takes.push({ s, up });
     }
-    expect(await sql(t.dbUrl, 'SELECT status FROM uploads WHERE user_id = $1', [u.userId])).toEqual([{ status: 'uploading' }, { status: 'uploading' }]);
+    expect(await sql(t.dbUrl, 'SELECT status FROM uploads WHERE user_id = $1', [u.userId])).toEqual([
+      { status: 'uploading' },
+      { status: 'uploading' },
+    ]);
     fs.rmSync(blocker); // storage is back
 
     const h = await headUpload(takes[0]!.up.uploadUrl, u.headers);
     expect(h).toMatchObject({ status: 200, offset: String(bytes.length), recordingId: expect.stringMatching(/^\d+$/) });
-    expect(await api.get(takes[0]!.s.id)).toMatchObject({ status: 'completed', recordingId: h.recordingId, take: { title: 'by HEAD' } });
+    expect(await api.get(takes[0]!.s.id)).toMatchObject({
+      status: 'completed',
+      recordingId: h.recordingId,
+      take: { title: 'by HEAD' },
+    });
     expect(await media(t.url, u.headers, h.recordingId!)).toEqual(bytes);
     // Its bytes leave DATA_DIR/uploads once answered; the HEAD after that finds nothing to resume.
     expect((await headUpload(takes[0]!.up.uploadUrl, u.headers)).status).toBe(404);
@@ -170,7 +194,11 @@ describe.each(pgTargets())('an upload’s last bytes and its finish on $name', (
     const { recoverFinished } = createTusServer({ uploads, dataDir: t.dataDir, maxUploadBytes: 1e9, logger });
     expect(await housekeeping({ db, logger, recoverFinished })).toMatchObject({ uploadsFinished: 1 });
     const second = await api.get(takes[1]!.s.id);
-    expect(second).toMatchObject({ status: 'completed', recordingId: expect.stringMatching(/^\d+$/), take: { title: 'by housekeeping' } });
+    expect(second).toMatchObject({
+      status: 'completed',
+      recordingId: expect.stringMatching(/^\d+$/),
+      take: { title: 'by housekeeping' },
+    });
     expect(await media(t.url, u.headers, second.recordingId!)).toEqual(bytes);
   });
 });
@@ -180,13 +208,18 @@ describe.each(pgTargets())('finishing an upload that is no longer uploading on $
     const rig = await finishCrashRig(target, fx.webm);
     try {
       await rig.uploads().create('u1', rig.user.userId, { recordingType: 'screen' }, rig.size);
-      const [a, b] = await Promise.all([rig.uploads().finish('u1', rig.file, rig.size), rig.uploads().finish('u1', rig.file, rig.size)]);
+      const [a, b] = await Promise.all([
+        rig.uploads().finish('u1', rig.file, rig.size),
+        rig.uploads().finish('u1', rig.file, rig.size),
+      ]);
       expect(a).toEqual(b);
       expect(await rig.kysely.selectFrom('recordings').select('id').execute()).toEqual([{ id: a.recordingId }]);
       // Whatever the loser stored under its own reserved id is queued for deletion, never left behind.
       const objects = [];
       for await (const o of rig.storage.list('')) objects.push(o.key);
-      const queued = (await rig.kysely.selectFrom('storage_deletions').select('storage_key').execute()).map((r) => r.storage_key);
+      const queued = (await rig.kysely.selectFrom('storage_deletions').select('storage_key').execute()).map(
+        (r) => r.storage_key,
+      );
       const orphans = objects.filter((k) => !k.includes(`/recordings/${a.recordingId}/`));
       expect(orphans.every((k) => queued.some((q) => k.startsWith(q)))).toBe(true);
     } finally {
@@ -194,20 +227,30 @@ describe.each(pgTargets())('finishing an upload that is no longer uploading on $
     }
   });
 
-  it.each(['terminated', 'failed'])('a %s upload is refused with 409 UPLOAD_NOT_FINISHABLE before anything is stored', async (status) => {
-    const rig = await finishCrashRig(target, fx.webm);
-    try {
-      const svc = rig.uploads();
-      await svc.create('u1', rig.user.userId, { recordingType: 'screen' }, rig.size);
-      await rig.kysely.updateTable('uploads').set({ status: status as 'terminated' }).where('id', '=', 'u1').execute();
-      await expect(svc.finish('u1', rig.file, rig.size)).rejects.toMatchObject({ status: 409, code: 'UPLOAD_NOT_FINISHABLE' });
-      const objects = [];
-      for await (const o of rig.storage.list('')) objects.push(o.key);
-      expect(objects).toEqual([]);
-      expect(await rig.kysely.selectFrom('recordings').select('id').execute()).toEqual([]);
-      expect(rig.sent).toEqual([]);
-    } finally {
-      await rig.close();
-    }
-  });
+  it.each(['terminated', 'failed'])(
+    'a %s upload is refused with 409 UPLOAD_NOT_FINISHABLE before anything is stored',
+    async (status) => {
+      const rig = await finishCrashRig(target, fx.webm);
+      try {
+        const svc = rig.uploads();
+        await svc.create('u1', rig.user.userId, { recordingType: 'screen' }, rig.size);
+        await rig.kysely
+          .updateTable('uploads')
+          .set({ status: status as 'terminated' })
+          .where('id', '=', 'u1')
+          .execute();
+        await expect(svc.finish('u1', rig.file, rig.size)).rejects.toMatchObject({
+          status: 409,
+          code: 'UPLOAD_NOT_FINISHABLE',
+        });
+        const objects = [];
+        for await (const o of rig.storage.list('')) objects.push(o.key);
+        expect(objects).toEqual([]);
+        expect(await rig.kysely.selectFrom('recordings').select('id').execute()).toEqual([]);
+        expect(rig.sent).toEqual([]);
+      } finally {
+        await rig.close();
+      }
+    },
+  );
 });

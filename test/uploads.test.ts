@@ -82,9 +82,13 @@ function tusUpload(source: Buffer | Readable, o: TusOptions): { upload: tus.Uplo
       onShouldRetry: (err, attempt, options) => {
         o.onRetryableError?.(err);
         const status = err.originalResponse?.getStatus() ?? 0;
-        return attempt < (options.retryDelays?.length ?? 0) && (status === 0 || status >= 500 || status === 409 || status === 423);
+        return (
+          attempt < (options.retryDelays?.length ?? 0) &&
+          (status === 0 || status >= 500 || status === 409 || status === 423)
+        );
       },
-      onSuccess: ({ lastResponse }) => resolve({ url: upload.url!, recordingId: lastResponse.getHeader('Recording-Id') ?? '' }),
+      onSuccess: ({ lastResponse }) =>
+        resolve({ url: upload.url!, recordingId: lastResponse.getHeader('Recording-Id') ?? '' }),
       onError: reject,
     });
   });
@@ -105,8 +109,13 @@ function pacedReader(file: string, bytesPerSecond: number): NonNullable<tus.Uplo
         size,
         async slice(start: number, end: number) {
           const stop = Math.min(end, size);
-          const pace = new Transform({ transform: (chunk: Buffer, _e, cb) => void setTimeout(() => cb(null, chunk), (piece / bytesPerSecond) * 1000) });
-          const value = fs.createReadStream(file, { start, end: stop - 1, highWaterMark: piece }).pipe(pace) as Transform & { size: number };
+          const pace = new Transform({
+            transform: (chunk: Buffer, _e, cb) =>
+              void setTimeout(() => cb(null, chunk), (piece / bytesPerSecond) * 1000),
+          });
+          const value = fs
+            .createReadStream(file, { start, end: stop - 1, highWaterMark: piece })
+            .pipe(pace) as Transform & { size: number };
           value.size = stop - start;
           return { value, done: stop >= size };
         },
@@ -119,23 +128,40 @@ function pacedReader(file: string, bytesPerSecond: number): NonNullable<tus.Uplo
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const fileSha = (file: string) => sha256(fs.readFileSync(file));
 
-async function json<T = Record<string, unknown>>(url: string, headers: Headers, init: RequestInit = {}): Promise<{ status: number; body: T }> {
-  const res = await fetch(url, { ...init, headers: { ...headers, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
+async function json<T = Record<string, unknown>>(
+  url: string,
+  headers: Headers,
+  init: RequestInit = {},
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(url, {
+    ...init,
+    headers: { ...headers, ...(init.body ? { 'content-type': 'application/json' } : {}) },
+  });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
 }
 
 /** A personal API token for the user (created with their cookie), as Bearer headers. */
 async function bearer(url: string, user: { headers: Headers }): Promise<Headers> {
-  const res = await json<{ token: string }>(`${url}/api/auth/tokens`, user.headers, { method: 'POST', body: JSON.stringify({ name: 'upload tests' }) });
+  const res = await json<{ token: string }>(`${url}/api/auth/tokens`, user.headers, {
+    method: 'POST',
+    body: JSON.stringify({ name: 'upload tests' }),
+  });
   expect(res.status).toBe(201);
   return { authorization: `Bearer ${res.body.token}` };
 }
 
-async function head(uploadUrl: string, headers: Headers): Promise<{ status: number; offset: number | undefined; length: string | null }> {
+async function head(
+  uploadUrl: string,
+  headers: Headers,
+): Promise<{ status: number; offset: number | undefined; length: string | null }> {
   const res = await fetch(uploadUrl, { method: 'HEAD', headers: { ...TUS, ...headers } });
   const offset = res.headers.get('upload-offset');
-  return { status: res.status, offset: offset === null ? undefined : Number(offset), length: res.headers.get('upload-length') };
+  return {
+    status: res.status,
+    offset: offset === null ? undefined : Number(offset),
+    length: res.headers.get('upload-length'),
+  };
 }
 
 interface ApiRecording {
@@ -183,10 +209,13 @@ async function media(url: string, headers: Headers, id: string): Promise<Buffer>
 async function uploadRow(dbUrl: string, id: string) {
   const c = await connect(dbUrl);
   try {
-    const { rows } = await c.query<{ status: string; recording_id: string | null; upload_length: string | null; upload_offset: string; user_id: string }>(
-      'SELECT status, recording_id, upload_length, upload_offset, user_id FROM uploads WHERE id = $1',
-      [id],
-    );
+    const { rows } = await c.query<{
+      status: string;
+      recording_id: string | null;
+      upload_length: string | null;
+      upload_offset: string;
+      user_id: string;
+    }>('SELECT status, recording_id, upload_length, upload_offset, user_id FROM uploads WHERE id = $1', [id]);
     return rows[0];
   } finally {
     await c.end();
@@ -235,8 +264,34 @@ beforeAll(async () => {
   big = path.join(fx.dir, 'big.webm');
   await exec('ffmpeg', [
     ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'],
-    ...['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=15:duration=3', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=3'],
-    ...['-vf', 'noise=alls=80:allf=t+u', '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '8M', '-minrate', '8M', '-maxrate', '8M', '-pix_fmt', 'yuv420p'],
+    ...[
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=15:duration=3',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000:duration=3',
+    ],
+    ...[
+      '-vf',
+      'noise=alls=80:allf=t+u',
+      '-c:v',
+      'libvpx-vp9',
+      '-deadline',
+      'realtime',
+      '-cpu-used',
+      '8',
+      '-b:v',
+      '8M',
+      '-minrate',
+      '8M',
+      '-maxrate',
+      '8M',
+      '-pix_fmt',
+      'yuv420p',
+    ],
     ...['-c:a', 'libopus', '-b:a', '32k', big],
   ]);
   expect(fs.statSync(big).size).toBeGreaterThan(MiB);
@@ -255,7 +310,10 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
   it('uploads a WebM with an API token: Recording-Id, metadata, processed, media byte-identical', async () => {
     const user = await signUp(t.url, 'alice');
     const auth = await bearer(t.url, user);
-    const project = await json<{ id: string }>(`${t.url}/api/projects`, auth, { method: 'POST', body: JSON.stringify({ name: 'Course' }) });
+    const project = await json<{ id: string }>(`${t.url}/api/projects`, auth, {
+      method: 'POST',
+      body: JSON.stringify({ name: 'Course' }),
+    });
     expect(project.status).toBe(201);
 
     const bytes = fs.readFileSync(fx.webm);
@@ -263,7 +321,13 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
       endpoint,
       headers: auth,
       chunkSize: 32 * KiB,
-      metadata: { title: 'Lecture 1 — intro', recordingType: 'screen-camera', quality: 'medium', projectId: project.body.id, filename: 'lecture.webm' },
+      metadata: {
+        title: 'Lecture 1 — intro',
+        recordingType: 'screen-camera',
+        quality: 'medium',
+        projectId: project.body.id,
+        filename: 'lecture.webm',
+      },
     });
     const { url, recordingId } = await done;
     expect(recordingId).toMatch(/^[1-9]\d*$/);
@@ -271,7 +335,14 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
 
     const first = await json<ApiRecording>(`${t.url}/api/recordings/${recordingId}`, auth);
     expect(first.status).toBe(200);
-    expect(first.body).toMatchObject({ id: recordingId, title: 'Lecture 1 — intro', recordingType: 'screen-camera', quality: 'medium', projectId: project.body.id, mimeType: 'video/webm' });
+    expect(first.body).toMatchObject({
+      id: recordingId,
+      title: 'Lecture 1 — intro',
+      recordingType: 'screen-camera',
+      quality: 'medium',
+      projectId: project.body.id,
+      mimeType: 'video/webm',
+    });
     expect(first.body.metadata.sha256).toBe(sha256(bytes));
 
     const done2 = await waitProcessed(t.url, auth, recordingId);
@@ -279,11 +350,21 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
     // The nearest whole second (3.008 s with Opus framing -> 3); the exact milliseconds are in metadata.
     expect(Math.abs(Number(done2.metadata.duration_ms) - 3000)).toBeLessThan(100);
     expect(done2.duration).toBe(3);
-    expect(done2.metadata).toMatchObject({ duration_fixed: false, sha256: sha256(bytes), has_video: true, has_audio: true });
+    expect(done2.metadata).toMatchObject({
+      duration_fixed: false,
+      sha256: sha256(bytes),
+      has_video: true,
+      has_audio: true,
+    });
     expect(sha256(await media(t.url, auth, recordingId))).toBe(sha256(bytes));
 
     // The upload is done with: row completed and linked, temporary file gone.
-    expect(await uploadRow(t.dbUrl, idOf(url))).toMatchObject({ status: 'completed', recording_id: recordingId, upload_length: String(bytes.length), user_id: user.userId });
+    expect(await uploadRow(t.dbUrl, idOf(url))).toMatchObject({
+      status: 'completed',
+      recording_id: recordingId,
+      upload_length: String(bytes.length),
+      user_id: user.userId,
+    });
     expect(fs.existsSync(path.join(t.dataDir, 'uploads', idOf(url)))).toBe(false);
     expect((await head(url, auth)).status).toBe(404);
   });
@@ -291,7 +372,11 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
   it('keeps an audio take as audio/webm from the moment it is finished', async () => {
     const user = await signUp(t.url, 'singer');
     const bytes = fs.readFileSync(fx.recorderAudioWebm);
-    const { recordingId } = await tusUpload(bytes, { endpoint, headers: user.headers, metadata: { filename: 'voice.webm', recordingType: 'audio' } }).done;
+    const { recordingId } = await tusUpload(bytes, {
+      endpoint,
+      headers: user.headers,
+      metadata: { filename: 'voice.webm', recordingType: 'audio' },
+    }).done;
     const first = await json<ApiRecording>(`${t.url}/api/recordings/${recordingId}`, user.headers);
     expect(first.body).toMatchObject({ recordingType: 'audio', mimeType: 'audio/webm' });
     const served = await fetch(`${t.url}/api/recordings/${recordingId}/media`, { headers: user.headers });
@@ -302,7 +387,11 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
   it('uploads a MediaRecorder WebM with the session cookie: processing fixes its duration; sha256s of the upload and of what is stored', async () => {
     const user = await signUp(t.url, 'bob');
     const bytes = fs.readFileSync(fx.recorderWebm);
-    const { recordingId } = await tusUpload(bytes, { endpoint, headers: user.headers, metadata: { filename: 'take.webm', recordingType: 'camera' } }).done;
+    const { recordingId } = await tusUpload(bytes, {
+      endpoint,
+      headers: user.headers,
+      metadata: { filename: 'take.webm', recordingType: 'camera' },
+    }).done;
     const rec = await waitProcessed(t.url, user.headers, recordingId);
     expect(rec).toMatchObject({ title: 'take.webm', recordingType: 'camera', quality: 'high', projectId: null });
     expect(rec.metadata).toMatchObject({ duration_fixed: true, upload_sha256: sha256(bytes) });
@@ -368,13 +457,22 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
         '--import',
         'tsx',
         path.join(ROOT, 'test/support/tus-client-child.ts'),
-        JSON.stringify({ endpoint, file: big, headers: auth, metadata: { title: 'crashed tab', recordingType: 'screen' }, chunkSize: 256 * KiB, bytesPerSecond: 1 * MiB }),
+        JSON.stringify({
+          endpoint,
+          file: big,
+          headers: auth,
+          metadata: { title: 'crashed tab', recordingType: 'screen' },
+          chunkSize: 256 * KiB,
+          bytesPerSecond: 1 * MiB,
+        }),
       ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+    const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+      child.on('exit', (code, signal) => resolve(signal ?? code)),
+    );
     let url: string | undefined;
     let sent = 0;
     try {
@@ -402,7 +500,11 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
     expect(h.offset).toBeLessThan(size);
 
     let resumedFrom: number | undefined;
-    const { recordingId } = await tusUpload(fs.createReadStream(big), { uploadUrl: url!, headers: auth, onProgress: (s) => (resumedFrom ??= s) }).done;
+    const { recordingId } = await tusUpload(fs.createReadStream(big), {
+      uploadUrl: url!,
+      headers: auth,
+      onProgress: (s) => (resumedFrom ??= s),
+    }).done;
     expect(resumedFrom).toBe(h.offset);
     const rec = await json<ApiRecording>(`${t.url}/api/recordings/${recordingId}`, auth);
     expect(rec.body).toMatchObject({ title: 'crashed tab', fileSize: size });
@@ -438,7 +540,11 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
     expect(mid.headers.get('upload-length')).toBeNull();
     expect(Number(mid.headers.get('upload-offset'))).toBeGreaterThan(0);
     expect(recordingId).toMatch(/^\d+$/);
-    expect(await uploadRow(t.dbUrl, idOf(url))).toMatchObject({ status: 'completed', upload_length: String(bytes.length), recording_id: recordingId });
+    expect(await uploadRow(t.dbUrl, idOf(url))).toMatchObject({
+      status: 'completed',
+      upload_length: String(bytes.length),
+      recording_id: recordingId,
+    });
     const rec = await waitProcessed(t.url, auth, recordingId);
     expect(rec).toMatchObject({ title: 'live', fileSize: bytes.length, duration: 3 });
     expect(sha256(await media(t.url, auth, recordingId))).toBe(sha256(bytes));
@@ -451,7 +557,12 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
     const bytes = fs.readFileSync(big);
     const created = await fetch(endpoint, {
       method: 'POST',
-      headers: { ...TUS, ...a.headers, 'upload-defer-length': '1', 'upload-metadata': `recordingType ${Buffer.from('screen').toString('base64')}` },
+      headers: {
+        ...TUS,
+        ...a.headers,
+        'upload-defer-length': '1',
+        'upload-metadata': `recordingType ${Buffer.from('screen').toString('base64')}`,
+      },
     });
     expect(created.status).toBe(201);
     const url = new URL(created.headers.get('location')!, endpoint).toString();
@@ -463,7 +574,16 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
     expect(part.status).toBe(204);
     for (const who of [b.headers, bToken]) {
       expect((await head(url, who)).status).toBe(404);
-      const patch = await fetch(url, { method: 'PATCH', headers: { ...TUS, ...who, 'content-type': 'application/offset+octet-stream', 'upload-offset': String(40 * KiB) }, body: bytes.subarray(40 * KiB) });
+      const patch = await fetch(url, {
+        method: 'PATCH',
+        headers: {
+          ...TUS,
+          ...who,
+          'content-type': 'application/offset+octet-stream',
+          'upload-offset': String(40 * KiB),
+        },
+        body: bytes.subarray(40 * KiB),
+      });
       expect(patch.status).toBe(404);
       expect(await patch.json()).toMatchObject({ code: 'UPLOAD_NOT_FOUND' });
       const del = await fetch(url, { method: 'DELETE', headers: { ...TUS, ...who } });
@@ -474,7 +594,13 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
     expect(await uploadRow(t.dbUrl, idOf(url))).toMatchObject({ status: 'uploading', user_id: a.userId });
     const last = await fetch(url, {
       method: 'PATCH',
-      headers: { ...TUS, ...a.headers, 'content-type': 'application/offset+octet-stream', 'upload-offset': String(40 * KiB), 'upload-length': String(bytes.length) },
+      headers: {
+        ...TUS,
+        ...a.headers,
+        'content-type': 'application/offset+octet-stream',
+        'upload-offset': String(40 * KiB),
+        'upload-length': String(bytes.length),
+      },
       body: bytes.subarray(40 * KiB),
     });
     expect(last.status).toBe(204);
@@ -505,9 +631,17 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
     const url = first.upload.url!;
     await tus.Upload.terminate(url, { headers: auth });
     expect((await head(url, auth)).status).toBe(404);
-    const patch = await fetch(url, { method: 'PATCH', headers: { ...TUS, ...auth, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' }, body: bytes.subarray(0, 1000) });
+    const patch = await fetch(url, {
+      method: 'PATCH',
+      headers: { ...TUS, ...auth, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' },
+      body: bytes.subarray(0, 1000),
+    });
     expect(patch.status).toBe(404);
-    await until('the row to say terminated', async () => ((await uploadRow(t.dbUrl, idOf(url)))?.status === 'terminated' ? true : undefined), 5000);
+    await until(
+      'the row to say terminated',
+      async () => ((await uploadRow(t.dbUrl, idOf(url)))?.status === 'terminated' ? true : undefined),
+      5000,
+    );
     expect(fs.readdirSync(path.join(t.dataDir, 'uploads')).filter((f) => f.startsWith(idOf(url)))).toEqual([]);
     const list = await json<{ items: unknown[] }>(`${t.url}/api/recordings`, auth);
     expect(list.body.items).toEqual([]);
@@ -532,7 +666,12 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
         fileReader: pacedReader(big, MiB),
         retryDelays: [100, 200, 400, ...Array<number>(40).fill(250)],
         metadata: { title: 'across a restart', recordingType: 'screen' },
-        onRetryableError: (err) => failures.push(err.originalResponse ? `HTTP ${err.originalResponse.getStatus()}` : (err.causingError?.message ?? err.message)),
+        onRetryableError: (err) =>
+          failures.push(
+            err.originalResponse
+              ? `HTTP ${err.originalResponse.getStatus()}`
+              : (err.causingError?.message ?? err.message),
+          ),
         onProgress: (sent) => {
           if (restarting || sent < 512 * KiB || sent % (256 * KiB) < 32 * KiB) return;
           inFlightAtStop = sent % (256 * KiB); // bytes of the current PATCH already sent
@@ -540,7 +679,13 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
             const t0 = Date.now();
             await own.stop();
             stopMs = Date.now() - t0;
-            offsetAtStop = fs.statSync(path.join(own.dataDir, 'uploads', fs.readdirSync(path.join(own.dataDir, 'uploads')).find((f) => !f.endsWith('.json'))!)).size;
+            offsetAtStop = fs.statSync(
+              path.join(
+                own.dataDir,
+                'uploads',
+                fs.readdirSync(path.join(own.dataDir, 'uploads')).find((f) => !f.endsWith('.json'))!,
+              ),
+            ).size;
             await sleep(300); // a client retry or two hit a closed port
             await own.start();
           })();
@@ -555,7 +700,9 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
       expect(stopMs).toBeLessThan(3000);
       // The client saw the outage (503 while draining, refused connections while down) and retried through it.
       expect(failures.length, failures.join(', ')).toBeGreaterThan(0);
-      console.info(`[${target.name}] restart: stop took ${stopMs} ms with ${inFlightAtStop} B of a PATCH in flight; client retried after: ${failures.join(', ')}`);
+      console.info(
+        `[${target.name}] restart: stop took ${stopMs} ms with ${inFlightAtStop} B of a PATCH in flight; client retried after: ${failures.join(', ')}`,
+      );
       expect(new URL(url).origin).toBe(own.url);
       const rec = await json<ApiRecording>(`${own.url}/api/recordings/${recordingId}`, auth);
       expect(rec.body).toMatchObject({ title: 'across a restart', fileSize: size });
@@ -590,7 +737,15 @@ describe.each(pgTargets())('upload memory on $name', (target) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/recorder.js'), 'serve'], {
       cwd: ROOT,
       // No jobs: processing 300 MB of filler would only fail, after the measurement anyway.
-      env: { ...process.env, DATABASE_URL: db.url, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', JOBS_ENABLED: 'false' },
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        JOBS_ENABLED: 'false',
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -623,7 +778,12 @@ describe.each(pgTargets())('upload memory on $name', (target) => {
 
       const created = await fetch(`${url}/api/uploads`, {
         method: 'POST',
-        headers: { ...TUS, ...auth, 'upload-length': String(total), 'upload-metadata': `recordingType ${Buffer.from('screen').toString('base64')},duration ${Buffer.from('600').toString('base64')}` },
+        headers: {
+          ...TUS,
+          ...auth,
+          'upload-length': String(total),
+          'upload-metadata': `recordingType ${Buffer.from('screen').toString('base64')},duration ${Buffer.from('600').toString('base64')}`,
+        },
       });
       expect(created.status).toBe(201);
       const uploadUrl = new URL(created.headers.get('location')!, url).toString();
@@ -645,7 +805,13 @@ describe.each(pgTargets())('upload memory on $name', (target) => {
         res = await new Promise<http.IncomingMessage>((resolve, reject) => {
           const req = http.request(uploadUrl, {
             method: 'PATCH',
-            headers: { ...TUS, ...auth, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0', 'content-length': String(total) },
+            headers: {
+              ...TUS,
+              ...auth,
+              'content-type': 'application/offset+octet-stream',
+              'upload-offset': '0',
+              'content-length': String(total),
+            },
           });
           req.on('response', resolve).on('error', reject);
           Readable.from(body()).pipe(req);

@@ -13,7 +13,14 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/server/app.js';
 import { createLogger } from '../src/server/logger.js';
-import { PACKAGE_ROOT, STAMP_FILE, ensureWebBuild, isWebBuildFresh, readStamp, webFingerprint } from '../src/server/web/build.js';
+import {
+  PACKAGE_ROOT,
+  STAMP_FILE,
+  ensureWebBuild,
+  isWebBuildFresh,
+  readStamp,
+  webFingerprint,
+} from '../src/server/web/build.js';
 import { IMMUTABLE, webPlugin } from '../src/server/web/web.plugin.js';
 
 const run = promisify(execFile);
@@ -98,7 +105,10 @@ describe('web build', () => {
     expect(assets.some((f) => f.endsWith('.js.map'))).toBe(true); // sourcemaps
     expect(assets.some((f) => f.endsWith('.css'))).toBe(true);
     expect(assets.some((f) => /^react-[\w-]+\.js$/.test(f))).toBe(true); // React in its own chunk
-    const code = assets.filter((f) => f.endsWith('.js')).map((f) => fs.readFileSync(path.join(outDir, 'assets', f), 'utf8')).join('\n');
+    const code = assets
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => fs.readFileSync(path.join(outDir, 'assets', f), 'utf8'))
+      .join('\n');
     expect(code).toContain('pdf.worker.min-'); // the worker URL made it into the code
     expect(code).not.toContain('jsxDEV'); // production JSX, though vitest runs with NODE_ENV=test
 
@@ -148,7 +158,10 @@ describe('web build', () => {
     fs.rmSync(lock);
     const results = await children;
     fs.rmSync(file);
-    const parsed = results.map((r) => JSON.parse(r.stdout.trim().split('\n').pop()!) as { built: boolean; fingerprint: string; durationMs: number });
+    const parsed = results.map(
+      (r) =>
+        JSON.parse(r.stdout.trim().split('\n').pop()!) as { built: boolean; fingerprint: string; durationMs: number },
+    );
     expect(parsed.map((p) => p.built).sort()).toEqual([false, true]);
     // The one that did not build waited for the other (a fresh stamp at the first look would be 0 ms).
     expect(parsed.find((p) => !p.built)!.durationMs).toBeGreaterThan(0);
@@ -158,7 +171,10 @@ describe('web build', () => {
   });
 
   it('breaks a lock left by a process that is gone', async () => {
-    fs.writeFileSync(`${outDir}.lock`, JSON.stringify({ pid: 999_999, host: os.hostname(), at: new Date().toISOString() }));
+    fs.writeFileSync(
+      `${outDir}.lock`,
+      JSON.stringify({ pid: 999_999, host: os.hostname(), at: new Date().toISOString() }),
+    );
     const r = await ensureWebBuild({ logger, root: fixture, outDir, force: true, lockWaitMs: 5_000 });
     expect(r.built).toBe(true);
     expect(fs.existsSync(`${outDir}.lock`)).toBe(false);
@@ -173,7 +189,9 @@ describe('serving the built app', () => {
     if (!fs.existsSync(path.join(outDir, 'index.html'))) await ensureWebBuild({ logger, root: fixture, outDir });
     assetJs = fs.readdirSync(path.join(outDir, 'assets')).find((f) => f.endsWith('.js') && f.startsWith('index-'))!;
     app = Fastify();
-    app.setNotFoundHandler((req, reply) => reply.status(404).send({ code: 'ROUTE_NOT_FOUND', message: `No route ${req.method} ${req.url}` }));
+    app.setNotFoundHandler((req, reply) =>
+      reply.status(404).send({ code: 'ROUTE_NOT_FOUND', message: `No route ${req.method} ${req.url}` }),
+    );
     app.get('/api/known', async () => ({ ok: true }));
     app.get('/health', async () => ({ status: 'ok' }));
     await app.register(webPlugin, { root: outDir, mediaOrigins: ['https://cdn.example.com/media/'] });
@@ -233,7 +251,12 @@ describe('serving the built app', () => {
     expect(asset.json()).toMatchObject({ code: 'NOT_FOUND' });
     expect((await app.inject({ method: 'POST', url: '/record' })).statusCode).toBe(404);
     // Neither the build stamp (a dotfile) nor anything outside dist/web is served as a file.
-    for (const url of ['/.build-stamp', '/..%2f..%2fpackage.json', '/assets/..%2f..%2f..%2fvite.config.ts', '/%2e%2e/%2e%2e/vite.config.ts']) {
+    for (const url of [
+      '/.build-stamp',
+      '/..%2f..%2fpackage.json',
+      '/assets/..%2f..%2f..%2fvite.config.ts',
+      '/%2e%2e/%2e%2e/vite.config.ts',
+    ]) {
       const res = await app.inject({ url });
       expect(res.body, url).not.toContain('fingerprint');
       expect(res.body, url).not.toContain('defineConfig');

@@ -16,7 +16,11 @@ import { RecordingsRepository } from '../../src/server/recordings/recordings.rep
 import { decodeCursor } from '../../src/server/recordings/recordings.service.js';
 
 const userId = process.env.BENCH_USER_ID!;
-const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10, application_name: 'recorder-bench-bare' });
+const pool = new pg.Pool({
+  connectionString: process.env.DATABASE_URL,
+  max: 10,
+  application_name: 'recorder-bench-bare',
+});
 
 // Sentinels: the captured parameters are the repository's own; these mark the ones a request fills in.
 const S_USER = '__bench_user__';
@@ -27,7 +31,11 @@ const S_LIMIT = 51; // the service asks for limit + 1 to know whether there is a
 async function capture(cursor: boolean): Promise<{ sql: string; parameters: readonly unknown[] }> {
   let q: CompiledQuery | undefined;
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log: (e) => void (q ??= e.query) });
-  await new RecordingsRepository(db).list({ userId: S_USER, limit: S_LIMIT, ...(cursor ? { cursor: { createdAt: S_TS, id: S_ID } } : {}) });
+  await new RecordingsRepository(db).list({
+    userId: S_USER,
+    limit: S_LIMIT,
+    ...(cursor ? { cursor: { createdAt: S_TS, id: S_ID } } : {}),
+  });
   if (!q) throw new Error('no query captured');
   return { sql: q.sql, parameters: q.parameters };
 }
@@ -49,7 +57,10 @@ app.get('/sql', async () => ({ first, next }));
 await app.listen({ port: Number(process.env.PORT), host: process.env.HOST ?? '127.0.0.1' });
 
 const shutdown = () => {
-  void app.close().then(() => pool.end()).finally(() => process.exit(0));
+  void app
+    .close()
+    .then(() => pool.end())
+    .finally(() => process.exit(0));
 };
 process.once('SIGTERM', shutdown);
 process.once('SIGINT', shutdown);

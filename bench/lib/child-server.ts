@@ -73,7 +73,8 @@ export async function startChildServer(opts: ChildServerOptions): Promise<ChildS
   const tail = () => fs.readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n');
   const deadline = Date.now() + 120_000;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${opts.name} exited during start-up:\n${tail()}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${opts.name} exited during start-up:\n${tail()}`);
     const status = await fetch(`${url}${opts.readyPath ?? '/ready'}`)
       .then((r) => r.status)
       .catch(() => 0);
@@ -103,7 +104,11 @@ export async function startChildServer(opts: ChildServerOptions): Promise<ChildS
 }
 
 /** Samples a process's RSS every `everyMs` while `work` runs; returns the work's result and the peak seen. */
-export async function withPeakRss<T>(server: ChildServer, work: () => Promise<T>, everyMs = 50): Promise<{ result: T; before: number; peak: number; hwmReset: boolean }> {
+export async function withPeakRss<T>(
+  server: ChildServer,
+  work: () => Promise<T>,
+  everyMs = 50,
+): Promise<{ result: T; before: number; peak: number; hwmReset: boolean }> {
   const before = server.mem().rss;
   const hwmReset = server.resetPeak();
   let peak = before;

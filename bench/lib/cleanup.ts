@@ -11,7 +11,9 @@ export interface Cleanup {
  * started, run once. The work directory is the first thing pushed, so it goes last.
  */
 export function cleanupOnExit(work: string): { cleanups: Cleanup[]; cleanup: () => Promise<void> } {
-  const cleanups: Cleanup[] = [{ what: `delete ${work}`, run: () => fs.promises.rm(work, { recursive: true, force: true }) }];
+  const cleanups: Cleanup[] = [
+    { what: `delete ${work}`, run: () => fs.promises.rm(work, { recursive: true, force: true }) },
+  ];
   let cleaning: Promise<void> | undefined;
   const cleanup = () =>
     (cleaning ??= (async () => {

@@ -96,7 +96,22 @@ const pickStatus = picker<string>([
   ['processing', 6],
   ['failed', 4],
 ]);
-const SUBJECTS = ['Weekly standup', 'Bug repro', 'Product demo', 'Onboarding walkthrough', 'Code review', 'Lecture', 'Podcast episode', 'Sales call', 'Design review', 'Tutorial', 'Customer interview', 'Release notes', 'Sprint retro', 'Feature tour'];
+const SUBJECTS = [
+  'Weekly standup',
+  'Bug repro',
+  'Product demo',
+  'Onboarding walkthrough',
+  'Code review',
+  'Lecture',
+  'Podcast episode',
+  'Sales call',
+  'Design review',
+  'Tutorial',
+  'Customer interview',
+  'Release notes',
+  'Sprint retro',
+  'Feature tour',
+];
 const BYTES_PER_SECOND: Record<string, number> = { high: 625_000, medium: 250_000, low: 100_000 };
 const FRAME: Record<string, string> = {
   high: '{"width": 1920, "height": 1080, "fps": 30}',
@@ -111,7 +126,8 @@ const FRAME: Record<string, string> = {
 export function* recordingRows(ds: Dataset, count: number, seed = ds.seed): Generator<Row> {
   const r = rng(seed);
   const pick = ds.columns.map((c) => RECORDING_COLUMNS.indexOf(c as (typeof RECORDING_COLUMNS)[number]));
-  if (pick.includes(-1)) throw new Error(`no generator for column(s) ${ds.columns.filter((_, i) => pick[i] === -1).join(', ')}`);
+  if (pick.includes(-1))
+    throw new Error(`no generator for column(s) ${ds.columns.filter((_, i) => pick[i] === -1).join(', ')}`);
   const step = ds.spanMs / ds.rows;
   for (let i = 0; i < count; i++) {
     const u = Math.min(ds.users - 1, Math.floor(ds.users * r() ** 2));
@@ -122,7 +138,10 @@ export function* recordingRows(ds: Dataset, count: number, seed = ds.seed): Gene
     const status = pickStatus(r());
     // Most takes are short: median ~7.5 min, a long tail up to the hour.
     const duration = 1 + Math.floor(3599 * r() ** 3);
-    const fileSize = Math.max(1, Math.round(duration * (audio ? 16_000 : BYTES_PER_SECOND[quality]!) * (0.7 + 0.6 * r())));
+    const fileSize = Math.max(
+      1,
+      Math.round(duration * (audio ? 16_000 : BYTES_PER_SECOND[quality]!) * (0.7 + 0.6 * r())),
+    );
     const created = ds.start + Math.floor(i * step + r() * step);
     const createdIso = new Date(created).toISOString();
     const subject = SUBJECTS[Math.floor(r() * SUBJECTS.length)]!;
@@ -133,7 +152,8 @@ export function* recordingRows(ds: Dataset, count: number, seed = ds.seed): Gene
     const key = `${i.toString(36)}-${Math.floor(r() * 1e9).toString(36)}`;
     const mime = audio ? 'audio/webm' : r() < 0.2 ? 'video/mp4' : 'video/webm';
     const ext = mime === 'video/mp4' ? 'mp4' : 'webm';
-    const thumbnail = audio || status === 'processing' ? null : `https://storage.example.com/thumbnails/${user}/${key}.jpg`;
+    const thumbnail =
+      audio || status === 'processing' ? null : `https://storage.example.com/thumbnails/${user}/${key}.jpg`;
     const metadata = audio ? '{"sampleRate": 48000, "channels": 2}' : FRAME[quality]!;
     const updated = status === 'processing' ? created : created + duration * 1000 + Math.floor(r() * 60_000);
     // Unique (idx_recordings_storage_key): the key embeds the row number. Failed takes never stored an object.
@@ -179,7 +199,14 @@ export interface LoadResult {
 }
 
 /** COPY ... FROM STDIN fed by a stream of generated rows, so 1M rows never sit in memory. */
-export async function copyRows(client: pg.Client, table: string, columns: readonly string[], rows: Iterable<Row>, total: number, label: string): Promise<LoadResult> {
+export async function copyRows(
+  client: pg.Client,
+  table: string,
+  columns: readonly string[],
+  rows: Iterable<Row>,
+  total: number,
+  label: string,
+): Promise<LoadResult> {
   const progress = new Progress(label, total);
   let n = 0;
   function* chunks(): Generator<string> {
@@ -207,16 +234,27 @@ export async function copyRows(client: pg.Client, table: string, columns: readon
 }
 
 /** Multi-row INSERT with bind parameters only: the SQL text is reused, the values never enter it. */
-export async function insertRows(client: pg.Client, table: string, columns: readonly string[], rows: Iterable<Row>, total: number, perStatement: number, label?: string): Promise<LoadResult> {
+export async function insertRows(
+  client: pg.Client,
+  table: string,
+  columns: readonly string[],
+  rows: Iterable<Row>,
+  total: number,
+  perStatement: number,
+  label?: string,
+): Promise<LoadResult> {
   if (perStatement * columns.length > MAX_PARAMS) {
-    throw new Error(`${perStatement} rows x ${columns.length} columns exceeds the ${MAX_PARAMS}-parameter limit (max ${Math.floor(MAX_PARAMS / columns.length)} rows)`);
+    throw new Error(
+      `${perStatement} rows x ${columns.length} columns exceeds the ${MAX_PARAMS}-parameter limit (max ${Math.floor(MAX_PARAMS / columns.length)} rows)`,
+    );
   }
   const texts = new Map<number, string>();
   const sql = (k: number) => {
     let t = texts.get(k);
     if (!t) {
       const tuples: string[] = [];
-      for (let i = 0; i < k; i++) tuples.push(`(${columns.map((_, c) => `$${i * columns.length + c + 1}`).join(', ')})`);
+      for (let i = 0; i < k; i++)
+        tuples.push(`(${columns.map((_, c) => `$${i * columns.length + c + 1}`).join(', ')})`);
       t = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${tuples.join(', ')}`;
       texts.set(k, t);
     }
@@ -245,7 +283,10 @@ export async function insertRows(client: pg.Client, table: string, columns: read
 }
 
 /** Users (via COPY) and one project per 50 users; fills ds.projectOf. */
-export async function seedUsersAndProjects(client: pg.Client, ds: Dataset): Promise<{ users: number; projects: number }> {
+export async function seedUsersAndProjects(
+  client: pg.Client,
+  ds: Dataset,
+): Promise<{ users: number; projects: number }> {
   const r = rng(ds.seed ^ 0x5eed);
   function* users(): Generator<Row> {
     for (let i = 0; i < ds.users; i++) {

@@ -43,7 +43,12 @@ export async function runIndexBuild(url: string, o: BuildOptions): Promise<Build
     const writerStart = now();
     const writing = (async () => {
       for (let i = 0; !stop && msSince(writerStart) < o.maxWriterMs; i++) {
-        const values = [userId(Math.floor(r() * o.users)), `Live insert ${i}`, 1 + Math.floor(r() * 600), 1 + Math.floor(r() * 1e8)];
+        const values = [
+          userId(Math.floor(r() * o.users)),
+          `Live insert ${i}`,
+          1 + Math.floor(r() * 600),
+          1 + Math.floor(r() * 1e8),
+        ];
         const s = now();
         await writer.query({ name: 'bench_insert', text: INSERT, values });
         samples.push({ start: s, end: now() });
@@ -62,7 +67,12 @@ export async function runIndexBuild(url: string, o: BuildOptions): Promise<Build
       stop = true;
       await writing;
     }
-    const valid = (await builder.query<{ v: boolean }>('SELECT indisvalid AS v FROM pg_index WHERE indexrelid = to_regclass($1)', [INDEX])).rows[0]?.v ?? false;
+    const valid =
+      (
+        await builder.query<{ v: boolean }>('SELECT indisvalid AS v FROM pg_index WHERE indexrelid = to_regclass($1)', [
+          INDEX,
+        ])
+      ).rows[0]?.v ?? false;
     await builder.query(`DROP INDEX IF EXISTS ${INDEX}`);
 
     const during = samples.filter((s) => s.end > b0 && s.start < b1);

@@ -34,7 +34,14 @@ export interface LoadTimings {
   domContentLoaded: number | null;
   requests: { path: string; start: number; end: number }[];
   /** Long animation frames (> 50 ms): when, how long, how much was rendering (style, layout, paint), which scripts. */
-  frames: { start: number; duration: number; blocking: number; render: number; styleLayout: number; scripts: { what: string; ms: number; forcedLayout: number }[] }[];
+  frames: {
+    start: number;
+    duration: number;
+    blocking: number;
+    render: number;
+    styleLayout: number;
+    scripts: { what: string; ms: number; forcedLayout: number }[];
+  }[];
   /** Long tasks (> 50 ms) since navigation: count, total and longest. */
   longTasks: { n: number; totalMs: number; maxMs: number };
 }

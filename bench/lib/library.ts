@@ -19,7 +19,9 @@ export const LIBRARY_NEXT = `SELECT ${LISTING} FROM recordings WHERE user_id = $
  */
 export const rawTimestamps: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === 1184 || oid === 1114 ? (v: string) => v : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+    oid === 1184 || oid === 1114
+      ? (v: string) => v
+      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
 interface PlanNode {
@@ -43,7 +45,10 @@ export interface Explained {
 }
 
 export async function explain(client: pg.Client, sql: string, params: unknown[]): Promise<Explained> {
-  const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode; 'Execution Time': number }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
+  const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode; 'Execution Time': number }] }>(
+    `EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`,
+    params,
+  );
   const top = rows[0]!['QUERY PLAN'][0];
   return { plan: planChain(top.Plan), executionMs: top['Execution Time'] };
 }
@@ -69,14 +74,22 @@ export async function recordingIndexes(client: pg.Client): Promise<RecordingInde
     `SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'recordings' AND indexname LIKE 'idx\\_recordings\\_%' ORDER BY indexname`,
   );
   const declared = new Map<string, string>();
-  for (const file of fs.readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.up.sql')).sort()) {
+  for (const file of fs
+    .readdirSync(MIGRATIONS_DIR)
+    .filter((f) => f.endsWith('.up.sql'))
+    .sort()) {
     const sql = fs.readFileSync(path.join(MIGRATIONS_DIR, file), 'utf8');
-    for (const m of sql.matchAll(/CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(idx_recordings_\w+)/gi)) declared.set(m[1]!, file);
-    for (const m of sql.matchAll(/DROP\s+INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?(idx_recordings_\w+)/gi)) declared.delete(m[1]!);
+    for (const m of sql.matchAll(
+      /CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(idx_recordings_\w+)/gi,
+    ))
+      declared.set(m[1]!, file);
+    for (const m of sql.matchAll(/DROP\s+INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?(idx_recordings_\w+)/gi))
+      declared.delete(m[1]!);
   }
   const live = rows.map((r) => r.name).join(', ');
   const want = [...declared.keys()].sort().join(', ');
-  if (live !== want) throw new Error(`recordings indexes in the database (${live}) differ from the migrations (${want})`);
+  if (live !== want)
+    throw new Error(`recordings indexes in the database (${live}) differ from the migrations (${want})`);
   return { indexes: rows, files: [...new Set(declared.values())].sort() };
 }
 
@@ -130,5 +143,11 @@ export async function runLibrary(client: pg.Client, o: LibraryOptions): Promise<
     }
   }
   if (!explained) throw new Error('no user had a second library page to EXPLAIN; raise BENCH_ROWS');
-  return { first: summarize(first), next: summarize(next), all: summarize([...first, ...next]), explain: explained, timeBounded };
+  return {
+    first: summarize(first),
+    next: summarize(next),
+    all: summarize([...first, ...next]),
+    explain: explained,
+    timeBounded,
+  };
 }

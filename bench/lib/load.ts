@@ -42,7 +42,12 @@ type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 export async function load(o: LoadOptions): Promise<LoadResult> {
-  const r = await autocannon({ url: o.url, connections: o.connections, duration: o.duration, headers: o.headers ?? {} });
+  const r = await autocannon({
+    url: o.url,
+    connections: o.connections,
+    duration: o.duration,
+    headers: o.headers ?? {},
+  });
   return {
     rps: r.requests.average,
     total: r.requests.total,

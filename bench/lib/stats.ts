@@ -46,7 +46,8 @@ export function rng(seed: number): () => number {
 }
 
 export const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
-export const fmtMs = (n: number): string => (Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)) : '-');
+export const fmtMs = (n: number): string =>
+  Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)) : '-';
 export const fmtMb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 /**
@@ -86,7 +87,9 @@ export function note(msg: string): void {
 
 /** Aligned text table; a row with one cell is a section heading spanning the table. */
 export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.filter((r) => r.length > 1).map((r) => (r[i] ?? '').length)));
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.filter((r) => r.length > 1).map((r) => (r[i] ?? '').length)),
+  );
   const total = widths.reduce((a, b) => a + b, 0) + 3 * (widths.length - 1);
   const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ');
   const out = [fmt(header), '-'.repeat(total)];

@@ -96,15 +96,27 @@ async function lookups(client: pg.Client, users: string[], deletes: string[], in
 /** Even, so the ABBA order puts each mode first equally often. */
 export const ROUNDS = 6;
 
-async function measureBoth(client: pg.Client, ds: Dataset, sample: string[], o: UserIndexOptions): Promise<Record<Mode, UserIndexMode>> {
-  const s: Record<Mode, Samples> = { ours: { count: [], ids: [], del: [], insert: [], wal: [] }, spec: { count: [], ids: [], del: [], insert: [], wal: [] } };
+async function measureBoth(
+  client: pg.Client,
+  ds: Dataset,
+  sample: string[],
+  o: UserIndexOptions,
+): Promise<Record<Mode, UserIndexMode>> {
+  const s: Record<Mode, Samples> = {
+    ours: { count: [], ids: [], del: [], insert: [], wal: [] },
+    spec: { count: [], ids: [], del: [], insert: [], wal: [] },
+  };
   // Untimed pass over the same users in both modes. Besides warming each mode's preferred index, it
   // makes the rolled-back deletes pay once for what only the first writer to a page after VACUUM
   // pays (full-page images in WAL, clearing all-visible bits); otherwise the mode that happens to
   // delete a user first looks ~50% slower.
   const warm: Samples = { count: [], ids: [], del: [], insert: [], wal: [] };
-  for (const m of ['ours', 'spec'] as const) await inMode(client, m, () => lookups(client, sample, sample.slice(0, o.deletes), warm));
-  const roundP50: Record<Mode, Record<Metric, number[]>> = { ours: { count: [], ids: [], deleteCascade: [] }, spec: { count: [], ids: [], deleteCascade: [] } };
+  for (const m of ['ours', 'spec'] as const)
+    await inMode(client, m, () => lookups(client, sample, sample.slice(0, o.deletes), warm));
+  const roundP50: Record<Mode, Record<Metric, number[]>> = {
+    ours: { count: [], ids: [], deleteCascade: [] },
+    spec: { count: [], ids: [], deleteCascade: [] },
+  };
   const chunk = Math.ceil(sample.length / ROUNDS);
   const delChunk = Math.ceil(o.deletes / ROUNDS);
   for (let r = 0; r < ROUNDS; r++) {
@@ -127,10 +139,14 @@ async function measureBoth(client: pg.Client, ds: Dataset, sample: string[], o: 
     for (const m of r % 2 ? (['spec', 'ours'] as const) : (['ours', 'spec'] as const)) {
       const rows = recordingRows(ds, o.insertRows, o.seed + r);
       await inMode(client, m, async () => {
-        const lsn = async () => (await client.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
+        const lsn = async () =>
+          (await client.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
         const before = await lsn();
         const res = await insertRows(client, 'recordings', ds.columns, rows, o.insertRows, 1000);
-        const { rows: w } = await client.query<{ b: string }>('SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::bigint AS b', [await lsn(), before]);
+        const { rows: w } = await client.query<{ b: string }>(
+          'SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::bigint AS b',
+          [await lsn(), before],
+        );
         s[m].insert.push(res.rowsPerSec);
         s[m].wal.push(Number(w[0]!.b) / res.rows);
       });
@@ -140,7 +156,10 @@ async function measureBoth(client: pg.Client, ds: Dataset, sample: string[], o: 
   const planUser = sample[Math.floor(sample.length / 2)]!;
   const out = {} as Record<Mode, UserIndexMode>;
   for (const m of ['ours', 'spec'] as const) {
-    const plans = await inMode(client, m, async () => ({ count: await explain(client, COUNT, [planUser]), ids: await explain(client, IDS, [planUser]) }));
+    const plans = await inMode(client, m, async () => ({
+      count: await explain(client, COUNT, [planUser]),
+      ids: await explain(client, IDS, [planUser]),
+    }));
     const rates = [...s[m].insert].sort((a, b) => a - b);
     const wal = [...s[m].wal].sort((a, b) => a - b);
     out[m] = {
@@ -158,7 +177,9 @@ async function measureBoth(client: pg.Client, ds: Dataset, sample: string[], o: 
 }
 
 const size = async (client: pg.Client, rel: string): Promise<number> =>
-  Number((await client.query<{ b: string }>('SELECT pg_relation_size(to_regclass($1))::bigint AS b', [rel])).rows[0]!.b);
+  Number(
+    (await client.query<{ b: string }>('SELECT pg_relation_size(to_regclass($1))::bigint AS b', [rel])).rows[0]!.b,
+  );
 
 export async function runUserIndex(client: pg.Client, ds: Dataset, o: UserIndexOptions): Promise<UserIndexResult> {
   const r = rng(o.seed);
@@ -199,7 +220,11 @@ export async function runUserIndex(client: pg.Client, ds: Dataset, o: UserIndexO
   const walPct = ((spec.insertWalBytesPerRow - ours.insertWalBytesPerRow) / ours.insertWalBytesPerRow) * 100;
   const inserts = `+${walPct.toFixed(0)}% WAL per inserted row, ${ours.insertWalBytesPerRow} -> ${spec.insertWalBytesPerRow} B; bulk INSERT median ${Math.round(ours.insertRowsPerSec)} vs ${Math.round(spec.insertRowsPerSec)} rows/s`;
   const keepOut = helped.length === 0;
-  const used = [...new Set([ours.plans.count.plan, ours.plans.ids.plan].flatMap((p) => [...p.matchAll(/using (\w+)/g)].map((m) => m[1]!)))].join(', ');
+  const used = [
+    ...new Set(
+      [ours.plans.count.plan, ours.plans.ids.plan].flatMap((p) => [...p.matchAll(/using (\w+)/g)].map((m) => m[1]!)),
+    ),
+  ].join(', ');
   const verdict = keepOut
     ? `keep idx_recordings_user_id out: without it the planner serves user_id lookups from ${used}, within noise of the extra index ` +
       `(p50 ${gains.map((g) => `${g.k} ${g.ours.toFixed(2)} vs ${g.spec.toFixed(2)} ms, extra index >=10% faster in ${g.wins}/${ROUNDS} rounds`).join('; ')}); it would cost ` +

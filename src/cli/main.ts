@@ -39,9 +39,19 @@ program
   .action(async (opts: { force?: boolean }) => buildWeb(opts));
 
 const migrate = program.command('migrate').description('inspect and apply database migrations');
-const lockOption = new Option('--lock <mode>', 'another runner holds the lock: wait (up to MIGRATION_RUNNER_WAIT_MS) or fail').choices(['wait', 'fail']).default('wait');
-const toOption = new Option('--to <version>', 'target version (down: versions above it are rolled back; 0 = all)').argParser(intArg('--to'));
-const phaseOption = new Option('--phase <n>', 'up: apply phases up to N; down: roll back phases N and later').argParser(intArg('--phase'));
+const lockOption = new Option(
+  '--lock <mode>',
+  'another runner holds the lock: wait (up to MIGRATION_RUNNER_WAIT_MS) or fail',
+)
+  .choices(['wait', 'fail'])
+  .default('wait');
+const toOption = new Option(
+  '--to <version>',
+  'target version (down: versions above it are rolled back; 0 = all)',
+).argParser(intArg('--to'));
+const phaseOption = new Option('--phase <n>', 'up: apply phases up to N; down: roll back phases N and later').argParser(
+  intArg('--phase'),
+);
 
 const cmds = migrateCommands(() => {
   const config = loadConfigOrExit();
@@ -51,12 +61,18 @@ const cmds = migrateCommands(() => {
 migrate.command('status').description('applied, pending and drifted migrations').action(cmds.status);
 migrate
   .command('plan')
-  .description('dry run: the SQL up/down would run, in order, with each file\'s transaction mode')
+  .description("dry run: the SQL up/down would run, in order, with each file's transaction mode")
   .argument('[direction]', 'up or down', 'up')
   .addOption(toOption)
   .addOption(phaseOption)
   .action(cmds.plan);
-migrate.command('up').description('apply pending migrations').addOption(toOption).addOption(phaseOption).addOption(lockOption).action(cmds.up);
+migrate
+  .command('up')
+  .description('apply pending migrations')
+  .addOption(toOption)
+  .addOption(phaseOption)
+  .addOption(lockOption)
+  .action(cmds.up);
 migrate
   .command('down')
   .description('roll migrations back; refuses to destroy data unless --force (which backs it up first)')
@@ -65,18 +81,30 @@ migrate
   .addOption(lockOption)
   .option('--force', 'roll back even when tables/columns hold rows, after writing a backup')
   .action(cmds.down);
-migrate.command('restore').description('load a backup written by a forced down (after migrating up again)').argument('<dir>').action(cmds.restore);
+migrate
+  .command('restore')
+  .description('load a backup written by a forced down (after migrating up again)')
+  .argument('<dir>')
+  .action(cmds.restore);
 
 const storage = program.command('storage').description('media storage maintenance');
 storage
   .command('sweep')
-  .description('delete queued media, then list (and delete) objects no recording owns, and recordings whose media is missing')
+  .description(
+    'delete queued media, then list (and delete) objects no recording owns, and recordings whose media is missing',
+  )
   .option('--dry-run', 'report only; delete nothing')
-  .addOption(new Option('--grace-minutes <n>', 'objects younger than this are never orphans (an upload may be finishing)').argParser(intArg('--grace-minutes')).default(60))
-  .action(storageCommands(() => {
-    const config = loadConfigOrExit();
-    return { config, logger: createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn') };
-  }).sweep);
+  .addOption(
+    new Option('--grace-minutes <n>', 'objects younger than this are never orphans (an upload may be finishing)')
+      .argParser(intArg('--grace-minutes'))
+      .default(60),
+  )
+  .action(
+    storageCommands(() => {
+      const config = loadConfigOrExit();
+      return { config, logger: createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn') };
+    }).sweep,
+  );
 
 try {
   await program.parseAsync(process.argv);

@@ -29,7 +29,10 @@ function target(o: Opts): Target {
 
 /** Each command opens the database (joining a running embedded server if there is one) and closes it. */
 export function migrateCommands(setup: () => { config: Config; logger: Logger }) {
-  async function withDb<T>(o: Opts, fn: (db: Database, m: ReturnType<typeof createMigrator>, config: Config) => Promise<T>): Promise<T> {
+  async function withDb<T>(
+    o: Opts,
+    fn: (db: Database, m: ReturnType<typeof createMigrator>, config: Config) => Promise<T>,
+  ): Promise<T> {
     const { config, logger } = setup();
     const db = await openDatabase(config, logger, 1);
     try {
@@ -45,7 +48,9 @@ export function migrateCommands(setup: () => { config: Config; logger: Logger })
         const rows = await m.status();
         out('version  phase  state     applied at                 name');
         for (const r of rows) {
-          out(`${String(r.version).padStart(4, '0')}     ${String(r.phase).padEnd(5)}  ${r.state.padEnd(8)}  ${(r.appliedAt?.toISOString() ?? '-').padEnd(25)}  ${r.name}`);
+          out(
+            `${String(r.version).padStart(4, '0')}     ${String(r.phase).padEnd(5)}  ${r.state.padEnd(8)}  ${(r.appliedAt?.toISOString() ?? '-').padEnd(25)}  ${r.name}`,
+          );
         }
         const pending = rows.filter((r) => r.state === 'pending').length;
         const drift = rows.filter((r) => r.state === 'changed' || r.state === 'missing').length;
@@ -76,7 +81,8 @@ export function migrateCommands(setup: () => { config: Config; logger: Logger })
       withDb(o, async (_db, m) => {
         const done = await m.down(target(o), Boolean(o.force));
         out(done.length ? `${done.length} migration(s) rolled back` : 'nothing to roll back');
-        if (done.backupPath) out(`backup of the dropped data: ${done.backupPath} (recorder migrate restore <dir> after migrating up)`);
+        if (done.backupPath)
+          out(`backup of the dropped data: ${done.backupPath} (recorder migrate restore <dir> after migrating up)`);
       }),
     restore: (dir: string) =>
       withDb({}, async (db) => {

@@ -12,7 +12,10 @@ async function buildWebApp(logger: Logger): Promise<void> {
   try {
     await ensureWebBuild({ logger });
   } catch (err) {
-    logger.error({ err }, 'building the web app failed; serving the previous build if there is one (fix the error, then `npm run build:web`)');
+    logger.error(
+      { err },
+      'building the web app failed; serving the previous build if there is one (fix the error, then `npm run build:web`)',
+    );
   }
 }
 

@@ -42,7 +42,10 @@ export interface AppDeps {
 
 /** Builds the HTTP app from its dependencies; starting and stopping belong to the caller. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, ajv: { customOptions: { allErrors: true, removeAdditional: false } } });
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    ajv: { customOptions: { allErrors: true, removeAdditional: false } },
+  });
 
   await app.register(swagger, {
     openapi: { info: { title: 'Recorder API', version: '0.1.0' } },
@@ -50,9 +53,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof AppError) {
-      return reply.status(err.status).send({ code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) });
+      return reply
+        .status(err.status)
+        .send({ code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) });
     }
-    const e = err as { validation?: { instancePath: string; message?: string; params?: unknown }[]; validationContext?: string; statusCode?: number; message: string };
+    const e = err as {
+      validation?: { instancePath: string; message?: string; params?: unknown }[];
+      validationContext?: string;
+      statusCode?: number;
+      message: string;
+    };
     if (e.validation) {
       const errors = e.validation.map((v) => {
         // A missing or unknown property is reported on its parent; name the property itself.
@@ -63,7 +73,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         const message = p?.additionalProperty ? 'is not a known property' : (v.message ?? 'is invalid');
         return { field, message, params: v.params };
       });
-      return reply.status(400).send({ code: 'VALIDATION_FAILED', message: `Invalid request: ${errors.map((x) => `${x.field} ${x.message}`).join('; ')}`, errors });
+      return reply
+        .status(400)
+        .send({
+          code: 'VALIDATION_FAILED',
+          message: `Invalid request: ${errors.map((x) => `${x.field} ${x.message}`).join('; ')}`,
+          errors,
+        });
     }
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       return reply.status(e.statusCode).send({ code: 'BAD_REQUEST', message: e.message });
@@ -83,10 +99,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(cookie);
     await app.register(rateLimit, {
       global: false,
-      errorResponseBuilder: (_req, ctx) => new AppError('RATE_LIMITED', `Too many attempts; try again in ${Math.ceil(ctx.ttl / 1000)} s`),
+      errorResponseBuilder: (_req, ctx) =>
+        new AppError('RATE_LIMITED', `Too many attempts; try again in ${Math.ceil(ctx.ttl / 1000)} s`),
     });
     await app.register(authPlugin, { auth: s.auth, publicOrigin: deps.publicUrl });
-    await app.register(authRoutes, { auth: s.auth, signInPerMinute: deps.signInPerMinute ?? 10, databaseStoragePercent: deps.databaseStoragePercent ?? 100 });
+    await app.register(authRoutes, {
+      auth: s.auth,
+      signInPerMinute: deps.signInPerMinute ?? 10,
+      databaseStoragePercent: deps.databaseStoragePercent ?? 100,
+    });
     await app.register(projectRoutes, { projects: s.projects });
     await app.register(recordingRoutes, { recordings: s.recordings });
     await app.register(sessionRoutes, { sessions: s.sessions });

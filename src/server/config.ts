@@ -81,7 +81,8 @@ type Env = Record<string, string | undefined>;
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `"${raw}" is not a whole number (accepted: ${min}..${max})`);
+  if (!/^\d+$/.test(raw.trim()))
+    throw new ConfigError(name, `"${raw}" is not a whole number (accepted: ${min}..${max})`);
   const n = Number(raw);
   if (n < min || n > max) throw new ConfigError(name, `${n} is out of range (accepted: ${min}..${max})`);
   return n;
@@ -105,13 +106,17 @@ function rolloutPercent(env: Env, name: string, fallback: number): number {
   if (v === 'false') return 0;
   const m = /^(\d{1,3})%$/.exec(v);
   if (m && Number(m[1]) <= 100) return Number(m[1]);
-  throw new ConfigError(name, `"${raw}" is not accepted (accepted: true, false, or a share of users from 0% to 100%, e.g. 25%)`);
+  throw new ConfigError(
+    name,
+    `"${raw}" is not accepted (accepted: true, false, or a share of users from 0% to 100%, e.g. 25%)`,
+  );
 }
 
 function pgInterval(env: Env, name: string, fallback: string): string {
   const raw = (env[name] ?? '').trim();
   if (raw === '') return fallback;
-  if (!/^\d+(ms|s|min)$/.test(raw)) throw new ConfigError(name, `"${raw}" is not a duration (accepted: e.g. 500ms, 5s, 1min)`);
+  if (!/^\d+(ms|s|min)$/.test(raw))
+    throw new ConfigError(name, `"${raw}" is not a duration (accepted: e.g. 500ms, 5s, 1min)`);
   return raw;
 }
 
@@ -125,7 +130,10 @@ function databaseUrl(env: Env): string | undefined {
     throw new ConfigError('DATABASE_URL', 'is not a URL (accepted: postgres://user:password@host:port/database)');
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError('DATABASE_URL', `protocol "${url.protocol}" is not supported (accepted: postgres:, postgresql:)`);
+    throw new ConfigError(
+      'DATABASE_URL',
+      `protocol "${url.protocol}" is not supported (accepted: postgres:, postgresql:)`,
+    );
   }
   return raw;
 }
@@ -142,7 +150,8 @@ function httpUrl(env: Env, name: string, example: string): string | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError(name, `protocol "${url.protocol}" is not supported (accepted: http:, https:)`);
   }
-  if (url.search || url.hash) throw new ConfigError(name, `"${raw}" has a query or fragment (accepted: a base URL, e.g. ${example})`);
+  if (url.search || url.hash)
+    throw new ConfigError(name, `"${raw}" has a query or fragment (accepted: a base URL, e.g. ${example})`);
   return raw;
 }
 
@@ -155,7 +164,10 @@ function required(env: Env, name: string, why: string): string {
 function storage(env: Env, dataDir: string): StorageConfig {
   const provider = (env.STORAGE_PROVIDER?.trim().toLowerCase() || 'local') as StorageProviderName;
   if (!STORAGE_PROVIDERS.includes(provider)) {
-    throw new ConfigError('STORAGE_PROVIDER', `"${env.STORAGE_PROVIDER}" is not a provider (accepted: ${STORAGE_PROVIDERS.join(', ')})`);
+    throw new ConfigError(
+      'STORAGE_PROVIDER',
+      `"${env.STORAGE_PROVIDER}" is not a provider (accepted: ${STORAGE_PROVIDERS.join(', ')})`,
+    );
   }
   // Keys are appended to it, so it always ends in "/": "https://cdn.example/media" + "users/…" must not glue.
   const cdn = httpUrl(env, 'CDN_BASE_URL', 'https://cdn.example.com/media/');
@@ -167,7 +179,10 @@ function storage(env: Env, dataDir: string): StorageConfig {
   // S3's bucket naming rules (3-63 lowercase letters, digits, dots, hyphens); a bad name would otherwise
   // surface only at the first upload, as a signature or DNS error far from its cause.
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-    throw new ConfigError('S3_BUCKET', `"${bucket}" is not a bucket name (accepted: 3-63 characters: a-z, 0-9, ".", "-")`);
+    throw new ConfigError(
+      'S3_BUCKET',
+      `"${bucket}" is not a bucket name (accepted: 3-63 characters: a-z, 0-9, ".", "-")`,
+    );
   }
   return {
     provider,

@@ -22,7 +22,10 @@ export const ERRORS = {
   LAST_OWNER: { status: 409, message: 'A project keeps at least one owner' },
   SESSION_CLOSED: { status: 409, message: 'This take was kept already: change its recording instead' },
   SESSION_DISCARDED: { status: 409, message: 'This take was discarded' },
-  UPLOAD_NOT_FINISHABLE: { status: 409, message: 'This upload was terminated or failed; it can no longer become a recording' },
+  UPLOAD_NOT_FINISHABLE: {
+    status: 409,
+    message: 'This upload was terminated or failed; it can no longer become a recording',
+  },
   NOT_RETRYABLE: { status: 409, message: 'Only a failed recording can be processed again' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The upload is larger than this server accepts' },
   RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested range is outside the file' },

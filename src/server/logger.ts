@@ -8,7 +8,19 @@ export function createLogger(level: LogLevel = 'info', destination?: pino.Destin
   return pino(
     {
       level,
-      redact: { paths: ['databaseUrl', 'url', 'password', 'secretAccessKey', '*.secretAccessKey', 'storage.secretAccessKey', 'req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+      redact: {
+        paths: [
+          'databaseUrl',
+          'url',
+          'password',
+          'secretAccessKey',
+          '*.secretAccessKey',
+          'storage.secretAccessKey',
+          'req.headers.authorization',
+          'req.headers.cookie',
+        ],
+        censor: '[redacted]',
+      },
     },
     destination ?? pino.destination(2),
   );

@@ -34,7 +34,12 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export function createMigrator(config: Config, url: string, logger: Logger, extra: { runnerLock?: 'wait' | 'fail'; onProgress?: (e: ProgressEvent) => void } = {}) {
+export function createMigrator(
+  config: Config,
+  url: string,
+  logger: Logger,
+  extra: { runnerLock?: 'wait' | 'fail'; onProgress?: (e: ProgressEvent) => void } = {},
+) {
   return new Migrator({
     url,
     dir: config.migrationsDir,
@@ -72,8 +77,21 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
     boss = await startBoss(database.url, logger);
     const uploads = new UploadsService(db, storage, boss, logger);
-    const { tus, datastore, recoverFinished, files } = createTusServer({ uploads, dataDir: config.dataDir, maxUploadBytes: config.maxUploadBytes, logger });
-    if (config.jobsEnabled) await startWorkers(boss, { db, storage, tools, logger, expireUploadFiles: () => datastore.deleteExpired(), recoverFinished });
+    const { tus, datastore, recoverFinished, files } = createTusServer({
+      uploads,
+      dataDir: config.dataDir,
+      maxUploadBytes: config.maxUploadBytes,
+      logger,
+    });
+    if (config.jobsEnabled)
+      await startWorkers(boss, {
+        db,
+        storage,
+        tools,
+        logger,
+        expireUploadFiles: () => datastore.deleteExpired(),
+        recoverFinished,
+      });
     const services = {
       auth: new AuthService(new AuthRepository(db), systemClock),
       projects: new ProjectsService(new ProjectsRepository(db), boss),
@@ -96,7 +114,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       if (recovered || requeued) logger.info({ recovered, requeued }, 'resumed work a previous run left unfinished');
     }
     const url = await app.listen({ port: config.port, host: config.host });
-    sessionSweep = config.jobsEnabled ? startSessionSweep({ db, logger, staleSeconds: config.sessionStaleSeconds }) : undefined;
+    sessionSweep = config.jobsEnabled
+      ? startSessionSweep({ db, logger, staleSeconds: config.sessionStaleSeconds })
+      : undefined;
     const sweep = sessionSweep;
     let stopping: Promise<void> | undefined;
     const jobs = boss;

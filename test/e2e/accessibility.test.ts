@@ -62,7 +62,10 @@ async function expectNoHorizontalOverflow(what: string): Promise<void> {
       .map((el) => `${el.tagName.toLowerCase()}.${el.className} right=${Math.round(el.getBoundingClientRect().right)}`);
     return { scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, wide };
   });
-  expect(m.scrollWidth, `${what} scrolls sideways at ${m.innerWidth} px; widest: ${m.wide.join(', ')}`).toBeLessThanOrEqual(m.innerWidth);
+  expect(
+    m.scrollWidth,
+    `${what} scrolls sideways at ${m.innerWidth} px; widest: ${m.wide.join(', ')}`,
+  ).toBeLessThanOrEqual(m.innerWidth);
 }
 
 /** Controls without an accessible name (label, aria-label, aria-labelledby, own text, title). */
@@ -74,7 +77,11 @@ async function expectEveryControlNamed(what: string): Promise<number> {
       if (aria) return aria;
       const by = el.getAttribute('aria-labelledby');
       if (by) {
-        const t = by.split(/\s+/).map((id) => text(document.getElementById(id))).join(' ').trim();
+        const t = by
+          .split(/\s+/)
+          .map((id) => text(document.getElementById(id)))
+          .join(' ')
+          .trim();
         if (t) return t;
       }
       const labels = (el as HTMLInputElement).labels;
@@ -86,10 +93,13 @@ async function expectEveryControlNamed(what: string): Promise<number> {
         const t = text(el);
         if (t) return t;
       }
-      if (el instanceof HTMLInputElement && ['submit', 'button', 'reset'].includes(el.type) && el.value) return el.value;
+      if (el instanceof HTMLInputElement && ['submit', 'button', 'reset'].includes(el.type) && el.value)
+        return el.value;
       return el.getAttribute('title')?.trim() ?? '';
     };
-    const controls = [...document.querySelectorAll<HTMLElement>('input:not([type="hidden"]), select, textarea, button')];
+    const controls = [
+      ...document.querySelectorAll<HTMLElement>('input:not([type="hidden"]), select, textarea, button'),
+    ];
     return {
       count: controls.length,
       unnamed: controls.filter((el) => !nameOf(el)).map((el) => el.outerHTML.slice(0, 160)),
@@ -192,9 +202,13 @@ describe('at phone width (360x740)', () => {
     const said = await announced();
     const at = (re: RegExp) => said.findIndex((s) => re.test(s));
     const order = [/Recording starts in \d/, /^Recording\b/, /^Paused\b/];
-    for (const re of order) expect(at(re), `never announced ${re}; live regions said: ${JSON.stringify(said)}`).toBeGreaterThanOrEqual(0);
+    for (const re of order)
+      expect(at(re), `never announced ${re}; live regions said: ${JSON.stringify(said)}`).toBeGreaterThanOrEqual(0);
     expect(at(/Recording starts in/)).toBeLessThan(at(/^Paused\b/));
-    expect(said.slice(at(/^Paused\b/)).some((s) => /^Recording\b/.test(s)), `resuming is announced; live regions said: ${JSON.stringify(said)}`).toBe(true);
+    expect(
+      said.slice(at(/^Paused\b/)).some((s) => /^Recording\b/.test(s)),
+      `resuming is announced; live regions said: ${JSON.stringify(said)}`,
+    ).toBe(true);
   }, 60_000);
 
   it('the library and the player fit and name every control', async () => {

@@ -5,7 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { Page } from 'playwright-core';
-import { crashBrowser, launchBrowser, printProblems, relaunch, screenshot, type LaunchedBrowser } from '../support/browser.js';
+import {
+  crashBrowser,
+  launchBrowser,
+  printProblems,
+  relaunch,
+  screenshot,
+  type LaunchedBrowser,
+} from '../support/browser.js';
 import {
   elapsedSeconds,
   measuredSeconds,
@@ -51,7 +58,10 @@ async function recoverOne(page: Page, name: string, user: UiUser): Promise<strin
   await page.goto(`${server.url}/`);
   // Chromium writes cookies to disk lazily: after a SIGKILL the person may have to sign in again.
   // The take is in IndexedDB and on the server either way.
-  await page.getByRole('button', { name: /^Sign (in|out)$/ }).first().waitFor({ timeout: 30_000 });
+  await page
+    .getByRole('button', { name: /^Sign (in|out)$/ })
+    .first()
+    .waitFor({ timeout: 30_000 });
   if (await page.getByRole('button', { name: 'Sign in' }).isVisible()) {
     await signInInUi(page, server.url, user);
     await page.goto(`${server.url}/`);

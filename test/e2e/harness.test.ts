@@ -10,7 +10,16 @@ import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { webPlugin } from '../../src/server/web/web.plugin.js';
-import { SCREENSHOT_DIR, browserPid, crashBrowser, launchBrowser, printProblems, relaunch, screenshot, type LaunchedBrowser } from '../support/browser.js';
+import {
+  SCREENSHOT_DIR,
+  browserPid,
+  crashBrowser,
+  launchBrowser,
+  printProblems,
+  relaunch,
+  screenshot,
+  type LaunchedBrowser,
+} from '../support/browser.js';
 
 let app: FastifyInstance;
 let base: string;
@@ -27,7 +36,10 @@ beforeAll(async () => {
 <script>window.inlineRan = true;</script>
 <script type="module" src="/assets/probe-abc123.js"></script></body></html>`,
   );
-  fs.writeFileSync(path.join(site, 'assets/probe-abc123.js'), `window.moduleRan = true;\ndocument.getElementById('h').textContent = 'loaded ' + location.pathname;\n`);
+  fs.writeFileSync(
+    path.join(site, 'assets/probe-abc123.js'),
+    `window.moduleRan = true;\ndocument.getElementById('h').textContent = 'loaded ' + location.pathname;\n`,
+  );
   app = Fastify();
   await app.register(webPlugin, { root: site });
   base = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -85,7 +97,10 @@ describe('browser harness', () => {
       });
       const result = {
         fromWorker,
-        camTracks: cam.getTracks().map((t) => t.kind).sort(),
+        camTracks: cam
+          .getTracks()
+          .map((t) => t.kind)
+          .sort(),
         screenLabel: screen.getVideoTracks()[0]?.label ?? '',
         bytes: chunks.reduce((n, c) => n + c.size, 0),
         played,

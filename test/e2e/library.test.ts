@@ -48,9 +48,25 @@ beforeAll(async () => {
     [user.userId, alpha, SEEDED],
   );
   // The two newest: they are on the first page without scrolling.
-  failedId = await insertRecording(db, { userId: user.userId, title: 'Broken upload', status: 'failed', metadata: { error: FAILED_WHY }, type: 'screen' });
-  processingId = await insertRecording(db, { userId: user.userId, title: 'Still processing', status: 'processing', metadata: { progress: 0.42 }, type: 'camera', createdAt: new Date(Date.now() - 1000) });
-  const { rows } = await db.query<{ id: string }>(`SELECT id::text FROM recordings WHERE user_id = $1 ORDER BY created_at DESC, id DESC`, [user.userId]);
+  failedId = await insertRecording(db, {
+    userId: user.userId,
+    title: 'Broken upload',
+    status: 'failed',
+    metadata: { error: FAILED_WHY },
+    type: 'screen',
+  });
+  processingId = await insertRecording(db, {
+    userId: user.userId,
+    title: 'Still processing',
+    status: 'processing',
+    metadata: { progress: 0.42 },
+    type: 'camera',
+    createdAt: new Date(Date.now() - 1000),
+  });
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id::text FROM recordings WHERE user_id = $1 ORDER BY created_at DESC, id DESC`,
+    [user.userId],
+  );
   newestFirst = rows.map((r) => r.id);
 
   browser = await launchBrowser();
@@ -74,7 +90,10 @@ async function openLibrary(page: Page): Promise<void> {
 }
 
 async function idsWhere(sql: string, params: unknown[]): Promise<string[]> {
-  const { rows } = await db.query<{ id: string }>(`SELECT id::text FROM recordings WHERE user_id = $1 AND ${sql} ORDER BY created_at DESC, id DESC`, [user.userId, ...params]);
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id::text FROM recordings WHERE user_id = $1 AND ${sql} ORDER BY created_at DESC, id DESC`,
+    [user.userId, ...params],
+  );
   return rows.map((r) => r.id);
 }
 
@@ -133,7 +152,9 @@ describe('library over a seeded account', () => {
 
     await page.getByLabel('Project', { exact: true }).selectOption('');
     await page.getByLabel('Search').fill('kangaroo');
-    await expect.poll(() => cardIds(page), { timeout: 15_000 }).toEqual(await idsWhere(`title = 'Quarterly kangaroo review'`, []));
+    await expect
+      .poll(() => cardIds(page), { timeout: 15_000 })
+      .toEqual(await idsWhere(`title = 'Quarterly kangaroo review'`, []));
     await expect.poll(() => cards(page).first().textContent()).toContain('Quarterly kangaroo review');
     await page.close();
   });
@@ -149,7 +170,9 @@ describe('library over a seeded account', () => {
     const failed = card(page, failedId);
     expect(await failed.getAttribute('data-status')).toBe('failed');
     expect(await failed.textContent()).toContain(FAILED_WHY);
-    const retried = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith(`/api/recordings/${failedId}/retry`));
+    const retried = page.waitForResponse(
+      (r) => r.request().method() === 'POST' && r.url().endsWith(`/api/recordings/${failedId}/retry`),
+    );
     await failed.getByRole('button', { name: 'Retry' }).click();
     expect((await retried).status()).toBe(200);
     await expect.poll(() => failed.getAttribute('data-status')).toBe('processing');
@@ -164,7 +187,8 @@ describe('library over a seeded account', () => {
     await openLibrary(page);
     const [renameId, moveId, deleteId] = [newestFirst[3]!, newestFirst[4]!, newestFirst[5]!];
     const titleOf = async (id: string) => (await card(page, id).locator('.card-title').textContent())!.trim();
-    const menu = async (id: string) => page.getByRole('button', { name: `Actions for ${await titleOf(id)}`, exact: true }).click();
+    const menu = async (id: string) =>
+      page.getByRole('button', { name: `Actions for ${await titleOf(id)}`, exact: true }).click();
 
     await menu(renameId);
     await page.getByRole('button', { name: 'Rename', exact: true }).click();

@@ -7,7 +7,14 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { launchBrowser, printProblems, screenshot, type LaunchedBrowser } from '../support/browser.js';
-import { prepareRecorder, recordFor, requireWebBuild, signUpInUi, startE2eServer, type E2eServer } from '../support/e2e.js';
+import {
+  prepareRecorder,
+  recordFor,
+  requireWebBuild,
+  signUpInUi,
+  startE2eServer,
+  type E2eServer,
+} from '../support/e2e.js';
 
 let server: E2eServer;
 let b: LaunchedBrowser;
@@ -31,7 +38,9 @@ const localTakes = (page: import('playwright-core').Page) =>
         r.onsuccess = () => {
           const g = r.result.transaction('takes').objectStore('takes').getAll();
           g.onsuccess = () => {
-            resolve((g.result as { state: string; problem?: string }[]).map((t) => ({ state: t.state, problem: t.problem })));
+            resolve(
+              (g.result as { state: string; problem?: string }[]).map((t) => ({ state: t.state, problem: t.problem })),
+            );
             r.result.close();
           };
         };
@@ -57,7 +66,9 @@ describe('keep with a server copy that does not match', () => {
     await recordFor(page, 2);
     await page.getByLabel('Title').fill('Different bytes');
     await page.getByRole('button', { name: 'Keep' }).click();
-    await page.getByText("The server's copy of this take doesn't match what this browser recorded.").waitFor({ timeout: 60_000 });
+    await page
+      .getByText("The server's copy of this take doesn't match what this browser recorded.")
+      .waitFor({ timeout: 60_000 });
     expect(new URL(page.url()).pathname).toBe('/record');
     await screenshot(page, 'mismatch-review');
     const download = page.getByRole('link', { name: 'Download the take' });

@@ -53,7 +53,14 @@ async function open(label: string, mediaPermission: 'granted' | 'denied'): Promi
 }
 
 async function sessionsOf(email: string) {
-  const { rows } = await db.query<{ id: string; status: string; error_message: string | null; recording_type: string; recording_id: string | null; take: Record<string, unknown> | null }>(
+  const { rows } = await db.query<{
+    id: string;
+    status: string;
+    error_message: string | null;
+    recording_type: string;
+    recording_id: string | null;
+    take: Record<string, unknown> | null;
+  }>(
     `SELECT s.id::text, s.status, s.error_message, s.recording_type, s.recording_id::text, s.take
        FROM recording_sessions s JOIN users u ON u.id = s.user_id WHERE u.email = $1 ORDER BY s.id`,
     [email],
@@ -67,7 +74,10 @@ describe('problems a person can run into', () => {
     const user = await signUpInUi(page, server.url, 'Refuser');
     await page.goto(`${server.url}/record`);
     await page.locator('[data-mode="camera"]').click();
-    const denied = describeMediaError({ name: 'NotAllowedError', message: 'Permission denied' }, 'camera and microphone');
+    const denied = describeMediaError(
+      { name: 'NotAllowedError', message: 'Permission denied' },
+      'camera and microphone',
+    );
     expect(denied.code).toBe('permission-denied');
     const alert = page.getByRole('alert').filter({ hasText: denied.message });
     await alert.waitFor({ timeout: 15_000 });
@@ -78,7 +88,9 @@ describe('problems a person can run into', () => {
     // The server knows why this person could not record.
     let rows: Awaited<ReturnType<typeof sessionsOf>> = [];
     await expect.poll(async () => (rows = await sessionsOf(user.email)).length, { timeout: 15_000 }).toBeGreaterThan(0);
-    expect(rows.every((r) => r.status === 'interrupted' && r.recording_type === 'camera' && r.recording_id === null)).toBe(true);
+    expect(
+      rows.every((r) => r.status === 'interrupted' && r.recording_type === 'camera' && r.recording_id === null),
+    ).toBe(true);
     expect(rows[0]!.error_message).toBe(`permission-denied: ${denied.message}`);
 
     // Allowing the camera (as in the site settings) and trying again gets the preview going.
@@ -87,7 +99,13 @@ describe('problems a person can run into', () => {
     await waitStartEnabled(page, 15_000);
     await expect.poll(() => page.getByText(denied.message).count()).toBe(0);
     await expect
-      .poll(() => page.locator('.stage video').evaluate((v: HTMLVideoElement) => (v.srcObject as MediaStream | null)?.getVideoTracks()[0]?.readyState ?? 'none'))
+      .poll(() =>
+        page
+          .locator('.stage video')
+          .evaluate(
+            (v: HTMLVideoElement) => (v.srcObject as MediaStream | null)?.getVideoTracks()[0]?.readyState ?? 'none',
+          ),
+      )
       .toBe('live');
     await page.close();
   }, 60_000);
@@ -117,7 +135,9 @@ describe('problems a person can run into', () => {
     await screenshot(page, 'problem-screen-share-stopped');
     const preview = page.getByLabel('Your recording', { exact: true });
     await expect
-      .poll(() => preview.evaluate((v: HTMLVideoElement) => (Number.isFinite(v.duration) ? v.duration : 0)), { timeout: 15_000 })
+      .poll(() => preview.evaluate((v: HTMLVideoElement) => (Number.isFinite(v.duration) ? v.duration : 0)), {
+        timeout: 15_000,
+      })
       .toBeGreaterThan(recorded - 1);
 
     const kept = await keepTake(page, 'Cut short');

@@ -26,7 +26,8 @@ export function colourPdf(colours: [number, number, number][]): Buffer {
   objs[2] = `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${colours.length} >>`;
   colours.forEach(([r, g, b], i) => {
     const content = `${r} ${g} ${b} rg 0 0 800 450 re f\n1 1 1 rg 40 40 120 60 re f\n`;
-    objs[3 + i * 2] = `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 800 450] /Contents ${4 + i * 2} 0 R /Resources << >> >>`;
+    objs[3 + i * 2] =
+      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 800 450] /Contents ${4 + i * 2} 0 R /Resources << >> >>`;
     objs[4 + i * 2] = `<< /Length ${Buffer.byteLength(content)} >>\nstream\n${content}endstream`;
   });
   let out = '%PDF-1.4\n';
@@ -43,8 +44,13 @@ export function colourPdf(colours: [number, number, number][]): Buffer {
 }
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',
-  '.map': 'application/json', '.wasm': 'application/wasm', '.json': 'application/json',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.css': 'text/css',
+  '.map': 'application/json',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
 };
 
 let tmp: string;
@@ -52,7 +58,11 @@ let server: http.Server;
 let ctx: BrowserContext;
 let page: Page;
 let origin: string;
-const pdf = colourPdf([[1, 0, 0], [0, 1, 0], [0, 0, 1]]).toString('base64');
+const pdf = colourPdf([
+  [1, 0, 0],
+  [0, 1, 0],
+  [0, 0, 1],
+]).toString('base64');
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-core-e2e-'));
@@ -90,9 +100,15 @@ beforeAll(async () => {
     headless: true,
     viewport: { width: 1000, height: 700 },
     args: [
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--no-sandbox', '--disable-gpu',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--auto-select-desktop-capture-source=Entire screen', '--autoplay-policy=no-user-gesture-required',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--auto-select-desktop-capture-source=Entire screen',
+      '--autoplay-policy=no-user-gesture-required',
     ],
   });
   page = ctx.pages()[0] ?? (await ctx.newPage());
@@ -116,7 +132,10 @@ function rc<K extends keyof Harness>(fn: K, arg: Parameters<Harness[K]>[0]): Ret
 }
 
 /** Chunks about once a second, a decodable file of the recorded duration, the expected container. */
-function expectGoodTake(r: TakeResult, expected: { mime: RegExp; recordedMs: number; video: boolean; paused?: boolean }) {
+function expectGoodTake(
+  r: TakeResult,
+  expected: { mime: RegExp; recordedMs: number; video: boolean; paused?: boolean },
+) {
   if (process.env.RECORDER_E2E_DEBUG) console.info(JSON.stringify(r.chunks));
   expect(r.mimeType).toMatch(expected.mime);
   expect(r.blobType).toBe(r.mimeType);
@@ -185,7 +204,14 @@ describe('recorder core in Chromium', () => {
   });
 
   it('slides (images): slide changes timed, the composited frame shows the new slide', async () => {
-    const r = await rc('take', { mode: 'slides', quality: 'low', segments: [2200], slides: 'images', nextSlideAtMs: 1000, sampleAt: { t: 1.8, x: 0.3, y: 0.3 } });
+    const r = await rc('take', {
+      mode: 'slides',
+      quality: 'low',
+      segments: [2200],
+      slides: 'images',
+      nextSlideAtMs: 1000,
+      sampleAt: { t: 1.8, x: 0.3, y: 0.3 },
+    });
     expectGoodTake(r, { mime: /^video\/webm;codecs=vp9,opus$/, recordedMs: 2200, video: true });
     expect(r.slideChanges).toHaveLength(2);
     expect(r.slideChanges[0]).toEqual({ index: 0, atMs: 0 });
@@ -206,8 +232,20 @@ describe('recorder core in Chromium', () => {
   it('slides-camera (PDF): pages render in order, take records', async () => {
     const pages = await rc('pdfPageColours', pdf);
     expect(pages.count).toBe(3);
-    expect(pages.colours).toEqual([[255, 0, 0], [0, 255, 0], [0, 0, 255]]);
-    const r = await rc('take', { mode: 'slides-camera', quality: 'low', segments: [2100], slides: 'pdf', pdfBase64: pdf, nextSlideAtMs: 800, sampleAt: { t: 0.4, x: 0.5, y: 0.3 } });
+    expect(pages.colours).toEqual([
+      [255, 0, 0],
+      [0, 255, 0],
+      [0, 0, 255],
+    ]);
+    const r = await rc('take', {
+      mode: 'slides-camera',
+      quality: 'low',
+      segments: [2100],
+      slides: 'pdf',
+      pdfBase64: pdf,
+      nextSlideAtMs: 800,
+      sampleAt: { t: 0.4, x: 0.5, y: 0.3 },
+    });
     expectGoodTake(r, { mime: /^video\/webm;codecs=vp9,opus$/, recordedMs: 2100, video: true });
     expect(r.centrePixel).toEqual([0, 255, 0]);
     // The file's first second shows page 1 (red), drawn from the PDF through the compositor.
@@ -221,7 +259,10 @@ describe('recorder core in Chromium', () => {
 
   it('a stopped screen share ends the take with that reason; the file is still whole', async () => {
     const r = await rc('take', { mode: 'screen', quality: 'low', segments: [4000], endShareAtMs: 1600 });
-    expect(r.stopReason).toEqual({ code: 'screen-share-stopped', message: expect.stringContaining('Screen sharing was stopped') });
+    expect(r.stopReason).toEqual({
+      code: 'screen-share-stopped',
+      message: expect.stringContaining('Screen sharing was stopped'),
+    });
     expect(r.states.at(-1)).toBe('stopped');
     expect(r.durationMs).toBeGreaterThan(1500);
     expect(r.durationMs).toBeLessThan(2000);
@@ -231,6 +272,9 @@ describe('recorder core in Chromium', () => {
   it('a camera that does not exist is a readable problem, and nothing stays acquired', async () => {
     const r = await rc('acquireProblem', { mode: 'camera', cameraId: 'no-such-camera' });
     expect(r.name).toBe('MediaProblemError');
-    expect(r.problem).toEqual({ code: 'no-device', message: 'The selected camera or microphone is not available anymore. Choose another one and try again.' });
+    expect(r.problem).toEqual({
+      code: 'no-device',
+      message: 'The selected camera or microphone is not available anymore. Choose another one and try again.',
+    });
   });
 });

@@ -22,7 +22,8 @@ let server: E2eServer;
 
 const SIZE = /(\d+(?:\.\d+)?)\s*(k|M|G)?B\b/g;
 function describesServerDown(status: string): boolean {
-  if (/unreachable|not reachable|offline|can.t reach|cannot reach|no connection|reconnect|server is down/i.test(status)) return true;
+  if (/unreachable|not reachable|offline|can.t reach|cannot reach|no connection|reconnect|server is down/i.test(status))
+    return true;
   const unit = { k: 1e3, M: 1e6, G: 1e9 } as Record<string, number>;
   const sizes = [...status.matchAll(SIZE)].map((m) => Number(m[1]) * (m[2] ? unit[m[2]]! : 1));
   return sizes.length >= 2 && sizes[0]! > sizes[1]!;
@@ -56,7 +57,10 @@ it('a take recorded while the server was down for ~5 s arrives whole', async () 
   // The UI tells the truth about where the take is while the server cannot be reached.
   // Either it says so in words, or the bytes safe in the browser run ahead of those on the server.
   await expect
-    .poll(async () => describesServerDown((await page.getByTestId('take-status').textContent()) ?? ''), { timeout: 20_000, interval: 250 })
+    .poll(async () => describesServerDown((await page.getByTestId('take-status').textContent()) ?? ''), {
+      timeout: 20_000,
+      interval: 250,
+    })
     .toBe(true);
   await screenshot(page, 'recorder-server-down');
   const wait = 5000 - (Date.now() - downAt);

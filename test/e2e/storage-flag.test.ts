@@ -97,7 +97,10 @@ describe('USE_DATABASE_STORAGE=50%', () => {
 
   it('puts users on both sides, each always on the same one', async () => {
     // Sign up until there is a user on each side (each one is a coin toss; 20 misses in a row is ~1e-6).
-    const users: Record<'server' | 'browser', { email: string } | undefined> = { server: undefined, browser: undefined };
+    const users: Record<'server' | 'browser', { email: string } | undefined> = {
+      server: undefined,
+      browser: undefined,
+    };
     for (let i = 0; i < 20 && (!users.server || !users.browser); i++) {
       const u = await signUp(server.url, `half${i}`);
       users[storageFor(u.userId, 50)] ??= u;

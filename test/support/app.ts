@@ -39,7 +39,10 @@ export async function startTestServer(target: PgTarget, env: Record<string, stri
 }
 
 /** Signs up a fresh user through the API; returns the session cookie and an Origin that passes the check. */
-export async function signUp(url: string, name = 'user'): Promise<{ cookie: string; userId: string; email: string; headers: Record<string, string> }> {
+export async function signUp(
+  url: string,
+  name = 'user',
+): Promise<{ cookie: string; userId: string; email: string; headers: Record<string, string> }> {
   const email = `${name}-${Math.random().toString(36).slice(2)}@example.com`;
   const res = await fetch(`${url}/api/auth/signup`, {
     method: 'POST',
@@ -47,7 +50,10 @@ export async function signUp(url: string, name = 'user'): Promise<{ cookie: stri
     body: JSON.stringify({ email, password: 'correct horse battery', displayName: name }),
   });
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${await res.text()}`);
-  const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const cookie = res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
   const { user } = (await res.json()) as { user: { id: string } };
   return { cookie, userId: user.id, email, headers: { cookie, origin: url } };
 }

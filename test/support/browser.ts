@@ -66,7 +66,9 @@ function watch(context: BrowserContext, problems: string[]): void {
       problems.push(`[console.${m.type()}] ${page.url()} ${m.text()}${at && at !== page.url() ? ` (${at})` : ''}`);
     });
     page.on('pageerror', (e) => problems.push(`[pageerror] ${page.url()} ${e.stack ?? e.message}`));
-    page.on('requestfailed', (r) => problems.push(`[requestfailed] ${r.method()} ${r.url()} ${r.failure()?.errorText ?? ''}`));
+    page.on('requestfailed', (r) =>
+      problems.push(`[requestfailed] ${r.method()} ${r.url()} ${r.failure()?.errorText ?? ''}`),
+    );
     page.on('response', (r) => {
       if (r.status() >= 400) problems.push(`[http ${r.status()}] ${r.request().method()} ${r.url()}`);
     });
@@ -79,8 +81,12 @@ function watch(context: BrowserContext, problems: string[]): void {
  * Opens Chromium on profileDir (a fresh temporary one by default). `mediaPermission: 'denied'` drops the
  * fake permission UI and grants nothing, so getUserMedia is refused as when a person clicks "Block".
  */
-export async function launchBrowser(profileDir?: string, opts: { mediaPermission?: 'granted' | 'denied' } = {}): Promise<LaunchedBrowser> {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (npm test does this as root)`);
+export async function launchBrowser(
+  profileDir?: string,
+  opts: { mediaPermission?: 'granted' | 'denied' } = {},
+): Promise<LaunchedBrowser> {
+  if (!fs.existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (npm test does this as root)`);
   const dir = profileDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-chromium-'));
   const denied = opts.mediaPermission === 'denied';
   const context = await chromium.launchPersistentContext(dir, {

@@ -91,7 +91,11 @@ export interface UiUser {
 
 /** Signs up through the sign-up page; lands signed in on the library. */
 export async function signUpInUi(page: Page, baseUrl: string, name = 'Tester'): Promise<UiUser> {
-  const user = { email: `${name.toLowerCase().replace(/\W+/g, '-')}-${Math.random().toString(36).slice(2, 8)}@example.com`, password: 'correct horse battery', name };
+  const user = {
+    email: `${name.toLowerCase().replace(/\W+/g, '-')}-${Math.random().toString(36).slice(2, 8)}@example.com`,
+    password: 'correct horse battery',
+    name,
+  };
   await page.context().clearCookies(); // a fresh account, whoever was signed in before
   await page.goto(`${baseUrl}/signup`);
   await page.getByLabel('Name').fill(user.name);
@@ -103,7 +107,11 @@ export async function signUpInUi(page: Page, baseUrl: string, name = 'Tester'): 
 }
 
 /** Signs in through the sign-in page. */
-export async function signInInUi(page: Page, baseUrl: string, user: { email: string; password?: string }): Promise<void> {
+export async function signInInUi(
+  page: Page,
+  baseUrl: string,
+  user: { email: string; password?: string },
+): Promise<void> {
   await page.goto(`${baseUrl}/signin`);
   await page.getByLabel('Email').fill(user.email);
   await page.getByLabel('Password', { exact: true }).fill(user.password ?? 'correct horse battery');
@@ -151,7 +159,9 @@ export async function prepareRecorder(page: Page, baseUrl: string, mode: Mode, s
   // (The app may remember the last mode: a slides mode waits for a file, not for a preview.)
   const start = page.getByRole('button', { name: 'Start recording' });
   const slidesInput = page.getByLabel('Slides (PDF or images)');
-  await expect.poll(async () => (await start.isEnabled()) || (await slidesInput.isVisible()), { timeout: 30_000 }).toBe(true);
+  await expect
+    .poll(async () => (await start.isEnabled()) || (await slidesInput.isVisible()), { timeout: 30_000 })
+    .toBe(true);
   await page.locator(`[data-mode="${mode}"]`).click();
   await expect.poll(() => page.locator(`[data-mode="${mode}"]`).getAttribute('aria-checked')).toBe('true');
   if (mode === 'slides' || mode === 'slides-camera') {
@@ -185,7 +195,11 @@ export async function startTake(page: Page): Promise<number> {
 }
 
 /** Records for about `seconds` (by the wall clock from the moment the clock started), then stops. */
-export async function recordFor(page: Page, seconds: number, opts: { duringTake?: (elapsedMs: number) => Promise<void> } = {}): Promise<number> {
+export async function recordFor(
+  page: Page,
+  seconds: number,
+  opts: { duringTake?: (elapsedMs: number) => Promise<void> } = {},
+): Promise<number> {
   const started = await startTake(page);
   if (opts.duringTake) await opts.duringTake(Date.now() - started);
   const left = seconds * 1000 - (Date.now() - started);
@@ -202,9 +216,13 @@ export async function keepTake(page: Page, title: string): Promise<{ kind: 'serv
   // Fail with the app's own words when it says the take was not saved, rather than at the timeout.
   const refused = page.getByText(/^Not saved yet/);
   const navigated = page.waitForURL(/\/(recordings|local)\/[^/]+$/, { timeout: 90_000 }).then(() => 'kept' as const);
-  const refusal = refused.waitFor({ timeout: 90_000 }).then(() => 'refused' as const, () => 'none' as const);
+  const refusal = refused.waitFor({ timeout: 90_000 }).then(
+    () => 'refused' as const,
+    () => 'none' as const,
+  );
   navigated.catch(() => undefined); // the race below reports it; the loser must not be an unhandled rejection
-  if ((await Promise.race([navigated, refusal])) === 'refused') throw new Error(`Keep failed: ${await refused.textContent()}`);
+  if ((await Promise.race([navigated, refusal])) === 'refused')
+    throw new Error(`Keep failed: ${await refused.textContent()}`);
   const m = /\/(recordings|local)\/([^/?#]+)/.exec(new URL(page.url()).pathname)!;
   return { kind: m[1] === 'recordings' ? 'server' : 'local', id: decodeURIComponent(m[2]!) };
 }
@@ -233,7 +251,8 @@ export async function libraryCard(page: Page, baseUrl: string, id: string, opts:
 export async function playAndSeek(page: Page): Promise<{ duration: number; statuses: number[] }> {
   const statuses: number[] = [];
   const onResponse = (r: Response) => {
-    if (/\/api\/recordings\/[^/]+\/media/.test(r.url()) || r.request().resourceType() === 'media') statuses.push(r.status());
+    if (/\/api\/recordings\/[^/]+\/media/.test(r.url()) || r.request().resourceType() === 'media')
+      statuses.push(r.status());
   };
   page.on('response', onResponse);
   try {
@@ -243,7 +262,9 @@ export async function playAndSeek(page: Page): Promise<{ duration: number; statu
       if (el.readyState < 1) await new Promise((r) => el.addEventListener('loadedmetadata', r, { once: true }));
     });
     await player.evaluate((el: HTMLMediaElement) => el.play());
-    await expect.poll(() => player.evaluate((el: HTMLMediaElement) => el.currentTime), { timeout: 15_000 }).toBeGreaterThan(0.3);
+    await expect
+      .poll(() => player.evaluate((el: HTMLMediaElement) => el.currentTime), { timeout: 15_000 })
+      .toBeGreaterThan(0.3);
     const duration = await player.evaluate((el: HTMLMediaElement) => el.duration);
     expect(Number.isFinite(duration)).toBe(true);
     const target = Math.max(0.5, duration - 1);

@@ -45,10 +45,16 @@ export interface FinishCrashRig<T> {
   close(): Promise<void>;
 }
 
-export async function finishCrashRig<T = undefined>(target: PgTarget, webm: string, prepare?: (url: string, user: User) => Promise<T>): Promise<FinishCrashRig<T>> {
+export async function finishCrashRig<T = undefined>(
+  target: PgTarget,
+  webm: string,
+  prepare?: (url: string, user: User) => Promise<T>,
+): Promise<FinishCrashRig<T>> {
   const db = await freshDatabase(target);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-finish-crash-'));
-  const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: db.url, max: 2 }) }) });
+  const kysely = new Kysely<DB>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: db.url, max: 2 }) }),
+  });
   const close = async () => {
     await kysely.destroy();
     await db.drop();
@@ -56,7 +62,10 @@ export async function finishCrashRig<T = undefined>(target: PgTarget, webm: stri
   };
   try {
     // The server only migrates and makes the user; the test plays the process that crashes.
-    const server = await startServer(loadConfig({ DATABASE_URL: db.url, DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', JOBS_ENABLED: 'false' }), createLogger('silent'));
+    const server = await startServer(
+      loadConfig({ DATABASE_URL: db.url, DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', JOBS_ENABLED: 'false' }),
+      createLogger('silent'),
+    );
     let user: User;
     let prepared: T;
     try {
@@ -78,7 +87,20 @@ export async function finishCrashRig<T = undefined>(target: PgTarget, webm: stri
     const file = path.join(dataDir, 'upload.webm');
     fs.copyFileSync(webm, file);
     const size = fs.statSync(file).size;
-    return { dbUrl: db.url, kysely, logger, user, prepared, storage, crashing, sent, uploads: (s = storage) => new UploadsService(kysely, s, queue, logger), file, size, close };
+    return {
+      dbUrl: db.url,
+      kysely,
+      logger,
+      user,
+      prepared,
+      storage,
+      crashing,
+      sent,
+      uploads: (s = storage) => new UploadsService(kysely, s, queue, logger),
+      file,
+      size,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;

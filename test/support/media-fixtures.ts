@@ -42,7 +42,12 @@ export interface MediaFixtures {
   cleanup(): void;
 }
 
-const video = ['-f', 'lavfi', '-i', `testsrc2=size=${FIXTURE_WIDTH}x${FIXTURE_HEIGHT}:rate=15:duration=${FIXTURE_SECONDS}`];
+const video = [
+  '-f',
+  'lavfi',
+  '-i',
+  `testsrc2=size=${FIXTURE_WIDTH}x${FIXTURE_HEIGHT}:rate=15:duration=${FIXTURE_SECONDS}`,
+];
 const tone = ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${FIXTURE_SECONDS}`];
 const quiet = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'];
 
@@ -51,7 +56,8 @@ async function ffmpeg(...args: string[]): Promise<void> {
     await exec('ffmpeg', [...quiet, ...args]);
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
-    if (err.code === 'ENOENT') throw new Error('ffmpeg is not installed; the media tests need it (apt-get install ffmpeg)');
+    if (err.code === 'ENOENT')
+      throw new Error('ffmpeg is not installed; the media tests need it (apt-get install ffmpeg)');
     throw new Error(`ffmpeg ${args.join(' ')} failed: ${err.stderr ?? err.message}`);
   }
 }
@@ -85,13 +91,42 @@ export async function makeMediaFixtures(): Promise<MediaFixtures> {
 
   await Promise.all([
     ffmpeg(...video, ...tone, ...vp9, ...opus, f('video.webm')),
-    ffmpeg(...video, ...tone, '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '35', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '48k', f('video.mp4')),
+    ffmpeg(
+      ...video,
+      ...tone,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-crf',
+      '35',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '48k',
+      f('video.mp4'),
+    ),
     ffmpeg(...tone, ...opus, f('audio.ogg')),
     ffmpeg(...tone, '-c:a', 'aac', '-b:a', '48k', f('audio.m4a')),
     ffmpeg(...tone, '-ac', '1', '-ar', '8000', '-c:a', 'pcm_s16le', f('audio.wav')),
     ffmpeg('-f', 'lavfi', '-i', 'color=c=red:s=16x16', '-frames:v', '1', f('image.png')),
     withMp3 ? ffmpeg(...tone, '-c:a', 'libmp3lame', '-b:a', '64k', f('audio.mp3')) : undefined,
-    withMp3 ? ffmpeg(...tone, '-c:a', 'libmp3lame', '-b:a', '64k', '-id3v2_version', '0', '-write_xing', '0', f('audio-noid3.mp3')) : undefined,
+    withMp3
+      ? ffmpeg(
+          ...tone,
+          '-c:a',
+          'libmp3lame',
+          '-b:a',
+          '64k',
+          '-id3v2_version',
+          '0',
+          '-write_xing',
+          '0',
+          f('audio-noid3.mp3'),
+        )
+      : undefined,
   ]);
   fs.writeFileSync(f('notes.txt'), 'Recording notes — take 2: start with the intro slide.\n');
   await Promise.all([
@@ -125,11 +160,26 @@ export async function makeMediaFixtures(): Promise<MediaFixtures> {
 
 export interface FfprobeOutput {
   format?: { duration?: string; format_name?: string };
-  streams?: Array<{ codec_type?: string; codec_name?: string; width?: number; height?: number; nb_read_packets?: string }>;
+  streams?: Array<{
+    codec_type?: string;
+    codec_name?: string;
+    width?: number;
+    height?: number;
+    nb_read_packets?: string;
+  }>;
 }
 
 export async function ffprobeJson(file: string, ...extra: string[]): Promise<FfprobeOutput> {
-  const { stdout } = await exec('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...extra, file]);
+  const { stdout } = await exec('ffprobe', [
+    '-v',
+    'error',
+    '-print_format',
+    'json',
+    '-show_format',
+    '-show_streams',
+    ...extra,
+    file,
+  ]);
   return JSON.parse(stdout) as FfprobeOutput;
 }
 
@@ -141,6 +191,16 @@ export async function packetCounts(file: string): Promise<Record<string, number>
 
 /** Sizes of every packet of the first stream of a type ('v' or 'a'): equal lists mean a stream copy, not a re-encode. */
 export async function packetSizes(file: string, type: 'v' | 'a'): Promise<number[]> {
-  const { stdout } = await exec('ffprobe', ['-v', 'error', '-select_streams', `${type}:0`, '-show_entries', 'packet=size', '-of', 'csv=p=0', file]);
+  const { stdout } = await exec('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    `${type}:0`,
+    '-show_entries',
+    'packet=size',
+    '-of',
+    'csv=p=0',
+    file,
+  ]);
   return stdout.trim().split('\n').map(Number);
 }

@@ -42,10 +42,29 @@ export async function startPg15(): Promise<Pg15Server> {
     }
     execFileSync('chown', ['postgres', dir]);
   }
-  asPostgres(path.join(PG15_BIN, 'initdb'), ['-D', pgdata, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--no-locale']);
+  asPostgres(path.join(PG15_BIN, 'initdb'), [
+    '-D',
+    pgdata,
+    '-U',
+    'postgres',
+    '--auth=trust',
+    '--encoding=UTF8',
+    '--no-locale',
+  ]);
   const port = await freePort();
   const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
-  asPostgres(path.join(PG15_BIN, 'pg_ctl'), ['-D', pgdata, '-o', opts, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  asPostgres(path.join(PG15_BIN, 'pg_ctl'), [
+    '-D',
+    pgdata,
+    '-o',
+    opts,
+    '-l',
+    path.join(dir, 'server.log'),
+    '-w',
+    '-t',
+    '60',
+    'start',
+  ]);
   let stopped = false;
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,

@@ -67,11 +67,22 @@ export async function attachMedia(
   mime = 'video/webm',
 ): Promise<StoredMedia> {
   const key = recordingKey(rec.userId, rec.id, ext);
-  const put = await storage.put(key, typeof source === 'string' ? source : Readable.from([source]), { contentType: mime });
+  const put = await storage.put(key, typeof source === 'string' ? source : Readable.from([source]), {
+    contentType: mime,
+  });
   await c.query(
     `UPDATE recordings SET storage_key = $2, file_size = $3, mime_type = $4, storage_provider = $5, storage_bucket = $6,
        storage_region = $7, cdn_url = $8, storage_url = '/api/recordings/' || id || '/media' WHERE id = $1`,
-    [rec.id, key, put.size, mime, storage.provider, storage.bucket ?? null, storage.region ?? null, storage.publicUrl(key) ?? null],
+    [
+      rec.id,
+      key,
+      put.size,
+      mime,
+      storage.provider,
+      storage.bucket ?? null,
+      storage.region ?? null,
+      storage.publicUrl(key) ?? null,
+    ],
   );
   return { key, size: put.size, sha256: put.sha256 };
 }
@@ -85,13 +96,25 @@ export async function insertUser(c: pg.Client, name = 'user'): Promise<string> {
 
 /** A project owned by ownerId (an owner membership too); returns its id. */
 export async function insertProject(c: pg.Client, ownerId: string, name = 'project'): Promise<string> {
-  const { rows } = await c.query<{ id: string }>(`INSERT INTO projects (owner_id, name) VALUES ($1, $2) RETURNING id::text`, [ownerId, name]);
+  const { rows } = await c.query<{ id: string }>(
+    `INSERT INTO projects (owner_id, name) VALUES ($1, $2) RETURNING id::text`,
+    [ownerId, name],
+  );
   await addMember(c, rows[0]!.id, ownerId, 'owner');
   return rows[0]!.id;
 }
 
-export async function addMember(c: pg.Client, projectId: string, userId: string, role: 'owner' | 'editor' | 'viewer'): Promise<void> {
-  await c.query(`INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, $3)`, [projectId, userId, role]);
+export async function addMember(
+  c: pg.Client,
+  projectId: string,
+  userId: string,
+  role: 'owner' | 'editor' | 'viewer',
+): Promise<void> {
+  await c.query(`INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, $3)`, [
+    projectId,
+    userId,
+    role,
+  ]);
 }
 
 /** The whole object's bytes from storage. */
@@ -112,7 +135,13 @@ export interface ApiResponse {
 }
 
 /** One HTTP request to the running server with a user's cookie and Origin; JSON bodies. */
-export async function call(url: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown): Promise<ApiResponse> {
+export async function call(
+  url: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: unknown,
+): Promise<ApiResponse> {
   const res = await fetch(`${url}${path}`, {
     method,
     redirect: 'manual',
@@ -132,7 +161,8 @@ export async function waitFor<T>(fn: () => Promise<T>, timeoutMs: number, what: 
   for (;;) {
     last = await fn();
     if (last) return last as NonNullable<T>;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
+    if (Date.now() > until)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

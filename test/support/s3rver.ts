@@ -40,7 +40,12 @@ interface FilesystemStore {
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
   putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
   putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
-  putPart(bucket: string, uploadId: string, partNumber: string, content: Readable): Promise<{ size: number; md5: string }>;
+  putPart(
+    bucket: string,
+    uploadId: string,
+    partNumber: string,
+    content: Readable,
+  ): Promise<{ size: number; md5: string }>;
 }
 interface S3rverInstance {
   store: FilesystemStore;
@@ -93,7 +98,11 @@ async function writeAtomically(file: string, content: Readable | Buffer): Promis
 }
 
 class AtomicFilesystemStore extends FilesystemStoreClass {
-  override async getObject(bucket: string, key: string, options?: { start?: number; end?: number }): Promise<S3rverObjectModel | null> {
+  override async getObject(
+    bucket: string,
+    key: string,
+    options?: { start?: number; end?: number },
+  ): Promise<S3rverObjectModel | null> {
     if (options?.end !== 0 || (options.start ?? 0) !== 0) return super.getObject(bucket, key, options);
     let metadata: Record<string, string>;
     try {
@@ -116,7 +125,12 @@ class AtomicFilesystemStore extends FilesystemStoreClass {
     return result;
   }
 
-  override async putPart(bucket: string, uploadId: string, partNumber: string, content: Readable): Promise<{ size: number; md5: string }> {
+  override async putPart(
+    bucket: string,
+    uploadId: string,
+    partNumber: string,
+    content: Readable,
+  ): Promise<{ size: number; md5: string }> {
     const partPath = path.join(this.getResourcePath(bucket, undefined, 'uploads'), uploadId, partNumber.toString());
     const result = await writeAtomically(partPath, content);
     fs.writeFileSync(`${partPath}.md5`, result.md5);

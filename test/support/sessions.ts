@@ -21,12 +21,17 @@ export function sessionsApi(url: string, headers: Headers) {
   };
   return {
     raw: (method: string, path: string, body?: unknown) => call(url, method, path, headers, body),
-    create: async (body: Record<string, unknown> = { recordingType: 'camera' }) => ok(await call(url, 'POST', '/api/sessions', headers, body), 201),
+    create: async (body: Record<string, unknown> = { recordingType: 'camera' }) =>
+      ok(await call(url, 'POST', '/api/sessions', headers, body), 201),
     get: async (id: string) => ok(await call(url, 'GET', `/api/sessions/${id}`, headers), 200),
-    list: async (query = '') => ((await call(url, 'GET', `/api/sessions${query}`, headers)).json as { items: ApiSession[] }).items,
-    heartbeat: async (id: string, body: Record<string, unknown> = {}) => ok(await call(url, 'POST', `/api/sessions/${id}/heartbeat`, headers, body), 200),
-    interrupt: async (id: string, body: Record<string, unknown> = {}) => ok(await call(url, 'POST', `/api/sessions/${id}/interrupt`, headers, body), 200),
-    setTake: async (id: string, body: Record<string, unknown>) => ok(await call(url, 'PATCH', `/api/sessions/${id}`, headers, body), 200),
+    list: async (query = '') =>
+      ((await call(url, 'GET', `/api/sessions${query}`, headers)).json as { items: ApiSession[] }).items,
+    heartbeat: async (id: string, body: Record<string, unknown> = {}) =>
+      ok(await call(url, 'POST', `/api/sessions/${id}/heartbeat`, headers, body), 200),
+    interrupt: async (id: string, body: Record<string, unknown> = {}) =>
+      ok(await call(url, 'POST', `/api/sessions/${id}/interrupt`, headers, body), 200),
+    setTake: async (id: string, body: Record<string, unknown>) =>
+      ok(await call(url, 'PATCH', `/api/sessions/${id}`, headers, body), 200),
     discard: async (id: string) => ok(await call(url, 'POST', `/api/sessions/${id}/discard`, headers, {}), 200),
   };
 }
@@ -37,7 +42,11 @@ const encodeMeta = (m: Record<string, string>) =>
     .join(',');
 
 /** POST /api/uploads with a deferred length; the absolute upload URL. */
-export async function createDeferredUpload(url: string, headers: Headers, metadata: Record<string, string>): Promise<{ status: number; uploadUrl: string; body: string }> {
+export async function createDeferredUpload(
+  url: string,
+  headers: Headers,
+  metadata: Record<string, string>,
+): Promise<{ status: number; uploadUrl: string; body: string }> {
   const res = await fetch(`${url}/api/uploads`, {
     method: 'POST',
     headers: { ...TUS, ...headers, 'Upload-Defer-Length': '1', 'Upload-Metadata': encodeMeta(metadata) },
@@ -59,7 +68,12 @@ export async function patch(uploadUrl: string, headers: Headers, offset: number,
     },
     body: new Uint8Array(body),
   });
-  return { status: res.status, offset: Number(res.headers.get('upload-offset')), recordingId: res.headers.get('recording-id'), body: await res.text() };
+  return {
+    status: res.status,
+    offset: Number(res.headers.get('upload-offset')),
+    recordingId: res.headers.get('recording-id'),
+    body: await res.text(),
+  };
 }
 
 export async function head(uploadUrl: string, headers: Headers) {
@@ -68,10 +82,18 @@ export async function head(uploadUrl: string, headers: Headers) {
 }
 
 /** The real tus-js-client, as the browser uses it: deferred length, small chunks; resolves with Recording-Id. */
-export function tusUpload(url: string, headers: Headers, bytes: Buffer, metadata: Record<string, string>, chunkSize = 64 * 1024) {
+export function tusUpload(
+  url: string,
+  headers: Headers,
+  bytes: Buffer,
+  metadata: Record<string, string>,
+  chunkSize = 64 * 1024,
+) {
   return new Promise<{ uploadUrl: string; recordingId: string }>((resolve, reject) => {
     // A stream of slices, like MediaRecorder's: the length is only known at the end.
-    const slices = Array.from({ length: Math.ceil(bytes.length / 16_384) }, (_, i) => bytes.subarray(i * 16_384, (i + 1) * 16_384));
+    const slices = Array.from({ length: Math.ceil(bytes.length / 16_384) }, (_, i) =>
+      bytes.subarray(i * 16_384, (i + 1) * 16_384),
+    );
     const upload = new tus.Upload(Readable.from(slices), {
       endpoint: `${url}/api/uploads`,
       headers,
@@ -79,7 +101,8 @@ export function tusUpload(url: string, headers: Headers, bytes: Buffer, metadata
       chunkSize,
       uploadLengthDeferred: true,
       retryDelays: null,
-      onSuccess: ({ lastResponse }) => resolve({ uploadUrl: upload.url!, recordingId: lastResponse.getHeader('Recording-Id') ?? '' }),
+      onSuccess: ({ lastResponse }) =>
+        resolve({ uploadUrl: upload.url!, recordingId: lastResponse.getHeader('Recording-Id') ?? '' }),
       onError: reject,
     });
     upload.start();

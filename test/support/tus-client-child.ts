@@ -13,7 +13,7 @@
  * in the middle of a PATCH body, so the server is left with a partial chunk, as after a real crash.
  */
 import fs from 'node:fs';
-import { Readable, Transform } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import * as tus from 'tus-js-client';
 
 export interface ChildOptions {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { defaultTitle, fieldErrors, formatBytes, formatDuration, formatMB, relativeTime, takeStatusLine } from '../../src/web/app/format.ts';
+import {
+  defaultTitle,
+  fieldErrors,
+  formatBytes,
+  formatDuration,
+  formatMB,
+  relativeTime,
+  takeStatusLine,
+} from '../../src/web/app/format.ts';
 
 describe('formatDuration', () => {
   it('shows mm:ss under an hour and h:mm:ss from an hour on', () => {
@@ -80,8 +88,14 @@ describe('fieldErrors', () => {
       { field: 'password', message: 'must NOT have fewer than 8 characters' },
       { field: 'email', message: 'must match format "email"' },
     ];
-    expect(fieldErrors(list, 'x')).toEqual({ password: 'must NOT have fewer than 8 characters', email: 'must match format "email"' });
-    expect(fieldErrors({ errors: list }, 'x')).toEqual({ password: 'must NOT have fewer than 8 characters', email: 'must match format "email"' });
+    expect(fieldErrors(list, 'x')).toEqual({
+      password: 'must NOT have fewer than 8 characters',
+      email: 'must match format "email"',
+    });
+    expect(fieldErrors({ errors: list }, 'x')).toEqual({
+      password: 'must NOT have fewer than 8 characters',
+      email: 'must match format "email"',
+    });
   });
   it('ignores what it cannot read', () => {
     expect(fieldErrors(undefined, 'x')).toEqual({});

@@ -16,7 +16,15 @@ import { findUnfinishedTakes, recoverTake, verifyUploadedTakes } from '../../src
 import { TakeManager, type TakeStatus } from '../../src/web/persist/take-manager.ts';
 import { TakeStore } from '../../src/web/persist/take-store.ts';
 import { connect, pgTargets } from '../support/db.ts';
-import { FileRecorder, recorderStyleWebm, restartableServer, testUser, until, type RestartableServer, type TestUser } from './support/persist-server.ts';
+import {
+  FileRecorder,
+  recorderStyleWebm,
+  restartableServer,
+  testUser,
+  until,
+  type RestartableServer,
+  type TestUser,
+} from './support/persist-server.ts';
 
 const SECONDS = 4;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -41,8 +49,15 @@ function manager(o: { store?: TakeStore; fetchImpl?: typeof fetch } = {}): TakeM
   });
 }
 
-async function api<T = Record<string, unknown>>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await user.fetchImpl(`${srv.url}${p}`, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
+async function api<T = Record<string, unknown>>(
+  method: string,
+  p: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
+  const res = await user.fetchImpl(`${srv.url}${p}`, {
+    method,
+    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+  });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
 }
@@ -50,10 +65,12 @@ async function api<T = Record<string, unknown>>(method: string, p: string, body?
 async function recordingRow(id: string) {
   const c = await connect(srv.dbUrl);
   try {
-    const { rows } = await c.query<{ file_size: string; duration: number; project_id: string | null; metadata: Record<string, unknown> }>(
-      'SELECT file_size, duration, project_id, metadata FROM recordings WHERE id = $1',
-      [id],
-    );
+    const { rows } = await c.query<{
+      file_size: string;
+      duration: number;
+      project_id: string | null;
+      metadata: Record<string, unknown>;
+    }>('SELECT file_size, duration, project_id, metadata FROM recordings WHERE id = $1', [id]);
     return rows[0];
   } finally {
     await c.end();
@@ -69,11 +86,24 @@ async function recordAll(rec: FileRecorder): Promise<void> {
 }
 
 /** A take stored in this browser only, as if recorded while the server was unreachable. */
-async function localTake(id: string, bytes: Uint8Array, extra: Partial<Parameters<TakeStore['update']>[1]> & { startedAt?: string } = {}) {
+async function localTake(
+  id: string,
+  bytes: Uint8Array,
+  extra: Partial<Parameters<TakeStore['update']>[1]> & { startedAt?: string } = {},
+) {
   const { startedAt, ...patch } = extra;
-  await store.create({ id, userId: user.userId, storage: 'server', mode: 'camera', quality: 'low', mimeType: 'video/webm', startedAt: startedAt ?? new Date().toISOString() });
+  await store.create({
+    id,
+    userId: user.userId,
+    storage: 'server',
+    mode: 'camera',
+    quality: 'low',
+    mimeType: 'video/webm',
+    startedAt: startedAt ?? new Date().toISOString(),
+  });
   const size = Math.ceil(bytes.byteLength / SECONDS);
-  for (let i = 0, seq = 1; i < bytes.byteLength; i += size, seq++) await store.appendChunk(id, seq, bytes.slice(i, i + size), seq * 1000);
+  for (let i = 0, seq = 1; i < bytes.byteLength; i += size, seq++)
+    await store.appendChunk(id, seq, bytes.slice(i, i + size), seq * 1000);
   return store.update(id, { state: 'stopped', ...patch });
 }
 
@@ -140,7 +170,9 @@ describe('the server refusing the session', () => {
     const take = await m.begin(rec, { mode: 'camera', quality: 'low', projectId: '987654321', deviceInfo: {} });
     await recordAll(rec);
     await until('all bytes on the server', () => m.status(take.id)?.serverBytes === media.byteLength);
-    await expect(m.keep(take.id, { title: 'for a deleted project' })).rejects.toMatchObject({ code: 'PROJECT_NOT_FOUND' });
+    await expect(m.keep(take.id, { title: 'for a deleted project' })).rejects.toMatchObject({
+      code: 'PROJECT_NOT_FOUND',
+    });
     const kept = await m.keep(take.id, { title: 'personal after all', projectId: null });
     expect(kept.verified).toBe(true);
     expect((await recordingRow(kept.recordingId!))!.project_id).toBeNull();
@@ -176,7 +208,9 @@ describe('the session thrown away or raced', () => {
     const row = (await recordingRow(kept.recordingId!))!;
     expect(Number(row.file_size)).toBe(media.byteLength);
     expect(row.metadata).toMatchObject({ upload_sha256: sha(media) });
-    expect((await api<{ recordingId: string | null; discarded: boolean }>('GET', `/api/sessions/${first}`)).body).toMatchObject({ discarded: true, recordingId: null });
+    expect(
+      (await api<{ recordingId: string | null; discarded: boolean }>('GET', `/api/sessions/${first}`)).body,
+    ).toMatchObject({ discarded: true, recordingId: null });
     await m.close();
   });
 
@@ -203,7 +237,10 @@ describe('the session thrown away or raced', () => {
     await sleep(300); // the create's answer arrives, the session is thrown away
     const c = await connect(srv.dbUrl);
     try {
-      const { rows } = await c.query<{ discarded: boolean }>(`SELECT discarded_at IS NOT NULL AS discarded FROM recording_sessions WHERE settings->>'localTakeId' = $1`, [take.id]);
+      const { rows } = await c.query<{ discarded: boolean }>(
+        `SELECT discarded_at IS NOT NULL AS discarded FROM recording_sessions WHERE settings->>'localTakeId' = $1`,
+        [take.id],
+      );
       expect(rows).toEqual([{ discarded: true }]);
     } finally {
       await c.end();
@@ -251,12 +288,28 @@ describe('uploaded takes whose check fails', () => {
     expect(kept.verified).toBe(true);
 
     // Newest first: the take whose recording was deleted is checked first and must not stop the rest.
-    await localTake('impostor', media.slice(0, 1000), { state: 'uploaded', recordingId: kept.recordingId!, startedAt: new Date(Date.now() - 60_000).toISOString() });
-    await localTake('orphan', media, { state: 'uploaded', recordingId: '987654321', startedAt: new Date().toISOString() });
+    await localTake('impostor', media.slice(0, 1000), {
+      state: 'uploaded',
+      recordingId: kept.recordingId!,
+      startedAt: new Date(Date.now() - 60_000).toISOString(),
+    });
+    await localTake('orphan', media, {
+      state: 'uploaded',
+      recordingId: '987654321',
+      startedAt: new Date().toISOString(),
+    });
     const results = await verifyUploadedTakes(store, m);
     expect(results).toEqual([
-      expect.objectContaining({ localId: 'orphan', verified: false, problem: expect.stringMatching(/no longer on the server/) }),
-      expect.objectContaining({ localId: 'impostor', verified: false, problem: expect.stringMatching(/received \d+ bytes, this browser recorded 1000/) }),
+      expect.objectContaining({
+        localId: 'orphan',
+        verified: false,
+        problem: expect.stringMatching(/no longer on the server/),
+      }),
+      expect.objectContaining({
+        localId: 'impostor',
+        verified: false,
+        problem: expect.stringMatching(/received \d+ bytes, this browser recorded 1000/),
+      }),
     ]);
 
     const found = await findUnfinishedTakes(store, user.userId, 'server', { client: m.client });
@@ -268,7 +321,9 @@ describe('uploaded takes whose check fails', () => {
     expect(r.verified).toBe(true);
     expect(r.recordingId).not.toBe(kept.recordingId);
     expect(Number((await recordingRow(r.recordingId!))!.file_size)).toBe(1000);
-    expect((await recordingRow(r.recordingId!))!.metadata).toMatchObject({ resentAfterFailedCheckOf: kept.recordingId });
+    expect((await recordingRow(r.recordingId!))!.metadata).toMatchObject({
+      resentAfterFailedCheckOf: kept.recordingId,
+    });
     expect((await api('GET', `/api/recordings/${kept.recordingId}`)).status).toBe(200); // the old one stays
     expect(await store.get('impostor')).toBeUndefined();
     await m.close();

@@ -15,7 +15,15 @@ let dbName: string;
 
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
 const take = (id: string, userId = 'u1', startedAt = new Date().toISOString()) =>
-  store.create({ id, userId, storage: 'server', mode: 'camera', quality: 'high', mimeType: 'video/webm;codecs=vp9,opus', startedAt });
+  store.create({
+    id,
+    userId,
+    storage: 'server',
+    mode: 'camera',
+    quality: 'high',
+    mimeType: 'video/webm;codecs=vp9,opus',
+    startedAt,
+  });
 
 async function text(b: Blob): Promise<Uint8Array> {
   return new Uint8Array(await b.arrayBuffer());
@@ -48,7 +56,9 @@ describe('TakeStore', () => {
     await store.appendChunk('t1', 1, bytes(10, 1));
     await store.appendChunk('t1', 5, bytes(10, 5));
     await store.appendChunk('t1', 12, bytes(10, 12));
-    expect(await text(await store.blob('t1'))).toEqual(Uint8Array.from([...bytes(10, 1), ...bytes(10, 5), ...bytes(10, 12)]));
+    expect(await text(await store.blob('t1'))).toEqual(
+      Uint8Array.from([...bytes(10, 1), ...bytes(10, 5), ...bytes(10, 12)]),
+    );
   });
 
   it('treats a re-sent seq as already stored (no double bytes) and refuses appends to a closed take', async () => {
@@ -145,7 +155,9 @@ describe('TakeSource', () => {
     await take('t1');
     const src = new TakeSource(store, 't1');
     const { reader, close } = src.reader();
-    const file = (await reader.openFile()) as { slice(a: number, b: number): Promise<{ value: Uint8Array & { size: number }; done: boolean }> };
+    const file = (await reader.openFile()) as {
+      slice(a: number, b: number): Promise<{ value: Uint8Array & { size: number }; done: boolean }>;
+    };
     src.push(bytes(10, 1), false);
     expect(await file.slice(0, 1000)).toMatchObject({ done: false, value: { size: 10 } });
     let settled = false;
@@ -206,4 +218,3 @@ describe('take locks (Web Locks)', () => {
     }
   });
 });
-

@@ -18,11 +18,24 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { listKeptTakes } from '../../src/web/persist/library.ts';
-import { dropUnfinished, findUnfinishedTakes, recoverTake, verifyUploadedTakes } from '../../src/web/persist/recovery.ts';
+import {
+  dropUnfinished,
+  findUnfinishedTakes,
+  recoverTake,
+  verifyUploadedTakes,
+} from '../../src/web/persist/recovery.ts';
 import { TakeManager, type TakeStatus } from '../../src/web/persist/take-manager.ts';
 import { TakeStore, TakeStoreError } from '../../src/web/persist/take-store.ts';
 import { connect, pgTargets } from '../support/db.ts';
-import { FileRecorder, recorderStyleWebm, restartableServer, testUser, until, type RestartableServer, type TestUser } from './support/persist-server.ts';
+import {
+  FileRecorder,
+  recorderStyleWebm,
+  restartableServer,
+  testUser,
+  until,
+  type RestartableServer,
+  type TestUser,
+} from './support/persist-server.ts';
 
 const SECONDS = 6;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -56,10 +69,12 @@ async function get<T = Record<string, unknown>>(p: string): Promise<{ status: nu
 async function recordingRow(id: string) {
   const c = await connect(srv.dbUrl);
   try {
-    const { rows } = await c.query<{ file_size: string; duration: number; title: string; metadata: Record<string, unknown> }>(
-      'SELECT file_size, duration, title, metadata FROM recordings WHERE id = $1',
-      [id],
-    );
+    const { rows } = await c.query<{
+      file_size: string;
+      duration: number;
+      title: string;
+      metadata: Record<string, unknown>;
+    }>('SELECT file_size, duration, title, metadata FROM recordings WHERE id = $1', [id]);
     return rows[0];
   } finally {
     await c.end();
@@ -69,7 +84,10 @@ async function recordingRow(id: string) {
 async function sessionRow(id: string) {
   const c = await connect(srv.dbUrl);
   try {
-    const { rows } = await c.query<{ status: string; recording_id: string | null }>('SELECT status, recording_id FROM recording_sessions WHERE id = $1', [id]);
+    const { rows } = await c.query<{ status: string; recording_id: string | null }>(
+      'SELECT status, recording_id FROM recording_sessions WHERE id = $1',
+      [id],
+    );
     return rows[0];
   } finally {
     await c.end();
@@ -114,7 +132,12 @@ describe('live upload to a real server', () => {
     const statuses: TakeStatus[] = [];
     m.onStatus((s) => statuses.push(s));
     const rec = new FileRecorder(media, SECONDS);
-    const take = await m.begin(rec, { mode: 'camera', quality: 'low', deviceInfo: { camera: 'fake' }, settings: { fps: 15 } });
+    const take = await m.begin(rec, {
+      mode: 'camera',
+      quality: 'low',
+      deviceInfo: { camera: 'fake' },
+      settings: { fps: 15 },
+    });
     await record(rec, 250);
     // Bytes reached the server while the take was still recording, not only at keep.
     expect(statuses.some((s) => s.state === 'recording' && s.serverBytes > 0)).toBe(true);
@@ -144,35 +167,38 @@ describe('live upload to a real server', () => {
   it.each([
     ['stopped (SIGTERM)', 'stop'],
     ['killed (SIGKILL)', 'kill'],
-  ] as const)('a server %s mid-take and started again on the same data: the take still arrives whole and byte-identical', async (_, how) => {
-    const m = manager();
-    const statuses: TakeStatus[] = [];
-    m.onStatus((s) => statuses.push(s));
-    const rec = new FileRecorder(media, SECONDS);
-    const take = await m.begin(rec, { mode: 'screen', quality: 'medium', deviceInfo: {} });
-    let offsetAtStop = 0;
-    await record(rec, 250, async (i) => {
-      if (i === 1) {
-        offsetAtStop = await until('some bytes on the server', () => m.status(take.id)!.serverBytes || undefined);
-        await srv[how]();
-      }
-      if (i === 3) {
-        // Recording went on locally while the server was down.
-        expect((await store.get(take.id))!.bytes).toBe(rec.fed);
-        await until('the outage to be noticed', () => statuses.some((s) => !s.serverReachable));
-        await srv.start();
-      }
-    });
-    expect(offsetAtStop).toBeGreaterThan(0);
-    expect(offsetAtStop).toBeLessThan(media.byteLength);
-    const kept = await m.keep(take.id, { title: 'Across a restart' });
-    expect(kept.verified).toBe(true);
-    const row = (await recordingRow(kept.recordingId!))!;
-    expect(Number(row.file_size)).toBe(media.byteLength);
-    expect(sha(await mediaBytes(kept.recordingId!))).toBe(sha(media));
-    expect(await store.get(take.id)).toBeUndefined();
-    await m.close();
-  });
+  ] as const)(
+    'a server %s mid-take and started again on the same data: the take still arrives whole and byte-identical',
+    async (_, how) => {
+      const m = manager();
+      const statuses: TakeStatus[] = [];
+      m.onStatus((s) => statuses.push(s));
+      const rec = new FileRecorder(media, SECONDS);
+      const take = await m.begin(rec, { mode: 'screen', quality: 'medium', deviceInfo: {} });
+      let offsetAtStop = 0;
+      await record(rec, 250, async (i) => {
+        if (i === 1) {
+          offsetAtStop = await until('some bytes on the server', () => m.status(take.id)!.serverBytes || undefined);
+          await srv[how]();
+        }
+        if (i === 3) {
+          // Recording went on locally while the server was down.
+          expect((await store.get(take.id))!.bytes).toBe(rec.fed);
+          await until('the outage to be noticed', () => statuses.some((s) => !s.serverReachable));
+          await srv.start();
+        }
+      });
+      expect(offsetAtStop).toBeGreaterThan(0);
+      expect(offsetAtStop).toBeLessThan(media.byteLength);
+      const kept = await m.keep(take.id, { title: 'Across a restart' });
+      expect(kept.verified).toBe(true);
+      const row = (await recordingRow(kept.recordingId!))!;
+      expect(Number(row.file_size)).toBe(media.byteLength);
+      expect(sha(await mediaBytes(kept.recordingId!))).toBe(sha(media));
+      expect(await store.get(take.id)).toBeUndefined();
+      await m.close();
+    },
+  );
 
   it('recovers a take whose page died mid-recording: a new page finds it, uploads what the server lacks, keeps it', async () => {
     const a = manager();
@@ -184,7 +210,9 @@ describe('live upload to a real server', () => {
     // The server dies; the fourth slice is only in this browser when the page dies too.
     await srv.kill();
     rec.feed(1);
-    const local = await until('four slices stored', async () => ((await store.get(take.id))?.chunkCount === 4 ? await store.get(take.id) : undefined));
+    const local = await until('four slices stored', async () =>
+      (await store.get(take.id))?.chunkCount === 4 ? await store.get(take.id) : undefined,
+    );
     await a.close();
     await srv.start();
     // The tab had closed: pagehide's keepalive interrupt (here sent once the server is back).
@@ -194,7 +222,14 @@ describe('live upload to a real server', () => {
     const b = manager();
     const found = await findUnfinishedTakes(store, user.userId, 'server', { client: b.client });
     expect(found).toHaveLength(1);
-    expect(found[0]).toMatchObject({ localId: take.id, sessionId, where: 'both', mode: 'camera', localBytes: local.bytes, serverBytes: onServer });
+    expect(found[0]).toMatchObject({
+      localId: take.id,
+      sessionId,
+      where: 'both',
+      mode: 'camera',
+      localBytes: local.bytes,
+      serverBytes: onServer,
+    });
     expect(onServer).toBeLessThan(local.bytes);
     const r = await recoverTake(store, b, found[0]!);
     expect(r.verified).toBe(true);
@@ -237,7 +272,9 @@ describe('live upload to a real server', () => {
     const take = await a.begin(rec, { mode: 'camera', quality: 'low', deviceInfo: {} });
     await record(rec, 50);
     // What keep does up to the final PATCH, then the page dies before reading the answer.
-    const live = (a as unknown as { live: Map<string, { upload?: { finalize(): void; done: Promise<{ recordingId: string }> } }> }).live.get(take.id)!;
+    const live = (
+      a as unknown as { live: Map<string, { upload?: { finalize(): void; done: Promise<{ recordingId: string }> } }> }
+    ).live.get(take.id)!;
     await until('the upload', () => live.upload);
     live.upload!.finalize();
     const { recordingId } = await live.upload!.done;
@@ -267,7 +304,9 @@ describe('throwing a take away', () => {
     await rec.stop();
     await m.discard(take.id);
     expect(await store.get(take.id)).toBeUndefined();
-    expect((await get<{ discarded: boolean; recordingId: string | null }>(`/api/sessions/${sessionId}`)).body).toMatchObject({ discarded: true, recordingId: null });
+    expect(
+      (await get<{ discarded: boolean; recordingId: string | null }>(`/api/sessions/${sessionId}`)).body,
+    ).toMatchObject({ discarded: true, recordingId: null });
     const head = await fetch(uploadUrl!, { method: 'HEAD', headers: { ...user.headers, 'Tus-Resumable': '1.0.0' } });
     expect([404, 410]).toContain(head.status);
     expect(await findUnfinishedTakes(store, user.userId, 'server', { client: m.client })).toEqual([]);
@@ -301,11 +340,25 @@ describe('when something is wrong', () => {
     await record(rec, 10);
     const kept = await m.keep(take.id, { title: 'the real one' });
     // A second local take claiming that recording, with other bytes (a server that stored something else).
-    const other = await store.create({ id: 'impostor', userId: user.userId, storage: 'server', mode: 'camera', quality: 'low', mimeType: rec.mimeType, startedAt: new Date().toISOString() });
+    const other = await store.create({
+      id: 'impostor',
+      userId: user.userId,
+      storage: 'server',
+      mode: 'camera',
+      quality: 'low',
+      mimeType: rec.mimeType,
+      startedAt: new Date().toISOString(),
+    });
     await store.appendChunk(other.id, 1, media.slice(0, 1000));
     await store.update(other.id, { state: 'uploaded', recordingId: kept.recordingId! });
     const results = await verifyUploadedTakes(store, m);
-    expect(results).toEqual([expect.objectContaining({ localId: 'impostor', verified: false, problem: expect.stringMatching(/received \d+ bytes, this browser recorded 1000/) })]);
+    expect(results).toEqual([
+      expect.objectContaining({
+        localId: 'impostor',
+        verified: false,
+        problem: expect.stringMatching(/received \d+ bytes, this browser recorded 1000/),
+      }),
+    ]);
     expect(await store.get('impostor')).toMatchObject({ bytes: 1000, problem: expect.any(String) });
     expect((await store.blob('impostor')).size).toBe(1000);
     await m.close();
@@ -316,7 +369,10 @@ describe('when something is wrong', () => {
     let n = 0;
     const append = store.appendChunk.bind(store);
     // The quota runs out on the third slice: what an IndexedDB transaction aborting with QuotaExceededError gives.
-    store.appendChunk = (...a) => (++n >= 3 ? Promise.reject(new TakeStoreError('QUOTA_EXCEEDED', 'This browser has no room left to store the recording')) : append(...a));
+    store.appendChunk = (...a) =>
+      ++n >= 3
+        ? Promise.reject(new TakeStoreError('QUOTA_EXCEEDED', 'This browser has no room left to store the recording'))
+        : append(...a);
     const m = manager();
     const statuses: TakeStatus[] = [];
     m.onStatus((s) => statuses.push(s));
@@ -337,13 +393,27 @@ describe('when something is wrong', () => {
 describe('browser-only mode', () => {
   it('keeps the take in IndexedDB, lists it, plays it back byte-identical, and never calls the server', async () => {
     let calls = 0;
-    const m = new TakeManager({ store, userId: user.userId, storage: 'browser', baseUrl: srv.url, fetchImpl: (...a) => (calls++, user.fetchImpl(...a)) });
+    const m = new TakeManager({
+      store,
+      userId: user.userId,
+      storage: 'browser',
+      baseUrl: srv.url,
+      fetchImpl: (...a) => (calls++, user.fetchImpl(...a)),
+    });
     const rec = new FileRecorder(media, SECONDS);
     const take = await m.begin(rec, { mode: 'slides', quality: 'medium', deviceInfo: {} });
     await record(rec, 10);
     expect(await m.keep(take.id, { title: 'Local only' })).toEqual({ localId: take.id });
     const kept = await listKeptTakes(store, user.userId);
-    expect(kept).toEqual([expect.objectContaining({ id: take.id, title: 'Local only', state: 'kept', bytes: media.byteLength, durationMs: SECONDS * 1000 })]);
+    expect(kept).toEqual([
+      expect.objectContaining({
+        id: take.id,
+        title: 'Local only',
+        state: 'kept',
+        bytes: media.byteLength,
+        durationMs: SECONDS * 1000,
+      }),
+    ]);
     expect(sha(new Uint8Array(await (await store.blob(take.id)).arrayBuffer()))).toBe(sha(media));
     expect(calls).toBe(0);
     expect(await findUnfinishedTakes(store, user.userId, 'browser')).toEqual([]);

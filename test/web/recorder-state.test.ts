@@ -12,7 +12,11 @@ class ScriptedMediaRecorder extends EventTarget implements MediaRecorderLike {
   state: 'inactive' | 'recording' | 'paused' = 'inactive';
   timeslice: number | undefined;
   calls: string[] = [];
-  constructor(readonly options: MediaRecorderOptions, readonly reportedMime: string, readonly finalBytes = 7) {
+  constructor(
+    readonly options: MediaRecorderOptions,
+    readonly reportedMime: string,
+    readonly finalBytes = 7,
+  ) {
     super();
   }
   get mimeType() {
@@ -60,7 +64,9 @@ class ScriptedMediaRecorder extends EventTarget implements MediaRecorderLike {
   }
 }
 
-function setup(opts: { mode?: 'camera' | 'audio' | 'slides'; reportedMime?: string; timesliceMs?: number; deck?: FakeDeck } = {}) {
+function setup(
+  opts: { mode?: 'camera' | 'audio' | 'slides'; reportedMime?: string; timesliceMs?: number; deck?: FakeDeck } = {},
+) {
   let now = 0;
   const sleeps: number[] = [];
   const made: ScriptedMediaRecorder[] = [];
@@ -89,7 +95,13 @@ function setup(opts: { mode?: 'camera' | 'audio' | 'slides'; reportedMime?: stri
   rec.on('stopped', (s) => (stopped.push(s), log.push('stopped')));
   rec.on('error', (p) => (errors.push(p), log.push(`error:${p.code}`)));
   return {
-    rec, made, log, chunks, stopped, errors, sleeps,
+    rec,
+    made,
+    log,
+    chunks,
+    stopped,
+    errors,
+    sleeps,
     mr: () => made[0]!,
     tick: (ms: number) => void (now += ms),
     end: (p: MediaProblem) => endedCb!(p),
@@ -118,7 +130,11 @@ describe('Recorder', () => {
     expect(t.log).toEqual(['state:countdown', 'countdown:3', 'countdown:2', 'countdown:1', 'state:recording']);
     expect(t.sleeps).toEqual([1000, 1000, 1000]);
     expect(t.made).toHaveLength(1);
-    expect(t.mr().options).toEqual({ mimeType: 'video/webm;codecs=vp8,opus', audioBitsPerSecond: 96_000, videoBitsPerSecond: 2_500_000 });
+    expect(t.mr().options).toEqual({
+      mimeType: 'video/webm;codecs=vp8,opus',
+      audioBitsPerSecond: 96_000,
+      videoBitsPerSecond: 2_500_000,
+    });
     expect(t.mr().timeslice).toBe(1000);
     await expect(t.rec.start()).rejects.toThrow('cannot start a recorder that is recording');
   });
@@ -156,7 +172,11 @@ describe('Recorder', () => {
     let resolvedAfter = -1;
     const res = await stopping.then((r) => ((resolvedAfter = t.log.length), r));
     expect(res).toEqual({ durationMs: 2100 });
-    expect(t.chunks.map((c) => [c.seq, c.data.size, c.elapsedMs])).toEqual([[0, 100, 1000], [1, 120, 2000], [2, 7, 2100]]);
+    expect(t.chunks.map((c) => [c.seq, c.data.size, c.elapsedMs])).toEqual([
+      [0, 100, 1000],
+      [1, 120, 2000],
+      [2, 7, 2100],
+    ]);
     expect(t.log.slice(-3)).toEqual(['chunk:2', 'state:stopped', 'stopped']);
     expect(resolvedAfter).toBe(t.log.length);
     expect(t.stopped).toEqual([{ durationMs: 2100, mimeType: 'video/webm;codecs=vp8,opus', reason: 'user' }]);
@@ -183,7 +203,9 @@ describe('Recorder', () => {
     await new Promise((r) => setTimeout(r, 30));
     expect(t.rec.state).toBe('stopped');
     expect(t.chunks.map((c) => c.seq)).toEqual([0, 1]);
-    expect(t.stopped).toEqual([{ durationMs: 1200, mimeType: 'video/webm;codecs=vp8,opus', reason: screenShareStopped() }]);
+    expect(t.stopped).toEqual([
+      { durationMs: 1200, mimeType: 'video/webm;codecs=vp8,opus', reason: screenShareStopped() },
+    ]);
     expect(await t.rec.stop()).toEqual({ durationMs: 1200 });
   });
 
@@ -219,7 +241,13 @@ describe('Recorder', () => {
     t.mr().fail('UnknownError');
     await new Promise((r) => setTimeout(r, 30));
     expect(t.rec.state).toBe('failed');
-    expect(t.log.filter((l) => !l.startsWith('state:recording'))).toEqual(['chunk:0', 'error:unknown', 'chunk:1', 'state:failed', 'stopped']);
+    expect(t.log.filter((l) => !l.startsWith('state:recording'))).toEqual([
+      'chunk:0',
+      'error:unknown',
+      'chunk:1',
+      'state:failed',
+      'stopped',
+    ]);
     expect(t.stopped[0]!.durationMs).toBe(1300);
     expect((t.stopped[0]!.reason as MediaProblem).message).toContain('encoder died');
   });
@@ -251,7 +279,11 @@ describe('Recorder', () => {
     const stopping = t.rec.stop();
     deck.goTo(4); // after stop(): not part of the take
     await stopping;
-    expect(t.rec.slideChanges).toEqual([{ index: 1, atMs: 0 }, { index: 2, atMs: 1500 }, { index: 3, atMs: 2000 }]);
+    expect(t.rec.slideChanges).toEqual([
+      { index: 1, atMs: 0 },
+      { index: 2, atMs: 1500 },
+      { index: 3, atMs: 2000 },
+    ]);
     expect(deck.listeners.size).toBe(0);
   });
 

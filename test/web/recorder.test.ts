@@ -5,17 +5,45 @@
  * canvas, MediaRecorder output) in test/e2e/recorder-core.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { describeMediaError, MediaProblemError, screenShareStopped, deviceLost } from '../../src/web/recorder/errors.ts';
-import { AUDIO_MIME_PREFERENCE, extensionFor, pickMimeType, VIDEO_MIME_PREFERENCE } from '../../src/web/recorder/mime.ts';
+import {
+  describeMediaError,
+  MediaProblemError,
+  screenShareStopped,
+  deviceLost,
+} from '../../src/web/recorder/errors.ts';
+import {
+  AUDIO_MIME_PREFERENCE,
+  extensionFor,
+  pickMimeType,
+  VIDEO_MIME_PREFERENCE,
+} from '../../src/web/recorder/mime.ts';
 import { MODE_LIST, MODES, isRecordingMode } from '../../src/web/recorder/modes.ts';
 import { bytesPerMinute, QUALITY, QUALITY_LIST } from '../../src/web/recorder/quality.ts';
 import { clampBubble } from '../../src/web/recorder/compositor.ts';
 
 describe('quality table', () => {
   it('has the documented values', () => {
-    expect(QUALITY.high).toMatchObject({ width: 1920, height: 1080, frameRate: 30, videoBitsPerSecond: 5_000_000, audioBitsPerSecond: 128_000 });
-    expect(QUALITY.medium).toMatchObject({ width: 1280, height: 720, frameRate: 30, videoBitsPerSecond: 2_500_000, audioBitsPerSecond: 96_000 });
-    expect(QUALITY.low).toMatchObject({ width: 854, height: 480, frameRate: 24, videoBitsPerSecond: 1_000_000, audioBitsPerSecond: 64_000 });
+    expect(QUALITY.high).toMatchObject({
+      width: 1920,
+      height: 1080,
+      frameRate: 30,
+      videoBitsPerSecond: 5_000_000,
+      audioBitsPerSecond: 128_000,
+    });
+    expect(QUALITY.medium).toMatchObject({
+      width: 1280,
+      height: 720,
+      frameRate: 30,
+      videoBitsPerSecond: 2_500_000,
+      audioBitsPerSecond: 96_000,
+    });
+    expect(QUALITY.low).toMatchObject({
+      width: 854,
+      height: 480,
+      frameRate: 24,
+      videoBitsPerSecond: 1_000_000,
+      audioBitsPerSecond: 64_000,
+    });
   });
 
   it('orders every field high > medium > low, keeps 16:9 and even-ish sizes', () => {
@@ -48,7 +76,10 @@ describe('modes', () => {
 });
 
 describe('pickMimeType', () => {
-  const only = (...ok: string[]) => (t: string) => ok.includes(t);
+  const only =
+    (...ok: string[]) =>
+    (t: string) =>
+      ok.includes(t);
 
   it('asks in preference order and stops at the first supported type', () => {
     const asked: string[] = [];
@@ -90,11 +121,21 @@ describe('describeMediaError', () => {
   const dom = (name: string, message = '') => new DOMException(message, name);
 
   it.each([
-    ['NotAllowedError', 'camera', 'permission-denied', "Recorder isn't allowed to use your camera. Allow it in the address bar's site settings and try again."],
+    [
+      'NotAllowedError',
+      'camera',
+      'permission-denied',
+      "Recorder isn't allowed to use your camera. Allow it in the address bar's site settings and try again.",
+    ],
     ['PermissionDeniedError', 'microphone', 'permission-denied', "Recorder isn't allowed to use your microphone."],
     ['NotFoundError', 'camera', 'no-device', 'No camera was found. Connect one'],
     ['DevicesNotFoundError', 'microphone', 'no-device', 'No microphone was found.'],
-    ['NotReadableError', 'camera and microphone', 'device-busy', 'Your camera and microphone are in use by another app'],
+    [
+      'NotReadableError',
+      'camera and microphone',
+      'device-busy',
+      'Your camera and microphone are in use by another app',
+    ],
     ['TrackStartError', 'camera', 'device-busy', 'Your camera is in use by another app'],
     ['AbortError', 'microphone', 'device-busy', 'Starting your microphone was interrupted'],
     ['SecurityError', 'camera', 'unsupported', 'over https'],
@@ -107,23 +148,36 @@ describe('describeMediaError', () => {
 
   it('tells a cancelled screen picker from a system block', () => {
     const cancelled = describeMediaError(dom('NotAllowedError', 'Permission denied'), 'screen');
-    expect(cancelled).toEqual({ code: 'permission-denied', message: 'No screen was shared. Click start again and choose a screen, window or tab to share.' });
+    expect(cancelled).toEqual({
+      code: 'permission-denied',
+      message: 'No screen was shared. Click start again and choose a screen, window or tab to share.',
+    });
     const system = describeMediaError(dom('NotAllowedError', 'Permission denied by system'), 'screen');
     expect(system.code).toBe('permission-denied');
     expect(system.message).toContain('Privacy & Security → Screen Recording');
-    expect(describeMediaError(dom('NotAllowedError', 'Permission denied by system'), 'camera').message).toContain("system's privacy settings");
+    expect(describeMediaError(dom('NotAllowedError', 'Permission denied by system'), 'camera').message).toContain(
+      "system's privacy settings",
+    );
   });
 
   it('OverconstrainedError: a vanished device vs an impossible quality', () => {
     const gone = describeMediaError({ name: 'OverconstrainedError', constraint: 'deviceId', message: '' }, 'camera');
-    expect(gone).toEqual({ code: 'no-device', message: 'The selected camera is not available anymore. Choose another one and try again.' });
+    expect(gone).toEqual({
+      code: 'no-device',
+      message: 'The selected camera is not available anymore. Choose another one and try again.',
+    });
     const tooBig = describeMediaError({ name: 'OverconstrainedError', constraint: 'width', message: '' }, 'camera');
     expect(tooBig.code).toBe('constraints');
-    expect(tooBig.message).toBe('Your camera cannot record at the chosen quality. Choose a lower quality or another device.');
+    expect(tooBig.message).toBe(
+      'Your camera cannot record at the chosen quality. Choose a lower quality or another device.',
+    );
   });
 
   it('a missing API (TypeError) is "unsupported", the screen one says which browsers can', () => {
-    const p = describeMediaError(new TypeError("Cannot read properties of undefined (reading 'getDisplayMedia')"), 'screen');
+    const p = describeMediaError(
+      new TypeError("Cannot read properties of undefined (reading 'getDisplayMedia')"),
+      'screen',
+    );
     expect(p.code).toBe('unsupported');
     expect(p.message).toContain('cannot record the screen');
     expect(describeMediaError(dom('InvalidStateError'), 'screen').message).toContain('started by a click');
@@ -135,11 +189,15 @@ describe('describeMediaError', () => {
     expect(describeMediaError(stopped, 'screen')).toBe(stopped);
     expect(describeMediaError(new MediaProblemError(stopped), 'camera')).toBe(stopped);
     expect(describeMediaError({ problem: stopped }, 'camera')).toBe(stopped);
-    expect(describeMediaError(new Error('boom'), 'microphone')).toEqual({ code: 'unknown', message: 'Something went wrong with your microphone: boom. Try again.' });
+    expect(describeMediaError(new Error('boom'), 'microphone')).toEqual({
+      code: 'unknown',
+      message: 'Something went wrong with your microphone: boom. Try again.',
+    });
     expect(describeMediaError('weird', 'camera').code).toBe('unknown');
     expect(deviceLost('microphone')).toEqual({
       code: 'no-device',
-      message: 'Your microphone stopped working (unplugged or taken by another app), so the recording stopped. Everything recorded until then is kept.',
+      message:
+        'Your microphone stopped working (unplugged or taken by another app), so the recording stopped. Everything recorded until then is kept.',
     });
   });
 });

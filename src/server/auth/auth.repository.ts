@@ -12,7 +12,11 @@ export class AuthRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
   findUserByEmail(email: string) {
-    return this.db.selectFrom('users').selectAll().where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase())).executeTakeFirst();
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
+      .executeTakeFirst();
   }
 
   findUserById(id: string) {
@@ -30,7 +34,10 @@ export class AuthRepository {
   }
 
   insertSession(s: { id: string; userId: string; expiresAt: Date; userAgent: string | null }) {
-    return this.db.insertInto('auth_sessions').values({ id: s.id, user_id: s.userId, expires_at: s.expiresAt, user_agent: s.userAgent }).execute();
+    return this.db
+      .insertInto('auth_sessions')
+      .values({ id: s.id, user_id: s.userId, expires_at: s.expiresAt, user_agent: s.userAgent })
+      .execute();
   }
 
   /** The session's user when the session exists and has not expired. */
@@ -45,7 +52,11 @@ export class AuthRepository {
   }
 
   touchSession(sessionId: string, now: Date, expiresAt: Date) {
-    return this.db.updateTable('auth_sessions').set({ last_seen_at: now, expires_at: expiresAt }).where('id', '=', sessionId).execute();
+    return this.db
+      .updateTable('auth_sessions')
+      .set({ last_seen_at: now, expires_at: expiresAt })
+      .where('id', '=', sessionId)
+      .execute();
   }
 
   deleteSession(sessionId: string) {

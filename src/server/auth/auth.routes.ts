@@ -3,7 +3,16 @@ import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-
 import '@fastify/cookie';
 import { requireUser, requireUserHook, SESSION_COOKIE } from './auth.plugin.js';
 import { storageFor } from '../features.js';
-import { createdTokenResponse, createTokenBody, idParams, meResponse, signInBody, signUpBody, tokenListResponse, userResponse } from './auth.schemas.js';
+import {
+  createdTokenResponse,
+  createTokenBody,
+  idParams,
+  meResponse,
+  signInBody,
+  signUpBody,
+  tokenListResponse,
+  userResponse,
+} from './auth.schemas.js';
 import type { AuthService } from './auth.service.js';
 
 function setSessionCookie(req: FastifyRequest, reply: FastifyReply, token: string, expiresAt: Date) {
@@ -16,7 +25,10 @@ function setSessionCookie(req: FastifyRequest, reply: FastifyReply, token: strin
   });
 }
 
-export async function authRoutes(root: FastifyInstance, opts: { auth: AuthService; signInPerMinute: number; databaseStoragePercent: number }) {
+export async function authRoutes(
+  root: FastifyInstance,
+  opts: { auth: AuthService; signInPerMinute: number; databaseStoragePercent: number },
+) {
   const app = root.withTypeProvider<JsonSchemaToTsProvider>();
   const tags = ['auth'];
 
@@ -41,7 +53,8 @@ export async function authRoutes(root: FastifyInstance, opts: { auth: AuthServic
           // preHandler, not the default onRequest: the key needs the parsed body (the email)
           hook: 'preHandler',
           // per address and account: one attacker cannot lock everyone out, nor guess one account fast
-          keyGenerator: (req: FastifyRequest) => `${req.ip}:${String((req.body as { email?: unknown } | undefined)?.email ?? '').toLowerCase()}`,
+          keyGenerator: (req: FastifyRequest) =>
+            `${req.ip}:${String((req.body as { email?: unknown } | undefined)?.email ?? '').toLowerCase()}`,
         },
       },
     },
@@ -61,7 +74,10 @@ export async function authRoutes(root: FastifyInstance, opts: { auth: AuthServic
 
   app.get(
     '/api/auth/me',
-    { preHandler: requireUserHook, schema: { tags, summary: 'Who am I, and which features the web app uses for me', response: { 200: meResponse } } },
+    {
+      preHandler: requireUserHook,
+      schema: { tags, summary: 'Who am I, and which features the web app uses for me', response: { 200: meResponse } },
+    },
     async (req) => {
       const { user } = requireUser(req);
       return { user, features: { storage: storageFor(user.id, opts.databaseStoragePercent) } };
@@ -70,13 +86,27 @@ export async function authRoutes(root: FastifyInstance, opts: { auth: AuthServic
 
   app.post(
     '/api/auth/tokens',
-    { preHandler: requireUserHook, schema: { tags, summary: 'Create a personal API token (shown once)', body: createTokenBody, response: { 201: createdTokenResponse } } },
-    async (req, reply) => reply.status(201).send(await opts.auth.createToken(requireUser(req).user.id, req.body.name, req.body.expiresInDays)),
+    {
+      preHandler: requireUserHook,
+      schema: {
+        tags,
+        summary: 'Create a personal API token (shown once)',
+        body: createTokenBody,
+        response: { 201: createdTokenResponse },
+      },
+    },
+    async (req, reply) =>
+      reply
+        .status(201)
+        .send(await opts.auth.createToken(requireUser(req).user.id, req.body.name, req.body.expiresInDays)),
   );
 
   app.get(
     '/api/auth/tokens',
-    { preHandler: requireUserHook, schema: { tags, summary: 'My API tokens (never the secret)', response: { 200: tokenListResponse } } },
+    {
+      preHandler: requireUserHook,
+      schema: { tags, summary: 'My API tokens (never the secret)', response: { 200: tokenListResponse } },
+    },
     async (req) => ({ items: await opts.auth.listTokens(requireUser(req).user.id) }),
   );
 

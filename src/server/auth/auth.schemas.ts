@@ -43,7 +43,8 @@ export const meResponse = {
         storage: {
           type: 'string',
           enum: ['server', 'browser'],
-          description: 'where the web app keeps this user’s takes (USE_DATABASE_STORAGE; a percentage is a stable share of users)',
+          description:
+            'where the web app keeps this user’s takes (USE_DATABASE_STORAGE; a percentage is a stable share of users)',
         },
       },
       required: ['storage'],

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import { isBigintId } from '../ids.js';
-import { AuthRepository, type PublicUser } from './auth.repository.js';
+import type { AuthRepository, PublicUser } from './auth.repository.js';
 import { DUMMY_HASH, hashPassword, newId, newToken, tokenHash, verifyPassword } from './secrets.js';
 
 export const SESSION_DAYS = 30;
@@ -26,14 +26,21 @@ export class AuthService {
 
   async signUp(input: { email: string; password: string; displayName: string }, userAgent: string | null) {
     const passwordHash = await hashPassword(input.password);
-    const user = await this.repo.insertUser({ id: newId(), email: input.email.trim(), displayName: input.displayName.trim(), passwordHash });
+    const user = await this.repo.insertUser({
+      id: newId(),
+      email: input.email.trim(),
+      displayName: input.displayName.trim(),
+      passwordHash,
+    });
     if (!user) throw new AppError('EMAIL_TAKEN');
     return { user: toPublic(user), ...(await this.openSession(user.id, userAgent)) };
   }
 
   async signIn(input: { email: string; password: string }, userAgent: string | null) {
     const user = await this.repo.findUserByEmail(input.email.trim());
-    const ok = user?.password_hash ? await verifyPassword(user.password_hash, input.password) : await verifyPassword(await DUMMY_HASH, input.password).then(() => false);
+    const ok = user?.password_hash
+      ? await verifyPassword(user.password_hash, input.password)
+      : await verifyPassword(await DUMMY_HASH, input.password).then(() => false);
     if (!user || !ok) throw new AppError('INVALID_CREDENTIALS');
     return { user: toPublic(user), ...(await this.openSession(user.id, userAgent)) };
   }
@@ -41,7 +48,12 @@ export class AuthService {
   private async openSession(userId: string, userAgent: string | null) {
     const token = newToken('rs');
     const expiresAt = new Date(this.clock.now().getTime() + SESSION_DAYS * DAY);
-    await this.repo.insertSession({ id: tokenHash(token), userId, expiresAt, userAgent: userAgent?.slice(0, 500) ?? null });
+    await this.repo.insertSession({
+      id: tokenHash(token),
+      userId,
+      expiresAt,
+      userAgent: userAgent?.slice(0, 500) ?? null,
+    });
     return { sessionToken: token, expiresAt };
   }
 
@@ -65,15 +77,29 @@ export class AuthService {
     const now = this.clock.now();
     const row = await this.repo.tokenUser(tokenHash(token), now);
     if (!row) return undefined;
-    if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > 60_000) await this.repo.touchToken(row.token_id, now);
+    if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > 60_000)
+      await this.repo.touchToken(row.token_id, now);
     return { user: toPublic(row), via: 'token' };
   }
 
   async createToken(userId: string, name: string, expiresInDays: number | undefined) {
     const token = newToken('rt');
     const expiresAt = expiresInDays ? new Date(this.clock.now().getTime() + expiresInDays * DAY) : null;
-    const row = await this.repo.insertToken({ userId, name: name.trim(), hash: tokenHash(token), prefix: token.slice(0, 10), expiresAt });
-    return { id: row.id, name: row.name, prefix: row.token_prefix, createdAt: row.created_at.toISOString(), expiresAt: row.expires_at?.toISOString() ?? null, token };
+    const row = await this.repo.insertToken({
+      userId,
+      name: name.trim(),
+      hash: tokenHash(token),
+      prefix: token.slice(0, 10),
+      expiresAt,
+    });
+    return {
+      id: row.id,
+      name: row.name,
+      prefix: row.token_prefix,
+      createdAt: row.created_at.toISOString(),
+      expiresAt: row.expires_at?.toISOString() ?? null,
+      token,
+    };
   }
 
   async listTokens(userId: string) {
@@ -88,6 +114,7 @@ export class AuthService {
   }
 
   async revokeToken(userId: string, id: string): Promise<void> {
-    if (!isBigintId(id) || !(await this.repo.revokeToken(userId, id, this.clock.now()))) throw new AppError('TOKEN_NOT_FOUND');
+    if (!isBigintId(id) || !(await this.repo.revokeToken(userId, id, this.clock.now())))
+      throw new AppError('TOKEN_NOT_FOUND');
   }
 }

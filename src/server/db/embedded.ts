@@ -196,13 +196,22 @@ async function initdb(bin: Binaries, pgdata: string, creds: Credentials, owner?:
       let out = '';
       const child = spawn(
         bin.initdb,
-        [`--pgdata=${pgdata}`, '--auth=scram-sha-256', `--username=${creds.user}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-locale'],
+        [
+          `--pgdata=${pgdata}`,
+          '--auth=scram-sha-256',
+          `--username=${creds.user}`,
+          `--pwfile=${pwfile}`,
+          '--encoding=UTF8',
+          '--no-locale',
+        ],
         { ...owner, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
       );
       child.stdout.on('data', (d) => (out += d));
       child.stderr.on('data', (d) => (out += d));
       child.on('error', reject);
-      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`initdb failed (exit ${code}):\n${out.slice(-2000)}`))));
+      child.on('close', (code) =>
+        code === 0 ? resolve() : reject(new Error(`initdb failed (exit ${code}):\n${out.slice(-2000)}`)),
+      );
     });
   } finally {
     await fsp.rm(pwfile, { force: true });
@@ -235,12 +244,16 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     const ownerPid = Number(fs.existsSync(ownerFile) ? fs.readFileSync(ownerFile, 'utf8').trim() : NaN);
     const url = urlFor(creds, running.port);
     if (ownerPid !== process.pid && pidAlive(ownerPid) && (await canConnect(url))) {
-      logger.info({ port: running.port, ownerPid }, 'embedded PostgreSQL already run by another Recorder process; connecting to it');
+      logger.info(
+        { port: running.port, ownerPid },
+        'embedded PostgreSQL already run by another Recorder process; connecting to it',
+      );
       return { url, port: running.port, owned: false, stop: async () => undefined };
     }
     logger.warn({ postmasterPid: running.pid }, 'embedded PostgreSQL left running by a process that died; stopping it');
     process.kill(running.pid, 'SIGINT');
-    if (!(await waitForExit(running.pid, 60_000))) throw new Error(`PostgreSQL (pid ${running.pid}) did not stop; stop it by hand`);
+    if (!(await waitForExit(running.pid, 60_000)))
+      throw new Error(`PostgreSQL (pid ${running.pid}) did not stop; stop it by hand`);
   } else if (running) {
     logger.warn({ postmasterPid: running.pid }, 'removing stale postmaster.pid');
     await fsp.rm(path.join(pgdata, 'postmaster.pid'), { force: true });
@@ -265,7 +278,18 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   // Own process group: a Ctrl-C in the terminal reaches only us, and we stop the database after draining.
   const child = spawn(
     bin.postgres,
-    ['-D', pgdata, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    [
+      '-D',
+      pgdata,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
+    ],
     { ...owner, detached: true, stdio: ['ignore', log, log], env: { ...process.env, LC_ALL: 'C' } },
   );
   fs.closeSync(log);
@@ -276,8 +300,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const url = urlFor(creds, port);
   const deadline = Date.now() + 60_000;
   while (!(await canConnect(url))) {
-    if (exited !== undefined) throw new Error(`embedded PostgreSQL exited (code ${exited}) while starting; ${logFile}:\n${logTail(logFile)}`);
-    if (Date.now() > deadline) throw new Error(`embedded PostgreSQL did not accept connections within 60 s; ${logFile}:\n${logTail(logFile)}`);
+    if (exited !== undefined)
+      throw new Error(`embedded PostgreSQL exited (code ${exited}) while starting; ${logFile}:\n${logTail(logFile)}`);
+    if (Date.now() > deadline)
+      throw new Error(`embedded PostgreSQL did not accept connections within 60 s; ${logFile}:\n${logTail(logFile)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   await fsp.writeFile(ownerFile, String(process.pid));

@@ -13,16 +13,27 @@ const statusSchema = {
 } as const;
 
 export async function healthRoutes(app: FastifyInstance, opts: { probe: ReadinessProbe }): Promise<void> {
-  app.get('/health', { schema: { summary: 'Liveness: the process answers', response: { 200: statusSchema } } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/health',
+    { schema: { summary: 'Liveness: the process answers', response: { 200: statusSchema } } },
+    async () => ({ status: 'ok' }),
+  );
 
-  app.get('/ready', { schema: { summary: 'Readiness: database answers and no migration is pending', response: { 200: statusSchema } } }, async () => {
-    let pending: number;
-    try {
-      pending = await opts.probe.pendingMigrations();
-    } catch {
-      throw new AppError('NOT_READY', 'The database does not answer');
-    }
-    if (pending > 0) throw new AppError('NOT_READY', `${pending} migration(s) pending: run "recorder migrate up"`, { pendingMigrations: pending });
-    return { status: 'ready', pendingMigrations: 0 };
-  });
+  app.get(
+    '/ready',
+    { schema: { summary: 'Readiness: database answers and no migration is pending', response: { 200: statusSchema } } },
+    async () => {
+      let pending: number;
+      try {
+        pending = await opts.probe.pendingMigrations();
+      } catch {
+        throw new AppError('NOT_READY', 'The database does not answer');
+      }
+      if (pending > 0)
+        throw new AppError('NOT_READY', `${pending} migration(s) pending: run "recorder migrate up"`, {
+          pendingMigrations: pending,
+        });
+      return { status: 'ready', pendingMigrations: 0 };
+    },
+  );
 }

@@ -18,10 +18,36 @@ export interface Boss extends JobQueue {
  */
 const QUEUE_OPTIONS: Record<JobName, PgBoss.Queue> = {
   // ffprobe/ffmpeg work: a few tries with growing delays, then the recording is marked failed.
-  [JOBS.processRecording]: { name: JOBS.processRecording, policy: 'stately', retryLimit: 3, retryDelay: 5, retryBackoff: true, expireInSeconds: 3600 },
-  [JOBS.deleteMedia]: { name: JOBS.deleteMedia, policy: 'stately', retryLimit: 10, retryDelay: 10, retryBackoff: true, expireInSeconds: 900 },
-  [JOBS.sweepStorage]: { name: JOBS.sweepStorage, policy: 'stately', retryLimit: 1, retryDelay: 60, expireInSeconds: 3600 },
-  [JOBS.housekeeping]: { name: JOBS.housekeeping, policy: 'stately', retryLimit: 1, retryDelay: 60, expireInSeconds: 900 },
+  [JOBS.processRecording]: {
+    name: JOBS.processRecording,
+    policy: 'stately',
+    retryLimit: 3,
+    retryDelay: 5,
+    retryBackoff: true,
+    expireInSeconds: 3600,
+  },
+  [JOBS.deleteMedia]: {
+    name: JOBS.deleteMedia,
+    policy: 'stately',
+    retryLimit: 10,
+    retryDelay: 10,
+    retryBackoff: true,
+    expireInSeconds: 900,
+  },
+  [JOBS.sweepStorage]: {
+    name: JOBS.sweepStorage,
+    policy: 'stately',
+    retryLimit: 1,
+    retryDelay: 60,
+    expireInSeconds: 3600,
+  },
+  [JOBS.housekeeping]: {
+    name: JOBS.housekeeping,
+    policy: 'stately',
+    retryLimit: 1,
+    retryDelay: 60,
+    expireInSeconds: 900,
+  },
 };
 
 export async function startBoss(connectionString: string, logger: Logger): Promise<Boss> {

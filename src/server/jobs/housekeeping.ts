@@ -24,7 +24,9 @@ export interface HousekeepingDeps {
   now?: () => Date;
 }
 
-export async function housekeeping(deps: HousekeepingDeps): Promise<{ authSessions: number; uploadRows: number; uploadFiles: number; uploadsFinished: number }> {
+export async function housekeeping(
+  deps: HousekeepingDeps,
+): Promise<{ authSessions: number; uploadRows: number; uploadFiles: number; uploadsFinished: number }> {
   const now = deps.now?.() ?? new Date();
   // First, so a complete upload whose finish failed becomes its recording before anything expires it.
   const uploadsFinished = (await deps.recoverFinished?.()) ?? 0;
@@ -36,7 +38,13 @@ export async function housekeeping(deps: HousekeepingDeps): Promise<{ authSessio
     .where('status', '=', 'uploading')
     .where('created_at', '<', new Date(now.getTime() - UPLOAD_EXPIRY_MS))
     .executeTakeFirst();
-  const result = { authSessions: Number(auth.numDeletedRows), uploadRows: Number(rows.numUpdatedRows), uploadFiles, uploadsFinished };
-  if (result.authSessions || result.uploadRows || result.uploadFiles || result.uploadsFinished) deps.logger.info(result, 'housekeeping finished stuck uploads and removed expired sessions and uploads');
+  const result = {
+    authSessions: Number(auth.numDeletedRows),
+    uploadRows: Number(rows.numUpdatedRows),
+    uploadFiles,
+    uploadsFinished,
+  };
+  if (result.authSessions || result.uploadRows || result.uploadFiles || result.uploadsFinished)
+    deps.logger.info(result, 'housekeeping finished stuck uploads and removed expired sessions and uploads');
   return result;
 }

@@ -32,7 +32,12 @@ export interface ProcessDeps {
   tmpDir?: string;
 }
 
-async function patchMetadata(db: Kysely<DB>, id: string, patch: Record<string, unknown>, status?: 'completed' | 'failed' | 'processing') {
+async function patchMetadata(
+  db: Kysely<DB>,
+  id: string,
+  patch: Record<string, unknown>,
+  status?: 'completed' | 'failed' | 'processing',
+) {
   await db
     .updateTable('recordings')
     .set({
@@ -78,7 +83,8 @@ export async function processRecording(deps: ProcessDeps, recordingId: string): 
     let fileSize = obj.size;
     let storedSha256: string | undefined;
     let durationFixed = false;
-    const isMatroska = row.mime_type === 'video/webm' || row.mime_type === 'audio/webm' || row.mime_type === 'video/x-matroska';
+    const isMatroska =
+      row.mime_type === 'video/webm' || row.mime_type === 'audio/webm' || row.mime_type === 'video/x-matroska';
     if (tools && isMatroska && info?.durationSource !== 'header') {
       const fixedFile = path.join(work, `fixed-${path.basename(key)}`);
       const fix = await fixWebmDuration(src, fixedFile, tools);
@@ -110,24 +116,26 @@ export async function processRecording(deps: ProcessDeps, recordingId: string): 
         mime_type: info?.hasVideo === false ? audioMimeOf(row.mime_type) : row.mime_type,
         thumbnail_url: thumb?.url ?? null,
         status: 'completed',
-        metadata: sql`(coalesce(metadata, '{}'::jsonb) - 'progress' - 'error' - 'duration_unknown') || ${JSON.stringify({
-          duration_ms: Math.round(durationMs),
-          width: info?.width ?? null,
-          height: info?.height ?? null,
-          video_codec: info?.videoCodec ?? null,
-          audio_codec: info?.audioCodec ?? null,
-          bitrate: info?.bitrate ?? null,
-          has_video: info?.hasVideo ?? null,
-          has_audio: info?.hasAudio ?? null,
-          duration_source: info?.durationSource ?? 'mediabunny',
-          duration_fixed: durationFixed,
-          // the stored bytes changed with the remux: sha256 describes what is stored, the upload's stays too
-          // (finish writes upload_sha256 itself; rows from before it did have only sha256 to go by)
-          ...(storedSha256 ? { sha256: storedSha256, upload_sha256: uploadSha256(row.metadata) } : {}),
-          thumbnail_key: thumb?.key ?? null,
-          processing_skipped: skipped,
-          processed_at: new Date().toISOString(),
-        })}::jsonb`,
+        metadata: sql`(coalesce(metadata, '{}'::jsonb) - 'progress' - 'error' - 'duration_unknown') || ${JSON.stringify(
+          {
+            duration_ms: Math.round(durationMs),
+            width: info?.width ?? null,
+            height: info?.height ?? null,
+            video_codec: info?.videoCodec ?? null,
+            audio_codec: info?.audioCodec ?? null,
+            bitrate: info?.bitrate ?? null,
+            has_video: info?.hasVideo ?? null,
+            has_audio: info?.hasAudio ?? null,
+            duration_source: info?.durationSource ?? 'mediabunny',
+            duration_fixed: durationFixed,
+            // the stored bytes changed with the remux: sha256 describes what is stored, the upload's stays too
+            // (finish writes upload_sha256 itself; rows from before it did have only sha256 to go by)
+            ...(storedSha256 ? { sha256: storedSha256, upload_sha256: uploadSha256(row.metadata) } : {}),
+            thumbnail_key: thumb?.key ?? null,
+            processing_skipped: skipped,
+            processed_at: new Date().toISOString(),
+          },
+        )}::jsonb`,
       })
       .where('id', '=', recordingId)
       .execute();
@@ -140,10 +148,19 @@ export async function processRecording(deps: ProcessDeps, recordingId: string): 
 
 /** The last attempt failed: the recording says why; its original media stays as it was. */
 export async function markFailed(db: Kysely<DB>, recordingId: string, reason: string): Promise<void> {
-  await patchMetadata(db, recordingId, { error: reason.slice(0, 2000), failed_at: new Date().toISOString(), progress: null }, 'failed');
+  await patchMetadata(
+    db,
+    recordingId,
+    { error: reason.slice(0, 2000), failed_at: new Date().toISOString(), progress: null },
+    'failed',
+  );
 }
 
-const AUDIO_MIME: Record<string, string> = { 'video/webm': 'audio/webm', 'video/mp4': 'audio/mp4', 'video/ogg': 'audio/ogg' };
+const AUDIO_MIME: Record<string, string> = {
+  'video/webm': 'audio/webm',
+  'video/mp4': 'audio/mp4',
+  'video/ogg': 'audio/ogg',
+};
 function audioMimeOf(mime: string | null): string | null {
   return mime ? (AUDIO_MIME[mime] ?? mime) : mime;
 }

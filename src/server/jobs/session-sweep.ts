@@ -23,20 +23,31 @@ export function sweepIntervalMs(staleSeconds: number): number {
   return Math.max(1000, Math.min(15_000, Math.round((staleSeconds * 1000) / 3)));
 }
 
-export function startSessionSweep(o: { db: Kysely<DB>; logger: Logger; staleSeconds: number; intervalMs?: number }): SessionSweep {
+export function startSessionSweep(o: {
+  db: Kysely<DB>;
+  logger: Logger;
+  staleSeconds: number;
+  intervalMs?: number;
+}): SessionSweep {
   let running: Promise<number> | undefined;
   const runOnce = () =>
     (running ??= (async () => {
       try {
         const rows = await sweepStaleSessions(o.db, o.staleSeconds, staleMessage(o.staleSeconds));
-        if (rows.length) o.logger.info({ sessions: rows.map((r) => r.id), staleSeconds: o.staleSeconds }, 'silent recording sessions marked interrupted');
+        if (rows.length)
+          o.logger.info(
+            { sessions: rows.map((r) => r.id), staleSeconds: o.staleSeconds },
+            'silent recording sessions marked interrupted',
+          );
         return rows.length;
       } finally {
         running = undefined;
       }
     })());
   const timer = setInterval(() => {
-    runOnce().catch((err: Error) => o.logger.warn({ err: err.message }, 'stale-session sweep failed; retrying at the next tick'));
+    runOnce().catch((err: Error) =>
+      o.logger.warn({ err: err.message }, 'stale-session sweep failed; retrying at the next tick'),
+    );
   }, o.intervalMs ?? sweepIntervalMs(o.staleSeconds));
   timer.unref();
   return {

@@ -52,7 +52,11 @@ export async function drainDeletions(deps: MaintenanceDeps, batch = 100): Promis
         } catch (err) {
           failed++;
           logger.warn({ key: r.storage_key, err: (err as Error).message }, 'media deletion failed; will retry');
-          await tx.updateTable('storage_deletions').set({ attempts: sql`attempts + 1`, last_error: (err as Error).message.slice(0, 1000) }).where('id', '=', r.id).execute();
+          await tx
+            .updateTable('storage_deletions')
+            .set({ attempts: sql`attempts + 1`, last_error: (err as Error).message.slice(0, 1000) })
+            .where('id', '=', r.id)
+            .execute();
         }
       }
       after = rows.at(-1)?.id ?? after;
@@ -73,11 +77,20 @@ export interface SweepReport {
 
 const LAYOUT = /^users\/([A-Za-z0-9_-]{1,64})\/recordings\/([1-9]\d{0,18})\//;
 
-export async function sweep(deps: MaintenanceDeps, opts: { dryRun: boolean; graceMs?: number; now?: Date }): Promise<SweepReport> {
+export async function sweep(
+  deps: MaintenanceDeps,
+  opts: { dryRun: boolean; graceMs?: number; now?: Date },
+): Promise<SweepReport> {
   const { db, storage, logger } = deps;
   const now = opts.now ?? new Date();
   const cutoff = new Date(now.getTime() - (opts.graceMs ?? 3_600_000));
-  const queued = (await db.selectFrom('storage_deletions').select('storage_key').where('storage_provider', '=', storage.provider).execute()).map((r) => r.storage_key);
+  const queued = (
+    await db
+      .selectFrom('storage_deletions')
+      .select('storage_key')
+      .where('storage_provider', '=', storage.provider)
+      .execute()
+  ).map((r) => r.storage_key);
   const report: SweepReport = { scanned: 0, orphans: [], deleted: 0, missing: [], incompleteRemoved: 0 };
   const seen = new Set<string>();
 
@@ -85,11 +98,14 @@ export async function sweep(deps: MaintenanceDeps, opts: { dryRun: boolean; grac
   let pending: { key: string; lastModified: Date; userId?: string; recordingId?: string }[] = [];
   const flush = async () => {
     const ids = [...new Set(pending.filter((p) => p.recordingId).map((p) => p.recordingId!))];
-    const rows = ids.length ? await db.selectFrom('recordings').select(['id', 'user_id']).where('id', 'in', ids).execute() : [];
+    const rows = ids.length
+      ? await db.selectFrom('recordings').select(['id', 'user_id']).where('id', 'in', ids).execute()
+      : [];
     const owner = new Map(rows.map((r) => [r.id, r.user_id]));
     for (const p of pending) {
       const owned = p.recordingId !== undefined && owner.get(p.recordingId) === p.userId;
-      if (owned || p.lastModified > cutoff || queued.some((q) => (q.endsWith('/') ? p.key.startsWith(q) : p.key === q))) continue;
+      if (owned || p.lastModified > cutoff || queued.some((q) => (q.endsWith('/') ? p.key.startsWith(q) : p.key === q)))
+        continue;
       report.orphans.push(p.key);
       if (!opts.dryRun) {
         await storage.delete(p.key);
@@ -116,6 +132,14 @@ export async function sweep(deps: MaintenanceDeps, opts: { dryRun: boolean; grac
     .execute();
   for (const r of rows) if (!seen.has(r.storage_key!)) report.missing.push({ recordingId: r.id, key: r.storage_key! });
   if (!opts.dryRun && storage.removeIncomplete) report.incompleteRemoved = await storage.removeIncomplete(cutoff);
-  logger.info({ scanned: report.scanned, orphans: report.orphans.length, deleted: report.deleted, missing: report.missing.length }, 'storage sweep');
+  logger.info(
+    {
+      scanned: report.scanned,
+      orphans: report.orphans.length,
+      deleted: report.deleted,
+      missing: report.missing.length,
+    },
+    'storage sweep',
+  );
   return report;
 }

@@ -24,18 +24,25 @@ export interface WorkerDeps {
 /** Runs the jobs in this process; schedules the periodic ones (outbox drain, hourly sweep). */
 export async function startWorkers(boss: Boss, deps: WorkerDeps): Promise<void> {
   const { logger } = deps;
-  await boss.boss.work<{ recordingId: string }>(JOBS.processRecording, { includeMetadata: true, pollingIntervalSeconds: 1 }, async ([job]) => {
-    if (!job) return;
-    try {
-      await processRecording(deps, job.data.recordingId);
-    } catch (err) {
-      const reason = (err as Error).message;
-      const last = job.retryCount >= job.retryLimit;
-      logger.warn({ recordingId: job.data.recordingId, attempt: job.retryCount + 1, last, reason }, 'recording processing failed');
-      if (last) await markFailed(deps.db, job.data.recordingId, reason);
-      throw err;
-    }
-  });
+  await boss.boss.work<{ recordingId: string }>(
+    JOBS.processRecording,
+    { includeMetadata: true, pollingIntervalSeconds: 1 },
+    async ([job]) => {
+      if (!job) return;
+      try {
+        await processRecording(deps, job.data.recordingId);
+      } catch (err) {
+        const reason = (err as Error).message;
+        const last = job.retryCount >= job.retryLimit;
+        logger.warn(
+          { recordingId: job.data.recordingId, attempt: job.retryCount + 1, last, reason },
+          'recording processing failed',
+        );
+        if (last) await markFailed(deps.db, job.data.recordingId, reason);
+        throw err;
+      }
+    },
+  );
   await boss.boss.work(JOBS.deleteMedia, { pollingIntervalSeconds: 1 }, async () => {
     await drainDeletions(deps);
   });
@@ -43,7 +50,12 @@ export async function startWorkers(boss: Boss, deps: WorkerDeps): Promise<void> 
     await sweep(deps, { dryRun: false });
   });
   await boss.boss.work(JOBS.housekeeping, { pollingIntervalSeconds: 5 }, async () => {
-    await housekeeping({ db: deps.db, logger, expireUploadFiles: deps.expireUploadFiles, recoverFinished: deps.recoverFinished });
+    await housekeeping({
+      db: deps.db,
+      logger,
+      expireUploadFiles: deps.expireUploadFiles,
+      recoverFinished: deps.recoverFinished,
+    });
   });
   // Periodic safety nets: an outbox entry whose job was lost still gets drained.
   await boss.boss.schedule(JOBS.deleteMedia, '*/5 * * * *');

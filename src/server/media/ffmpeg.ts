@@ -63,7 +63,10 @@ export function resolveTools(env: NodeJS.ProcessEnv = process.env): MediaTools {
 
 export async function detectTools(env: NodeJS.ProcessEnv = process.env): Promise<ToolsReport> {
   const paths = resolveTools(env);
-  const [ffmpeg, ffprobe] = await Promise.all([toolStatus(paths.ffmpeg, 'ffmpeg'), toolStatus(paths.ffprobe, 'ffprobe')]);
+  const [ffmpeg, ffprobe] = await Promise.all([
+    toolStatus(paths.ffmpeg, 'ffmpeg'),
+    toolStatus(paths.ffprobe, 'ffprobe'),
+  ]);
   const skipped: string[] = [];
   if (!ffprobe.available) {
     skipped.push('codec, dimension and bitrate probing (durations are still measured, without ffprobe)');
@@ -77,7 +80,8 @@ export async function detectTools(env: NodeJS.ProcessEnv = process.env): Promise
 
 /** One line for the start-up log. */
 export function describeTools(report: ToolsReport): string {
-  const one = (name: string, s: ToolStatus) => (s.available ? `${name} ${s.version} (${s.path})` : `${name} unavailable: ${s.reason}`);
+  const one = (name: string, s: ToolStatus) =>
+    s.available ? `${name} ${s.version} (${s.path})` : `${name} unavailable: ${s.reason}`;
   const skipped = report.skipped.length ? `; skipped: ${report.skipped.join('; ')}` : '';
   return `${one('ffmpeg', report.ffmpeg)}; ${one('ffprobe', report.ffprobe)}${skipped}`;
 }
@@ -88,7 +92,11 @@ async function toolStatus(command: string, expected: string): Promise<ToolStatus
     const first = stdout.toString('utf8').split('\n')[0] ?? '';
     const m = /^(\S+) version (\S+)/.exec(first);
     if (!m || m[1] !== expected) {
-      return { available: false, path: command, reason: `${command} -version does not look like ${expected}: "${first.slice(0, 80)}"` };
+      return {
+        available: false,
+        path: command,
+        reason: `${command} -version does not look like ${expected}: "${first.slice(0, 80)}"`,
+      };
     }
     return { available: true, path: command, version: m[2]! };
   } catch (e) {
@@ -111,7 +119,11 @@ const STDERR_KEEP = 16 * 1024;
 const STDOUT_LIMIT = 16 * 1024 * 1024;
 
 /** Runs a command to completion; rejects with MediaToolError on a missing command, timeout, signal or non-zero exit. */
-export function runTool(command: string, args: readonly string[], opts: RunOptions): Promise<{ stdout: Buffer; stderr: string }> {
+export function runTool(
+  command: string,
+  args: readonly string[],
+  opts: RunOptions,
+): Promise<{ stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       stdio: ['ignore', opts.captureStdout === false ? 'ignore' : 'pipe', 'pipe'],

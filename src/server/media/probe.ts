@@ -72,7 +72,8 @@ export async function probe(file: string, tools: MediaTools, opts: ProbeOptions 
 
   const headerBitrate = Number(json.format?.bit_rate);
   let bitrate = Number.isFinite(headerBitrate) && headerBitrate > 0 ? headerBitrate : undefined;
-  if (bitrate === undefined && durationMs > 0) bitrate = Math.round(((await fs.stat(file)).size * 8 * 1000) / durationMs);
+  if (bitrate === undefined && durationMs > 0)
+    bitrate = Math.round(((await fs.stat(file)).size * 8 * 1000) / durationMs);
 
   return {
     durationMs,
@@ -105,7 +106,12 @@ export function probeDuration(file: string, timeoutMs = 30_000): Promise<number>
       clearTimeout(timer);
       void worker.terminate();
       if (m.ok && Number.isFinite(m.seconds) && m.seconds! > 0) resolve(Math.round(m.seconds! * 1000));
-      else reject(new Error(m.ok ? `mediabunny found no duration in ${file}` : `mediabunny could not read ${file}: ${m.message}`));
+      else
+        reject(
+          new Error(
+            m.ok ? `mediabunny found no duration in ${file}` : `mediabunny could not read ${file}: ${m.message}`,
+          ),
+        );
     });
     worker.once('error', (err) => {
       clearTimeout(timer);
@@ -122,7 +128,23 @@ export function probeDuration(file: string, timeoutMs = 30_000): Promise<number>
 export async function scanDuration(file: string, tools: MediaTools, timeoutMs = 10 * 60_000): Promise<number> {
   const { stdout } = await runTool(
     tools.ffmpeg,
-    [...FFMPEG_QUIET, '-i', fileArg(file), '-map', '0:v?', '-map', '0:a?', '-c', 'copy', '-progress', 'pipe:1', '-nostats', '-f', 'null', '-'],
+    [
+      ...FFMPEG_QUIET,
+      '-i',
+      fileArg(file),
+      '-map',
+      '0:v?',
+      '-map',
+      '0:a?',
+      '-c',
+      'copy',
+      '-progress',
+      'pipe:1',
+      '-nostats',
+      '-f',
+      'null',
+      '-',
+    ],
     { timeoutMs },
   );
   const times = [...stdout.toString('utf8').matchAll(/^out_time_us=(\d+)$/gm)].map((m) => Number(m[1]));

@@ -49,13 +49,29 @@ export async function fixWebmDuration(
     await runTool(
       tools.ffmpeg,
       // Only audio and video: the webm muxer refuses data streams, and a recording has nothing else.
-      [...FFMPEG_QUIET, '-y', '-i', fileArg(input), '-map', '0:v?', '-map', '0:a?', '-c', 'copy', '-f', kind.container, fileArg(tmp)],
+      [
+        ...FFMPEG_QUIET,
+        '-y',
+        '-i',
+        fileArg(input),
+        '-map',
+        '0:v?',
+        '-map',
+        '0:a?',
+        '-c',
+        'copy',
+        '-f',
+        kind.container,
+        fileArg(tmp),
+      ],
       { timeoutMs: opts.timeoutMs ?? 10 * 60_000, captureStdout: false },
     );
     const after = await probe(tmp, tools);
     if (after.durationSource !== 'header') throw new Error(`remuxed ${input} still has no duration in its header`);
     if (Math.abs(after.durationMs - before.durationMs) > DURATION_TOLERANCE_MS) {
-      throw new Error(`remuxed ${input} lasts ${after.durationMs} ms, but the input measured ${before.durationMs} ms; not replacing`);
+      throw new Error(
+        `remuxed ${input} lasts ${after.durationMs} ms, but the input measured ${before.durationMs} ms; not replacing`,
+      );
     }
     await fs.rename(tmp, output);
     return { fixed: true, durationMs: before.durationMs, outputDurationMs: after.durationMs };

@@ -21,7 +21,7 @@ export type SniffResult =
        */
       kind: 'video' | 'audio';
     }
-  | { supported: false; /** The detected type, for the 415 message. */ mime: string; kind: 'unknown' };
+  | { supported: false /** The detected type, for the 415 message. */; mime: string; kind: 'unknown' };
 
 const ok = (container: Container, mime: string, ext: string, kind: 'video' | 'audio'): SniffResult => ({
   supported: true,
@@ -35,15 +35,19 @@ const refused = (mime: string): SniffResult => ({ supported: false, mime, kind: 
 export function sniff(bytes: Uint8Array): SniffResult {
   const b = bytes.subarray(0, SNIFF_BYTES);
   if (b.length === 0) return refused('application/x-empty');
-  const ascii = (at: number, s: string) => b.length >= at + s.length && [...s].every((c, i) => b[at + i] === c.charCodeAt(0));
+  const ascii = (at: number, s: string) =>
+    b.length >= at + s.length && [...s].every((c, i) => b[at + i] === c.charCodeAt(0));
   const starts = (...sig: number[]) => b.length >= sig.length && sig.every((v, i) => b[i] === v);
 
   if (starts(0x1a, 0x45, 0xdf, 0xa3)) {
-    return ebmlDocType(b) === 'matroska' ? ok('matroska', 'video/x-matroska', 'mkv', 'video') : ok('webm', 'video/webm', 'webm', 'video');
+    return ebmlDocType(b) === 'matroska'
+      ? ok('matroska', 'video/x-matroska', 'mkv', 'video')
+      : ok('webm', 'video/webm', 'webm', 'video');
   }
   if (ascii(4, 'ftyp')) return isoBrand(String.fromCharCode(...b.subarray(8, 12)));
   // QuickTime files older than the ftyp box start straight with one of these atoms.
-  if (['moov', 'mdat', 'wide'].some((atom) => ascii(4, atom))) return ok('quicktime', 'video/quicktime', 'mov', 'video');
+  if (['moov', 'mdat', 'wide'].some((atom) => ascii(4, atom)))
+    return ok('quicktime', 'video/quicktime', 'mov', 'video');
   if (ascii(0, 'OggS')) return oggKind(b);
   if (ascii(0, 'RIFF')) {
     if (ascii(8, 'WAVE')) return ok('wav', 'audio/wav', 'wav', 'audio');

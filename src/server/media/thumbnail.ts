@@ -34,12 +34,16 @@ export async function makeThumbnail(
   opts: ThumbnailOptions = {},
 ): Promise<ThumbnailResult> {
   const width = opts.width ?? 640;
-  if (!Number.isInteger(width) || width < 16 || width > 4096) throw new Error(`thumbnail width must be 16..4096, got ${width}`);
+  if (!Number.isInteger(width) || width < 16 || width > 4096)
+    throw new Error(`thumbnail width must be 16..4096, got ${width}`);
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const info = await probe(input, tools);
   if (!info.hasVideo && !info.hasAudio) throw new Error(`${input} has neither video nor audio`);
 
-  const tmp = path.join(path.dirname(outputJpeg), `.${path.basename(outputJpeg)}.${randomBytes(4).toString('hex')}.tmp.jpg`);
+  const tmp = path.join(
+    path.dirname(outputJpeg),
+    `.${path.basename(outputJpeg)}.${randomBytes(4).toString('hex')}.tmp.jpg`,
+  );
   // -update 1: one picture, so a "%" in the path is not read as an image-sequence pattern.
   const jpeg = ['-frames:v', '1', '-q:v', '3', '-f', 'image2', '-update', '1', '-c:v', 'mjpeg', fileArg(tmp)];
   try {
@@ -51,10 +55,14 @@ export async function makeThumbnail(
       const graph =
         `[0:a:0]aformat=channel_layouts=mono,showwavespic=s=${width}x${h}:colors=${WAVE_COLOR}:scale=sqrt,setpts=0[w];` +
         `color=c=${BACKGROUND}:s=${width}x${h}:d=1[bg];[bg][w]overlay=format=auto,format=yuvj420p[out]`;
-      await runTool(tools.ffmpeg, [...FFMPEG_QUIET, '-y', '-i', fileArg(input), '-filter_complex', graph, '-map', '[out]', ...jpeg], {
-        timeoutMs,
-        captureStdout: false,
-      });
+      await runTool(
+        tools.ffmpeg,
+        [...FFMPEG_QUIET, '-y', '-i', fileArg(input), '-filter_complex', graph, '-map', '[out]', ...jpeg],
+        {
+          timeoutMs,
+          captureStdout: false,
+        },
+      );
       await mustExist(tmp, input);
       await fs.rename(tmp, outputJpeg);
       return { kind: 'waveform' };
@@ -65,10 +73,26 @@ export async function makeThumbnail(
     // Square pixels first (anamorphic sources), then the width; -2 keeps the height even for the encoder.
     const scale = `scale=iw*sar:ih,setsar=1,scale=${width}:-2`;
     const frameAt = (ms: number) =>
-      runTool(tools.ffmpeg, [...FFMPEG_QUIET, '-y', '-ss', (ms / 1000).toFixed(3), '-i', fileArg(input), '-map', '0:v:0', '-vf', scale, ...jpeg], {
-        timeoutMs,
-        captureStdout: false,
-      });
+      runTool(
+        tools.ffmpeg,
+        [
+          ...FFMPEG_QUIET,
+          '-y',
+          '-ss',
+          (ms / 1000).toFixed(3),
+          '-i',
+          fileArg(input),
+          '-map',
+          '0:v:0',
+          '-vf',
+          scale,
+          ...jpeg,
+        ],
+        {
+          timeoutMs,
+          captureStdout: false,
+        },
+      );
     await frameAt(atMs);
     // ffmpeg exits 0 without writing when the seek lands past the last frame (a header duration can overstate it).
     let usedMs = atMs;

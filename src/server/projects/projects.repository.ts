@@ -7,7 +7,11 @@ export class ProjectsRepository {
   /** Creates the project and its owner membership together. */
   create(ownerId: string, name: string) {
     return this.db.transaction().execute(async (tx) => {
-      const p = await tx.insertInto('projects').values({ owner_id: ownerId, name }).returningAll().executeTakeFirstOrThrow();
+      const p = await tx
+        .insertInto('projects')
+        .values({ owner_id: ownerId, name })
+        .returningAll()
+        .executeTakeFirstOrThrow();
       await tx.insertInto('project_members').values({ project_id: p.id, user_id: ownerId, role: 'owner' }).execute();
       return { ...p, role: 'owner' as MemberRole };
     });
@@ -19,7 +23,13 @@ export class ProjectsRepository {
       .selectFrom('projects as p')
       .innerJoin('project_members as m', 'm.project_id', 'p.id')
       .select(['p.id', 'p.owner_id', 'p.name', 'p.created_at', 'p.updated_at', 'm.role'])
-      .select((eb) => eb.selectFrom('recordings as r').whereRef('r.project_id', '=', 'p.id').select(eb.fn.countAll<string>().as('n')).as('recording_count'))
+      .select((eb) =>
+        eb
+          .selectFrom('recordings as r')
+          .whereRef('r.project_id', '=', 'p.id')
+          .select(eb.fn.countAll<string>().as('n'))
+          .as('recording_count'),
+      )
       .where('m.user_id', '=', userId)
       .orderBy('p.created_at', 'desc')
       .orderBy('p.id', 'desc')
@@ -38,7 +48,12 @@ export class ProjectsRepository {
   }
 
   rename(projectId: string, name: string) {
-    return this.db.updateTable('projects').set({ name }).where('id', '=', projectId).returningAll().executeTakeFirstOrThrow();
+    return this.db
+      .updateTable('projects')
+      .set({ name })
+      .where('id', '=', projectId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
   }
 
   /**
@@ -70,12 +85,21 @@ export class ProjectsRepository {
   }
 
   async setRole(projectId: string, userId: string, role: MemberRole): Promise<boolean> {
-    const r = await this.db.updateTable('project_members').set({ role }).where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst();
+    const r = await this.db
+      .updateTable('project_members')
+      .set({ role })
+      .where('project_id', '=', projectId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     return r.numUpdatedRows > 0n;
   }
 
   async removeMember(projectId: string, userId: string): Promise<boolean> {
-    const r = await this.db.deleteFrom('project_members').where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst();
+    const r = await this.db
+      .deleteFrom('project_members')
+      .where('project_id', '=', projectId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     return r.numDeletedRows > 0n;
   }
 
@@ -90,6 +114,10 @@ export class ProjectsRepository {
   }
 
   findUserByEmail(email: string) {
-    return this.db.selectFrom('users').select(['id', 'email', 'display_name']).where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase())).executeTakeFirst();
+    return this.db
+      .selectFrom('users')
+      .select(['id', 'email', 'display_name'])
+      .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
+      .executeTakeFirst();
   }
 }

@@ -15,12 +15,28 @@ export const project = {
   required: ['id', 'name', 'ownerId', 'role', 'createdAt', 'updatedAt'],
 } as const;
 
-export const projectList = { type: 'object', properties: { items: { type: 'array', items: project } }, required: ['items'] } as const;
-export const projectBody = { type: 'object', properties: { name }, required: ['name'], additionalProperties: false } as const;
-export const projectParams = { type: 'object', properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } }, required: ['id'] } as const;
+export const projectList = {
+  type: 'object',
+  properties: { items: { type: 'array', items: project } },
+  required: ['items'],
+} as const;
+export const projectBody = {
+  type: 'object',
+  properties: { name },
+  required: ['name'],
+  additionalProperties: false,
+} as const;
+export const projectParams = {
+  type: 'object',
+  properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } },
+  required: ['id'],
+} as const;
 export const memberParams = {
   type: 'object',
-  properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,18}$' }, userId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } },
+  properties: {
+    id: { type: 'string', pattern: '^[1-9][0-9]{0,18}$' },
+    userId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+  },
   required: ['id', 'userId'],
 } as const;
 
@@ -35,11 +51,20 @@ export const member = {
   },
   required: ['userId', 'email', 'displayName', 'role', 'addedAt'],
 } as const;
-export const memberList = { type: 'object', properties: { items: { type: 'array', items: member } }, required: ['items'] } as const;
+export const memberList = {
+  type: 'object',
+  properties: { items: { type: 'array', items: member } },
+  required: ['items'],
+} as const;
 export const addMemberBody = {
   type: 'object',
   properties: { email: { type: 'string', format: 'email', maxLength: 320 }, role },
   required: ['email', 'role'],
   additionalProperties: false,
 } as const;
-export const roleBody = { type: 'object', properties: { role }, required: ['role'], additionalProperties: false } as const;
+export const roleBody = {
+  type: 'object',
+  properties: { role },
+  required: ['role'],
+  additionalProperties: false,
+} as const;

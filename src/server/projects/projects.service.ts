@@ -43,7 +43,8 @@ export class ProjectsService {
   async access(projectId: string, userId: string, need: keyof typeof CAN): Promise<ProjectRow> {
     const p = isBigintId(projectId) ? await this.repo.getForUser(projectId, userId) : undefined;
     if (!p) throw new AppError('PROJECT_NOT_FOUND');
-    if (!(CAN[need] as readonly MemberRole[]).includes(p.role)) throw new AppError('FORBIDDEN', `Your role in this project (${p.role}) does not allow this`);
+    if (!(CAN[need] as readonly MemberRole[]).includes(p.role))
+      throw new AppError('FORBIDDEN', `Your role in this project (${p.role}) does not allow this`);
     return p;
   }
 
@@ -88,15 +89,26 @@ export class ProjectsService {
     if (!user) throw new AppError('USER_NOT_FOUND');
     const m = await this.repo.addMember(projectId, user.id, role);
     if (!m) throw new AppError('ALREADY_MEMBER');
-    return { userId: user.id, email: user.email, displayName: user.display_name, role: m.role, addedAt: m.created_at.toISOString() };
+    return {
+      userId: user.id,
+      email: user.email,
+      displayName: user.display_name,
+      role: m.role,
+      addedAt: m.created_at.toISOString(),
+    };
   }
 
   async setRole(projectId: string, userId: string, memberId: string, role: MemberRole) {
     await this.access(projectId, userId, 'manage');
-    if (role !== 'owner' && (await this.repo.getForUser(projectId, memberId))?.role === 'owner' && (await this.repo.ownerCount(projectId)) <= 1) {
+    if (
+      role !== 'owner' &&
+      (await this.repo.getForUser(projectId, memberId))?.role === 'owner' &&
+      (await this.repo.ownerCount(projectId)) <= 1
+    ) {
       throw new AppError('LAST_OWNER');
     }
-    if (!(await this.repo.setRole(projectId, memberId, role))) throw new AppError('NOT_FOUND', 'That user is not a member of the project');
+    if (!(await this.repo.setRole(projectId, memberId, role)))
+      throw new AppError('NOT_FOUND', 'That user is not a member of the project');
   }
 
   /** Owners remove anyone; every member may leave. The last owner cannot go. */

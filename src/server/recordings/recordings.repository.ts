@@ -53,7 +53,14 @@ export class RecordingsRepository {
   async list(f: ListFilter) {
     const filters = (eb: ExpressionBuilder<DB, 'recordings'>) => {
       const c: Expression<SqlBool>[] = [];
-      if (f.cursor) c.push(eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(sql<Date>`${f.cursor.createdAt}::timestamptz`, f.cursor.id)));
+      if (f.cursor)
+        c.push(
+          eb(
+            eb.refTuple('created_at', 'id'),
+            '<',
+            eb.tuple(sql<Date>`${f.cursor.createdAt}::timestamptz`, f.cursor.id),
+          ),
+        );
       if (f.recordingType) c.push(eb('recording_type', '=', f.recordingType));
       if (f.status) c.push(eb('status', '=', f.status));
       if (f.quality) c.push(eb('quality', '=', f.quality));
@@ -73,7 +80,9 @@ export class RecordingsRepository {
     const memberProjects = this.db.selectFrom('project_members').select('project_id').where('user_id', '=', f.userId);
     if (f.projectId) {
       return this.db
-        .selectFrom(branch((eb) => eb.and([eb('project_id', '=', f.projectId!), eb('project_id', 'in', memberProjects)])).as('r'))
+        .selectFrom(
+          branch((eb) => eb.and([eb('project_id', '=', f.projectId!), eb('project_id', 'in', memberProjects)])).as('r'),
+        )
         .selectAll()
         .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')
@@ -81,7 +90,11 @@ export class RecordingsRepository {
     }
     // Each branch keeps its own ORDER BY/LIMIT inside a derived table (SQL forbids them on union arms).
     const own = this.db.selectFrom(branch((eb) => eb('user_id', '=', f.userId)).as('o')).selectAll();
-    const shared = this.db.selectFrom(branch((eb) => eb.and([eb('user_id', '<>', f.userId), eb('project_id', 'in', memberProjects)])).as('s')).selectAll();
+    const shared = this.db
+      .selectFrom(
+        branch((eb) => eb.and([eb('user_id', '<>', f.userId), eb('project_id', 'in', memberProjects)])).as('s'),
+      )
+      .selectAll();
     return this.db
       .selectFrom(own.unionAll(shared).as('r'))
       .selectAll()
@@ -95,7 +108,9 @@ export class RecordingsRepository {
   getVisible(id: string, userId: string) {
     return this.db
       .selectFrom('recordings as r')
-      .leftJoin('project_members as m', (j) => j.onRef('m.project_id', '=', 'r.project_id').on('m.user_id', '=', userId))
+      .leftJoin('project_members as m', (j) =>
+        j.onRef('m.project_id', '=', 'r.project_id').on('m.user_id', '=', userId),
+      )
       .select(COLUMNS)
       .select('m.role')
       .where('r.id', '=', id)

@@ -14,7 +14,11 @@ const unavailable = () => new AppError('MEDIA_UNAVAILABLE', 'The media object is
  * headers come from the object get() opened, not from stat(): processing may replace the object (the
  * WebM remux) between the two, and the headers must describe the bytes actually sent.
  */
-async function stream(req: FastifyRequest, reply: FastifyReply, src: Awaited<ReturnType<RecordingsService['mediaSource']>>) {
+async function stream(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  src: Awaited<ReturnType<RecordingsService['mediaSource']>>,
+) {
   if (src.redirect) return reply.redirect(src.redirect, 302);
   let info;
   try {
@@ -24,7 +28,10 @@ async function stream(req: FastifyRequest, reply: FastifyReply, src: Awaited<Ret
     throw err;
   }
   const range = parseRange(req.headers.range, info.size);
-  reply.header('Accept-Ranges', 'bytes').header('Cache-Control', 'private, max-age=3600').header('Content-Type', src.contentType ?? info.contentType ?? 'application/octet-stream');
+  reply
+    .header('Accept-Ranges', 'bytes')
+    .header('Cache-Control', 'private, max-age=3600')
+    .header('Content-Type', src.contentType ?? info.contentType ?? 'application/octet-stream');
   const unsatisfiable = (size: number) => {
     reply.header('Content-Range', `bytes */${size}`);
     return new AppError('RANGE_NOT_SATISFIABLE');
@@ -55,30 +62,72 @@ export async function recordingRoutes(root: FastifyInstance, opts: { recordings:
 
   app.get(
     '/api/recordings',
-    { schema: { tags, summary: 'Recordings you can see, newest first (keyset pagination)', querystring: listQuery, response: { 200: recordingList } } },
+    {
+      schema: {
+        tags,
+        summary: 'Recordings you can see, newest first (keyset pagination)',
+        querystring: listQuery,
+        response: { 200: recordingList },
+      },
+    },
     async (req) => r.list(requireUser(req).user.id, req.query),
   );
-  app.get('/api/recordings/:id', { schema: { tags, summary: 'One recording, with processing status and progress', params: recordingParams, response: { 200: recording } } }, async (req) =>
-    r.get(req.params.id, requireUser(req).user.id),
+  app.get(
+    '/api/recordings/:id',
+    {
+      schema: {
+        tags,
+        summary: 'One recording, with processing status and progress',
+        params: recordingParams,
+        response: { 200: recording },
+      },
+    },
+    async (req) => r.get(req.params.id, requireUser(req).user.id),
   );
   app.patch(
     '/api/recordings/:id',
-    { schema: { tags, summary: 'Change title, description or project', params: recordingParams, body: updateBody, response: { 200: recording } } },
+    {
+      schema: {
+        tags,
+        summary: 'Change title, description or project',
+        params: recordingParams,
+        body: updateBody,
+        response: { 200: recording },
+      },
+    },
     async (req) => r.update(req.params.id, requireUser(req).user.id, req.body),
   );
-  app.delete('/api/recordings/:id', { schema: { tags, summary: 'Delete (its media is removed by a job right after)', params: recordingParams } }, async (req, reply) => {
-    await r.delete(req.params.id, requireUser(req).user.id);
-    return reply.status(204).send();
-  });
-  app.post('/api/recordings/:id/retry', { schema: { tags, summary: 'Process a failed recording again', params: recordingParams, response: { 200: recording } } }, async (req) =>
-    r.retry(req.params.id, requireUser(req).user.id),
+  app.delete(
+    '/api/recordings/:id',
+    { schema: { tags, summary: 'Delete (its media is removed by a job right after)', params: recordingParams } },
+    async (req, reply) => {
+      await r.delete(req.params.id, requireUser(req).user.id);
+      return reply.status(204).send();
+    },
+  );
+  app.post(
+    '/api/recordings/:id/retry',
+    {
+      schema: {
+        tags,
+        summary: 'Process a failed recording again',
+        params: recordingParams,
+        response: { 200: recording },
+      },
+    },
+    async (req) => r.retry(req.params.id, requireUser(req).user.id),
   );
   for (const which of ['media', 'thumbnail'] as const) {
     app.route({
       method: ['GET', 'HEAD'],
       url: `/api/recordings/:id/${which}`,
-      schema: { tags, summary: which === 'media' ? 'The media, with HTTP Range for seeking' : 'The thumbnail JPEG', params: recordingParams },
-      handler: async (req, reply) => stream(req, reply, await r.mediaSource(req.params.id, requireUser(req).user.id, which)),
+      schema: {
+        tags,
+        summary: which === 'media' ? 'The media, with HTTP Range for seeking' : 'The thumbnail JPEG',
+        params: recordingParams,
+      },
+      handler: async (req, reply) =>
+        stream(req, reply, await r.mediaSource(req.params.id, requireUser(req).user.id, which)),
     });
   }
 }

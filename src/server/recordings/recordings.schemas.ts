@@ -12,7 +12,10 @@ export const recording = {
     title: { type: 'string' },
     description: { type: ['string', 'null'] },
     recordingType: { type: 'string', enum: types },
-    duration: { type: 'integer', description: 'whole seconds (nearest, at least 1); exact milliseconds in metadata.duration_ms' },
+    duration: {
+      type: 'integer',
+      description: 'whole seconds (nearest, at least 1); exact milliseconds in metadata.duration_ms',
+    },
     fileSize: { type: ['integer', 'null'], description: 'bytes' },
     mimeType: { type: ['string', 'null'] },
     quality: { type: 'string', enum: ['high', 'medium', 'low'] },
@@ -27,7 +30,18 @@ export const recording = {
     createdAt: { type: 'string', format: 'date-time' },
     updatedAt: { type: 'string', format: 'date-time' },
   },
-  required: ['id', 'userId', 'projectId', 'title', 'recordingType', 'duration', 'quality', 'status', 'createdAt', 'updatedAt'],
+  required: [
+    'id',
+    'userId',
+    'projectId',
+    'title',
+    'recordingType',
+    'duration',
+    'quality',
+    'status',
+    'createdAt',
+    'updatedAt',
+  ],
 } as const;
 
 export const listQuery = {

@@ -22,13 +22,22 @@ export interface ListParams {
  * created_at as PostgreSQL writes timestamptz as text (DateStyle ISO): "2026-01-01 12:00:00.123456+00".
  * Checked field by field, so a forged cursor is a 400 and never a cast error (a 500) in the query.
  */
-const PG_TIMESTAMPTZ = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](?:0\d|1[0-5])(?::[0-5]\d){0,2}$/;
+const PG_TIMESTAMPTZ =
+  /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](?:0\d|1[0-5])(?::[0-5]\d){0,2}$/;
 function isPgTimestamptz(s: string): boolean {
   const m = PG_TIMESTAMPTZ.exec(s);
   if (!m) return false;
   const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const day = new Date(Date.UTC(y, mo - 1, d));
-  return y >= 1 && day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d && h < 24 && mi < 60 && sec < 60;
+  return (
+    y >= 1 &&
+    day.getUTCFullYear() === y &&
+    day.getUTCMonth() === mo - 1 &&
+    day.getUTCDate() === d &&
+    h < 24 &&
+    mi < 60 &&
+    sec < 60
+  );
 }
 
 /** Opaque cursor: base64url of [created_at with microseconds, id]. */
@@ -39,7 +48,8 @@ export function encodeCursor(createdAt: string, id: string): string {
 export function decodeCursor(cursor: string): { createdAt: string; id: string } {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof createdAt === 'string' && typeof id === 'string' && isBigintId(id) && isPgTimestamptz(createdAt)) return { createdAt, id };
+    if (typeof createdAt === 'string' && typeof id === 'string' && isBigintId(id) && isPgTimestamptz(createdAt))
+      return { createdAt, id };
   } catch {
     // fall through
   }
@@ -70,7 +80,7 @@ export function toApi(row: Row, userId: string, role?: MemberRole | null) {
     status: row.status,
     progress: row.status === 'processing' && typeof meta.progress === 'number' ? meta.progress : null,
     error: row.status === 'failed' && typeof meta.error === 'string' ? meta.error : null,
-    mediaUrl: row.storage_key ? row.cdn_url ?? `/api/recordings/${row.id}/media` : null,
+    mediaUrl: row.storage_key ? (row.cdn_url ?? `/api/recordings/${row.id}/media`) : null,
     thumbnailUrl: row.thumbnail_url,
     metadata: meta,
     canEdit: canEdit(row, userId, role),
@@ -89,7 +99,8 @@ export class RecordingsService {
 
   async list(userId: string, p: ListParams) {
     const limit = p.limit ?? 50;
-    if (p.projectId && !(isBigintId(p.projectId) && (await this.repo.roleIn(p.projectId, userId)))) throw new AppError('PROJECT_NOT_FOUND');
+    if (p.projectId && !(isBigintId(p.projectId) && (await this.repo.roleIn(p.projectId, userId))))
+      throw new AppError('PROJECT_NOT_FOUND');
     const rows = await this.repo.list({
       userId,
       limit: limit + 1,
@@ -102,7 +113,10 @@ export class RecordingsService {
     });
     const page = rows.slice(0, limit);
     const last = page.at(-1);
-    const roles = await this.repo.rolesIn([...new Set(page.flatMap((r) => (r.project_id ? [r.project_id] : [])))], userId);
+    const roles = await this.repo.rolesIn(
+      [...new Set(page.flatMap((r) => (r.project_id ? [r.project_id] : [])))],
+      userId,
+    );
     return {
       items: page.map((r) => toApi(r, userId, r.project_id ? roles.get(r.project_id) : undefined)),
       nextCursor: rows.length > limit && last ? encodeCursor(last.cursor_ts, last.id) : null,
@@ -121,9 +135,14 @@ export class RecordingsService {
     return toApi(row, userId, row.role);
   }
 
-  async update(id: string, userId: string, patch: { title?: string; description?: string | null; projectId?: string | null }) {
+  async update(
+    id: string,
+    userId: string,
+    patch: { title?: string; description?: string | null; projectId?: string | null },
+  ) {
     const row = await this.visible(id, userId);
-    if (!canEdit(row, userId, row.role)) throw new AppError('FORBIDDEN', 'Viewers of a project cannot change its recordings');
+    if (!canEdit(row, userId, row.role))
+      throw new AppError('FORBIDDEN', 'Viewers of a project cannot change its recordings');
     if (patch.title === undefined && patch.description === undefined && patch.projectId === undefined) {
       throw new AppError('VALIDATION_FAILED', 'Nothing to change: send title, description or projectId');
     }
@@ -141,7 +160,8 @@ export class RecordingsService {
   /** The row and an outbox entry change together; the media objects go in a job afterwards. */
   async delete(id: string, userId: string): Promise<void> {
     const row = await this.visible(id, userId);
-    if (!canDelete(row, userId, row.role)) throw new AppError('FORBIDDEN', 'Only its owner or the project owner can delete a recording');
+    if (!canDelete(row, userId, row.role))
+      throw new AppError('FORBIDDEN', 'Only its owner or the project owner can delete a recording');
     if (await this.repo.delete(id)) await this.queue.send(JOBS.deleteMedia, {});
   }
 
@@ -160,7 +180,12 @@ export class RecordingsService {
     if (which === 'media') {
       if (!row.storage_key) throw new AppError('MEDIA_UNAVAILABLE');
       // the row's type, not the key's extension: an audio-only WebM is audio/webm
-      return { key: row.storage_key, redirect: row.cdn_url ?? undefined, storage: this.storage, contentType: row.mime_type ?? undefined };
+      return {
+        key: row.storage_key,
+        redirect: row.cdn_url ?? undefined,
+        storage: this.storage,
+        contentType: row.mime_type ?? undefined,
+      };
     }
     const key = (row.metadata as { thumbnail_key?: string } | null)?.thumbnail_key;
     if (!key) throw new AppError('MEDIA_UNAVAILABLE', 'The recording has no thumbnail (yet)');

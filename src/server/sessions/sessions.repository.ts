@@ -11,7 +11,8 @@ import { memberRole } from '../projects/membership.js';
 export type SessionRow = Awaited<ReturnType<SessionsRepository['get']>> & {};
 
 /** Whole seconds between the session's start and `end` (a SQL expression), never negative. */
-const secondsSinceStart = (end: RawBuilder<unknown>) => sql<number>`greatest(0, round(extract(epoch from (${end} - started_at))))::int`;
+const secondsSinceStart = (end: RawBuilder<unknown>) =>
+  sql<number>`greatest(0, round(extract(epoch from (${end} - started_at))))::int`;
 /** An end time that satisfies chk_session_ended_after_started even when the client's start was ahead of our clock. */
 const endAt = (t: RawBuilder<unknown>) => sql<Date>`greatest(started_at, ${t})`;
 
@@ -46,7 +47,12 @@ export class SessionsRepository {
   }
 
   get(id: string, userId: string) {
-    return this.db.selectFrom('recording_sessions').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+    return this.db
+      .selectFrom('recording_sessions')
+      .selectAll()
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
   }
 
   /**
@@ -63,7 +69,14 @@ export class SessionsRepository {
         .where((eb) =>
           eb.or([
             eb('status', '=', 'interrupted'),
-            eb.and([eb('status', '=', 'active'), eb(sql`coalesce(last_heartbeat_at, started_at)`, '<', sql<Date>`now() - make_interval(secs => ${quietSeconds})`)]),
+            eb.and([
+              eb('status', '=', 'active'),
+              eb(
+                sql`coalesce(last_heartbeat_at, started_at)`,
+                '<',
+                sql<Date>`now() - make_interval(secs => ${quietSeconds})`,
+              ),
+            ]),
           ]),
         );
     } else if (state) {
@@ -74,7 +87,12 @@ export class SessionsRepository {
 
   /** An UPDATE of the user's take while it is still open: neither kept as a recording nor discarded. */
   private updateOpen(id: string, userId: string) {
-    return this.db.updateTable('recording_sessions').where('id', '=', id).where('user_id', '=', userId).where('recording_id', 'is', null).where('discarded_at', 'is', null);
+    return this.db
+      .updateTable('recording_sessions')
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .where('recording_id', 'is', null)
+      .where('discarded_at', 'is', null);
   }
 
   /**
@@ -168,14 +186,24 @@ export class SessionsRepository {
   }
 }
 
-export type UploadRow = { id: string; session_id: string | null; upload_offset: string; upload_length: string | null; status: UploadStatus };
+export type UploadRow = {
+  id: string;
+  session_id: string | null;
+  upload_offset: string;
+  upload_length: string | null;
+  status: UploadStatus;
+};
 
 /**
  * Active sessions silent for `staleSeconds` become interrupted, ended at their last sign of life. One
  * idempotent UPDATE (idx_sessions_active_heartbeat): several server processes may run it side by side,
  * and a session a heartbeat revived in between is no longer matched.
  */
-export async function sweepStaleSessions(db: Kysely<DB>, staleSeconds: number, message: string): Promise<{ id: string; user_id: string }[]> {
+export async function sweepStaleSessions(
+  db: Kysely<DB>,
+  staleSeconds: number,
+  message: string,
+): Promise<{ id: string; user_id: string }[]> {
   const lastSeen = sql`coalesce(last_heartbeat_at, started_at)`;
   return db
     .updateTable('recording_sessions')

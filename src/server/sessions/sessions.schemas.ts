@@ -25,7 +25,10 @@ export const session = {
     duration: { type: ['integer', 'null'], description: 'whole seconds recorded (so far, while active)' },
     deviceInfo: { type: ['object', 'null'], additionalProperties: true },
     settings: { type: ['object', 'null'], additionalProperties: true },
-    errorMessage: { type: ['string', 'null'], description: 'why the take was interrupted, in words a person understands' },
+    errorMessage: {
+      type: ['string', 'null'],
+      description: 'why the take was interrupted, in words a person understands',
+    },
     projectId: { type: ['string', 'null'] },
     lastHeartbeatAt: dateTime,
     recordingId: { type: ['string', 'null'], description: 'the recording this take became, once kept' },
@@ -56,12 +59,29 @@ export const session = {
     },
   },
   required: [
-    'id', 'recordingType', 'status', 'startedAt', 'endedAt', 'duration', 'deviceInfo', 'settings', 'errorMessage',
-    'projectId', 'lastHeartbeatAt', 'recordingId', 'discarded', 'take', 'upload',
+    'id',
+    'recordingType',
+    'status',
+    'startedAt',
+    'endedAt',
+    'duration',
+    'deviceInfo',
+    'settings',
+    'errorMessage',
+    'projectId',
+    'lastHeartbeatAt',
+    'recordingId',
+    'discarded',
+    'take',
+    'upload',
   ],
 } as const;
 
-export const sessionList = { type: 'object', properties: { items: { type: 'array', items: session } }, required: ['items'] } as const;
+export const sessionList = {
+  type: 'object',
+  properties: { items: { type: 'array', items: session } },
+  required: ['items'],
+} as const;
 
 export const sessionParams = { type: 'object', properties: { id }, required: ['id'] } as const;
 
@@ -72,7 +92,11 @@ export const createBody = {
     projectId: { anyOf: [id, { type: 'null' }] },
     deviceInfo: object,
     settings: object,
-    startedAt: { type: 'string', format: 'date-time', description: 'when recording started (default: now); within a day of the server clock' },
+    startedAt: {
+      type: 'string',
+      format: 'date-time',
+      description: 'when recording started (default: now); within a day of the server clock',
+    },
   },
   required: ['recordingType'],
   additionalProperties: false,
@@ -93,7 +117,12 @@ export const listQuery = {
 export const heartbeatBody = {
   type: ['object', 'null'],
   properties: {
-    durationMs: { type: 'integer', minimum: 0, maximum: MAX_DURATION_MS, description: 'recorded so far (pauses excluded)' },
+    durationMs: {
+      type: 'integer',
+      minimum: 0,
+      maximum: MAX_DURATION_MS,
+      description: 'recorded so far (pauses excluded)',
+    },
     bytes: { type: 'integer', minimum: 0, description: 'bytes recorded so far in the browser (logged, not stored)' },
   },
   additionalProperties: false,

@@ -10,7 +10,7 @@ import { AppError } from '../errors.js';
 import { isBigintId } from '../ids.js';
 import { assertCanAddRecordings } from '../projects/membership.js';
 import type { SessionRow, SessionsRepository, UploadRow } from './sessions.repository.js';
-import { UNFINISHED } from './sessions.schemas.js';
+import type { UNFINISHED } from './sessions.schemas.js';
 
 /** An active take silent for this long is listed as unfinished: 3× the browser's 10 s beat, so one late beat offers no live take. */
 export const UNFINISHED_QUIET_SECONDS = 30;
@@ -37,9 +37,11 @@ export const DEFAULT_INTERRUPT_REASON = 'The recording stopped before it was kep
 function boundedJson(field: string, v: unknown): void {
   if (v === undefined) return;
   const text = JSON.stringify(v);
-  if (Buffer.byteLength(text) > MAX_JSON_BYTES) throw new AppError('VALIDATION_FAILED', `"${field}" must be at most ${MAX_JSON_BYTES} bytes of JSON`, { field });
+  if (Buffer.byteLength(text) > MAX_JSON_BYTES)
+    throw new AppError('VALIDATION_FAILED', `"${field}" must be at most ${MAX_JSON_BYTES} bytes of JSON`, { field });
   // jsonb cannot hold U+0000 in a string: refuse it here rather than fail the query.
-  if (text.includes('\\u0000')) throw new AppError('VALIDATION_FAILED', `"${field}" must not contain NUL characters`, { field });
+  if (text.includes('\\u0000'))
+    throw new AppError('VALIDATION_FAILED', `"${field}" must not contain NUL characters`, { field });
 }
 
 export class SessionsService {
@@ -69,7 +71,13 @@ export class SessionsService {
       discarded: row.discarded_at !== null,
       take: (row.take ?? null) as SessionTake | null,
       upload: upload
-        ? { id: upload.id, url: `/api/uploads/${upload.id}`, offset, length: upload.upload_length === null ? null : Number(upload.upload_length), status: upload.status }
+        ? {
+            id: upload.id,
+            url: `/api/uploads/${upload.id}`,
+            offset,
+            length: upload.upload_length === null ? null : Number(upload.upload_length),
+            status: upload.status,
+          }
         : null,
     };
   }
@@ -89,7 +97,12 @@ export class SessionsService {
   private async refused(id: string, userId: string, action: string): Promise<never> {
     const row = await this.find(id, userId);
     if (row.discarded_at) throw new AppError('SESSION_DISCARDED', `This take was discarded; it cannot ${action}`);
-    if (row.recording_id) throw new AppError('SESSION_CLOSED', `This take was kept already (recording ${row.recording_id}); it cannot ${action}`, { recordingId: row.recording_id });
+    if (row.recording_id)
+      throw new AppError(
+        'SESSION_CLOSED',
+        `This take was kept already (recording ${row.recording_id}); it cannot ${action}`,
+        { recordingId: row.recording_id },
+      );
     throw new AppError('SESSION_CLOSED', `This take is ${row.status}; it cannot ${action}`);
   }
 
@@ -97,7 +110,16 @@ export class SessionsService {
     assertCanAddRecordings(isBigintId(projectId) ? await this.repo.roleIn(projectId, userId) : undefined);
   }
 
-  async create(userId: string, b: { recordingType: RecordingType; projectId?: string | null; deviceInfo?: object; settings?: object; startedAt?: string }) {
+  async create(
+    userId: string,
+    b: {
+      recordingType: RecordingType;
+      projectId?: string | null;
+      deviceInfo?: object;
+      settings?: object;
+      startedAt?: string;
+    },
+  ) {
     if (b.projectId) await this.checkProject(b.projectId, userId);
     boundedJson('deviceInfo', b.deviceInfo);
     boundedJson('settings', b.settings);
@@ -105,10 +127,21 @@ export class SessionsService {
     if (b.startedAt !== undefined) {
       startedAt = new Date(b.startedAt);
       if (Number.isNaN(startedAt.getTime()) || startedAt.getTime() - Date.now() > MAX_CLOCK_AHEAD_MS) {
-        throw new AppError('VALIDATION_FAILED', '"startedAt" must be a time in the past (at most 5 minutes ahead of the server)', { field: 'startedAt' });
+        throw new AppError(
+          'VALIDATION_FAILED',
+          '"startedAt" must be a time in the past (at most 5 minutes ahead of the server)',
+          { field: 'startedAt' },
+        );
       }
     }
-    const row = await this.repo.create({ userId, recordingType: b.recordingType, projectId: b.projectId ?? null, deviceInfo: b.deviceInfo, settings: b.settings, startedAt });
+    const row = await this.repo.create({
+      userId,
+      recordingType: b.recordingType,
+      projectId: b.projectId ?? null,
+      deviceInfo: b.deviceInfo,
+      settings: b.settings,
+      startedAt,
+    });
     this.logger.info({ sessionId: row.id, userId, recordingType: row.recording_type }, 'recording session started');
     return this.toApi(row, undefined);
   }
@@ -125,10 +158,19 @@ export class SessionsService {
 
   async heartbeat(id: string, userId: string, b: { durationMs?: number; bytes?: number } | null | undefined) {
     const before = await this.find(id, userId);
-    const row = await this.repo.heartbeat(id, userId, b?.durationMs === undefined ? undefined : Math.round(b.durationMs / 1000));
+    const row = await this.repo.heartbeat(
+      id,
+      userId,
+      b?.durationMs === undefined ? undefined : Math.round(b.durationMs / 1000),
+    );
     if (!row) return this.refused(id, userId, 'beat');
-    if (before.status === 'interrupted') this.logger.info({ sessionId: id, userId, was: before.error_message }, 'recording session active again: its tab came back');
-    else this.logger.debug({ sessionId: id, durationMs: b?.durationMs, bytes: b?.bytes }, 'recording session heartbeat');
+    if (before.status === 'interrupted')
+      this.logger.info(
+        { sessionId: id, userId, was: before.error_message },
+        'recording session active again: its tab came back',
+      );
+    else
+      this.logger.debug({ sessionId: id, durationMs: b?.durationMs, bytes: b?.bytes }, 'recording session heartbeat');
     return this.one(row);
   }
 
@@ -139,7 +181,17 @@ export class SessionsService {
     return this.one(row);
   }
 
-  async setTake(id: string, userId: string, b: { title?: string; description?: string | null; projectId?: string | null; durationMs?: number; metadata?: object }) {
+  async setTake(
+    id: string,
+    userId: string,
+    b: {
+      title?: string;
+      description?: string | null;
+      projectId?: string | null;
+      durationMs?: number;
+      metadata?: object;
+    },
+  ) {
     await this.find(id, userId);
     if (b.projectId) await this.checkProject(b.projectId, userId);
     boundedJson('metadata', b.metadata);
@@ -164,7 +216,12 @@ export class SessionsService {
   async discard(id: string, userId: string) {
     const done = await this.repo.discard(id, userId);
     if (!done) return this.refused(id, userId, 'be discarded');
-    for (const u of done.terminated) await this.files.remove(u).catch((err: Error) => this.logger.warn({ uploadId: u, err: err.message }, 'could not remove a discarded take’s upload'));
+    for (const u of done.terminated)
+      await this.files
+        .remove(u)
+        .catch((err: Error) =>
+          this.logger.warn({ uploadId: u, err: err.message }, 'could not remove a discarded take’s upload'),
+        );
     this.logger.info({ sessionId: id, userId, uploads: done.terminated.length }, 'recording session discarded');
     return this.one(done.row);
   }

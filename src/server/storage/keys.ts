@@ -38,7 +38,8 @@ function reasonFor(key: string, allowPartial: boolean): string | undefined {
   for (const s of segments) {
     if (s === '') return 'has an empty segment ("//" or a trailing "/")';
     if (s === '.' || s === '..') return `has a "${s}" segment`;
-    if (!SEGMENT.test(s)) return `segment ${JSON.stringify(s)} has characters outside A-Z a-z 0-9 _ - . or starts with "."`;
+    if (!SEGMENT.test(s))
+      return `segment ${JSON.stringify(s)} has characters outside A-Z a-z 0-9 _ - . or starts with "."`;
   }
   if (last !== undefined && last !== '' && !SEGMENT.test(last)) {
     return `segment ${JSON.stringify(last)} has characters outside A-Z a-z 0-9 _ - . or starts with "."`;

@@ -172,7 +172,11 @@ export class LocalStorage implements Storage {
     }
     // Best-effort: leave no empty users/<u>/recordings/<id>/ behind. rmdir fails on a non-empty
     // directory, which is where we stop; a put racing us recreates what it needs (see publish).
-    for (let dir = path.dirname(file); dir !== this.root && dir.startsWith(this.root + path.sep); dir = path.dirname(dir)) {
+    for (
+      let dir = path.dirname(file);
+      dir !== this.root && dir.startsWith(this.root + path.sep);
+      dir = path.dirname(dir)
+    ) {
       try {
         await fs.rmdir(dir);
       } catch {

@@ -55,8 +55,10 @@ export interface S3StorageOptions {
 
 /** The SDK's logger shape, fed into ours. Its info/debug lines (every request's input) are dropped. */
 function sdkLogger(logger: Logger) {
-  const forward = (level: 'warn' | 'error') => (...content: unknown[]) =>
-    logger[level]({ component: 's3', sdk: content.length === 1 ? content[0] : content }, 'S3 client');
+  const forward =
+    (level: 'warn' | 'error') =>
+    (...content: unknown[]) =>
+      logger[level]({ component: 's3', sdk: content.length === 1 ? content[0] : content }, 'S3 client');
   const drop = () => undefined;
   return { trace: drop, debug: drop, info: drop, warn: forward('warn'), error: forward('error') };
 }
@@ -153,7 +155,11 @@ export class S3Storage implements Storage {
     let res;
     try {
       res = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined }),
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+        }),
       );
     } catch (err) {
       if (isNotFound(err)) throw new NotFoundError(key);
@@ -174,7 +180,9 @@ export class S3Storage implements Storage {
     if (!cr || cr.start !== range.start || cr.start >= cr.total || cr.end !== Math.min(range.end, cr.total - 1)) {
       body.destroy();
       if (cr && cr.start >= cr.total) throw new RangeNotSatisfiableError(key, range, cr.total); // empty object
-      throw new Error(`GET "${key}" with Range ${range.start}-${range.end}: the server answered Content-Range ${res.ContentRange ?? '(none)'}`);
+      throw new Error(
+        `GET "${key}" with Range ${range.start}-${range.end}: the server answered Content-Range ${res.ContentRange ?? '(none)'}`,
+      );
     }
     const served = { start: cr.start, end: cr.end };
     return { body: exactLength(body, cr.end - cr.start + 1, key), size: cr.total, contentType, range: served };
@@ -184,7 +192,12 @@ export class S3Storage implements Storage {
     validateKey(key);
     try {
       const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { key, size: res.ContentLength ?? 0, lastModified: res.LastModified ?? new Date(0), contentType: res.ContentType };
+      return {
+        key,
+        size: res.ContentLength ?? 0,
+        lastModified: res.LastModified ?? new Date(0),
+        contentType: res.ContentType,
+      };
     } catch (err) {
       if (isNotFound(err)) throw new NotFoundError(key);
       throw err;

@@ -9,7 +9,9 @@ import { SNIFF_BYTES, sniff } from '../media/sniff.js';
 
 export class UnsupportedMediaError extends Error {
   constructor(readonly detected: string) {
-    super(`This file type is not accepted (detected ${detected}); accepted: WebM/Matroska, MP4/QuickTime, Ogg, WAV, MP3`);
+    super(
+      `This file type is not accepted (detected ${detected}); accepted: WebM/Matroska, MP4/QuickTime, Ogg, WAV, MP3`,
+    );
   }
 }
 

@@ -31,9 +31,13 @@ const TUS_CODES: Record<number, string> = {
 /** Our errors as tus hook errors: the status and a JSON body with a code, like every other route. */
 function tusError(err: unknown): { status_code: number; body: string } {
   if (err instanceof AppError) {
-    return { status_code: err.status, body: JSON.stringify({ code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }) };
+    return {
+      status_code: err.status,
+      body: JSON.stringify({ code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }),
+    };
   }
-  if (err instanceof UnsupportedMediaError) return { status_code: 415, body: JSON.stringify({ code: 'UNSUPPORTED_MEDIA_TYPE', message: err.message }) };
+  if (err instanceof UnsupportedMediaError)
+    return { status_code: 415, body: JSON.stringify({ code: 'UNSUPPORTED_MEDIA_TYPE', message: err.message }) };
   throw err;
 }
 
@@ -80,7 +84,11 @@ export function createTusServer(opts: UploadRoutesOptions) {
       }
       // Bytes arriving for a take say its tab is alive, even when a heartbeat is late.
       if (req.method === 'PATCH' && uploadId) {
-        await opts.uploads.signOfLife(uploadId).catch((err: Error) => opts.logger.warn({ uploadId, err: err.message }, 'could not note an upload as a sign of life'));
+        await opts.uploads
+          .signOfLife(uploadId)
+          .catch((err: Error) =>
+            opts.logger.warn({ uploadId, err: err.message }, 'could not note an upload as a sign of life'),
+          );
       }
     },
     async onUploadCreate(req, upload) {
@@ -98,7 +106,10 @@ export function createTusServer(opts: UploadRoutesOptions) {
         return { headers: { 'Recording-Id': recordingId } };
       } catch (err) {
         opts.logger.warn({ uploadId: upload.id, err: (err as Error).message }, 'upload could not be finished');
-        if (isPermanent(err)) await giveUp(upload.id).catch((e: Error) => opts.logger.warn({ uploadId: upload.id, err: e.message }, 'could not mark the upload failed'));
+        if (isPermanent(err))
+          await giveUp(upload.id).catch((e: Error) =>
+            opts.logger.warn({ uploadId: upload.id, err: e.message }, 'could not mark the upload failed'),
+          );
         throw tusError(err);
       }
     },
@@ -108,14 +119,21 @@ export function createTusServer(opts: UploadRoutesOptions) {
       if (err instanceof AppError || err instanceof UnsupportedMediaError) return tusError(err);
       const e = err as { status_code?: number; body?: string };
       if (e.status_code && e.body && !e.body.startsWith('{')) {
-        return { status_code: e.status_code, body: JSON.stringify({ code: TUS_CODES[e.status_code] ?? 'UPLOAD_ERROR', message: e.body.trim() }) };
+        return {
+          status_code: e.status_code,
+          body: JSON.stringify({ code: TUS_CODES[e.status_code] ?? 'UPLOAD_ERROR', message: e.body.trim() }),
+        };
       }
       return undefined;
     },
   });
   // An event listener: nothing awaits it, so a failure is logged here (unhandled, it would end the process).
   tus.on('POST_TERMINATE', (_req, _res, id) => {
-    opts.uploads.markTerminated(id).catch((err: Error) => opts.logger.warn({ uploadId: id, err: err.message }, 'could not mark the upload terminated'));
+    opts.uploads
+      .markTerminated(id)
+      .catch((err: Error) =>
+        opts.logger.warn({ uploadId: id, err: err.message }, 'could not mark the upload terminated'),
+      );
   });
 
   /** The upload can never become a recording: mark it failed and drop its bytes. */
@@ -137,7 +155,10 @@ export function createTusServer(opts: UploadRoutesOptions) {
       try {
         await opts.uploads.finish(id, fileOf(id), up.offset);
       } catch (err) {
-        opts.logger.warn({ uploadId: id, err: (err as Error).message }, 'a complete upload could not be finished at start');
+        opts.logger.warn(
+          { uploadId: id, err: (err as Error).message },
+          'a complete upload could not be finished at start',
+        );
         if (isPermanent(err)) await giveUp(id);
         continue;
       }
@@ -165,7 +186,10 @@ export function createTusServer(opts: UploadRoutesOptions) {
     try {
       return (await opts.uploads.finish(id, fileOf(id), up.offset)).recordingId;
     } catch (err) {
-      opts.logger.warn({ uploadId: id, err: (err as Error).message }, 'a complete upload could not be finished on resume');
+      opts.logger.warn(
+        { uploadId: id, err: (err as Error).message },
+        'a complete upload could not be finished on resume',
+      );
       if (isPermanent(err)) await giveUp(id).catch(() => undefined);
       return undefined;
     }
@@ -205,9 +229,11 @@ export async function uploadRoutes(app: FastifyInstance, opts: { tus: Server }) 
       req.raw.headers[USER_HEADER] = userId;
     }
     const id = uploadIdOf(req.url);
-    if (id && req.method === 'PATCH' && req.headers['upload-length'] !== undefined) await dropRepeatedLength(opts.tus, id, req.raw);
+    if (id && req.method === 'PATCH' && req.headers['upload-length'] !== undefined)
+      await dropRepeatedLength(opts.tus, id, req.raw);
     // The finish happens before the HEAD is answered (its Recording-Id with it); the bytes go after.
-    const recordingId = id && req.method === 'HEAD' ? await settlers.get(opts.tus)?.(id, requireUser(req).user.id) : undefined;
+    const recordingId =
+      id && req.method === 'HEAD' ? await settlers.get(opts.tus)?.(id, requireUser(req).user.id) : undefined;
     if (recordingId) reply.raw.setHeader('Recording-Id', recordingId);
     reply.hijack();
     await opts.tus.handle(req.raw, reply.raw);

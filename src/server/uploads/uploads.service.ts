@@ -48,9 +48,28 @@ export interface UploadMeta {
 
 /** recordings.metadata keys the server writes or reads back; a take's own metadata never sets them. */
 const SERVER_METADATA = new Set([
-  'sha256', 'upload_sha256', 'upload_size', 'session_id', 'duration_ms', 'upload_id', 'progress', 'error', 'failed_at',
-  'thumbnail_key', 'width', 'height', 'video_codec', 'audio_codec', 'bitrate', 'has_video', 'has_audio',
-  'duration_source', 'duration_fixed', 'processing_skipped', 'processed_at', 'duration_unknown',
+  'sha256',
+  'upload_sha256',
+  'upload_size',
+  'session_id',
+  'duration_ms',
+  'upload_id',
+  'progress',
+  'error',
+  'failed_at',
+  'thumbnail_key',
+  'width',
+  'height',
+  'video_codec',
+  'audio_codec',
+  'bitrate',
+  'has_video',
+  'has_audio',
+  'duration_source',
+  'duration_fixed',
+  'processing_skipped',
+  'processed_at',
+  'duration_unknown',
 ]);
 
 /** Key in uploads.metadata under which finish remembers the recording id it reserved (never client-set). */
@@ -58,7 +77,9 @@ const RESERVED_ID = 'recorder:recordingId';
 
 /** A terminated (discarded, deleted by the client) or failed upload never becomes a recording. */
 function notFinishable(status: string): AppError {
-  return new AppError('UPLOAD_NOT_FINISHABLE', `This upload is ${status}; it can no longer become a recording`, { status });
+  return new AppError('UPLOAD_NOT_FINISHABLE', `This upload is ${status}; it can no longer become a recording`, {
+    status,
+  });
 }
 
 function bad(field: string, why: string): AppError {
@@ -69,9 +90,11 @@ function bad(field: string, why: string): AppError {
 export function parseUploadMeta(m: Record<string, string | null | undefined>): UploadMeta {
   const type = m.recordingType ?? m.recording_type;
   if (!type) throw bad('recordingType', `is required (one of ${RECORDING_TYPES.join(', ')})`);
-  if (!(RECORDING_TYPES as readonly string[]).includes(type)) throw bad('recordingType', `must be one of ${RECORDING_TYPES.join(', ')}`);
+  if (!(RECORDING_TYPES as readonly string[]).includes(type))
+    throw bad('recordingType', `must be one of ${RECORDING_TYPES.join(', ')}`);
   const quality = m.quality ?? 'high';
-  if (!(QUALITIES as readonly string[]).includes(quality)) throw bad('quality', `must be one of ${QUALITIES.join(', ')}`);
+  if (!(QUALITIES as readonly string[]).includes(quality))
+    throw bad('quality', `must be one of ${QUALITIES.join(', ')}`);
   const title = (m.title ?? m.filename ?? '').trim() || 'Untitled recording';
   if (title.length > 300) throw bad('title', 'must be at most 300 characters');
   const description = m.description?.trim() || null;
@@ -79,7 +102,8 @@ export function parseUploadMeta(m: Record<string, string | null | undefined>): U
   let durationMs: number | null = null;
   if (m.duration) {
     const d = Number(m.duration);
-    if (!Number.isFinite(d) || d <= 0 || d > 2 ** 31) throw bad('duration', 'must be a number of seconds greater than 0');
+    if (!Number.isFinite(d) || d <= 0 || d > 2 ** 31)
+      throw bad('duration', 'must be a number of seconds greater than 0');
     durationMs = Math.round(d * 1000);
   }
   const idOf = (field: string) => {
@@ -88,7 +112,15 @@ export function parseUploadMeta(m: Record<string, string | null | undefined>): U
     if (!/^[1-9]\d{0,18}$/.test(v)) throw bad(field, 'must be a numeric id');
     return v;
   };
-  return { title, description, recordingType: type as RecordingType, quality: quality as Quality, durationMs, projectId: idOf('projectId'), sessionId: idOf('sessionId') };
+  return {
+    title,
+    description,
+    recordingType: type as RecordingType,
+    quality: quality as Quality,
+    durationMs,
+    projectId: idOf('projectId'),
+    sessionId: idOf('sessionId'),
+  };
 }
 
 export class UploadsService {
@@ -100,23 +132,47 @@ export class UploadsService {
   ) {}
 
   /** Called when a client creates an upload: validates and binds it to the user. */
-  async create(uploadId: string, userId: string, metadata: Record<string, string | null | undefined>, length: number | undefined) {
+  async create(
+    uploadId: string,
+    userId: string,
+    metadata: Record<string, string | null | undefined>,
+    length: number | undefined,
+  ) {
     const meta = parseUploadMeta(metadata);
     if (meta.projectId) {
-      const m = await this.db.selectFrom('project_members').select('role').where('project_id', '=', meta.projectId).where('user_id', '=', userId).executeTakeFirst();
+      const m = await this.db
+        .selectFrom('project_members')
+        .select('role')
+        .where('project_id', '=', meta.projectId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
       if (!m) throw new AppError('PROJECT_NOT_FOUND');
       if (m.role === 'viewer') throw new AppError('FORBIDDEN', 'Viewers cannot add recordings to a project');
     }
     if (meta.sessionId) {
-      const s = await this.db.selectFrom('recording_sessions').select(['id', 'discarded_at']).where('id', '=', meta.sessionId).where('user_id', '=', userId).executeTakeFirst();
+      const s = await this.db
+        .selectFrom('recording_sessions')
+        .select(['id', 'discarded_at'])
+        .where('id', '=', meta.sessionId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
       if (!s) throw new AppError('SESSION_NOT_FOUND');
-      if (s.discarded_at) throw new AppError('SESSION_DISCARDED', 'This take was discarded; its bytes are not accepted');
+      if (s.discarded_at)
+        throw new AppError('SESSION_DISCARDED', 'This take was discarded; its bytes are not accepted');
     }
     // RESERVED_ID is ours (finish writes it); a client-sent one would let the client pick a recording id.
-    const clean = Object.fromEntries(Object.entries(metadata).filter((e): e is [string, string] => typeof e[1] === 'string' && e[0] !== RESERVED_ID));
+    const clean = Object.fromEntries(
+      Object.entries(metadata).filter((e): e is [string, string] => typeof e[1] === 'string' && e[0] !== RESERVED_ID),
+    );
     await this.db
       .insertInto('uploads')
-      .values({ id: uploadId, user_id: userId, upload_length: length ?? null, metadata: JSON.stringify(clean), session_id: meta.sessionId })
+      .values({
+        id: uploadId,
+        user_id: userId,
+        upload_length: length ?? null,
+        metadata: JSON.stringify(clean),
+        session_id: meta.sessionId,
+      })
       .execute();
   }
 
@@ -137,17 +193,32 @@ export class UploadsService {
       .set({ last_heartbeat_at: sql<Date>`now()` })
       .where('id', '=', (eb) => eb.selectFrom('uploads').select('session_id').where('id', '=', uploadId))
       .where('status', '=', 'active')
-      .where((eb) => eb.or([eb('last_heartbeat_at', 'is', null), eb('last_heartbeat_at', '<', sql<Date>`now() - interval '5 seconds'`)]))
+      .where((eb) =>
+        eb.or([
+          eb('last_heartbeat_at', 'is', null),
+          eb('last_heartbeat_at', '<', sql<Date>`now() - interval '5 seconds'`),
+        ]),
+      )
       .execute();
   }
 
   /** The upload's bytes can never become a recording (see uploads.routes.ts, giveUp). */
   async markFailed(uploadId: string) {
-    await this.db.updateTable('uploads').set({ status: 'failed' }).where('id', '=', uploadId).where('status', '=', 'uploading').execute();
+    await this.db
+      .updateTable('uploads')
+      .set({ status: 'failed' })
+      .where('id', '=', uploadId)
+      .where('status', '=', 'uploading')
+      .execute();
   }
 
   async markTerminated(uploadId: string) {
-    await this.db.updateTable('uploads').set({ status: 'terminated' }).where('id', '=', uploadId).where('status', '=', 'uploading').execute();
+    await this.db
+      .updateTable('uploads')
+      .set({ status: 'terminated' })
+      .where('id', '=', uploadId)
+      .where('status', '=', 'uploading')
+      .execute();
   }
 
   /** Turns a complete upload file into a recording; idempotent (a second call returns the same recording). */
@@ -157,13 +228,21 @@ export class UploadsService {
     if (upload.status !== 'uploading') throw notFinishable(upload.status);
     const meta = parseUploadMeta(upload.metadata);
     const session = meta.sessionId
-      ? await this.db.selectFrom('recording_sessions').selectAll().where('id', '=', meta.sessionId).where('user_id', '=', upload.user_id).executeTakeFirst()
+      ? await this.db
+          .selectFrom('recording_sessions')
+          .selectAll()
+          .where('id', '=', meta.sessionId)
+          .where('user_id', '=', upload.user_id)
+          .executeTakeFirst()
       : undefined;
-    if (session?.recording_id) return this.duplicate(uploadId, upload.user_id, size, session.recording_id, upload.metadata[RESERVED_ID]);
-    if (session?.discarded_at) throw new AppError('SESSION_DISCARDED', 'This take was discarded; its upload makes no recording');
+    if (session?.recording_id)
+      return this.duplicate(uploadId, upload.user_id, size, session.recording_id, upload.metadata[RESERVED_ID]);
+    if (session?.discarded_at)
+      throw new AppError('SESSION_DISCARDED', 'This take was discarded; its upload makes no recording');
     const take = (session?.take ?? {}) as SessionTake;
     const kind = sniff(await readHead(file));
-    if (!kind.supported) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `This file type is not accepted (detected ${kind.mime})`);
+    if (!kind.supported)
+      throw new AppError('UNSUPPORTED_MEDIA_TYPE', `This file type is not accepted (detected ${kind.mime})`);
     // What the take said, then the session's heartbeats (whole seconds), then a bounded probe. A take
     // whose length nobody knows (a truncated WebM recovered from the server's bytes alone) is still
     // kept: it may be the only copy. It gets 1 s and duration_unknown; processing measures it for real.
@@ -172,16 +251,25 @@ export class UploadsService {
     const durationUnknown = !durationMs || durationMs <= 0;
     if (durationUnknown) {
       durationMs = 1000;
-      this.logger.warn({ uploadId, sessionId: session?.id }, 'upload has no measurable duration; kept with 1 s until processing measures it');
+      this.logger.warn(
+        { uploadId, sessionId: session?.id },
+        'upload has no measurable duration; kept with 1 s until processing measures it',
+      );
     }
-    const projectId = await this.allowedProject(take.projectId !== undefined ? take.projectId : (session?.project_id ?? meta.projectId), upload.user_id, uploadId);
+    const projectId = await this.allowedProject(
+      take.projectId !== undefined ? take.projectId : (session?.project_id ?? meta.projectId),
+      upload.user_id,
+      uploadId,
+    );
 
     // The id is reserved once and remembered on the upload before anything is stored under it: a finish
     // redone after a crash stores under the same key (overwriting the object the crash left), instead
     // of leaving that object behind as an orphan for the sweeper.
     let recordingId = upload.metadata[RESERVED_ID];
     if (!recordingId) {
-      const { rows } = await sql<{ id: string }>`SELECT nextval(pg_get_serial_sequence('recordings', 'id'))::text AS id`.execute(this.db);
+      const { rows } = await sql<{
+        id: string;
+      }>`SELECT nextval(pg_get_serial_sequence('recordings', 'id'))::text AS id`.execute(this.db);
       recordingId = rows[0]!.id;
       await this.db
         .updateTable('uploads')
@@ -196,20 +284,32 @@ export class UploadsService {
     const put = await this.storage.put(key, file, { contentType: mime, size });
     // The user's metadata (slide change times…) first: our keys win, and keys the server reads back
     // (thumbnail_key names a storage object!) can never come from a client.
-    const clientMeta = Object.fromEntries(Object.entries(take.metadata ?? {}).filter(([k]) => !SERVER_METADATA.has(k) && !k.startsWith('recorder:')));
+    const clientMeta = Object.fromEntries(
+      Object.entries(take.metadata ?? {}).filter(([k]) => !SERVER_METADATA.has(k) && !k.startsWith('recorder:')),
+    );
 
     const outcome = await this.db.transaction().execute(async (tx) => {
       // Two finishes of one upload (a HEAD retrying it while the PATCH's finish still runs) serialise
       // here; the second finds it done (what it stored under another reserved id is queued for
       // deletion), or no longer `uploading`, and makes no recording.
-      const now = await tx.selectFrom('uploads').select(['status', 'recording_id']).where('id', '=', uploadId).forUpdate().executeTakeFirstOrThrow();
+      const now = await tx
+        .selectFrom('uploads')
+        .select(['status', 'recording_id'])
+        .where('id', '=', uploadId)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
       if (now.status === 'completed' && now.recording_id) {
         await this.pointAt(tx, uploadId, upload.user_id, size, now.recording_id, recordingId);
         return { existing: now.recording_id };
       }
       if (now.status !== 'uploading') throw notFinishable(now.status);
       if (session) {
-        const s = await tx.selectFrom('recording_sessions').select(['recording_id', 'discarded_at']).where('id', '=', session.id).forUpdate().executeTakeFirst();
+        const s = await tx
+          .selectFrom('recording_sessions')
+          .select(['recording_id', 'discarded_at'])
+          .where('id', '=', session.id)
+          .forUpdate()
+          .executeTakeFirst();
         if (s?.recording_id) {
           await this.pointAt(tx, uploadId, upload.user_id, size, s.recording_id, recordingId);
           return { existing: s.recording_id };
@@ -258,7 +358,13 @@ export class UploadsService {
         .execute();
       await tx
         .updateTable('uploads')
-        .set({ status: 'completed', recording_id: recordingId, upload_offset: size, upload_length: size, completed_at: new Date() })
+        .set({
+          status: 'completed',
+          recording_id: recordingId,
+          upload_offset: size,
+          upload_length: size,
+          completed_at: new Date(),
+        })
         .where('id', '=', uploadId)
         .execute();
       if (session) {
@@ -279,32 +385,63 @@ export class UploadsService {
     if ('existing' in outcome) {
       // Lost the race to another finish of the same take: ours became a pointer to its recording.
       await this.queue.send(JOBS.deleteMedia, {});
-      this.logger.info({ uploadId, recordingId: outcome.existing, sessionId: session?.id }, 'a take’s upload finished again; it points at the recording the take already has');
+      this.logger.info(
+        { uploadId, recordingId: outcome.existing, sessionId: session?.id },
+        'a take’s upload finished again; it points at the recording the take already has',
+      );
       return { recordingId: outcome.existing! };
     }
     if ('discarded' in outcome) {
       await this.queue.send(JOBS.deleteMedia, {});
-      throw new AppError('SESSION_DISCARDED', 'This take was discarded while its upload finished; no recording was made');
+      throw new AppError(
+        'SESSION_DISCARDED',
+        'This take was discarded while its upload finished; no recording was made',
+      );
     }
     await this.queue.send(JOBS.processRecording, { recordingId }, { singletonKey: recordingId });
-    this.logger.info({ uploadId, recordingId, size, sessionId: session?.id }, 'upload finished; recording queued for processing');
+    this.logger.info(
+      { uploadId, recordingId, size, sessionId: session?.id },
+      'upload finished; recording queued for processing',
+    );
     return { recordingId };
   }
 
   /** A take's second final upload: completed, pointing at the take's recording; nothing of it is kept. */
-  private async duplicate(uploadId: string, userId: string, size: number, recordingId: string, reserved: string | undefined) {
+  private async duplicate(
+    uploadId: string,
+    userId: string,
+    size: number,
+    recordingId: string,
+    reserved: string | undefined,
+  ) {
     await this.db.transaction().execute((tx) => this.pointAt(tx, uploadId, userId, size, recordingId, reserved));
     if (reserved && reserved !== recordingId) await this.queue.send(JOBS.deleteMedia, {});
-    this.logger.info({ uploadId, recordingId }, 'a take’s upload finished again; it points at the recording the take already has');
+    this.logger.info(
+      { uploadId, recordingId },
+      'a take’s upload finished again; it points at the recording the take already has',
+    );
     return { recordingId };
   }
 
-  private async pointAt(tx: Kysely<DB>, uploadId: string, userId: string, size: number, recordingId: string, reserved: string | undefined) {
+  private async pointAt(
+    tx: Kysely<DB>,
+    uploadId: string,
+    userId: string,
+    size: number,
+    recordingId: string,
+    reserved: string | undefined,
+  ) {
     // An object a crashed or losing run stored under the id it reserved belongs to no recording.
     if (reserved && reserved !== recordingId) await this.queueDeletion(tx, userId, reserved);
     await tx
       .updateTable('uploads')
-      .set({ status: 'completed', recording_id: recordingId, upload_offset: size, upload_length: size, completed_at: new Date() })
+      .set({
+        status: 'completed',
+        recording_id: recordingId,
+        upload_offset: size,
+        upload_length: size,
+        completed_at: new Date(),
+      })
       .where('id', '=', uploadId)
       .execute();
   }
@@ -313,7 +450,11 @@ export class UploadsService {
   private async queueDeletion(tx: Kysely<DB>, userId: string, reservedId: string) {
     await tx
       .insertInto('storage_deletions')
-      .values({ storage_provider: this.storage.provider, storage_bucket: this.storage.bucket ?? null, storage_key: recordingPrefix(userId, reservedId) })
+      .values({
+        storage_provider: this.storage.provider,
+        storage_bucket: this.storage.bucket ?? null,
+        storage_key: recordingPrefix(userId, reservedId),
+      })
       .execute();
   }
 
@@ -323,14 +464,24 @@ export class UploadsService {
    */
   private async allowedProject(projectId: string | null, userId: string, uploadId: string): Promise<string | null> {
     if (!projectId) return null;
-    const m = await this.db.selectFrom('project_members').select('role').where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst();
+    const m = await this.db
+      .selectFrom('project_members')
+      .select('role')
+      .where('project_id', '=', projectId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     if (m && m.role !== 'viewer') return projectId;
-    this.logger.warn({ uploadId, projectId, userId }, 'the take’s project no longer accepts this user’s recordings; kept outside it');
+    this.logger.warn(
+      { uploadId, projectId, userId },
+      'the take’s project no longer accepts this user’s recordings; kept outside it',
+    );
     return null;
   }
 
   /** Uploads still `uploading` (a crash may have interrupted their finish): ids to look at on start. */
   async unfinished(): Promise<string[]> {
-    return (await this.db.selectFrom('uploads').select('id').where('status', '=', 'uploading').execute()).map((r) => r.id);
+    return (await this.db.selectFrom('uploads').select('id').where('status', '=', 'uploading').execute()).map(
+      (r) => r.id,
+    );
   }
 }

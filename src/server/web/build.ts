@@ -102,7 +102,10 @@ export async function readStamp(outDir: string): Promise<BuildStamp | undefined>
 }
 
 /** Is the build in outDir made from the current sources? Missing or unreadable stamp = stale. */
-export async function isWebBuildFresh(root = PACKAGE_ROOT, outDir = defaultOutDir(root)): Promise<{ fresh: boolean; fingerprint: string }> {
+export async function isWebBuildFresh(
+  root = PACKAGE_ROOT,
+  outDir = defaultOutDir(root),
+): Promise<{ fresh: boolean; fingerprint: string }> {
   const fingerprint = await webFingerprint(root);
   const stamp = await readStamp(outDir);
   return { fresh: stamp?.fingerprint === fingerprint && fs.existsSync(path.join(outDir, 'index.html')), fingerprint };
@@ -116,7 +119,11 @@ async function acquireLock(lockPath: string, waitMs: number, logger: Logger): Pr
   let announced = false;
   for (;;) {
     try {
-      await fsp.writeFile(lockPath, JSON.stringify({ pid: process.pid, host: os.hostname(), at: new Date().toISOString() }), { flag: 'wx' });
+      await fsp.writeFile(
+        lockPath,
+        JSON.stringify({ pid: process.pid, host: os.hostname(), at: new Date().toISOString() }),
+        { flag: 'wx' },
+      );
       const touch = setInterval(() => {
         const now = new Date();
         fsp.utimes(lockPath, now, now).catch(() => undefined);
@@ -140,13 +147,17 @@ async function acquireLock(lockPath: string, waitMs: number, logger: Logger): Pr
       continue;
     }
     const sameHost = holder.host === undefined || holder.host === os.hostname();
-    const stale = Date.now() - mtimeMs > LOCK_STALE_MS || (sameHost && typeof holder.pid === 'number' && !pidAlive(holder.pid));
+    const stale =
+      Date.now() - mtimeMs > LOCK_STALE_MS || (sameHost && typeof holder.pid === 'number' && !pidAlive(holder.pid));
     if (stale) {
       logger.warn({ lock: lockPath, holder }, 'removing a web build lock left by a process that is gone');
       await fsp.rm(lockPath, { force: true });
       continue;
     }
-    if (Date.now() > deadline) throw new Error(`another process (pid ${holder.pid}) has been building the web app for too long; remove ${lockPath} if it is gone`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `another process (pid ${holder.pid}) has been building the web app for too long; remove ${lockPath} if it is gone`,
+      );
     if (!announced) {
       logger.info({ pid: holder.pid }, 'another process is building the web app; waiting for it');
       announced = true;
@@ -251,10 +262,19 @@ export async function ensureWebBuild(opts: WebBuildOptions): Promise<WebBuildRes
     check = await isWebBuildFresh(root, outDir);
     if (check.fresh && !opts.force) {
       logger.info({ outDir }, 'web app was built by another process');
-      return { built: false, fingerprint: check.fingerprint, outDir, durationMs: Math.round(performance.now() - started) };
+      return {
+        built: false,
+        fingerprint: check.fingerprint,
+        outDir,
+        durationMs: Math.round(performance.now() - started),
+      };
     }
     await removeLeftovers(outDir);
-    const reason = opts.force ? 'forced' : fs.existsSync(path.join(outDir, 'index.html')) ? 'sources changed' : 'no build yet';
+    const reason = opts.force
+      ? 'forced'
+      : fs.existsSync(path.join(outDir, 'index.html'))
+        ? 'sources changed'
+        : 'no build yet';
     logger.info({ outDir, reason }, 'building the web app');
     const tmpDir = `${outDir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
@@ -262,7 +282,10 @@ export async function ensureWebBuild(opts: WebBuildOptions): Promise<WebBuildRes
       // Sources edited during the build: this build is already stale; keep it anyway (better than
       // none) but stamp it with what it was built from, so the next start builds again.
       await swapIn(tmpDir, outDir);
-      logger.info({ outDir, durationMs, fingerprint: check.fingerprint.slice(0, 12) }, `web app built in ${(durationMs / 1000).toFixed(1)} s`);
+      logger.info(
+        { outDir, durationMs, fingerprint: check.fingerprint.slice(0, 12) },
+        `web app built in ${(durationMs / 1000).toFixed(1)} s`,
+      );
       return { built: true, fingerprint: check.fingerprint, outDir, durationMs };
     } catch (err) {
       await fsp.rm(tmpDir, { recursive: true, force: true });

@@ -77,15 +77,22 @@ async function fileFor(root: string, urlPath: string): Promise<string | undefine
   }
 }
 
-const notBuiltMessage = 'The web app is not built. Run `npm run build:web` (or restart with `npm start`, which builds it) and reload.';
+const notBuiltMessage =
+  'The web app is not built. Run `npm run build:web` (or restart with `npm start`, which builds it) and reload.';
 
 function notBuilt(req: FastifyRequest, reply: FastifyReply, csp: string): FastifyReply {
-  reply.status(503).header('cache-control', 'no-store').header('retry-after', '30').header('x-content-type-options', 'nosniff');
+  reply
+    .status(503)
+    .header('cache-control', 'no-store')
+    .header('retry-after', '30')
+    .header('x-content-type-options', 'nosniff');
   if (req.headers.accept?.includes('text/html')) {
     htmlHeaders(reply, csp);
     return reply
       .type('text/html; charset=utf-8')
-      .send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Recorder: not built</title></head><body><h1>Recorder</h1><p>${notBuiltMessage.replace(/`([^`]+)`/g, '<code>$1</code>')}</p></body></html>\n`);
+      .send(
+        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Recorder: not built</title></head><body><h1>Recorder</h1><p>${notBuiltMessage.replace(/`([^`]+)`/g, '<code>$1</code>')}</p></body></html>\n`,
+      );
   }
   return reply.send({ code: 'NOT_READY', message: notBuiltMessage });
 }

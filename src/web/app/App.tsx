@@ -16,7 +16,11 @@ const ROUTES: Route[] = [
   { pattern: '/', title: 'Library', render: () => <LibraryPage /> },
   { pattern: '/record', title: 'Record', render: () => <RecordPage /> },
   { pattern: '/recordings/:id', title: 'Recording', render: (p) => <PlayerPage key={p.id} id={p.id!} /> },
-  { pattern: '/local/:localId', title: 'Recording', render: (p) => <LocalPlayerPage key={p.localId} localId={p.localId!} /> },
+  {
+    pattern: '/local/:localId',
+    title: 'Recording',
+    render: (p) => <LocalPlayerPage key={p.localId} localId={p.localId!} />,
+  },
   { pattern: '/projects', title: 'Projects', render: () => <ProjectsPage /> },
   { pattern: '/projects/:id', title: 'Project', render: (p) => <ProjectPage key={p.id} id={p.id!} /> },
 ];
@@ -34,12 +38,19 @@ function Routes() {
   const route = ROUTES.map((r) => ({ r, params: matchPath(r.pattern, path) })).find((x) => x.params);
   useDocumentTitle(isAuth ? (path === '/signin' ? 'Sign in' : 'Sign up') : (route?.r.title ?? 'Not found'));
 
-  if (state.kind === 'loading') return <p className="boot" role="status">Loading…</p>;
+  if (state.kind === 'loading')
+    return (
+      <p className="boot" role="status">
+        Loading…
+      </p>
+    );
   if (state.kind === 'error')
     return (
       <main className="boot" role="alert">
         <p>The server could not be reached: {state.message}</p>
-        <button type="button" onClick={() => location.reload()}>Try again</button>
+        <button type="button" onClick={() => location.reload()}>
+          Try again
+        </button>
       </main>
     );
   if (state.kind === 'signed-out') {
@@ -58,7 +69,11 @@ function Routes() {
         <section>
           <h1 tabIndex={-1}>Page not found</h1>
           <p>
-            Nothing lives at {path}. <a href="/" onClick={(e) => (e.preventDefault(), navigate('/'))}>Go to the library</a>.
+            Nothing lives at {path}.{' '}
+            <a href="/" onClick={(e) => (e.preventDefault(), navigate('/'))}>
+              Go to the library
+            </a>
+            .
           </p>
         </section>
       )}

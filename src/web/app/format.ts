@@ -86,7 +86,10 @@ export function defaultTitle(mode: string, at: Date = new Date(), locale?: strin
 }
 
 /** What is safe where, in one line for the live take status. */
-export function takeStatusLine(s: { durationMs: number; localBytes: number; serverBytes: number }, storage: 'server' | 'browser'): string {
+export function takeStatusLine(
+  s: { durationMs: number; localBytes: number; serverBytes: number },
+  storage: 'server' | 'browser',
+): string {
   const parts = [`${Math.floor(s.durationMs / 1000)} s recorded`, `${formatMB(s.localBytes)} saved in this browser`];
   if (storage === 'server') parts.push(`${formatMB(s.serverBytes)} on the server`);
   return parts.join(' · ');

@@ -15,7 +15,11 @@ export interface Session {
   manager: TakeManager;
 }
 
-type State = { kind: 'loading' } | { kind: 'signed-out' } | { kind: 'error'; message: string } | { kind: 'signed-in'; session: Session };
+type State =
+  | { kind: 'loading' }
+  | { kind: 'signed-out' }
+  | { kind: 'error'; message: string }
+  | { kind: 'signed-in'; session: Session };
 
 interface Ctx {
   state: State;

@@ -59,7 +59,11 @@ export class ApiClient {
     const init: RequestInit = {
       method,
       credentials: 'include',
-      headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
+      headers: {
+        accept: 'application/json',
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...opts.headers,
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       ...(opts.keepalive ? { keepalive: true } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),

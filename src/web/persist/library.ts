@@ -20,7 +20,12 @@ export function takeBlob(store: TakeStore, id: string): Promise<Blob> {
   return store.blob(id);
 }
 
-export async function renameKeptTake(store: TakeStore, userId: string, id: string, patch: { title?: string; description?: string }): Promise<LocalTake> {
+export async function renameKeptTake(
+  store: TakeStore,
+  userId: string,
+  id: string,
+  patch: { title?: string; description?: string },
+): Promise<LocalTake> {
   if (!(await getKeptTake(store, userId, id))) throw new Error('No such recording in this browser');
   return store.update(id, patch);
 }

@@ -115,7 +115,13 @@ export class LiveTake {
   addChunk(c: { data: Blob; seq: number; elapsedMs: number }, stopRecorder: () => void): void {
     this.queue = this.queue
       .then(() => this.storeChunk(c, stopRecorder))
-      .catch((err: unknown) => this.fail('CHUNK_FAILED', `Recording stopped: a slice could not be handled (${(err as Error)?.message ?? String(err)}). What was recorded before it is kept.`, stopRecorder));
+      .catch((err: unknown) =>
+        this.fail(
+          'CHUNK_FAILED',
+          `Recording stopped: a slice could not be handled (${(err as Error)?.message ?? String(err)}). What was recorded before it is kept.`,
+          stopRecorder,
+        ),
+      );
   }
 
   private async storeChunk(c: { data: Blob; seq: number; elapsedMs: number }, stopRecorder: () => void): Promise<void> {
@@ -126,7 +132,11 @@ export class LiveTake {
     } catch (err) {
       // Later slices would leave a hole in the media: stop here, with everything before this slice.
       this.unreadable = true;
-      return this.fail('CHUNK_UNREADABLE', `The browser could not read a recorded slice (${(err as Error)?.message ?? String(err)}), so recording was stopped. What was recorded before it is kept.`, stopRecorder);
+      return this.fail(
+        'CHUNK_UNREADABLE',
+        `The browser could not read a recorded slice (${(err as Error)?.message ?? String(err)}), so recording was stopped. What was recorded before it is kept.`,
+        stopRecorder,
+      );
     }
     let durable = false;
     if (!this.localFailed) {
@@ -182,7 +192,13 @@ export class LiveTake {
    * Creates the session and the upload when missing, retrying until the server answers; idempotent.
    * A refusal (4xx twice) rejects, and the next call tries again (keep after the user fixed the cause).
    */
-  link(info: { mode: string; quality: string; projectId?: string | null; deviceInfo?: Record<string, unknown>; settings?: Record<string, unknown> }): Promise<void> {
+  link(info: {
+    mode: string;
+    quality: string;
+    projectId?: string | null;
+    deviceInfo?: Record<string, unknown>;
+    settings?: Record<string, unknown>;
+  }): Promise<void> {
     this.linking ??= this.doLink(info).catch((err: unknown) => {
       this.linking = undefined;
       throw err;
@@ -196,7 +212,12 @@ export class LiveTake {
       recordingType: info.mode,
       projectId: info.projectId ?? null,
       ...(info.deviceInfo ? { deviceInfo: info.deviceInfo } : {}),
-      settings: { ...(info.settings ?? {}), quality: info.quality, mimeType: this.take.mimeType, localTakeId: this.take.id },
+      settings: {
+        ...(info.settings ?? {}),
+        quality: info.quality,
+        mimeType: this.take.mimeType,
+        localTakeId: this.take.id,
+      },
       startedAt: this.take.startedAt,
     };
     let refused = false;
@@ -263,7 +284,8 @@ export class LiveTake {
       onReachable: (ok, err) => {
         this.reachable = ok;
         if (err && (err.status === 401 || err.status === 403)) this.problem = { code: err.code, message: err.message };
-        else if (ok && this.problem && (this.problem.code === 'UNAUTHENTICATED' || this.problem.code === 'FORBIDDEN')) this.problem = undefined;
+        else if (ok && this.problem && (this.problem.code === 'UNAUTHENTICATED' || this.problem.code === 'FORBIDDEN'))
+          this.problem = undefined;
         this.notify();
       },
       lookupRecording: async () => (await this.o.sessions.get(sessionId)).recordingId ?? undefined,
@@ -348,13 +370,18 @@ export class LiveTake {
   interruptOnUnload(): void {
     const id = this.take.sessionId;
     if (!id || this.closed) return;
-    void this.o.sessions.interrupt(id, 'The page was closed during the take', { keepalive: true }).catch(() => undefined);
+    void this.o.sessions
+      .interrupt(id, 'The page was closed during the take', { keepalive: true })
+      .catch(() => undefined);
   }
 
   /** A page restored from the back/forward cache: the heartbeat re-activates the interrupted session. */
   resumeAfterShow(): void {
     const id = this.take.sessionId;
-    if (id && !this.closed) void this.o.sessions.heartbeat(id, { durationMs: Math.round(this.take.durationMs), bytes: this.take.bytes }).catch(() => undefined);
+    if (id && !this.closed)
+      void this.o.sessions
+        .heartbeat(id, { durationMs: Math.round(this.take.durationMs), bytes: this.take.bytes })
+        .catch(() => undefined);
   }
 
   /** sha256 (hex) of the take's bytes: the running hash when every byte went through it, else IndexedDB. */

@@ -51,7 +51,12 @@ const offered = (t: LocalTake) => OPEN_STATES.has(t.state) || (t.state === 'uplo
 /** A session heard from this recently may still be recording on another device: not ours to finish. */
 const LIVE_ELSEWHERE_MS = 30_000;
 
-export async function findUnfinishedTakes(store: TakeStore, userId: string, storage: 'server' | 'browser', opts: FindOptions = {}): Promise<UnfinishedTake[]> {
+export async function findUnfinishedTakes(
+  store: TakeStore,
+  userId: string,
+  storage: 'server' | 'browser',
+  opts: FindOptions = {},
+): Promise<UnfinishedTake[]> {
   const all = await store.list(userId);
   const free = new Map<string, boolean>();
   await Promise.all(all.map(async (t) => free.set(t.id, await isTakeLockFree(t.id))));
@@ -82,7 +87,9 @@ export async function findUnfinishedTakes(store: TakeStore, userId: string, stor
       where: s ? 'both' : 'local',
       ...(t.title ? { title: t.title } : {}),
       ...(s ? { session: s } : {}),
-      ...(t.state === 'uploaded' && t.problem ? { problem: t.problem, ...(t.recordingId ? { recordingId: t.recordingId } : {}) } : {}),
+      ...(t.state === 'uploaded' && t.problem
+        ? { problem: t.problem, ...(t.recordingId ? { recordingId: t.recordingId } : {}) }
+        : {}),
     };
   });
   for (const s of sessions) {
@@ -113,12 +120,19 @@ export async function recoverTake(
     let take = await store.get(t.localId);
     if (!take) throw new ApiError(404, 'TAKE_NOT_FOUND', 'This take is no longer stored in this browser');
     if (take.state === 'uploaded') {
-      if (!take.problem) throw new ApiError(409, 'TAKE_UPLOADED', 'This take was uploaded already; verifyUploadedTakes checks it');
+      if (!take.problem)
+        throw new ApiError(409, 'TAKE_UPLOADED', 'This take was uploaded already; verifyUploadedTakes checks it');
       if (!(await isTakeLockFree(take.id))) throw new ApiError(409, 'TAKE_IN_USE', 'This take is open in another tab');
       // The server's copy is wrong or gone: send ours again as a new session + upload (a new
       // recording; the old one stays for the user to compare or delete). A crash from here on leaves
       // an ordinary stopped take, offered for recovery again.
-      take = await store.forgetServer(take.id, { state: 'stopped', metadata: { ...(take.metadata ?? {}), ...(take.recordingId ? { resentAfterFailedCheckOf: take.recordingId } : {}) } });
+      take = await store.forgetServer(take.id, {
+        state: 'stopped',
+        metadata: {
+          ...(take.metadata ?? {}),
+          ...(take.recordingId ? { resentAfterFailedCheckOf: take.recordingId } : {}),
+        },
+      });
     } else if (manager.storage === 'server' && t.session) await manager.adopt(take.id, t.session);
     const title = details.title ?? take.title ?? defaultTitle(take.mode, take.startedAt, true);
     return manager.keep(take.id, {
@@ -128,23 +142,41 @@ export async function recoverTake(
       metadata: { ...(take.metadata ?? {}), recovered: true },
     });
   }
-  if (!t.sessionId) throw new ApiError(400, 'NOTHING_TO_RECOVER', 'This take has neither a local copy nor a server session');
+  if (!t.sessionId)
+    throw new ApiError(400, 'NOTHING_TO_RECOVER', 'This take has neither a local copy nor a server session');
   return finishServerOnly(manager, t, details.title);
 }
 
 /** The server's bytes are all there is: declare them complete (zero-byte PATCH, Upload-Length = offset). */
-async function finishServerOnly(manager: TakeManager, t: UnfinishedTake, title?: string): Promise<{ recordingId: string }> {
+async function finishServerOnly(
+  manager: TakeManager,
+  t: UnfinishedTake,
+  title?: string,
+): Promise<{ recordingId: string }> {
   const sessions = manager.sessions;
   // Asked afresh: the list may be minutes old, and the heartbeat decides whose take this is.
   const s = await sessions.get(t.sessionId!);
   if (s.recordingId) return { recordingId: s.recordingId };
   const heardMsAgo = Date.now() - Date.parse(s.lastHeartbeatAt ?? s.startedAt);
   if (s.status === 'active' && heardMsAgo < LIVE_ELSEWHERE_MS) {
-    throw new ApiError(409, 'TAKE_STILL_RECORDING', `This take is still being recorded on another device or tab (last heard from ${Math.max(0, Math.round(heardMsAgo / 1000))} s ago). Finish it there, or try again once it has stopped.`);
+    throw new ApiError(
+      409,
+      'TAKE_STILL_RECORDING',
+      `This take is still being recorded on another device or tab (last heard from ${Math.max(0, Math.round(heardMsAgo / 1000))} s ago). Finish it there, or try again once it has stopped.`,
+    );
   }
-  if (!s.upload || !s.upload.offset) throw new ApiError(409, 'NOTHING_TO_RECOVER', 'The server received no bytes of this take, and this browser has no copy of it');
+  if (!s.upload || !s.upload.offset)
+    throw new ApiError(
+      409,
+      'NOTHING_TO_RECOVER',
+      'The server received no bytes of this take, and this browser has no copy of it',
+    );
   const durationMs = Math.round(t.durationMs || (s.duration ?? 0) * 1000);
-  await sessions.update(s.id, { title: title ?? s.take?.title ?? defaultTitle(t.mode, t.startedAt, true), ...(durationMs >= 1 ? { durationMs } : {}), metadata: { recovered: true } });
+  await sessions.update(s.id, {
+    title: title ?? s.take?.title ?? defaultTitle(t.mode, t.startedAt, true),
+    ...(durationMs >= 1 ? { durationMs } : {}),
+    metadata: { recovered: true },
+  });
   const path = s.upload.url.replace(/^https?:\/\/[^/]+/, '');
   const source = new TakeSource(undefined, `session-${s.id}`, 0);
   source.finalize();
@@ -162,19 +194,25 @@ async function finishServerOnly(manager: TakeManager, t: UnfinishedTake, title?:
 }
 
 /** The user chose not to keep it: local copy deleted, session discarded, upload deleted (best effort). */
-export async function dropUnfinished(store: TakeStore, t: UnfinishedTake, client: ApiClient = apiClient()): Promise<void> {
+export async function dropUnfinished(
+  store: TakeStore,
+  t: UnfinishedTake,
+  client: ApiClient = apiClient(),
+): Promise<void> {
   const take = t.localId ? await store.get(t.localId) : undefined;
-  if (take && !(await isTakeLockFree(take.id))) throw new ApiError(409, 'TAKE_IN_USE', 'This take is open in another tab');
+  if (take && !(await isTakeLockFree(take.id)))
+    throw new ApiError(409, 'TAKE_IN_USE', 'This take is open in another tab');
   const sessionId = t.sessionId ?? take?.sessionId;
   const uploadUrl = take?.uploadUrl ?? t.session?.upload?.url;
   if (uploadUrl) {
     const path = uploadUrl.replace(/^https?:\/\/[^/]+/, '');
     await client.request('DELETE', path, undefined, { headers: { 'Tus-Resumable': '1.0.0' } }).catch(() => undefined);
   }
-  if (sessionId) await new Sessions(client).discard(sessionId).catch((err: unknown) => {
-    // A local-only drop must still work offline; a server-only one must not pretend it worked.
-    if (!take) throw err;
-  });
+  if (sessionId)
+    await new Sessions(client).discard(sessionId).catch((err: unknown) => {
+      // A local-only drop must still work offline; a server-only one must not pretend it worked.
+      if (!take) throw err;
+    });
   if (take) await store.delete(take.id);
 }
 
@@ -185,7 +223,10 @@ export async function dropUnfinished(store: TakeStore, t: UnfinishedTake, client
  * the local copy with the reason (findUnfinishedTakes then offers it); no answer (offline) leaves the
  * take as it is for the next load.
  */
-export async function verifyUploadedTakes(store: TakeStore, manager: TakeManager): Promise<{ localId: string; verified: boolean; problem?: string }[]> {
+export async function verifyUploadedTakes(
+  store: TakeStore,
+  manager: TakeManager,
+): Promise<{ localId: string; verified: boolean; problem?: string }[]> {
   const out: { localId: string; verified: boolean; problem?: string }[] = [];
   for (const take of await store.list(manager.userId)) {
     if (take.state !== 'uploaded' || !take.recordingId || !(await isTakeLockFree(take.id))) continue;
@@ -205,7 +246,11 @@ export async function verifyUploadedTakes(store: TakeStore, manager: TakeManager
         await store.update(take.id, { problem }).catch(() => undefined);
         out.push({ localId: take.id, verified: false, problem });
       } else {
-        out.push({ localId: take.id, verified: false, problem: `Could not check this take now (${e.message}); it is checked again next time` });
+        out.push({
+          localId: take.id,
+          verified: false,
+          problem: `Could not check this take now (${e.message}); it is checked again next time`,
+        });
       }
     } finally {
       await t.close(true);

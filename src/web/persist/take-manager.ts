@@ -97,12 +97,21 @@ export class TakeManager {
     this.store = o.store;
     this.userId = o.userId;
     this.storage = o.storage;
-    this.client = new ApiClient({ ...(o.baseUrl !== undefined ? { baseUrl: o.baseUrl } : {}), ...(o.fetchImpl ? { fetchImpl: o.fetchImpl } : {}) });
+    this.client = new ApiClient({
+      ...(o.baseUrl !== undefined ? { baseUrl: o.baseUrl } : {}),
+      ...(o.fetchImpl ? { fetchImpl: o.fetchImpl } : {}),
+    });
     this.sessions = new Sessions(this.client);
     if (typeof window !== 'undefined') {
       const changed = () => this.live.forEach((t) => this.emit(t));
       this.windowListeners = [
-        ['pagehide', () => this.live.forEach((t) => (t.take.state === 'recording' || t.take.state === 'stopped') && t.interruptOnUnload())],
+        [
+          'pagehide',
+          () =>
+            this.live.forEach(
+              (t) => (t.take.state === 'recording' || t.take.state === 'stopped') && t.interruptOnUnload(),
+            ),
+        ],
         ['pageshow', (e) => (e as PageTransitionEvent).persisted && this.live.forEach((t) => t.resumeAfterShow())],
         ['online', changed],
         ['offline', changed],
@@ -177,7 +186,11 @@ export class TakeManager {
       // Recording without the lock would let other tabs offer this live take as abandoned (and delete it).
       await this.store.delete(take.id).catch(() => undefined);
       await t.close(false);
-      throw new ApiError(409, 'TAKE_LOCK_UNAVAILABLE', 'This browser would not let the page claim the new take (Web Lock); recording was not started. Try again.');
+      throw new ApiError(
+        409,
+        'TAKE_LOCK_UNAVAILABLE',
+        'This browser would not let the page claim the new take (Web Lock); recording was not started. Try again.',
+      );
     }
     t.release = release;
     this.live.set(take.id, t);
@@ -188,7 +201,13 @@ export class TakeManager {
         void (async () => {
           try {
             await t.queue;
-            t.take = await this.store.update(take.id, { state: 'stopped', durationMs: s.durationMs || t.take.durationMs, ...(s.mimeType ? { mimeType: s.mimeType } : {}) }).catch(() => ({ ...t.take, state: 'stopped' as const }));
+            t.take = await this.store
+              .update(take.id, {
+                state: 'stopped',
+                durationMs: s.durationMs || t.take.durationMs,
+                ...(s.mimeType ? { mimeType: s.mimeType } : {}),
+              })
+              .catch(() => ({ ...t.take, state: 'stopped' as const }));
           } finally {
             // Whatever failed above, keep() must not wait forever for the stop.
             t.markStopped();
@@ -210,18 +229,31 @@ export class TakeManager {
     const existing = this.live.get(takeId);
     if (existing) return existing;
     let take = await this.store.get(takeId);
-    if (!take || take.userId !== this.userId) throw new ApiError(404, 'TAKE_NOT_FOUND', 'This take is not stored in this browser');
+    if (!take || take.userId !== this.userId)
+      throw new ApiError(404, 'TAKE_NOT_FOUND', 'This take is not stored in this browser');
     const release = await holdTakeLock(takeId);
     if (!release) throw new ApiError(409, 'TAKE_IN_USE', 'This take is open in another tab');
     if (take.state === 'recording') take = await this.store.update(takeId, { state: 'stopped' });
-    if (!take.uploadUrl && session?.upload?.url) take = await this.store.update(takeId, { uploadUrl: this.client.absolute(session.upload.url.replace(/^https?:\/\/[^/]+/, '')) });
+    if (!take.uploadUrl && session?.upload?.url)
+      take = await this.store.update(takeId, {
+        uploadUrl: this.client.absolute(session.upload.url.replace(/^https?:\/\/[^/]+/, '')),
+      });
     if (!take.sessionId && session) take = await this.store.update(takeId, { sessionId: session.id });
     const t = new LiveTake(take, this.store, this.linkOptions(), () => this.emit(t), false);
     t.release = release;
     this.live.set(takeId, t);
     // An uploaded take only needs its check (verify); the rest need their session and upload back.
     const open = take.state === 'stopped';
-    if (open && this.storage === 'server' && take.storage === 'server') void t.link({ mode: take.mode, quality: take.quality, projectId: take.projectId ?? null, ...(take.deviceInfo ? { deviceInfo: take.deviceInfo } : {}), ...(take.settings ? { settings: take.settings } : {}) }).catch(() => undefined);
+    if (open && this.storage === 'server' && take.storage === 'server')
+      void t
+        .link({
+          mode: take.mode,
+          quality: take.quality,
+          projectId: take.projectId ?? null,
+          ...(take.deviceInfo ? { deviceInfo: take.deviceInfo } : {}),
+          ...(take.settings ? { settings: take.settings } : {}),
+        })
+        .catch(() => undefined);
     return t;
   }
 
@@ -234,13 +266,22 @@ export class TakeManager {
     return p;
   }
 
-  private async doKeep(takeId: string, d: KeepDetails, onProgress?: (sent: number, total: number) => void): Promise<KeepResult> {
+  private async doKeep(
+    takeId: string,
+    d: KeepDetails,
+    onProgress?: (sent: number, total: number) => void,
+  ): Promise<KeepResult> {
     const t = this.live.get(takeId) ?? (await this.adopt(takeId));
     await t.stopped;
     await t.queue;
     // A blank title would be refused by the server (400) after the user pressed Keep: name it instead.
     const title = d.title.trim() || defaultTitle(t.take.mode, t.take.startedAt, false);
-    const details = { title, ...(d.description !== undefined ? { description: d.description } : {}), ...(d.projectId !== undefined ? { projectId: d.projectId } : {}), ...(d.metadata ? { metadata: d.metadata } : {}) };
+    const details = {
+      title,
+      ...(d.description !== undefined ? { description: d.description } : {}),
+      ...(d.projectId !== undefined ? { projectId: d.projectId } : {}),
+      ...(d.metadata ? { metadata: d.metadata } : {}),
+    };
     t.take = await this.store.update(takeId, { ...details, keepRequested: true });
     if (this.storage === 'browser' || t.take.storage === 'browser') {
       t.take = await this.store.update(takeId, { state: 'kept' });
@@ -251,7 +292,8 @@ export class TakeManager {
     const info = { mode: t.take.mode, quality: t.take.quality, projectId: t.take.projectId ?? null };
     await t.link(info);
     // Create refused the take's project: it is set here (the user's choice at keep, else the take's).
-    const projectId = d.projectId !== undefined ? d.projectId : t.projectDropped ? (t.take.projectId ?? null) : undefined;
+    const projectId =
+      d.projectId !== undefined ? d.projectId : t.projectDropped ? (t.take.projectId ?? null) : undefined;
     const patch = () =>
       this.sessions.update(t.take.sessionId!, {
         title,
@@ -270,7 +312,9 @@ export class TakeManager {
       await t.persist(patch);
     };
     const isGone = (err: unknown) =>
-      err instanceof ApiError && (err.code === 'SESSION_DISCARDED' || (err.code === 'SESSION_CLOSED' && !(err.details as { recordingId?: string } | undefined)?.recordingId));
+      err instanceof ApiError &&
+      (err.code === 'SESSION_DISCARDED' ||
+        (err.code === 'SESSION_CLOSED' && !(err.details as { recordingId?: string } | undefined)?.recordingId));
     await t.persist(patch).catch(async (err: unknown) => {
       if (isGone(err)) return startOver(err);
       // The server finished this take already (a page died after the final PATCH, before its answer).
@@ -305,15 +349,22 @@ export class TakeManager {
 
   /** Compares the server's record of the bytes with ours; deletes the local copy only on a full match. */
   async verify(t: LiveTake, recordingId: string, o: { retry?: boolean } = {}): Promise<KeepResult> {
-    const rec = o.retry === false ? await getRecording(this.client, recordingId) : await t.persist(() => getRecording(this.client, recordingId));
+    const rec =
+      o.retry === false
+        ? await getRecording(this.client, recordingId)
+        : await t.persist(() => getRecording(this.client, recordingId));
     const localSha = await t.digest();
     const size = t.source.size;
     const serverSha = rec.metadata.upload_sha256;
     const serverSize = rec.metadata.upload_size === undefined ? undefined : Number(rec.metadata.upload_size);
     let problem: string | undefined;
-    if (serverSha === undefined || serverSize === undefined) problem = 'The server did not report the size and sha256 of what it received; the local copy is kept';
-    else if (serverSize !== size) problem = `The server received ${serverSize} bytes, this browser recorded ${size}; the local copy is kept`;
-    else if (serverSha !== localSha) problem = 'The server received different bytes than this browser recorded (sha256 differs); the local copy is kept';
+    if (serverSha === undefined || serverSize === undefined)
+      problem = 'The server did not report the size and sha256 of what it received; the local copy is kept';
+    else if (serverSize !== size)
+      problem = `The server received ${serverSize} bytes, this browser recorded ${size}; the local copy is kept`;
+    else if (serverSha !== localSha)
+      problem =
+        'The server received different bytes than this browser recorded (sha256 differs); the local copy is kept';
     if (problem) {
       t.take = await this.store.update(t.take.id, { problem });
       t.problem = { code: 'VERIFY_FAILED', message: problem };
@@ -341,7 +392,9 @@ export class TakeManager {
       this.live.delete(takeId);
     } else if (take?.uploadUrl) {
       const { Upload } = await import('tus-js-client');
-      await Upload.terminate(take.uploadUrl, { headers: this.o.uploadHeaders ?? {}, retryDelays: [0, 1000] }).catch(() => undefined);
+      await Upload.terminate(take.uploadUrl, { headers: this.o.uploadHeaders ?? {}, retryDelays: [0, 1000] }).catch(
+        () => undefined,
+      );
     }
     // Best effort: a server that cannot be told now still has the session, which it later offers as unfinished.
     if (take?.sessionId) await this.sessions.discard(take.sessionId).catch(() => undefined);
@@ -352,7 +405,11 @@ export class TakeManager {
   async recordProblem(mode: RecordingMode, problem: MediaProblem, deviceInfo?: Record<string, unknown>): Promise<void> {
     if (this.storage !== 'server') return;
     try {
-      const s = await this.sessions.create({ recordingType: mode, ...(deviceInfo ? { deviceInfo } : {}), settings: { problem: problem.code } });
+      const s = await this.sessions.create({
+        recordingType: mode,
+        ...(deviceInfo ? { deviceInfo } : {}),
+        settings: { problem: problem.code },
+      });
       await this.sessions.interrupt(s.id, `${problem.code}: ${problem.message}`.slice(0, 500));
     } catch (err) {
       // Diagnostics only: failing to record the problem must not add a second error for the user.

@@ -51,7 +51,8 @@ export interface LocalTake {
   problem?: string;
 }
 
-export type NewTake = Omit<LocalTake, 'bytes' | 'chunkCount' | 'lastSeq' | 'state' | 'durationMs'> & Partial<Pick<LocalTake, 'state' | 'durationMs'>>;
+export type NewTake = Omit<LocalTake, 'bytes' | 'chunkCount' | 'lastSeq' | 'state' | 'durationMs'> &
+  Partial<Pick<LocalTake, 'state' | 'durationMs'>>;
 
 interface ChunkRecord {
   takeId: string;
@@ -93,7 +94,8 @@ function done(tx: IDBTransaction): Promise<void> {
 function wrap(err: unknown): Error {
   if (err instanceof TakeStoreError) return err;
   const e = err as DOMException | null;
-  if (e?.name === 'QuotaExceededError') return new TakeStoreError('QUOTA_EXCEEDED', 'This browser has no room left to store the recording');
+  if (e?.name === 'QuotaExceededError')
+    return new TakeStoreError('QUOTA_EXCEEDED', 'This browser has no room left to store the recording');
   return new TakeStoreError('IDB_ERROR', `The browser's storage failed: ${e?.message ?? String(err)}`);
 }
 
@@ -111,8 +113,10 @@ export class TakeStore {
       const r = indexedDB.open(name, DB_VERSION);
       r.onupgradeneeded = () => {
         const db = r.result;
-        if (!db.objectStoreNames.contains('takes')) db.createObjectStore('takes', { keyPath: 'id' }).createIndex('byUser', 'userId');
-        if (!db.objectStoreNames.contains('chunks')) db.createObjectStore('chunks', { keyPath: ['takeId', 'seq'] }).createIndex('byOffset', ['takeId', 'offset']);
+        if (!db.objectStoreNames.contains('takes'))
+          db.createObjectStore('takes', { keyPath: 'id' }).createIndex('byUser', 'userId');
+        if (!db.objectStoreNames.contains('chunks'))
+          db.createObjectStore('chunks', { keyPath: ['takeId', 'seq'] }).createIndex('byOffset', ['takeId', 'offset']);
       };
       r.onsuccess = () => {
         const db = r.result;
@@ -121,7 +125,10 @@ export class TakeStore {
         resolve(new TakeStore(db));
       };
       r.onerror = () => reject(wrap(r.error));
-      r.onblocked = () => reject(new TakeStoreError('IDB_ERROR', 'The recorder database is held by an older tab; close other Recorder tabs'));
+      r.onblocked = () =>
+        reject(
+          new TakeStoreError('IDB_ERROR', 'The recorder database is held by an older tab; close other Recorder tabs'),
+        );
     });
   }
 
@@ -130,7 +137,9 @@ export class TakeStore {
   }
 
   private tx(stores: string[], mode: IDBTransactionMode): IDBTransaction {
-    return mode === 'readwrite' ? this.db.transaction(stores, mode, { durability: 'strict' }) : this.db.transaction(stores, mode);
+    return mode === 'readwrite'
+      ? this.db.transaction(stores, mode, { durability: 'strict' })
+      : this.db.transaction(stores, mode);
   }
 
   async create(t: NewTake): Promise<LocalTake> {
@@ -145,11 +154,17 @@ export class TakeStore {
    * Stores one slice and advances the take's counters in the same transaction; resolves once committed.
    * Re-appending a seq already stored (a retry after an error whose commit did happen) is a no-op.
    */
-  async appendChunk(id: string, seq: number, data: Blob | ArrayBuffer | Uint8Array, elapsedMs?: number): Promise<LocalTake> {
+  async appendChunk(
+    id: string,
+    seq: number,
+    data: Blob | ArrayBuffer | Uint8Array,
+    elapsedMs?: number,
+  ): Promise<LocalTake> {
     // Read the bytes before opening the transaction: awaiting anything else inside it would commit it early.
     const buf = await bytesOf(data);
     return this.modify(id, ['takes', 'chunks'], (take, tx) => {
-      if (take.state !== 'recording' && take.state !== 'stopped') return abort(tx, new TakeStoreError('TAKE_CLOSED', `Take ${id} is ${take.state}; no more bytes can be added`));
+      if (take.state !== 'recording' && take.state !== 'stopped')
+        return abort(tx, new TakeStoreError('TAKE_CLOSED', `Take ${id} is ${take.state}; no more bytes can be added`));
       if (seq <= take.lastSeq) return take; // already stored
       const chunk: ChunkRecord = { takeId: id, seq, offset: take.bytes, size: buf.byteLength, data: buf };
       tx.objectStore('chunks').add(chunk);
@@ -164,7 +179,10 @@ export class TakeStore {
   }
 
   /** Read-modify-write of the take record in one transaction (IndexedDB serialises it with appends). */
-  async update(id: string, patch: Partial<Omit<LocalTake, 'id' | 'userId' | 'bytes' | 'chunkCount' | 'lastSeq'>>): Promise<LocalTake> {
+  async update(
+    id: string,
+    patch: Partial<Omit<LocalTake, 'id' | 'userId' | 'bytes' | 'chunkCount' | 'lastSeq'>>,
+  ): Promise<LocalTake> {
     return this.modify(id, ['takes'], (take) => ({ ...take, ...patch }));
   }
 
@@ -184,7 +202,11 @@ export class TakeStore {
    * resolves with the stored take once committed. `change` may abort the transaction (abort()), or
    * return the take itself to leave it as it is. No take with that id: TAKE_NOT_FOUND.
    */
-  private async modify(id: string, stores: string[], change: (take: LocalTake, tx: IDBTransaction) => LocalTake | void): Promise<LocalTake> {
+  private async modify(
+    id: string,
+    stores: string[],
+    change: (take: LocalTake, tx: IDBTransaction) => LocalTake | void,
+  ): Promise<LocalTake> {
     const tx = this.tx(stores, 'readwrite');
     const takes = tx.objectStore('takes');
     const committed = done(tx);
@@ -210,7 +232,9 @@ export class TakeStore {
 
   /** The user's takes, newest first. */
   async list(userId: string): Promise<LocalTake[]> {
-    const all = (await req(this.tx(['takes'], 'readonly').objectStore('takes').index('byUser').getAll(userId))) as LocalTake[];
+    const all = (await req(
+      this.tx(['takes'], 'readonly').objectStore('takes').index('byUser').getAll(userId),
+    )) as LocalTake[];
     return all.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   }
 

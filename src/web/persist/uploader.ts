@@ -53,7 +53,8 @@ export interface LiveUploadOptions {
 }
 
 const DEFAULT_DELAYS = [0, 1000, 2000, 4000, 8000];
-const RETRYABLE = (status: number) => status === 0 || status === 408 || status === 409 || status === 423 || status === 429 || status >= 500;
+const RETRYABLE = (status: number) =>
+  status === 0 || status === 408 || status === 409 || status === 423 || status === 429 || status >= 500;
 /** The server refused these bytes or this upload for good: retrying cannot change the answer. */
 const PERMANENT = new Set([400, 413, 415, 422]);
 /** 409 is normally "offset conflict, HEAD and retry"; these 409s are final (the take's session is over). */
@@ -66,7 +67,12 @@ function isOffline(): boolean {
 function toApiError(err: unknown): ApiError {
   const e = err as tus.DetailedError;
   const res = e?.originalResponse;
-  if (!res) return new ApiError(0, 'NETWORK', `The server could not be reached (${e?.causingError?.message ?? e?.message ?? String(err)})`);
+  if (!res)
+    return new ApiError(
+      0,
+      'NETWORK',
+      `The server could not be reached (${e?.causingError?.message ?? e?.message ?? String(err)})`,
+    );
   let code = `HTTP_${res.getStatus()}`;
   let message = e.message;
   try {
@@ -204,7 +210,10 @@ export class LiveUpload {
       if (!id) await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** i, 5000)));
     }
     if (this.stopped) return;
-    if (!id) return this.retryLater(new ApiError(0, 'NO_RECORDING_ID', 'The server finished the upload but has not said which recording it made'));
+    if (!id)
+      return this.retryLater(
+        new ApiError(0, 'NO_RECORDING_ID', 'The server finished the upload but has not said which recording it made'),
+      );
     this.finish(id);
   }
 

@@ -29,7 +29,9 @@ export function mixAudio(tracks: MediaStreamTrack[]): AudioMix {
   if (live.length === 0) {
     return { track: undefined, levels: undefined, wake: async () => {}, stop: () => {} };
   }
-  const Ctx = globalThis.AudioContext ?? (globalThis as unknown as { webkitAudioContext?: typeof AudioContext }).webkitAudioContext;
+  const Ctx =
+    globalThis.AudioContext ??
+    (globalThis as unknown as { webkitAudioContext?: typeof AudioContext }).webkitAudioContext;
   if (!Ctx) {
     // No Web Audio: record the first track, no meter, no mix. Better a take without system audio than none.
     return { track: live[0], levels: undefined, wake: async () => {}, stop: () => {} };

@@ -30,8 +30,10 @@ export class MediaProblemError extends Error {
 
 function isMediaProblem(v: unknown): v is MediaProblem {
   return (
-    typeof v === 'object' && v !== null &&
-    typeof (v as MediaProblem).code === 'string' && typeof (v as MediaProblem).message === 'string' &&
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as MediaProblem).code === 'string' &&
+    typeof (v as MediaProblem).message === 'string' &&
     !(v instanceof Error)
   );
 }
@@ -70,10 +72,14 @@ export function describeMediaError(err: unknown, what: MediaWhat): MediaProblem 
   if (typeof err === 'object' && err !== null && isMediaProblem((err as { problem?: unknown }).problem)) {
     return (err as { problem: MediaProblem }).problem;
   }
-  const name = typeof err === 'object' && err !== null && typeof (err as { name?: unknown }).name === 'string'
-    ? (err as { name: string }).name : '';
-  const detail = typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string'
-    ? (err as { message: string }).message : String(err);
+  const name =
+    typeof err === 'object' && err !== null && typeof (err as { name?: unknown }).name === 'string'
+      ? (err as { name: string }).name
+      : '';
+  const detail =
+    typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string'
+      ? (err as { message: string }).message
+      : String(err);
   const screen = what === 'screen';
 
   switch (name) {

@@ -23,17 +23,78 @@ export interface ModeInfo {
 }
 
 export const MODES: Record<RecordingMode, ModeInfo> = {
-  camera: { label: 'Camera', camera: true, mic: true, micOptional: true, screen: false, slides: false, video: true, composited: false },
-  audio: { label: 'Audio', camera: false, mic: true, micOptional: false, screen: false, slides: false, video: false, composited: false },
-  screen: { label: 'Screen', camera: false, mic: true, micOptional: true, screen: true, slides: false, video: true, composited: false },
-  'screen-camera': { label: 'Screen + camera', camera: true, mic: true, micOptional: true, screen: true, slides: false, video: true, composited: true },
-  slides: { label: 'Slides', camera: false, mic: true, micOptional: true, screen: false, slides: true, video: true, composited: true },
-  'slides-camera': { label: 'Slides + camera', camera: true, mic: true, micOptional: true, screen: false, slides: true, video: true, composited: true },
+  camera: {
+    label: 'Camera',
+    camera: true,
+    mic: true,
+    micOptional: true,
+    screen: false,
+    slides: false,
+    video: true,
+    composited: false,
+  },
+  audio: {
+    label: 'Audio',
+    camera: false,
+    mic: true,
+    micOptional: false,
+    screen: false,
+    slides: false,
+    video: false,
+    composited: false,
+  },
+  screen: {
+    label: 'Screen',
+    camera: false,
+    mic: true,
+    micOptional: true,
+    screen: true,
+    slides: false,
+    video: true,
+    composited: false,
+  },
+  'screen-camera': {
+    label: 'Screen + camera',
+    camera: true,
+    mic: true,
+    micOptional: true,
+    screen: true,
+    slides: false,
+    video: true,
+    composited: true,
+  },
+  slides: {
+    label: 'Slides',
+    camera: false,
+    mic: true,
+    micOptional: true,
+    screen: false,
+    slides: true,
+    video: true,
+    composited: true,
+  },
+  'slides-camera': {
+    label: 'Slides + camera',
+    camera: true,
+    mic: true,
+    micOptional: true,
+    screen: false,
+    slides: true,
+    video: true,
+    composited: true,
+  },
 };
 
 /** In the order the UI offers them. */
-export const MODE_LIST: readonly RecordingMode[] = ['camera', 'audio', 'screen', 'screen-camera', 'slides', 'slides-camera'];
+export const MODE_LIST: readonly RecordingMode[] = [
+  'camera',
+  'audio',
+  'screen',
+  'screen-camera',
+  'slides',
+  'slides-camera',
+];
 
 export function isRecordingMode(v: unknown): v is RecordingMode {
-  return typeof v === 'string' && Object.prototype.hasOwnProperty.call(MODES, v);
+  return typeof v === 'string' && Object.hasOwn(MODES, v);
 }

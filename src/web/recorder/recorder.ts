@@ -86,7 +86,13 @@ export class Recorder {
   #slideChanges: { index: number; atMs: number }[] = [];
   #pendingSlide: number | undefined;
   #unsubscribeSlides: (() => void) | undefined;
-  #listeners: Listeners = { state: new Set(), countdown: new Set(), chunk: new Set(), stopped: new Set(), error: new Set() };
+  #listeners: Listeners = {
+    state: new Set(),
+    countdown: new Set(),
+    chunk: new Set(),
+    stopped: new Set(),
+    error: new Set(),
+  };
 
   constructor(o: RecorderOptions) {
     this.#o = o;
@@ -221,7 +227,10 @@ export class Recorder {
       // The browser stopped on its own (every track ended): treat like a source that went away.
       this.#freeze();
       if (this.#stopReason === 'user') {
-        this.#stopReason = this.#failure ?? { code: 'unknown', message: 'The recording stopped because its sources ended. Everything recorded until then is kept.' };
+        this.#stopReason = this.#failure ?? {
+          code: 'unknown',
+          message: 'The recording stopped because its sources ended. Everything recorded until then is kept.',
+        };
       }
     }
     this.#finish();

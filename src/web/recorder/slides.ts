@@ -10,7 +10,11 @@ import workerUrl from 'pdfjs-dist/build/pdf.worker.min.mjs?url';
 pdfjs.GlobalWorkerOptions.workerSrc = workerUrl;
 
 /** Draws slide `i` into a fresh canvas of about `w`×`h`, or throws. */
-type SlideRenderer = (i: number, w: number, h: number) => Promise<CanvasImageSource & { width: number; height: number }>;
+type SlideRenderer = (
+  i: number,
+  w: number,
+  h: number,
+) => Promise<CanvasImageSource & { width: number; height: number }>;
 
 export class SlideError extends Error {
   override name = 'SlideError';
@@ -46,7 +50,10 @@ export class SlideDeck {
       doc = await pdfjs.getDocument({ data }).promise;
     } catch (err) {
       const name = (err as { name?: string }).name;
-      if (name === 'PasswordException') throw new SlideError('This PDF is password-protected. Save a copy without a password and open that.', { cause: err });
+      if (name === 'PasswordException')
+        throw new SlideError('This PDF is password-protected. Save a copy without a password and open that.', {
+          cause: err,
+        });
       throw new SlideError('This file could not be opened as a PDF.', { cause: err });
     }
     if (doc.numPages < 1) throw new SlideError('This PDF has no pages.');
@@ -81,13 +88,16 @@ export class SlideDeck {
       ? [...(files as File[])].sort((a, b) => NAME_COLLATOR.compare(a.name, b.name))
       : [...files];
     const bad = list.find((f) => f.type !== '' && !f.type.startsWith('image/'));
-    if (bad) throw new SlideError(`${(bad as File).name ?? 'A file'} is not an image. Choose images (PNG, JPEG…) or one PDF.`);
+    if (bad)
+      throw new SlideError(`${(bad as File).name ?? 'A file'} is not an image. Choose images (PNG, JPEG…) or one PDF.`);
     const render: SlideRenderer = async (i) => {
       const blob = list[i]!;
       try {
         return await createImageBitmap(blob);
       } catch (err) {
-        throw new SlideError(`${(blob as File).name ?? `Image ${i + 1}`} could not be opened as an image.`, { cause: err });
+        throw new SlideError(`${(blob as File).name ?? `Image ${i + 1}`} could not be opened as an image.`, {
+          cause: err,
+        });
       }
     };
     const deck = new SlideDeck(list.length, render, () => {}, size?.width, size?.height);

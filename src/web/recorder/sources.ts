@@ -6,7 +6,14 @@
  */
 import { mixAudio, type AudioMix, type LevelMeter } from './audio.ts';
 import { createCompositor, type Compositor } from './compositor.ts';
-import { deviceLost, describeMediaError, MediaProblemError, screenShareStopped, type MediaProblem, type MediaWhat } from './errors.ts';
+import {
+  deviceLost,
+  describeMediaError,
+  MediaProblemError,
+  screenShareStopped,
+  type MediaProblem,
+  type MediaWhat,
+} from './errors.ts';
 import { MODES, type RecordingMode } from './modes.ts';
 import { QUALITY, type Quality } from './quality.ts';
 // Type only: pdf.js (~1 MB) stays out of the bundle for modes without slides.
@@ -91,14 +98,29 @@ async function playHidden(stream: MediaStream): Promise<HTMLVideoElement> {
 function trackInfo(t: MediaStreamTrack): Record<string, unknown> {
   const s = t.getSettings() as MediaTrackSettings & { displaySurface?: string; cursor?: string };
   const picked: Record<string, unknown> = {};
-  for (const k of ['width', 'height', 'frameRate', 'aspectRatio', 'sampleRate', 'channelCount', 'echoCancellation',
-    'noiseSuppression', 'autoGainControl', 'displaySurface', 'facingMode'] as const) {
+  for (const k of [
+    'width',
+    'height',
+    'frameRate',
+    'aspectRatio',
+    'sampleRate',
+    'channelCount',
+    'echoCancellation',
+    'noiseSuppression',
+    'autoGainControl',
+    'displaySurface',
+    'facingMode',
+  ] as const) {
     if (s[k as keyof typeof s] !== undefined) picked[k] = s[k as keyof typeof s];
   }
   return { kind: t.kind, label: t.label, settings: picked };
 }
 
-function collectDeviceInfo(mode: RecordingMode, quality: Quality, parts: Record<string, MediaStreamTrack[]>): Record<string, unknown> {
+function collectDeviceInfo(
+  mode: RecordingMode,
+  quality: Quality,
+  parts: Record<string, MediaStreamTrack[]>,
+): Record<string, unknown> {
   const nav = navigator as Navigator & { userAgentData?: { platform?: string; mobile?: boolean } };
   const tracks: Record<string, unknown> = {};
   for (const [name, list] of Object.entries(parts)) if (list.length) tracks[name] = list.map(trackInfo);
@@ -107,7 +129,10 @@ function collectDeviceInfo(mode: RecordingMode, quality: Quality, parts: Record<
     platform: nav.userAgentData?.platform ?? nav.platform,
     mobile: nav.userAgentData?.mobile,
     language: nav.language,
-    screen: typeof screen !== 'undefined' ? { width: screen.width, height: screen.height, pixelRatio: globalThis.devicePixelRatio } : undefined,
+    screen:
+      typeof screen !== 'undefined'
+        ? { width: screen.width, height: screen.height, pixelRatio: globalThis.devicePixelRatio }
+        : undefined,
     mode,
     quality,
     tracks,
@@ -122,7 +147,11 @@ export async function acquireSources(o: SourceOptions): Promise<Sources> {
   const cleanups: (() => void)[] = [];
   const releaseAll = () => {
     for (const c of cleanups.splice(0).reverse()) {
-      try { c(); } catch { /* releasing is best effort */ }
+      try {
+        c();
+      } catch {
+        /* releasing is best effort */
+      }
     }
     for (const s of owned.splice(0)) s.getTracks().forEach((t) => t.stop());
   };
@@ -132,9 +161,14 @@ export async function acquireSources(o: SourceOptions): Promise<Sources> {
   }
 
   const md = typeof navigator !== 'undefined' ? navigator.mediaDevices : undefined;
-  if (!md?.getUserMedia) fail(new TypeError('navigator.mediaDevices.getUserMedia is missing'), info.screen ? 'screen' : info.camera ? 'camera' : 'microphone');
+  if (!md?.getUserMedia)
+    fail(
+      new TypeError('navigator.mediaDevices.getUserMedia is missing'),
+      info.screen ? 'screen' : info.camera ? 'camera' : 'microphone',
+    );
   if (info.screen && !md.getDisplayMedia) fail(new TypeError('getDisplayMedia is missing'), 'screen');
-  if (typeof MediaRecorder === 'undefined') fail(new TypeError('MediaRecorder is missing'), info.camera ? 'camera' : 'microphone');
+  if (typeof MediaRecorder === 'undefined')
+    fail(new TypeError('MediaRecorder is missing'), info.camera ? 'camera' : 'microphone');
   if (info.slides && !o.slides) {
     throw new MediaProblemError({ code: 'unknown', message: 'Open a PDF or a set of images for the slides first.' });
   }
@@ -144,7 +178,11 @@ export async function acquireSources(o: SourceOptions): Promise<Sources> {
   if (info.screen) {
     try {
       screenStream = await md.getDisplayMedia({
-        video: { width: { ideal: q.width }, height: { ideal: q.height }, frameRate: { ideal: q.frameRate, max: q.frameRate } },
+        video: {
+          width: { ideal: q.width },
+          height: { ideal: q.height },
+          frameRate: { ideal: q.frameRate, max: q.frameRate },
+        },
         audio: true, // system/tab audio where the browser offers it
         // Chromium hints: offer system audio, do not offer this tab (it would record itself).
         ...({ systemAudio: 'include', selfBrowserSurface: 'exclude', surfaceSwitching: 'include' } as object),
@@ -181,7 +219,10 @@ export async function acquireSources(o: SourceOptions): Promise<Sources> {
       let base: HTMLVideoElement | HTMLCanvasElement;
       if (screenStream) {
         const sv = await playHidden(new MediaStream(screenStream.getVideoTracks()));
-        cleanups.push(() => { sv.pause(); sv.srcObject = null; });
+        cleanups.push(() => {
+          sv.pause();
+          sv.srcObject = null;
+        });
         base = sv;
       } else {
         await o.slides!.setSize(q.width, q.height);
@@ -190,10 +231,19 @@ export async function acquireSources(o: SourceOptions): Promise<Sources> {
       let camVideo: HTMLVideoElement | undefined;
       if (camStream) {
         const cv = await playHidden(camStream);
-        cleanups.push(() => { cv.pause(); cv.srcObject = null; });
+        cleanups.push(() => {
+          cv.pause();
+          cv.srcObject = null;
+        });
         camVideo = cv;
       }
-      compositor = createCompositor({ base, camera: camVideo, width: q.width, height: q.height, frameRate: q.frameRate });
+      compositor = createCompositor({
+        base,
+        camera: camVideo,
+        width: q.width,
+        height: q.height,
+        frameRate: q.frameRate,
+      });
       const comp = compositor;
       cleanups.push(() => comp.stop());
       videoTrack = comp.stream.getVideoTracks()[0];
@@ -220,7 +270,11 @@ export async function acquireSources(o: SourceOptions): Promise<Sources> {
     if (stopped || ended) return;
     ended = p;
     for (const cb of endedListeners) {
-      try { cb(p); } catch (err) { console.error('source ended listener failed', err); }
+      try {
+        cb(p);
+      } catch (err) {
+        console.error('source ended listener failed', err);
+      }
     }
   };
   const watch = (t: MediaStreamTrack | undefined, problem: () => MediaProblem) => {

@@ -34,7 +34,10 @@ export interface RestartableServer {
  * The real server as its own process (`bin/recorder.js serve`, what `npm start` runs) on a fresh
  * database of the test target, restartable on the same port, database and DATA_DIR.
  */
-export async function restartableServer(target: PgTarget, env: Record<string, string> = {}): Promise<RestartableServer> {
+export async function restartableServer(
+  target: PgTarget,
+  env: Record<string, string> = {},
+): Promise<RestartableServer> {
   const db = await freshDatabase(target);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-persist-'));
   const port = await freePort();
@@ -46,7 +49,15 @@ export async function restartableServer(target: PgTarget, env: Record<string, st
     let stderr = '';
     const c = spawn(process.execPath, [path.join(ROOT, 'bin/recorder.js'), 'serve'], {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: db.url, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', ...env },
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+        ...env,
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     c.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -120,8 +131,30 @@ export async function recorderStyleWebm(dir: string, seconds: number): Promise<s
     const fd = fs.openSync(out, 'w');
     const args = [
       ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'],
-      ...['-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=15:duration=${seconds}`, '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`],
-      ...['-vf', 'noise=alls=40:allf=t+u', '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '1M', '-pix_fmt', 'yuv420p'],
+      ...[
+        '-f',
+        'lavfi',
+        '-i',
+        `testsrc2=size=320x240:rate=15:duration=${seconds}`,
+        '-f',
+        'lavfi',
+        '-i',
+        `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
+      ],
+      ...[
+        '-vf',
+        'noise=alls=40:allf=t+u',
+        '-c:v',
+        'libvpx-vp9',
+        '-deadline',
+        'realtime',
+        '-cpu-used',
+        '8',
+        '-b:v',
+        '1M',
+        '-pix_fmt',
+        'yuv420p',
+      ],
       ...['-c:a', 'libopus', '-b:a', '32k', '-f', 'webm', 'pipe:1'],
     ];
     const child = spawn('ffmpeg', args, { stdio: ['ignore', fd, 'pipe'] });
@@ -187,7 +220,8 @@ export class FileRecorder {
   feedUnreadable(): void {
     this.seq++;
     const data = new Blob([new Uint8Array(1)]);
-    data.arrayBuffer = () => Promise.reject(new DOMException('The requested file could not be read', 'NotReadableError'));
+    data.arrayBuffer = () =>
+      Promise.reject(new DOMException('The requested file could not be read', 'NotReadableError'));
     this.emit('chunk', { data, seq: this.seq, elapsedMs: this.seq * this.sliceMs });
   }
 
@@ -200,7 +234,11 @@ export class FileRecorder {
 }
 
 /** Polls probe every 50 ms until it yields a value (not undefined/false), or fails naming what it waited for. */
-export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();

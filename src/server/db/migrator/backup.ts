@@ -48,7 +48,10 @@ export async function dataAtRisk(client: pg.Client, statements: string[]): Promi
   const seen = new Set<string>();
   for (const stmt of statements) {
     const { tables, columns } = destructiveTargets(stmt);
-    const items = [...tables.map((t) => ({ table: t, column: undefined as string | undefined })), ...columns.map((c) => ({ table: c.table, column: c.column }))];
+    const items = [
+      ...tables.map((t) => ({ table: t, column: undefined as string | undefined })),
+      ...columns.map((c) => ({ table: c.table, column: c.column })),
+    ];
     for (const item of items) {
       const { rows } = await client.query<{ nsp: string; rel: string }>(
         `SELECT n.nspname AS nsp, c.relname AS rel FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -150,7 +153,11 @@ export async function writeBackup(
     const base = `${String(i + 1).padStart(2, '0')}-${t.display}${t.column ? `.${t.column}` : ''}`;
     if (t.column) {
       const keyColumns = await primaryKey(client, t.qualified);
-      if (keyColumns.length === 0) throw new MigrationError('BACKUP_FAILED', `${t.display} has no primary key: cannot back up column ${t.column} restorably`);
+      if (keyColumns.length === 0)
+        throw new MigrationError(
+          'BACKUP_FAILED',
+          `${t.display} has no primary key: cannot back up column ${t.column} restorably`,
+        );
       const cols = [...keyColumns, t.column].map((c) => client.escapeIdentifier(c)).join(', ');
       const file = `${base}.csv`;
       await copyOut(
@@ -158,12 +165,24 @@ export async function writeBackup(
         `COPY (SELECT ${cols} FROM ${t.qualified} WHERE ${client.escapeIdentifier(t.column)} IS NOT NULL) TO STDOUT WITH (FORMAT csv, HEADER true)`,
         path.join(dir, file),
       );
-      entries.push({ table: t.display, qualified: t.qualified, column: t.column, keyColumns, rows: t.rows, format: 'csv', file });
+      entries.push({
+        table: t.display,
+        qualified: t.qualified,
+        column: t.column,
+        keyColumns,
+        rows: t.rows,
+        format: 'csv',
+        file,
+      });
     } else if (tools) {
       const file = `${base}.dump`;
-      await execFileAsync(tools.dump, ['--data-only', '--format=custom', `--table=${t.qualified}`, `--file=${path.join(dir, file)}`], {
-        env: libpqEnv(url),
-      });
+      await execFileAsync(
+        tools.dump,
+        ['--data-only', '--format=custom', `--table=${t.qualified}`, `--file=${path.join(dir, file)}`],
+        {
+          env: libpqEnv(url),
+        },
+      );
       entries.push({ table: t.display, qualified: t.qualified, rows: t.rows, format: 'pg_dump', file });
     } else {
       const file = `${base}.csv`;
@@ -200,10 +219,10 @@ async function resetIdentities(client: pg.Client, qualified: string): Promise<vo
   );
   for (const { attname } of rows) {
     const col = client.escapeIdentifier(attname);
-    await client.query(`SELECT setval(pg_get_serial_sequence($1, $2), max(${col})) FROM ${qualified} HAVING max(${col}) IS NOT NULL`, [
-      qualified,
-      attname,
-    ]);
+    await client.query(
+      `SELECT setval(pg_get_serial_sequence($1, $2), max(${col})) FROM ${qualified} HAVING max(${col}) IS NOT NULL`,
+      [qualified, attname],
+    );
   }
 }
 
@@ -223,7 +242,11 @@ export async function restoreBackup(client: pg.Client, url: string, dir: string)
       const file = path.join(dir, e.file);
       if (e.format === 'pg_dump') {
         await client.query('COMMIT'); // pg_restore uses its own connection: earlier tables must be visible
-        await execFileAsync('pg_restore', ['--data-only', '--single-transaction', `--dbname=${libpqEnv(url).PGDATABASE}`, file], { env: libpqEnv(url) });
+        await execFileAsync(
+          'pg_restore',
+          ['--data-only', '--single-transaction', `--dbname=${libpqEnv(url).PGDATABASE}`, file],
+          { env: libpqEnv(url) },
+        );
         await client.query('BEGIN');
       } else {
         const cols = (await csvHeader(file)).map((c) => client.escapeIdentifier(c)).join(', ');
@@ -234,7 +257,9 @@ export async function restoreBackup(client: pg.Client, url: string, dir: string)
     for (const e of columns) {
       const keys = e.keyColumns!.map((c) => client.escapeIdentifier(c));
       const col = client.escapeIdentifier(e.column!);
-      await client.query(`CREATE TEMP TABLE restore_col ON COMMIT DROP AS SELECT ${[...keys, col].join(', ')} FROM ${e.qualified} WITH NO DATA`);
+      await client.query(
+        `CREATE TEMP TABLE restore_col ON COMMIT DROP AS SELECT ${[...keys, col].join(', ')} FROM ${e.qualified} WITH NO DATA`,
+      );
       await copyIn(client, `COPY restore_col FROM STDIN WITH (FORMAT csv, HEADER true)`, path.join(dir, e.file));
       const match = keys.map((k) => `t.${k} = r.${k}`).join(' AND ');
       // Restoring a value is not an edit: user triggers (e.g. updated_at) stay quiet meanwhile.

@@ -131,10 +131,18 @@ export class Migrator {
     const entries: StatusEntry[] = files.map((f) => {
       const a = byVersion.get(f.version);
       const state = drift.get(f.version)?.kind ?? (a ? 'applied' : 'pending');
-      return { version: f.version, phase: f.phase, name: f.name, state, appliedAt: a?.applied_at, durationMs: a?.duration_ms };
+      return {
+        version: f.version,
+        phase: f.phase,
+        name: f.name,
+        state,
+        appliedAt: a?.applied_at,
+        durationMs: a?.duration_ms,
+      };
     });
     for (const a of applied) {
-      if (!files.some((f) => f.version === a.version)) entries.push({ version: a.version, phase: a.phase, name: a.name, state: 'missing', appliedAt: a.applied_at });
+      if (!files.some((f) => f.version === a.version))
+        entries.push({ version: a.version, phase: a.phase, name: a.name, state: 'missing', appliedAt: a.applied_at });
     }
     return entries.sort((x, y) => x.version - y.version);
   }
@@ -145,7 +153,9 @@ export class Migrator {
     const q = async (c: pg.Client | pg.Pool) => {
       const { rows } = await c.query<{ t: string | null }>(`SELECT to_regclass('schema_migrations')::text AS t`);
       if (!rows[0]?.t) return new Set<number>();
-      return new Set((await c.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+      return new Set(
+        (await c.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version),
+      );
     };
     const applied = client ? await q(client) : await this.withClient(q);
     return files.filter((f) => !applied.has(f.version)).length;
@@ -153,11 +163,20 @@ export class Migrator {
 
   private selectUp(files: MigrationFile[], applied: AppliedRow[], t: Target): MigrationFile[] {
     const done = new Set(applied.map((a) => a.version));
-    return files.filter((f) => !done.has(f.version) && (t.to === undefined || f.version <= t.to) && (t.phase === undefined || f.phase <= t.phase));
+    return files.filter(
+      (f) =>
+        !done.has(f.version) &&
+        (t.to === undefined || f.version <= t.to) &&
+        (t.phase === undefined || f.phase <= t.phase),
+    );
   }
 
   private selectDown(files: MigrationFile[], applied: AppliedRow[], t: Target): MigrationFile[] {
-    if (t.to === undefined && t.phase === undefined) throw new MigrationError('MIGRATION_TARGET', 'down needs --to VERSION or --phase N (use --to 0 to roll back everything)');
+    if (t.to === undefined && t.phase === undefined)
+      throw new MigrationError(
+        'MIGRATION_TARGET',
+        'down needs --to VERSION or --phase N (use --to 0 to roll back everything)',
+      );
     const byVersion = new Map(files.map((f) => [f.version, f]));
     return applied
       .filter((a) => (t.to !== undefined ? a.version > t.to : a.phase >= t.phase!))
@@ -174,7 +193,14 @@ export class Migrator {
     const steps = direction === 'up' ? this.selectUp(files, applied, target) : this.selectDown(files, applied, target);
     return steps.map((f) => {
       const s = direction === 'up' ? f.up : f.down;
-      return { version: f.version, phase: f.phase, name: f.name, file: s.file, transactional: s.transactional, sql: s.sql };
+      return {
+        version: f.version,
+        phase: f.phase,
+        name: f.name,
+        file: s.file,
+        transactional: s.transactional,
+        sql: s.sql,
+      };
     });
   }
 
@@ -195,11 +221,19 @@ export class Migrator {
         const applied = await this.applied(client);
         const drift = this.drift(files, applied);
         if (drift.length) throw driftError(drift);
-        const steps = direction === 'up' ? this.selectUp(files, applied, target) : this.selectDown(files, applied, target);
+        const steps =
+          direction === 'up' ? this.selectUp(files, applied, target) : this.selectDown(files, applied, target);
         const result: PlanStep[] & { backupPath?: string } = [];
         if (direction === 'down' && steps.length) {
-          const risk = await dataAtRisk(client, steps.flatMap((s) => s.down.statements));
-          if (risk.length && !o.force) throw dataLossError(target.to !== undefined ? `version ${target.to}` : `before phase ${target.phase}`, toRisk(risk));
+          const risk = await dataAtRisk(
+            client,
+            steps.flatMap((s) => s.down.statements),
+          );
+          if (risk.length && !o.force)
+            throw dataLossError(
+              target.to !== undefined ? `version ${target.to}` : `before phase ${target.phase}`,
+              toRisk(risk),
+            );
           if (risk.length) {
             const reason = `down-to-${target.to ?? `phase${target.phase}`}`;
             result.backupPath = await writeBackup(client, this.opts.url, this.opts.backupDir, reason, risk, o.backup);
@@ -214,9 +248,19 @@ export class Migrator {
           if (script.transactional) await this.runTransactional(client, f, script, direction);
           else await this.runStatement(client, f, script, direction);
           const ms = Date.now() - started;
-          this.opts.logger.info({ file: script.file, ms, transactional: script.transactional }, `migration ${direction}`);
+          this.opts.logger.info(
+            { file: script.file, ms, transactional: script.transactional },
+            `migration ${direction}`,
+          );
           this.opts.onProgress?.({ type: 'stepDone', direction, file: script.file, index: i, total: steps.length, ms });
-          result.push({ version: f.version, phase: f.phase, name: f.name, file: script.file, transactional: script.transactional, sql: script.sql });
+          result.push({
+            version: f.version,
+            phase: f.phase,
+            name: f.name,
+            file: script.file,
+            transactional: script.transactional,
+            sql: script.sql,
+          });
         }
         return result;
       } finally {
@@ -238,12 +282,20 @@ export class Migrator {
     const base = this.opts.retryBaseMs ?? 250;
     const waitMs = Math.min(10_000, base * 2 ** attempt) * (0.75 + Math.random() * 0.5);
     const reason = (err as Error).message;
-    this.opts.logger.warn({ file, attempt: attempt + 1, waitMs: Math.round(waitMs), reason }, 'migration step will be retried');
+    this.opts.logger.warn(
+      { file, attempt: attempt + 1, waitMs: Math.round(waitMs), reason },
+      'migration step will be retried',
+    );
     this.opts.onProgress?.({ type: 'retry', file, attempt: attempt + 1, waitMs: Math.round(waitMs), reason });
     await new Promise((r) => setTimeout(r, waitMs));
   }
 
-  private async runTransactional(client: pg.Client, f: MigrationFile, script: MigrationScript, direction: 'up' | 'down') {
+  private async runTransactional(
+    client: pg.Client,
+    f: MigrationFile,
+    script: MigrationScript,
+    direction: 'up' | 'down',
+  ) {
     for (let attempt = 0; ; attempt++) {
       const started = Date.now();
       try {
@@ -266,9 +318,10 @@ export class Migrator {
   }
 
   private async indexValidity(client: pg.Client, name: string): Promise<boolean | undefined> {
-    const { rows } = await client.query<{ valid: boolean }>('SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass($1)', [
-      client.escapeIdentifier(name),
-    ]);
+    const { rows } = await client.query<{ valid: boolean }>(
+      'SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass($1)',
+      [client.escapeIdentifier(name)],
+    );
     return rows[0]?.valid;
   }
 
@@ -304,7 +357,10 @@ export class Migrator {
         if (build && (await this.indexValidity(client, build.name)) !== true) {
           await this.dropInvalid(client, build.name);
           if (++invalidBuilds >= maxInvalid) {
-            throw new MigrationError('MIGRATION_INDEX_INVALID', `${script.file}: index ${build.name} was INVALID after ${invalidBuilds} build(s); dropped it. Nothing recorded.`);
+            throw new MigrationError(
+              'MIGRATION_INDEX_INVALID',
+              `${script.file}: index ${build.name} was INVALID after ${invalidBuilds} build(s); dropped it. Nothing recorded.`,
+            );
           }
           await this.backoff(script.file, attempt, new Error(`index ${build.name} INVALID after build`));
           continue;
@@ -321,6 +377,12 @@ export class Migrator {
 function stepError(file: string, err: unknown, attempt: number): MigrationError {
   const e = err as { code?: string; message?: string; position?: string };
   const retried = attempt > 0 ? ` after ${attempt} retr${attempt === 1 ? 'y' : 'ies'}` : '';
-  const hint = e.code === '55P03' ? ' (lock_timeout: another session holds a lock on the table; try again when it is idle, or raise MIGRATION_LOCK_TIMEOUT)' : '';
-  return new MigrationError('MIGRATION_FAILED', `${file} failed${retried}: ${e.message ?? String(err)}${e.code ? ` [SQLSTATE ${e.code}]` : ''}${hint}. Rolled back where transactional; nothing recorded.`);
+  const hint =
+    e.code === '55P03'
+      ? ' (lock_timeout: another session holds a lock on the table; try again when it is idle, or raise MIGRATION_LOCK_TIMEOUT)'
+      : '';
+  return new MigrationError(
+    'MIGRATION_FAILED',
+    `${file} failed${retried}: ${e.message ?? String(err)}${e.code ? ` [SQLSTATE ${e.code}]` : ''}${hint}. Rolled back where transactional; nothing recorded.`,
+  );
 }

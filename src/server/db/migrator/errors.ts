@@ -17,7 +17,9 @@ export interface DriftEntry {
 
 export function driftError(drift: DriftEntry[]): MigrationError {
   const lines = drift.map((d) =>
-    d.kind === 'changed' ? `  ${d.file} changed after it was applied (checksum differs)` : `  ${d.file} was applied but its file is gone`,
+    d.kind === 'changed'
+      ? `  ${d.file} changed after it was applied (checksum differs)`
+      : `  ${d.file} was applied but its file is gone`,
   );
   return new MigrationError(
     'MIGRATION_DRIFT',

@@ -46,26 +46,41 @@ function parseScript(file: string, sql: string): MigrationScript {
   if (statements.length === 0) throw new MigrationFileError(file, 'holds no SQL statement');
   for (const s of statements) {
     if (isTransactionControl(s)) {
-      throw new MigrationFileError(file, 'must not control transactions itself (BEGIN/COMMIT/...): the engine wraps each file');
+      throw new MigrationFileError(
+        file,
+        'must not control transactions itself (BEGIN/COMMIT/...): the engine wraps each file',
+      );
     }
   }
   if (!transactional) {
     // One statement per file: a crash can then leave a file either applied or not, never half-applied.
     if (statements.length !== 1) {
-      throw new MigrationFileError(file, `a ${NO_TRANSACTION_DIRECTIVE} file must hold exactly one statement, found ${statements.length}`);
+      throw new MigrationFileError(
+        file,
+        `a ${NO_TRANSACTION_DIRECTIVE} file must hold exactly one statement, found ${statements.length}`,
+      );
     }
     const build = concurrentIndexBuild(statements[0]!);
     if (build && !build.ifNotExists) {
-      throw new MigrationFileError(file, 'CREATE INDEX CONCURRENTLY must say IF NOT EXISTS so that a re-run after a crash is safe');
+      throw new MigrationFileError(
+        file,
+        'CREATE INDEX CONCURRENTLY must say IF NOT EXISTS so that a re-run after a crash is safe',
+      );
     }
     const drop = concurrentIndexDrop(statements[0]!);
     if (drop && !drop.ifExists) {
-      throw new MigrationFileError(file, 'DROP INDEX CONCURRENTLY must say IF EXISTS so that a re-run after a crash is safe');
+      throw new MigrationFileError(
+        file,
+        'DROP INDEX CONCURRENTLY must say IF EXISTS so that a re-run after a crash is safe',
+      );
     }
   } else {
     for (const s of statements) {
       if (concurrentIndexBuild(s) || concurrentIndexDrop(s)) {
-        throw new MigrationFileError(file, `CONCURRENTLY cannot run inside a transaction: make it a ${NO_TRANSACTION_DIRECTIVE} file of its own`);
+        throw new MigrationFileError(
+          file,
+          `CONCURRENTLY cannot run inside a transaction: make it a ${NO_TRANSACTION_DIRECTIVE} file of its own`,
+        );
       }
     }
   }
@@ -78,7 +93,8 @@ export async function loadMigrations(dir: string): Promise<MigrationFile[]> {
   const byVersion = new Map<number, { phase: number; name: string; up?: string; down?: string }>();
   for (const f of names) {
     const m = FILE_RE.exec(f);
-    if (!m) throw new MigrationFileError(f, 'name must be NNNN_phaseN_<what>.up.sql or .down.sql (lower case, digits, _)');
+    if (!m)
+      throw new MigrationFileError(f, 'name must be NNNN_phaseN_<what>.up.sql or .down.sql (lower case, digits, _)');
     const version = Number(m[1]);
     const entry = byVersion.get(version) ?? { phase: Number(m[2]), name: m[3]! };
     if (entry.name !== m[3] || entry.phase !== Number(m[2])) {
@@ -90,10 +106,18 @@ export async function loadMigrations(dir: string): Promise<MigrationFile[]> {
   const out: MigrationFile[] = [];
   let lastPhase = 0;
   for (const [version, e] of [...byVersion].sort((a, b) => a[0] - b[0])) {
-    if (!e.up || !e.down) throw new MigrationFileError(e.up ?? e.down!, `has no matching ${e.up ? '.down.sql' : '.up.sql'}`);
-    if (e.phase < lastPhase) throw new MigrationFileError(e.up, `phase ${e.phase} comes after phase ${lastPhase}: phases must not go backwards`);
+    if (!e.up || !e.down)
+      throw new MigrationFileError(e.up ?? e.down!, `has no matching ${e.up ? '.down.sql' : '.up.sql'}`);
+    if (e.phase < lastPhase)
+      throw new MigrationFileError(
+        e.up,
+        `phase ${e.phase} comes after phase ${lastPhase}: phases must not go backwards`,
+      );
     lastPhase = e.phase;
-    const [up, down] = await Promise.all([fs.readFile(path.join(dir, e.up), 'utf8'), fs.readFile(path.join(dir, e.down), 'utf8')]);
+    const [up, down] = await Promise.all([
+      fs.readFile(path.join(dir, e.up), 'utf8'),
+      fs.readFile(path.join(dir, e.down), 'utf8'),
+    ]);
     out.push({ version, phase: e.phase, name: e.name, up: parseScript(e.up, up), down: parseScript(e.down, down) });
   }
   return out;

@@ -21,7 +21,9 @@ export async function acquireRunnerLock(client: pg.Client, mode: 'wait' | 'fail'
         [...KEY],
       );
       const h = holder.rows[0];
-      const who = h ? ` (backend pid ${h.pid}, ${h.application_name || 'unnamed'}, connected ${h.backend_start.toISOString()})` : '';
+      const who = h
+        ? ` (backend pid ${h.pid}, ${h.application_name || 'unnamed'}, connected ${h.backend_start.toISOString()})`
+        : '';
       throw new MigrationError(
         'MIGRATION_LOCKED',
         mode === 'fail'

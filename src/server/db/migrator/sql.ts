@@ -46,8 +46,8 @@ function afterBlockComment(sql: string, i: number): number {
   let depth = 1;
   i += 2;
   while (i < sql.length && depth > 0) {
-    if (sql[i] === '/' && sql[i + 1] === '*') (depth++, (i += 2));
-    else if (sql[i] === '*' && sql[i + 1] === '/') (depth--, (i += 2));
+    if (sql[i] === '/' && sql[i + 1] === '*') depth++, (i += 2);
+    else if (sql[i] === '*' && sql[i + 1] === '/') depth--, (i += 2);
     else i++;
   }
   return i;
@@ -89,7 +89,9 @@ const QUALIFIED = String.raw`${IDENT}(?:\.${IDENT})?`;
 
 /** `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name ON ...` → { name, ifNotExists }. */
 export function concurrentIndexBuild(stmt: string): { name: string; ifNotExists: boolean } | undefined {
-  const m = new RegExp(String.raw`^CREATE (?:UNIQUE )?INDEX CONCURRENTLY (IF NOT EXISTS )?(${IDENT}) ON `, 'i').exec(normalise(stmt));
+  const m = new RegExp(String.raw`^CREATE (?:UNIQUE )?INDEX CONCURRENTLY (IF NOT EXISTS )?(${IDENT}) ON `, 'i').exec(
+    normalise(stmt),
+  );
   return m ? { name: unquote(m[2]!), ifNotExists: Boolean(m[1]) } : undefined;
 }
 
@@ -104,7 +106,10 @@ export function destructiveTargets(stmt: string): { tables: string[]; columns: {
   const s = normalise(stmt);
   const tables: string[] = [];
   const columns: { table: string; column: string }[] = [];
-  const drop = new RegExp(String.raw`^(?:DROP TABLE (?:IF EXISTS )?|TRUNCATE (?:TABLE )?(?:ONLY )?)(${QUALIFIED}(?: ?, ?${QUALIFIED})*)`, 'i').exec(s);
+  const drop = new RegExp(
+    String.raw`^(?:DROP TABLE (?:IF EXISTS )?|TRUNCATE (?:TABLE )?(?:ONLY )?)(${QUALIFIED}(?: ?, ?${QUALIFIED})*)`,
+    'i',
+  ).exec(s);
   if (drop) {
     for (const t of drop[1]!.split(/ ?, ?/)) tables.push(t.trim());
   }

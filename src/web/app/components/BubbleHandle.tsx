@@ -17,7 +17,13 @@ function contentRect(el: HTMLVideoElement | HTMLCanvasElement) {
  * A transparent handle laid over the camera bubble the compositor draws. Dragging it (pointer) or the
  * arrow keys move the bubble in the recording itself; + and − resize it.
  */
-export function BubbleHandle({ compositor, media }: { compositor: Compositor; media: RefObject<HTMLVideoElement | null> }) {
+export function BubbleHandle({
+  compositor,
+  media,
+}: {
+  compositor: Compositor;
+  media: RefObject<HTMLVideoElement | null>;
+}) {
   const [b, setB] = useState(compositor.bubble);
   const [, setLayout] = useState(0);
   const [drag, setDrag] = useState<{ dx: number; dy: number } | null>(null);

@@ -40,13 +40,30 @@ export function ConfirmDialog(p: {
   }
 
   return (
-    <dialog ref={ref} className="dialog" aria-labelledby={`${id}-t`} aria-describedby={`${id}-b`} onClose={() => p.open && p.onCancel()}>
+    <dialog
+      ref={ref}
+      className="dialog"
+      aria-labelledby={`${id}-t`}
+      aria-describedby={`${id}-b`}
+      onClose={() => p.open && p.onCancel()}
+    >
       <h2 id={`${id}-t`}>{p.title}</h2>
       <div id={`${id}-b`}>{p.children}</div>
-      {error && <p role="alert" className="form-error">{error}</p>}
+      {error && (
+        <p role="alert" className="form-error">
+          {error}
+        </p>
+      )}
       <div className="dialog-actions">
-        <button type="button" onClick={p.onCancel} autoFocus>Cancel</button>
-        <button type="button" className={p.danger ? 'danger' : 'primary'} onClick={() => void confirm()} disabled={busy}>
+        <button type="button" onClick={p.onCancel} autoFocus>
+          Cancel
+        </button>
+        <button
+          type="button"
+          className={p.danger ? 'danger' : 'primary'}
+          onClick={() => void confirm()}
+          disabled={busy}
+        >
           {p.confirmLabel}
         </button>
       </div>

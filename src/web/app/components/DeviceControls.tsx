@@ -36,37 +36,68 @@ export function DeviceControls(p: {
     <div className="device-controls">
       <div className="field">
         <label htmlFor={`${id}-q`}>Quality</label>
-        <select id={`${id}-q`} value={p.value.quality} onChange={(e) => set({ quality: e.target.value as Quality })} disabled={p.disabled}>
+        <select
+          id={`${id}-q`}
+          value={p.value.quality}
+          onChange={(e) => set({ quality: e.target.value as Quality })}
+          disabled={p.disabled}
+        >
           {QUALITY_LIST.map((q) => (
-            <option key={q} value={q}>{qualityLabel(q, m.video)}</option>
+            <option key={q} value={q}>
+              {qualityLabel(q, m.video)}
+            </option>
           ))}
         </select>
       </div>
       {m.camera && (
         <div className="field">
           <label htmlFor={`${id}-cam`}>Camera</label>
-          <select id={`${id}-cam`} value={p.value.cameraId} onChange={(e) => set({ cameraId: e.target.value })} disabled={p.disabled}>
+          <select
+            id={`${id}-cam`}
+            value={p.value.cameraId}
+            onChange={(e) => set({ cameraId: e.target.value })}
+            disabled={p.disabled}
+          >
             <option value="">Default camera</option>
-            {p.cameras.filter((d) => d.deviceId).map((d, i) => (
-              <option key={d.deviceId} value={d.deviceId}>{label(d, i, 'Camera')}</option>
-            ))}
+            {p.cameras
+              .filter((d) => d.deviceId)
+              .map((d, i) => (
+                <option key={d.deviceId} value={d.deviceId}>
+                  {label(d, i, 'Camera')}
+                </option>
+              ))}
           </select>
         </div>
       )}
       {m.micOptional && (
         <div className="field check">
-          <input id={`${id}-micon`} type="checkbox" checked={p.value.mic} onChange={(e) => set({ mic: e.target.checked })} disabled={p.disabled} />
+          <input
+            id={`${id}-micon`}
+            type="checkbox"
+            checked={p.value.mic}
+            onChange={(e) => set({ mic: e.target.checked })}
+            disabled={p.disabled}
+          />
           <label htmlFor={`${id}-micon`}>Record my microphone</label>
         </div>
       )}
       {m.mic && micOn && (
         <div className="field">
           <label htmlFor={`${id}-mic`}>Microphone</label>
-          <select id={`${id}-mic`} value={p.value.micId} onChange={(e) => set({ micId: e.target.value })} disabled={p.disabled}>
+          <select
+            id={`${id}-mic`}
+            value={p.value.micId}
+            onChange={(e) => set({ micId: e.target.value })}
+            disabled={p.disabled}
+          >
             <option value="">Default microphone</option>
-            {p.mics.filter((d) => d.deviceId).map((d, i) => (
-              <option key={d.deviceId} value={d.deviceId}>{label(d, i, 'Microphone')}</option>
-            ))}
+            {p.mics
+              .filter((d) => d.deviceId)
+              .map((d, i) => (
+                <option key={d.deviceId} value={d.deviceId}>
+                  {label(d, i, 'Microphone')}
+                </option>
+              ))}
           </select>
         </div>
       )}

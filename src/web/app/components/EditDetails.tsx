@@ -2,7 +2,12 @@ import { useId, useState, type FormEvent } from 'react';
 import { errorText } from '../hooks/util.ts';
 
 /** Title and description, edited in place; save() throws to keep the form open with the reason. */
-export function EditDetails(p: { title: string; description: string; save(d: { title: string; description: string | null }): Promise<void>; onClose(): void }) {
+export function EditDetails(p: {
+  title: string;
+  description: string;
+  save(d: { title: string; description: string | null }): Promise<void>;
+  onClose(): void;
+}) {
   const id = useId();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -32,10 +37,18 @@ export function EditDetails(p: { title: string; description: string; save(d: { t
         <label htmlFor={`${id}-d`}>Description</label>
         <textarea id={`${id}-d`} name="description" defaultValue={p.description} rows={3} maxLength={10000} />
       </div>
-      {error && <p className="error-text" role="alert">{error}</p>}
+      {error && (
+        <p className="error-text" role="alert">
+          {error}
+        </p>
+      )}
       <div className="actions">
-        <button type="submit" className="primary" disabled={busy}>Save</button>
-        <button type="button" onClick={p.onClose}>Cancel</button>
+        <button type="submit" className="primary" disabled={busy}>
+          Save
+        </button>
+        <button type="button" onClick={p.onClose}>
+          Cancel
+        </button>
       </div>
     </form>
   );

@@ -5,7 +5,15 @@ import type { LevelMeter as Meter } from '../../recorder/audio.ts';
  * A live bar from the recorder's level meter. Drawn with a style write per animation frame (no React
  * render per frame); the ARIA value is updated a few times a second so screen readers are not flooded.
  */
-export function LevelMeter({ levels, label = 'Microphone level', big = false }: { levels: Meter | undefined; label?: string; big?: boolean }) {
+export function LevelMeter({
+  levels,
+  label = 'Microphone level',
+  big = false,
+}: {
+  levels: Meter | undefined;
+  label?: string;
+  big?: boolean;
+}) {
   const bar = useRef<HTMLDivElement>(null);
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -25,7 +33,15 @@ export function LevelMeter({ levels, label = 'Microphone level', big = false }: 
     return () => cancelAnimationFrame(raf);
   }, [levels]);
   return (
-    <div ref={host} className={`level ${big ? 'level-big' : ''}`} role="meter" aria-label={label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={0}>
+    <div
+      ref={host}
+      className={`level ${big ? 'level-big' : ''}`}
+      role="meter"
+      aria-label={label}
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-valuenow={0}
+    >
       <div ref={bar} className="level-bar" />
     </div>
   );

@@ -17,7 +17,9 @@ function useSentinel(onVisible: () => void, active: boolean) {
   useEffect(() => {
     const el = ref.current;
     if (!el || !active || typeof IntersectionObserver === 'undefined') return;
-    const io = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && cb.current(), { rootMargin: '600px 0px' });
+    const io = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && cb.current(), {
+      rootMargin: '600px 0px',
+    });
     io.observe(el);
     return () => io.disconnect();
   }, [active]);
@@ -54,18 +56,29 @@ export function LibraryView({ projectId }: { projectId?: string }) {
 
   return (
     <section aria-labelledby={`${id}-h`} className="library">
-      <h2 id={`${id}-h`} className="sr-only">Recordings</h2>
+      <h2 id={`${id}-h`} className="sr-only">
+        Recordings
+      </h2>
       <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
         <div className="field grow">
           <label htmlFor={`${id}-q`}>Search</label>
-          <input id={`${id}-q`} type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Title or description" maxLength={200} />
+          <input
+            id={`${id}-q`}
+            type="search"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+            placeholder="Title or description"
+            maxLength={200}
+          />
         </div>
         <div className="field">
           <label htmlFor={`${id}-type`}>Type</label>
           <select id={`${id}-type`} value={type} onChange={(e) => setType(e.target.value)}>
             <option value="">All types</option>
             {Object.entries(MODE_LABELS).map(([k, v]) => (
-              <option key={k} value={k}>{v}</option>
+              <option key={k} value={k}>
+                {v}
+              </option>
             ))}
           </select>
         </div>
@@ -75,7 +88,9 @@ export function LibraryView({ projectId }: { projectId?: string }) {
             <select id={`${id}-proj`} value={project} onChange={(e) => setProject(e.target.value)}>
               <option value="">All projects</option>
               {projects.map((p) => (
-                <option key={p.id} value={p.id}>{p.name}</option>
+                <option key={p.id} value={p.id}>
+                  {p.name}
+                </option>
               ))}
             </select>
           </div>
@@ -106,7 +121,9 @@ export function LibraryView({ projectId }: { projectId?: string }) {
             ) : (
               <>
                 <p>No recordings yet.</p>
-                <Link to="/record" className="button primary">Make your first recording</Link>
+                <Link to="/record" className="button primary">
+                  Make your first recording
+                </Link>
               </>
             )}
           </div>
@@ -114,7 +131,9 @@ export function LibraryView({ projectId }: { projectId?: string }) {
       )}
       {lib.loading && lib.items.length === 0 && (
         <div className="grid" aria-hidden="true">
-          {Array.from({ length: 6 }, (_, i) => <div key={i} className="card skeleton" />)}
+          {Array.from({ length: 6 }, (_, i) => (
+            <div key={i} className="card skeleton" />
+          ))}
         </div>
       )}
 
@@ -139,7 +158,8 @@ export function LibraryView({ projectId }: { projectId?: string }) {
         }}
       >
         <p>
-          “{toDelete?.title}” will be deleted{server ? ' from the server' : ' from this browser'}. This cannot be undone.
+          “{toDelete?.title}” will be deleted{server ? ' from the server' : ' from this browser'}. This cannot be
+          undone.
         </p>
       </ConfirmDialog>
     </section>

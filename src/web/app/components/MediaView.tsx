@@ -36,20 +36,47 @@ export function fixUnknownDuration(el: HTMLMediaElement) {
 }
 
 /** The player: <video>, or <audio> with its waveform; seeking is the server's Range support (or a local blob). */
-export function MediaView({ src, audio, title, mediaRef }: { src: string; audio: boolean; title: string; mediaRef?: RefObject<HTMLMediaElement | null> }) {
+export function MediaView({
+  src,
+  audio,
+  title,
+  mediaRef,
+}: {
+  src: string;
+  audio: boolean;
+  title: string;
+  mediaRef?: RefObject<HTMLMediaElement | null>;
+}) {
   const own = useRef<HTMLMediaElement | null>(null);
   const ref = mediaRef ?? own;
   if (audio) {
     return (
       <div className="player audio-player">
         <Waveform url={src} media={ref} />
-        <audio ref={(el) => void (ref.current = el)} src={src} controls preload="metadata" data-testid="player" onLoadedMetadata={(e) => fixUnknownDuration(e.currentTarget)} aria-label={`Play ${title}`} />
+        <audio
+          ref={(el) => void (ref.current = el)}
+          src={src}
+          controls
+          preload="metadata"
+          data-testid="player"
+          onLoadedMetadata={(e) => fixUnknownDuration(e.currentTarget)}
+          aria-label={`Play ${title}`}
+        />
       </div>
     );
   }
   return (
     <div className="player">
-      <video ref={(el) => void (ref.current = el)} src={src} controls playsInline preload="metadata" data-testid="player" onLoadedMetadata={(e) => fixUnknownDuration(e.currentTarget)} aria-label={`Play ${title}`} />
+      <video
+        ref={(el) => void (ref.current = el)}
+        src={src}
+        controls
+        playsInline
+        preload="metadata"
+        data-testid="player"
+        onLoadedMetadata={(e) => fixUnknownDuration(e.currentTarget)}
+        aria-label={`Play ${title}`}
+      />
     </div>
   );
 }

@@ -12,11 +12,20 @@ const HINTS: Record<RecordingMode, string> = {
 };
 
 /** A radio group of buttons (roving tab stop, arrow keys), as the WAI-ARIA radio group pattern asks. */
-export function ModePicker({ value, onChange, disabled }: { value: RecordingMode; onChange(m: RecordingMode): void; disabled?: boolean }) {
+export function ModePicker({
+  value,
+  onChange,
+  disabled,
+}: {
+  value: RecordingMode;
+  onChange(m: RecordingMode): void;
+  disabled?: boolean;
+}) {
   const refs = useRef<(HTMLButtonElement | null)[]>([]);
 
   const onKey = (e: KeyboardEvent<HTMLButtonElement>, i: number) => {
-    const step = e.key === 'ArrowRight' || e.key === 'ArrowDown' ? 1 : e.key === 'ArrowLeft' || e.key === 'ArrowUp' ? -1 : 0;
+    const step =
+      e.key === 'ArrowRight' || e.key === 'ArrowDown' ? 1 : e.key === 'ArrowLeft' || e.key === 'ArrowUp' ? -1 : 0;
     if (!step) return;
     e.preventDefault();
     const next = (i + step + MODE_LIST.length) % MODE_LIST.length;
@@ -44,7 +53,9 @@ export function ModePicker({ value, onChange, disabled }: { value: RecordingMode
         >
           <ModeIcon mode={m} />
           <span className="mode-label">{MODES[m].label}</span>
-          <span className="mode-hint" id={`mode-hint-${m}`}>{HINTS[m]}</span>
+          <span className="mode-hint" id={`mode-hint-${m}`}>
+            {HINTS[m]}
+          </span>
         </button>
       ))}
     </div>

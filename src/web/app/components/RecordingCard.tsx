@@ -25,14 +25,20 @@ function Status({ item, onRetry }: { item: CardItem; onRetry(): void }) {
     return (
       <div className="card-status failed" role="group" aria-label="Processing failed">
         <span className="error-text">Failed{item.error ? `: ${item.error}` : ''}</span>
-        <button type="button" className="small" onClick={onRetry}>Retry</button>
+        <button type="button" className="small" onClick={onRetry}>
+          Retry
+        </button>
       </div>
     );
   }
   return null;
 }
 
-export const RecordingCard = memo(function RecordingCard(p: { item: CardItem; projects: Project[]; actions: CardActions }) {
+export const RecordingCard = memo(function RecordingCard(p: {
+  item: CardItem;
+  projects: Project[];
+  actions: CardActions;
+}) {
   const { item, actions } = p;
   const id = useId();
   const [menu, setMenu] = useState(false);
@@ -73,7 +79,14 @@ export const RecordingCard = memo(function RecordingCard(p: { item: CardItem; pr
   };
 
   return (
-    <article className="card" data-testid="recording-card" data-id={item.id} data-duration={item.durationSeconds} data-status={item.status} aria-labelledby={`${id}-t`}>
+    <article
+      className="card"
+      data-testid="recording-card"
+      data-id={item.id}
+      data-duration={item.durationSeconds}
+      data-status={item.status}
+      aria-labelledby={`${id}-t`}
+    >
       <Link to={item.href} className="card-media" tabIndex={-1} aria-hidden="true">
         <Thumb src={item.thumbnailUrl} mode={item.type} />
         <span className="card-duration">{formatDuration(item.durationSeconds)}</span>
@@ -81,10 +94,16 @@ export const RecordingCard = memo(function RecordingCard(p: { item: CardItem; pr
       <div className="card-body">
         {mode === 'rename' ? (
           <form onSubmit={submitRename} className="inline-form">
-            <label htmlFor={`${id}-rn`} className="sr-only">New title</label>
+            <label htmlFor={`${id}-rn`} className="sr-only">
+              New title
+            </label>
             <input id={`${id}-rn`} name="title" defaultValue={item.title} maxLength={300} required autoFocus />
-            <button type="submit" className="small primary">Save</button>
-            <button type="button" className="small" onClick={() => setMode('view')}>Cancel</button>
+            <button type="submit" className="small primary">
+              Save
+            </button>
+            <button type="button" className="small" onClick={() => setMode('view')}>
+              Cancel
+            </button>
           </form>
         ) : (
           <h3 id={`${id}-t`} className="card-title">
@@ -93,15 +112,23 @@ export const RecordingCard = memo(function RecordingCard(p: { item: CardItem; pr
         )}
         {mode === 'move' && (
           <form onSubmit={submitMove} className="inline-form">
-            <label htmlFor={`${id}-mv`} className="sr-only">Move to project</label>
+            <label htmlFor={`${id}-mv`} className="sr-only">
+              Move to project
+            </label>
             <select id={`${id}-mv`} name="project" defaultValue={item.projectId ?? ''} autoFocus>
               <option value="">No project</option>
               {p.projects.map((pr) => (
-                <option key={pr.id} value={pr.id}>{pr.name}</option>
+                <option key={pr.id} value={pr.id}>
+                  {pr.name}
+                </option>
               ))}
             </select>
-            <button type="submit" className="small primary">Move</button>
-            <button type="button" className="small" onClick={() => setMode('view')}>Cancel</button>
+            <button type="submit" className="small primary">
+              Move
+            </button>
+            <button type="button" className="small" onClick={() => setMode('view')}>
+              Cancel
+            </button>
           </form>
         )}
         <p className="card-meta">
@@ -109,21 +136,57 @@ export const RecordingCard = memo(function RecordingCard(p: { item: CardItem; pr
           <span aria-hidden="true">·</span>
           <span>{formatBytes(item.bytes)}</span>
           <span aria-hidden="true">·</span>
-          <time dateTime={item.createdAt} title={formatDateTime(item.createdAt)}>{relativeTime(item.createdAt)}</time>
+          <time dateTime={item.createdAt} title={formatDateTime(item.createdAt)}>
+            {relativeTime(item.createdAt)}
+          </time>
         </p>
         <Status item={item} onRetry={() => void run(() => actions.retry(item.id))} />
-        {error && <p className="error-text" role="alert">{error}</p>}
+        {error && (
+          <p className="error-text" role="alert">
+            {error}
+          </p>
+        )}
       </div>
       {(item.canEdit || item.canDelete) && (
         <div className="card-menu" ref={menuRef}>
-          <button type="button" className="icon-button" aria-haspopup="true" aria-expanded={menu} aria-controls={`${id}-menu`} aria-label={`Actions for ${item.title}`} onClick={() => setMenu((m) => !m)}>
-            <svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><circle cx="5" cy="12" r="2" /><circle cx="12" cy="12" r="2" /><circle cx="19" cy="12" r="2" /></svg>
+          <button
+            type="button"
+            className="icon-button"
+            aria-haspopup="true"
+            aria-expanded={menu}
+            aria-controls={`${id}-menu`}
+            aria-label={`Actions for ${item.title}`}
+            onClick={() => setMenu((m) => !m)}
+          >
+            <svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor">
+              <circle cx="5" cy="12" r="2" />
+              <circle cx="12" cy="12" r="2" />
+              <circle cx="19" cy="12" r="2" />
+            </svg>
           </button>
           {menu && (
             <ul id={`${id}-menu`} className="menu">
-              {item.canEdit && <li><button type="button" onClick={() => pick('rename')} autoFocus>Rename</button></li>}
-              {item.canEdit && p.projects.length > 0 && <li><button type="button" onClick={() => pick('move')}>Move to project</button></li>}
-              {item.canDelete && <li><button type="button" className="danger-text" onClick={() => pick('delete')}>Delete</button></li>}
+              {item.canEdit && (
+                <li>
+                  <button type="button" onClick={() => pick('rename')} autoFocus>
+                    Rename
+                  </button>
+                </li>
+              )}
+              {item.canEdit && p.projects.length > 0 && (
+                <li>
+                  <button type="button" onClick={() => pick('move')}>
+                    Move to project
+                  </button>
+                </li>
+              )}
+              {item.canDelete && (
+                <li>
+                  <button type="button" className="danger-text" onClick={() => pick('delete')}>
+                    Delete
+                  </button>
+                </li>
+              )}
             </ul>
           )}
         </div>

@@ -1,5 +1,11 @@
 import { useCallback, useEffect, useState } from 'react';
-import { dropUnfinished, findUnfinishedTakes, recoverTake, verifyUploadedTakes, type UnfinishedTake } from '../../persist/recovery.ts';
+import {
+  dropUnfinished,
+  findUnfinishedTakes,
+  recoverTake,
+  verifyUploadedTakes,
+  type UnfinishedTake,
+} from '../../persist/recovery.ts';
 import type { TakeManager } from '../../persist/take-manager.ts';
 import type { TakeStore } from '../../persist/take-store.ts';
 import { defaultTitle, formatDateTime, formatBytes, formatDuration, modeLabel, relativeTime } from '../format.ts';
@@ -79,7 +85,12 @@ export function RecoveryBanner({ onRecovered }: { onRecovered?: () => void } = {
     try {
       const r = await recoverTake(store, manager, t, { title: t.title ?? defaultTitle(t.mode, new Date(t.startedAt)) });
       if (r.verified === false) {
-        setRow(k, { kind: 'mismatch', localId: r.localId ?? t.localId!, ...(r.recordingId ? { recordingId: r.recordingId } : {}), ...(r.problem ? { problem: r.problem } : {}) });
+        setRow(k, {
+          kind: 'mismatch',
+          localId: r.localId ?? t.localId!,
+          ...(r.recordingId ? { recordingId: r.recordingId } : {}),
+          ...(r.problem ? { problem: r.problem } : {}),
+        });
         onRecovered?.(); // the server's copy is a recording all the same: the library shows it
         return;
       }
@@ -96,14 +107,25 @@ export function RecoveryBanner({ onRecovered }: { onRecovered?: () => void } = {
     <section className="recovery" data-testid="recovery" aria-labelledby="recovery-h">
       {takes.length > 0 && takes.every((t) => t.problem && t.localId) ? (
         // Only takes whose server copy failed its check: "not finished" would be the wrong story.
-        <h2 id="recovery-h">{takes.length === 1 ? 'A recording needs your attention' : `${takes.length} recordings need your attention`}</h2>
+        <h2 id="recovery-h">
+          {takes.length === 1 ? 'A recording needs your attention' : `${takes.length} recordings need your attention`}
+        </h2>
       ) : (
         <>
-          <h2 id="recovery-h">{takes.length === 1 ? 'A recording was not finished' : `${takes.length} recordings were not finished`}</h2>
-          <p className="muted">The page closed or the connection dropped while recording. Nothing is lost: recover it to keep it, or discard it.</p>
+          <h2 id="recovery-h">
+            {takes.length === 1 ? 'A recording was not finished' : `${takes.length} recordings were not finished`}
+          </h2>
+          <p className="muted">
+            The page closed or the connection dropped while recording. Nothing is lost: recover it to keep it, or
+            discard it.
+          </p>
         </>
       )}
-      {error && <p className="error-text" role="alert">Could not look for unfinished recordings: {error}</p>}
+      {error && (
+        <p className="error-text" role="alert">
+          Could not look for unfinished recordings: {error}
+        </p>
+      )}
       <ul className="recovery-list">
         {takes.map((t) => {
           const k = keyOf(t);
@@ -113,8 +135,13 @@ export function RecoveryBanner({ onRecovered }: { onRecovered?: () => void } = {
             <li key={k} className="recovery-item">
               <div>
                 <strong>{modeLabel(t.mode)}</strong>{' '}
-                <time dateTime={t.startedAt} title={formatDateTime(t.startedAt)}>{relativeTime(t.startedAt)}</time>
-                <span className="muted"> · {formatDuration(t.durationMs / 1000)} · {where(t)}</span>
+                <time dateTime={t.startedAt} title={formatDateTime(t.startedAt)}>
+                  {relativeTime(t.startedAt)}
+                </time>
+                <span className="muted">
+                  {' '}
+                  · {formatDuration(t.durationMs / 1000)} · {where(t)}
+                </span>
               </div>
               <div className="recovery-actions" aria-live="polite">
                 {s.kind === 'recovering' && (
@@ -139,14 +166,24 @@ export function RecoveryBanner({ onRecovered }: { onRecovered?: () => void } = {
                     error={s.kind === 'failed' ? s.message : null}
                     onRetry={() => void recover(t)}
                   >
-                    <button type="button" className="small" onClick={() => setToDrop(t)}>Discard</button>
+                    <button type="button" className="small" onClick={() => setToDrop(t)}>
+                      Discard
+                    </button>
                   </MismatchActions>
                 )}
                 {!bad && (s.kind === 'idle' || s.kind === 'failed') && (
                   <>
-                    {s.kind === 'failed' && <span className="error-text" role="alert">Recovery failed: {s.message} </span>}
-                    <button type="button" className="primary small" onClick={() => void recover(t)}>Recover</button>
-                    <button type="button" className="small" onClick={() => setToDrop(t)}>Discard</button>
+                    {s.kind === 'failed' && (
+                      <span className="error-text" role="alert">
+                        Recovery failed: {s.message}{' '}
+                      </span>
+                    )}
+                    <button type="button" className="primary small" onClick={() => void recover(t)}>
+                      Recover
+                    </button>
+                    <button type="button" className="small" onClick={() => setToDrop(t)}>
+                      Discard
+                    </button>
                   </>
                 )}
               </div>

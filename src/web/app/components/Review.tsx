@@ -37,7 +37,14 @@ function waitStored(manager: TakeManager, takeId: string): Promise<void> {
 type Saving = { kind: 'idle' } | { kind: 'saving'; sent: number; total: number } | { kind: 'failed'; message: string };
 
 /** The upload finished but the server's size or sha256 differs: the local copy was kept. */
-type Mismatch = { localId: string; recordingId?: string; problem?: string; title: string; retrying: boolean; error: string | null };
+type Mismatch = {
+  localId: string;
+  recordingId?: string;
+  problem?: string;
+  title: string;
+  retrying: boolean;
+  error: string | null;
+};
 
 /** The take just recorded, played from this browser, with the details it will be kept under. */
 export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
@@ -55,10 +62,12 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
 
   useEffect(() => {
     let live = true;
-    waitStored(manager, f.take.id).then(() => store.blob(f.take.id)).then(
-      (b) => live && setBlob(b),
-      (err) => live && setLoadError(errorText(err)),
-    );
+    waitStored(manager, f.take.id)
+      .then(() => store.blob(f.take.id))
+      .then(
+        (b) => live && setBlob(b),
+        (err) => live && setLoadError(errorText(err)),
+      );
     return () => void (live = false);
   }, [store, manager, f.take.id]);
 
@@ -71,13 +80,25 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
     setSaving({ kind: 'saving', sent: 0, total: blob?.size ?? 0 });
     try {
       // Why a take ended early (screen share stopped, device lost) stays on its session and recording.
-      const meta = { ...(f.slideChanges.length ? { slides: f.slideChanges } : {}), ...(f.endedBy ? { endedBy: f.endedBy } : {}) };
+      const meta = {
+        ...(f.slideChanges.length ? { slides: f.slideChanges } : {}),
+        ...(f.endedBy ? { endedBy: f.endedBy } : {}),
+      };
       const metadata = Object.keys(meta).length ? meta : undefined;
-      const r = await manager.keep(f.take.id, { title: t, description, projectId, metadata }, (sent, total) => setSaving({ kind: 'saving', sent, total }));
+      const r = await manager.keep(f.take.id, { title: t, description, projectId, metadata }, (sent, total) =>
+        setSaving({ kind: 'saving', sent, total }),
+      );
       if (r.verified === false) {
         // Stay: leaving would hide that the server's copy is not the take (the local one is the good one).
         setSaving({ kind: 'idle' });
-        setMismatch({ localId: r.localId, ...(r.recordingId ? { recordingId: r.recordingId } : {}), ...(r.problem ? { problem: r.problem } : {}), title: t, retrying: false, error: null });
+        setMismatch({
+          localId: r.localId,
+          ...(r.recordingId ? { recordingId: r.recordingId } : {}),
+          ...(r.problem ? { problem: r.problem } : {}),
+          title: t,
+          retrying: false,
+          error: null,
+        });
         return;
       }
       onDone();
@@ -95,7 +116,13 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
       if (!take) throw new Error('This take is no longer stored in this browser');
       const r = await recoverTake(store, manager, unfinishedFromLocal(take), { title: take.title ?? m.title });
       if (r.verified === false) {
-        setMismatch({ ...m, ...(r.recordingId ? { recordingId: r.recordingId } : {}), ...(r.problem ? { problem: r.problem } : {}), retrying: false, error: null });
+        setMismatch({
+          ...m,
+          ...(r.recordingId ? { recordingId: r.recordingId } : {}),
+          ...(r.problem ? { problem: r.problem } : {}),
+          retrying: false,
+          error: null,
+        });
         return;
       }
       onDone();
@@ -126,7 +153,9 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
               error={mismatch.error}
               onRetry={() => void retry(mismatch)}
             />
-            <p className="muted small-print">If you leave this page, the take stays in this browser and is offered again at the top of your library.</p>
+            <p className="muted small-print">
+              If you leave this page, the take stays in this browser and is offered again at the top of your library.
+            </p>
           </div>
         </div>
       </section>
@@ -135,10 +164,18 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
   return (
     <section className="review" aria-labelledby={`${id}-h`}>
       <h2 id={`${id}-h`}>Review your recording</h2>
-      {f.endedBy && <p className="notice warn" role="status">{f.endedBy.message}</p>}
+      {f.endedBy && (
+        <p className="notice warn" role="status">
+          {f.endedBy.message}
+        </p>
+      )}
       <div className="review-grid">
         <div className="review-media">
-          {loadError && <p className="error-text" role="alert">The take could not be read back from this browser: {loadError}</p>}
+          {loadError && (
+            <p className="error-text" role="alert">
+              The take could not be read back from this browser: {loadError}
+            </p>
+          )}
           <LocalTakePlayer url={url} video={video} durationMs={f.durationMs} bytes={blob?.size} />
         </div>
         <form className="review-form" onSubmit={keep}>
@@ -155,16 +192,24 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
               <label htmlFor={`${id}-proj`}>Project</label>
               <select id={`${id}-proj`} name="project" defaultValue={f.take.projectId ?? ''} disabled={busy}>
                 <option value="">No project</option>
-                {projects.filter((p) => p.role !== 'viewer').map((p) => (
-                  <option key={p.id} value={p.id}>{p.name}</option>
-                ))}
+                {projects
+                  .filter((p) => p.role !== 'viewer')
+                  .map((p) => (
+                    <option key={p.id} value={p.id}>
+                      {p.name}
+                    </option>
+                  ))}
               </select>
             </div>
           )}
           <div aria-live="polite" className="save-progress">
             {saving.kind === 'saving' && (
               <>
-                <progress max={saving.total || undefined} value={saving.total ? saving.sent : undefined} aria-label="Saving" />
+                <progress
+                  max={saving.total || undefined}
+                  value={saving.total ? saving.sent : undefined}
+                  aria-label="Saving"
+                />
                 <span>
                   {storage === 'server'
                     ? saving.total && saving.sent >= saving.total
@@ -181,8 +226,12 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
             </p>
           )}
           <div className="actions">
-            <button type="submit" className="primary" disabled={busy}>Keep</button>
-            <button type="button" onClick={() => setConfirmDiscard(true)} disabled={busy}>Discard</button>
+            <button type="submit" className="primary" disabled={busy}>
+              Keep
+            </button>
+            <button type="button" onClick={() => setConfirmDiscard(true)} disabled={busy}>
+              Discard
+            </button>
           </div>
         </form>
       </div>
@@ -198,21 +247,45 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
           onDone();
         }}
       >
-        <p>The recording will be deleted from this browser{storage === 'server' ? ' and the server' : ''}. This cannot be undone.</p>
+        <p>
+          The recording will be deleted from this browser{storage === 'server' ? ' and the server' : ''}. This cannot be
+          undone.
+        </p>
       </ConfirmDialog>
     </section>
   );
 }
 
 /** The take as this browser holds it: plays from the local blob, with its length and size. */
-function LocalTakePlayer({ url, video, durationMs, bytes }: { url: string | null | undefined; video: boolean; durationMs: number; bytes: number | undefined }) {
+function LocalTakePlayer({
+  url,
+  video,
+  durationMs,
+  bytes,
+}: {
+  url: string | null | undefined;
+  video: boolean;
+  durationMs: number;
+  bytes: number | undefined;
+}) {
   return (
     <>
       {url &&
         (video ? (
-          <video src={url} controls playsInline aria-label="Your recording" onLoadedMetadata={(e) => fixUnknownDuration(e.currentTarget)} />
+          <video
+            src={url}
+            controls
+            playsInline
+            aria-label="Your recording"
+            onLoadedMetadata={(e) => fixUnknownDuration(e.currentTarget)}
+          />
         ) : (
-          <audio src={url} controls aria-label="Your recording" onLoadedMetadata={(e) => fixUnknownDuration(e.currentTarget)} />
+          <audio
+            src={url}
+            controls
+            aria-label="Your recording"
+            onLoadedMetadata={(e) => fixUnknownDuration(e.currentTarget)}
+          />
         ))}
       <p className="muted">
         {formatDuration(durationMs / 1000)} · {formatBytes(bytes)} · saved in this browser

@@ -5,7 +5,15 @@ import { useSession, useSessionState } from '../session.tsx';
 export function StorageBadge() {
   const { storage } = useSession();
   return (
-    <span className={`badge badge-${storage}`} data-testid="storage-badge" title={storage === 'server' ? 'Recordings are uploaded while you record' : 'Recordings stay in this browser; clearing site data deletes them'}>
+    <span
+      className={`badge badge-${storage}`}
+      data-testid="storage-badge"
+      title={
+        storage === 'server'
+          ? 'Recordings are uploaded while you record'
+          : 'Recordings stay in this browser; clearing site data deletes them'
+      }
+    >
       {storage === 'server' ? 'Saved to the server' : 'Saved in this browser only'}
     </span>
   );
@@ -34,7 +42,9 @@ export function Shell({ children }: { children: ReactNode }) {
 
   return (
     <>
-      <a className="skip" href="#main">Skip to content</a>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
       <header className="topbar">
         <Link to="/" className="brand" aria-label="Recorder, library">
           <span aria-hidden="true" className="brand-dot" />
@@ -42,14 +52,22 @@ export function Shell({ children }: { children: ReactNode }) {
         </Link>
         <nav aria-label="Main">
           <ul>
-            <li><NavLink to="/">Library</NavLink></li>
-            <li><NavLink to="/record">Record</NavLink></li>
-            <li><NavLink to="/projects">Projects</NavLink></li>
+            <li>
+              <NavLink to="/">Library</NavLink>
+            </li>
+            <li>
+              <NavLink to="/record">Record</NavLink>
+            </li>
+            <li>
+              <NavLink to="/projects">Projects</NavLink>
+            </li>
           </ul>
         </nav>
         <div className="topbar-end">
           <StorageBadge />
-          <span className="who" title={user.email}>{user.displayName}</span>
+          <span className="who" title={user.email}>
+            {user.displayName}
+          </span>
           <button type="button" className="ghost" onClick={() => void signOut().then(() => navigate('/signin'))}>
             Sign out
           </button>

@@ -19,7 +19,12 @@ function useSlideKeys(deck: SlideDeck | null) {
       if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
       const fwd = e.key === 'ArrowRight' || e.key === 'PageDown' || (e.key === ' ' && !isTyping(e.target));
       const back = e.key === 'ArrowLeft' || e.key === 'PageUp';
-      if ((e.key === 'ArrowRight' || e.key === 'ArrowLeft') && isTyping(e.target) && (e.target as HTMLElement).tagName !== 'BUTTON') return;
+      if (
+        (e.key === 'ArrowRight' || e.key === 'ArrowLeft') &&
+        isTyping(e.target) &&
+        (e.target as HTMLElement).tagName !== 'BUTTON'
+      )
+        return;
       if (!fwd && !back) return;
       e.preventDefault();
       if (fwd) deck.next();
@@ -54,7 +59,8 @@ function useFullWindow(el: React.RefObject<HTMLElement | null>) {
     if (on) return void (await document.exitFullscreen().catch(() => undefined));
     if (fallback) return setFallback(false);
     // Where the element cannot go full screen (iPhone Safari), fill the window with CSS instead.
-    if (node.requestFullscreen && document.fullscreenEnabled) await node.requestFullscreen().catch(() => setFallback(true));
+    if (node.requestFullscreen && document.fullscreenEnabled)
+      await node.requestFullscreen().catch(() => setFallback(true));
     else setFallback(true);
   };
   useEffect(() => {
@@ -67,7 +73,13 @@ function useFullWindow(el: React.RefObject<HTMLElement | null>) {
 }
 
 /** What will be recorded, live: the picture (with the draggable bubble), or the level meter for audio. */
-export function Stage(p: { mode: RecordingMode; sources: Sources | null; deck: SlideDeck | null; overlay?: ReactNode; placeholder?: ReactNode }) {
+export function Stage(p: {
+  mode: RecordingMode;
+  sources: Sources | null;
+  deck: SlideDeck | null;
+  overlay?: ReactNode;
+  placeholder?: ReactNode;
+}) {
   const video = useRef<HTMLVideoElement>(null);
   const stage = useRef<HTMLDivElement>(null);
   const m = MODES[p.mode];
@@ -88,11 +100,24 @@ export function Stage(p: { mode: RecordingMode; sources: Sources | null; deck: S
   };
 
   return (
-    <div ref={stage} className={`stage ${m.video ? '' : 'stage-audio'} ${full.on ? 'presenting' : ''} ${full.fallback ? 'presenting-fallback' : ''}`}>
+    <div
+      ref={stage}
+      className={`stage ${m.video ? '' : 'stage-audio'} ${full.on ? 'presenting' : ''} ${full.fallback ? 'presenting-fallback' : ''}`}
+    >
       {/* Clicking the picture advances slides; the same is on the buttons and keys, so no role is needed here. */}
       <div className="stage-media" onClick={onStageClick}>
         {m.video ? (
-          <video ref={video} muted playsInline autoPlay aria-label={m.slides ? `Slide ${index + 1} of ${p.deck?.count ?? 0}, as recorded` : 'Live preview of what will be recorded'} />
+          <video
+            ref={video}
+            muted
+            playsInline
+            autoPlay
+            aria-label={
+              m.slides
+                ? `Slide ${index + 1} of ${p.deck?.count ?? 0}, as recorded`
+                : 'Live preview of what will be recorded'
+            }
+          />
         ) : (
           <div className="audio-stage">
             <ModeIcon mode="audio" size={48} />
@@ -106,11 +131,15 @@ export function Stage(p: { mode: RecordingMode; sources: Sources | null; deck: S
       {m.video && p.sources?.levels && <LevelMeter levels={p.sources.levels} />}
       {m.slides && p.deck && (
         <div className="slide-bar" role="group" aria-label="Slides">
-          <button type="button" onClick={() => p.deck?.prev()} disabled={index === 0}>Previous slide</button>
+          <button type="button" onClick={() => p.deck?.prev()} disabled={index === 0}>
+            Previous slide
+          </button>
           <span aria-live="polite" className="slide-count">
             Slide {index + 1} of {p.deck.count}
           </span>
-          <button type="button" onClick={() => p.deck?.next()} disabled={index >= p.deck.count - 1}>Next slide</button>
+          <button type="button" onClick={() => p.deck?.next()} disabled={index >= p.deck.count - 1}>
+            Next slide
+          </button>
           <button type="button" aria-pressed={full.on} onClick={() => void full.toggle()}>
             {full.on ? 'Leave full window' : 'Present full window'}
           </button>

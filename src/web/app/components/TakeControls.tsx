@@ -6,7 +6,9 @@ export function Countdown({ n }: { n: number }) {
   return (
     <div className="countdown" data-testid="countdown" role="status" aria-live="assertive">
       <span className="sr-only">Recording starts in </span>
-      <span className="countdown-n" key={n}>{n}</span>
+      <span className="countdown-n" key={n}>
+        {n}
+      </span>
     </div>
   );
 }
@@ -20,33 +22,55 @@ export function TakeStatusLine({ status, storage }: { status: TakeStatus | null;
       <p>{takeStatusLine(s, storage)}</p>
       <div role="status" aria-live="polite">
         {storage === 'server' && !s.online && (
-          <p className="notice warn">You are offline. Recording continues and is saved in this browser; it uploads when you are back online.</p>
+          <p className="notice warn">
+            You are offline. Recording continues and is saved in this browser; it uploads when you are back online.
+          </p>
         )}
         {status?.problem && <p className="notice error">{status.problem.message}</p>}
         {storage === 'server' && s.online && !s.serverReachable && (
-          <p className="notice warn">The server cannot be reached. Recording continues and is saved in this browser; the upload resumes on its own.</p>
+          <p className="notice warn">
+            The server cannot be reached. Recording continues and is saved in this browser; the upload resumes on its
+            own.
+          </p>
         )}
       </div>
     </div>
   );
 }
 
-export function TakeControls(p: { phase: Phase; elapsedMs: number; onPause(): void; onResume(): void; onStop(): void; onCancel(): void }) {
+export function TakeControls(p: {
+  phase: Phase;
+  elapsedMs: number;
+  onPause(): void;
+  onResume(): void;
+  onStop(): void;
+  onCancel(): void;
+}) {
   const recording = p.phase === 'recording';
   const paused = p.phase === 'paused';
   return (
     <div className="take-controls">
       {p.phase === 'countdown' || p.phase === 'starting' ? (
-        <button type="button" onClick={p.onCancel}>Cancel</button>
+        <button type="button" onClick={p.onCancel}>
+          Cancel
+        </button>
       ) : (
         <>
           <span className={`rec-dot ${paused ? 'paused' : ''}`} aria-hidden="true" />
-          <span className="sr-only" role="status">{paused ? 'Paused' : recording ? 'Recording' : ''}</span>
-          <time className="elapsed" data-testid="elapsed" aria-label="Elapsed time">{formatDuration(p.elapsedMs / 1000)}</time>
+          <span className="sr-only" role="status">
+            {paused ? 'Paused' : recording ? 'Recording' : ''}
+          </span>
+          <time className="elapsed" data-testid="elapsed" aria-label="Elapsed time">
+            {formatDuration(p.elapsedMs / 1000)}
+          </time>
           {paused ? (
-            <button type="button" onClick={p.onResume}>Resume</button>
+            <button type="button" onClick={p.onResume}>
+              Resume
+            </button>
           ) : (
-            <button type="button" onClick={p.onPause} disabled={!recording}>Pause</button>
+            <button type="button" onClick={p.onPause} disabled={!recording}>
+              Pause
+            </button>
           )}
           <button type="button" className="stop" onClick={p.onStop} disabled={p.phase === 'stopping'}>
             <span className="stop-square" aria-hidden="true" />

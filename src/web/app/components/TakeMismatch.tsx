@@ -6,9 +6,10 @@ import { errorText, useObjectUrl } from '../hooks/util.ts';
 import { Link } from '../router.tsx';
 
 /** What a person is told when the server's size or sha256 differs from the bytes this browser holds. */
-export const MISMATCH_TEXT = "The server's copy of this take doesn't match what this browser recorded. Your full take is still safe in this browser.";
+export const MISMATCH_TEXT =
+  "The server's copy of this take doesn't match what this browser recorded. Your full take is still safe in this browser.";
 /** The same, when the check found the recording deleted on the server (recovery's 404 reason). */
-export const GONE_TEXT = "The server no longer has this take. Your full take is still safe in this browser.";
+export const GONE_TEXT = 'The server no longer has this take. Your full take is still safe in this browser.';
 
 const gone = (problem?: string) => !!problem && /no longer on the server/i.test(problem);
 
@@ -21,7 +22,12 @@ function extensionOf(mime: string): string {
 
 /** A file name the usual file systems accept: the take's title without path or reserved characters. */
 function fileName(title: string | undefined, mime: string): string {
-  const base = (title ?? '').replace(/[\\/:*?"<>|\u0000-\u001f]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 120) || 'recording';
+  const base =
+    (title ?? '')
+      .replace(/[\\/:*?"<>|\u0000-\u001f]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 120) || 'recording';
   return `${base}.${extensionOf(mime)}`;
 }
 
@@ -45,7 +51,12 @@ export function DownloadTake({ store, localId, title }: { store: TakeStore; loca
     return () => void (live = false);
   }, [store, localId]);
 
-  if (error) return <span className="error-text" role="alert">The take could not be read from this browser: {error}</span>;
+  if (error)
+    return (
+      <span className="error-text" role="alert">
+        The take could not be read from this browser: {error}
+      </span>
+    );
   if (!url || !blob) return <span className="muted">Preparing the download…</span>;
   return (
     <a className="button small" href={url} download={fileName(title, blob.type)}>

@@ -11,7 +11,17 @@ const ICONS: Record<string, string> = {
 
 export function ModeIcon({ mode, size = 24 }: { mode: string; size?: number }) {
   return (
-    <svg width={size} height={size} viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.6" strokeLinecap="round" strokeLinejoin="round">
+    <svg
+      width={size}
+      height={size}
+      viewBox="0 0 24 24"
+      aria-hidden="true"
+      fill="none"
+      stroke="currentColor"
+      strokeWidth="1.6"
+      strokeLinecap="round"
+      strokeLinejoin="round"
+    >
       <path d={ICONS[mode] ?? ICONS.camera} />
     </svg>
   );
@@ -20,7 +30,19 @@ export function ModeIcon({ mode, size = 24 }: { mode: string; size?: number }) {
 /** The card's picture: the server's thumbnail, loaded lazily, or the mode's icon when there is none (yet). */
 export function Thumb({ src, mode }: { src: string | null; mode: string }) {
   const [broken, setBroken] = useState(false);
-  if (src && !broken) return <img className="thumb" src={src} alt="" loading="lazy" decoding="async" width={320} height={180} onError={() => setBroken(true)} />;
+  if (src && !broken)
+    return (
+      <img
+        className="thumb"
+        src={src}
+        alt=""
+        loading="lazy"
+        decoding="async"
+        width={320}
+        height={180}
+        onError={() => setBroken(true)}
+      />
+    );
   return (
     <div className={`thumb thumb-empty thumb-${mode}`}>
       <ModeIcon mode={mode} size={36} />

@@ -100,7 +100,12 @@ export function Waveform({ url, media }: { url: string; media: RefObject<HTMLMed
     m.addEventListener('play', on);
     m.addEventListener('seeked', on);
     m.addEventListener('timeupdate', on);
-    return () => (cancelAnimationFrame(raf), m.removeEventListener('play', on), m.removeEventListener('seeked', on), m.removeEventListener('timeupdate', on));
+    return () => (
+      cancelAnimationFrame(raf),
+      m.removeEventListener('play', on),
+      m.removeEventListener('seeked', on),
+      m.removeEventListener('timeupdate', on)
+    );
   }, [media]);
 
   useEffect(() => {
@@ -157,7 +162,9 @@ export function Waveform({ url, media }: { url: string; media: RefObject<HTMLMed
       {failed && (
         <>
           <LevelMeter levels={live} label="Playback level" />
-          <p className="muted small-print">The waveform could not be drawn in this browser; the level shows while it plays.</p>
+          <p className="muted small-print">
+            The waveform could not be drawn in this browser; the level shows while it plays.
+          </p>
         </>
       )}
     </div>

@@ -181,7 +181,9 @@ function useBrowserLibrary(f: LibraryFilters, session: Session, enabled: boolean
   useEffect(() => setShown(PAGE), [f.type, f.q]);
 
   const q = f.q.trim().toLowerCase();
-  const filtered = all.filter((t) => (!f.type || t.mode === f.type) && (!q || (t.title ?? '').toLowerCase().includes(q)));
+  const filtered = all.filter(
+    (t) => (!f.type || t.mode === f.type) && (!q || (t.title ?? '').toLowerCase().includes(q)),
+  );
   const update = async (id: string, patch: { title?: string }) => {
     const t = await renameKeptTake(store, user.id, id, patch);
     setAll((prev) => prev.map((p) => (p.id === id ? t : p)));

@@ -35,7 +35,11 @@ export function canAutoAcquire(c: SourceChoice): boolean {
  * The live sources for the chosen mode and devices. A change of choice releases the old sources and
  * (where no click is needed) opens new ones; `frozen` (while recording) keeps the current ones whatever changes.
  */
-export function useSources(c: SourceChoice, frozen: boolean, onProblem?: (p: MediaProblem, mode: RecordingMode) => void) {
+export function useSources(
+  c: SourceChoice,
+  frozen: boolean,
+  onProblem?: (p: MediaProblem, mode: RecordingMode) => void,
+) {
   const [sources, setSources] = useState<Sources | null>(null);
   const [problem, setProblem] = useState<MediaProblem | null>(null);
   const [acquiring, setAcquiring] = useState(false);
@@ -114,10 +118,17 @@ export function useSources(c: SourceChoice, frozen: boolean, onProblem?: (p: Med
 
 /** Cameras and microphones; re-read after permission is granted (labels appear) and on plug/unplug. */
 export function useDevices(refreshKey: unknown) {
-  const [devices, setDevices] = useState<{ cameras: MediaDeviceInfo[]; mics: MediaDeviceInfo[] }>({ cameras: [], mics: [] });
+  const [devices, setDevices] = useState<{ cameras: MediaDeviceInfo[]; mics: MediaDeviceInfo[] }>({
+    cameras: [],
+    mics: [],
+  });
   useEffect(() => {
     let live = true;
-    const load = () => listDevices().then((d) => live && setDevices(d), () => undefined);
+    const load = () =>
+      listDevices().then(
+        (d) => live && setDevices(d),
+        () => undefined,
+      );
     void load();
     navigator.mediaDevices?.addEventListener?.('devicechange', load);
     return () => {

@@ -48,7 +48,10 @@ export function useTake(session: Session) {
   }, [phase]);
 
   const start = useCallback(
-    async (sources: Sources, o: { mode: RecordingMode; quality: Quality; projectId?: string; settings: Record<string, unknown> }) => {
+    async (
+      sources: Sources,
+      o: { mode: RecordingMode; quality: Quality; projectId?: string; settings: Record<string, unknown> },
+    ) => {
       setProblem(null);
       setFinished(null);
       setElapsed(0);
@@ -58,11 +61,20 @@ export function useTake(session: Session) {
       rec.current = r;
       let take: LocalTake;
       try {
-        take = await session.manager.begin(r, { mode: o.mode, quality: o.quality, projectId: o.projectId, deviceInfo: sources.deviceInfo, settings: o.settings });
+        take = await session.manager.begin(r, {
+          mode: o.mode,
+          quality: o.quality,
+          projectId: o.projectId,
+          deviceInfo: sources.deviceInfo,
+          settings: o.settings,
+        });
       } catch (err) {
         rec.current = null;
         setPhase('setup');
-        setProblem({ code: 'unknown', message: `The take could not be prepared: ${err instanceof Error ? err.message : String(err)}` });
+        setProblem({
+          code: 'unknown',
+          message: `The take could not be prepared: ${err instanceof Error ? err.message : String(err)}`,
+        });
         return;
       }
       unbind();
@@ -87,8 +99,7 @@ export function useTake(session: Session) {
           if (s === 'recording') {
             reached = true;
             setPhase('recording');
-          }
-          else if (s === 'paused') setPhase('paused');
+          } else if (s === 'paused') setPhase('paused');
         }),
         r.on('error', (p) => {
           lastError = p;
@@ -114,7 +125,8 @@ export function useTake(session: Session) {
       );
       try {
         await r.start(3);
-        if (r.state === 'failed' && !reached) failed(lastError ?? { code: 'unknown', message: 'The recording could not start.' });
+        if (r.state === 'failed' && !reached)
+          failed(lastError ?? { code: 'unknown', message: 'The recording could not start.' });
       } catch (err) {
         if (!reached) failed(problemOf(err, o.mode));
         else setProblem(problemOf(err, o.mode));

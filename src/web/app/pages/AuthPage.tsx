@@ -18,16 +18,42 @@ const FIELD_WORDS: Record<string, string> = {
   displayName: 'Enter your name.',
 };
 
-function Field(p: { id: string; label: string; type: string; name: string; autoComplete: string; error?: string; hint?: string; minLength?: number }) {
+function Field(p: {
+  id: string;
+  label: string;
+  type: string;
+  name: string;
+  autoComplete: string;
+  error?: string;
+  hint?: string;
+  minLength?: number;
+}) {
   const errId = `${p.id}-err`;
   const hintId = `${p.id}-hint`;
   const describedBy = [p.error ? errId : '', p.hint ? hintId : ''].filter(Boolean).join(' ') || undefined;
   return (
     <div className="field">
       <label htmlFor={p.id}>{p.label}</label>
-      <input id={p.id} name={p.name} type={p.type} autoComplete={p.autoComplete} required minLength={p.minLength} aria-invalid={p.error ? true : undefined} aria-describedby={describedBy} />
-      {p.hint && <small id={hintId} className="hint">{p.hint}</small>}
-      {p.error && <small id={errId} className="field-error">{p.error}</small>}
+      <input
+        id={p.id}
+        name={p.name}
+        type={p.type}
+        autoComplete={p.autoComplete}
+        required
+        minLength={p.minLength}
+        aria-invalid={p.error ? true : undefined}
+        aria-describedby={describedBy}
+      />
+      {p.hint && (
+        <small id={hintId} className="hint">
+          {p.hint}
+        </small>
+      )}
+      {p.error && (
+        <small id={errId} className="field-error">
+          {p.error}
+        </small>
+      )}
     </div>
   );
 }
@@ -45,7 +71,10 @@ export function AuthPage({ mode }: { mode: Mode }) {
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
-    const body: Record<string, string> = { email: String(f.get('email') ?? '').trim(), password: String(f.get('password') ?? '') };
+    const body: Record<string, string> = {
+      email: String(f.get('email') ?? '').trim(),
+      password: String(f.get('password') ?? ''),
+    };
     if (mode === 'signup') body.displayName = String(f.get('displayName') ?? '').trim();
     setBusy(true);
     setError(null);
@@ -72,10 +101,22 @@ export function AuthPage({ mode }: { mode: Mode }) {
   return (
     <main className="auth" id="main">
       <div className="auth-card">
-        <p className="brand auth-brand"><span aria-hidden="true" className="brand-dot" />Recorder</p>
+        <p className="brand auth-brand">
+          <span aria-hidden="true" className="brand-dot" />
+          Recorder
+        </p>
         <h1>{title}</h1>
         <form onSubmit={submit} noValidate={false} aria-describedby={error ? `${id}-error` : undefined}>
-          {mode === 'signup' && <Field id={`${id}-name`} label="Name" name="displayName" type="text" autoComplete="name" error={fields.displayName} />}
+          {mode === 'signup' && (
+            <Field
+              id={`${id}-name`}
+              label="Name"
+              name="displayName"
+              type="text"
+              autoComplete="name"
+              error={fields.displayName}
+            />
+          )}
           <Field id={`${id}-email`} label="Email" name="email" type="email" autoComplete="email" error={fields.email} />
           <Field
             id={`${id}-password`}
@@ -87,16 +128,22 @@ export function AuthPage({ mode }: { mode: Mode }) {
             hint={mode === 'signup' ? 'At least 8 characters.' : undefined}
             error={fields.password}
           />
-          <div role="alert" id={`${id}-error`} className="form-error">{error}</div>
+          <div role="alert" id={`${id}-error`} className="form-error">
+            {error}
+          </div>
           <button type="submit" className="primary wide" disabled={busy}>
             {mode === 'signin' ? 'Sign in' : 'Sign up'}
           </button>
         </form>
         <p className="auth-switch">
           {mode === 'signin' ? (
-            <>New here? <Link to={`/signup${carry}`}>Create an account</Link></>
+            <>
+              New here? <Link to={`/signup${carry}`}>Create an account</Link>
+            </>
           ) : (
-            <>Have an account? <Link to={`/signin${carry}`}>Sign in</Link></>
+            <>
+              Have an account? <Link to={`/signin${carry}`}>Sign in</Link>
+            </>
           )}
         </p>
       </div>

@@ -10,7 +10,9 @@ export function LibraryPage() {
     <>
       <div className="page-head">
         <h1>Library</h1>
-        <Link to="/record" className="button primary">New recording</Link>
+        <Link to="/record" className="button primary">
+          New recording
+        </Link>
       </div>
       <RecoveryBanner onRecovered={() => setGeneration((g) => g + 1)} />
       <LibraryView key={generation} />

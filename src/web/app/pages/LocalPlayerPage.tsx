@@ -34,7 +34,14 @@ export function LocalPlayerPage({ localId }: { localId: string }) {
     return () => void (live = false);
   }, [store, localId, user.id]);
 
-  if (error) return <section><h1>The recording could not be read</h1><p role="alert">{error}</p><Link to="/">Back to the library</Link></section>;
+  if (error)
+    return (
+      <section>
+        <h1>The recording could not be read</h1>
+        <p role="alert">{error}</p>
+        <Link to="/">Back to the library</Link>
+      </section>
+    );
   if (take === undefined) return <p role="status">Loading…</p>;
   if (take === null) {
     return (
@@ -49,32 +56,52 @@ export function LocalPlayerPage({ localId }: { localId: string }) {
   const title = take.title || 'Untitled recording';
   return (
     <article className="player-page">
-      <p className="crumbs"><Link to="/">Library</Link></p>
+      <p className="crumbs">
+        <Link to="/">Library</Link>
+      </p>
       {editing ? (
         <EditDetails
           title={title}
           description={take.description ?? ''}
-          save={async (d) => setTake(await renameKeptTake(store, user.id, localId, { title: d.title, description: d.description ?? '' }))}
+          save={async (d) =>
+            setTake(await renameKeptTake(store, user.id, localId, { title: d.title, description: d.description ?? '' }))
+          }
           onClose={() => setEditing(false)}
         />
       ) : (
         <div className="page-head">
           <h1>{title}</h1>
           <div className="actions">
-            <button type="button" onClick={() => setEditing(true)}>Edit details</button>
-            <button type="button" className="danger-outline" onClick={() => setConfirmDelete(true)}>Delete</button>
+            <button type="button" onClick={() => setEditing(true)}>
+              Edit details
+            </button>
+            <button type="button" className="danger-outline" onClick={() => setConfirmDelete(true)}>
+              Delete
+            </button>
           </div>
         </div>
       )}
-      {url ? <MediaView src={url} audio={take.mode === 'audio'} title={title} mediaRef={media} /> : <p role="status">Loading the media…</p>}
+      {url ? (
+        <MediaView src={url} audio={take.mode === 'audio'} title={title} mediaRef={media} />
+      ) : (
+        <p role="status">Loading the media…</p>
+      )}
       {!editing && take.description && <p className="description">{take.description}</p>}
       <dl className="meta">
-        <dt>Type</dt><dd>{modeLabel(take.mode)}</dd>
-        <dt>Duration</dt><dd>{formatDuration(take.durationMs / 1000)}</dd>
-        <dt>Quality</dt><dd>{take.quality.charAt(0).toUpperCase() + take.quality.slice(1)}</dd>
-        <dt>Size</dt><dd>{formatBytes(take.bytes)}</dd>
-        <dt>Recorded</dt><dd><time dateTime={take.startedAt}>{formatDateTime(take.startedAt)}</time></dd>
-        <dt>Stored</dt><dd>In this browser only</dd>
+        <dt>Type</dt>
+        <dd>{modeLabel(take.mode)}</dd>
+        <dt>Duration</dt>
+        <dd>{formatDuration(take.durationMs / 1000)}</dd>
+        <dt>Quality</dt>
+        <dd>{take.quality.charAt(0).toUpperCase() + take.quality.slice(1)}</dd>
+        <dt>Size</dt>
+        <dd>{formatBytes(take.bytes)}</dd>
+        <dt>Recorded</dt>
+        <dd>
+          <time dateTime={take.startedAt}>{formatDateTime(take.startedAt)}</time>
+        </dd>
+        <dt>Stored</dt>
+        <dd>In this browser only</dd>
       </dl>
       <SlideList marks={slideMarks(take.metadata)} media={media} />
       <ConfirmDialog

@@ -46,7 +46,9 @@ export function PlayerPage({ id }: { id: string }) {
   const marks = slideMarks(rec.metadata);
   return (
     <article className="player-page">
-      <p className="crumbs"><Link to="/">Library</Link></p>
+      <p className="crumbs">
+        <Link to="/">Library</Link>
+      </p>
       {editing ? (
         <EditDetails
           title={rec.title}
@@ -58,8 +60,16 @@ export function PlayerPage({ id }: { id: string }) {
         <div className="page-head">
           <h1>{rec.title}</h1>
           <div className="actions">
-            {rec.canEdit !== false && <button type="button" onClick={() => setEditing(true)}>Edit details</button>}
-            {rec.canDelete !== false && <button type="button" className="danger-outline" onClick={() => setConfirmDelete(true)}>Delete</button>}
+            {rec.canEdit !== false && (
+              <button type="button" onClick={() => setEditing(true)}>
+                Edit details
+              </button>
+            )}
+            {rec.canDelete !== false && (
+              <button type="button" className="danger-outline" onClick={() => setConfirmDelete(true)}>
+                Delete
+              </button>
+            )}
           </div>
         </div>
       )}
@@ -70,26 +80,46 @@ export function PlayerPage({ id }: { id: string }) {
       )}
       {rec.status === 'processing' && (
         <p className="notice" role="status">
-          Processing{rec.progress != null ? ` (${Math.round(rec.progress * 100)}%)` : ''}. It plays already; the thumbnail and exact duration follow.
+          Processing{rec.progress != null ? ` (${Math.round(rec.progress * 100)}%)` : ''}. It plays already; the
+          thumbnail and exact duration follow.
         </p>
       )}
       {rec.status === 'failed' && (
         <div className="notice error" role="alert">
           <p>Processing failed{rec.error ? `: ${rec.error}` : ''}. The recording itself is kept.</p>
-          <button type="button" className="small" onClick={() => void api<Recording>('POST', `/api/recordings/${id}/retry`).then(setRec, (e) => setError({ message: errorText(e), notFound: false }))}>
+          <button
+            type="button"
+            className="small"
+            onClick={() =>
+              void api<Recording>('POST', `/api/recordings/${id}/retry`).then(setRec, (e) =>
+                setError({ message: errorText(e), notFound: false }),
+              )
+            }
+          >
             Retry
           </button>
         </div>
       )}
       {!editing && rec.description && <p className="description">{rec.description}</p>}
       <dl className="meta">
-        <dt>Type</dt><dd>{modeLabel(rec.recordingType)}</dd>
-        <dt>Duration</dt><dd>{formatDuration(rec.duration)}</dd>
-        <dt>Quality</dt><dd>{QUALITY_WORDS[rec.quality]}</dd>
-        <dt>Size</dt><dd>{formatBytes(rec.fileSize)}</dd>
-        <dt>Recorded</dt><dd><time dateTime={rec.createdAt}>{formatDateTime(rec.createdAt)}</time></dd>
-        <dt>Project</dt><dd>{project ? <Link to={`/projects/${project.id}`}>{project.name}</Link> : 'None'}</dd>
-        <dt>Status</dt><dd>{rec.status === 'completed' ? 'Ready' : rec.status === 'processing' ? 'Processing' : 'Processing failed'}</dd>
+        <dt>Type</dt>
+        <dd>{modeLabel(rec.recordingType)}</dd>
+        <dt>Duration</dt>
+        <dd>{formatDuration(rec.duration)}</dd>
+        <dt>Quality</dt>
+        <dd>{QUALITY_WORDS[rec.quality]}</dd>
+        <dt>Size</dt>
+        <dd>{formatBytes(rec.fileSize)}</dd>
+        <dt>Recorded</dt>
+        <dd>
+          <time dateTime={rec.createdAt}>{formatDateTime(rec.createdAt)}</time>
+        </dd>
+        <dt>Project</dt>
+        <dd>{project ? <Link to={`/projects/${project.id}`}>{project.name}</Link> : 'None'}</dd>
+        <dt>Status</dt>
+        <dd>
+          {rec.status === 'completed' ? 'Ready' : rec.status === 'processing' ? 'Processing' : 'Processing failed'}
+        </dd>
       </dl>
       <SlideList marks={marks} media={media} />
       <ConfirmDialog

@@ -37,7 +37,10 @@ function Members({ project }: { project: Project }) {
     const form = e.currentTarget;
     const d = new FormData(form);
     try {
-      const m = await api<Member>('POST', `/api/projects/${project.id}/members`, { email: String(d.get('email') ?? '').trim(), role: String(d.get('role')) as Role });
+      const m = await api<Member>('POST', `/api/projects/${project.id}/members`, {
+        email: String(d.get('email') ?? '').trim(),
+        role: String(d.get('role')) as Role,
+      });
       setMembers((ms) => [...ms, m]);
       form.reset();
       setError(null);
@@ -61,16 +64,30 @@ function Members({ project }: { project: Project }) {
       <ul>
         {members.map((m) => (
           <li key={m.userId}>
-            <span>{m.displayName} <span className="muted">{m.email} · {m.role}</span></span>
+            <span>
+              {m.displayName}{' '}
+              <span className="muted">
+                {m.email} · {m.role}
+              </span>
+            </span>
             {removable(m) && (
-              <button type="button" className="small" onClick={() => void remove(m)} aria-label={m.userId === user.id ? 'Leave this project' : `Remove ${m.displayName}`}>
+              <button
+                type="button"
+                className="small"
+                onClick={() => void remove(m)}
+                aria-label={m.userId === user.id ? 'Leave this project' : `Remove ${m.displayName}`}
+              >
                 {m.userId === user.id ? 'Leave' : 'Remove'}
               </button>
             )}
           </li>
         ))}
       </ul>
-      {error && <p className="error-text" role="alert">{error}</p>}
+      {error && (
+        <p className="error-text" role="alert">
+          {error}
+        </p>
+      )}
       {owner && (
         <form className="inline-form" onSubmit={add}>
           <div className="field grow">
@@ -97,18 +114,33 @@ export function ProjectPage({ id }: { id: string }) {
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     api<Project>('GET', `/api/projects/${id}`).then(setProject, (err) =>
-      setError(err instanceof ApiError && err.status === 404 ? 'This project does not exist, or you are not a member.' : errorText(err)),
+      setError(
+        err instanceof ApiError && err.status === 404
+          ? 'This project does not exist, or you are not a member.'
+          : errorText(err),
+      ),
     );
   }, [id]);
 
-  if (error) return <section><h1>Project not found</h1><p role="alert">{error}</p><Link to="/projects">All projects</Link></section>;
+  if (error)
+    return (
+      <section>
+        <h1>Project not found</h1>
+        <p role="alert">{error}</p>
+        <Link to="/projects">All projects</Link>
+      </section>
+    );
   if (!project) return <p role="status">Loading…</p>;
   return (
     <>
-      <p className="crumbs"><Link to="/projects">Projects</Link></p>
+      <p className="crumbs">
+        <Link to="/projects">Projects</Link>
+      </p>
       <div className="page-head">
         <h1>{project.name}</h1>
-        <Link to="/record" className="button primary">New recording</Link>
+        <Link to="/record" className="button primary">
+          New recording
+        </Link>
       </div>
       <div className="project-layout">
         <LibraryView projectId={project.id} />

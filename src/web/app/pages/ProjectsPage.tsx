@@ -7,7 +7,15 @@ import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import type { Project } from '../types.ts';
 
-function ProjectRow({ p, onRenamed, onDelete }: { p: Project; onRenamed(p: Project): void; onDelete(p: Project): void }) {
+function ProjectRow({
+  p,
+  onRenamed,
+  onDelete,
+}: {
+  p: Project;
+  onRenamed(p: Project): void;
+  onDelete(p: Project): void;
+}) {
   const id = useId();
   const [editing, setEditing] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -28,24 +36,52 @@ function ProjectRow({ p, onRenamed, onDelete }: { p: Project; onRenamed(p: Proje
     <li className="project-row">
       {editing ? (
         <form onSubmit={rename} className="inline-form">
-          <label htmlFor={`${id}-n`} className="sr-only">Project name</label>
+          <label htmlFor={`${id}-n`} className="sr-only">
+            Project name
+          </label>
           <input id={`${id}-n`} name="name" defaultValue={p.name} maxLength={200} required autoFocus />
-          <button type="submit" className="small primary">Save</button>
-          <button type="button" className="small" onClick={() => setEditing(false)}>Cancel</button>
+          <button type="submit" className="small primary">
+            Save
+          </button>
+          <button type="button" className="small" onClick={() => setEditing(false)}>
+            Cancel
+          </button>
         </form>
       ) : (
         <div>
-          <Link to={`/projects/${p.id}`} className="project-name">{p.name}</Link>
-          <span className="muted"> · {p.recordingCount ?? 0} recording{p.recordingCount === 1 ? '' : 's'} · {p.role}</span>
+          <Link to={`/projects/${p.id}`} className="project-name">
+            {p.name}
+          </Link>
+          <span className="muted">
+            {' '}
+            · {p.recordingCount ?? 0} recording{p.recordingCount === 1 ? '' : 's'} · {p.role}
+          </span>
         </div>
       )}
       {!editing && (
         <div className="actions">
-          {canRename && <button type="button" className="small" onClick={() => setEditing(true)} aria-label={`Rename ${p.name}`}>Rename</button>}
-          {p.role === 'owner' && <button type="button" className="small danger-outline" onClick={() => onDelete(p)} aria-label={`Delete ${p.name}`}>Delete</button>}
+          {canRename && (
+            <button type="button" className="small" onClick={() => setEditing(true)} aria-label={`Rename ${p.name}`}>
+              Rename
+            </button>
+          )}
+          {p.role === 'owner' && (
+            <button
+              type="button"
+              className="small danger-outline"
+              onClick={() => onDelete(p)}
+              aria-label={`Delete ${p.name}`}
+            >
+              Delete
+            </button>
+          )}
         </div>
       )}
-      {error && <p className="error-text" role="alert">{error}</p>}
+      {error && (
+        <p className="error-text" role="alert">
+          {error}
+        </p>
+      )}
     </li>
   );
 }
@@ -89,15 +125,32 @@ export function ProjectsPage() {
           <label htmlFor={`${id}-new`}>New project name</label>
           <input id={`${id}-new`} name="name" maxLength={200} required />
         </div>
-        <button type="submit" className="primary">Create project</button>
+        <button type="submit" className="primary">
+          Create project
+        </button>
       </form>
-      {createError && <p className="error-text" role="alert">{createError}</p>}
-      {error && <p className="notice error" role="alert">The projects could not be loaded: {error}</p>}
+      {createError && (
+        <p className="error-text" role="alert">
+          {createError}
+        </p>
+      )}
+      {error && (
+        <p className="notice error" role="alert">
+          The projects could not be loaded: {error}
+        </p>
+      )}
       {loading && projects.length === 0 && <p role="status">Loading…</p>}
-      {!loading && projects.length === 0 && !error && <p className="empty">No projects yet. Create one to group recordings and share them with others.</p>}
+      {!loading && projects.length === 0 && !error && (
+        <p className="empty">No projects yet. Create one to group recordings and share them with others.</p>
+      )}
       <ul className="project-list">
         {projects.map((p) => (
-          <ProjectRow key={p.id} p={p} onRenamed={(n) => setProjects((ps) => ps.map((x) => (x.id === n.id ? { ...x, ...n } : x)))} onDelete={setToDelete} />
+          <ProjectRow
+            key={p.id}
+            p={p}
+            onRenamed={(n) => setProjects((ps) => ps.map((x) => (x.id === n.id ? { ...x, ...n } : x)))}
+            onDelete={setToDelete}
+          />
         ))}
       </ul>
       <ConfirmDialog
@@ -113,7 +166,10 @@ export function ProjectsPage() {
           setToDelete(null);
         }}
       >
-        <p>“{toDelete?.name}” will be deleted together with its {toDelete?.recordingCount ?? 0} recording{toDelete?.recordingCount === 1 ? '' : 's'}. This cannot be undone.</p>
+        <p>
+          “{toDelete?.name}” will be deleted together with its {toDelete?.recordingCount ?? 0} recording
+          {toDelete?.recordingCount === 1 ? '' : 's'}. This cannot be undone.
+        </p>
       </ConfirmDialog>
     </section>
   );

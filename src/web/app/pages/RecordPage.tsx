@@ -53,15 +53,24 @@ export function RecordPage() {
   const take = useTake(session);
   const m = MODES[mode];
   const busy = take.phase !== 'setup';
-  const src = useSources({ mode, ...devices, deck: m.slides ? deck : null }, busy, (p, md) => void session.manager.recordProblem(md, p).catch(() => undefined));
+  const src = useSources(
+    { mode, ...devices, deck: m.slides ? deck : null },
+    busy,
+    (p, md) => void session.manager.recordProblem(md, p).catch(() => undefined),
+  );
   const { cameras, mics } = useDevices(src.sources);
 
   useEffect(() => localStorage.setItem(PREFS, JSON.stringify(devices)), [devices]);
   // A remembered device that is gone (unplugged, another computer) falls back to the default one.
   useEffect(() => {
-    const known = (list: MediaDeviceInfo[], id: string) => !id || !list.some((d) => d.deviceId) || list.some((d) => d.deviceId === id);
+    const known = (list: MediaDeviceInfo[], id: string) =>
+      !id || !list.some((d) => d.deviceId) || list.some((d) => d.deviceId === id);
     if (!known(cameras, devices.cameraId) || !known(mics, devices.micId)) {
-      setDevices((d) => ({ ...d, cameraId: known(cameras, d.cameraId) ? d.cameraId : '', micId: known(mics, d.micId) ? d.micId : '' }));
+      setDevices((d) => ({
+        ...d,
+        cameraId: known(cameras, d.cameraId) ? d.cameraId : '',
+        micId: known(mics, d.micId) ? d.micId : '',
+      }));
     }
   }, [cameras, mics, devices.cameraId, devices.micId]);
   useEffect(() => () => deck?.close(), [deck]);
@@ -122,7 +131,11 @@ export function RecordPage() {
     } catch {
       return; // the problem is on screen (and reported) already
     }
-    await take.start(sources, { mode, quality: devices.quality, settings: { quality: devices.quality, mic: m.micOptional ? devices.mic : true, countdownSeconds: 3 } });
+    await take.start(sources, {
+      mode,
+      quality: devices.quality,
+      settings: { quality: devices.quality, mic: m.micOptional ? devices.mic : true, countdownSeconds: 3 },
+    });
   }
 
   if (take.phase === 'review' && take.finished) {
@@ -139,7 +152,12 @@ export function RecordPage() {
   const placeholder = needsDeck ? (
     <p>Open a PDF or images to present.</p>
   ) : m.screen ? (
-    <button type="button" className="primary" onClick={() => void src.acquire().catch(() => undefined)} disabled={src.acquiring}>
+    <button
+      type="button"
+      className="primary"
+      onClick={() => void src.acquire().catch(() => undefined)}
+      disabled={src.acquiring}
+    >
       {src.acquiring ? 'Waiting for your choice…' : 'Choose what to share'}
     </button>
   ) : (
@@ -151,11 +169,30 @@ export function RecordPage() {
       <h1 className={busy ? 'sr-only' : undefined}>Record</h1>
       {!busy && <RecoveryBanner />}
       <div className={`record ${busy ? 'is-recording' : ''}`}>
-        <div className="record-stage" ref={stageRef} tabIndex={-1} role="region" aria-label="Preview and recording controls">
-          <Stage mode={mode} sources={src.sources} deck={m.slides ? deck : null} placeholder={placeholder} overlay={take.phase === 'countdown' ? <Countdown n={take.countdown} /> : null} />
+        <div
+          className="record-stage"
+          ref={stageRef}
+          tabIndex={-1}
+          role="region"
+          aria-label="Preview and recording controls"
+        >
+          <Stage
+            mode={mode}
+            sources={src.sources}
+            deck={m.slides ? deck : null}
+            placeholder={placeholder}
+            overlay={take.phase === 'countdown' ? <Countdown n={take.countdown} /> : null}
+          />
           {busy && (
             <div className="record-bar">
-              <TakeControls phase={take.phase} elapsedMs={take.elapsedMs} onPause={take.pause} onResume={take.resume} onStop={() => void take.stop()} onCancel={() => void take.stop()} />
+              <TakeControls
+                phase={take.phase}
+                elapsedMs={take.elapsedMs}
+                onPause={take.pause}
+                onResume={take.resume}
+                onStop={() => void take.stop()}
+                onCancel={() => void take.stop()}
+              />
               <TakeStatusLine status={take.status} storage={session.storage} />
             </div>
           )}
@@ -168,27 +205,57 @@ export function RecordPage() {
           {m.slides && (
             <div className="field">
               <label htmlFor={`${id}-slides`}>Slides (PDF or images)</label>
-              <input id={`${id}-slides`} type="file" accept="application/pdf,.pdf,image/*" multiple onChange={(e) => void onSlides(e)} disabled={busy || deckLoading} aria-describedby={`${id}-slides-hint`} />
+              <input
+                id={`${id}-slides`}
+                type="file"
+                accept="application/pdf,.pdf,image/*"
+                multiple
+                onChange={(e) => void onSlides(e)}
+                disabled={busy || deckLoading}
+                aria-describedby={`${id}-slides-hint`}
+              />
               <small id={`${id}-slides-hint`} className="hint">
-                {deckLoading ? 'Opening…' : deck ? `${deck.count} slide${deck.count === 1 ? '' : 's'} ready. Use ← → or click the slide to move on.` : 'One PDF, or several images in name order.'}
+                {deckLoading
+                  ? 'Opening…'
+                  : deck
+                    ? `${deck.count} slide${deck.count === 1 ? '' : 's'} ready. Use ← → or click the slide to move on.`
+                    : 'One PDF, or several images in name order.'}
               </small>
-              {deckError && <small className="field-error" role="alert">{deckError}</small>}
+              {deckError && (
+                <small className="field-error" role="alert">
+                  {deckError}
+                </small>
+              )}
             </div>
           )}
-          <DeviceControls mode={mode} value={devices} onChange={setDevices} cameras={cameras} mics={mics} disabled={busy} />
+          <DeviceControls
+            mode={mode}
+            value={devices}
+            onChange={setDevices}
+            cameras={cameras}
+            mics={mics}
+            disabled={busy}
+          />
           <div role="alert" aria-live="assertive">
             {problem && (
               <div className="notice error">
                 <p>{problem.message}</p>
                 {!busy && (
-                  <button type="button" className="small" onClick={() => void src.acquire().catch(() => undefined)}>Try again</button>
+                  <button type="button" className="small" onClick={() => void src.acquire().catch(() => undefined)}>
+                    Try again
+                  </button>
                 )}
               </div>
             )}
           </div>
           {!busy && (
             // While the preview has a problem only "Try again" can help: Start would just ask (and fail) the same way.
-            <button type="button" className="primary big wide" onClick={() => void start()} disabled={src.acquiring || needsDeck || deckLoading || src.problem !== null}>
+            <button
+              type="button"
+              className="primary big wide"
+              onClick={() => void start()}
+              disabled={src.acquiring || needsDeck || deckLoading || src.problem !== null}
+            >
               <span className="rec-dot" aria-hidden="true" /> Start recording
             </button>
           )}
