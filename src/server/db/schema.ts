@@ -150,6 +150,32 @@ export interface UploadsTable {
   created_at: GeneratedTimestamp;
   updated_at: GeneratedTimestamp;
   completed_at: Timestamp | null;
+  /** Migration 0016 (issue 8): the upload streams into its final place; see docs/storage.md. */
+  storage_provider: StorageProvider | null;
+  storage_bucket: string | null;
+  storage_region: string | null;
+  storage_key: string | null;
+  reserved_recording_id: BigIntColumn | null;
+  media_type: string | null;
+  hash_state: Buffer | null;
+  multipart_id: string | null;
+  lock_token: string | null;
+  lock_expires_at: Timestamp | null;
+  release_requested_at: Timestamp | null;
+  error: string | null;
+}
+
+export interface UploadPartsTable {
+  upload_id: string;
+  part_number: BigIntColumn;
+  etag: string;
+  size: BigIntColumn;
+}
+
+export interface UploadChunksTable {
+  upload_id: string;
+  start_offset: BigIntColumn;
+  bytes: Buffer;
 }
 
 export interface StorageDeletionsTable {
@@ -182,6 +208,8 @@ export interface DB {
   api_tokens: ApiTokensTable;
   project_members: ProjectMembersTable;
   uploads: UploadsTable;
+  upload_parts: UploadPartsTable;
+  upload_chunks: UploadChunksTable;
   storage_deletions: StorageDeletionsTable;
   schema_migrations: SchemaMigrationsTable;
 }
