@@ -3,6 +3,7 @@
  * Use Selectable/Insertable/Updateable of these tables rather than hand-written row types.
  */
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { RecordingMetadata } from '../recordings/metadata.js';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 /** Kysely's Generated<> must not wrap a ColumnType: these are the generated forms spelled out. */
@@ -54,7 +55,7 @@ export interface RecordingsTable {
   thumbnail_url: string | null;
   quality: Generated<Quality>;
   status: Generated<RecordingStatus>;
-  metadata: Json | null;
+  metadata: ColumnType<RecordingMetadata | null, string | undefined, string>;
   created_at: GeneratedTimestamp;
   updated_at: GeneratedTimestamp;
   storage_provider: Generated<StorageProvider>;

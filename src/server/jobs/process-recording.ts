@@ -20,6 +20,7 @@ import { probe, probeDuration, type ProbeResult } from '../media/probe.js';
 import { fixWebmDuration } from '../media/remux.js';
 import { makeThumbnail } from '../media/thumbnail.js';
 import { wholeSeconds } from '../recordings/duration.js';
+import type { RecordingMetadata, ServerMetadata } from '../recordings/metadata.js';
 import { thumbnailKey } from '../storage/keys.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -35,7 +36,7 @@ export interface ProcessDeps {
 async function patchMetadata(
   db: Kysely<DB>,
   id: string,
-  patch: Record<string, unknown>,
+  patch: ServerMetadata,
   status?: 'completed' | 'failed' | 'processing',
 ) {
   await db
@@ -49,9 +50,8 @@ async function patchMetadata(
 }
 
 /** The uploaded bytes' hash: upload_sha256 since finish records it, else sha256 (never yet replaced). */
-function uploadSha256(metadata: unknown): string | null {
-  const m = (metadata ?? {}) as { sha256?: string; upload_sha256?: string };
-  return m.upload_sha256 ?? m.sha256 ?? null;
+function uploadSha256(metadata: RecordingMetadata | null): string | null {
+  return metadata?.upload_sha256 ?? metadata?.sha256 ?? null;
 }
 
 export async function processRecording(deps: ProcessDeps, recordingId: string): Promise<'done' | 'gone' | 'already'> {

@@ -1,6 +1,7 @@
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
 import type { DB, MemberRole, NewRecording, Quality, RecordingStatus, RecordingType } from '../db/schema.js';
 import { memberRole } from '../projects/membership.js';
+import type { ServerMetadata } from './metadata.js';
 
 export interface ListFilter {
   userId: string;
@@ -146,7 +147,7 @@ export class RecordingsRepository {
     return this.db.insertInto('recordings').values(row).returningAll().executeTakeFirstOrThrow();
   }
 
-  setStatus(id: string, status: RecordingStatus, metadataPatch: Record<string, unknown>) {
+  setStatus(id: string, status: RecordingStatus, metadataPatch: ServerMetadata) {
     return this.db
       .updateTable('recordings')
       .set({ status, metadata: sql`coalesce(metadata, '{}'::jsonb) || ${JSON.stringify(metadataPatch)}::jsonb` })

@@ -4,6 +4,7 @@ import { AppError } from '../errors.js';
 import { isBigintId } from '../ids.js';
 import { JOBS, type JobQueue } from '../jobs/queue.js';
 import { assertCanAddRecordings } from '../projects/membership.js';
+import type { RecordingMetadata } from './metadata.js';
 import type { RecordingsRepository } from './recordings.repository.js';
 
 type Row = NonNullable<Awaited<ReturnType<RecordingsRepository['getById']>>>;
@@ -65,7 +66,7 @@ function canDelete(row: { user_id: string }, userId: string, role: MemberRole | 
 }
 
 export function toApi(row: Row, userId: string, role?: MemberRole | null) {
-  const meta = (row.metadata ?? {}) as Record<string, unknown>;
+  const meta: RecordingMetadata = row.metadata ?? {};
   return {
     id: row.id,
     userId: row.user_id,
@@ -187,7 +188,7 @@ export class RecordingsService {
         contentType: row.mime_type ?? undefined,
       };
     }
-    const key = (row.metadata as { thumbnail_key?: string } | null)?.thumbnail_key;
+    const key = row.metadata?.thumbnail_key;
     if (!key) throw new AppError('MEDIA_UNAVAILABLE', 'The recording has no thumbnail (yet)');
     return { key, redirect: this.storage.publicUrl(key), storage: this.storage, contentType: undefined };
   }
