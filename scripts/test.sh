@@ -14,7 +14,9 @@ if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ]; then
     echo "npm test: installing ${need[*]} with apt-get"
     # No cluster of its own: the tests start throwaway servers.
-    mkdir -p /etc/postgresql-common && [ -f /etc/postgresql-common/createcluster.conf ] || echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf
+    cluster_conf=/etc/postgresql-common/createcluster.conf
+    mkdir -p "$(dirname "$cluster_conf")"
+    [ -f "$cluster_conf" ] || echo 'create_main_cluster = false' > "$cluster_conf"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   else
@@ -40,6 +42,9 @@ trap cleanup EXIT
 
 echo "== typecheck"
 npx tsc --noEmit && npx tsc -p tsconfig.web.json --noEmit
+
+echo "== lint (biome, line length)"
+npm run lint
 
 echo "== squawk (migration lint)"
 bash scripts/lint-migrations.sh

@@ -1,4 +1,7 @@
-/** Accounts over HTTP, what must be refused: bad input, taken emails, wrong passwords, cross-site requests, floods, foreign tokens. */
+/**
+ * Accounts over HTTP, what must be refused: bad input, taken emails, wrong passwords, cross-site requests, floods,
+ * foreign tokens.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { connect, pgTargets } from './support/db.js';
@@ -197,7 +200,7 @@ describe.each(pgTargets())('auth failures on $name', (target) => {
     });
   });
 
-  it('sign-in rate limit: the 4th attempt for one email from one address → 429 RATE_LIMITED; another email is still answered', async () => {
+  it('sign-in rate limit: 4th try per email and address → 429 RATE_LIMITED; other emails still answered', async () => {
     const limited = await startTestServer(target, { SIGNIN_RATE_PER_MINUTE: '3' });
     try {
       const u = await signUp(limited.url, 'rate');

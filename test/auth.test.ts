@@ -50,7 +50,7 @@ describe.each(pgTargets())('auth on $name', (target) => {
       ...(payload ? { payload } : {}),
     });
 
-  it('sign-up → cookie session → me → sign-out (cookie cleared, old cookie refused) → sign-in, over real HTTP', async () => {
+  it('sign-up → cookie session → me → sign-out (cookie cleared, old refused) → sign-in, over real HTTP', async () => {
     const email = `Ada.${Date.now()}@Example.com`;
     const signup = await post('/api/auth/signup', { email, password: PASSWORD, displayName: '  Ada Lovelace ' });
     expect(signup.status).toBe(201);
@@ -64,7 +64,8 @@ describe.each(pgTargets())('auth on $name', (target) => {
     const c1 = sessionCookie(signup);
     expect(c1.value).toMatch(/^rs_[A-Za-z0-9_-]{43}$/);
     expect(c1.attrs).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Lax', 'Path=/']));
-    expect(c1.attrs.some((a) => a.startsWith('Secure'))).toBe(false); // plain http: a Secure cookie would never come back
+    // plain http: a Secure cookie would never come back
+    expect(c1.attrs.some((a) => a.startsWith('Secure'))).toBe(false);
     const expires = Date.parse(c1.attrs.find((a) => a.startsWith('Expires='))!.slice(8));
     expect(expires - Date.now()).toBeGreaterThan(29 * 86_400_000);
     expect(expires - Date.now()).toBeLessThan(31 * 86_400_000);
@@ -108,7 +109,7 @@ describe.each(pgTargets())('auth on $name', (target) => {
     expect(leaked.rowCount).toBe(0);
   });
 
-  it('stores the sha256 of the session token, not the token; each sign-in is its own session, sign-out ends only its own', async () => {
+  it('keeps only a session token’s sha256; each sign-in is its own session, sign-out ends only its own', async () => {
     const u = await signUp(t.url, 'sess');
     const token = u.cookie.slice('recorder_session='.length);
     const sessions = async () =>
@@ -136,7 +137,7 @@ describe.each(pgTargets())('auth on $name', (target) => {
     expect(res.json()).toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
-  it('API tokens: shown once with a prefix, listed without the secret, stored hashed, usable as Bearer without Origin, revocable', async () => {
+  it('API tokens: shown once, prefixed, listed without secret, hashed, Bearer without Origin, revocable', async () => {
     const u = await signUp(t.url, 'tok');
     const created = await inject('POST', '/api/auth/tokens', u.headers, { name: '  CI  ' });
     expect(created.statusCode).toBe(201);

@@ -126,7 +126,8 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
     const names = Object.keys(values);
     for (const n of names)
       if (!(COLUMNS[table] as readonly string[]).includes(n)) throw new Error(`unknown column ${table}.${n}`);
-    const sql = `INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`;
+    const placeholders = names.map((_, i) => `$${i + 1}`).join(', ');
+    const sql = `INSERT INTO ${table} (${names.join(', ')}) VALUES (${placeholders}) RETURNING *`;
     const { rows } = await c.query<Row>(sql, Object.values(values));
     return rows[0]!;
   }
@@ -347,7 +348,7 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       expect((await newSession(u.id)).duration).toBeNull();
     });
 
-    it('rejects a session that ends before it started (chk_session_ended_after_started); equal or open-ended is fine', async () => {
+    it('rejects ended_at before started_at (chk_session_ended_after_started); equal or open-ended is OK', async () => {
       const u = await newUser();
       const started_at = new Date('2025-01-01T10:00:00Z');
       const e = await pgError(newSession(u.id, { started_at, ended_at: new Date('2025-01-01T09:59:59Z') }));
@@ -426,7 +427,7 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       expect(violation(e)).toEqual({ code: '23505', table: 'users', constraint: 'idx_users_email_lower' });
     });
 
-    it('rejects an empty display name (chk_user_display_name) and a blank project name (chk_project_name)', async () => {
+    it('rejects an empty display name (chk_user_display_name), a blank project name (chk_project_name)', async () => {
       expect(violation(await pgError(newUser({ display_name: '' })))).toEqual({
         code: '23514',
         table: 'users',
@@ -489,7 +490,7 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       ]);
     });
 
-    it('rejects a second recording with the same storage_key (idx_recordings_storage_key, 23505), even for another user', async () => {
+    it('rejects a duplicate storage_key (idx_recordings_storage_key, 23505), even for another user', async () => {
       const [a, b] = [await newUser(), await newUser()];
       const storage_key = `recordings/${a.id}/${++seq}.webm`;
       await newRecording(a.id, { storage_provider: 's3', storage_bucket: 'media', storage_key });
@@ -562,7 +563,7 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       });
     });
 
-    it('rejects a second API token with the same token_hash (uq_api_tokens_token_hash, 23505), even for another user', async () => {
+    it('rejects a duplicate API token_hash (uq_api_tokens_token_hash, 23505), even for another user', async () => {
       const [a, b] = [await newUser(), await newUser()];
       const token_hash = `sha256_${++seq}`;
       await newToken(a.id, { token_hash });
@@ -622,7 +623,7 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       expect(violation(e)).toEqual({ code: '23514', table: 'uploads', constraint: 'chk_upload_offset' });
     });
 
-    it('accepts an offset up to the length, and any offset while the length is unknown (NULL, deferred length)', async () => {
+    it('accepts an offset up to the length, and any offset while the length is NULL (deferred length)', async () => {
       const u = await newUser();
       expect(await newUpload(u.id, { upload_offset: 0, upload_length: 0 })).toMatchObject({
         upload_offset: '0',
@@ -651,7 +652,7 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
   });
 
   describe('recording_sessions take links (Phase 2: 0011..0015)', () => {
-    it('one recording per take: a second session cannot link the same recording (idx_sessions_recording_id)', async () => {
+    it('one recording per take: a second session cannot link it too (idx_sessions_recording_id)', async () => {
       const u = await newUser();
       const r = await newRecording(u.id);
       await newSession(u.id, { recording_id: r.id, status: 'completed' });
@@ -738,27 +739,31 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
   });
 
   describe('defaults', () => {
-    it('a recording gets an id, quality high, status completed, storage_provider local, and created_at = updated_at = now', async () => {
-      const u = await newUser();
-      const before = await dbNow();
-      const r = await newRecording(u.id);
-      const after = await dbNow();
-      expect(r).toMatchObject({
-        quality: 'high',
-        status: 'completed',
-        project_id: null,
-        metadata: null,
-        storage_provider: 'local',
-      });
-      expect(r.id).toMatch(/^[1-9][0-9]*$/);
-      expect(r.created_at).toBeInstanceOf(Date);
-      const created = (r.created_at as Date).getTime();
-      expect(created).toBeGreaterThanOrEqual(before.getTime() - 1000);
-      expect(created).toBeLessThanOrEqual(after.getTime());
-      expect(r.updated_at).toEqual(r.created_at);
-      const next = await newRecording(u.id);
-      expect(BigInt(next.id as string)).toBeGreaterThan(BigInt(r.id as string));
-    });
+    it(
+      'a recording gets an id, quality high, status completed, storage_provider local, ' +
+        'and created_at = updated_at = now',
+      async () => {
+        const u = await newUser();
+        const before = await dbNow();
+        const r = await newRecording(u.id);
+        const after = await dbNow();
+        expect(r).toMatchObject({
+          quality: 'high',
+          status: 'completed',
+          project_id: null,
+          metadata: null,
+          storage_provider: 'local',
+        });
+        expect(r.id).toMatch(/^[1-9][0-9]*$/);
+        expect(r.created_at).toBeInstanceOf(Date);
+        const created = (r.created_at as Date).getTime();
+        expect(created).toBeGreaterThanOrEqual(before.getTime() - 1000);
+        expect(created).toBeLessThanOrEqual(after.getTime());
+        expect(r.updated_at).toEqual(r.created_at);
+        const next = await newRecording(u.id);
+        expect(BigInt(next.id as string)).toBeGreaterThan(BigInt(r.id as string));
+      },
+    );
 
     it('a session starts out active, with created_at set', async () => {
       const u = await newUser();
@@ -797,7 +802,7 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       expect(up.updated_at).toEqual(up.created_at);
     });
 
-    it('an auth session gets created_at = last_seen_at = now; an API token and a membership get created_at', async () => {
+    it('an auth session gets created_at = last_seen_at = now; API tokens and memberships get created_at', async () => {
       const before = (await dbNow()).getTime() - 1000;
       const u = await newUser();
       const s = await newAuthSession(u.id);
@@ -925,72 +930,88 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       uploadInProject: v,
     });
 
-    it('deleting a user deletes their projects, recordings, edits, sessions, sign-in sessions, tokens, memberships and uploads, and nobody else’s', async () => {
-      const gone = await account();
-      const other = await account();
-      // The other user is also a member of the departing user's project, and keeps their own.
-      await newMember(gone.p.id, other.u.id, { role: 'viewer' });
-      expect(await survivors(gone)).toEqual(all(true));
-      const del = await c.query('DELETE FROM users WHERE id = $1', [gone.u.id]);
-      expect(del.rowCount).toBe(1);
-      expect(await survivors(gone)).toEqual(all(false));
-      for (const t of [
-        'recordings',
-        'recording_sessions',
-        'auth_sessions',
-        'api_tokens',
-        'project_members',
-        'uploads',
-      ] as const) {
-        expect(await count(`${t} WHERE user_id = $1`, [gone.u.id]), t).toBe(0);
-      }
-      expect(await isMember(gone.p.id, other.u.id)).toBe(false);
-      expect(await survivors(other)).toEqual(all(true));
-      expect(await links(other.upload.id)).toEqual({ recording_id: other.loose.id, session_id: other.s.id });
-    });
+    it(
+      'deleting a user deletes their projects, recordings, edits, sessions, sign-in sessions, tokens, ' +
+        'memberships and uploads, and nobody else’s',
+      async () => {
+        const gone = await account();
+        const other = await account();
+        // The other user is also a member of the departing user's project, and keeps their own.
+        await newMember(gone.p.id, other.u.id, { role: 'viewer' });
+        expect(await survivors(gone)).toEqual(all(true));
+        const del = await c.query('DELETE FROM users WHERE id = $1', [gone.u.id]);
+        expect(del.rowCount).toBe(1);
+        expect(await survivors(gone)).toEqual(all(false));
+        for (const t of [
+          'recordings',
+          'recording_sessions',
+          'auth_sessions',
+          'api_tokens',
+          'project_members',
+          'uploads',
+        ] as const) {
+          expect(await count(`${t} WHERE user_id = $1`, [gone.u.id]), t).toBe(0);
+        }
+        expect(await isMember(gone.p.id, other.u.id)).toBe(false);
+        expect(await survivors(other)).toEqual(all(true));
+        expect(await links(other.upload.id)).toEqual({ recording_id: other.loose.id, session_id: other.s.id });
+      },
+    );
 
-    it('deleting a project deletes its recordings, their edits and its memberships; uploads of those recordings stay, unlinked', async () => {
-      const a = await account();
-      const member = await newUser();
-      await newMember(a.p.id, member.id, { role: 'editor' });
-      const p2 = await newProject(a.u.id);
-      await newMember(p2.id, member.id, { role: 'viewer' });
-      const inOther = await newRecording(a.u.id, { project_id: p2.id });
-      const del = await c.query('DELETE FROM projects WHERE id = $1', [a.p.id]);
-      expect(del.rowCount).toBe(1);
-      expect(await survivors(a)).toEqual({
-        ...all(true),
-        project: false,
-        inProject: false,
-        editInProject: false,
-        membership: false,
-      });
-      expect(await count('project_members WHERE project_id = $1', [a.p.id])).toBe(0);
-      // The members themselves, and their memberships elsewhere, stay.
-      expect(await exists('users', member.id)).toBe(true);
-      expect(await isMember(p2.id, member.id)).toBe(true);
-      expect(await exists('projects', p2.id)).toBe(true);
-      expect(await exists('recordings', inOther.id)).toBe(true);
-      expect(await links(a.uploadInProject.id)).toEqual({ recording_id: null, session_id: null });
-      expect(await links(a.upload.id)).toEqual({ recording_id: a.loose.id, session_id: a.s.id });
-    });
+    it(
+      'deleting a project deletes its recordings, their edits and its memberships; ' +
+        'uploads of those recordings stay, unlinked',
+      async () => {
+        const a = await account();
+        const member = await newUser();
+        await newMember(a.p.id, member.id, { role: 'editor' });
+        const p2 = await newProject(a.u.id);
+        await newMember(p2.id, member.id, { role: 'viewer' });
+        const inOther = await newRecording(a.u.id, { project_id: p2.id });
+        const del = await c.query('DELETE FROM projects WHERE id = $1', [a.p.id]);
+        expect(del.rowCount).toBe(1);
+        expect(await survivors(a)).toEqual({
+          ...all(true),
+          project: false,
+          inProject: false,
+          editInProject: false,
+          membership: false,
+        });
+        expect(await count('project_members WHERE project_id = $1', [a.p.id])).toBe(0);
+        // The members themselves, and their memberships elsewhere, stay.
+        expect(await exists('users', member.id)).toBe(true);
+        expect(await isMember(p2.id, member.id)).toBe(true);
+        expect(await exists('projects', p2.id)).toBe(true);
+        expect(await exists('recordings', inOther.id)).toBe(true);
+        expect(await links(a.uploadInProject.id)).toEqual({ recording_id: null, session_id: null });
+        expect(await links(a.upload.id)).toEqual({ recording_id: a.loose.id, session_id: a.s.id });
+      },
+    );
 
-    it('deleting a recording deletes its edits; its upload stays, with recording_id set to NULL (fk_uploads_recording ON DELETE SET NULL)', async () => {
-      const a = await account();
-      const del = await c.query('DELETE FROM recordings WHERE id = $1', [a.loose.id]);
-      expect(del.rowCount).toBe(1);
-      expect(await survivors(a)).toEqual({ ...all(true), loose: false, editLoose: false });
-      expect(await links(a.upload.id)).toEqual({ recording_id: null, session_id: a.s.id });
-      const { rows } = await c.query('SELECT user_id, status FROM uploads WHERE id = $1', [a.upload.id]);
-      expect(rows).toEqual([{ user_id: a.u.id, status: 'completed' }]);
-    });
+    it(
+      'deleting a recording deletes its edits; ' +
+        'its upload stays, with recording_id set to NULL (fk_uploads_recording ON DELETE SET NULL)',
+      async () => {
+        const a = await account();
+        const del = await c.query('DELETE FROM recordings WHERE id = $1', [a.loose.id]);
+        expect(del.rowCount).toBe(1);
+        expect(await survivors(a)).toEqual({ ...all(true), loose: false, editLoose: false });
+        expect(await links(a.upload.id)).toEqual({ recording_id: null, session_id: a.s.id });
+        const { rows } = await c.query('SELECT user_id, status FROM uploads WHERE id = $1', [a.upload.id]);
+        expect(rows).toEqual([{ user_id: a.u.id, status: 'completed' }]);
+      },
+    );
 
-    it('deleting a recording session keeps its upload, with session_id set to NULL (fk_uploads_session ON DELETE SET NULL)', async () => {
-      const a = await account();
-      await c.query('DELETE FROM recording_sessions WHERE id = $1', [a.s.id]);
-      expect(await survivors(a)).toEqual({ ...all(true), session: false });
-      expect(await links(a.upload.id)).toEqual({ recording_id: a.loose.id, session_id: null });
-    });
+    it(
+      'deleting a recording session keeps its upload, ' +
+        'with session_id set to NULL (fk_uploads_session ON DELETE SET NULL)',
+      async () => {
+        const a = await account();
+        await c.query('DELETE FROM recording_sessions WHERE id = $1', [a.s.id]);
+        expect(await survivors(a)).toEqual({ ...all(true), session: false });
+        expect(await links(a.upload.id)).toEqual({ recording_id: a.loose.id, session_id: null });
+      },
+    );
   });
 
   describe('updated_at trigger', () => {

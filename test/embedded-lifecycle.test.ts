@@ -153,7 +153,8 @@ describe('embedded database lifecycle (no DATABASE_URL)', () => {
     children.push(s.child);
     await waitReady(url);
     const partial = cli(['migrate', 'down', '--to', '2'], env);
-    expect(partial.stdout).toContain(`${ALL_VERSIONS.length - 2} migration(s) rolled back`); // all empty but users/projects
+    // all empty but users/projects
+    expect(partial.stdout).toContain(`${ALL_VERSIONS.length - 2} migration(s) rolled back`);
     expect(partial.code).toBe(0);
     expect((await fetch(`${url}/ready`)).status).toBe(503);
     expect(cli(['migrate', 'up'], env).stdout).toContain(`${ALL_VERSIONS.length - 2} migration(s) applied`);

@@ -111,7 +111,7 @@ describe.each(pgTargets())('GET /api/auth/me features on $name', (target) => {
     });
   }
 
-  it('at 50%, users land on both sides, each on the side its id hashes to, on every call and after a restart', async () => {
+  it('at 50%, users land on both sides, each where its id hashes to, on every call and after a restart', async () => {
     const db = await freshDatabase(target);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-flag-'));
     const config = loadConfig({

@@ -1,4 +1,7 @@
-/** Projects over HTTP, what must be refused: strangers, too low a role, unknown users, double membership, the last owner, bad input. */
+/**
+ * Projects over HTTP, what must be refused: strangers, too low a role, unknown users, double membership, the last
+ * owner, bad input.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { connect, pgTargets } from './support/db.js';
@@ -19,7 +22,10 @@ describe.each(pgTargets())('projects failures on $name', (target) => {
     await t?.close();
   });
 
-  /** inject as `as` (or anonymously), with the listening server's Host so that its Origin passes the same-origin check. */
+  /**
+   * inject as `as` (or anonymously), with the listening server's Host so that its Origin passes the same-origin
+   * check.
+   */
   async function call(as: User | null, method: Method, url: string, payload?: object) {
     const res = await t.server.app.inject({
       method,
@@ -138,7 +144,7 @@ describe.each(pgTargets())('projects failures on $name', (target) => {
     expect(await state(id)).toEqual(before);
   });
 
-  it('adding an unknown email → 404 USER_NOT_FOUND; adding a member again (or yourself) → 409 ALREADY_MEMBER, role unchanged', async () => {
+  it('unknown email → 404 USER_NOT_FOUND; a member again (or yourself) → 409 ALREADY_MEMBER, role kept', async () => {
     const { owner, viewer, id } = await team();
     const before = await state(id);
     const unknown = await call(owner, 'POST', `/api/projects/${id}/members`, {

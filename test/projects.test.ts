@@ -106,7 +106,7 @@ describe.each(pgTargets())('projects on $name', (target) => {
     });
   });
 
-  it('members: the owner adds an editor and a viewer by email (any case); every member sees the list and their role', async () => {
+  it('members: owner adds an editor and a viewer by email (any case); all see the list and their role', async () => {
     const owner = await signUp(t.url, 'owner');
     const ed = await signUp(t.url, 'editor');
     const vi = await signUp(t.url, 'viewer');
@@ -216,7 +216,7 @@ describe.each(pgTargets())('projects on $name', (target) => {
     expect((await members(m, id)).map((x) => [x.userId, x.role])).toEqual([[m.userId, 'owner']]);
   });
 
-  it('leaving: a viewer or editor leaves; the project disappears for them only; the owner removes a member', async () => {
+  it('leaving: a viewer or editor leaves; the project is gone for them only; the owner removes a member', async () => {
     const owner = await signUp(t.url, 'owner');
     const vi = await signUp(t.url, 'viewer');
     const ed = await signUp(t.url, 'editor');
@@ -238,66 +238,71 @@ describe.each(pgTargets())('projects on $name', (target) => {
     ).toMatchObject({ userId: vi.userId, role: 'editor' });
   });
 
-  it("delete: the owner deletes a project; its recordings (anyone's) go and their media is queued for deletion; other recordings stay", async () => {
-    const owner = await signUp(t.url, 'owner');
-    const ed = await signUp(t.url, 'editor');
-    const doomed = await createProject(owner, 'doomed');
-    const kept = await createProject(owner, 'kept');
-    await call(owner, 'POST', `/api/projects/${doomed}/members`, { email: ed.email, role: 'editor' });
-    const gone = [
-      await insertRecording(owner.userId, doomed, 'one'),
-      await insertRecording(owner.userId, doomed, 'two'),
-      await insertRecording(ed.userId, doomed, "editor's"),
-    ];
-    const stay = [
-      await insertRecording(owner.userId, kept, 'in kept'),
-      await insertRecording(owner.userId, null, 'no project'),
-      await insertRecording(ed.userId, null, 'editor solo'),
-    ];
-    const before = (await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM storage_deletions')).rows[0]!.n;
+  it(
+    "delete: the owner deletes a project; its recordings (anyone's) go and their media is queued for deletion; " +
+      'other recordings stay',
+    async () => {
+      const owner = await signUp(t.url, 'owner');
+      const ed = await signUp(t.url, 'editor');
+      const doomed = await createProject(owner, 'doomed');
+      const kept = await createProject(owner, 'kept');
+      await call(owner, 'POST', `/api/projects/${doomed}/members`, { email: ed.email, role: 'editor' });
+      const gone = [
+        await insertRecording(owner.userId, doomed, 'one'),
+        await insertRecording(owner.userId, doomed, 'two'),
+        await insertRecording(ed.userId, doomed, "editor's"),
+      ];
+      const stay = [
+        await insertRecording(owner.userId, kept, 'in kept'),
+        await insertRecording(owner.userId, null, 'no project'),
+        await insertRecording(ed.userId, null, 'editor solo'),
+      ];
+      const before = (await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM storage_deletions')).rows[0]!.n;
 
-    const res = await t.server.app.inject({
-      method: 'DELETE',
-      url: `/api/projects/${doomed}`,
-      headers: { host: new URL(t.url).host, ...owner.headers },
-    });
-    expect(res.statusCode).toBe(204);
-    expect(res.body).toBe('');
+      const res = await t.server.app.inject({
+        method: 'DELETE',
+        url: `/api/projects/${doomed}`,
+        headers: { host: new URL(t.url).host, ...owner.headers },
+      });
+      expect(res.statusCode).toBe(204);
+      expect(res.body).toBe('');
 
-    expect((await call(owner, 'GET', `/api/projects/${doomed}`)).body).toEqual({
-      code: 'PROJECT_NOT_FOUND',
-      message: 'No such project',
-    });
-    expect((await call(owner, 'GET', '/api/projects')).body.items.map((p: { id: string }) => p.id)).toEqual([kept]);
-    expect((await call(ed, 'GET', '/api/projects')).body).toEqual({ items: [] });
-    expect((await sql.query('SELECT 1 FROM projects WHERE id = $1', [doomed])).rowCount).toBe(0);
-    expect((await sql.query('SELECT 1 FROM project_members WHERE project_id = $1', [doomed])).rowCount).toBe(0);
+      expect((await call(owner, 'GET', `/api/projects/${doomed}`)).body).toEqual({
+        code: 'PROJECT_NOT_FOUND',
+        message: 'No such project',
+      });
+      expect((await call(owner, 'GET', '/api/projects')).body.items.map((p: { id: string }) => p.id)).toEqual([kept]);
+      expect((await call(ed, 'GET', '/api/projects')).body).toEqual({ items: [] });
+      expect((await sql.query('SELECT 1 FROM projects WHERE id = $1', [doomed])).rowCount).toBe(0);
+      expect((await sql.query('SELECT 1 FROM project_members WHERE project_id = $1', [doomed])).rowCount).toBe(0);
 
-    const left = await sql.query<{ id: string }>('SELECT id FROM recordings WHERE id = ANY($1::bigint[]) ORDER BY id', [
-      [...gone, ...stay],
-    ]);
-    expect(left.rows.map((r) => r.id)).toEqual(stay);
-    const queued = await sql.query(
-      'SELECT storage_provider, storage_bucket, storage_key FROM storage_deletions ORDER BY id',
-    );
-    expect(queued.rows).toHaveLength(before + 3);
-    expect(queued.rows.slice(before)).toEqual(
-      [
-        [owner, gone[0]],
-        [owner, gone[1]],
-        [ed, gone[2]],
-      ].map(([u, id]) => ({
-        storage_provider: 'local',
-        storage_bucket: null,
-        storage_key: `users/${(u as User).userId}/recordings/${id as string}/`,
-      })),
-    );
-    for (const id of gone) expect((await call(owner, 'GET', `/api/recordings/${id}`)).status).toBe(404);
-    expect((await call(owner, 'GET', `/api/recordings/${stay[0]}`)).body).toMatchObject({
-      id: stay[0],
-      projectId: kept,
-      title: 'in kept',
-    });
-    expect((await call(owner, 'GET', '/api/projects')).body.items[0].recordingCount).toBe(1);
-  });
+      const left = await sql.query<{ id: string }>(
+        'SELECT id FROM recordings WHERE id = ANY($1::bigint[]) ORDER BY id',
+        [[...gone, ...stay]],
+      );
+      expect(left.rows.map((r) => r.id)).toEqual(stay);
+      const queued = await sql.query(
+        'SELECT storage_provider, storage_bucket, storage_key FROM storage_deletions ORDER BY id',
+      );
+      expect(queued.rows).toHaveLength(before + 3);
+      expect(queued.rows.slice(before)).toEqual(
+        [
+          [owner, gone[0]],
+          [owner, gone[1]],
+          [ed, gone[2]],
+        ].map(([u, id]) => ({
+          storage_provider: 'local',
+          storage_bucket: null,
+          storage_key: `users/${(u as User).userId}/recordings/${id as string}/`,
+        })),
+      );
+      for (const id of gone) expect((await call(owner, 'GET', `/api/recordings/${id}`)).status).toBe(404);
+      expect((await call(owner, 'GET', `/api/recordings/${stay[0]}`)).body).toMatchObject({
+        id: stay[0],
+        projectId: kept,
+        title: 'in kept',
+      });
+      expect((await call(owner, 'GET', '/api/projects')).body.items[0].recordingCount).toBe(1);
+    },
+  );
 });

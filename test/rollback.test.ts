@@ -22,7 +22,8 @@ async function seed(c: pg.Client): Promise<void> {
             ('u2', NULL, 'Voice memo', NULL, 'audio', 7, NULL, NULL)`,
   );
   await c.query(
-    `INSERT INTO recording_sessions (user_id, recording_type, started_at, status) VALUES ('u1', 'camera', now(), 'completed')`,
+    `INSERT INTO recording_sessions (user_id, recording_type, started_at, status)
+     VALUES ('u1', 'camera', now(), 'completed')`,
   );
   await c.query(
     `INSERT INTO recording_edits (recording_id, edit_type, parameters) VALUES (1, 'trim', '{"start":1,"end":5}')`,
@@ -150,7 +151,8 @@ describe.each(pgTargets())('rollback on $name', (target) => {
       expect(await dumpRows(c)).toEqual(before);
       // identity sequences moved past the restored ids
       const { rows } = await c.query(
-        `INSERT INTO recordings (user_id, title, recording_type, duration) VALUES ('u1', 'new', 'camera', 1) RETURNING id`,
+        `INSERT INTO recordings (user_id, title, recording_type, duration)
+         VALUES ('u1', 'new', 'camera', 1) RETURNING id`,
       );
       expect(Number(rows[0].id)).toBe(3);
     });
@@ -182,11 +184,14 @@ describe.each(pgTargets())('rollback on $name', (target) => {
     ]);
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  it('rolling back the take columns (0011) refuses while they hold data, then backs them up and restores them', async () => {
+  it('rolling back the take columns (0011) refuses while they hold data, then backs up and restores them', async () => {
     await migrator(db.url).up();
     await seed(c);
     await c.query(
-      `UPDATE recording_sessions SET last_heartbeat_at = started_at, take = '{"title":"Kept take","metadata":{"slides":[0,1200]}}', recording_id = 1`,
+      `UPDATE recording_sessions
+       SET last_heartbeat_at = started_at,
+           take = '{"title":"Kept take","metadata":{"slides":[0,1200]}}',
+           recording_id = 1`,
     );
     const before = (
       await c.query('SELECT id, last_heartbeat_at, recording_id, take FROM recording_sessions ORDER BY id')
@@ -198,7 +203,8 @@ describe.each(pgTargets())('rollback on $name', (target) => {
     const result = await migrator(db.url, { backupDir }).down({ to: 10 }, true);
     const cols = (
       await c.query(
-        `SELECT attname FROM pg_attribute WHERE attrelid = 'recording_sessions'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+        `SELECT attname FROM pg_attribute
+         WHERE attrelid = 'recording_sessions'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
       )
     ).rows;
     expect(cols.map((r) => r.attname)).not.toContain('take');

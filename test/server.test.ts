@@ -65,7 +65,12 @@ describe('readiness without a database', () => {
     const pool = new pg.Pool({ connectionString: 'postgres://x:y@127.0.0.1:1/none', connectionTimeoutMillis: 500 });
     const app = await buildApp({
       logger: createLogger('silent'),
-      probe: { pendingMigrations: async () => (await pool.query('SELECT 1'), 0) },
+      probe: {
+        pendingMigrations: async () => {
+          await pool.query('SELECT 1');
+          return 0;
+        },
+      },
     });
     const res = await app.inject({ method: 'GET', url: '/ready' });
     expect(res.statusCode).toBe(503);

@@ -119,33 +119,41 @@ describe('web build', () => {
     expect(second).toMatchObject({ built: false, fingerprint: first.fingerprint });
   });
 
-  it('rebuilds when a source changes, removes leftovers of a crashed build, and keeps the old build when the new one fails', async () => {
-    const before = (await readStamp(outDir))!.fingerprint;
-    fs.mkdirSync(`${outDir}.tmp-999999-deadbeef/assets`, { recursive: true }); // a build killed halfway
-    fs.writeFileSync(path.join(fixture, 'src/web/app/styles.css'), 'body { margin: 1px }\n');
-    const rebuilt = await ensureWebBuild({ logger, root: fixture, outDir });
-    expect(rebuilt.built).toBe(true);
-    expect(rebuilt.fingerprint).not.toBe(before);
-    expect(fs.existsSync(`${outDir}.tmp-999999-deadbeef`)).toBe(false);
-    expect(fs.readdirSync(path.dirname(outDir)).sort()).toEqual(['web']);
+  it(
+    'rebuilds when a source changes, removes leftovers of a crashed build, ' +
+      'and keeps the old build when the new one fails',
+    async () => {
+      const before = (await readStamp(outDir))!.fingerprint;
+      fs.mkdirSync(`${outDir}.tmp-999999-deadbeef/assets`, { recursive: true }); // a build killed halfway
+      fs.writeFileSync(path.join(fixture, 'src/web/app/styles.css'), 'body { margin: 1px }\n');
+      const rebuilt = await ensureWebBuild({ logger, root: fixture, outDir });
+      expect(rebuilt.built).toBe(true);
+      expect(rebuilt.fingerprint).not.toBe(before);
+      expect(fs.existsSync(`${outDir}.tmp-999999-deadbeef`)).toBe(false);
+      expect(fs.readdirSync(path.dirname(outDir)).sort()).toEqual(['web']);
 
-    fs.writeFileSync(path.join(fixture, 'src/web/app/broken.ts'), 'import "./does-not-exist.ts";\n');
-    fs.appendFileSync(path.join(fixture, 'src/web/app/main.tsx'), 'import "./broken.ts";\n');
-    await expect(ensureWebBuild({ logger, root: fixture, outDir })).rejects.toThrow(/does-not-exist/);
-    expect((await readStamp(outDir))!.fingerprint).toBe(rebuilt.fingerprint); // previous build intact
-    expect(fs.readdirSync(path.dirname(outDir)).sort()).toEqual(['web']); // no temp dir, no lock left
-    const main = fs.readFileSync(path.join(fixture, 'src/web/app/main.tsx'), 'utf8');
-    fs.writeFileSync(path.join(fixture, 'src/web/app/main.tsx'), main.replace('import "./broken.ts";\n', ''));
-    fs.rmSync(path.join(fixture, 'src/web/app/broken.ts'));
-    expect((await isWebBuildFresh(fixture, outDir)).fresh).toBe(true);
-  });
+      fs.writeFileSync(path.join(fixture, 'src/web/app/broken.ts'), 'import "./does-not-exist.ts";\n');
+      fs.appendFileSync(path.join(fixture, 'src/web/app/main.tsx'), 'import "./broken.ts";\n');
+      await expect(ensureWebBuild({ logger, root: fixture, outDir })).rejects.toThrow(/does-not-exist/);
+      expect((await readStamp(outDir))!.fingerprint).toBe(rebuilt.fingerprint); // previous build intact
+      expect(fs.readdirSync(path.dirname(outDir)).sort()).toEqual(['web']); // no temp dir, no lock left
+      const main = fs.readFileSync(path.join(fixture, 'src/web/app/main.tsx'), 'utf8');
+      fs.writeFileSync(path.join(fixture, 'src/web/app/main.tsx'), main.replace('import "./broken.ts";\n', ''));
+      fs.rmSync(path.join(fixture, 'src/web/app/broken.ts'));
+      expect((await isWebBuildFresh(fixture, outDir)).fresh).toBe(true);
+    },
+  );
 
   it('two processes starting at once build once, and neither sees a half-written build', async () => {
     fs.writeFileSync(path.join(fixture, 'src/web/app/styles.css'), 'body { margin: 2px }\n');
     const script = `
       import { ensureWebBuild } from ${JSON.stringify(path.join(PACKAGE_ROOT, 'src/server/web/build.ts'))};
       import { createLogger } from ${JSON.stringify(path.join(PACKAGE_ROOT, 'src/server/logger.ts'))};
-      const r = await ensureWebBuild({ logger: createLogger('silent'), root: ${JSON.stringify(fixture)}, outDir: ${JSON.stringify(outDir)} });
+      const r = await ensureWebBuild({
+        logger: createLogger('silent'),
+        root: ${JSON.stringify(fixture)},
+        outDir: ${JSON.stringify(outDir)},
+      });
       console.log(JSON.stringify(r));`;
     const tsx = path.join(PACKAGE_ROOT, 'node_modules/.bin/tsx');
     const file = path.join(fixture, 'build-once.mts');

@@ -48,9 +48,9 @@ export function migrateCommands(setup: () => { config: Config; logger: Logger })
         const rows = await m.status();
         out('version  phase  state     applied at                 name');
         for (const r of rows) {
-          out(
-            `${String(r.version).padStart(4, '0')}     ${String(r.phase).padEnd(5)}  ${r.state.padEnd(8)}  ${(r.appliedAt?.toISOString() ?? '-').padEnd(25)}  ${r.name}`,
-          );
+          const version = String(r.version).padStart(4, '0');
+          const appliedAt = (r.appliedAt?.toISOString() ?? '-').padEnd(25);
+          out(`${version}     ${String(r.phase).padEnd(5)}  ${r.state.padEnd(8)}  ${appliedAt}  ${r.name}`);
         }
         const pending = rows.filter((r) => r.state === 'pending').length;
         const drift = rows.filter((r) => r.state === 'changed' || r.state === 'missing').length;

@@ -14,7 +14,8 @@ async function buildWebApp(logger: Logger): Promise<void> {
   } catch (err) {
     logger.error(
       { err },
-      'building the web app failed; serving the previous build if there is one (fix the error, then `npm run build:web`)',
+      'building the web app failed; serving the previous build if there is one ' +
+        '(fix the error, then `npm run build:web`)',
     );
   }
 }

@@ -22,9 +22,8 @@ export function storageCommands(setup: () => { config: Config; logger: Logger })
         out(`scanned ${r.scanned} object(s) under users/`);
         for (const k of r.orphans) out(`  orphan: ${k}${o.dryRun ? '' : ' (deleted)'}`);
         for (const m of r.missing) out(`  missing: recording ${m.recordingId} has no object at ${m.key}`);
-        out(
-          `${r.orphans.length} orphan(s)${o.dryRun ? ' (dry run: nothing deleted)' : `, ${r.deleted} deleted`}; ${r.missing.length} recording(s) missing media`,
-        );
+        const deleted = o.dryRun ? ' (dry run: nothing deleted)' : `, ${r.deleted} deleted`;
+        out(`${r.orphans.length} orphan(s)${deleted}; ${r.missing.length} recording(s) missing media`);
         if (r.missing.length) process.exitCode = 1;
       } finally {
         await database.close();

@@ -102,7 +102,8 @@ async function toolStatus(command: string, expected: string): Promise<ToolStatus
   } catch (e) {
     const reason =
       e instanceof MediaToolError && e.failure === 'missing'
-        ? `${command} not found (set FFMPEG_PATH to ffmpeg, with ffprobe beside it or in FFPROBE_PATH, or install ffmpeg)`
+        ? `${command} not found ` +
+          '(set FFMPEG_PATH to ffmpeg, with ffprobe beside it or in FFPROBE_PATH, or install ffmpeg)'
         : (e as Error).message;
     return { available: false, path: command, reason };
   }

@@ -53,7 +53,8 @@ export async function makeThumbnail(
       // sqrt scale keeps quiet speech visible next to loud passages. setpts=0: the picture carries the audio's
       // start time, and WebM audio starting after 0 would miss the first background frame, the one we keep.
       const graph =
-        `[0:a:0]aformat=channel_layouts=mono,showwavespic=s=${width}x${h}:colors=${WAVE_COLOR}:scale=sqrt,setpts=0[w];` +
+        '[0:a:0]aformat=channel_layouts=mono,' +
+        `showwavespic=s=${width}x${h}:colors=${WAVE_COLOR}:scale=sqrt,setpts=0[w];` +
         `color=c=${BACKGROUND}:s=${width}x${h}:d=1[bg];[bg][w]overlay=format=auto,format=yuvj420p[out]`;
       await runTool(
         tools.ffmpeg,
@@ -109,7 +110,8 @@ export async function makeThumbnail(
 }
 
 async function nonEmpty(file: string): Promise<boolean> {
-  return (await fs.stat(file).catch(() => undefined))?.size ? true : false;
+  const stat = await fs.stat(file).catch(() => undefined);
+  return (stat?.size ?? 0) > 0;
 }
 
 async function mustExist(file: string, input: string): Promise<void> {

@@ -15,6 +15,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import type { Logger } from '../logger.js';
 import { pidAlive } from '../pid.js';
 
@@ -156,7 +157,8 @@ async function acquireLock(lockPath: string, waitMs: number, logger: Logger): Pr
     }
     if (Date.now() > deadline)
       throw new Error(
-        `another process (pid ${holder.pid}) has been building the web app for too long; remove ${lockPath} if it is gone`,
+        `another process (pid ${holder.pid}) has been building the web app for too long; ` +
+          `remove ${lockPath} if it is gone`,
       );
     if (!announced) {
       logger.info({ pid: holder.pid }, 'another process is building the web app; waiting for it');
@@ -209,7 +211,7 @@ async function runViteBuild(root: string, tmpDir: string, fingerprint: string, l
   const started = performance.now();
   const savedNodeEnv = process.env.NODE_ENV;
   process.env.NODE_ENV = 'production';
-  const clean = (msg: string) => msg.replace(/\x1b\[[0-9;]*m/g, '').trim();
+  const clean = (msg: string) => stripVTControlCharacters(msg).trim();
   const viteLogger = {
     hasWarned: false,
     info: (msg: string) => logger.debug({ vite: clean(msg) }, 'vite'),
@@ -237,7 +239,7 @@ async function runViteBuild(root: string, tmpDir: string, fingerprint: string, l
   }
   const durationMs = Math.round(performance.now() - started);
   const stamp: BuildStamp = { fingerprint, builtAt: new Date().toISOString(), durationMs, vite: vite.version };
-  await fsp.writeFile(path.join(tmpDir, STAMP_FILE), JSON.stringify(stamp, null, 2) + '\n');
+  await fsp.writeFile(path.join(tmpDir, STAMP_FILE), `${JSON.stringify(stamp, null, 2)}\n`);
   return durationMs;
 }
 

@@ -79,6 +79,9 @@ async function fileFor(root: string, urlPath: string): Promise<string | undefine
 
 const notBuiltMessage =
   'The web app is not built. Run `npm run build:web` (or restart with `npm start`, which builds it) and reload.';
+const notBuiltHtml =
+  '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Recorder: not built</title></head>' +
+  `<body><h1>Recorder</h1><p>${notBuiltMessage.replace(/`([^`]+)`/g, '<code>$1</code>')}</p></body></html>\n`;
 
 function notBuilt(req: FastifyRequest, reply: FastifyReply, csp: string): FastifyReply {
   reply
@@ -88,11 +91,7 @@ function notBuilt(req: FastifyRequest, reply: FastifyReply, csp: string): Fastif
     .header('x-content-type-options', 'nosniff');
   if (req.headers.accept?.includes('text/html')) {
     htmlHeaders(reply, csp);
-    return reply
-      .type('text/html; charset=utf-8')
-      .send(
-        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Recorder: not built</title></head><body><h1>Recorder</h1><p>${notBuiltMessage.replace(/`([^`]+)`/g, '<code>$1</code>')}</p></body></html>\n`,
-      );
+    return reply.type('text/html; charset=utf-8').send(notBuiltHtml);
   }
   return reply.send({ code: 'NOT_READY', message: notBuiltMessage });
 }
