@@ -17,6 +17,7 @@ import type { RecordingsService } from './recordings/recordings.service.js';
 import { sessionRoutes } from './sessions/sessions.routes.js';
 import type { SessionsService } from './sessions/sessions.service.js';
 import { uploadRoutes } from './uploads/uploads.routes.js';
+import type { UploadsService } from './uploads/uploads.service.js';
 import { webPlugin } from './web/web.plugin.js';
 
 export interface AppServices {
@@ -25,6 +26,7 @@ export interface AppServices {
   recordings: RecordingsService;
   sessions: SessionsService;
   tus: TusServer;
+  uploads: UploadsService;
 }
 
 export interface AppDeps {
@@ -73,13 +75,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         const message = p?.additionalProperty ? 'is not a known property' : (v.message ?? 'is invalid');
         return { field, message, params: v.params };
       });
-      return reply
-        .status(400)
-        .send({
-          code: 'VALIDATION_FAILED',
-          message: `Invalid request: ${errors.map((x) => `${x.field} ${x.message}`).join('; ')}`,
-          errors,
-        });
+      return reply.status(400).send({
+        code: 'VALIDATION_FAILED',
+        message: `Invalid request: ${errors.map((x) => `${x.field} ${x.message}`).join('; ')}`,
+        errors,
+      });
     }
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       return reply.status(e.statusCode).send({ code: 'BAD_REQUEST', message: e.message });
@@ -111,9 +111,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(projectRoutes, { projects: s.projects });
     await app.register(recordingRoutes, { recordings: s.recordings });
     await app.register(sessionRoutes, { sessions: s.sessions });
-    await app.register(uploadRoutes, { tus: s.tus });
+    await app.register(uploadRoutes, { tus: s.tus, uploads: s.uploads });
   }
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(webPlugin, { mediaOrigins: deps.mediaOrigins }); // the browser app: its catch-all route only gets paths no API route matches
+  // The browser app: its catch-all route only gets paths no API route matches.
+  await app.register(webPlugin, { mediaOrigins: deps.mediaOrigins });
   return app;
 }

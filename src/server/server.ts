@@ -21,6 +21,8 @@ import { SessionsService } from './sessions/sessions.service.js';
 import { createStorage } from './storage/factory.js';
 import type { Storage } from './storage/storage.js';
 import { createTusServer } from './uploads/uploads.routes.js';
+import { createSinks } from './uploads/sinks.js';
+import { UploadsRepository } from './uploads/uploads.repository.js';
 import { UploadsService } from './uploads/uploads.service.js';
 
 export interface RunningServer {
@@ -76,28 +78,29 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const tools = report.ffmpeg.available && report.ffprobe.available ? resolveTools() : undefined;
 
     boss = await startBoss(database.url, logger);
-    const uploads = new UploadsService(db, storage, boss, logger);
-    const { tus, datastore, recoverFinished, files } = createTusServer({
-      uploads,
-      dataDir: config.dataDir,
-      maxUploadBytes: config.maxUploadBytes,
-      logger,
-    });
+    const authRepo = new AuthRepository(db);
+    const uploadsRepo = new UploadsRepository(db);
+    const sinks = createSinks(storage, uploadsRepo);
+    const uploads = new UploadsService({ db, storage, sinks, queue: boss, logger });
+    const recoverFinished = () => uploads.recoverFinished();
+    const { tus, files } = createTusServer({ uploads, sinks, maxUploadBytes: config.maxUploadBytes, logger });
     if (config.jobsEnabled)
       await startWorkers(boss, {
         db,
         storage,
         tools,
         logger,
-        expireUploadFiles: () => datastore.deleteExpired(),
+        expireSignIns: async (now) => Number((await authRepo.deleteExpiredSessions(now)).numDeletedRows),
+        expireUploads: (before) => uploads.expire(before),
         recoverFinished,
       });
     const services = {
-      auth: new AuthService(new AuthRepository(db), systemClock),
+      auth: new AuthService(authRepo, systemClock),
       projects: new ProjectsService(new ProjectsRepository(db), boss),
       recordings: new RecordingsService(new RecordingsRepository(db), storage, boss),
       sessions: new SessionsService(new SessionsRepository(db), files, logger),
       tus,
+      uploads,
     };
     const app = await buildApp({
       logger,

@@ -1,7 +1,16 @@
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
-import type { DB, MemberRole, NewRecording, Quality, RecordingStatus, RecordingType } from '../db/schema.js';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type NotNull, type SqlBool } from 'kysely';
+import type {
+  DB,
+  MemberRole,
+  NewRecording,
+  Quality,
+  RecordingStatus,
+  RecordingType,
+  RecordingUpdate,
+  StorageProvider,
+} from '../db/schema.js';
 import { memberRole } from '../projects/membership.js';
-import type { ServerMetadata } from './metadata.js';
+import type { ServerMetadata, ServerMetadataKey } from './metadata.js';
 
 export interface ListFilter {
   userId: string;
@@ -36,6 +45,22 @@ const COLUMNS = [
   'r.storage_bucket',
   'r.cdn_url',
 ] as const;
+
+/** What processing measures and writes to the row's columns. */
+export type ProcessedColumns = Required<
+  Pick<RecordingUpdate, 'duration' | 'file_size' | 'mime_type' | 'thumbnail_url'>
+>;
+
+/** Keys that only mean something while a recording is processing (or unmeasured); gone once it is processed. */
+const CLEARED_WHEN_PROCESSED: readonly ServerMetadataKey[] = ['progress', 'error', 'duration_unknown'];
+
+/** The stored metadata without `drop`, with `patch` merged over it (a row without metadata starts empty). */
+function merged(patch: ServerMetadata, drop: readonly ServerMetadataKey[] = []) {
+  const kept = drop.length
+    ? sql`coalesce(metadata, '{}'::jsonb) - ${[...drop]}::text[]`
+    : sql`coalesce(metadata, '{}'::jsonb)`;
+  return sql<string>`${kept} || ${JSON.stringify(patch)}::jsonb`;
+}
 
 /** LIKE pattern that matches `q` literally anywhere. */
 function contains(q: string): string {
@@ -143,16 +168,56 @@ export class RecordingsRepository {
     return this.db.updateTable('recordings').set(patch).where('id', '=', id).returning('id').executeTakeFirst();
   }
 
-  insert(row: NewRecording) {
-    return this.db.insertInto('recordings').values(row).returningAll().executeTakeFirstOrThrow();
+  setStatus(id: string, status: RecordingStatus, metadataPatch: ServerMetadata) {
+    return this.mergeMetadata(id, metadataPatch, status);
   }
 
-  setStatus(id: string, status: RecordingStatus, metadataPatch: ServerMetadata) {
-    return this.db
+  /** Merges `patch` into the metadata (other keys stay), and sets the status when one is given. */
+  async mergeMetadata(id: string, patch: ServerMetadata, status?: RecordingStatus): Promise<void> {
+    await this.db
       .updateTable('recordings')
-      .set({ status, metadata: sql`coalesce(metadata, '{}'::jsonb) || ${JSON.stringify(metadataPatch)}::jsonb` })
+      .set({ metadata: merged(patch), ...(status ? { status } : {}) })
       .where('id', '=', id)
       .execute();
+  }
+
+  /** Processing's result: the measured columns, status completed, the metadata with `patch` merged in. */
+  async markProcessed(id: string, columns: ProcessedColumns, patch: ServerMetadata): Promise<void> {
+    await this.db
+      .updateTable('recordings')
+      .set({ ...columns, status: 'completed', metadata: merged(patch, CLEARED_WHEN_PROCESSED) })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Recordings in this status (at start: those a crash left `processing`). */
+  async idsInStatus(status: RecordingStatus): Promise<string[]> {
+    const rows = await this.db.selectFrom('recordings').select('id').where('status', '=', status).execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** The owner (user_id) of each of these recordings that exists, in one query. */
+  async ownersOf(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.selectFrom('recordings').select(['id', 'user_id']).where('id', 'in', ids).execute();
+    return new Map(rows.map((r) => [r.id, r.user_id]));
+  }
+
+  /** Recordings created before `cutoff` whose media is at this provider: each must have its object. */
+  storedBefore(provider: StorageProvider, cutoff: Date): Promise<{ id: string; storage_key: string }[]> {
+    return this.db
+      .selectFrom('recordings')
+      .select(['id', 'storage_key'])
+      .where('storage_key', 'is not', null)
+      .where('storage_provider', '=', provider)
+      .where('created_at', '<', cutoff)
+      .$narrowType<{ storage_key: NotNull }>()
+      .execute();
+  }
+
+  /** A recording made from a finished upload (uploads.service.ts), under the id its upload reserved. */
+  async insert(recording: NewRecording): Promise<void> {
+    await this.db.insertInto('recordings').values(recording).execute();
   }
 
   /** Deletes the row; its delete trigger queues the media in the same transaction (migration 0010). */

@@ -181,8 +181,74 @@ export class SessionsRepository {
     return new Map(rows.map((r) => [r.session_id!, r]));
   }
 
+  /**
+   * Active sessions silent for `staleSeconds` become interrupted, ended at their last sign of life. One
+   * idempotent UPDATE (idx_sessions_active_heartbeat): several server processes may run it side by side,
+   * and a session a heartbeat revived in between is no longer matched.
+   */
+  interruptSilent(staleSeconds: number, message: string): Promise<{ id: string; user_id: string }[]> {
+    const lastSeen = sql`coalesce(last_heartbeat_at, started_at)`;
+    return this.db
+      .updateTable('recording_sessions')
+      .set({
+        status: 'interrupted',
+        ended_at: endAt(lastSeen),
+        duration: sql<number>`coalesce(duration, ${secondsSinceStart(lastSeen)})`,
+        error_message: message,
+      })
+      .where('status', '=', 'active')
+      .where(lastSeen, '<', sql<Date>`now() - make_interval(secs => ${staleSeconds})`)
+      .returning(['id', 'user_id'])
+      .execute();
+  }
+
   roleIn(projectId: string, userId: string) {
     return memberRole(this.db, projectId, userId);
+  }
+
+  // ---- what an upload's finish asks of its take (uploads.service.ts) ----
+
+  /** The take's link and discard, its row locked until the finishing transaction ends. */
+  lockForFinish(id: string) {
+    return this.db
+      .selectFrom('recording_sessions')
+      .select(['recording_id', 'discarded_at'])
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
+  }
+
+  /** The take became this recording; an unknown length leaves what the heartbeats said. */
+  async markKept(id: string, recordingId: string, durationSeconds: number | undefined): Promise<void> {
+    await this.db
+      .updateTable('recording_sessions')
+      .set({
+        status: 'completed',
+        recording_id: recordingId,
+        ended_at: sql<Date>`coalesce(ended_at, greatest(started_at, now()))`,
+        ...(durationSeconds === undefined ? {} : { duration: durationSeconds }),
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /**
+   * Bytes arriving for a take's upload are a sign of life, like a heartbeat. Written at most every 5 s
+   * per session (the WHERE skips it otherwise); only an active take is touched.
+   */
+  async noteUploadActivity(uploadId: string): Promise<void> {
+    await this.db
+      .updateTable('recording_sessions')
+      .set({ last_heartbeat_at: sql<Date>`now()` })
+      .where('id', '=', (eb) => eb.selectFrom('uploads').select('session_id').where('id', '=', uploadId))
+      .where('status', '=', 'active')
+      .where((eb) =>
+        eb.or([
+          eb('last_heartbeat_at', 'is', null),
+          eb('last_heartbeat_at', '<', sql<Date>`now() - interval '5 seconds'`),
+        ]),
+      )
+      .execute();
   }
 }
 
@@ -193,28 +259,3 @@ export type UploadRow = {
   upload_length: string | null;
   status: UploadStatus;
 };
-
-/**
- * Active sessions silent for `staleSeconds` become interrupted, ended at their last sign of life. One
- * idempotent UPDATE (idx_sessions_active_heartbeat): several server processes may run it side by side,
- * and a session a heartbeat revived in between is no longer matched.
- */
-export async function sweepStaleSessions(
-  db: Kysely<DB>,
-  staleSeconds: number,
-  message: string,
-): Promise<{ id: string; user_id: string }[]> {
-  const lastSeen = sql`coalesce(last_heartbeat_at, started_at)`;
-  return db
-    .updateTable('recording_sessions')
-    .set({
-      status: 'interrupted',
-      ended_at: endAt(lastSeen),
-      duration: sql<number>`coalesce(duration, ${secondsSinceStart(lastSeen)})`,
-      error_message: message,
-    })
-    .where('status', '=', 'active')
-    .where(sql`coalesce(last_heartbeat_at, started_at)`, '<', sql<Date>`now() - make_interval(secs => ${staleSeconds})`)
-    .returning(['id', 'user_id'])
-    .execute();
-}

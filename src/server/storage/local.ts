@@ -36,6 +36,8 @@ export interface LocalStorageOptions {
 
 /** Names starting with "." are never keys (keys.ts), so this directory cannot collide with an object. */
 const TMP_DIR = '.tmp';
+/** Unfinished uploads (uploads/local-sink.ts): on the media file system, so finishing is a rename. */
+const UPLOADS_DIR = '.uploads';
 const TMP_SUFFIX = '.part';
 
 const isCode = (err: unknown, ...codes: string[]) => codes.includes((err as NodeJS.ErrnoException)?.code ?? '');
@@ -88,6 +90,17 @@ export class LocalStorage implements Storage {
     return { size: meter.bytes, sha256: meter.sha256() };
   }
 
+  /** Where an unfinished upload's file lives; the id is tus's (hex), never a path. */
+  uploadPath(uploadId: string): string {
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(uploadId)) throw new Error(`invalid upload id ${JSON.stringify(uploadId)}`);
+    return path.join(this.root, UPLOADS_DIR, uploadId);
+  }
+
+  /** Moves a complete, fsync'd file (an upload's) to be the object under key: rename, then fsync dirs. */
+  async adopt(file: string, key: string): Promise<void> {
+    await this.publish(file, this.pathOf(key));
+  }
+
   /** rename(tmp, target), creating parents, then fsyncs every directory whose entries changed. */
   private async publish(tmp: string, target: string): Promise<void> {
     const dir = path.dirname(target);
@@ -107,7 +120,10 @@ export class LocalStorage implements Storage {
   /** fsync `from` and each directory below it down to `to` (a rename is durable once its dir is). */
   private async syncDirs(from: string, to: string): Promise<void> {
     const dirs = [to];
-    for (let d = to; d !== from && d.startsWith(from); ) dirs.push((d = path.dirname(d)));
+    for (let dir = to; dir !== from && dir.startsWith(from); ) {
+      dir = path.dirname(dir);
+      dirs.push(dir);
+    }
     for (const d of dirs) {
       const h = await fs.open(d, 'r');
       try {

@@ -12,6 +12,7 @@ import { pipeline, type Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   HeadObjectCommand,
   paginateListObjectsV2,
   PutObjectCommand,
@@ -152,7 +153,7 @@ export class S3Storage implements Storage {
   async get(key: string, range?: ByteRange): Promise<GetResult> {
     validateKey(key);
     if (range) checkRange(range);
-    let res;
+    let res: GetObjectCommandOutput;
     try {
       res = await this.client.send(
         new GetObjectCommand({
@@ -180,9 +181,9 @@ export class S3Storage implements Storage {
     if (!cr || cr.start !== range.start || cr.start >= cr.total || cr.end !== Math.min(range.end, cr.total - 1)) {
       body.destroy();
       if (cr && cr.start >= cr.total) throw new RangeNotSatisfiableError(key, range, cr.total); // empty object
-      throw new Error(
-        `GET "${key}" with Range ${range.start}-${range.end}: the server answered Content-Range ${res.ContentRange ?? '(none)'}`,
-      );
+      const answered = res.ContentRange ?? '(none)';
+      const asked = `${range.start}-${range.end}`;
+      throw new Error(`GET "${key}" with Range ${asked}: the server answered Content-Range ${answered}`);
     }
     const served = { start: cr.start, end: cr.end };
     return { body: exactLength(body, cr.end - cr.start + 1, key), size: cr.total, contentType, range: served };

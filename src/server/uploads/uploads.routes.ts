@@ -1,20 +1,23 @@
 /**
- * /api/uploads speaks tus 1.0 (creation, creation-with-upload, creation-defer-length, termination)
- * through @tus/server; any tus client works. Bytes stream to DATA_DIR/uploads (constant memory).
- * Fastify authenticates first; the tus hooks then bind every upload to its user.
+ * /api/uploads speaks tus 1.0 (creation, creation-with-upload, creation-defer-length, termination,
+ * expiration) through @tus/server; any tus client works. Bytes stream into the recording's storage as
+ * they arrive (upload-store.ts); every upload's state is in PostgreSQL, so any app server can take any
+ * request. Fastify authenticates first; the tus hooks then bind every upload to its user.
  */
-import type { FastifyInstance } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server, type Upload } from '@tus/server';
-import path from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireUser } from '../auth/auth.plugin.js';
 import { AppError } from '../errors.js';
-import { UPLOAD_EXPIRY_MS } from '../jobs/housekeeping.js';
 import type { Logger } from '../logger.js';
-import { SniffingFileStore, UnsupportedMediaError } from './sniffing-store.js';
-import type { UploadsService } from './uploads.service.js';
+import { UploadLeaseLocker } from './upload-lease.js';
+import { RecordingUploadStore, type Sinks, tusBody } from './upload-store.js';
+import { isPermanent, type UploadsService } from './uploads.service.js';
 
 /** Set by us on the raw request after authentication; any client-sent value is removed first. */
 const USER_HEADER = 'x-recorder-authenticated-user';
+/** Seconds a client should wait before retrying when storage is unreachable. */
+const STORAGE_RETRY_AFTER = '5';
 
 const TUS_CODES: Record<number, string> = {
   400: 'VALIDATION_FAILED',
@@ -31,69 +34,63 @@ const TUS_CODES: Record<number, string> = {
 /** Our errors as tus hook errors: the status and a JSON body with a code, like every other route. */
 function tusError(err: unknown): { status_code: number; body: string } {
   if (err instanceof AppError) {
-    return {
-      status_code: err.status,
-      body: JSON.stringify({ code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }),
-    };
+    const details = err.details ? { details: err.details } : {};
+    return { status_code: err.status, body: JSON.stringify({ code: err.code, message: err.message, ...details }) };
   }
-  if (err instanceof UnsupportedMediaError)
-    return { status_code: 415, body: JSON.stringify({ code: 'UNSUPPORTED_MEDIA_TYPE', message: err.message }) };
   throw err;
 }
 
-/**
- * A finish that can never succeed (the bytes are not media we can use): retrying cannot help, the client
- * cannot send other bytes to a complete upload, so it is over. Anything else (database, storage) may be
- * transient and leaves the upload `uploading`, complete on disk, for the next HEAD on it, the hourly
- * housekeeping or the next start (recoverFinished) to retry. An unmeasurable duration is not permanent:
- * finish keeps such a take (it may be the only copy) and processing measures it.
- */
-const PERMANENT_FINISH_ERRORS = new Set(['UNSUPPORTED_MEDIA_TYPE', 'VALIDATION_FAILED', 'SESSION_DISCARDED']);
-const isPermanent = (err: unknown) => err instanceof AppError && PERMANENT_FINISH_ERRORS.has(err.code);
-
-/** What createTusServer adds to its Server for the Fastify handler below (finishing on a HEAD). */
-const settlers = new WeakMap<Server, (id: string, userId: string) => Promise<string | undefined>>();
-const removers = new WeakMap<Server, (id: string) => Promise<void>>();
+/** The Node response behind a tus request (srvx's NodeRequest keeps it). */
+const nodeOf = (req: Request) =>
+  (req as { runtime?: { node?: { req: IncomingMessage; res: ServerResponse } } }).runtime?.node;
 
 export interface UploadRoutesOptions {
   uploads: UploadsService;
-  dataDir: string;
+  sinks: Sinks;
   maxUploadBytes: number;
   logger: Logger;
 }
 
 export function createTusServer(opts: UploadRoutesOptions) {
-  const directory = path.join(opts.dataDir, 'uploads');
-  const datastore = new SniffingFileStore({ directory, expirationPeriodInMilliseconds: UPLOAD_EXPIRY_MS });
-  // Upload ids are ours (hex from @tus/server, checked by it against path separators).
-  const fileOf = (id: string) => path.join(directory, id);
+  const { uploads, logger } = opts;
+  const locker = new UploadLeaseLocker(uploads.repo, logger);
+  const requestSizes = new Map<string, number>();
+  const datastore = new RecordingUploadStore(uploads.repo, locker, opts.sinks, requestSizes, logger);
   const userOf = (req: Request) => {
     const user = req.headers.get(USER_HEADER);
     if (!user) throw tusError(new AppError('UNAUTHENTICATED'));
     return user;
   };
+  /** The request's Content-Length, for the store to stream whole parts (forgotten when it ends). */
+  const noteRequestSize = (req: Request, uploadId: string) => {
+    const length = Number(req.headers.get('content-length'));
+    const node = nodeOf(req);
+    if (!Number.isSafeInteger(length) || length <= 0 || !node) return;
+    requestSizes.set(uploadId, length);
+    node.res.once('close', () => requestSizes.delete(uploadId));
+  };
   const tus = new Server({
     path: '/api/uploads',
     datastore,
+    locker,
     maxSize: opts.maxUploadBytes,
     relativeLocation: true,
     async onIncomingRequest(req, uploadId) {
       const user = userOf(req);
-      if (req.method !== 'POST' && req.method !== 'OPTIONS' && uploadId && !(await opts.uploads.owns(uploadId, user))) {
+      if (req.method !== 'POST' && req.method !== 'OPTIONS' && uploadId && !(await uploads.owns(uploadId, user))) {
         throw tusError(new AppError('UPLOAD_NOT_FOUND')); // another user's upload: never reveal it exists
       }
+      if (req.method === 'PATCH' || req.method === 'POST') noteRequestSize(req, uploadId);
       // Bytes arriving for a take say its tab is alive, even when a heartbeat is late.
       if (req.method === 'PATCH' && uploadId) {
-        await opts.uploads
-          .signOfLife(uploadId)
-          .catch((err: Error) =>
-            opts.logger.warn({ uploadId, err: err.message }, 'could not note an upload as a sign of life'),
-          );
+        await uploads.signOfLife(uploadId).catch((err: Error) => {
+          logger.warn({ uploadId, err: err.message }, 'could not note an upload as a sign of life');
+        });
       }
     },
     async onUploadCreate(req, upload) {
       try {
-        await opts.uploads.create(upload.id, userOf(req), upload.metadata ?? {}, upload.size);
+        await uploads.create(upload.id, userOf(req), upload.metadata ?? {}, upload.size);
       } catch (err) {
         throw tusError(err);
       }
@@ -101,102 +98,33 @@ export function createTusServer(opts: UploadRoutesOptions) {
     },
     async onUploadFinish(_req, upload: Upload) {
       try {
-        const { recordingId } = await opts.uploads.finish(upload.id, fileOf(upload.id), upload.offset);
-        await datastore.remove(upload.id).catch(() => undefined);
+        const { recordingId } = await uploads.finish(upload.id);
         return { headers: { 'Recording-Id': recordingId } };
       } catch (err) {
-        opts.logger.warn({ uploadId: upload.id, err: (err as Error).message }, 'upload could not be finished');
-        if (isPermanent(err))
-          await giveUp(upload.id).catch((e: Error) =>
-            opts.logger.warn({ uploadId: upload.id, err: e.message }, 'could not mark the upload failed'),
-          );
-        throw tusError(err);
+        logger.warn({ uploadId: upload.id, err: (err as Error).message }, 'upload could not be finished');
+        if (isPermanent(err)) await uploads.giveUp(upload.id).catch(() => undefined);
+        throw tusError(err instanceof AppError ? err : new AppError('STORAGE_UNAVAILABLE'));
       }
     },
-    async onResponseError(_req, err) {
-      // Our errors thrown below a hook (the sniffing store's 415, from inside the write stream) reach
-      // here as they are, not as hook errors: give them their status and JSON body too.
-      if (err instanceof AppError || err instanceof UnsupportedMediaError) return tusError(err);
+    async onResponseError(req, err) {
+      if (err instanceof AppError) {
+        if (err.status === 503) nodeOf(req)?.res.setHeader('Retry-After', STORAGE_RETRY_AFTER);
+        return tusError(err);
+      }
       const e = err as { status_code?: number; body?: string };
       if (e.status_code && e.body && !e.body.startsWith('{')) {
-        return {
-          status_code: e.status_code,
-          body: JSON.stringify({ code: TUS_CODES[e.status_code] ?? 'UPLOAD_ERROR', message: e.body.trim() }),
-        };
+        return tusBody(e.status_code, TUS_CODES[e.status_code] ?? 'UPLOAD_ERROR', e.body.trim());
       }
       return undefined;
     },
   });
-  // An event listener: nothing awaits it, so a failure is logged here (unhandled, it would end the process).
-  tus.on('POST_TERMINATE', (_req, _res, id) => {
-    opts.uploads
-      .markTerminated(id)
-      .catch((err: Error) =>
-        opts.logger.warn({ uploadId: id, err: err.message }, 'could not mark the upload terminated'),
-      );
-  });
 
-  /** The upload can never become a recording: mark it failed and drop its bytes. */
-  async function giveUp(id: string) {
-    await opts.uploads.markFailed(id);
-    await datastore.remove(id).catch(() => undefined);
-  }
-
-  /**
-   * Finishes uploads whose bytes all arrived but whose finish a crash or a transient failure
-   * interrupted (at start, and hourly from housekeeping). One upload that cannot be finished must not
-   * stop the others: it is marked failed (permanent) or left for the next run (anything else).
-   */
-  async function recoverFinished(): Promise<number> {
-    let n = 0;
-    for (const id of await opts.uploads.unfinished()) {
-      const up = await datastore.getUpload(id).catch(() => undefined);
-      if (!up || up.size === undefined || up.offset !== up.size) continue;
-      try {
-        await opts.uploads.finish(id, fileOf(id), up.offset);
-      } catch (err) {
-        opts.logger.warn(
-          { uploadId: id, err: (err as Error).message },
-          'a complete upload could not be finished at start',
-        );
-        if (isPermanent(err)) await giveUp(id);
-        continue;
-      }
-      await datastore.remove(id).catch(() => undefined);
-      n++;
-    }
-    return n;
-  }
-
-  /** What the sessions API reads of the store: bytes an unfinished upload holds (absent: undefined). */
+  /** What the sessions API reads of uploads: bytes an unfinished upload holds, and discarding them. */
   const files = {
-    offset: async (id: string) => (await datastore.getUpload(id).catch(() => undefined))?.offset,
-    remove: (id: string) => datastore.remove(id),
+    offset: (id: string) => uploads.offset(id),
+    remove: (id: string) => uploads.discardBytes(id),
   };
-
-  /**
-   * A HEAD on an upload whose bytes all arrived but whose finish failed (storage or database briefly
-   * down): finish it now, so the client resuming it gets its Recording-Id instead of waiting for the
-   * next start. undefined: nothing to finish, or it failed again (the HEAD answers as usual).
-   */
-  settlers.set(tus, async (id, userId) => {
-    const up = await datastore.getUpload(id).catch(() => undefined);
-    if (!up || up.size === undefined || up.offset !== up.size) return undefined;
-    if (!(await opts.uploads.owns(id, userId))) return undefined;
-    try {
-      return (await opts.uploads.finish(id, fileOf(id), up.offset)).recordingId;
-    } catch (err) {
-      opts.logger.warn(
-        { uploadId: id, err: (err as Error).message },
-        'a complete upload could not be finished on resume',
-      );
-      if (isPermanent(err)) await giveUp(id).catch(() => undefined);
-      return undefined;
-    }
-  });
-  removers.set(tus, (id) => datastore.remove(id).catch(() => undefined));
-
-  return { tus, datastore, recoverFinished, files };
+  return { tus, files };
 }
 
 const uploadIdOf = (url: string) => /^\/api\/uploads\/([^/?#]+)/.exec(url)?.[1];
@@ -207,37 +135,53 @@ const uploadIdOf = (url: string) => /^\/api\/uploads\/([^/?#]+)/.exec(url)?.[1];
  * 400 forever. The same length again changes nothing, so it is dropped (from rawHeaders, which
  * @tus/server reads); a different one still gets the 400.
  */
-async function dropRepeatedLength(tus: Server, id: string, raw: import('node:http').IncomingMessage) {
-  const up = await tus.datastore.getUpload(id).catch(() => undefined);
-  if (up?.size === undefined || String(up.size) !== String(raw.headers['upload-length']).trim()) return;
+async function dropRepeatedLength(uploads: UploadsService, id: string, raw: IncomingMessage) {
+  const row = await uploads.repo.get(id);
+  if (row?.upload_length == null || row.upload_length !== String(raw.headers['upload-length']).trim()) return;
   const h = raw.rawHeaders;
   for (let i = h.length - 2; i >= 0; i -= 2) if (h[i]!.toLowerCase() === 'upload-length') h.splice(i, 2);
   delete raw.headers['upload-length'];
 }
 
-export async function uploadRoutes(app: FastifyInstance, opts: { tus: Server }) {
+/**
+ * A HEAD on an upload whose bytes all arrived: its recording's id, finishing it first when a crash or a
+ * failure cut its finish short, so a client resuming it learns its Recording-Id.
+ */
+async function recordingOnHead(uploads: UploadsService, id: string, userId: string): Promise<string | undefined> {
+  const row = await uploads.repo.get(id);
+  if (!row || row.user_id !== userId) return undefined;
+  if (row.status === 'completed') return row.recording_id ?? undefined;
+  if (row.status !== 'uploading' || row.upload_length === null || row.upload_offset !== row.upload_length) return;
+  return uploads.settle(id);
+}
+
+/** Removes any client-sent copy of our user header (from rawHeaders, which @tus/server reads), adds ours. */
+function authenticate(req: FastifyRequest): string | undefined {
+  const raw = req.raw.rawHeaders;
+  for (let i = raw.length - 2; i >= 0; i -= 2) if (raw[i]!.toLowerCase() === USER_HEADER) raw.splice(i, 2);
+  delete req.raw.headers[USER_HEADER];
+  if (req.method === 'OPTIONS') return undefined;
+  const userId = requireUser(req).user.id;
+  raw.push(USER_HEADER, userId);
+  req.raw.headers[USER_HEADER] = userId;
+  return userId;
+}
+
+export async function uploadRoutes(app: FastifyInstance, opts: { tus: Server; uploads: UploadsService }) {
   // tus bodies are raw bytes: leave the stream unread for @tus/server.
   app.addContentTypeParser('application/offset+octet-stream', (_req, _payload, done) => done(null));
-  const handler = async (req: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
-    // @tus/server builds its Request from rawHeaders: strip any client-sent copy there, then add ours.
-    const raw = req.raw.rawHeaders;
-    for (let i = raw.length - 2; i >= 0; i -= 2) if (raw[i]!.toLowerCase() === USER_HEADER) raw.splice(i, 2);
-    delete req.raw.headers[USER_HEADER];
-    if (req.method !== 'OPTIONS') {
-      const userId = requireUser(req).user.id;
-      raw.push(USER_HEADER, userId);
-      req.raw.headers[USER_HEADER] = userId;
-    }
+  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    const userId = authenticate(req);
     const id = uploadIdOf(req.url);
-    if (id && req.method === 'PATCH' && req.headers['upload-length'] !== undefined)
-      await dropRepeatedLength(opts.tus, id, req.raw);
-    // The finish happens before the HEAD is answered (its Recording-Id with it); the bytes go after.
+    if (id && req.method === 'PATCH' && req.headers['upload-length'] !== undefined) {
+      await dropRepeatedLength(opts.uploads, id, req.raw);
+    }
+    // The finish happens before the HEAD is answered, its Recording-Id with it.
     const recordingId =
-      id && req.method === 'HEAD' ? await settlers.get(opts.tus)?.(id, requireUser(req).user.id) : undefined;
+      id && userId && req.method === 'HEAD' ? await recordingOnHead(opts.uploads, id, userId) : undefined;
     if (recordingId) reply.raw.setHeader('Recording-Id', recordingId);
     reply.hijack();
     await opts.tus.handle(req.raw, reply.raw);
-    if (recordingId) await removers.get(opts.tus)?.(id!);
   };
   app.all('/api/uploads', { schema: { hide: true } }, handler);
   app.all('/api/uploads/*', { schema: { hide: true } }, handler);

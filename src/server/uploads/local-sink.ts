@@ -1,0 +1,103 @@
+/**
+ * The local provider's upload sink: an upload is one file, DATA_DIR/media/.uploads/<id>, on the same
+ * file system as the media it will become, so finishing is a rename (LocalStorage.adopt).
+ *
+ * Each request writes at the committed offset, fdatasyncs, then commits the new offset: a crash before
+ * the commit leaves bytes past the committed offset, which the next request overwrites (and the file is
+ * cut to the committed length). Large requests commit every CHECKPOINT bytes, so a kill mid-way loses
+ * at most that much of the client's progress, never acknowledged bytes.
+ */
+import fs, { type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { LocalStorage } from '../storage/local.js';
+import { commitStep, type UploadSink, type WriteContext } from './upload-sink.js';
+import type { UploadRow, UploadsRepository } from './uploads.repository.js';
+
+const CHECKPOINT = 64 * 1024 * 1024;
+const PIECE = 1024 * 1024;
+
+const isCode = (err: unknown, code: string) => (err as NodeJS.ErrnoException)?.code === code;
+
+export class LocalUploadSink implements UploadSink {
+  constructor(
+    private readonly storage: LocalStorage,
+    private readonly repo: UploadsRepository,
+  ) {}
+
+  async head(row: UploadRow, size: number): Promise<Buffer> {
+    if (size === 0) return Buffer.alloc(0);
+    const fh = await fs.open(this.storage.uploadPath(row.id), 'r');
+    try {
+      const buf = Buffer.alloc(size);
+      const { bytesRead } = await fh.read(buf, 0, size, 0);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async write(ctx: WriteContext): Promise<number> {
+    const file = this.storage.uploadPath(ctx.row.id);
+    const start = Number(ctx.row.upload_offset);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    // The first request creates the file; a later one finding none means its bytes are gone (410).
+    const fh = await fs.open(file, start === 0 ? 'w' : 'r+');
+    let position = start;
+    let committed = start;
+    const checkpoint = async () => {
+      if (position === committed) return;
+      await fh.datasync();
+      await commitStep(this.repo, ctx, { from: committed, to: position });
+      committed = position;
+    };
+    try {
+      for (;;) {
+        const piece = await ctx.bytes.read(PIECE);
+        if (!piece.length) break;
+        await writeAll(fh, piece, position);
+        position += piece.length;
+        if (position - committed >= CHECKPOINT) await checkpoint();
+      }
+      await checkpoint();
+      // Bytes a crashed earlier request wrote past its commit must not outlive this one.
+      await fh.truncate(position);
+    } catch (err) {
+      // A client that went away mid-request keeps what arrived; a refused or conflicting write keeps nothing.
+      if (isSourceError(err)) await checkpoint().catch(() => undefined);
+      throw err;
+    } finally {
+      await fh.close();
+    }
+    return committed;
+  }
+
+  async assemble(row: UploadRow): Promise<void> {
+    const file = this.storage.uploadPath(row.id);
+    try {
+      await this.storage.adopt(file, row.storage_key!);
+    } catch (err) {
+      // Renamed already (a finish that crashed after the rename): the object is there, whole.
+      if (!isCode(err, 'ENOENT')) throw err;
+      const stat = await this.storage.stat(row.storage_key!);
+      if (stat.size !== Number(row.upload_offset)) throw err;
+    }
+  }
+
+  async discard(row: UploadRow): Promise<void> {
+    await fs.rm(this.storage.uploadPath(row.id), { force: true });
+  }
+}
+
+async function writeAll(fh: FileHandle, piece: Buffer, position: number): Promise<void> {
+  for (let done = 0; done < piece.length; ) {
+    const { bytesWritten } = await fh.write(piece, done, piece.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/** The request stream failed (client gone), as opposed to our own refusal or a lost lease. */
+export function isSourceError(err: unknown): boolean {
+  const name = (err as Error)?.name;
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return name === 'AbortError' || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE';
+}

@@ -1,0 +1,223 @@
+/**
+ * The s3 provider's upload sink: one S3 multipart upload per tus upload, under the recording's final
+ * key, so finishing is one CompleteMultipartUpload.
+ *
+ * - A request whose Content-Length is known streams its bytes straight into parts of PART_SIZE (no
+ *   buffering); without one, a part is gathered in memory first.
+ * - Bytes that do not fill a part (a live take sends slices of a few KB; S3 parts other than the last
+ *   must be ≥ 5 MiB) are kept as chunks in PostgreSQL, committed with the offset, and become the start
+ *   of the next part, or the last part when the upload is complete.
+ * - The part list lives in PostgreSQL (upload_parts), not in ListParts. A kill between UploadPart and
+ *   its commit leaves the part unrecorded and the offset where it was: the client re-sends those bytes
+ *   and the same part number is uploaded again, replacing it (S3 keeps the last upload of a number).
+ */
+import { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { contentTypeOf } from '../storage/keys.js';
+import type { S3Storage } from '../storage/s3.js';
+import { commitStep, storageKeyOf, type UploadSink, type WriteContext } from './upload-sink.js';
+import type { UploadRow, UploadsRepository } from './uploads.repository.js';
+
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+
+/** The request ended before the bytes a streamed part was promised (client gone, or a short body). */
+class ShortRequestError extends Error {
+  constructor() {
+    super('the request ended before the part was complete');
+    this.name = 'ShortRequestError';
+  }
+}
+
+const isNoSuchUpload = (err: unknown) => (err as Error)?.name === 'NoSuchUpload';
+
+export class S3UploadSink implements UploadSink {
+  constructor(
+    private readonly storage: S3Storage,
+    private readonly repo: UploadsRepository,
+    private readonly partSize = 8 * 1024 * 1024,
+  ) {
+    if (partSize < MIN_PART_SIZE) throw new Error(`S3 parts must be at least ${MIN_PART_SIZE} bytes`);
+  }
+
+  async head(row: UploadRow, size: number): Promise<Buffer> {
+    // Before the sniff decided, every byte is still a chunk (a part is far larger than the window).
+    return Buffer.concat(await this.repo.chunks(row.id)).subarray(0, size);
+  }
+
+  async write(ctx: WriteContext): Promise<number> {
+    const { row } = ctx;
+    let pending = await this.repo.chunks(row.id);
+    let pendingSize = pending.reduce((n, b) => n + b.length, 0);
+    let partNumber = (await this.repo.parts(row.id)).length + 1;
+    const length = row.upload_length === null ? undefined : Number(row.upload_length);
+    try {
+      for (;;) {
+        const offset = Number(row.upload_offset);
+        const requestLeft = ctx.expectedBytes === undefined ? undefined : ctx.expectedBytes - ctx.bytes.received;
+        const endsUpload = requestLeft !== undefined && length !== undefined && offset + requestLeft === length;
+        let take: number;
+        if (requestLeft !== undefined && (pendingSize + requestLeft >= this.partSize || endsUpload)) {
+          // Known bytes: a full part, or the last one, streamed from the request as it arrives.
+          take = Math.min(this.partSize - pendingSize, requestLeft);
+          if (take === 0 && pendingSize === 0) break;
+          const etag = await this.uploadPart(ctx, partNumber, pending, pendingSize + take, this.streamed(ctx, take));
+          await this.commitPart(ctx, offset, take, partNumber, etag, pendingSize + take, pendingSize > 0);
+        } else {
+          const rest = await ctx.bytes.readFull(this.partSize - pendingSize);
+          const filled = pendingSize + rest.length === this.partSize;
+          const last = length !== undefined && offset + rest.length === length && pendingSize + rest.length > 0;
+          if (!filled && !last) {
+            if (rest.length) await commitStep(this.repo, ctx, { from: offset, to: offset + rest.length, chunk: rest });
+            break;
+          }
+          take = rest.length;
+          const etag = await this.uploadPart(ctx, partNumber, pending, pendingSize + take, Readable.from([rest]));
+          await this.commitPart(ctx, offset, take, partNumber, etag, pendingSize + take, pendingSize > 0);
+        }
+        partNumber++;
+        pending = [];
+        pendingSize = 0;
+        if (length !== undefined && Number(row.upload_offset) === length) break;
+      }
+    } catch (err) {
+      // The client went away mid-part: what was committed stays; the client resumes from there.
+      if (!(err instanceof ShortRequestError)) throw err;
+    }
+    return Number(row.upload_offset);
+  }
+
+  private commitPart(
+    ctx: WriteContext,
+    offset: number,
+    take: number,
+    n: number,
+    etag: string,
+    size: number,
+    clear: boolean,
+  ) {
+    return commitStep(this.repo, ctx, {
+      from: offset,
+      to: offset + take,
+      part: { number: n, etag, size },
+      clearChunks: clear,
+    });
+  }
+
+  /** Exactly `size` bytes of the request, or a ShortRequestError when it ends first. */
+  private streamed(ctx: WriteContext, size: number): Readable {
+    return Readable.from(
+      (async function* () {
+        for (let left = size; left > 0; ) {
+          const piece = await ctx.bytes.read(Math.min(left, 1024 * 1024));
+          if (!piece.length) throw new ShortRequestError();
+          left -= piece.length;
+          yield piece;
+        }
+      })(),
+    );
+  }
+
+  private async uploadPart(
+    ctx: WriteContext,
+    partNumber: number,
+    prefix: Buffer[],
+    size: number,
+    rest: Readable,
+  ): Promise<string> {
+    const uploadId = await this.multipartOf(ctx);
+    const body = prefix.length ? Readable.from(concatStreams(prefix, rest)) : rest;
+    // A body that fails (the request ended) must abort the S3 request too: pipe() would leave it hanging.
+    const abort = new AbortController();
+    let bodyError: Error | undefined;
+    body.once('error', (err) => {
+      bodyError = err;
+      abort.abort(err);
+    });
+    try {
+      const res = await this.storage.client.send(
+        new UploadPartCommand({
+          Bucket: this.storage.bucket,
+          Key: ctx.row.storage_key!,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: body,
+          ContentLength: size,
+        }),
+        { abortSignal: abort.signal },
+      );
+      if (!res.ETag) throw new Error(`UploadPart ${partNumber} of upload ${ctx.row.id}: no ETag in the answer`);
+      return res.ETag;
+    } catch (err) {
+      throw bodyError ?? err;
+    }
+  }
+
+  /** The upload's multipart id, created (under its final key) with its first part. */
+  private async multipartOf(ctx: WriteContext): Promise<string> {
+    const { row } = ctx;
+    if (row.multipart_id) return row.multipart_id;
+    if (!row.storage_key) {
+      const decision = ctx.bytes.decision;
+      if (!decision) throw new Error(`upload ${row.id}: a part before the sniff decided`);
+      row.storage_key = storageKeyOf(row, decision.ext);
+    }
+    const created = await this.storage.client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: this.storage.bucket,
+        Key: row.storage_key,
+        ContentType: ctx.bytes.decision?.mime ?? row.media_type ?? contentTypeOf(row.storage_key),
+      }),
+    );
+    await this.repo.setMultipart(row.id, ctx.leaseToken, created.UploadId!);
+    row.multipart_id = created.UploadId!;
+    return row.multipart_id;
+  }
+
+  async assemble(row: UploadRow): Promise<void> {
+    const parts = await this.repo.parts(row.id);
+    const key = row.storage_key!;
+    try {
+      await this.storage.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.storage.bucket,
+          Key: key,
+          UploadId: row.multipart_id!,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.number, ETag: p.etag })) },
+        }),
+      );
+    } catch (err) {
+      // Completed already (a finish that crashed after Complete): the object is there, whole.
+      if (!isNoSuchUpload(err)) throw err;
+      const head = await this.storage.client.send(new HeadObjectCommand({ Bucket: this.storage.bucket, Key: key }));
+      if (head.ContentLength !== Number(row.upload_offset)) throw err;
+    }
+  }
+
+  async discard(row: UploadRow): Promise<void> {
+    if (row.multipart_id && row.storage_key) {
+      try {
+        await this.storage.client.send(
+          new AbortMultipartUploadCommand({
+            Bucket: this.storage.bucket,
+            Key: row.storage_key,
+            UploadId: row.multipart_id,
+          }),
+        );
+      } catch (err) {
+        if (!isNoSuchUpload(err)) throw err;
+      }
+    }
+    await this.repo.dropProgress(row.id);
+  }
+}
+
+async function* concatStreams(prefix: Buffer[], rest: Readable): AsyncGenerator<Buffer> {
+  yield* prefix;
+  for await (const chunk of rest) yield chunk as Buffer;
+}

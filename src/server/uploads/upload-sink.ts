@@ -1,0 +1,54 @@
+/**
+ * Where an upload's bytes go while they arrive: one sink per storage provider (local-sink.ts,
+ * s3-sink.ts). A sink stores bytes at their final place and commits each step (new offset, hash
+ * state, what it stored) in one fenced transaction, so nothing is acknowledged that is not stored.
+ */
+import { recordingKey } from '../storage/keys.js';
+import type { UploadBytes } from './upload-bytes.js';
+import type { Progress, UploadRow, UploadsRepository } from './uploads.repository.js';
+
+export interface WriteContext {
+  /** The row as read after the lease was taken. */
+  row: UploadRow;
+  leaseToken: string;
+  bytes: UploadBytes;
+  /** This request's Content-Length when it sent one: parts then stream straight through. */
+  expectedBytes: number | undefined;
+}
+
+export interface UploadSink {
+  /** The upload's first `size` bytes (size ≤ its offset): the sniff window from earlier requests. */
+  head(row: UploadRow, size: number): Promise<Buffer>;
+  /** Stores the request's bytes from row.upload_offset on; resolves to the committed offset. */
+  write(ctx: WriteContext): Promise<number>;
+  /** Makes the object exist under row.storage_key: a rename or CompleteMultipartUpload. Idempotent. */
+  assemble(row: UploadRow): Promise<void>;
+  /** Drops whatever the upload stored (aborts the multipart upload, removes the file). Idempotent. */
+  discard(row: UploadRow): Promise<void>;
+}
+
+/** Commits one step, adding the sniff's decision (type and final key) the first time it is known. */
+export async function commitStep(
+  repo: UploadsRepository,
+  ctx: WriteContext,
+  step: Omit<Progress, 'hashState' | 'mediaType' | 'storageKey'>,
+): Promise<void> {
+  const decision = ctx.row.media_type ? undefined : ctx.bytes.decision;
+  const key = decision ? storageKeyOf(ctx.row, decision.ext) : undefined;
+  await repo.commit(ctx.row.id, ctx.leaseToken, {
+    ...step,
+    hashState: ctx.bytes.hashState(),
+    mediaType: decision?.mime,
+    storageKey: key,
+  });
+  if (decision) {
+    ctx.row.media_type = decision.mime;
+    ctx.row.storage_key = key!;
+  }
+  ctx.row.upload_offset = String(step.to);
+}
+
+/** The recording's own key: the upload's bytes are stored where the recording will keep them. */
+export function storageKeyOf(row: UploadRow, ext: string): string {
+  return recordingKey(row.user_id, row.reserved_recording_id!, ext);
+}
