@@ -1,61 +1,51 @@
+/**
+ * The job workers of this process: each queue's handler calls a service; a thrown error is a pg-boss
+ * retry (queue options in boss.ts).
+ */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { MediaTools } from '../media/ffmpeg.js';
+import { RecordingsRepository } from '../recordings/recordings.repository.js';
 import type { Storage } from '../storage/storage.js';
 import type { Boss } from './boss.js';
-import { markFailed, processRecording } from './process-recording.js';
-import { housekeeping } from './housekeeping.js';
+import { type HousekeepingDeps, housekeeping } from './housekeeping.js';
+import { type ProcessJobData, processingService, runProcessJob } from './process-recording.js';
 import { JOBS } from './queue.js';
-import { drainDeletions, sweep } from './storage-maintenance.js';
+import { maintenanceService } from './storage-maintenance.js';
 
-export interface WorkerDeps {
+/**
+ * What the jobs work on. Housekeeping's steps (HousekeepingDeps) are handed in by the features that own
+ * them and passed through as they are.
+ */
+export type WorkerDeps = Omit<HousekeepingDeps, 'now'> & {
   db: Kysely<DB>;
   storage: Storage;
   tools: MediaTools | undefined;
   logger: Logger;
   tmpDir?: string;
-  /** The tus store's deleteExpired (uploads.routes.ts). */
-  expireUploadFiles?: () => Promise<number>;
-  /** Finishes complete uploads left `uploading` (uploads.routes.ts recoverFinished). */
-  recoverFinished?: () => Promise<number>;
-}
+};
 
 /** Runs the jobs in this process; schedules the periodic ones (outbox drain, hourly sweep). */
 export async function startWorkers(boss: Boss, deps: WorkerDeps): Promise<void> {
   const { logger } = deps;
-  await boss.boss.work<{ recordingId: string }>(
+  const processing = processingService(deps);
+  const maintenance = maintenanceService(deps);
+  await boss.boss.work<ProcessJobData>(
     JOBS.processRecording,
     { includeMetadata: true, pollingIntervalSeconds: 1 },
     async ([job]) => {
-      if (!job) return;
-      try {
-        await processRecording(deps, job.data.recordingId);
-      } catch (err) {
-        const reason = (err as Error).message;
-        const last = job.retryCount >= job.retryLimit;
-        logger.warn(
-          { recordingId: job.data.recordingId, attempt: job.retryCount + 1, last, reason },
-          'recording processing failed',
-        );
-        if (last) await markFailed(deps.db, job.data.recordingId, reason);
-        throw err;
-      }
+      if (job) await runProcessJob(processing, logger, job);
     },
   );
   await boss.boss.work(JOBS.deleteMedia, { pollingIntervalSeconds: 1 }, async () => {
-    await drainDeletions(deps);
+    await maintenance.drainDeletions();
   });
   await boss.boss.work(JOBS.sweepStorage, { pollingIntervalSeconds: 5 }, async () => {
-    await sweep(deps, { dryRun: false });
+    await maintenance.sweep({ dryRun: false });
   });
   await boss.boss.work(JOBS.housekeeping, { pollingIntervalSeconds: 5 }, async () => {
-    await housekeeping({
-      db: deps.db,
-      logger,
-      expireUploadFiles: deps.expireUploadFiles,
-      recoverFinished: deps.recoverFinished,
-    });
+    await housekeeping(deps);
   });
   // Periodic safety nets: an outbox entry whose job was lost still gets drained.
   await boss.boss.schedule(JOBS.deleteMedia, '*/5 * * * *');
@@ -65,7 +55,7 @@ export async function startWorkers(boss: Boss, deps: WorkerDeps): Promise<void> 
 
 /** At start: recordings left `processing` by a crash get their job again (a singleton per recording). */
 export async function requeueProcessing(boss: Boss, db: Kysely<DB>): Promise<number> {
-  const rows = await db.selectFrom('recordings').select('id').where('status', '=', 'processing').execute();
-  for (const r of rows) await boss.send(JOBS.processRecording, { recordingId: r.id }, { singletonKey: r.id });
-  return rows.length;
+  const ids = await new RecordingsRepository(db).idsInStatus('processing');
+  for (const id of ids) await boss.send(JOBS.processRecording, { recordingId: id }, { singletonKey: id });
+  return ids.length;
 }
