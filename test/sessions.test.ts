@@ -11,7 +11,7 @@ import { signUp, startTestServer, type TestServer } from './support/app.js';
 import { connect, pgTargets } from './support/db.js';
 import { makeMediaFixtures, type MediaFixtures } from './support/media-fixtures.js';
 import { call, sha256, waitFor } from './support/recordings-fixtures.js';
-import { sweepStaleSessions } from '../src/server/sessions/sessions.repository.js';
+import { SessionsRepository } from '../src/server/sessions/sessions.repository.js';
 import { createDeferredUpload, head, patch, sessionsApi, tusUpload, type ApiSession } from './support/sessions.js';
 
 let fx: MediaFixtures;
@@ -176,7 +176,7 @@ describe.each(pgTargets())('recording sessions on $name', (target) => {
     expect(await other.list()).toEqual([]);
   });
 
-  it('bytes arriving on a take’s upload are a sign of life: a take still uploading is not offered for recovery', async () => {
+  it('bytes arriving on a take’s upload are a sign of life: a take still uploading is not recoverable', async () => {
     const u = await signUp(t.url, 'alive');
     const api = sessionsApi(t.url, u.headers);
     const s = await api.create({ recordingType: 'camera' });
@@ -197,7 +197,7 @@ describe.each(pgTargets())('recording sessions on $name', (target) => {
     expect(await api.list('?state=unfinished')).toEqual([]);
   });
 
-  it('keep: the upload’s finish makes one recording with the take’s details, and completes the session', async () => {
+  it('keep: the upload’s finish makes one recording with the take’s details and completes the session', async () => {
     const u = await signUp(t.url, 'keeper');
     const api = sessionsApi(t.url, u.headers);
     const project = await call(t.url, 'POST', '/api/projects', u.headers, { name: 'Course' });
@@ -338,7 +338,7 @@ describe.each(pgTargets())('recording sessions on $name', (target) => {
     ).toEqual([]);
   });
 
-  it('a zero-byte final PATCH declaring Upload-Length = offset finishes a deferred-length upload (recovery from server bytes)', async () => {
+  it('a zero-byte final PATCH with Upload-Length = offset finishes a deferred-length upload', async () => {
     const u = await signUp(t.url, 'recover');
     const api = sessionsApi(t.url, u.headers);
     const s = await api.create({ recordingType: 'camera' });
@@ -414,7 +414,7 @@ describe.each(pgTargets())('the stale-session sweep on $name', (target) => {
   });
   afterAll(async () => t?.close());
 
-  it('marks a silent take interrupted at its last heartbeat, says why in plain words; a heartbeat brings it back', async () => {
+  it('marks a silent take interrupted at its last heartbeat, says why plainly; a heartbeat revives it', async () => {
     const u = await signUp(t.url, 'crasher');
     const api = sessionsApi(t.url, u.headers);
     const s = await api.create({ recordingType: 'screen' });
@@ -468,8 +468,8 @@ describe.each(pgTargets())('the stale-session sweep on $name', (target) => {
     await sql(t.dbUrl, `UPDATE recording_sessions SET last_heartbeat_at = now() - interval '1 minute' WHERE id = $1`, [
       other.id,
     ]);
-    const db = t.server.database.db;
-    const [x, y] = await Promise.all([sweepStaleSessions(db, 2, 'one'), sweepStaleSessions(db, 2, 'two')]);
+    const repo = new SessionsRepository(t.server.database.db);
+    const [x, y] = await Promise.all([repo.interruptSilent(2, 'one'), repo.interruptSilent(2, 'two')]);
     expect(x.length + y.length).toBeLessThanOrEqual(1); // 0 when the server's own timer got there first
     expect((await api.get(other.id)).status).toBe('interrupted');
     expect(await api.get(s.id)).toEqual(first);

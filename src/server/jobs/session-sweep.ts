@@ -8,8 +8,8 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { Logger } from '../logger.js';
-import { sweepStaleSessions } from '../sessions/sessions.repository.js';
-import { staleMessage } from '../sessions/sessions.service.js';
+import { SessionsRepository } from '../sessions/sessions.repository.js';
+import { interruptStaleSessions } from '../sessions/sessions.service.js';
 
 export interface SessionSweep {
   /** One pass now; resolves to the sessions it interrupted. */
@@ -29,11 +29,12 @@ export function startSessionSweep(o: {
   staleSeconds: number;
   intervalMs?: number;
 }): SessionSweep {
+  const sessions = new SessionsRepository(o.db);
   let running: Promise<number> | undefined;
   const runOnce = () =>
     (running ??= (async () => {
       try {
-        const rows = await sweepStaleSessions(o.db, o.staleSeconds, staleMessage(o.staleSeconds));
+        const rows = await interruptStaleSessions(sessions, o.staleSeconds);
         if (rows.length)
           o.logger.info(
             { sessions: rows.map((r) => r.id), staleSeconds: o.staleSeconds },

@@ -12,7 +12,10 @@ import { assertCanAddRecordings } from '../projects/membership.js';
 import type { SessionRow, SessionsRepository, UploadRow } from './sessions.repository.js';
 import type { UNFINISHED } from './sessions.schemas.js';
 
-/** An active take silent for this long is listed as unfinished: 3× the browser's 10 s beat, so one late beat offers no live take. */
+/**
+ * An active take silent for this long is listed as unfinished: 3× the browser's 10 s beat, so one late
+ * beat offers no live take.
+ */
 export const UNFINISHED_QUIET_SECONDS = 30;
 /** Largest JSON accepted for device info, settings, take metadata (bytes of its JSON text). */
 const MAX_JSON_BYTES = 64 * 1024;
@@ -31,6 +34,14 @@ export interface UploadFiles {
 export const staleMessage = (seconds: number) =>
   `The recording tab was closed or crashed: the server heard nothing from it for ${seconds} s. ` +
   'What reached the server, and any copy kept in the browser, can still be recovered.';
+
+/**
+ * One pass of the stale-session sweep (jobs/session-sweep.ts): active takes silent for staleSeconds
+ * become interrupted, so the app offers them for recovery. Resolves to the sessions it interrupted.
+ */
+export function interruptStaleSessions(repo: SessionsRepository, staleSeconds: number) {
+  return repo.interruptSilent(staleSeconds, staleMessage(staleSeconds));
+}
 
 export const DEFAULT_INTERRUPT_REASON = 'The recording stopped before it was kept (the tab was closed or left).';
 
