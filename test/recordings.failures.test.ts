@@ -77,7 +77,7 @@ describe.each(pgTargets())('recordings API refusals on $name', (target) => {
     expect([list.status, list.json.code]).toEqual([404, 'PROJECT_NOT_FOUND']);
   });
 
-  it('limits project members by role: viewers cannot edit or delete, editors cannot delete others, owners can', async () => {
+  it('limits members by role: viewers cannot edit or delete, editors cannot delete others, owners can', async () => {
     const [owner, editor, viewer, author] = [
       await signUp(t.url, 'o'),
       await signUp(t.url, 'e'),

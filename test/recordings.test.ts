@@ -40,6 +40,8 @@ beforeAll(async () => {
 afterAll(() => fx?.cleanup());
 
 type User = Awaited<ReturnType<typeof signUp>>;
+/** The part of a listed recording that says what its viewer may do. */
+type Rights = { id: string; canEdit: boolean; canDelete: boolean };
 const ids = (items: { id: string }[]) => items.map((i) => i.id);
 
 describe.each(pgTargets())('recordings API on $name', (target) => {
@@ -64,7 +66,7 @@ describe.each(pgTargets())('recordings API on $name', (target) => {
   });
   const deps = () => ({ db: t.server.database.db, storage: t.server.storage, tools, logger });
 
-  it('lists newest first in keyset pages that return every row exactly once, identical created_at included', async () => {
+  it('lists newest first in keyset pages returning every row exactly once, identical created_at included', async () => {
     const [a, b] = [await signUp(t.url, 'a'), await signUp(t.url, 'b')];
     const p = await insertProject(c, a.userId);
     await addMember(c, p, b.userId, 'editor');
@@ -83,7 +85,8 @@ describe.each(pgTargets())('recordings API on $name', (target) => {
     const rows: { id: string; us: number }[] = [];
     for (const [u, project, at, us] of plan)
       rows.push({ id: await insertRecording(c, { userId: u.userId, projectId: project, createdAt: at }), us });
-    await insertRecording(c, { userId: b.userId, createdAt: '2026-01-01 00:00:02+00' }); // b's private one: never listed to a
+    // b's private one: never listed to a
+    await insertRecording(c, { userId: b.userId, createdAt: '2026-01-01 00:00:02+00' });
     const expected = rows.sort((x, y) => y.us - x.us || Number(BigInt(y.id) - BigInt(x.id))).map((r) => r.id);
 
     for (const limit of [1, 2, 4]) {
@@ -175,7 +178,7 @@ describe.each(pgTargets())('recordings API on $name', (target) => {
     const editorPrivate = await insertRecording(c, { userId: editor.userId });
     const rights = async (u: User) =>
       Object.fromEntries(
-        ((await as(u).get('/api/recordings')).json.items as any[]).map((i) => [i.id, [i.canEdit, i.canDelete]]),
+        ((await as(u).get('/api/recordings')).json.items as Rights[]).map((i) => [i.id, [i.canEdit, i.canDelete]]),
       );
     expect(await rights(owner)).toEqual({ [shared]: [true, true], [ownerPrivate]: [true, true] });
     expect(await rights(editor)).toEqual({ [shared]: [true, true], [editorPrivate]: [true, true] });

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { requireUser, requireUserHook } from '../auth/auth.plugin.js';
 import { AppError } from '../errors.js';
-import { NotFoundError, RangeNotSatisfiableError } from '../storage/storage.js';
+import { type GetResult, NotFoundError, type ObjectInfo, RangeNotSatisfiableError } from '../storage/storage.js';
 import { parseRange } from './range.js';
 import { listQuery, recording, recordingList, recordingParams, updateBody } from './recordings.schemas.js';
 import type { RecordingsService } from './recordings.service.js';
@@ -20,7 +20,7 @@ async function stream(
   src: Awaited<ReturnType<RecordingsService['mediaSource']>>,
 ) {
   if (src.redirect) return reply.redirect(src.redirect, 302);
-  let info;
+  let info: ObjectInfo;
   try {
     info = await src.storage.stat(src.key);
   } catch (err) {
@@ -38,7 +38,7 @@ async function stream(
   };
   if (range.kind === 'unsatisfiable') throw unsatisfiable(info.size);
   if (req.method === 'HEAD') return reply.header('Content-Length', info.size).send();
-  let obj;
+  let obj: GetResult;
   try {
     obj = await src.storage.get(src.key, range.kind === 'ok' ? { start: range.start, end: range.end } : undefined);
   } catch (err) {
