@@ -9,11 +9,13 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ApiError, type ApiClient } from './api.ts';
-import type { NewSession, ServerSession, Sessions } from './sessions.ts';
+import { isUploadRefused, type UploadRefusal } from './refusal.ts';
+import type { Sessions } from './sessions.ts';
+import { defaultTitle, extensionOf } from './take-names.ts';
+import { Heartbeat, type LinkInfo, openSession, sessionBody } from './take-session.ts';
 import { TakeSource } from './take-source.ts';
 import type { LocalTake, TakeStore } from './take-store.ts';
 import { LiveUpload } from './uploader.ts';
-import { HEARTBEAT_MS } from './sessions.ts';
 
 export interface TakeStatus {
   takeId: string;
@@ -25,8 +27,10 @@ export interface TakeStatus {
   serverReachable: boolean;
   durationMs: number;
   state: LocalTake['state'];
-  /** Something the user must know (local storage full, server refusing the upload). */
+  /** Something the user must know (local storage full, the server refusing to open the take). */
   problem?: { code: string; message: string };
+  /** The server refused the upload for good: the take stays in this browser only (refusal.ts). */
+  refused?: UploadRefusal;
 }
 
 export interface LinkOptions {
@@ -35,14 +39,6 @@ export interface LinkOptions {
   uploadHeaders?: Record<string, string>;
   uploadRetryDelays?: number[];
   maxBackoffMs?: number;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export function extensionOf(mimeType: string): string {
-  if (mimeType.includes('mp4')) return 'mp4';
-  if (mimeType.includes('ogg')) return 'ogg';
-  return 'webm';
 }
 
 export class LiveTake {
@@ -55,6 +51,9 @@ export class LiveTake {
   serverBytes = 0;
   reachable = true;
   problem: TakeStatus['problem'];
+  /** Set once the server refused the upload for good; stored with the take as `uploadRefused`. */
+  refusal: UploadRefusal | undefined;
+  private storingRefusal: Promise<void> | undefined;
   localFailed = false;
   /** A slice could not be read: later ones are dropped (they would follow a hole). */
   unreadable = false;
@@ -66,7 +65,7 @@ export class LiveTake {
   queue: Promise<void> = Promise.resolve();
   readonly stopped: Promise<void>;
   markStopped!: () => void;
-  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private readonly heartbeat: Heartbeat;
   private linking: Promise<void> | undefined;
   private closed = false;
   private wake: (() => void) | undefined;
@@ -87,6 +86,13 @@ export class LiveTake {
     this.stopped = new Promise((r) => (this.markStopped = r));
     if (!live) this.markStopped();
     this.serverBytes = take.serverOffset ?? 0;
+    this.heartbeat = new Heartbeat(
+      o.sessions,
+      () => ({ sessionId: this.take.sessionId, durationMs: this.take.durationMs, bytes: this.take.bytes }),
+      (err) => this.heardBack(err),
+    );
+    this.refusal = take.uploadRefused;
+    if (this.refusal) this.storingRefusal = Promise.resolve(); // stored already
     if (typeof window !== 'undefined') window.addEventListener('online', this.onOnline);
   }
 
@@ -104,7 +110,26 @@ export class LiveTake {
       durationMs: this.take.durationMs,
       state: this.take.state,
       ...(this.problem ? { problem: this.problem } : {}),
+      ...(this.refusal ? { refused: this.refusal } : {}),
     };
+  }
+
+  /**
+   * The server refused the upload for good: remembered here and in IndexedDB (a reload then says why
+   * instead of offering the take as cut off), and told to the status listeners. Idempotent.
+   */
+  noteRefusal(refusal: UploadRefusal): Promise<void> {
+    if (this.storingRefusal) return this.storingRefusal;
+    this.refusal = refusal;
+    this.reachable = true; // it answered: the server is reachable, it just says no
+    this.notify();
+    this.storingRefusal = this.store.update(this.take.id, { uploadRefused: refusal }).then(
+      (take) => {
+        this.take = take;
+      },
+      (err: unknown) => console.warn('could not store why the upload was refused', err),
+    );
+    return this.storingRefusal;
   }
 
   /**
@@ -192,13 +217,7 @@ export class LiveTake {
    * Creates the session and the upload when missing, retrying until the server answers; idempotent.
    * A refusal (4xx twice) rejects, and the next call tries again (keep after the user fixed the cause).
    */
-  link(info: {
-    mode: string;
-    quality: string;
-    projectId?: string | null;
-    deviceInfo?: Record<string, unknown>;
-    settings?: Record<string, unknown>;
-  }): Promise<void> {
+  link(info: LinkInfo): Promise<void> {
     this.linking ??= this.doLink(info).catch((err: unknown) => {
       this.linking = undefined;
       throw err;
@@ -206,58 +225,10 @@ export class LiveTake {
     return this.linking;
   }
 
-  private async doLink(info: Parameters<LiveTake['link']>[0]): Promise<void> {
-    let sessionId = this.take.sessionId;
-    let body: NewSession = {
-      recordingType: info.mode,
-      projectId: info.projectId ?? null,
-      ...(info.deviceInfo ? { deviceInfo: info.deviceInfo } : {}),
-      settings: {
-        ...(info.settings ?? {}),
-        quality: info.quality,
-        mimeType: this.take.mimeType,
-        localTakeId: this.take.id,
-      },
-      startedAt: this.take.startedAt,
-    };
-    let refused = false;
-    for (let failures = 0; !sessionId; failures++) {
-      if (this.closed) throw new ApiError(0, 'ABORTED', 'The take was closed');
-      let s: ServerSession;
-      try {
-        s = await this.o.sessions.create(body);
-      } catch (err) {
-        if (err instanceof ApiError && err.status >= 400 && err.status < 500 && !err.transient) {
-          // A refusal repeats forever with the same body. The optional fields are the usual cause: a
-          // recovered take's startedAt more than a day old, a project deleted or no longer writable.
-          // Without them the session opens; keep's PATCH sets the project then.
-          if (!refused && (body.startedAt !== undefined || body.projectId)) {
-            refused = true;
-            if (body.projectId) this.projectDropped = true;
-            const { startedAt: _s, projectId: _p, ...rest } = body;
-            body = rest;
-            continue;
-          }
-          this.problem = { code: err.code, message: `The server refused to open this take: ${err.message}` };
-          this.notify();
-          throw err;
-        }
-        this.noteError(err);
-        await this.backoff(failures);
-        continue;
-      }
-      this.reachable = true;
-      if (this.closed && this.discarded) {
-        // Discarded while the create was on its way: nobody will ever keep this session.
-        await this.o.sessions.discard(s.id).catch(() => undefined);
-        throw new ApiError(0, 'ABORTED', 'The take was discarded');
-      }
-      sessionId = s.id;
-      this.take = await this.store.update(this.take.id, { sessionId });
-      if (this.closed) throw new ApiError(0, 'ABORTED', 'The take was closed');
-    }
+  private async doLink(info: LinkInfo): Promise<void> {
+    const sessionId = this.take.sessionId ?? (await this.createSession(info));
     this.notify();
-    this.startHeartbeat();
+    if (!this.closed) this.heartbeat.start();
     const upload = new LiveUpload({
       endpoint: this.o.client.absolute('/api/uploads'),
       ...(this.take.uploadUrl ? { uploadUrl: this.take.uploadUrl } : {}),
@@ -291,7 +262,36 @@ export class LiveTake {
       lookupRecording: async () => (await this.o.sessions.get(sessionId)).recordingId ?? undefined,
     });
     this.upload = upload;
+    upload.done.catch((err: unknown) => {
+      if (isUploadRefused(err)) void this.noteRefusal(err.refusal);
+    });
     upload.start();
+  }
+
+  /** Opens the take's session (retried until the server answers) and stores its id with the take. */
+  private async createSession(info: LinkInfo): Promise<string> {
+    let opened: Awaited<ReturnType<typeof openSession>>;
+    try {
+      opened = await openSession({
+        sessions: this.o.sessions,
+        body: sessionBody(this.take, info),
+        closed: () => this.closed,
+        discarded: () => this.discarded,
+        onTransientError: (err) => this.noteError(err),
+        backoff: (failures) => this.backoff(failures),
+      });
+    } catch (err) {
+      if (err instanceof ApiError && err.status !== 0) {
+        this.problem = { code: err.code, message: `The server refused to open this take: ${err.message}` };
+        this.notify();
+      }
+      throw err;
+    }
+    this.reachable = true;
+    if (opened.projectDropped) this.projectDropped = true;
+    this.take = await this.store.update(this.take.id, { sessionId: opened.session.id });
+    if (this.closed) throw new ApiError(0, 'ABORTED', 'The take was closed');
+    return opened.session.id;
   }
 
   /**
@@ -299,16 +299,26 @@ export class LiveTake {
    * while every byte is still in IndexedDB: forget the old session and upload and send the whole take
    * again as a new session + upload. The old upload is only stopped (the server owns it now).
    */
-  async startOver(info: Parameters<LiveTake['link']>[0]): Promise<void> {
+  async startOver(info: LinkInfo): Promise<void> {
     await this.upload?.abort(false).catch(() => undefined);
     this.upload = undefined;
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.heartbeat = undefined;
+    this.heartbeat.stop();
     this.linking = undefined;
     this.serverBytes = 0;
     this.take = await this.store.forgetServer(this.take.id);
     this.notify();
     return this.link(info);
+  }
+
+  /** A heartbeat's outcome: an answer means the server is reachable again. */
+  private heardBack(err: unknown): void {
+    if (err !== undefined) {
+      this.noteError(err);
+      return;
+    }
+    if (this.reachable) return;
+    this.reachable = true;
+    this.notify();
   }
 
   private noteError(err: unknown): void {
@@ -347,41 +357,14 @@ export class LiveTake {
     }
   }
 
-  private startHeartbeat(): void {
-    if (this.heartbeat || this.closed) return;
-    const beat = () => {
-      const id = this.take.sessionId;
-      if (!id) return;
-      this.o.sessions.heartbeat(id, { durationMs: Math.round(this.take.durationMs), bytes: this.take.bytes }).then(
-        () => {
-          if (!this.reachable) {
-            this.reachable = true;
-            this.notify();
-          }
-        },
-        (err: unknown) => this.noteError(err),
-      );
-    };
-    beat();
-    this.heartbeat = setInterval(beat, HEARTBEAT_MS);
-  }
-
   /** The page is going away mid-take: tell the server now (keepalive survives the unload). */
   interruptOnUnload(): void {
-    const id = this.take.sessionId;
-    if (!id || this.closed) return;
-    void this.o.sessions
-      .interrupt(id, 'The page was closed during the take', { keepalive: true })
-      .catch(() => undefined);
+    if (!this.closed) this.heartbeat.interruptOnUnload();
   }
 
   /** A page restored from the back/forward cache: the heartbeat re-activates the interrupted session. */
   resumeAfterShow(): void {
-    const id = this.take.sessionId;
-    if (id && !this.closed)
-      void this.o.sessions
-        .heartbeat(id, { durationMs: Math.round(this.take.durationMs), bytes: this.take.bytes })
-        .catch(() => undefined);
+    if (!this.closed) this.heartbeat.beatOnce();
   }
 
   /** sha256 (hex) of the take's bytes: the running hash when every byte went through it, else IndexedDB. */
@@ -395,8 +378,7 @@ export class LiveTake {
   /** Ends everything this page does for the take (timers, upload, lock); the stored data stays. */
   async close(abortUpload = true): Promise<void> {
     this.closed = true;
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.heartbeat = undefined;
+    this.heartbeat.stop();
     this.wake?.();
     if (typeof window !== 'undefined') window.removeEventListener('online', this.onOnline);
     for (const u of this.unhook) u();
@@ -410,21 +392,3 @@ export class LiveTake {
 export function toHex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
-
-const MODE_WORDS: Record<string, string> = {
-  camera: 'camera',
-  audio: 'audio',
-  screen: 'screen',
-  'screen-camera': 'screen and camera',
-  slides: 'slides',
-  'slides-camera': 'slides and camera',
-};
-
-/** "Camera recording — 25 Nov 2026, 16:40" / "Recovered camera recording — …". */
-export function defaultTitle(mode: string, startedAt: string, recovered: boolean): string {
-  const when = new Date(startedAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-  const what = `${MODE_WORDS[mode] ?? mode} recording`;
-  return recovered ? `Recovered ${what} — ${when}` : `${what[0]!.toUpperCase()}${what.slice(1)} — ${when}`;
-}
-
-export { sleep };

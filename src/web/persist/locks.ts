@@ -58,3 +58,13 @@ export async function isTakeLockFree(takeId: string): Promise<boolean> {
   }
   return lm.request(name, { ifAvailable: true }, async (lock) => lock !== null);
 }
+
+/** A fresh take's lock can only be busy for a moment (another tab's isTakeLockFree fallback probe). */
+export async function holdLockBriefly(takeId: string): Promise<(() => void) | null> {
+  for (let i = 0; i < 10; i++) {
+    const release = await holdTakeLock(takeId).catch(() => null);
+    if (release) return release;
+    await new Promise((r) => setTimeout(r, 50 * (i + 1)));
+  }
+  return null;
+}

@@ -9,8 +9,9 @@
  * finished with the zero-byte final PATCH declaring Upload-Length = the server's offset.
  */
 import { ApiError, apiClient, type ApiClient } from './api.ts';
-import { defaultTitle } from './live-take.ts';
+import { defaultTitle } from './take-names.ts';
 import { isTakeLockFree } from './locks.ts';
+import type { UploadRefusal } from './refusal.ts';
 import { Sessions, type ServerSession } from './sessions.ts';
 import type { RecordingMode } from '../recorder/modes.ts';
 import { TakeSource } from './take-source.ts';
@@ -37,6 +38,11 @@ export interface UnfinishedTake {
   problem?: string;
   /** The recording the failed check was about (state `uploaded` only). */
   recordingId?: string;
+  /**
+   * The server refused the take's upload for good (not media it accepts, too large …): nothing was cut
+   * off, the local copy is the only one. recoverTake sends it again as a fresh upload.
+   */
+  refused?: UploadRefusal;
 }
 
 export interface FindOptions {
@@ -90,6 +96,7 @@ export async function findUnfinishedTakes(
       ...(t.state === 'uploaded' && t.problem
         ? { problem: t.problem, ...(t.recordingId ? { recordingId: t.recordingId } : {}) }
         : {}),
+      ...(t.uploadRefused ? { refused: t.uploadRefused } : {}),
     };
   });
   for (const s of sessions) {
@@ -115,7 +122,7 @@ export async function recoverTake(
   manager: TakeManager,
   t: UnfinishedTake,
   details: { title?: string } = {},
-): Promise<{ recordingId?: string; localId?: string; verified?: boolean; problem?: string }> {
+): Promise<{ recordingId?: string; localId?: string; verified?: boolean; problem?: string; refused?: UploadRefusal }> {
   if (t.localId) {
     let take = await store.get(t.localId);
     if (!take) throw new ApiError(404, 'TAKE_NOT_FOUND', 'This take is no longer stored in this browser');
@@ -133,6 +140,9 @@ export async function recoverTake(
           ...(take.recordingId ? { resentAfterFailedCheckOf: take.recordingId } : {}),
         },
       });
+    } else if (take.uploadRefused) {
+      // Only the user's "Try again" gets here: a fresh upload of the local copy, on the same session.
+      take = await manager.forgetRefusedUpload(take.id);
     } else if (manager.storage === 'server' && t.session) await manager.adopt(take.id, t.session);
     const title = details.title ?? take.title ?? defaultTitle(take.mode, take.startedAt, true);
     return manager.keep(take.id, {
@@ -165,7 +175,7 @@ async function finishServerOnly(
       `This take is still being recorded on another device or tab (last heard from ${Math.max(0, Math.round(heardMsAgo / 1000))} s ago). Finish it there, or try again once it has stopped.`,
     );
   }
-  if (!s.upload || !s.upload.offset)
+  if (!s.upload?.offset)
     throw new ApiError(
       409,
       'NOTHING_TO_RECOVER',

@@ -74,6 +74,26 @@ export class Sessions {
   }
 }
 
+/** A take that could not start (permission denied, no device): recorded as an interrupted session. */
+export async function recordMediaProblem(
+  sessions: Sessions,
+  mode: string,
+  problem: { code: string; message: string },
+  deviceInfo?: Record<string, unknown>,
+): Promise<void> {
+  try {
+    const s = await sessions.create({
+      recordingType: mode,
+      ...(deviceInfo ? { deviceInfo } : {}),
+      settings: { problem: problem.code },
+    });
+    await sessions.interrupt(s.id, `${problem.code}: ${problem.message}`.slice(0, 500));
+  } catch (err) {
+    // Diagnostics only: failing to record the problem must not add a second error for the user.
+    console.warn('could not record the media problem on the server', err);
+  }
+}
+
 /** What /api/recordings/:id says about the bytes it received (the comparison that frees local copies). */
 export interface ServerRecordingCheck {
   id: string;

@@ -8,17 +8,25 @@
  *  keep   → browser mode: state 'kept'. Server mode: session details (PATCH), finalize the upload
  *           (Upload-Length), Recording-Id, then GET the recording and compare upload_size and
  *           upload_sha256 with the local bytes; the local copy is deleted only when both match.
+ *           An upload the server refused for good ends keep with the refusal (the local copy stays);
+ *           retryUpload is the user's "Try again": a fresh upload of the local copy.
  *  discard→ tus DELETE, session discarded, local take deleted.
  */
 import type { MediaProblem } from '../recorder/errors.ts';
 import type { RecordingMode } from '../recorder/modes.ts';
 import type { Quality } from '../recorder/quality.ts';
 import { ApiClient, ApiError } from './api.ts';
-import { defaultTitle, LiveTake, type TakeStatus } from './live-take.ts';
-import { holdTakeLock } from './locks.ts';
-import { getRecording, Sessions, type ServerSession } from './sessions.ts';
-import { requestPersistentStorage, type LocalTake, type TakeStore } from './take-store.ts';
+import { type KeepDetails, keepOnServer, storedDetails } from './keep-on-server.ts';
+import { LiveTake, type TakeStatus } from './live-take.ts';
+import { holdLockBriefly, holdTakeLock, isTakeLockFree } from './locks.ts';
+import type { UploadRefusal } from './refusal.ts';
+import { getRecording, recordMediaProblem, type ServerSession, Sessions } from './sessions.ts';
+import { defaultTitle } from './take-names.ts';
+import { type LocalTake, requestPersistentStorage, type TakeStore } from './take-store.ts';
+import { linkInfoOf } from './take-session.ts';
+import { uploadMismatch } from './verify-take.ts';
 
+export type { KeepDetails } from './keep-on-server.ts';
 export type { TakeStatus } from './live-take.ts';
 
 /** What TakeManager needs of part C's Recorder (structural, so either side can move independently). */
@@ -51,13 +59,6 @@ export interface BeginInfo {
   settings?: Record<string, unknown>;
 }
 
-export interface KeepDetails {
-  title: string;
-  description?: string;
-  projectId?: string | null;
-  metadata?: Record<string, unknown>;
-}
-
 export interface KeepResult {
   recordingId?: string;
   localId: string;
@@ -65,16 +66,8 @@ export interface KeepResult {
   verified?: boolean;
   /** Why the local copy was kept after the upload. */
   problem?: string;
-}
-
-/** A fresh take's lock can only be busy for a moment (another tab's isTakeLockFree fallback probe). */
-async function holdLockBriefly(takeId: string): Promise<(() => void) | null> {
-  for (let i = 0; i < 10; i++) {
-    const release = await holdTakeLock(takeId).catch(() => null);
-    if (release) return release;
-    await new Promise((r) => setTimeout(r, 50 * (i + 1)));
-  }
-  return null;
+  /** The server refused the upload for good: nothing was uploaded, the local copy stays (retryUpload). */
+  refused?: UploadRefusal;
 }
 
 function newId(): string {
@@ -103,16 +96,19 @@ export class TakeManager {
     });
     this.sessions = new Sessions(this.client);
     if (typeof window !== 'undefined') {
-      const changed = () => this.live.forEach((t) => this.emit(t));
+      const changed = () => {
+        for (const t of this.live.values()) this.emit(t);
+      };
+      const pagehide = () => {
+        for (const t of this.live.values())
+          if (t.take.state === 'recording' || t.take.state === 'stopped') t.interruptOnUnload();
+      };
+      const pageshow = (e: Event) => {
+        if ((e as PageTransitionEvent).persisted) for (const t of this.live.values()) t.resumeAfterShow();
+      };
       this.windowListeners = [
-        [
-          'pagehide',
-          () =>
-            this.live.forEach(
-              (t) => (t.take.state === 'recording' || t.take.state === 'stopped') && t.interruptOnUnload(),
-            ),
-        ],
-        ['pageshow', (e) => (e as PageTransitionEvent).persisted && this.live.forEach((t) => t.resumeAfterShow())],
+        ['pagehide', pagehide],
+        ['pageshow', pageshow],
         ['online', changed],
         ['offline', changed],
       ];
@@ -242,18 +238,11 @@ export class TakeManager {
     const t = new LiveTake(take, this.store, this.linkOptions(), () => this.emit(t), false);
     t.release = release;
     this.live.set(takeId, t);
-    // An uploaded take only needs its check (verify); the rest need their session and upload back.
-    const open = take.state === 'stopped';
+    // An uploaded take only needs its check (verify); the rest need their session and upload back,
+    // except a refused one: its upload would only be refused again (the user's Try again sends it anew).
+    const open = take.state === 'stopped' && !take.uploadRefused;
     if (open && this.storage === 'server' && take.storage === 'server')
-      void t
-        .link({
-          mode: take.mode,
-          quality: take.quality,
-          projectId: take.projectId ?? null,
-          ...(take.deviceInfo ? { deviceInfo: take.deviceInfo } : {}),
-          ...(take.settings ? { settings: take.settings } : {}),
-        })
-        .catch(() => undefined);
+      void t.link(linkInfoOf(take)).catch(() => undefined);
     return t;
   }
 
@@ -289,55 +278,15 @@ export class TakeManager {
       await this.finishLive(t);
       return { localId: takeId };
     }
-    const info = { mode: t.take.mode, quality: t.take.quality, projectId: t.take.projectId ?? null };
-    await t.link(info);
-    // Create refused the take's project: it is set here (the user's choice at keep, else the take's).
-    const projectId =
-      d.projectId !== undefined ? d.projectId : t.projectDropped ? (t.take.projectId ?? null) : undefined;
-    const patch = () =>
-      this.sessions.update(t.take.sessionId!, {
-        title,
-        ...(d.description !== undefined ? { description: d.description } : {}),
-        ...(projectId !== undefined ? { projectId } : {}),
-        ...(t.take.durationMs >= 1 ? { durationMs: Math.round(t.take.durationMs) } : {}),
-        ...(d.metadata ? { metadata: d.metadata } : {}),
-      });
-    let startedOver = false;
-    const startOver = async (err: unknown) => {
-      // The session was discarded (another tab) or closed with no recording: with every byte still
-      // here, the take becomes a new session + upload instead of being lost. Once: a second refusal is real.
-      if (startedOver || !t.allBytesLocal) throw err;
-      startedOver = true;
-      await t.startOver(info);
-      await t.persist(patch);
-    };
-    const isGone = (err: unknown) =>
-      err instanceof ApiError &&
-      (err.code === 'SESSION_DISCARDED' ||
-        (err.code === 'SESSION_CLOSED' && !(err.details as { recordingId?: string } | undefined)?.recordingId));
-    await t.persist(patch).catch(async (err: unknown) => {
-      if (isGone(err)) return startOver(err);
-      // The server finished this take already (a page died after the final PATCH, before its answer).
-      // We finalize only after this PATCH succeeded, so the recording has the details: go on to
-      // learn its id (the upload's HEAD finds it gone and asks the session) and verify.
-      if (!(err instanceof ApiError && err.code === 'SESSION_CLOSED')) throw err;
+    if (t.refusal) return this.leaveRefused(t, t.refusal);
+    const outcome = await keepOnServer(t, {
+      sessions: this.sessions,
+      details: { ...d, title },
+      onStatus: (cb) => this.onStatus(cb),
+      ...(onProgress ? { onProgress } : {}),
     });
-    const finish = async () => {
-      const upload = t.upload!;
-      const total = t.source.size;
-      if (onProgress) {
-        onProgress(t.serverBytes, total);
-        const unsub = this.onStatus((s) => s.takeId === takeId && onProgress(s.serverBytes, total));
-        void upload.done.finally(unsub).catch(() => undefined);
-      }
-      upload.finalize();
-      return upload.done;
-    };
-    const { recordingId } = await finish().catch(async (err: unknown) => {
-      if (!isGone(err)) throw err;
-      await startOver(err);
-      return finish();
-    });
+    if (outcome.refused) return this.leaveRefused(t, outcome.refused);
+    const { recordingId } = outcome;
     const total = t.source.size;
     t.serverBytes = total;
     t.take = await this.store.update(takeId, { state: 'uploaded', recordingId, serverOffset: total });
@@ -347,24 +296,46 @@ export class TakeManager {
     return result;
   }
 
+  /**
+   * Keep ends here for a refused upload: asking again would get the same answer. The page lets go of
+   * the take (lock, heartbeat), so it is listed with its refusal like after a reload.
+   */
+  private async leaveRefused(t: LiveTake, refused: UploadRefusal): Promise<KeepResult> {
+    await t.noteRefusal(refused);
+    this.emit(t);
+    await this.finishLive(t);
+    return { localId: t.take.id, refused };
+  }
+
+  /**
+   * The user's "Try again" on a take whose upload was refused: drops the refused upload (the session
+   * stays) and keeps the take again with its stored details, which sends the local copy as a new upload.
+   */
+  async retryUpload(takeId: string, d?: KeepDetails): Promise<KeepResult> {
+    const take = await this.forgetRefusedUpload(takeId);
+    return this.keep(takeId, d ?? storedDetails(take));
+  }
+
+  /** Readies a refused take for a fresh upload; TAKE_IN_USE when another tab owns it. */
+  async forgetRefusedUpload(takeId: string): Promise<LocalTake> {
+    const live = this.live.get(takeId);
+    if (live) {
+      await live.stopped;
+      await live.queue;
+      await this.finishLive(live);
+    } else if (!(await isTakeLockFree(takeId))) {
+      throw new ApiError(409, 'TAKE_IN_USE', 'This take is open in another tab');
+    }
+    return this.store.forgetUpload(takeId);
+  }
+
   /** Compares the server's record of the bytes with ours; deletes the local copy only on a full match. */
   async verify(t: LiveTake, recordingId: string, o: { retry?: boolean } = {}): Promise<KeepResult> {
     const rec =
       o.retry === false
         ? await getRecording(this.client, recordingId)
         : await t.persist(() => getRecording(this.client, recordingId));
-    const localSha = await t.digest();
-    const size = t.source.size;
-    const serverSha = rec.metadata.upload_sha256;
-    const serverSize = rec.metadata.upload_size === undefined ? undefined : Number(rec.metadata.upload_size);
-    let problem: string | undefined;
-    if (serverSha === undefined || serverSize === undefined)
-      problem = 'The server did not report the size and sha256 of what it received; the local copy is kept';
-    else if (serverSize !== size)
-      problem = `The server received ${serverSize} bytes, this browser recorded ${size}; the local copy is kept`;
-    else if (serverSha !== localSha)
-      problem =
-        'The server received different bytes than this browser recorded (sha256 differs); the local copy is kept';
+    const problem = uploadMismatch(rec, t.source.size, await t.digest());
     if (problem) {
       t.take = await this.store.update(t.take.id, { problem });
       t.problem = { code: 'VERIFY_FAILED', message: problem };
@@ -403,18 +374,7 @@ export class TakeManager {
 
   /** A take that could not start (permission denied, no device): recorded on the server as an interrupted session. */
   async recordProblem(mode: RecordingMode, problem: MediaProblem, deviceInfo?: Record<string, unknown>): Promise<void> {
-    if (this.storage !== 'server') return;
-    try {
-      const s = await this.sessions.create({
-        recordingType: mode,
-        ...(deviceInfo ? { deviceInfo } : {}),
-        settings: { problem: problem.code },
-      });
-      await this.sessions.interrupt(s.id, `${problem.code}: ${problem.message}`.slice(0, 500));
-    } catch (err) {
-      // Diagnostics only: failing to record the problem must not add a second error for the user.
-      console.warn('could not record the media problem on the server', err);
-    }
+    if (this.storage === 'server') await recordMediaProblem(this.sessions, mode, problem, deviceInfo);
   }
 
   /** Stops this page's work on every live take (the stored data stays for recovery). */

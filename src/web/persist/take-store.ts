@@ -16,6 +16,7 @@
  */
 import type { RecordingMode } from '../recorder/modes.ts';
 import type { Quality } from '../recorder/quality.ts';
+import type { UploadRefusal } from './refusal.ts';
 
 export type TakeState = 'recording' | 'stopped' | 'kept' | 'uploaded' | 'discarded';
 
@@ -49,6 +50,8 @@ export interface LocalTake {
   keepRequested?: boolean;
   /** Why the local copy is still here after the upload (e.g. the server's hash differed). */
   problem?: string;
+  /** The server refused the upload for good (e.g. 415): this copy is the only one; Try again resends it. */
+  uploadRefused?: UploadRefusal;
 }
 
 export type NewTake = Omit<LocalTake, 'bytes' | 'chunkCount' | 'lastSeq' | 'state' | 'durationMs'> &
@@ -192,9 +195,14 @@ export class TakeStore {
    */
   async forgetServer(id: string, patch: Partial<Pick<LocalTake, 'state' | 'metadata'>> = {}): Promise<LocalTake> {
     return this.modify(id, ['takes'], (take) => {
-      const { sessionId: _s, uploadUrl: _u, serverOffset: _o, recordingId: _r, problem: _p, ...rest } = take;
+      const { sessionId: _s, recordingId: _r, problem: _p, ...rest } = withoutUpload(take);
       return { ...rest, ...patch };
     });
+  }
+
+  /** Drops the take's upload (URL, offset, refusal) but keeps its session: the next link starts a new upload. */
+  async forgetUpload(id: string): Promise<LocalTake> {
+    return this.modify(id, ['takes'], withoutUpload);
   }
 
   /**
@@ -205,7 +213,7 @@ export class TakeStore {
   private async modify(
     id: string,
     stores: string[],
-    change: (take: LocalTake, tx: IDBTransaction) => LocalTake | void,
+    change: (take: LocalTake, tx: IDBTransaction) => LocalTake | undefined,
   ): Promise<LocalTake> {
     const tx = this.tx(stores, 'readwrite');
     const takes = tx.objectStore('takes');
@@ -335,10 +343,16 @@ export class TakeStore {
   }
 }
 
-/** Aborts the transaction with our own error (tx.error is null after a deliberate abort). */
-function abort(tx: IDBTransaction, err: Error): void {
+function withoutUpload(take: LocalTake): LocalTake {
+  const { uploadUrl: _u, serverOffset: _o, uploadRefused: _r, ...rest } = take;
+  return rest;
+}
+
+/** Aborts the transaction with our own error (tx.error is null after a deliberate abort); no take to store. */
+function abort(tx: IDBTransaction, err: Error): undefined {
   (tx as { recorderError?: Error }).recorderError = err;
   tx.abort();
+  return undefined;
 }
 
 /** Asks the browser not to evict our database under storage pressure; false when it declined or cannot. */

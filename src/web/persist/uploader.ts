@@ -22,9 +22,14 @@
  * the final PATCH's answer may have been lost) → `lookupRecording` asks the session for its recording;
  * or the server lost it → a new upload is created and the whole take is sent again from IndexedDB
  * (the server returns the session's recording, never a second one, if it had finished after all).
+ * Once per LiveUpload: an upload lost again is a refusal, not a loop.
+ *
+ * The server refused the upload for good (415 not media, 413, 403, 400/422 — refusal.ts): `done`
+ * rejects with an UploadRefusedError at once and nothing more is sent; only the user starts again.
  */
 import * as tus from 'tus-js-client';
 import { ApiError } from './api.ts';
+import { isRefusal, plainReason, UploadRefusedError } from './refusal.ts';
 import type { TakeSource } from './take-source.ts';
 
 export interface LiveUploadOptions {
@@ -55,8 +60,6 @@ export interface LiveUploadOptions {
 const DEFAULT_DELAYS = [0, 1000, 2000, 4000, 8000];
 const RETRYABLE = (status: number) =>
   status === 0 || status === 408 || status === 409 || status === 423 || status === 429 || status >= 500;
-/** The server refused these bytes or this upload for good: retrying cannot change the answer. */
-const PERMANENT = new Set([400, 413, 415, 422]);
 /** 409 is normally "offset conflict, HEAD and retry"; these 409s are final (the take's session is over). */
 const FINAL_CODES = new Set(['SESSION_DISCARDED', 'SESSION_CLOSED', 'SESSION_NOT_FOUND']);
 
@@ -73,8 +76,10 @@ function toApiError(err: unknown): ApiError {
       'NETWORK',
       `The server could not be reached (${e?.causingError?.message ?? e?.message ?? String(err)})`,
     );
-  let code = `HTTP_${res.getStatus()}`;
-  let message = e.message;
+  const status = res.getStatus();
+  let code = `HTTP_${status}`;
+  // tus-js-client's own message names the request and the status; a person needs the reason.
+  let message = plainReason(status) ?? e.message;
   try {
     const b = JSON.parse(res.getBody()) as { code?: string; message?: string };
     if (b.code) code = b.code;
@@ -82,7 +87,7 @@ function toApiError(err: unknown): ApiError {
   } catch {
     // not our JSON (a proxy's page): keep the HTTP status as the code
   }
-  return new ApiError(res.getStatus(), code, message);
+  return new ApiError(status, code, message);
 }
 
 export class LiveUpload {
@@ -96,6 +101,8 @@ export class LiveUpload {
   private current: { upload: tus.Upload; close(): void } | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private failures = 0;
+  /** The server lost this upload once and a new one was started: a second loss is not retried. */
+  private recreated = false;
   private stopped = false;
   private settled = false;
   private readonly onOnline = () => {
@@ -172,7 +179,7 @@ export class LiveUpload {
       onShouldRetry: (err) => {
         const e = toApiError(err);
         if (e.status === 0) this.o.onReachable?.(false, e);
-        return RETRYABLE(e.status) && !FINAL_CODES.has(e.code) && !isOffline();
+        return RETRYABLE(e.status) && !FINAL_CODES.has(e.code) && !isRefusal(e.status, e.code) && !isOffline();
       },
       onUploadUrlAvailable: () => {
         if (upload.url && upload.url !== this.url) {
@@ -198,7 +205,11 @@ export class LiveUpload {
       },
       onError: (err) => void this.failed(err),
     });
-    this.current = { upload, close: () => (reader.close(), void upload.abort()) };
+    const close = () => {
+      reader.close();
+      void upload.abort();
+    };
+    this.current = { upload, close };
     upload.start();
   }
 
@@ -229,33 +240,42 @@ export class LiveUpload {
   private async failed(err: unknown): Promise<void> {
     if (this.stopped) return;
     const e = toApiError(err);
-    if (e.status === 404 || e.status === 410) {
-      const looked = await this.lookup();
-      if (this.stopped) return;
-      // The session could not be asked: "lost" is not known, and re-sending from byte 0 would be a
-      // guess. Ask again after the backoff (the upload URL stays).
-      if (looked.failed) return this.retryLater(looked.failed);
-      const id = looked.id;
-      if (id) return this.finish(id);
-      // The server lost the upload: start a new one; the source serves the whole take from IndexedDB.
-      this.url = undefined;
-      this.offset = 0;
-      return this.retryLater(e);
-    }
+    if (e.status === 404 || e.status === 410) return this.gone(e);
     if (FINAL_CODES.has(e.code)) {
       // A kept session may have its recording already (the page died before it learned the id).
       const looked = await this.lookup();
       if (this.stopped) return;
       if (looked.id) return this.finish(looked.id);
       if (looked.failed) return this.retryLater(looked.failed);
+      return this.giveUp(e);
     }
-    if (PERMANENT.has(e.status) || FINAL_CODES.has(e.code)) {
-      this.stop();
-      this.settled = true;
-      this.reject(e);
-      return;
-    }
+    if (isRefusal(e.status, e.code)) return this.giveUp(new UploadRefusedError(e));
     this.retryLater(e);
+  }
+
+  /** 404/410: finished by the server (its recording is on the session), or lost (sent again, once). */
+  private async gone(e: ApiError): Promise<void> {
+    const looked = await this.lookup();
+    if (this.stopped) return;
+    // The session could not be asked: "lost" is not known, and re-sending from byte 0 would be a
+    // guess. Ask again after the backoff (the upload URL stays).
+    if (looked.failed) return this.retryLater(looked.failed);
+    if (looked.id) return this.finish(looked.id);
+    // Lost twice: a server that keeps losing uploads would otherwise get the take again and again.
+    if (this.recreated) return this.giveUp(new UploadRefusedError(e));
+    // The server lost the upload: start a new one; the source serves the whole take from IndexedDB.
+    this.recreated = true;
+    this.url = undefined;
+    this.offset = 0;
+    return this.retryLater(e);
+  }
+
+  /** Stops for good: `done` rejects with `e`, and nothing more is sent. */
+  private giveUp(e: ApiError): void {
+    this.stop();
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(e);
   }
 
   /** The session's recording; `failed` when the server could not be asked (no answer, 5xx). */

@@ -191,8 +191,8 @@ export class FileRecorder {
   on(ev: 'chunk', cb: (v: { data: Blob; seq: number; elapsedMs: number }) => void): () => void;
   on(ev: 'stopped', cb: (v: { durationMs: number; mimeType: string; reason: unknown }) => void): () => void;
   on(ev: string, cb: (v: never) => void): () => void {
-    let set = this.listeners.get(ev);
-    if (!set) this.listeners.set(ev, (set = new Set()));
+    const set = this.listeners.get(ev) ?? new Set<Listener>();
+    this.listeners.set(ev, set);
     set.add(cb);
     return () => void set.delete(cb);
   }
@@ -233,17 +233,4 @@ export class FileRecorder {
   }
 }
 
-/** Polls probe every 50 ms until it yields a value (not undefined/false), or fails naming what it waited for. */
-export async function until<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+export { until } from './until.ts';
