@@ -80,7 +80,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     boss = await startBoss(database.url, logger);
     const authRepo = new AuthRepository(db);
     const uploadsRepo = new UploadsRepository(db);
-    const sinks = createSinks(storage, uploadsRepo);
+    const sinks = createSinks(storage, uploadsRepo, logger);
     const uploads = new UploadsService({ db, storage, sinks, queue: boss, logger });
     const recoverFinished = () => uploads.recoverFinished();
     const { tus, files } = createTusServer({ uploads, sinks, maxUploadBytes: config.maxUploadBytes, logger });

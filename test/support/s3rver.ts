@@ -48,6 +48,7 @@ interface FilesystemStore {
   ): Promise<{ size: number; md5: string }>;
 }
 interface S3rverInstance {
+  middleware: unknown[];
   store: FilesystemStore;
   context: { store: FilesystemStore };
   httpServer?: import('node:http').Server;
@@ -138,6 +139,41 @@ class AtomicFilesystemStore extends FilesystemStoreClass {
   }
 }
 
+/** The parts of a multipart upload as s3rver keeps them (a directory per UploadId). */
+export function partsDirectory(store: FilesystemStore, bucket: string, uploadId: string): string {
+  return path.join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
+}
+
+type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+interface KoaContext {
+  method: string;
+  path: string;
+  query: Record<string, string | string[] | undefined>;
+  status: number;
+  body: unknown;
+  type: string;
+}
+
+/**
+ * s3rver has no AbortMultipartUpload (it answers 405); S3 deletes the upload's parts, and later calls
+ * with its UploadId answer NoSuchUpload. This does the same to s3rver's parts directory.
+ */
+function abortMultipart(store: FilesystemStore): KoaMiddleware {
+  return async (ctx, next) => {
+    const uploadId = ctx.query.uploadId;
+    if (ctx.method !== 'DELETE' || typeof uploadId !== 'string') return next();
+    const dir = partsDirectory(store, ctx.path.split('/')[1]!, uploadId);
+    if (!fs.existsSync(dir)) {
+      ctx.status = 404;
+      ctx.type = 'application/xml';
+      ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchUpload</Code></Error>';
+      return;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    ctx.status = 204;
+  };
+}
+
 export interface S3rverHandle {
   endpoint: string;
   bucket: string;
@@ -145,23 +181,44 @@ export interface S3rverHandle {
   secretAccessKey: string;
   /** Where s3rver keeps its files (bucket/<key>._S3rver_object …), for tests that look behind the API. */
   directory: string;
+  /** Whether s3rver still holds parts of this multipart upload (not completed, not aborted). */
+  hasParts(uploadId: string): boolean;
+  /** Takes the server away (open connections cut), keeping its data: S3 unreachable. */
+  pause(): Promise<void>;
+  /** Brings it back on the same port with the same data. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startS3rver(bucket = 'recorder-test'): Promise<S3rverHandle> {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-s3rver-'));
   const port = await freePort();
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port,
-    directory,
-    silent: true,
-    // Path-style requests only (S3_FORCE_PATH_STYLE): no bucket-in-hostname guessing.
-    vhostBuckets: false,
-    configureBuckets: [{ name: bucket, configs: [] }],
-  });
-  server.store = server.context.store = new AtomicFilesystemStore(directory);
+  const create = () => {
+    const created = new S3rver({
+      address: '127.0.0.1',
+      port,
+      directory,
+      silent: true,
+      // Path-style requests only (S3_FORCE_PATH_STYLE): no bucket-in-hostname guessing.
+      vhostBuckets: false,
+      configureBuckets: [{ name: bucket, configs: [] }],
+    });
+    const store = new AtomicFilesystemStore(directory);
+    created.store = store;
+    created.context.store = store;
+    created.middleware.unshift(abortMultipart(store));
+    return created;
+  };
+  let server = create();
   let stopped = false;
+  let running = true;
+  const close = async () => {
+    if (!running) return;
+    running = false;
+    // A request a test abandoned mid-body would otherwise hold close() until the server times it out.
+    server.httpServer?.closeAllConnections();
+    await server.close();
+  };
   try {
     await server.run();
   } catch (err) {
@@ -174,13 +231,18 @@ export async function startS3rver(bucket = 'recorder-test'): Promise<S3rverHandl
     accessKeyId: S3RVER_ACCESS_KEY_ID,
     secretAccessKey: S3RVER_SECRET_ACCESS_KEY,
     directory,
+    hasParts: (uploadId) => fs.existsSync(partsDirectory(server.store, bucket, uploadId)),
+    pause: close,
+    async resume() {
+      server = create();
+      await server.run();
+      running = true;
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
       try {
-        // A request a test abandoned mid-body would otherwise hold close() until the server times it out.
-        server.httpServer?.closeAllConnections();
-        await server.close();
+        await close();
       } finally {
         fs.rmSync(directory, { recursive: true, force: true });
       }

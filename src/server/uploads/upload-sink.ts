@@ -3,6 +3,8 @@
  * s3-sink.ts). A sink stores bytes at their final place and commits each step (new offset, hash
  * state, what it stored) in one fenced transaction, so nothing is acknowledged that is not stored.
  */
+import type { StorageProvider } from '../db/schema.js';
+import { AppError } from '../errors.js';
 import { recordingKey } from '../storage/keys.js';
 import type { UploadBytes } from './upload-bytes.js';
 import type { Progress, UploadRow, UploadsRepository } from './uploads.repository.js';
@@ -34,7 +36,8 @@ export async function commitStep(
   step: Omit<Progress, 'hashState' | 'mediaType' | 'storageKey'>,
 ): Promise<void> {
   const decision = ctx.row.media_type ? undefined : ctx.bytes.decision;
-  const key = decision ? storageKeyOf(ctx.row, decision.ext) : undefined;
+  // A key fixed earlier (the S3 multipart upload was created under it) stays the key.
+  const key = decision ? (ctx.row.storage_key ?? storageKeyOf(ctx.row, decision.ext)) : undefined;
   await repo.commit(ctx.row.id, ctx.leaseToken, {
     ...step,
     hashState: ctx.bytes.hashState(),
@@ -51,4 +54,15 @@ export async function commitStep(
 /** The recording's own key: the upload's bytes are stored where the recording will keep them. */
 export function storageKeyOf(row: UploadRow, ext: string): string {
   return recordingKey(row.user_id, row.reserved_recording_id!, ext);
+}
+
+export type Sinks = Partial<Record<StorageProvider, UploadSink>>;
+
+/** The sink of the storage an upload's bytes went to (set when it was created). */
+export function sinkOf(sinks: Sinks, row: UploadRow): UploadSink {
+  const sink = row.storage_provider ? sinks[row.storage_provider] : undefined;
+  if (!sink) {
+    throw new AppError('STORAGE_UNAVAILABLE', `This upload's storage (${row.storage_provider}) is not configured`);
+  }
+  return sink;
 }

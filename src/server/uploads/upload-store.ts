@@ -5,19 +5,18 @@
  */
 import { DataStore, ERRORS, Upload } from '@tus/utils';
 import type { Readable } from 'node:stream';
-import type { StorageProvider } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { SNIFF_BYTES } from '../media/sniff.js';
 import { resumeHash, UnsupportedMediaError, UploadBytes } from './upload-bytes.js';
 import type { UploadLeaseLocker } from './upload-lease.js';
-import type { UploadSink } from './upload-sink.js';
+import { type Sinks, sinkOf, type UploadSink } from './upload-sink.js';
+
+export type { Sinks };
 import { ProgressConflictError, type UploadRow, type UploadsRepository } from './uploads.repository.js';
 
 /** An upload nobody finished within this time is abandoned (housekeeping aborts it). One week. */
 export const UPLOAD_EXPIRY_MS = 7 * 86_400_000;
-
-export type Sinks = Partial<Record<StorageProvider, UploadSink>>;
 
 /** tus-shaped error with our JSON body (hook and store errors alike reach the client this way). */
 export function tusBody(status: number, code: string, message: string) {
@@ -38,11 +37,7 @@ export class RecordingUploadStore extends DataStore {
   }
 
   sinkOf(row: UploadRow): UploadSink {
-    const sink = row.storage_provider ? this.sinks[row.storage_provider] : undefined;
-    if (!sink) {
-      throw new AppError('STORAGE_UNAVAILABLE', `This upload's storage (${row.storage_provider}) is not configured`);
-    }
-    return sink;
+    return sinkOf(this.sinks, row);
   }
 
   /** The row is written by the creation hook (it knows the user); nothing more to do here. */

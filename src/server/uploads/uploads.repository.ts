@@ -132,10 +132,11 @@ export class UploadsRepository {
       .execute();
   }
 
-  async setMultipart(id: string, leaseToken: string, multipartId: string): Promise<void> {
+  /** The S3 multipart upload, and the key it was created under (from then on the upload's key). */
+  async setMultipart(id: string, leaseToken: string, multipartId: string, storageKey: string): Promise<void> {
     const set = await this.db
       .updateTable('uploads')
-      .set({ multipart_id: multipartId })
+      .set({ multipart_id: multipartId, storage_key: storageKey })
       .where('id', '=', id)
       .where('lock_token', '=', leaseToken)
       .where('multipart_id', 'is', null)

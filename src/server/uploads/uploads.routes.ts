@@ -11,7 +11,8 @@ import { requireUser } from '../auth/auth.plugin.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { UploadLeaseLocker } from './upload-lease.js';
-import { RecordingUploadStore, type Sinks, tusBody } from './upload-store.js';
+import type { Sinks } from './upload-sink.js';
+import { RecordingUploadStore, tusBody } from './upload-store.js';
 import { isPermanent, type UploadsService } from './uploads.service.js';
 
 /** Set by us on the raw request after authentication; any client-sent value is removed first. */

@@ -19,7 +19,7 @@
  * bytes again on the request path.
  */
 import type { Kysely } from 'kysely';
-import type { DB, SessionTake, StorageProvider } from '../db/schema.js';
+import type { DB, SessionTake } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { JOBS, type JobQueue } from '../jobs/queue.js';
 import type { Logger } from '../logger.js';
@@ -31,7 +31,7 @@ import type { Storage } from '../storage/storage.js';
 import { recordingPrefix } from '../storage/keys.js';
 import { resumeHash } from './upload-bytes.js';
 import { parseUploadMeta } from './upload-meta.js';
-import type { Sinks } from './upload-store.js';
+import { type Sinks, sinkOf } from './upload-sink.js';
 import { type UploadRow, UploadsRepository } from './uploads.repository.js';
 import { buildRecording } from './upload-recording.js';
 
@@ -234,10 +234,7 @@ export class UploadsService {
   }
 
   sinkOf(row: UploadRow) {
-    const sink = row.storage_provider ? this.deps.sinks[row.storage_provider as StorageProvider] : undefined;
-    if (!sink)
-      throw new AppError('STORAGE_UNAVAILABLE', `This upload's storage (${row.storage_provider}) is not configured`);
-    return sink;
+    return sinkOf(this.deps.sinks, row);
   }
 
   /** The upload can never become a recording: marked failed, its bytes dropped. */
