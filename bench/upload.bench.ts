@@ -20,17 +20,16 @@
  */
 import { S3Client, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { Upload as S3Upload } from '@aws-sdk/lib-storage';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import * as tus from 'tus-js-client';
-import type { S3rverHandle } from '../test/support/s3rver.js';
-import { apiUser, ROOT, startChildServer, withPeakRss, type ChildServer } from './lib/child-server.js';
+import { apiUser, startChildServer, peakRssDuring, type ChildServer } from './lib/child-server.js';
+import { startS3rverProcess, type S3Info } from './lib/s3rver-process.js';
 import { openTarget, type BenchTarget } from './lib/server.js';
 import { cleanupOnExit } from './lib/cleanup.js';
 import { envInt, fmtMb, formatTable, msSince, note, now } from './lib/stats.js';
@@ -141,31 +140,6 @@ async function s3Baseline(s3: S3Info, src: string, bytes: number): Promise<Timed
   }
 }
 
-type S3Info = Omit<S3rverHandle, 'stop'>;
-
-/** s3rver in its own process (bench/lib/s3rver-child.ts): neither the client nor the server shares its CPU. */
-async function startS3rverChild(): Promise<{ info: S3Info; pid: number; stop(): Promise<void> }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'bench/lib/s3rver-child.ts'), 'recorder-bench'],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    await exited;
-  };
-  const lines = readline.createInterface({ input: child.stdout! });
-  const first = await new Promise<string | undefined>((resolve) => {
-    lines.once('line', resolve);
-    void exited.then(() => resolve(undefined));
-  });
-  lines.close();
-  if (!first) throw new Error('s3rver did not start');
-  return { info: JSON.parse(first) as S3Info, pid: child.pid!, stop };
-}
-
 /**
  * tus-js-client's file source, plus the moment the last byte was read into the request (the transfer's
  * end, give or take a socket buffer): its progress events are throttled and its final one comes only
@@ -197,8 +171,8 @@ async function tusThroughServer(server: ChildServer, src: string, bytes: number,
   const user = await apiUser(server.url, 'bench');
   let sentMs = NaN;
   const t0 = now();
-  const { result, before, peak, hwmReset } = await withPeakRss(
-    server,
+  const { result, rss } = await peakRssDuring(
+    [server],
     () =>
       new Promise<string>((resolve, reject) => {
         const upload = new tus.Upload(Buffer.alloc(0), {
@@ -216,6 +190,7 @@ async function tusThroughServer(server: ChildServer, src: string, bytes: number,
       }),
   );
   const ms = msSince(t0);
+  const { before, peak, peakFromKernel: hwmReset } = rss[0]!;
   // The upload must have arrived whole: the server's sha256 (computed while storing) against ours.
   const rec = await fetch(`${server.url}/api/recordings/${result}`, { headers: user.headers });
   const body = (await rec.json()) as { fileSize?: number; metadata?: { sha256?: string } };
@@ -266,7 +241,7 @@ async function main(): Promise<void> {
     fs.rmSync(localDir, { recursive: true, force: true });
 
     // --- s3
-    const s3child = await startS3rverChild();
+    const s3child = await startS3rverProcess();
     cleanups.push({ what: 'stop s3rver', run: () => s3child.stop() });
     const s3 = s3child.info;
     note(`s3: baseline (lib-storage multipart to s3rver ${s3.endpoint})`);
