@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { deviceLost, screenShareStopped, type MediaProblem } from '../../src/web/recorder/errors.ts';
 import { Recorder, type MediaRecorderLike, type RecorderEvents } from '../../src/web/recorder/recorder.ts';
+import { firstByteAlone, notMedia, type SliceShaper, testSliceShaper } from '../../src/web/recorder/test-slices.ts';
 
 /** A MediaRecorder whose slices and stop are driven by the test, with the browser's event order. */
 class ScriptedMediaRecorder extends EventTarget implements MediaRecorderLike {
@@ -44,8 +45,10 @@ class ScriptedMediaRecorder extends EventTarget implements MediaRecorderLike {
       setTimeout(() => this.dispatchEvent(new Event('stop')), 5);
     }, 5);
   }
-  slice(bytes: number) {
-    this.dispatchEvent(Object.assign(new Event('dataavailable'), { data: new Blob([new Uint8Array(bytes)]) }));
+  /** A slice of `bytes` zero bytes, or of these bytes. */
+  slice(bytes: number | Uint8Array<ArrayBuffer>) {
+    const data = new Blob([typeof bytes === 'number' ? new Uint8Array(bytes) : bytes]);
+    this.dispatchEvent(Object.assign(new Event('dataavailable'), { data }));
   }
   fail(name: string) {
     // Spec order: inactive first, then error, then the last dataavailable and stop.
@@ -65,20 +68,33 @@ class ScriptedMediaRecorder extends EventTarget implements MediaRecorderLike {
 }
 
 function setup(
-  opts: { mode?: 'camera' | 'audio' | 'slides'; reportedMime?: string; timesliceMs?: number; deck?: FakeDeck } = {},
+  opts: {
+    mode?: 'camera' | 'audio' | 'slides';
+    reportedMime?: string;
+    timesliceMs?: number;
+    deck?: FakeDeck;
+    sliceShaper?: SliceShaper;
+  } = {},
 ) {
   let now = 0;
   const sleeps: number[] = [];
   const made: ScriptedMediaRecorder[] = [];
   let endedCb: ((p: MediaProblem) => void) | undefined;
   const rec = new Recorder({
-    sources: { stream: {} as MediaStream, onEnded: (cb) => (endedCb = cb), slides: opts.deck as never },
+    sources: {
+      stream: {} as MediaStream,
+      onEnded: (cb) => {
+        endedCb = cb;
+      },
+      slides: opts.deck as never,
+    },
     quality: 'medium',
     mode: opts.mode ?? 'camera',
     timesliceMs: opts.timesliceMs,
     clock: () => now,
     isTypeSupported: (t) => t !== 'video/webm;codecs=vp9,opus',
     sleep: async (ms) => void sleeps.push(ms),
+    ...(opts.sliceShaper ? { sliceShaper: opts.sliceShaper } : {}),
     mediaRecorderFactory: (_stream, options) => {
       const mr = new ScriptedMediaRecorder(options, opts.reportedMime ?? 'video/webm;codecs=vp8,opus');
       made.push(mr);
@@ -91,9 +107,18 @@ function setup(
   const errors: MediaProblem[] = [];
   rec.on('state', (s) => log.push(`state:${s}`));
   rec.on('countdown', (n) => log.push(`countdown:${n}`));
-  rec.on('chunk', (c) => (chunks.push(c), log.push(`chunk:${c.seq}`)));
-  rec.on('stopped', (s) => (stopped.push(s), log.push('stopped')));
-  rec.on('error', (p) => (errors.push(p), log.push(`error:${p.code}`)));
+  rec.on('chunk', (c) => {
+    chunks.push(c);
+    log.push(`chunk:${c.seq}`);
+  });
+  rec.on('stopped', (s) => {
+    stopped.push(s);
+    log.push('stopped');
+  });
+  rec.on('error', (p) => {
+    errors.push(p);
+    log.push(`error:${p.code}`);
+  });
   return {
     rec,
     made,
@@ -103,7 +128,9 @@ function setup(
     errors,
     sleeps,
     mr: () => made[0]!,
-    tick: (ms: number) => void (now += ms),
+    tick: (ms: number) => {
+      now += ms;
+    },
     end: (p: MediaProblem) => endedCb!(p),
   };
 }
@@ -170,7 +197,10 @@ describe('Recorder', () => {
     expect(t.rec.stop()).toBe(stopping); // a second stop() is the same take ending
     t.tick(5000); // time after stop() is not part of the take
     let resolvedAfter = -1;
-    const res = await stopping.then((r) => ((resolvedAfter = t.log.length), r));
+    const res = await stopping.then((r) => {
+      resolvedAfter = t.log.length;
+      return r;
+    });
     expect(res).toEqual({ durationMs: 2100 });
     expect(t.chunks.map((c) => [c.seq, c.data.size, c.elapsedMs])).toEqual([
       [0, 100, 1000],
@@ -304,5 +334,54 @@ describe('Recorder', () => {
     }
     expect(seen).toEqual([3, 2]);
     expect(t.rec.state).toBe('recording');
+  });
+});
+
+const bytesOf = async (b: Blob) => [...new Uint8Array(await b.arrayBuffer())];
+
+describe('test-only slice shapes (window.__recorderTestSlices)', () => {
+  const webmStart = new Uint8Array([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81]);
+
+  it("'first-byte-alone': the first slice's first byte goes alone, its rest with the next slice", async () => {
+    const t = setup({ sliceShaper: firstByteAlone() });
+    await t.rec.start(0);
+    t.mr().slice(webmStart);
+    expect(t.chunks).toHaveLength(1);
+    expect(await bytesOf(t.chunks[0]!.data)).toEqual([0x1a]);
+    t.mr().slice(new Uint8Array([1, 2]));
+    await t.rec.stop();
+    expect(t.chunks.map((c) => c.seq)).toEqual([0, 1, 2]);
+    expect(await bytesOf(t.chunks[1]!.data)).toEqual([...webmStart.subarray(1), 1, 2]);
+    expect(t.chunks[2]!.data.size).toBe(7); // the last slice, untouched
+    expect(t.log.at(-1)).toBe('stopped');
+  });
+
+  it('a held rest is emitted before `stopped` when no slice follows', async () => {
+    const shaper = firstByteAlone();
+    expect(shaper.shape(new Blob([webmStart])).map((b) => b.size)).toEqual([1]);
+    expect(await bytesOf(shaper.flush()[0]!)).toEqual([...webmStart.subarray(1)]);
+    expect(shaper.flush()).toEqual([]);
+  });
+
+  it("'not-media': the first slice starts with %PDF- (same length); later slices are untouched", async () => {
+    const shaper = notMedia();
+    const [first] = shaper.shape(new Blob([webmStart]));
+    expect(new TextDecoder().decode(new Uint8Array(await first!.arrayBuffer()).subarray(0, 5))).toBe('%PDF-');
+    expect(first!.size).toBe(webmStart.byteLength);
+    const second = new Blob([webmStart]);
+    expect(shaper.shape(second)).toEqual([second]);
+  });
+
+  it('is read from window.__recorderTestSlices, and absent unless a test sets it', () => {
+    expect(testSliceShaper()).toBeUndefined();
+    const g = globalThis as { window?: unknown };
+    g.window = { __recorderTestSlices: 'first-byte-alone' };
+    try {
+      expect(testSliceShaper()).toBeDefined();
+      g.window = { __recorderTestSlices: 'something else' };
+      expect(testSliceShaper()).toBeUndefined();
+    } finally {
+      delete g.window;
+    }
   });
 });

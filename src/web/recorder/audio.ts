@@ -92,7 +92,7 @@ export function mixAudio(tracks: MediaStreamTrack[]): AudioMix {
         for (const ev of WAKE_EVENTS) document.removeEventListener(ev, onGesture, { capture: true });
       }
       for (const s of sources) s.disconnect();
-      dest?.stream.getTracks().forEach((t) => t.stop());
+      for (const t of dest?.stream.getTracks() ?? []) t.stop();
       void ctx.close().catch(() => {});
     },
   };

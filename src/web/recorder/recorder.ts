@@ -13,6 +13,7 @@ import { pickMimeType } from './mime.ts';
 import { MODES, type RecordingMode } from './modes.ts';
 import { QUALITY, type Quality } from './quality.ts';
 import type { Sources } from './sources.ts';
+import { type SliceShaper, testSliceShaper } from './test-slices.ts';
 
 export type RecorderState = 'idle' | 'countdown' | 'recording' | 'paused' | 'stopped' | 'failed';
 
@@ -50,6 +51,8 @@ export interface RecorderOptions {
   isTypeSupported?: (t: string) => boolean;
   /** Waits between countdown numbers. Default setTimeout. */
   sleep?: (ms: number) => Promise<void>;
+  /** TEST-ONLY: reshapes the slices (test-slices.ts). Default: what a test set on `window`, else none. */
+  sliceShaper?: SliceShaper;
 }
 
 const STOP_EVENT_TIMEOUT_MS = 5000;
@@ -86,6 +89,7 @@ export class Recorder {
   #slideChanges: { index: number; atMs: number }[] = [];
   #pendingSlide: number | undefined;
   #unsubscribeSlides: (() => void) | undefined;
+  #sliceShaper: SliceShaper | undefined;
   #listeners: Listeners = {
     state: new Set(),
     countdown: new Set(),
@@ -98,6 +102,7 @@ export class Recorder {
     this.#o = o;
     this.#clock = o.clock ?? (() => performance.now());
     this.#mimeType = pickMimeType(MODES[o.mode].video, o.isTypeSupported);
+    this.#sliceShaper = o.sliceShaper ?? testSliceShaper();
     o.sources.onEnded((p) => this.#sourceEnded(p));
     const deck = o.sources.slides;
     if (deck) {
@@ -208,6 +213,10 @@ export class Recorder {
 
   #onData(data: Blob | undefined): void {
     if (!data || data.size === 0) return;
+    for (const slice of this.#sliceShaper?.shape(data) ?? [data]) this.#emitChunk(slice);
+  }
+
+  #emitChunk(data: Blob): void {
     this.#emit('chunk', { data, seq: this.#seq++, elapsedMs: Math.round(this.elapsedMs()) });
   }
 
@@ -277,6 +286,7 @@ export class Recorder {
   #finish(): void {
     clearTimeout(this.#stopFallback);
     const durationMs = this.elapsedMs();
+    for (const slice of this.#sliceShaper?.flush() ?? []) this.#emitChunk(slice);
     this.#unsubscribeSlides?.();
     this.#setState(this.#failure ? 'failed' : 'stopped');
     this.#emit('stopped', { durationMs, mimeType: this.mimeType, reason: this.#failure ?? this.#stopReason });

@@ -153,7 +153,7 @@ export async function acquireSources(o: SourceOptions): Promise<Sources> {
         /* releasing is best effort */
       }
     }
-    for (const s of owned.splice(0)) s.getTracks().forEach((t) => t.stop());
+    for (const s of owned.splice(0)) for (const t of s.getTracks()) t.stop();
   };
   function fail(err: unknown, what: MediaWhat): never {
     releaseAll();
