@@ -34,6 +34,12 @@ class ShortRequestError extends Error {
   }
 }
 
+/** Where a request's write stands: bytes waiting in PostgreSQL, and the next part's number. */
+interface PartState {
+  pendingSize: number;
+  partNumber: number;
+}
+
 const isNoSuchUpload = (err: unknown) => (err as Error)?.name === 'NoSuchUpload';
 
 export class S3UploadSink implements UploadSink {
@@ -52,62 +58,52 @@ export class S3UploadSink implements UploadSink {
   }
 
   async write(ctx: WriteContext): Promise<number> {
-    const { row } = ctx;
-    let pending = await this.repo.chunks(row.id);
-    let pendingSize = pending.reduce((n, b) => n + b.length, 0);
-    let partNumber = (await this.repo.parts(row.id)).length + 1;
-    const length = row.upload_length === null ? undefined : Number(row.upload_length);
+    const state: PartState = {
+      pendingSize: await this.repo.pendingBytes(ctx.row.id),
+      partNumber: (await this.repo.parts(ctx.row.id)).length + 1,
+    };
     try {
-      for (;;) {
-        const offset = Number(row.upload_offset);
-        const requestLeft = ctx.expectedBytes === undefined ? undefined : ctx.expectedBytes - ctx.bytes.received;
-        const endsUpload = requestLeft !== undefined && length !== undefined && offset + requestLeft === length;
-        let take: number;
-        if (requestLeft !== undefined && (pendingSize + requestLeft >= this.partSize || endsUpload)) {
-          // Known bytes: a full part, or the last one, streamed from the request as it arrives.
-          take = Math.min(this.partSize - pendingSize, requestLeft);
-          if (take === 0 && pendingSize === 0) break;
-          const etag = await this.uploadPart(ctx, partNumber, pending, pendingSize + take, this.streamed(ctx, take));
-          await this.commitPart(ctx, offset, take, partNumber, etag, pendingSize + take, pendingSize > 0);
-        } else {
-          const rest = await ctx.bytes.readFull(this.partSize - pendingSize);
-          const filled = pendingSize + rest.length === this.partSize;
-          const last = length !== undefined && offset + rest.length === length && pendingSize + rest.length > 0;
-          if (!filled && !last) {
-            if (rest.length) await commitStep(this.repo, ctx, { from: offset, to: offset + rest.length, chunk: rest });
-            break;
-          }
-          take = rest.length;
-          const etag = await this.uploadPart(ctx, partNumber, pending, pendingSize + take, Readable.from([rest]));
-          await this.commitPart(ctx, offset, take, partNumber, etag, pendingSize + take, pendingSize > 0);
-        }
-        partNumber++;
-        pending = [];
-        pendingSize = 0;
-        if (length !== undefined && Number(row.upload_offset) === length) break;
-      }
+      while (await this.step(ctx, state));
     } catch (err) {
       // The client went away mid-part: what was committed stays; the client resumes from there.
       if (!(err instanceof ShortRequestError)) throw err;
     }
-    return Number(row.upload_offset);
+    return Number(ctx.row.upload_offset);
   }
 
-  private commitPart(
-    ctx: WriteContext,
-    offset: number,
-    take: number,
-    n: number,
-    etag: string,
-    size: number,
-    clear: boolean,
-  ) {
-    return commitStep(this.repo, ctx, {
-      from: offset,
-      to: offset + take,
-      part: { number: n, etag, size },
-      clearChunks: clear,
-    });
+  /** Stores one part, or keeps the request's last bytes as a chunk; false once the request is done. */
+  private async step(ctx: WriteContext, state: PartState): Promise<boolean> {
+    const offset = Number(ctx.row.upload_offset);
+    const length = ctx.row.upload_length === null ? undefined : Number(ctx.row.upload_length);
+    const requestLeft = ctx.expectedBytes === undefined ? undefined : ctx.expectedBytes - ctx.bytes.received;
+    const endsUpload = requestLeft !== undefined && length !== undefined && offset + requestLeft === length;
+    let take: number;
+    let body: Readable;
+    if (requestLeft !== undefined && (state.pendingSize + requestLeft >= this.partSize || endsUpload)) {
+      // Known bytes: a full part, or the last one, streamed from the request as it arrives.
+      take = Math.min(this.partSize - state.pendingSize, requestLeft);
+      if (take + state.pendingSize === 0) return false;
+      body = this.streamed(ctx, take);
+    } else {
+      const rest = await ctx.bytes.readFull(this.partSize - state.pendingSize);
+      const filled = state.pendingSize + rest.length === this.partSize;
+      const last = length !== undefined && offset + rest.length === length && state.pendingSize + rest.length > 0;
+      if (!filled && !last) {
+        if (rest.length) await commitStep(this.repo, ctx, { from: offset, to: offset + rest.length, chunk: rest });
+        return false;
+      }
+      take = rest.length;
+      body = Readable.from([rest]);
+    }
+    const size = state.pendingSize + take;
+    // The pending chunks are read only when they become a part: a live take's slices do not reload them.
+    const prefix = state.pendingSize ? await this.repo.chunks(ctx.row.id) : [];
+    const etag = await this.uploadPart(ctx, state.partNumber, prefix, size, body);
+    const part = { number: state.partNumber, etag, size };
+    await commitStep(this.repo, ctx, { from: offset, to: offset + take, part, clearChunks: state.pendingSize > 0 });
+    state.partNumber++;
+    state.pendingSize = 0;
+    return length === undefined || Number(ctx.row.upload_offset) !== length;
   }
 
   /** Exactly `size` bytes of the request, or a ShortRequestError when it ends first. */
