@@ -6,6 +6,7 @@ import {
   verifyUploadedTakes,
   type UnfinishedTake,
 } from '../../persist/recovery.ts';
+import type { UploadRefusal } from '../../persist/refusal.ts';
 import type { TakeManager } from '../../persist/take-manager.ts';
 import type { TakeStore } from '../../persist/take-store.ts';
 import { defaultTitle, formatDateTime, formatBytes, formatDuration, modeLabel, relativeTime } from '../format.ts';
@@ -13,6 +14,7 @@ import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import { ConfirmDialog } from './ConfirmDialog.tsx';
 import { MismatchActions } from './TakeMismatch.tsx';
+import { RefusedActions } from './TakeRefused.tsx';
 
 type RowState =
   | { kind: 'idle' }
@@ -20,7 +22,9 @@ type RowState =
   | { kind: 'done'; href: string }
   | { kind: 'failed'; message: string }
   /** Recovered, but the server's size or sha256 differs from the local bytes: the local copy was kept. */
-  | { kind: 'mismatch'; localId: string; recordingId?: string; problem?: string };
+  | { kind: 'mismatch'; localId: string; recordingId?: string; problem?: string }
+  /** Tried again here and the server refused the upload again (refusedAgain times in a row). */
+  | { kind: 'refused'; refusal: UploadRefusal; refusedAgain: number };
 
 /**
  * Re-checks takes whose upload finished but whose check never ran (the page died in between), so they
@@ -45,15 +49,35 @@ const keyOf = (t: UnfinishedTake) => t.localId ?? t.sessionId ?? t.startedAt;
 function where(t: UnfinishedTake): string {
   const parts: string[] = [];
   if (t.localBytes > 0 || t.where !== 'server') parts.push(`${formatBytes(t.localBytes)} in this browser`);
-  if (t.where !== 'local') parts.push(`${formatBytes(t.serverBytes)} on the server`);
+  // A refused upload's bytes on the server never become a recording: only the local copy counts.
+  if (t.where !== 'local' && !t.refused) parts.push(`${formatBytes(t.serverBytes)} on the server`);
   return parts.join(', ');
 }
+
+/** The server's refusal of a listed take's upload, or of the Try again just made here. */
+function refusalOf(t: UnfinishedTake, s: RowState): { refusal: UploadRefusal; refusedAgain: number } | null {
+  if (s.kind === 'refused') return s;
+  return t.refused && t.localId ? { refusal: t.refused, refusedAgain: 0 } : null;
+}
+
+/** Not cut off: uploaded with a failed check, or refused by the server; "not finished" would be the wrong story. */
+const needsAttention = (t: UnfinishedTake) => !!t.localId && (!!t.problem || !!t.refused);
 
 /** The failed check of a listed take, or of one just recovered here; only a take with a local copy has one. */
 function problemOf(t: UnfinishedTake, s: RowState): { localId: string; recordingId?: string; problem?: string } | null {
   if (s.kind === 'mismatch') return s;
   if (!t.problem || !t.localId) return null;
   return { localId: t.localId, ...(t.recordingId ? { recordingId: t.recordingId } : {}), problem: t.problem };
+}
+
+/** What discarding a listed take deletes, said before the user confirms. */
+function dropText(t: UnfinishedTake | null, rows: Record<string, RowState>): string {
+  if (!t) return '';
+  const s = rows[keyOf(t)] ?? { kind: 'idle' };
+  if (problemOf(t, s))
+    return "This browser's copy will be deleted; the server's copy, which does not match it, stays. This cannot be undone.";
+  if (refusalOf(t, s)) return "This browser's copy, the only one, will be deleted. This cannot be undone.";
+  return 'The unfinished recording will be deleted. This cannot be undone.';
 }
 
 /** Takes a crash, a closed tab or a lost connection left unfinished, with the way back to a recording. */
@@ -81,9 +105,15 @@ export function RecoveryBanner({ onRecovered }: { onRecovered?: () => void } = {
 
   async function recover(t: UnfinishedTake) {
     const k = keyOf(t);
+    const before = rows[k];
     setRow(k, { kind: 'recovering' });
     try {
       const r = await recoverTake(store, manager, t, { title: t.title ?? defaultTitle(t.mode, new Date(t.startedAt)) });
+      if (r.refused) {
+        const refusedAgain = (before?.kind === 'refused' ? before.refusedAgain : 0) + 1;
+        setRow(k, { kind: 'refused', refusal: r.refused, refusedAgain });
+        return;
+      }
       if (r.verified === false) {
         setRow(k, {
           kind: 'mismatch',
@@ -105,11 +135,18 @@ export function RecoveryBanner({ onRecovered }: { onRecovered?: () => void } = {
   if (takes.length === 0 && !error) return null;
   return (
     <section className="recovery" data-testid="recovery" aria-labelledby="recovery-h">
-      {takes.length > 0 && takes.every((t) => t.problem && t.localId) ? (
-        // Only takes whose server copy failed its check: "not finished" would be the wrong story.
-        <h2 id="recovery-h">
-          {takes.length === 1 ? 'A recording needs your attention' : `${takes.length} recordings need your attention`}
-        </h2>
+      {takes.length > 0 && takes.some(needsAttention) ? (
+        <>
+          <h2 id="recovery-h">
+            {takes.length === 1 ? 'A recording needs your attention' : `${takes.length} recordings need your attention`}
+          </h2>
+          {!takes.every(needsAttention) && (
+            <p className="muted">
+              Some were cut off when the page closed or the connection dropped while recording. Nothing is lost: recover
+              them to keep them, or discard them.
+            </p>
+          )}
+        </>
       ) : (
         <>
           <h2 id="recovery-h">
@@ -131,6 +168,7 @@ export function RecoveryBanner({ onRecovered }: { onRecovered?: () => void } = {
           const k = keyOf(t);
           const s = rows[k] ?? { kind: 'idle' };
           const bad = problemOf(t, s);
+          const refused = bad ? null : refusalOf(t, s);
           return (
             <li key={k} className="recovery-item">
               <div>
@@ -171,7 +209,24 @@ export function RecoveryBanner({ onRecovered }: { onRecovered?: () => void } = {
                     </button>
                   </MismatchActions>
                 )}
-                {!bad && (s.kind === 'idle' || s.kind === 'failed') && (
+                {refused && s.kind !== 'recovering' && s.kind !== 'done' && (
+                  <RefusedActions
+                    alert={s.kind !== 'idle'}
+                    store={store}
+                    localId={t.localId!}
+                    title={t.title}
+                    refusal={refused.refusal}
+                    refusedAgain={refused.refusedAgain}
+                    busy={false}
+                    error={s.kind === 'failed' ? s.message : null}
+                    onRetry={() => void recover(t)}
+                  >
+                    <button type="button" className="small" onClick={() => setToDrop(t)}>
+                      Discard
+                    </button>
+                  </RefusedActions>
+                )}
+                {!bad && !refused && (s.kind === 'idle' || s.kind === 'failed') && (
                   <>
                     {s.kind === 'failed' && (
                       <span className="error-text" role="alert">
@@ -204,11 +259,7 @@ export function RecoveryBanner({ onRecovered }: { onRecovered?: () => void } = {
           setToDrop(null);
         }}
       >
-        <p>
-          {toDrop && problemOf(toDrop, rows[keyOf(toDrop)] ?? { kind: 'idle' })
-            ? "This browser's copy will be deleted; the server's copy, which does not match it, stays. This cannot be undone."
-            : 'The unfinished recording will be deleted. This cannot be undone.'}
-        </p>
+        <p>{dropText(toDrop, rows)}</p>
       </ConfirmDialog>
     </section>
   );

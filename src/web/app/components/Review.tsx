@@ -1,6 +1,7 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { recoverTake } from '../../persist/recovery.ts';
-import type { TakeManager } from '../../persist/take-manager.ts';
+import type { UploadRefusal } from '../../persist/refusal.ts';
+import type { KeepResult, TakeManager } from '../../persist/take-manager.ts';
 import { MODES } from '../../recorder/modes.ts';
 import { defaultTitle, formatBytes, formatDuration } from '../format.ts';
 import type { Finished } from '../hooks/useTake.ts';
@@ -11,6 +12,7 @@ import { useSession } from '../session.tsx';
 import { ConfirmDialog } from './ConfirmDialog.tsx';
 import { fixUnknownDuration } from './MediaView.tsx';
 import { MismatchActions, unfinishedFromLocal } from './TakeMismatch.tsx';
+import { RefusedActions } from './TakeRefused.tsx';
 
 /**
  * The last slice reaches IndexedDB just after the recorder's `stopped`; the manager reports the take
@@ -46,6 +48,12 @@ type Mismatch = {
   error: string | null;
 };
 
+/** The server refused the upload for good: nothing was uploaded, the local copy stays for Try again. */
+type Refused = { refusal: UploadRefusal; title: string; refusedAgain: number; retrying: boolean; error: string | null };
+
+const LEAVE_NOTE =
+  'If you leave this page, the take stays in this browser and is offered again at the top of your library.';
+
 /** The take just recorded, played from this browser, with the details it will be kept under. */
 export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
   const { store, manager, storage } = useSession();
@@ -57,6 +65,7 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
   const [saving, setSaving] = useState<Saving>({ kind: 'idle' });
   const [confirmDiscard, setConfirmDiscard] = useState(false);
   const [mismatch, setMismatch] = useState<Mismatch | null>(null);
+  const [refused, setRefused] = useState<Refused | null>(null);
   const [title] = useState(() => defaultTitle(f.mode, new Date(f.take.startedAt)));
   const video = MODES[f.mode].video;
 
@@ -88,23 +97,47 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
       const r = await manager.keep(f.take.id, { title: t, description, projectId, metadata }, (sent, total) =>
         setSaving({ kind: 'saving', sent, total }),
       );
-      if (r.verified === false) {
-        // Stay: leaving would hide that the server's copy is not the take (the local one is the good one).
-        setSaving({ kind: 'idle' });
-        setMismatch({
-          localId: r.localId,
-          ...(r.recordingId ? { recordingId: r.recordingId } : {}),
-          ...(r.problem ? { problem: r.problem } : {}),
-          title: t,
-          retrying: false,
-          error: null,
-        });
-        return;
-      }
-      onDone();
-      navigate(r.recordingId ? `/recordings/${r.recordingId}` : `/local/${r.localId}`);
+      setSaving({ kind: 'idle' });
+      settle(r, t);
     } catch (err) {
       setSaving({ kind: 'failed', message: errorText(err) });
+    }
+  }
+
+  /**
+   * Where a kept (or re-sent) take goes: its recording; or it stays here, saying that the server refused
+   * the upload, or that the server's copy failed the check.
+   */
+  function settle(r: KeepResult | Awaited<ReturnType<typeof recoverTake>>, keptTitle: string, refusedAgain = 0) {
+    setMismatch(null);
+    setRefused(null);
+    if (r.refused) {
+      setRefused({ refusal: r.refused, title: keptTitle, refusedAgain, retrying: false, error: null });
+      return;
+    }
+    if (r.verified === false) {
+      // Stay: leaving would hide that the server's copy is not the take (the local one is the good one).
+      setMismatch({
+        localId: r.localId ?? f.take.id,
+        ...(r.recordingId ? { recordingId: r.recordingId } : {}),
+        ...(r.problem ? { problem: r.problem } : {}),
+        title: keptTitle,
+        retrying: false,
+        error: null,
+      });
+      return;
+    }
+    onDone();
+    navigate(r.recordingId ? `/recordings/${r.recordingId}` : `/local/${r.localId ?? f.take.id}`);
+  }
+
+  /** Try again after a refusal: a fresh upload of the local copy; refused again, it says so again. */
+  async function retryRefused(rf: Refused) {
+    setRefused({ ...rf, retrying: true, error: null });
+    try {
+      settle(await manager.retryUpload(f.take.id), rf.title, rf.refusedAgain + 1);
+    } catch (err) {
+      setRefused({ ...rf, retrying: false, error: errorText(err) });
     }
   }
 
@@ -114,25 +147,68 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
     try {
       const take = await store.get(m.localId);
       if (!take) throw new Error('This take is no longer stored in this browser');
-      const r = await recoverTake(store, manager, unfinishedFromLocal(take), { title: take.title ?? m.title });
-      if (r.verified === false) {
-        setMismatch({
-          ...m,
-          ...(r.recordingId ? { recordingId: r.recordingId } : {}),
-          ...(r.problem ? { problem: r.problem } : {}),
-          retrying: false,
-          error: null,
-        });
-        return;
-      }
-      onDone();
-      navigate(r.recordingId ? `/recordings/${r.recordingId}` : `/local/${r.localId ?? m.localId}`);
+      settle(await recoverTake(store, manager, unfinishedFromLocal(take), { title: take.title ?? m.title }), m.title);
     } catch (err) {
       setMismatch({ ...m, retrying: false, error: errorText(err) });
     }
   }
 
   const busy = saving.kind === 'saving';
+  const discardDialog = (
+    <ConfirmDialog
+      open={confirmDiscard}
+      title="Discard this take?"
+      confirmLabel="Yes, throw it away"
+      danger
+      onCancel={() => setConfirmDiscard(false)}
+      onConfirm={async () => {
+        await manager.discard(f.take.id);
+        setConfirmDiscard(false);
+        onDone();
+      }}
+    >
+      <p>
+        The recording will be deleted from this browser{storage === 'server' ? ' and the server' : ''}. This cannot be
+        undone.
+      </p>
+    </ConfirmDialog>
+  );
+  if (refused) {
+    return (
+      <section className="review" aria-labelledby={`${id}-h`}>
+        <h2 id={`${id}-h`}>Your recording was not uploaded</h2>
+        <div className="review-grid">
+          <div className="review-media">
+            <LocalTakePlayer url={url} video={video} durationMs={f.durationMs} bytes={blob?.size} />
+          </div>
+          <div>
+            <RefusedActions
+              alert
+              store={store}
+              localId={f.take.id}
+              title={refused.title}
+              refusal={refused.refusal}
+              refusedAgain={refused.refusedAgain}
+              busy={refused.retrying}
+              error={refused.error}
+              onRetry={() => void retryRefused(refused)}
+            >
+              <button
+                type="button"
+                className="small"
+                onClick={() => setConfirmDiscard(true)}
+                disabled={refused.retrying}
+              >
+                Discard
+              </button>
+            </RefusedActions>
+            <p className="muted small-print">{LEAVE_NOTE}</p>
+          </div>
+        </div>
+        {discardDialog}
+      </section>
+    );
+  }
   if (mismatch) {
     return (
       <section className="review" aria-labelledby={`${id}-h`}>
@@ -153,9 +229,7 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
               error={mismatch.error}
               onRetry={() => void retry(mismatch)}
             />
-            <p className="muted small-print">
-              If you leave this page, the take stays in this browser and is offered again at the top of your library.
-            </p>
+            <p className="muted small-print">{LEAVE_NOTE}</p>
           </div>
         </div>
       </section>
@@ -235,23 +309,7 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
           </div>
         </form>
       </div>
-      <ConfirmDialog
-        open={confirmDiscard}
-        title="Discard this take?"
-        confirmLabel="Yes, throw it away"
-        danger
-        onCancel={() => setConfirmDiscard(false)}
-        onConfirm={async () => {
-          await manager.discard(f.take.id);
-          setConfirmDiscard(false);
-          onDone();
-        }}
-      >
-        <p>
-          The recording will be deleted from this browser{storage === 'server' ? ' and the server' : ''}. This cannot be
-          undone.
-        </p>
-      </ConfirmDialog>
+      {discardDialog}
     </section>
   );
 }

@@ -1,6 +1,7 @@
 import type { TakeStatus } from '../../persist/take-manager.ts';
 import { formatDuration, takeStatusLine } from '../format.ts';
 import type { Phase } from '../hooks/useTake.ts';
+import { notUploadedText } from './TakeRefused.tsx';
 
 export function Countdown({ n }: { n: number }) {
   return (
@@ -27,7 +28,13 @@ export function TakeStatusLine({ status, storage }: { status: TakeStatus | null;
           </p>
         )}
         {status?.problem && <p className="notice error">{status.problem.message}</p>}
-        {storage === 'server' && s.online && !s.serverReachable && (
+        {status?.refused && (
+          <p className="notice error">
+            {notUploadedText(status.refused)} Recording goes on and is saved in this browser; after you stop, you can
+            download the take or try the upload again.
+          </p>
+        )}
+        {storage === 'server' && s.online && !s.serverReachable && !status?.refused && (
           <p className="notice warn">
             The server cannot be reached. Recording continues and is saved in this browser; the upload resumes on its
             own.

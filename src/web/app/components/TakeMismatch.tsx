@@ -83,7 +83,7 @@ export function MismatchActions(p: {
 }) {
   const deleted = gone(p.detail);
   return (
-    <div className="notice error mismatch" role={p.alert ? 'alert' : undefined}>
+    <div className="notice error take-problem" role={p.alert ? 'alert' : undefined}>
       <p>{deleted ? GONE_TEXT : MISMATCH_TEXT}</p>
       {p.detail && <p className="small-print">{p.detail}</p>}
       {p.error && <p className="small-print">Trying again failed: {p.error}</p>}
