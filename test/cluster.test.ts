@@ -16,6 +16,7 @@ import { type Readable, Transform } from 'node:stream';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiUser } from '../bench/lib/child-server.js';
+import { fileSource } from '../bench/lib/tus-client.js';
 import { signUp } from './support/app.js';
 import { type Cluster, type MediaFile, makeLargeWebm, RoundRobinStack, startCluster } from './support/cluster.js';
 import { freshDatabase, pgTargets } from './support/db.js';
@@ -84,24 +85,6 @@ function killHalfway(body: SizedStream, kill: () => Promise<void>): SizedStream 
   return Object.assign(body.pipe(out), { size: body.size });
 }
 
-/** tus-js-client's file source, streaming each chunk from disk; `beforeSlice` may hold a chunk back. */
-function fileSource(file: MediaFile, beforeSlice: () => Promise<void>): NonNullable<tus.UploadOptions['fileReader']> {
-  return {
-    async openFile() {
-      return {
-        size: file.size,
-        async slice(start: number, end: number) {
-          await beforeSlice();
-          const stop = Math.min(end, file.size);
-          const value = Object.assign(fs.createReadStream(file.file, { start, end: stop - 1 }), { size: stop - start });
-          return { value, done: stop >= file.size };
-        },
-        close() {},
-      };
-    },
-  };
-}
-
 /**
  * The upload of the test below: the third PATCH (the second to server 1) kills server 1 halfway
  * through its body, and server 1 is restarted at once. The chunk resumed after the kill goes out at
@@ -127,7 +110,7 @@ async function uploadThroughCrash(cluster: Cluster, headers: Headers) {
     const upload = new tus.Upload(Buffer.alloc(0), {
       endpoint: `${cluster.url(0)}/api/uploads`,
       httpStack: stack,
-      fileReader: fileSource(media, async () => {
+      fileReader: fileSource(media.file, media.size, async () => {
         if (killed && ++slicesAfterKill > 1) await restarted;
       }),
       headers,

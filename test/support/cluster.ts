@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import * as tus from 'tus-js-client';
 import { type ChildServer, startChildServer } from '../../bench/lib/child-server.js';
 import { type S3Info, s3Env } from '../../bench/lib/s3rver-process.js';
+import { withSend } from '../../bench/lib/tus-client.js';
 import { startS3rver } from './s3rver.js';
 
 export interface ClusterOptions {
@@ -227,25 +228,15 @@ export class RoundRobinStack implements tus.HttpStack {
   private routed(req: tus.HttpRequest, server: number): tus.HttpRequest {
     const method = req.getMethod();
     const replaceBody = this.opts.body;
-    const record = (status: RoutedOutcome['status']) => this.outcomes.push({ method, server, status });
-    return {
-      getMethod: () => method,
-      getURL: () => req.getURL(),
-      setHeader: (name, value) => req.setHeader(name, value),
-      getHeader: (name) => req.getHeader(name),
-      setProgressHandler: (handler) => req.setProgressHandler(handler),
-      abort: () => req.abort(),
-      getUnderlyingObject: () => req.getUnderlyingObject(),
-      async send(body: unknown) {
-        try {
-          const res = await req.send(replaceBody ? replaceBody(method, server, body) : body);
-          record(res.getStatus());
-          return res;
-        } catch (err) {
-          record('network error');
-          throw err;
-        }
-      },
-    };
+    return withSend(req, async (body) => {
+      try {
+        const res = await req.send(replaceBody ? replaceBody(method, server, body) : body);
+        this.outcomes.push({ method, server, status: res.getStatus() });
+        return res;
+      } catch (err) {
+        this.outcomes.push({ method, server, status: 'network error' });
+        throw err;
+      }
+    });
   }
 }
