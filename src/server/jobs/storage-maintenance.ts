@@ -14,6 +14,7 @@ import {
 } from '../maintenance/maintenance.service.js';
 import { RecordingsRepository } from '../recordings/recordings.repository.js';
 import type { Storage } from '../storage/storage.js';
+import { UploadsRepository } from '../uploads/uploads.repository.js';
 
 export type { DrainResult, SweepOptions, SweepReport };
 
@@ -27,6 +28,7 @@ export function maintenanceService({ db, storage, logger }: MaintenanceDeps): Ma
   return new MaintenanceService({
     deletions: new DeletionsRepository(db),
     recordings: new RecordingsRepository(db),
+    uploads: new UploadsRepository(db),
     storage,
     logger,
   });

@@ -10,6 +10,7 @@
 import type { Logger } from '../logger.js';
 import type { RecordingsRepository } from '../recordings/recordings.repository.js';
 import type { Storage } from '../storage/storage.js';
+import type { UploadsRepository } from '../uploads/uploads.repository.js';
 import type { DeletionEntry, DeletionsRepository } from './deletions.repository.js';
 
 export interface DrainResult {
@@ -37,6 +38,8 @@ export interface SweepReport {
 export interface MaintenanceDeps {
   deletions: DeletionsRepository;
   recordings: RecordingsRepository;
+  /** Unfinished uploads own the objects under their reserved recording id (assembled, row not yet written). */
+  uploads: Pick<UploadsRepository, 'unfinishedReservations'>;
   storage: Storage;
   logger: Logger;
 }
@@ -136,6 +139,8 @@ export class MaintenanceService {
   private async removeOrphans(batch: ListedObject[], ctx: SweepContext): Promise<void> {
     const ids = [...new Set(batch.flatMap((o) => (o.recordingId ? [o.recordingId] : [])))];
     const owners = await this.deps.recordings.ownersOf(ids);
+    // An upload whose finish a crash cut after its object was assembled: recovery gives it its row.
+    for (const [id, userId] of await this.deps.uploads.unfinishedReservations(ids)) owners.set(id, userId);
     for (const o of batch) {
       const owned = o.recordingId !== undefined && owners.get(o.recordingId) === o.userId;
       if (owned || o.lastModified > ctx.cutoff || isQueued(o.key, ctx.queued)) continue;

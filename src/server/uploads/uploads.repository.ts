@@ -233,6 +233,18 @@ export class UploadsRepository {
     return rows.map((r) => r.id);
   }
 
+  /** Of these recording ids, those reserved by uploads still `uploading`, with their user. */
+  async unfinishedReservations(recordingIds: string[]): Promise<Map<string, string>> {
+    if (!recordingIds.length) return new Map();
+    const rows = await this.db
+      .selectFrom('uploads')
+      .select(['reserved_recording_id', 'user_id'])
+      .where('status', '=', 'uploading')
+      .where('reserved_recording_id', 'in', recordingIds)
+      .execute();
+    return new Map(rows.map((r) => [r.reserved_recording_id!, r.user_id]));
+  }
+
   /** Unfinished uploads created before `before` (abandoned): to be aborted and marked failed. */
   expired(before: Date): Promise<UploadRow[]> {
     return this.db
