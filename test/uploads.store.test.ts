@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { sweep } from '../src/server/jobs/storage-maintenance.js';
 import { createLogger } from '../src/server/logger.js';
 import type { LocalStorage } from '../src/server/storage/local.js';
 import { S3Storage } from '../src/server/storage/s3.js';
@@ -241,6 +242,15 @@ describe.each(['local', 's3'] as const)('the upload store on %s', (provider) => 
       logger: log,
     });
     await expect(dying.finish(id)).rejects.toThrow('simulated crash after assemble');
+    // The sweep, even with no grace period, leaves the object alone: the unfinished upload owns it.
+    const swept = await sweep(
+      { db: t.server.database.db, storage: t.server.storage, logger: log },
+      {
+        dryRun: false,
+        graceMs: 0,
+      },
+    );
+    expect(swept.orphans).toEqual([]);
     const before = await recordingCount();
     const head = await headUpload(up.location, auth);
     expect(head.status).toBe(200);
