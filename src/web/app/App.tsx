@@ -59,7 +59,7 @@ function Routes() {
   }
   if (isAuth) {
     const next = search.get('next');
-    return <Redirect to={next && next.startsWith('/') && !next.startsWith('//') ? next : '/'} />;
+    return <Redirect to={next?.startsWith('/') && !next.startsWith('//') ? next : '/'} />;
   }
   return (
     <Shell>
@@ -70,7 +70,13 @@ function Routes() {
           <h1 tabIndex={-1}>Page not found</h1>
           <p>
             Nothing lives at {path}.{' '}
-            <a href="/" onClick={(e) => (e.preventDefault(), navigate('/'))}>
+            <a
+              href="/"
+              onClick={(e) => {
+                e.preventDefault();
+                navigate('/');
+              }}
+            >
               Go to the library
             </a>
             .

@@ -50,7 +50,10 @@ export function relativeTime(iso: string, now: number = Date.now(), locale?: str
   const abs = Math.abs(diff);
   if (abs < 60) return 'just now';
   let rtf = rtfs.get(locale);
-  if (!rtf) rtfs.set(locale, (rtf = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' })));
+  if (!rtf) {
+    rtf = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+    rtfs.set(locale, rtf);
+  }
   for (const [unit, secs] of UNITS) {
     if (abs >= secs) return rtf.format(Math.trunc(diff / secs), unit);
   }
@@ -61,7 +64,10 @@ export function formatDateTime(iso: string | Date, locale?: string): string {
   const d = typeof iso === 'string' ? new Date(iso) : iso;
   if (Number.isNaN(d.getTime())) return '';
   let dtf = dtfs.get(locale);
-  if (!dtf) dtfs.set(locale, (dtf = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' })));
+  if (!dtf) {
+    dtf = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
+    dtfs.set(locale, dtf);
+  }
   return dtf.format(d);
 }
 

@@ -3,7 +3,9 @@ import { useEffect, useSyncExternalStore, type AnchorHTMLAttributes, type MouseE
 /** A tiny router over the History API: one global location, components re-render when it changes. */
 
 const listeners = new Set<() => void>();
-const notify = () => listeners.forEach((l) => l());
+const notify = () => {
+  for (const l of listeners) l();
+};
 window.addEventListener('popstate', notify);
 
 function subscribe(l: () => void) {
@@ -55,7 +57,7 @@ export function Link({ to, onClick, ...rest }: LinkProps) {
 
 export function NavLink({ to, ...rest }: LinkProps) {
   const { path } = useLocation();
-  const active = to === '/' ? path === '/' : path === to || path.startsWith(to + '/');
+  const active = to === '/' ? path === '/' : path === to || path.startsWith(`${to}/`);
   return <Link to={to} aria-current={active ? 'page' : undefined} {...rest} />;
 }
 

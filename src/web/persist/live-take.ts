@@ -143,7 +143,8 @@ export class LiveTake {
       .catch((err: unknown) =>
         this.fail(
           'CHUNK_FAILED',
-          `Recording stopped: a slice could not be handled (${(err as Error)?.message ?? String(err)}). What was recorded before it is kept.`,
+          `Recording stopped: a slice could not be handled (${(err as Error)?.message ?? String(err)}). ` +
+            'What was recorded before it is kept.',
           stopRecorder,
         ),
       );
@@ -159,7 +160,8 @@ export class LiveTake {
       this.unreadable = true;
       return this.fail(
         'CHUNK_UNREADABLE',
-        `The browser could not read a recorded slice (${(err as Error)?.message ?? String(err)}), so recording was stopped. What was recorded before it is kept.`,
+        `The browser could not read a recorded slice (${(err as Error)?.message ?? String(err)}), ` +
+          'so recording was stopped. What was recorded before it is kept.',
         stopRecorder,
       );
     }
@@ -174,8 +176,10 @@ export class LiveTake {
         this.fail(
           quota ? 'LOCAL_STORAGE_FULL' : 'LOCAL_STORAGE_FAILED',
           quota
-            ? 'This browser has no room left to store the recording, so recording was stopped. What was recorded so far is kept.'
-            : `This browser could not store the recording (${(err as Error).message}), so recording was stopped. What was recorded so far is kept.`,
+            ? 'This browser has no room left to store the recording, so recording was stopped. ' +
+                'What was recorded so far is kept.'
+            : `This browser could not store the recording (${(err as Error).message}), so recording was stopped. ` +
+                'What was recorded so far is kept.',
           stopRecorder,
         );
       }

@@ -172,7 +172,9 @@ async function finishServerOnly(
     throw new ApiError(
       409,
       'TAKE_STILL_RECORDING',
-      `This take is still being recorded on another device or tab (last heard from ${Math.max(0, Math.round(heardMsAgo / 1000))} s ago). Finish it there, or try again once it has stopped.`,
+      'This take is still being recorded on another device or tab ' +
+        `(last heard from ${Math.max(0, Math.round(heardMsAgo / 1000))} s ago). ` +
+        'Finish it there, or try again once it has stopped.',
     );
   }
   if (!s.upload?.offset)

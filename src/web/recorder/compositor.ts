@@ -54,7 +54,9 @@ export function clampBubble(p: Bubble, width: number, height: number): Bubble {
 function startTicker(frameRate: number, tick: () => void): () => void {
   const interval = Math.max(1, Math.round(1000 / frameRate));
   try {
-    const src = `let h; onmessage = (e) => { clearInterval(h); if (e.data > 0) h = setInterval(() => postMessage(0), e.data); };`;
+    const src =
+      'let h; onmessage = (e) => { clearInterval(h); ' +
+      'if (e.data > 0) h = setInterval(() => postMessage(0), e.data); };';
     const url = URL.createObjectURL(new Blob([src], { type: 'text/javascript' }));
     const worker = new Worker(url);
     URL.revokeObjectURL(url);

@@ -58,7 +58,9 @@ export function screenShareStopped(): MediaProblem {
 export function deviceLost(what: MediaWhat): MediaProblem {
   return {
     code: 'no-device',
-    message: `${capital(your(what))} stopped working (unplugged or taken by another app), so the recording stopped. Everything recorded until then is kept.`,
+    message:
+      `${capital(your(what))} stopped working (unplugged or taken by another app), so the recording stopped. ` +
+      'Everything recorded until then is kept.',
   };
 }
 
@@ -90,8 +92,11 @@ export function describeMediaError(err: unknown, what: MediaWhat): MediaProblem 
         return {
           code: 'permission-denied',
           message: screen
-            ? 'Your computer is not letting the browser record the screen. Allow screen recording for your browser in the system settings (on a Mac: System Settings → Privacy & Security → Screen Recording), restart the browser and try again.'
-            : `Your computer is not letting the browser use ${your(what)}. Allow it for your browser in the system's privacy settings, then try again.`,
+            ? 'Your computer is not letting the browser record the screen. Allow screen recording for your browser ' +
+              'in the system settings (on a Mac: System Settings → Privacy & Security → Screen Recording), ' +
+              'restart the browser and try again.'
+            : `Your computer is not letting the browser use ${your(what)}. ` +
+              "Allow it for your browser in the system's privacy settings, then try again.",
         };
       }
       return {
@@ -114,14 +119,16 @@ export function describeMediaError(err: unknown, what: MediaWhat): MediaProblem 
         code: 'device-busy',
         message: screen
           ? 'The browser could not capture the screen. Close other apps that are recording or sharing it and try again.'
-          : `${capital(your(what))} ${isAre(what)} in use by another app or could not be started. Close other apps or tabs that use it (video calls, other recorders) and try again.`,
+          : `${capital(your(what))} ${isAre(what)} in use by another app or could not be started. ` +
+            'Close other apps or tabs that use it (video calls, other recorders) and try again.',
       };
     case 'AbortError':
       return {
         code: 'device-busy',
         message: screen
           ? 'Starting the screen capture was interrupted. Try again.'
-          : `Starting ${your(what)} was interrupted or took too long. Try again; if it keeps happening, reconnect the device.`,
+          : `Starting ${your(what)} was interrupted or took too long. ` +
+            'Try again; if it keeps happening, reconnect the device.',
       };
     case 'OverconstrainedError':
     case 'ConstraintNotSatisfiedError': {
@@ -129,18 +136,23 @@ export function describeMediaError(err: unknown, what: MediaWhat): MediaProblem 
       if (constraint === 'deviceId') {
         return {
           code: 'no-device',
-          message: `The selected ${what === 'camera and microphone' ? 'camera or microphone' : what} is not available anymore. Choose another one and try again.`,
+          message:
+            `The selected ${what === 'camera and microphone' ? 'camera or microphone' : what} ` +
+            'is not available anymore. Choose another one and try again.',
         };
       }
+      const device = capital(your(what));
       return {
         code: 'constraints',
-        message: `${capital(your(what))} cannot record at the chosen quality. Choose a lower quality or another device.`,
+        message: `${device} cannot record at the chosen quality. Choose a lower quality or another device.`,
       };
     }
     case 'SecurityError':
       return {
         code: 'unsupported',
-        message: `This page is not allowed to use ${your(what)}. Open Recorder over https (or on localhost), not inside another site's frame.`,
+        message:
+          `This page is not allowed to use ${your(what)}. ` +
+          "Open Recorder over https (or on localhost), not inside another site's frame.",
       };
     case 'NotSupportedError':
     case 'TypeError':

@@ -36,7 +36,10 @@ export function BubbleHandle({
     ro.observe(el);
     const onMeta = () => setLayout((n) => n + 1);
     el.addEventListener('loadedmetadata', onMeta);
-    return () => (ro.disconnect(), el.removeEventListener('loadedmetadata', onMeta));
+    return () => {
+      ro.disconnect();
+      el.removeEventListener('loadedmetadata', onMeta);
+    };
   }, [media]);
 
   const apply = (next: { x: number; y: number; size: number }) => {
@@ -86,7 +89,10 @@ export function BubbleHandle({
       type="button"
       className={`bubble-handle ${drag ? 'dragging' : ''}`}
       style={{ left, top, width: d, height: d }}
-      aria-label={`Camera bubble at ${Math.round(b.x * 100)}% across, ${Math.round(b.y * 100)}% down. Drag or use arrow keys to move, plus and minus to resize.`}
+      aria-label={
+        `Camera bubble at ${Math.round(b.x * 100)}% across, ${Math.round(b.y * 100)}% down. ` +
+        'Drag or use arrow keys to move, plus and minus to resize.'
+      }
       onPointerDown={onDown}
       onPointerMove={onMove}
       onPointerUp={() => setDrag(null)}

@@ -55,6 +55,7 @@ export function ConfirmDialog(p: {
         </p>
       )}
       <div className="dialog-actions">
+        {/* biome-ignore lint/a11y/noAutofocus: a dialog takes focus (WAI-ARIA); Cancel is safe */}
         <button type="button" onClick={p.onCancel} autoFocus>
           Cancel
         </button>

@@ -31,6 +31,7 @@ export function EditDetails(p: {
     <form className="edit-details" onSubmit={submit}>
       <div className="field">
         <label htmlFor={`${id}-t`}>Title</label>
+        {/* biome-ignore lint/a11y/noAutofocus: opened by "Rename" to type a title */}
         <input id={`${id}-t`} name="title" defaultValue={p.title} maxLength={300} required autoFocus />
       </div>
       <div className="field">

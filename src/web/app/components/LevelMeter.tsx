@@ -33,6 +33,7 @@ export function LevelMeter({
     return () => cancelAnimationFrame(raf);
   }, [levels]);
   return (
+    // biome-ignore lint/a11y/useSemanticElements: the bar is moved every frame by style, which <meter> cannot take
     <div
       ref={host}
       className={`level ${big ? 'level-big' : ''}`}

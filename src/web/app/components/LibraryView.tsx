@@ -59,6 +59,7 @@ export function LibraryView({ projectId }: { projectId?: string }) {
       <h2 id={`${id}-h`} className="sr-only">
         Recordings
       </h2>
+      {/* biome-ignore lint/a11y/useSemanticElements: <search> is no landmark in Safari 16 */}
       <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
         <div className="field grow">
           <label htmlFor={`${id}-q`}>Search</label>
@@ -132,6 +133,7 @@ export function LibraryView({ projectId }: { projectId?: string }) {
       {lib.loading && lib.items.length === 0 && (
         <div className="grid" aria-hidden="true">
           {Array.from({ length: 6 }, (_, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: six fixed placeholders that never reorder
             <div key={i} className="card skeleton" />
           ))}
         </div>

@@ -22,7 +22,9 @@ export function fixUnknownDuration(el: HTMLMediaElement) {
   if (el.duration !== Infinity) return;
   // A play() asked for meanwhile would be ended by the jump to the end; it is honoured afterwards.
   let wantsPlay = !el.paused;
-  const onPlay = () => void (wantsPlay = true);
+  const onPlay = () => {
+    wantsPlay = true;
+  };
   const back = () => {
     if (el.duration === Infinity) return;
     el.removeEventListener('durationchange', back);
@@ -53,8 +55,11 @@ export function MediaView({
     return (
       <div className="player audio-player">
         <Waveform url={src} media={ref} />
+        {/* biome-ignore lint/a11y/useMediaCaption: a person's own recording: there is no caption track to offer */}
         <audio
-          ref={(el) => void (ref.current = el)}
+          ref={(el) => {
+            ref.current = el;
+          }}
           src={src}
           controls
           preload="metadata"
@@ -67,8 +72,11 @@ export function MediaView({
   }
   return (
     <div className="player">
+      {/* biome-ignore lint/a11y/useMediaCaption: a person's own recording: there is no caption track to offer */}
       <video
-        ref={(el) => void (ref.current = el)}
+        ref={(el) => {
+          ref.current = el;
+        }}
         src={src}
         controls
         playsInline
@@ -87,8 +95,8 @@ export function SlideList({ marks, media }: { marks: SlideMark[]; media: RefObje
     <section className="slides-list" aria-labelledby="slides-h">
       <h2 id="slides-h">Slides</h2>
       <ol>
-        {marks.map((m, i) => (
-          <li key={i}>
+        {marks.map((m) => (
+          <li key={`${m.atMs}-${m.index}`}>
             <button
               type="button"
               className="link-button"

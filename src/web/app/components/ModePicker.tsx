@@ -36,9 +36,12 @@ export function ModePicker({
   return (
     <div role="radiogroup" aria-label="Recording type" className="modes">
       {MODE_LIST.map((m, i) => (
+        // biome-ignore lint/a11y/useSemanticElements: cards; WAI-ARIA radio pattern
         <button
           key={m}
-          ref={(el) => void (refs.current[i] = el)}
+          ref={(el) => {
+            refs.current[i] = el;
+          }}
           type="button"
           role="radio"
           aria-checked={value === m}

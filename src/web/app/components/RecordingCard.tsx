@@ -23,6 +23,7 @@ function Status({ item, onRetry }: { item: CardItem; onRetry(): void }) {
   }
   if (item.status === 'failed') {
     return (
+      // biome-ignore lint/a11y/useSemanticElements: a status and its Retry button, not form fields for a fieldset
       <div className="card-status failed" role="group" aria-label="Processing failed">
         <span className="error-text">Failed{item.error ? `: ${item.error}` : ''}</span>
         <button type="button" className="small" onClick={onRetry}>
@@ -53,12 +54,18 @@ export const RecordingCard = memo(function RecordingCard(p: {
     const onKey = (e: KeyboardEvent) => e.key === 'Escape' && setMenu(false);
     document.addEventListener('pointerdown', onDoc);
     document.addEventListener('keydown', onKey);
-    return () => (document.removeEventListener('pointerdown', onDoc), document.removeEventListener('keydown', onKey));
+    return () => {
+      document.removeEventListener('pointerdown', onDoc);
+      document.removeEventListener('keydown', onKey);
+    };
   }, [menu]);
 
   const run = (f: () => Promise<void>) =>
     f().then(
-      () => (setMode('view'), setError(null)),
+      () => {
+        setMode('view');
+        setError(null);
+      },
       (err: unknown) => setError(err instanceof Error ? err.message : String(err)),
     );
 
@@ -97,6 +104,7 @@ export const RecordingCard = memo(function RecordingCard(p: {
             <label htmlFor={`${id}-rn`} className="sr-only">
               New title
             </label>
+            {/* biome-ignore lint/a11y/noAutofocus: opened by "Rename" to type a title */}
             <input id={`${id}-rn`} name="title" defaultValue={item.title} maxLength={300} required autoFocus />
             <button type="submit" className="small primary">
               Save
@@ -115,6 +123,7 @@ export const RecordingCard = memo(function RecordingCard(p: {
             <label htmlFor={`${id}-mv`} className="sr-only">
               Move to project
             </label>
+            {/* biome-ignore lint/a11y/noAutofocus: opened by "Move to project" */}
             <select id={`${id}-mv`} name="project" defaultValue={item.projectId ?? ''} autoFocus>
               <option value="">No project</option>
               {p.projects.map((pr) => (
@@ -168,6 +177,7 @@ export const RecordingCard = memo(function RecordingCard(p: {
             <ul id={`${id}-menu`} className="menu">
               {item.canEdit && (
                 <li>
+                  {/* biome-ignore lint/a11y/noAutofocus: an opened menu focuses its first item */}
                   <button type="button" onClick={() => pick('rename')} autoFocus>
                     Rename
                   </button>

@@ -70,14 +70,16 @@ function problemOf(t: UnfinishedTake, s: RowState): { localId: string; recording
   return { localId: t.localId, ...(t.recordingId ? { recordingId: t.recordingId } : {}), problem: t.problem };
 }
 
+const UNDONE = 'This cannot be undone.';
+
 /** What discarding a listed take deletes, said before the user confirms. */
 function dropText(t: UnfinishedTake | null, rows: Record<string, RowState>): string {
   if (!t) return '';
   const s = rows[keyOf(t)] ?? { kind: 'idle' };
   if (problemOf(t, s))
-    return "This browser's copy will be deleted; the server's copy, which does not match it, stays. This cannot be undone.";
-  if (refusalOf(t, s)) return "This browser's copy, the only one, will be deleted. This cannot be undone.";
-  return 'The unfinished recording will be deleted. This cannot be undone.';
+    return `This browser's copy will be deleted; the server's copy, which does not match it, stays. ${UNDONE}`;
+  if (refusalOf(t, s)) return `This browser's copy, the only one, will be deleted. ${UNDONE}`;
+  return `The unfinished recording will be deleted. ${UNDONE}`;
 }
 
 /** Takes a crash, a closed tab or a lost connection left unfinished, with the way back to a recording. */

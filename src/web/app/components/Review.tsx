@@ -77,7 +77,9 @@ export function Review({ f, onDone }: { f: Finished; onDone(): void }) {
         (b) => live && setBlob(b),
         (err) => live && setLoadError(errorText(err)),
       );
-    return () => void (live = false);
+    return () => {
+      live = false;
+    };
   }, [store, manager, f.take.id]);
 
   async function keep(e: FormEvent<HTMLFormElement>) {
@@ -330,6 +332,7 @@ function LocalTakePlayer({
     <>
       {url &&
         (video ? (
+          // biome-ignore lint/a11y/useMediaCaption: the take just recorded: there is no caption track to offer
           <video
             src={url}
             controls
@@ -338,6 +341,7 @@ function LocalTakePlayer({
             onLoadedMetadata={(e) => fixUnknownDuration(e.currentTarget)}
           />
         ) : (
+          // biome-ignore lint/a11y/useMediaCaption: the take just recorded: there is no caption track to offer
           <audio
             src={url}
             controls

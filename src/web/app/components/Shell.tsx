@@ -27,6 +27,7 @@ export function Shell({ children }: { children: ReactNode }) {
   const main = useRef<HTMLElement>(null);
   const first = useRef(true);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on each navigation; path is the trigger, not an input
   useEffect(() => {
     // On the first render the browser's own focus is right; after a client-side navigation it is not.
     if (first.current) {

@@ -102,9 +102,16 @@ export function Stage(p: {
   return (
     <div
       ref={stage}
-      className={`stage ${m.video ? '' : 'stage-audio'} ${full.on ? 'presenting' : ''} ${full.fallback ? 'presenting-fallback' : ''}`}
+      className={[
+        'stage',
+        m.video ? '' : 'stage-audio',
+        full.on ? 'presenting' : '',
+        full.fallback ? 'presenting-fallback' : '',
+      ].join(' ')}
     >
       {/* Clicking the picture advances slides; the same is on the buttons and keys, so no role is needed here. */}
+      {/* biome-ignore lint/a11y/noStaticElementInteractions: a mouse shortcut for Next slide */}
+      {/* biome-ignore lint/a11y/useKeyWithClickEvents: the arrow keys are handled on the page, for every slide mode */}
       <div className="stage-media" onClick={onStageClick}>
         {m.video ? (
           <video
@@ -130,6 +137,7 @@ export function Stage(p: {
       </div>
       {m.video && p.sources?.levels && <LevelMeter levels={p.sources.levels} />}
       {m.slides && p.deck && (
+        // biome-ignore lint/a11y/useSemanticElements: buttons, not form fields
         <div className="slide-bar" role="group" aria-label="Slides">
           <button type="button" onClick={() => p.deck?.prev()} disabled={index === 0}>
             Previous slide

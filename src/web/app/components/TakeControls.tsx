@@ -67,7 +67,8 @@ export function TakeControls(p: {
           <span className="sr-only" role="status">
             {paused ? 'Paused' : recording ? 'Recording' : ''}
           </span>
-          <time className="elapsed" data-testid="elapsed" aria-label="Elapsed time">
+          <span className="sr-only">Elapsed time</span>
+          <time className="elapsed" data-testid="elapsed">
             {formatDuration(p.elapsedMs / 1000)}
           </time>
           {paused ? (

@@ -7,7 +7,8 @@ import { Link } from '../router.tsx';
 
 /** What a person is told when the server's size or sha256 differs from the bytes this browser holds. */
 export const MISMATCH_TEXT =
-  "The server's copy of this take doesn't match what this browser recorded. Your full take is still safe in this browser.";
+  "The server's copy of this take doesn't match what this browser recorded. " +
+  'Your full take is still safe in this browser.';
 /** The same, when the check found the recording deleted on the server (recovery's 404 reason). */
 export const GONE_TEXT = 'The server no longer has this take. Your full take is still safe in this browser.';
 
@@ -24,6 +25,7 @@ function extensionOf(mime: string): string {
 function fileName(title: string | undefined, mime: string): string {
   const base =
     (title ?? '')
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what must go from a file name
       .replace(/[\\/:*?"<>|\u0000-\u001f]+/g, ' ')
       .replace(/\s+/g, ' ')
       .trim()
@@ -48,7 +50,9 @@ export function DownloadTake({ store, localId, title }: { store: TakeStore; loca
       (b) => live && setBlob(b),
       (err) => live && setError(errorText(err)),
     );
-    return () => void (live = false);
+    return () => {
+      live = false;
+    };
   }, [store, localId]);
 
   if (error)

@@ -62,7 +62,10 @@ function useLiveLevel(media: RefObject<HTMLMediaElement | null>, enabled: boolea
       });
     };
     m.addEventListener('play', onPlay);
-    return () => (m.removeEventListener('play', onPlay), void ctx?.close());
+    return () => {
+      m.removeEventListener('play', onPlay);
+      void ctx?.close();
+    };
   }, [media, enabled]);
   return meter;
 }
@@ -96,16 +99,19 @@ export function Waveform({ url, media }: { url: string; media: RefObject<HTMLMed
       setPos(m.duration && Number.isFinite(m.duration) ? m.currentTime / m.duration : 0);
       if (!m.paused) raf = requestAnimationFrame(tick);
     };
-    const on = () => (cancelAnimationFrame(raf), (raf = requestAnimationFrame(tick)));
+    const on = () => {
+      cancelAnimationFrame(raf);
+      raf = requestAnimationFrame(tick);
+    };
     m.addEventListener('play', on);
     m.addEventListener('seeked', on);
     m.addEventListener('timeupdate', on);
-    return () => (
-      cancelAnimationFrame(raf),
-      m.removeEventListener('play', on),
-      m.removeEventListener('seeked', on),
-      m.removeEventListener('timeupdate', on)
-    );
+    return () => {
+      cancelAnimationFrame(raf);
+      m.removeEventListener('play', on);
+      m.removeEventListener('seeked', on);
+      m.removeEventListener('timeupdate', on);
+    };
   }, [media]);
 
   useEffect(() => {

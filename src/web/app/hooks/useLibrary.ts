@@ -173,11 +173,18 @@ function useBrowserLibrary(f: LibraryFilters, session: Session, enabled: boolean
         setAll([...takes].sort((a, b) => b.startedAt.localeCompare(a.startedAt)));
         setLoading(false);
       },
-      (err) => live && (setError(errorText(err)), setLoading(false)),
+      (err) => {
+        if (!live) return;
+        setError(errorText(err));
+        setLoading(false);
+      },
     );
-    return () => void (live = false);
+    return () => {
+      live = false;
+    };
   }, [store, user.id, enabled]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new filter starts again at the first page (the trigger)
   useEffect(() => setShown(PAGE), [f.type, f.q]);
 
   const q = f.q.trim().toLowerCase();

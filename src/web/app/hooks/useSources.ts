@@ -56,7 +56,8 @@ export function useSources(
     current.current?.stop();
     current.current = null;
     pending.current = null;
-    setAcquiring(false); // a superseded acquire's finally skips this (its gen is stale): without it the page waits forever
+    // A superseded acquire's finally skips this (its gen is stale): without it the page waits forever.
+    setAcquiring(false);
     setSources(null);
   }, []);
 
@@ -103,12 +104,14 @@ export function useSources(
   }, []);
 
   const key = `${c.mode}|${c.quality}|${c.cameraId}|${c.micId}|${c.mic}`;
+  // A new choice (mode, devices, deck) or the end of a take starts the preview afresh; acquire and release
+  // are stable, and a freeze (a take starting) must not tear the preview down.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: key, deck and the unfreezing are the triggers
   useEffect(() => {
     if (frozen) return;
     release();
     setProblem(null);
     if (canAutoAcquire(choice.current)) acquire().catch(() => undefined);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, c.deck, frozen === false]);
 
   useEffect(() => () => release(), [release]);
@@ -122,6 +125,7 @@ export function useDevices(refreshKey: unknown) {
     cameras: [],
     mics: [],
   });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: refreshKey is the trigger
   useEffect(() => {
     let live = true;
     const load = () =>

@@ -35,10 +35,10 @@ export function useTake(session: Session) {
   const rec = useRef<Recorder | null>(null);
   const offs = useRef<(() => void)[]>([]);
 
-  const unbind = () => {
-    offs.current.forEach((f) => f());
+  const unbind = useCallback(() => {
+    for (const off of offs.current) off();
     offs.current = [];
-  };
+  }, []);
 
   // Elapsed time from the recorder's own clock (it excludes paused time); 4 reads a second keep mm:ss exact.
   useEffect(() => {
@@ -132,7 +132,7 @@ export function useTake(session: Session) {
         else setProblem(problemOf(err, o.mode));
       }
     },
-    [session.manager],
+    [session.manager, unbind],
   );
 
   const pause = useCallback(() => rec.current?.pause(), []);
@@ -164,7 +164,7 @@ export function useTake(session: Session) {
       if (r && r.state !== 'stopped' && r.state !== 'idle') void r.stop().catch(() => undefined);
       unbind();
     },
-    [],
+    [unbind],
   );
 
   return { phase, countdown, elapsedMs, status, problem, setProblem, finished, start, pause, resume, stop, reset };

@@ -31,7 +31,9 @@ export function LocalPlayerPage({ localId }: { localId: string }) {
       const b = await store.blob(localId);
       if (live) setBlob(b);
     })().catch((err) => live && setError(errorText(err)));
-    return () => void (live = false);
+    return () => {
+      live = false;
+    };
   }, [store, localId, user.id]);
 
   if (error)

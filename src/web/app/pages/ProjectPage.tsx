@@ -21,13 +21,12 @@ function Members({ project }: { project: Project }) {
   const owners = members.filter((m) => m.role === 'owner').length;
   // The last owner cannot leave or be removed (the server says LAST_OWNER); no button that can only fail.
   const removable = (m: Member) => (owner || m.userId === user.id) && !(m.role === 'owner' && owners <= 1);
-  const words = (err: unknown) => (err instanceof ApiError ? (MEMBER_ERRORS[err.code] ?? err.message) : errorText(err));
 
   const load = useCallback(async () => {
     try {
       setMembers((await api<{ items: Member[] }>('GET', `/api/projects/${project.id}/members`)).items);
     } catch (err) {
-      setError(words(err));
+      setError(memberErrorText(err));
     }
   }, [project.id]);
   useEffect(() => void load(), [load]);
@@ -45,7 +44,7 @@ function Members({ project }: { project: Project }) {
       form.reset();
       setError(null);
     } catch (err) {
-      setError(words(err));
+      setError(memberErrorText(err));
     }
   }
   async function remove(m: Member) {
@@ -54,7 +53,7 @@ function Members({ project }: { project: Project }) {
       setMembers((ms) => ms.filter((x) => x.userId !== m.userId));
       setError(null);
     } catch (err) {
-      setError(words(err));
+      setError(memberErrorText(err));
     }
   }
 
@@ -107,6 +106,11 @@ function Members({ project }: { project: Project }) {
       )}
     </section>
   );
+}
+
+/** A member change's failure in plain words (the server's codes that have better ones). */
+function memberErrorText(err: unknown): string {
+  return err instanceof ApiError ? (MEMBER_ERRORS[err.code] ?? err.message) : errorText(err);
 }
 
 export function ProjectPage({ id }: { id: string }) {

@@ -39,6 +39,7 @@ function ProjectRow({
           <label htmlFor={`${id}-n`} className="sr-only">
             Project name
           </label>
+          {/* biome-ignore lint/a11y/noAutofocus: opened by "Rename" to type a name */}
           <input id={`${id}-n`} name="name" defaultValue={p.name} maxLength={200} required autoFocus />
           <button type="submit" className="small primary">
             Save

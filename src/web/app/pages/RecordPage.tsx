@@ -1,6 +1,7 @@
 import { useEffect, useId, useRef, useState, type ChangeEvent } from 'react';
 import { MODES, type RecordingMode } from '../../recorder/modes.ts';
 import type { SlideDeck } from '../../recorder/slides.ts';
+import type { Sources } from '../../recorder/sources.ts';
 import { DeviceControls, type DeviceState } from '../components/DeviceControls.tsx';
 import { ModePicker } from '../components/ModePicker.tsx';
 import { RecoveryBanner } from '../components/RecoveryBanner.tsx';
@@ -76,27 +77,26 @@ export function RecordPage() {
   useEffect(() => () => deck?.close(), [deck]);
 
   // A source that ends by itself before recording (screen share stopped from the browser bar): say so, drop it.
+  // The phase is read when it ends, not when the sources came (mid-take the Recorder handles it).
+  const phase = useRef(take.phase);
+  phase.current = take.phase;
+  const { sources, setProblem: setSourceProblem, release } = src;
   useEffect(() => {
-    const s = src.sources;
-    if (!s) return;
-    s.onEnded((p) => {
-      if (take.phase === 'setup') {
-        src.setProblem(p);
-        src.release();
-      }
+    sources?.onEnded((p) => {
+      if (phase.current !== 'setup') return;
+      setSourceProblem(p);
+      release();
     });
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [src.sources]);
+  }, [sources, setSourceProblem, release]);
 
   // The review needs no camera: release it so the light goes off.
   useEffect(() => {
-    if (take.phase === 'review') src.release();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [take.phase]);
+    if (take.phase === 'review') release();
+  }, [take.phase, release]);
 
   // The Start button disappears with the click: keep keyboard focus on the page (the stage, not a
   // button, so Space still advances slides) and bring the picture and controls into view on phones.
-  const stageRef = useRef<HTMLDivElement>(null);
+  const stageRef = useRef<HTMLElement>(null);
   useEffect(() => {
     if (take.phase !== 'countdown') return;
     stageRef.current?.scrollIntoView({ block: 'start', behavior: 'smooth' });
@@ -125,7 +125,7 @@ export function RecordPage() {
   }
 
   async function start() {
-    let sources;
+    let sources: Sources;
     try {
       sources = await src.acquire();
     } catch {
@@ -169,13 +169,7 @@ export function RecordPage() {
       <h1 className={busy ? 'sr-only' : undefined}>Record</h1>
       {!busy && <RecoveryBanner />}
       <div className={`record ${busy ? 'is-recording' : ''}`}>
-        <div
-          className="record-stage"
-          ref={stageRef}
-          tabIndex={-1}
-          role="region"
-          aria-label="Preview and recording controls"
-        >
+        <section className="record-stage" ref={stageRef} tabIndex={-1} aria-label="Preview and recording controls">
           <Stage
             mode={mode}
             sources={src.sources}
@@ -196,7 +190,7 @@ export function RecordPage() {
               <TakeStatusLine status={take.status} storage={session.storage} />
             </div>
           )}
-        </div>
+        </section>
         <div className="record-panel">
           <fieldset disabled={busy} className="plain">
             <legend className="label">Recording type</legend>
