@@ -105,8 +105,7 @@ describe('browser harness', () => {
         bytes: chunks.reduce((n, c) => n + c.size, 0),
         played,
       };
-      cam.getTracks().forEach((t) => t.stop());
-      screen.getTracks().forEach((t) => t.stop());
+      for (const t of [...cam.getTracks(), ...screen.getTracks()]) t.stop();
       return result;
     });
     expect(probe.fromWorker).toBe(42);

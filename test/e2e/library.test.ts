@@ -39,7 +39,8 @@ beforeAll(async () => {
   beta = await insertProject(db, user.userId, 'Beta');
   // One statement for the bulk: row n is n minutes old, the types cycle, every third is in Alpha.
   await db.query(
-    `INSERT INTO recordings (user_id, project_id, title, description, recording_type, duration, file_size, quality, status, metadata, mime_type, created_at)
+    `INSERT INTO recordings (user_id, project_id, title, description, recording_type, duration, file_size, quality,
+                             status, metadata, mime_type, created_at)
      SELECT $1, CASE WHEN n % 3 = 0 THEN $2::bigint END,
             CASE WHEN n = 77 THEN 'Quarterly kangaroo review' ELSE 'Seeded ' || lpad(n::text, 3, '0') END,
             NULL, (ARRAY['camera','audio','screen','screen-camera','slides','slides-camera'])[n % 6 + 1],

@@ -48,7 +48,8 @@ const localTakes = (page: import('playwright-core').Page) =>
   );
 
 describe('keep with a server copy that does not match', () => {
-  it('stays on the review with the problem, a download of the local take and the server copy; re-checked on the next load', async () => {
+  it('stays on the review with the problem, a download of the local take and ' +
+    'the server copy; re-checked on the next load', async () => {
     const page = await b.context.newPage();
     onTestFailed(async () => {
       printProblems(b, 'mismatch');
@@ -93,7 +94,8 @@ describe('keep with a server copy that does not match', () => {
     await page.close();
   }, 120_000);
 
-  it('a take whose check failed is listed on the next load and Try again sends it again as a new recording', async () => {
+  it('a take whose check failed is listed on the next load and Try ' +
+    'again sends it again as a new recording', async () => {
     const page = await b.context.newPage();
     onTestFailed(async () => {
       printProblems(b, 'mismatch-banner');

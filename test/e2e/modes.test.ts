@@ -98,25 +98,28 @@ describe.each(MODES)('%s', (mode) => {
   }, 150_000);
 });
 
-it('switching to a screen mode while the camera preview is still starting does not leave the recorder waiting', async () => {
-  const page = await browser.context.newPage();
-  onTestFailed(async () => {
-    printProblems(browser, 'quick switch');
-    await screenshot(page, 'failed-quick-switch').catch(() => undefined);
-  });
-  await signUpInUi(page, server.url, 'Quick switcher');
-  await page.goto(`${server.url}/record`);
-  await page.locator('[data-mode="camera"]').click();
-  await waitStartEnabled(page);
-  // A camera that takes 2 s to open (a slow device, a permission prompt): switch while it opens.
-  await page.addInitScript(() => {
-    const md = navigator.mediaDevices;
-    const original = md.getUserMedia.bind(md);
-    md.getUserMedia = (c) => new Promise((r) => setTimeout(r, 2000)).then(() => original(c));
-  });
-  await page.reload();
-  await page.getByTestId('storage-badge').waitFor();
-  await page.locator('[data-mode="screen-camera"]').click();
-  await waitStartEnabled(page, 20_000);
-  await page.close();
-});
+it(
+  'switching to a screen mode while the camera preview is still ' + 'starting does not leave the recorder waiting',
+  async () => {
+    const page = await browser.context.newPage();
+    onTestFailed(async () => {
+      printProblems(browser, 'quick switch');
+      await screenshot(page, 'failed-quick-switch').catch(() => undefined);
+    });
+    await signUpInUi(page, server.url, 'Quick switcher');
+    await page.goto(`${server.url}/record`);
+    await page.locator('[data-mode="camera"]').click();
+    await waitStartEnabled(page);
+    // A camera that takes 2 s to open (a slow device, a permission prompt): switch while it opens.
+    await page.addInitScript(() => {
+      const md = navigator.mediaDevices;
+      const original = md.getUserMedia.bind(md);
+      md.getUserMedia = (c) => new Promise((r) => setTimeout(r, 2000)).then(() => original(c));
+    });
+    await page.reload();
+    await page.getByTestId('storage-badge').waitFor();
+    await page.locator('[data-mode="screen-camera"]').click();
+    await waitStartEnabled(page, 20_000);
+    await page.close();
+  },
+);

@@ -69,7 +69,8 @@ async function sessionsOf(email: string) {
 }
 
 describe('problems a person can run into', () => {
-  it('camera permission refused: explained plainly, a way to try again, and an interrupted session with the reason', async () => {
+  it('camera permission refused: explained plainly, a way to try again, ' +
+    'and an interrupted session with the reason', async () => {
     const { b, page } = await open('denied', 'denied');
     const user = await signUpInUi(page, server.url, 'Refuser');
     await page.goto(`${server.url}/record`);
@@ -87,7 +88,11 @@ describe('problems a person can run into', () => {
 
     // The server knows why this person could not record.
     let rows: Awaited<ReturnType<typeof sessionsOf>> = [];
-    await expect.poll(async () => (rows = await sessionsOf(user.email)).length, { timeout: 15_000 }).toBeGreaterThan(0);
+    const count = async () => {
+      rows = await sessionsOf(user.email);
+      return rows.length;
+    };
+    await expect.poll(count, { timeout: 15_000 }).toBeGreaterThan(0);
     expect(
       rows.every((r) => r.status === 'interrupted' && r.recording_type === 'camera' && r.recording_id === null),
     ).toBe(true);

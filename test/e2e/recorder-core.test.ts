@@ -19,7 +19,7 @@ const repo = path.resolve(here, '../..');
 const resultsDir = path.join(repo, 'test-results');
 
 /** A small PDF with one full-page coloured rectangle per page (red, green, blue), xref offsets exact. */
-export function colourPdf(colours: [number, number, number][]): Buffer {
+function colourPdf(colours: [number, number, number][]): Buffer {
   const objs: string[] = [];
   const pageIds = colours.map((_, i) => 3 + i * 2);
   objs[1] = '<< /Type /Catalog /Pages 2 0 R >>';

@@ -45,7 +45,8 @@ describe('USE_DATABASE_STORAGE=false', () => {
   });
   afterAll(async () => server?.close());
 
-  it('keeps takes in this browser: listed from IndexedDB, still there after a reload, nothing on the server', async () => {
+  it('keeps takes in this browser: listed from IndexedDB, still there ' +
+    'after a reload, nothing on the server', async () => {
     const page = await browser.context.newPage();
     watchFailures(page, 'flag-off');
     await signUpInUi(page, server.url, 'Local');

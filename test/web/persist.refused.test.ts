@@ -83,36 +83,39 @@ async function refusedTake() {
 }
 
 describe('an upload the server refuses for good', () => {
-  it('is refused once and never retried; keep answers with the refusal at once, every time; the local copy stays', async () => {
-    const { srv, store, manager } = await setup();
-    const m = manager();
-    const rec = new SliceRecorder();
-    const take = await m.begin(rec, { mode: 'camera', quality: 'low' });
-    const bytes = pdfLikeBytes(3000);
-    rec.slice(bytes.subarray(0, 1000));
-    const refused = await until('the refusal in the take status', () => m.status(take.id)?.refused);
-    expect(refused.status).toBe(415);
-    expect(refused.code).toBe('UNSUPPORTED_MEDIA_TYPE');
-    expect(refused.message).toMatch(PDF_MESSAGE);
-    expect(m.status(take.id)?.serverReachable).toBe(true);
-    // Stored with the take at once: a crash from here on still knows why.
-    await until('the refusal stored with the take', async () => (await store.get(take.id))?.uploadRefused);
+  it(
+    'is refused once and never retried; keep answers with the refusal at ' + 'once, every time; the local copy stays',
+    async () => {
+      const { srv, store, manager } = await setup();
+      const m = manager();
+      const rec = new SliceRecorder();
+      const take = await m.begin(rec, { mode: 'camera', quality: 'low' });
+      const bytes = pdfLikeBytes(3000);
+      rec.slice(bytes.subarray(0, 1000));
+      const refused = await until('the refusal in the take status', () => m.status(take.id)?.refused);
+      expect(refused.status).toBe(415);
+      expect(refused.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+      expect(refused.message).toMatch(PDF_MESSAGE);
+      expect(m.status(take.id)?.serverReachable).toBe(true);
+      // Stored with the take at once: a crash from here on still knows why.
+      await until('the refusal stored with the take', async () => (await store.get(take.id))?.uploadRefused);
 
-    // Recording goes on into IndexedDB; nothing more goes to the server.
-    rec.slice(bytes.subarray(1000, 2000));
-    rec.slice(bytes.subarray(2000));
-    await rec.stop();
-    const first = await m.keep(take.id, { title: 'Not media' });
-    expect(first).toEqual({ localId: take.id, refused });
-    const second = await m.keep(take.id, { title: 'Not media' });
-    expect(second.refused).toEqual(refused);
-    await sleep(500); // five times the longest backoff: a retry loop would show up here
-    expect(requests(srv)).toEqual(['POST 201', 'PATCH 415']);
+      // Recording goes on into IndexedDB; nothing more goes to the server.
+      rec.slice(bytes.subarray(1000, 2000));
+      rec.slice(bytes.subarray(2000));
+      await rec.stop();
+      const first = await m.keep(take.id, { title: 'Not media' });
+      expect(first).toEqual({ localId: take.id, refused });
+      const second = await m.keep(take.id, { title: 'Not media' });
+      expect(second.refused).toEqual(refused);
+      await sleep(500); // five times the longest backoff: a retry loop would show up here
+      expect(requests(srv)).toEqual(['POST 201', 'PATCH 415']);
 
-    const stored = await store.get(take.id);
-    expect(stored).toMatchObject({ state: 'stopped', title: 'Not media', uploadRefused: refused, bytes: 3000 });
-    expect(new Uint8Array(await (await store.blob(take.id)).arrayBuffer())).toEqual(bytes);
-  });
+      const stored = await store.get(take.id);
+      expect(stored).toMatchObject({ state: 'stopped', title: 'Not media', uploadRefused: refused, bytes: 3000 });
+      expect(new Uint8Array(await (await store.blob(take.id)).arrayBuffer())).toEqual(bytes);
+    },
+  );
 
   it('is listed after a reload with its refusal, and nothing is sent until Try again', async () => {
     const { srv, store, m, take, kept } = await refusedTake();
@@ -148,20 +151,23 @@ describe('an upload the server refuses for good', () => {
     expect(requests(srv, sent)).toEqual(['POST 201', 'PATCH 415', 'POST 201', 'PATCH 415']);
   });
 
-  it('a HEAD answered 415 (the refusal was not stored before the page died) is a refusal too, in plain words', async () => {
-    const { srv, store, m, take } = await refusedTake();
-    await m.close();
-    await store.update(take.id, { uploadRefused: undefined });
-    const sent = srv.uploadRequests().length;
-    const reloaded = new TakeManager({ store, userId: USER, storage: 'server', baseUrl: srv.url, maxBackoffMs: 100 });
-    opened.push(reloaded);
-    const [listed] = await findUnfinishedTakes(store, USER, 'server', { client: reloaded.client });
-    expect(listed?.refused).toBeUndefined();
-    const r = await recoverTake(store, reloaded, listed!);
-    expect(r.refused).toMatchObject({ status: 415, message: 'The server does not accept this file type (HTTP 415)' });
-    expect(requests(srv, sent)).toEqual(['HEAD 415']);
-    expect((await store.get(take.id))?.uploadRefused?.status).toBe(415);
-  });
+  it(
+    'a HEAD answered 415 (the refusal was not stored before the page ' + 'died) is a refusal too, in plain words',
+    async () => {
+      const { srv, store, m, take } = await refusedTake();
+      await m.close();
+      await store.update(take.id, { uploadRefused: undefined });
+      const sent = srv.uploadRequests().length;
+      const reloaded = new TakeManager({ store, userId: USER, storage: 'server', baseUrl: srv.url, maxBackoffMs: 100 });
+      opened.push(reloaded);
+      const [listed] = await findUnfinishedTakes(store, USER, 'server', { client: reloaded.client });
+      expect(listed?.refused).toBeUndefined();
+      const r = await recoverTake(store, reloaded, listed!);
+      expect(r.refused).toMatchObject({ status: 415, message: 'The server does not accept this file type (HTTP 415)' });
+      expect(requests(srv, sent)).toEqual(['HEAD 415']);
+      expect((await store.get(take.id))?.uploadRefused?.status).toBe(415);
+    },
+  );
 
   it('an upload the server loses twice is not created a third time', async () => {
     const { srv, manager } = await setup({ loseUploads: true });
@@ -195,23 +201,26 @@ describe('answers that are not refusals', () => {
     expect(await store.get(take.id)).toBeUndefined();
   });
 
-  it('with the server before the fix (a 1-byte first PATCH refused), Try again sends the whole take and it is kept', async () => {
-    const { srv, store, manager } = await setup({ judgeEachFirstPatch: true });
-    const m = manager();
-    const rec = new SliceRecorder();
-    const take = await m.begin(rec, { mode: 'camera', quality: 'low' });
-    const bytes = webmLikeBytes(3000);
-    await until('the upload', () => srv.uploads.size === 1);
-    rec.slice(bytes.subarray(0, 1));
-    await until('the refusal', () => m.status(take.id)?.refused);
-    await record(rec, bytes.subarray(1));
-    const kept = await m.keep(take.id, { title: 'Retried' });
-    expect(kept.refused?.message).toMatch(/detected application\/octet-stream/);
-    const r = await m.retryUpload(take.id);
-    expect(r).toMatchObject({ verified: true });
-    expect(new Uint8Array(srv.recordings.get(r.recordingId!)!.bytes)).toEqual(bytes);
-    expect(await store.get(take.id)).toBeUndefined();
-  });
+  it(
+    'with the server before the fix (a 1-byte first PATCH refused), Try ' + 'again sends the whole take and it is kept',
+    async () => {
+      const { srv, store, manager } = await setup({ judgeEachFirstPatch: true });
+      const m = manager();
+      const rec = new SliceRecorder();
+      const take = await m.begin(rec, { mode: 'camera', quality: 'low' });
+      const bytes = webmLikeBytes(3000);
+      await until('the upload', () => srv.uploads.size === 1);
+      rec.slice(bytes.subarray(0, 1));
+      await until('the refusal', () => m.status(take.id)?.refused);
+      await record(rec, bytes.subarray(1));
+      const kept = await m.keep(take.id, { title: 'Retried' });
+      expect(kept.refused?.message).toMatch(/detected application\/octet-stream/);
+      const r = await m.retryUpload(take.id);
+      expect(r).toMatchObject({ verified: true });
+      expect(new Uint8Array(srv.recordings.get(r.recordingId!)!.bytes)).toEqual(bytes);
+      expect(await store.get(take.id)).toBeUndefined();
+    },
+  );
 
   it('a 503 is transient: retried, and the take becomes a recording', async () => {
     const { srv, manager } = await setup();

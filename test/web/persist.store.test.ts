@@ -161,7 +161,10 @@ describe('TakeSource', () => {
     src.push(bytes(10, 1), false);
     expect(await file.slice(0, 1000)).toMatchObject({ done: false, value: { size: 10 } });
     let settled = false;
-    const pending = file.slice(10, 1000).then((r) => ((settled = true), r));
+    const pending = file.slice(10, 1000).then((r) => {
+      settled = true;
+      return r;
+    });
     await new Promise((r) => setTimeout(r, 30));
     expect(settled).toBe(false);
     src.push(bytes(5, 2), false);
@@ -181,40 +184,47 @@ describe('TakeSource', () => {
 });
 
 describe('reading a whole take', () => {
-  it('builds the Blob chunk by chunk with a cursor (never getAll: a 2 GB take must not sit in script memory at once)', async () => {
-    await take('big');
-    const parts = Array.from({ length: 20 }, (_, i) => bytes(10_000 + i, i));
-    for (const [i, p] of parts.entries()) await store.appendChunk('big', i, p);
-    const getAll = vi.spyOn(IDBObjectStore.prototype, 'getAll');
-    const indexGetAll = vi.spyOn(IDBIndex.prototype, 'getAll');
-    try {
-      const b = await store.blob('big');
-      expect(getAll).not.toHaveBeenCalled();
-      expect(indexGetAll).not.toHaveBeenCalled();
-      expect(await text(b)).toEqual(Uint8Array.from(parts.flatMap((p) => [...p])));
-    } finally {
-      getAll.mockRestore();
-      indexGetAll.mockRestore();
-    }
-  });
+  it(
+    'builds the Blob chunk by chunk with a cursor (never getAll: a 2 GB ' +
+      'take must not sit in script memory at once)',
+    async () => {
+      await take('big');
+      const parts = Array.from({ length: 20 }, (_, i) => bytes(10_000 + i, i));
+      for (const [i, p] of parts.entries()) await store.appendChunk('big', i, p);
+      const getAll = vi.spyOn(IDBObjectStore.prototype, 'getAll');
+      const indexGetAll = vi.spyOn(IDBIndex.prototype, 'getAll');
+      try {
+        const b = await store.blob('big');
+        expect(getAll).not.toHaveBeenCalled();
+        expect(indexGetAll).not.toHaveBeenCalled();
+        expect(await text(b)).toEqual(Uint8Array.from(parts.flatMap((p) => [...p])));
+      } finally {
+        getAll.mockRestore();
+        indexGetAll.mockRestore();
+      }
+    },
+  );
 });
 
 describe('take locks (Web Locks)', () => {
-  it('checking whether a take is free never takes its lock: a page starting that take at that moment still gets it', async () => {
-    const locks = new InProcessLockManager();
-    vi.stubGlobal('navigator', { locks });
-    try {
-      const checking = isTakeLockFree('t-race');
-      const release = await holdTakeLock('t-race');
-      expect(release).toBeTypeOf('function');
-      expect(await checking).toBe(true);
-      expect(await isTakeLockFree('t-race')).toBe(false);
-      expect((await locks.query()).held).toEqual([expect.objectContaining({ name: 'recorder-take-t-race' })]);
-      release!();
-      await new Promise((r) => setTimeout(r, 0)); // the browser frees the lock once the holder's promise settles
-      expect(await isTakeLockFree('t-race')).toBe(true);
-    } finally {
-      vi.unstubAllGlobals();
-    }
-  });
+  it(
+    'checking whether a take is free never takes its lock: a page ' + 'starting that take at that moment still gets it',
+    async () => {
+      const locks = new InProcessLockManager();
+      vi.stubGlobal('navigator', { locks });
+      try {
+        const checking = isTakeLockFree('t-race');
+        const release = await holdTakeLock('t-race');
+        expect(release).toBeTypeOf('function');
+        expect(await checking).toBe(true);
+        expect(await isTakeLockFree('t-race')).toBe(false);
+        expect((await locks.query()).held).toEqual([expect.objectContaining({ name: 'recorder-take-t-race' })]);
+        release!();
+        await new Promise((r) => setTimeout(r, 0)); // the browser frees the lock once the holder's promise settles
+        expect(await isTakeLockFree('t-race')).toBe(true);
+      } finally {
+        vi.unstubAllGlobals();
+      }
+    },
+  );
 });

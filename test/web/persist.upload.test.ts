@@ -127,42 +127,51 @@ beforeEach(async () => {
 });
 
 describe('live upload to a real server', () => {
-  it('streams each slice while recording, keeps, and deletes the local copy only after the size and sha256 match', async () => {
-    const m = manager();
-    const statuses: TakeStatus[] = [];
-    m.onStatus((s) => statuses.push(s));
-    const rec = new FileRecorder(media, SECONDS);
-    const take = await m.begin(rec, {
-      mode: 'camera',
-      quality: 'low',
-      deviceInfo: { camera: 'fake' },
-      settings: { fps: 15 },
-    });
-    await record(rec, 250);
-    // Bytes reached the server while the take was still recording, not only at keep.
-    expect(statuses.some((s) => s.state === 'recording' && s.serverBytes > 0)).toBe(true);
-    await until('all bytes acknowledged before keep', () => m.status(take.id)?.serverBytes === media.byteLength);
-    expect(await store.get(take.id)).toMatchObject({ state: 'stopped', bytes: media.byteLength, chunkCount: SECONDS });
+  it(
+    'streams each slice while recording, keeps, and deletes the local ' + 'copy only after the size and sha256 match',
+    async () => {
+      const m = manager();
+      const statuses: TakeStatus[] = [];
+      m.onStatus((s) => statuses.push(s));
+      const rec = new FileRecorder(media, SECONDS);
+      const take = await m.begin(rec, {
+        mode: 'camera',
+        quality: 'low',
+        deviceInfo: { camera: 'fake' },
+        settings: { fps: 15 },
+      });
+      await record(rec, 250);
+      // Bytes reached the server while the take was still recording, not only at keep.
+      expect(statuses.some((s) => s.state === 'recording' && s.serverBytes > 0)).toBe(true);
+      await until('all bytes acknowledged before keep', () => m.status(take.id)?.serverBytes === media.byteLength);
+      expect(await store.get(take.id)).toMatchObject({
+        state: 'stopped',
+        bytes: media.byteLength,
+        chunkCount: SECONDS,
+      });
 
-    const sessionId = (await store.get(take.id))!.sessionId!;
-    expect(await sessionRow(sessionId)).toMatchObject({ status: 'active', recording_id: null });
-    const progress: number[] = [];
-    const kept = await m.keep(take.id, { title: 'Morning take', description: 'first' }, (sent) => progress.push(sent));
-    expect(kept).toMatchObject({ verified: true, localId: take.id });
-    expect(kept.recordingId).toMatch(/^\d+$/);
-    expect(await store.get(take.id)).toBeUndefined();
-    expect((await store.blob(take.id)).size).toBe(0);
+      const sessionId = (await store.get(take.id))!.sessionId!;
+      expect(await sessionRow(sessionId)).toMatchObject({ status: 'active', recording_id: null });
+      const progress: number[] = [];
+      const kept = await m.keep(take.id, { title: 'Morning take', description: 'first' }, (sent) =>
+        progress.push(sent),
+      );
+      expect(kept).toMatchObject({ verified: true, localId: take.id });
+      expect(kept.recordingId).toMatch(/^\d+$/);
+      expect(await store.get(take.id)).toBeUndefined();
+      expect((await store.blob(take.id)).size).toBe(0);
 
-    const row = (await recordingRow(kept.recordingId!))!;
-    expect(Number(row.file_size)).toBe(media.byteLength);
-    expect(Math.abs(row.duration - SECONDS)).toBeLessThanOrEqual(1);
-    expect(row.title).toBe('Morning take');
-    expect(row.metadata).toMatchObject({ upload_sha256: sha(media), upload_size: media.byteLength });
-    expect(sha(await mediaBytes(kept.recordingId!))).toBe(sha(media));
-    expect(await sessionRow(sessionId)).toMatchObject({ status: 'completed', recording_id: kept.recordingId });
-    expect(progress.at(-1)).toBe(media.byteLength);
-    await m.close();
-  });
+      const row = (await recordingRow(kept.recordingId!))!;
+      expect(Number(row.file_size)).toBe(media.byteLength);
+      expect(Math.abs(row.duration - SECONDS)).toBeLessThanOrEqual(1);
+      expect(row.title).toBe('Morning take');
+      expect(row.metadata).toMatchObject({ upload_sha256: sha(media), upload_size: media.byteLength });
+      expect(sha(await mediaBytes(kept.recordingId!))).toBe(sha(media));
+      expect(await sessionRow(sessionId)).toMatchObject({ status: 'completed', recording_id: kept.recordingId });
+      expect(progress.at(-1)).toBe(media.byteLength);
+      await m.close();
+    },
+  );
 
   it.each([
     ['stopped (SIGTERM)', 'stop'],
@@ -200,96 +209,107 @@ describe('live upload to a real server', () => {
     },
   );
 
-  it('recovers a take whose page died mid-recording: a new page finds it, uploads what the server lacks, keeps it', async () => {
-    const a = manager();
-    const rec = new FileRecorder(media, SECONDS);
-    const take = await a.begin(rec, { mode: 'camera', quality: 'high', deviceInfo: {} });
-    rec.feed(3);
-    const onServer = rec.fed;
-    await until('three slices on the server', () => a.status(take.id)?.serverBytes === onServer);
-    // The server dies; the fourth slice is only in this browser when the page dies too.
-    await srv.kill();
-    rec.feed(1);
-    const local = await until('four slices stored', async () =>
-      (await store.get(take.id))?.chunkCount === 4 ? await store.get(take.id) : undefined,
-    );
-    await a.close();
-    await srv.start();
-    // The tab had closed: pagehide's keepalive interrupt (here sent once the server is back).
-    const sessionId = local.sessionId!;
-    await a.sessions.interrupt(sessionId, 'The page was closed during the take');
+  it(
+    'recovers a take whose page died mid-recording: a new page finds it, ' + 'uploads what the server lacks, keeps it',
+    async () => {
+      const a = manager();
+      const rec = new FileRecorder(media, SECONDS);
+      const take = await a.begin(rec, { mode: 'camera', quality: 'high', deviceInfo: {} });
+      rec.feed(3);
+      const onServer = rec.fed;
+      await until('three slices on the server', () => a.status(take.id)?.serverBytes === onServer);
+      // The server dies; the fourth slice is only in this browser when the page dies too.
+      await srv.kill();
+      rec.feed(1);
+      const local = await until('four slices stored', async () =>
+        (await store.get(take.id))?.chunkCount === 4 ? await store.get(take.id) : undefined,
+      );
+      await a.close();
+      await srv.start();
+      // The tab had closed: pagehide's keepalive interrupt (here sent once the server is back).
+      const sessionId = local.sessionId!;
+      await a.sessions.interrupt(sessionId, 'The page was closed during the take');
 
-    const b = manager();
-    const found = await findUnfinishedTakes(store, user.userId, 'server', { client: b.client });
-    expect(found).toHaveLength(1);
-    expect(found[0]).toMatchObject({
-      localId: take.id,
-      sessionId,
-      where: 'both',
-      mode: 'camera',
-      localBytes: local.bytes,
-      serverBytes: onServer,
-    });
-    expect(onServer).toBeLessThan(local.bytes);
-    const r = await recoverTake(store, b, found[0]!);
-    expect(r.verified).toBe(true);
-    const row = (await recordingRow(r.recordingId!))!;
-    expect(Number(row.file_size)).toBe(local.bytes);
-    expect(Number(row.file_size)).toBeGreaterThanOrEqual(rec.fed);
-    expect(row.title).toMatch(/^Recovered camera recording — /);
-    expect(sha(await mediaBytes(r.recordingId!))).toBe(sha(media.slice(0, local.bytes)));
-    expect(row.duration).toBeGreaterThanOrEqual(3);
-    expect(await store.get(take.id)).toBeUndefined();
-    expect(await findUnfinishedTakes(store, user.userId, 'server', { client: b.client })).toEqual([]);
-    await b.close();
-  });
+      const b = manager();
+      const found = await findUnfinishedTakes(store, user.userId, 'server', { client: b.client });
+      expect(found).toHaveLength(1);
+      expect(found[0]).toMatchObject({
+        localId: take.id,
+        sessionId,
+        where: 'both',
+        mode: 'camera',
+        localBytes: local.bytes,
+        serverBytes: onServer,
+      });
+      expect(onServer).toBeLessThan(local.bytes);
+      const r = await recoverTake(store, b, found[0]!);
+      expect(r.verified).toBe(true);
+      const row = (await recordingRow(r.recordingId!))!;
+      expect(Number(row.file_size)).toBe(local.bytes);
+      expect(Number(row.file_size)).toBeGreaterThanOrEqual(rec.fed);
+      expect(row.title).toMatch(/^Recovered camera recording — /);
+      expect(sha(await mediaBytes(r.recordingId!))).toBe(sha(media.slice(0, local.bytes)));
+      expect(row.duration).toBeGreaterThanOrEqual(3);
+      expect(await store.get(take.id)).toBeUndefined();
+      expect(await findUnfinishedTakes(store, user.userId, 'server', { client: b.client })).toEqual([]);
+      await b.close();
+    },
+  );
 
-  it('recovers from the server alone when this browser lost its copy: the zero-byte final PATCH finishes what the server has', async () => {
-    const a = manager();
-    const rec = new FileRecorder(media, SECONDS);
-    const take = await a.begin(rec, { mode: 'audio', quality: 'low', deviceInfo: {} });
-    rec.feed(3);
-    const fed = rec.fed;
-    await until('three slices on the server', () => a.status(take.id)?.serverBytes === fed);
-    const sessionId = (await store.get(take.id))!.sessionId!;
-    await a.sessions.interrupt(sessionId, 'browser crashed');
-    await a.close();
-    await store.delete(take.id); // site data cleared
+  it(
+    'recovers from the server alone when this browser lost its copy: the ' +
+      'zero-byte final PATCH finishes what the server has',
+    async () => {
+      const a = manager();
+      const rec = new FileRecorder(media, SECONDS);
+      const take = await a.begin(rec, { mode: 'audio', quality: 'low', deviceInfo: {} });
+      rec.feed(3);
+      const fed = rec.fed;
+      await until('three slices on the server', () => a.status(take.id)?.serverBytes === fed);
+      const sessionId = (await store.get(take.id))!.sessionId!;
+      await a.sessions.interrupt(sessionId, 'browser crashed');
+      await a.close();
+      await store.delete(take.id); // site data cleared
 
-    const b = manager();
-    const found = await findUnfinishedTakes(store, user.userId, 'server', { client: b.client });
-    expect(found).toEqual([expect.objectContaining({ sessionId, where: 'server', serverBytes: fed, localBytes: 0 })]);
-    const r = await recoverTake(store, b, found[0]!);
-    const row = (await recordingRow(r.recordingId!))!;
-    expect(Number(row.file_size)).toBe(fed);
-    expect(row.metadata).toMatchObject({ upload_size: fed, upload_sha256: sha(media.slice(0, fed)) });
-    await b.close();
-  });
+      const b = manager();
+      const found = await findUnfinishedTakes(store, user.userId, 'server', { client: b.client });
+      expect(found).toEqual([expect.objectContaining({ sessionId, where: 'server', serverBytes: fed, localBytes: 0 })]);
+      const r = await recoverTake(store, b, found[0]!);
+      const row = (await recordingRow(r.recordingId!))!;
+      expect(Number(row.file_size)).toBe(fed);
+      expect(row.metadata).toMatchObject({ upload_size: fed, upload_sha256: sha(media.slice(0, fed)) });
+      await b.close();
+    },
+  );
 
-  it('finishes a take whose page died after the server finished but before it saw the answer (HEAD 404 → the session names the recording)', async () => {
-    const a = manager();
-    const rec = new FileRecorder(media, SECONDS);
-    const take = await a.begin(rec, { mode: 'camera', quality: 'low', deviceInfo: {} });
-    await record(rec, 50);
-    // What keep does up to the final PATCH, then the page dies before reading the answer.
-    const live = (
-      a as unknown as { live: Map<string, { upload?: { finalize(): void; done: Promise<{ recordingId: string }> } }> }
-    ).live.get(take.id)!;
-    await until('the upload', () => live.upload);
-    live.upload!.finalize();
-    const { recordingId } = await live.upload!.done;
-    await a.close();
+  it(
+    'finishes a take whose page died after the server finished but before it saw the ' +
+      'answer (HEAD 404 → the session names the recording)',
+    async () => {
+      const a = manager();
+      const rec = new FileRecorder(media, SECONDS);
+      const take = await a.begin(rec, { mode: 'camera', quality: 'low', deviceInfo: {} });
+      await record(rec, 50);
+      // What keep does up to the final PATCH, then the page dies before reading the answer.
+      const live = (
+        a as unknown as { live: Map<string, { upload?: { finalize(): void; done: Promise<{ recordingId: string }> } }> }
+      ).live.get(take.id)!;
+      await until('the upload', () => live.upload);
+      live.upload!.finalize();
+      const { recordingId } = await live.upload!.done;
+      await a.close();
 
-    const b = manager();
-    const found = await findUnfinishedTakes(store, user.userId, 'server', { client: b.client });
-    expect(found).toEqual([expect.objectContaining({ localId: take.id, where: 'local' })]);
-    const r = await recoverTake(store, b, found[0]!);
-    expect(r).toMatchObject({ recordingId, verified: true });
-    expect(await store.get(take.id)).toBeUndefined();
-    const list = await get<{ items: unknown[] }>('/api/recordings?limit=100');
-    expect(list.body.items.filter((x) => (x as { id: string }).id === recordingId)).toHaveLength(1);
-    await b.close();
-  });
+      const b = manager();
+      const found = await findUnfinishedTakes(store, user.userId, 'server', { client: b.client });
+      expect(found).toEqual([expect.objectContaining({ localId: take.id, where: 'local' })]);
+      const r = await recoverTake(store, b, found[0]!);
+      expect(r).toMatchObject({ recordingId, verified: true });
+      expect(await store.get(take.id)).toBeUndefined();
+      const list = await get<{ items: unknown[] }>('/api/recordings?limit=100');
+      expect(list.body.items.filter((x) => (x as { id: string }).id === recordingId)).toHaveLength(1);
+      await b.close();
+    },
+  );
 });
 
 describe('throwing a take away', () => {
@@ -364,30 +384,34 @@ describe('when something is wrong', () => {
     await m.close();
   });
 
-  it('stops the recording cleanly when the browser’s storage is full, keeps what was stored, and the server still gets every byte', async () => {
-    store = await TakeStore.open(`recorder-full-${Math.random().toString(36).slice(2)}`);
-    let n = 0;
-    const append = store.appendChunk.bind(store);
-    // The quota runs out on the third slice: what an IndexedDB transaction aborting with QuotaExceededError gives.
-    store.appendChunk = (...a) =>
-      ++n >= 3
-        ? Promise.reject(new TakeStoreError('QUOTA_EXCEEDED', 'This browser has no room left to store the recording'))
-        : append(...a);
-    const m = manager();
-    const statuses: TakeStatus[] = [];
-    m.onStatus((s) => statuses.push(s));
-    const rec = new FileRecorder(media, SECONDS);
-    const take = await m.begin(rec, { mode: 'camera', quality: 'low', deviceInfo: {} });
-    rec.feed(3);
-    await until('the recorder to be stopped', () => rec.stopCalls > 0);
-    expect(statuses.at(-1)!.problem).toMatchObject({ code: 'LOCAL_STORAGE_FULL' });
-    const stored = (await store.get(take.id))!;
-    expect(stored).toMatchObject({ chunkCount: 2, state: 'stopped' });
-    const kept = await m.keep(take.id, { title: 'cut short' });
-    expect(kept.verified).toBe(true);
-    expect(Number((await recordingRow(kept.recordingId!))!.file_size)).toBe(rec.fed);
-    await m.close();
-  });
+  it(
+    'stops the recording cleanly when the browser’s storage is full, keeps what ' +
+      'was stored, and the server still gets every byte',
+    async () => {
+      store = await TakeStore.open(`recorder-full-${Math.random().toString(36).slice(2)}`);
+      let n = 0;
+      const append = store.appendChunk.bind(store);
+      // The quota runs out on the third slice: what an IndexedDB transaction aborting with QuotaExceededError gives.
+      store.appendChunk = (...a) =>
+        ++n >= 3
+          ? Promise.reject(new TakeStoreError('QUOTA_EXCEEDED', 'This browser has no room left to store the recording'))
+          : append(...a);
+      const m = manager();
+      const statuses: TakeStatus[] = [];
+      m.onStatus((s) => statuses.push(s));
+      const rec = new FileRecorder(media, SECONDS);
+      const take = await m.begin(rec, { mode: 'camera', quality: 'low', deviceInfo: {} });
+      rec.feed(3);
+      await until('the recorder to be stopped', () => rec.stopCalls > 0);
+      expect(statuses.at(-1)!.problem).toMatchObject({ code: 'LOCAL_STORAGE_FULL' });
+      const stored = (await store.get(take.id))!;
+      expect(stored).toMatchObject({ chunkCount: 2, state: 'stopped' });
+      const kept = await m.keep(take.id, { title: 'cut short' });
+      expect(kept.verified).toBe(true);
+      expect(Number((await recordingRow(kept.recordingId!))!.file_size)).toBe(rec.fed);
+      await m.close();
+    },
+  );
 });
 
 describe('browser-only mode', () => {
@@ -398,7 +422,10 @@ describe('browser-only mode', () => {
       userId: user.userId,
       storage: 'browser',
       baseUrl: srv.url,
-      fetchImpl: (...a) => (calls++, user.fetchImpl(...a)),
+      fetchImpl: (...a) => {
+        calls++;
+        return user.fetchImpl(...a);
+      },
     });
     const rec = new FileRecorder(media, SECONDS);
     const take = await m.begin(rec, { mode: 'slides', quality: 'medium', deviceInfo: {} });

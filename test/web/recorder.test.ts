@@ -83,7 +83,11 @@ describe('pickMimeType', () => {
 
   it('asks in preference order and stops at the first supported type', () => {
     const asked: string[] = [];
-    expect(pickMimeType(true, (t) => (asked.push(t), t === 'video/webm'))).toBe('video/webm');
+    const supported = (t: string) => {
+      asked.push(t);
+      return t === 'video/webm';
+    };
+    expect(pickMimeType(true, supported)).toBe('video/webm');
     expect(asked).toEqual(['video/webm;codecs=vp9,opus', 'video/webm;codecs=vp8,opus', 'video/webm']);
   });
 
@@ -197,7 +201,8 @@ describe('describeMediaError', () => {
     expect(deviceLost('microphone')).toEqual({
       code: 'no-device',
       message:
-        'Your microphone stopped working (unplugged or taken by another app), so the recording stopped. Everything recorded until then is kept.',
+        'Your microphone stopped working (unplugged or taken by another app), so the recording stopped. ' +
+        'Everything recorded until then is kept.',
     });
   });
 });
