@@ -4,6 +4,7 @@
  * a code saying which way it closed, a project you may not add to a 404 or 403 — and nothing changes.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drainDeletions } from '../src/server/jobs/storage-maintenance.js';
 import { signUp, startTestServer, type TestServer } from './support/app.js';
@@ -230,10 +231,13 @@ describe.each(pgTargets())('sessions API refusals on $name', (target) => {
     const bytes = fs.readFileSync(fx.webm);
     const up = await createDeferredUpload(t.url, u.headers, { sessionId: s.id, recordingType: 'camera' });
     expect((await patch(up.uploadUrl, u.headers, 0, bytes.subarray(0, 1000))).status).toBe(204);
-    // Discarded from another tab while this one still had the upload URL: the upload is gone.
+    // Discarded from another tab while this one still had the upload URL: the upload is gone (410), and so
+    // are the bytes it held in DATA_DIR/media/.uploads.
     await api.discard(s.id);
     const fin = await patch(up.uploadUrl, u.headers, 1000, bytes.subarray(1000), bytes.length);
-    expect(fin.status).toBe(404);
+    expect(fin.status).toBe(410);
+    const pending = (uploadUrl: string) => path.join(t.dataDir, 'media', '.uploads', uploadUrl.split('/').pop()!);
+    expect(fs.existsSync(pending(up.uploadUrl))).toBe(false);
     // A crash after the discard committed but before the upload's bytes were removed: the bytes can
     // still be sent to the end, and the finish refuses them for good (409, upload failed).
     const s2 = await api.create({ recordingType: 'camera' });
@@ -251,24 +255,30 @@ describe.each(pgTargets())('sessions API refusals on $name', (target) => {
       expect(
         (await c.query('SELECT count(*)::int AS n FROM recordings WHERE user_id = $1', [u.userId])).rows[0].n,
       ).toBe(0);
+      // Its bytes went with it: nothing in DATA_DIR/media/.uploads, no object under the user's media.
+      expect(fs.existsSync(pending(up2.uploadUrl))).toBe(false);
+      const media = path.join(t.dataDir, 'media', 'users', u.userId);
+      expect(fs.existsSync(media) ? fs.readdirSync(media, { recursive: true }) : []).toEqual([]);
     } finally {
       await c.end();
     }
   });
 
-  it('a take’s finish that crashed after storing, redone once another upload of the take was kept, leaves no second recording and no orphan', async () => {
+  it('a crashed finish, redone after another upload of the take was kept, leaves 1 recording, no orphan', async () => {
     const rig = await finishCrashRig(target, fx.webm, (url, user) =>
       sessionsApi(url, user.headers).create({ recordingType: 'camera' }),
     );
-    const { kysely, storage, logger, user, file, size, prepared: take } = rig;
+    const { kysely, storage, logger, user, size, prepared: take } = rig;
     try {
       const meta = { recordingType: 'camera', sessionId: take.id, duration: '3' };
       await rig.uploads().create('first', user.userId, meta, size);
       await rig.uploads().create('second', user.userId, meta, size);
-      // The first upload's finish dies right after storing its object…
-      await expect(rig.uploads(rig.crashing).finish('first', file, size)).rejects.toThrow('simulated crash');
+      expect(await rig.fill('first')).toBe(size);
+      expect(await rig.fill('second')).toBe(size);
+      // The first upload's finish dies right after its object exists under its final key…
+      await expect(rig.uploads(rig.crashing).finish('first')).rejects.toThrow('simulated crash after assemble');
       // …and before the server is back, the take is kept through its other upload.
-      const kept = await rig.uploads().finish('second', file, size);
+      const kept = await rig.uploads().finish('second');
       const keys = async () => {
         const out: string[] = [];
         for await (const o of storage.list('users/')) out.push(o.key);
@@ -277,7 +287,7 @@ describe.each(pgTargets())('sessions API refusals on $name', (target) => {
       expect(await keys()).toHaveLength(2); // the kept recording's object and the crash's orphan
 
       // Recovery redoes the first finish: it points at the kept recording and queues the orphan.
-      expect(await rig.uploads().finish('first', file, size)).toEqual(kept);
+      expect(await rig.uploads().finish('first')).toEqual(kept);
       const q = await connect(rig.dbUrl);
       try {
         expect((await q.query('SELECT id FROM recordings')).rows).toEqual([{ id: kept.recordingId }]);
@@ -295,6 +305,9 @@ describe.each(pgTargets())('sessions API refusals on $name', (target) => {
       const left = await keys();
       expect(left).toHaveLength(1);
       expect(left[0]).toContain(`/recordings/${kept.recordingId}/`);
+      expect(fs.readFileSync(path.join(storage.root, left[0]!))).toEqual(fs.readFileSync(fx.webm));
+      // Neither upload left bytes behind in DATA_DIR/media/.uploads.
+      expect([rig.uploadPath('first'), rig.uploadPath('second')].filter((f) => fs.existsSync(f))).toEqual([]);
     } finally {
       await rig.close();
     }

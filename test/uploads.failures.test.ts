@@ -1,7 +1,7 @@
 /**
  * Uploads that must be refused, and how: the status, the JSON error code, and that nothing is left
- * behind (no uploads row, no bytes kept, no recording). Plus uploads whose finish fails, and a finish
- * interrupted by a crash.
+ * behind (no uploads row, no bytes kept in DATA_DIR/media/.uploads or under the user's media, no
+ * recording). Plus uploads whose finish fails, and a finish interrupted by a crash.
  */
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -18,7 +18,6 @@ import { startServer, type RunningServer } from '../src/server/server.js';
 import { signUp, startTestServer, type TestServer } from './support/app.js';
 import { connect, freshDatabase, pgTargets } from './support/db.js';
 import { finishCrashRig } from './support/finish-crash.js';
-import type { PgTarget } from './support/global-setup.js';
 import { makeMediaFixtures, type MediaFixtures } from './support/media-fixtures.js';
 
 const TUS = { 'Tus-Resumable': '1.0.0' };
@@ -117,14 +116,27 @@ const uploadsOf = (dbUrl: string, userId: string) =>
   query<{ id: string; status: string }>(dbUrl, 'SELECT id, status FROM uploads WHERE user_id = $1', [userId]);
 const recordingsOf = (dbUrl: string, userId: string) =>
   query<{ id: string }>(dbUrl, 'SELECT id FROM recordings WHERE user_id = $1', [userId]);
-/** Upload files on disk (data and .json info), for "nothing was kept" checks. */
+/** Unfinished uploads' files on disk (DATA_DIR/media/.uploads/<id>), for "nothing was kept" checks. */
 const uploadFiles = (dataDir: string) => {
   try {
-    return fs.readdirSync(path.join(dataDir, 'uploads'));
+    return fs.readdirSync(path.join(dataDir, 'media', '.uploads'));
   } catch {
     return [];
   }
 };
+const uploadFile = (dataDir: string, id: string) => path.join(dataDir, 'media', '.uploads', id);
+/** Every file under the user's media (users/<u>/…): where a finished upload's bytes would be. */
+const mediaOf = (dataDir: string, userId: string) => {
+  const dir = path.join(dataDir, 'media', 'users', userId);
+  return fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }) : [];
+};
+/** The uploads rows with what refused them. */
+const refusalsOf = (dbUrl: string, userId: string) =>
+  query<{ id: string; status: string; error: string | null; upload_offset: string; storage_key: string | null }>(
+    dbUrl,
+    'SELECT id, status, error, upload_offset, storage_key FROM uploads WHERE user_id = $1',
+    [userId],
+  );
 
 /**
  * A WAV header (the sniff passes) and zeros: no duration anywhere; kept anyway (never lose a take).
@@ -175,13 +187,22 @@ describe.each(pgTargets())('refused uploads on $name', (target) => {
         expect(body.message).toContain(detected);
       }
       expect(await recordingsOf(t.dbUrl, user.userId)).toEqual([]);
-      // The uploads exist (creation succeeded) but hold nothing: the refused bytes were never written.
-      const ups = await uploadsOf(t.dbUrl, user.userId);
+      // The uploads exist (creation succeeded), refused for good with the reason, and hold nothing: the
+      // refused bytes were never committed, and no file is left in DATA_DIR/media/.uploads.
+      const ups = await refusalsOf(t.dbUrl, user.userId);
       expect(ups).toHaveLength(2);
       for (const u of ups) {
-        expect(u.status).toBe('uploading');
-        expect(fs.statSync(path.join(t.dataDir, 'uploads', u.id)).size).toBe(0);
+        expect(u).toMatchObject({ status: 'failed', upload_offset: '0', storage_key: null });
+        expect(u.error).toContain(detected);
+        expect(fs.existsSync(uploadFile(t.dataDir, u.id))).toBe(false);
+        // Every later request on it is refused the same way (HEAD has no body: the status says it).
+        const url = `${t.url}/api/uploads/${u.id}`;
+        expect((await fetch(url, { method: 'HEAD', headers: { ...TUS, ...user.headers } })).status).toBe(415);
+        const again = await patch(url, user.headers, 0, bytes);
+        expect(again).toMatchObject({ status: 415, body: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
+        expect(again.body?.message).toContain(detected);
       }
+      expect(mediaOf(t.dataDir, user.userId)).toEqual([]);
       expect((await send(`${t.url}/api/recordings`, { headers: user.headers })).body).toMatchObject({ items: [] });
     },
   );
@@ -196,8 +217,30 @@ describe.each(pgTargets())('refused uploads on $name', (target) => {
     });
     expect(status).toBe(415);
     expect(body).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', message: expect.stringContaining('image/png') });
-    const [u] = await uploadsOf(t.dbUrl, user.userId);
-    expect(fs.statSync(path.join(t.dataDir, 'uploads', u!.id)).size).toBe(0);
+    const [u] = await refusalsOf(t.dbUrl, user.userId);
+    expect(u).toMatchObject({ status: 'failed', upload_offset: '0' });
+    expect(fs.existsSync(uploadFile(t.dataDir, u!.id))).toBe(false);
+    expect(mediaOf(t.dataDir, user.userId)).toEqual([]);
+  });
+
+  it('sniffs across PATCHes: a 1-byte first PATCH is accepted, the upload refused once it holds 64 B', async () => {
+    const user = await signUp(t.url, 'slices');
+    const png = fs.readFileSync(fx.png);
+    const created = await create(t.url, user.headers, { recordingType: 'screen' }, 'deferred');
+    const url = new URL(created.headers.get('location')!, t.url).toString();
+    // A recorder's first slice may be 1 byte: too short to judge, kept (committed) until more arrives.
+    expect(await patch(url, user.headers, 0, png.subarray(0, 1))).toMatchObject({ status: 204 });
+    expect(await refusalsOf(t.dbUrl, user.userId)).toMatchObject([{ status: 'uploading', upload_offset: '1' }]);
+    const refused = await patch(url, user.headers, 1, png.subarray(1, 100));
+    expect(refused).toMatchObject({ status: 415, body: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
+    expect(refused.body?.message).toContain('image/png');
+    // Refused for good: the byte it kept is gone, and so is the upload for every later request.
+    expect(await refusalsOf(t.dbUrl, user.userId)).toMatchObject([{ status: 'failed', upload_offset: '1' }]);
+    const [u] = await refusalsOf(t.dbUrl, user.userId);
+    expect(fs.existsSync(uploadFile(t.dataDir, u!.id))).toBe(false);
+    expect((await fetch(url, { method: 'HEAD', headers: { ...TUS, ...user.headers } })).status).toBe(415);
+    expect(await patch(url, user.headers, 1, png.subarray(1, 100))).toMatchObject({ status: 415 });
+    expect(await recordingsOf(t.dbUrl, user.userId)).toEqual([]);
   });
 
   it('refuses an Upload-Length above MAX_UPLOAD_BYTES with 413, before creating anything', async () => {
@@ -295,7 +338,10 @@ describe.each(pgTargets())('refused uploads on $name', (target) => {
     expect((await fetch(url, { method: 'HEAD', headers: TUS })).status).toBe(401);
     expect((await patch(url, {}, 0, fs.readFileSync(fx.webm).subarray(0, 1000))).status).toBe(401);
     expect((await send(url, { method: 'DELETE', headers: TUS })).status).toBe(401);
-    expect(fs.statSync(path.join(t.dataDir, 'uploads', url.split('/').pop()!)).size).toBe(0);
+    // Nothing reached the upload: no byte committed, no file in DATA_DIR/media/.uploads, still uploading.
+    const id = url.split('/').pop()!;
+    expect(await refusalsOf(t.dbUrl, user.userId)).toMatchObject([{ id, status: 'uploading', upload_offset: '0' }]);
+    expect(fs.existsSync(uploadFile(t.dataDir, id))).toBe(false);
   });
 
   it('refuses a cookie-authenticated POST from a foreign Origin (or none) with 403 ORIGIN_MISMATCH', async () => {
@@ -310,7 +356,7 @@ describe.each(pgTargets())('refused uploads on $name', (target) => {
     expect((await create(t.url, user.headers, { recordingType: 'screen' })).status).toBe(201);
   });
 
-  it('keeps an upload whose media has no measurable duration: a recording, never a failed upload with its bytes deleted', async () => {
+  it('keeps an upload with no measurable duration: a recording, never failed with its bytes deleted', async () => {
     const user = await signUp(t.url, 'garbage');
     const bytes = notMedia();
     const created = await create(t.url, user.headers, { recordingType: 'screen' }, bytes.length);
@@ -321,13 +367,16 @@ describe.each(pgTargets())('refused uploads on $name', (target) => {
     expect(res.headers.get('recording-id')).toBe(rec!.id);
     const [u] = await uploadsOf(t.dbUrl, user.userId);
     expect(u).toMatchObject({ status: 'completed' });
+    // Its bytes moved from DATA_DIR/media/.uploads to the recording's own key.
+    expect(fs.existsSync(uploadFile(t.dataDir, u!.id))).toBe(false);
     // Processing may fail on it later; the stored bytes stay either way.
-    const [row] = await query<{ file_size: string; metadata: { duration_unknown?: boolean } }>(
+    const [row] = await query<{ file_size: string; storage_key: string; metadata: { duration_unknown?: boolean } }>(
       t.dbUrl,
-      'SELECT file_size, metadata FROM recordings WHERE id = $1',
+      'SELECT file_size, storage_key, metadata FROM recordings WHERE id = $1',
       [rec!.id],
     );
     expect(Number(row!.file_size)).toBe(bytes.length);
+    expect(fs.readFileSync(path.join(t.dataDir, 'media', row!.storage_key))).toEqual(bytes);
   });
 });
 
@@ -346,8 +395,9 @@ describe.each(pgTargets())('finishing uploads after a crash on $name', (target) 
     let server: RunningServer | undefined = await startServer(config, logger);
     try {
       const user = await signUp(server.url, 'crash');
-      // Two complete uploads the crash left `uploading`: one good, one that can never be finished (its
-      // bytes become a PNG on disk below: not media, which no retry can change).
+      // Two uploads whose bytes all arrived, left `uploading` by the crash: one good, one that can never be
+      // finished (below, the sniff's decision is gone from its row: no media type, which no retry can
+      // change — the finish refuses it as UNSUPPORTED_MEDIA_TYPE, a permanent failure).
       const good = fs.readFileSync(fx.webm);
       const bad = notMedia();
       const ids: string[] = [];
@@ -364,18 +414,10 @@ describe.each(pgTargets())('finishing uploads after a crash on $name', (target) 
       }
       await server.stop();
       server = undefined;
-      // Make both look complete on disk, as if the crash hit between the last byte and the finish.
-      for (const [i, bytes] of [good, bad].entries()) {
-        const info = path.join(dataDir, 'uploads', `${ids[i]}.json`);
-        const json = JSON.parse(fs.readFileSync(info, 'utf8')) as { size: number };
-        json.size = bytes.length;
-        fs.writeFileSync(info, JSON.stringify(json));
-      }
-      const png = fs.readFileSync(fx.png);
-      fs.writeFileSync(
-        path.join(dataDir, 'uploads', ids[1]!),
-        Buffer.concat([png, Buffer.alloc(Math.max(0, bad.length - png.length))]).subarray(0, bad.length),
-      );
+      // Make both complete (offset == length), as if the crash hit between the last byte and the finish.
+      await query(db.url, 'UPDATE uploads SET upload_length = upload_offset WHERE id = ANY($1)', [ids]);
+      await query(db.url, 'UPDATE uploads SET media_type = NULL, storage_key = NULL WHERE id = $1', [ids[1]]);
+      expect(fs.readFileSync(uploadFile(dataDir, ids[1]!))).toEqual(bad);
       server = await startServer(config, logger);
       const rows = await query<{ id: string; status: string; recording_id: string | null }>(
         db.url,
@@ -386,7 +428,15 @@ describe.each(pgTargets())('finishing uploads after a crash on $name', (target) 
         recording_id: expect.stringMatching(/^\d+$/),
       });
       expect(rows.find((r) => r.id === ids[1])).toMatchObject({ status: 'failed', recording_id: null });
-      expect(await query(db.url, 'SELECT title FROM recordings')).toEqual([{ title: 'good' }]);
+      const recordings = await query<{ title: string; storage_key: string }>(
+        db.url,
+        'SELECT title, storage_key FROM recordings',
+      );
+      expect(recordings.map((r) => r.title)).toEqual(['good']);
+      expect(fs.readFileSync(path.join(dataDir, 'media', recordings[0]!.storage_key))).toEqual(good);
+      // The given-up upload's bytes are dropped; nothing of either is left in DATA_DIR/media/.uploads.
+      expect(uploadFiles(dataDir)).toEqual([]);
+      expect(mediaOf(dataDir, user.userId).filter((f) => f.endsWith('original.webm'))).toHaveLength(1);
     } finally {
       await server?.stop();
       await db.drop();
@@ -394,30 +444,38 @@ describe.each(pgTargets())('finishing uploads after a crash on $name', (target) 
     }
   });
 
-  it('a finish interrupted after the object was stored is redone under the same key: no orphan object', async () => {
+  it('a finish interrupted after the object was assembled is redone under the same key: no orphan object', async () => {
     const rig = await finishCrashRig(target, fx.webm);
-    const { storage, user, file, size } = rig;
+    const { storage, user, size } = rig;
     try {
-      // The crash: the process dies right after the object is stored, before the row is written.
-      await rig.uploads(rig.crashing).create('u1', user.userId, { recordingType: 'screen' }, size);
-      await expect(rig.uploads(rig.crashing).finish('u1', file, size)).rejects.toThrow('simulated crash');
+      await rig.uploads().create('u1', user.userId, { recordingType: 'screen' }, size);
+      expect(await rig.fill('u1')).toBe(size);
+      // The crash: the process dies right after the object exists under its final key, before the row.
+      await expect(rig.uploads(rig.crashing).finish('u1')).rejects.toThrow('simulated crash after assemble');
       const objectsAfterCrash = [];
       for await (const o of storage.list('')) objectsAfterCrash.push(o.key);
       expect(objectsAfterCrash).toHaveLength(1);
+      expect(fs.existsSync(rig.uploadPath('u1'))).toBe(false);
+      expect(await recordingsOf(rig.dbUrl, user.userId)).toEqual([]);
+      // Still `uploading` and complete: what start-up, housekeeping and HEAD recover.
+      expect(await rig.repo.completeButUnfinished()).toEqual(['u1']);
 
-      const { recordingId } = await rig.uploads().finish('u1', file, size);
+      const { recordingId } = await rig.uploads().finish('u1');
       const objects = [];
       for await (const o of storage.list('')) objects.push(o.key);
       expect(objects).toEqual(objectsAfterCrash);
       expect(objects[0]).toContain(`/recordings/${recordingId}/`);
-      const [row] = await query<{ storage_key: string }>(
+      const [row] = await query<{ storage_key: string; file_size: string }>(
         rig.dbUrl,
-        'SELECT storage_key FROM recordings WHERE id = $1',
+        'SELECT storage_key, file_size FROM recordings WHERE id = $1',
         [recordingId],
       );
-      expect(row!.storage_key).toBe(objects[0]);
-      // Idempotent once done: the same recording again, no second object.
-      expect(await rig.uploads().finish('u1', file, size)).toEqual({ recordingId });
+      expect(row).toEqual({ storage_key: objects[0], file_size: String(size) });
+      expect(fs.readFileSync(path.join(storage.root, objects[0]!))).toEqual(fs.readFileSync(rig.file));
+      expect(await query(rig.dbUrl, 'SELECT storage_key FROM storage_deletions')).toEqual([]);
+      // Idempotent once done: the same recording again, no second object, one processing job.
+      expect(await rig.uploads().finish('u1')).toEqual({ recordingId });
+      expect(await recordingsOf(rig.dbUrl, user.userId)).toEqual([{ id: recordingId }]);
       expect(rig.sent).toHaveLength(1);
     } finally {
       await rig.close();

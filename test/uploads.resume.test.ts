@@ -2,8 +2,8 @@
  * The "never lose a take" edges of an upload's last bytes and its finish, on a real server: a take
  * whose duration nobody can measure is kept (never its bytes deleted for it), a final PATCH cut off
  * mid-body can be retried with the same Upload-Length, a finish that failed for a moment (storage
- * down) is redone by the next HEAD or the hourly housekeeping, and an upload that is no longer
- * `uploading` never becomes a recording.
+ * down) is redone by the next HEAD or the hourly housekeeping, two finishes of one upload make one
+ * recording, and an upload that is no longer `uploading` never becomes a recording.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -11,11 +11,13 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { housekeeping } from '../src/server/jobs/housekeeping.js';
-import { createLogger } from '../src/server/logger.js';
-import { createTusServer } from '../src/server/uploads/uploads.routes.js';
-import { UploadsService } from '../src/server/uploads/uploads.service.js';
-import { LocalStorage } from '../src/server/storage/local.js';
 import type { JobQueue } from '../src/server/jobs/queue.js';
+import { drainDeletions } from '../src/server/jobs/storage-maintenance.js';
+import { createLogger } from '../src/server/logger.js';
+import { LocalStorage } from '../src/server/storage/local.js';
+import { createSinks } from '../src/server/uploads/sinks.js';
+import { UploadsRepository } from '../src/server/uploads/uploads.repository.js';
+import { UploadsService } from '../src/server/uploads/uploads.service.js';
 import { signUp, startTestServer, type TestServer } from './support/app.js';
 import { connect, pgTargets } from './support/db.js';
 import { finishCrashRig } from './support/finish-crash.js';
@@ -59,7 +61,7 @@ describe.each(pgTargets())('an upload’s last bytes and its finish on $name', (
   });
   afterAll(async () => t?.close());
 
-  it('a server-only recovery of a take whose bytes cannot be probed takes the duration its heartbeats gave, and keeps the bytes', {
+  it('a server-only recovery of an unprobeable take takes the duration its heartbeats gave, keeps the bytes', {
     timeout: 60_000,
   }, async () => {
     const u = await signUp(t.url, 'unprobed');
@@ -102,7 +104,7 @@ describe.each(pgTargets())('an upload’s last bytes and its finish on $name', (
     expect(row).toMatchObject({ status: 'completed' });
   });
 
-  it('a final PATCH cut off mid-body can be resumed with the same Upload-Length; a different one is still refused', async () => {
+  it('a final PATCH cut off mid-body resumes with the same Upload-Length; a different one is refused', async () => {
     const u = await signUp(t.url, 'cutoff');
     const api = sessionsApi(t.url, u.headers);
     const s = await api.create({ recordingType: 'screen' });
@@ -126,9 +128,15 @@ describe.each(pgTargets())('an upload’s last bytes and its finish on $name', (
         },
       });
       req.on('error', () => resolve());
-      req.on('response', (res) => (res.resume(), resolve()));
+      req.on('response', (res) => {
+        res.resume();
+        resolve();
+      });
       req.write(rest.subarray(0, Math.floor(rest.length / 2)));
-      setTimeout(() => (req.destroy(), resolve()), 500);
+      setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, 500);
     });
     await sleep(300); // the server notices the abort and releases the upload's lock
 
@@ -165,13 +173,19 @@ describe.each(pgTargets())('an upload’s last bytes and its finish on $name', (
       await api.setTake(s.id, { title });
       const up = await createDeferredUpload(t.url, u.headers, { sessionId: s.id, recordingType: 'screen' });
       const fin = await patch(up.uploadUrl, u.headers, 0, bytes, bytes.length);
-      expect(fin.status).toBe(500);
+      // All bytes stored (in DATA_DIR/media/.uploads), only the move to the recording's key failed: a
+      // 503 the client may retry, and the upload stays `uploading` and complete.
+      expect(fin.status).toBe(503);
+      expect(JSON.parse(fin.body)).toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
       takes.push({ s, up });
     }
-    expect(await sql(t.dbUrl, 'SELECT status FROM uploads WHERE user_id = $1', [u.userId])).toEqual([
-      { status: 'uploading' },
-      { status: 'uploading' },
-    ]);
+    expect(
+      await sql(t.dbUrl, 'SELECT status, upload_offset, upload_length FROM uploads WHERE user_id = $1', [u.userId]),
+    ).toEqual(
+      Array(2).fill({ status: 'uploading', upload_offset: `${bytes.length}`, upload_length: `${bytes.length}` }),
+    );
+    const pending = (uploadUrl: string) => path.join(t.dataDir, 'media', '.uploads', uploadUrl.split('/').pop()!);
+    for (const { up } of takes) expect(fs.readFileSync(pending(up.uploadUrl))).toEqual(bytes);
     fs.rmSync(blocker); // storage is back
 
     const h = await headUpload(takes[0]!.up.uploadUrl, u.headers);
@@ -182,17 +196,28 @@ describe.each(pgTargets())('an upload’s last bytes and its finish on $name', (
       take: { title: 'by HEAD' },
     });
     expect(await media(t.url, u.headers, h.recordingId!)).toEqual(bytes);
-    // Its bytes leave DATA_DIR/uploads once answered; the HEAD after that finds nothing to resume.
-    expect((await headUpload(takes[0]!.up.uploadUrl, u.headers)).status).toBe(404);
+    // Its bytes left DATA_DIR/media/.uploads (they are the recording's object now); a HEAD after that
+    // answers the same: complete, with its recording, and finishes nothing twice.
+    expect(fs.existsSync(pending(takes[0]!.up.uploadUrl))).toBe(false);
+    expect(await headUpload(takes[0]!.up.uploadUrl, u.headers)).toEqual(h);
+    expect(await sql(t.dbUrl, 'SELECT id FROM recordings WHERE user_id = $1', [u.userId])).toEqual([
+      { id: h.recordingId },
+    ]);
     expect((await api.get(takes[1]!.s.id)).recordingId).toBeNull();
 
     // Nobody comes back for the second: the hourly housekeeping finishes it (as this server's workers would).
     const db = t.server.database.db;
     const logger = createLogger('silent');
     const queue = { send: async () => undefined } as unknown as JobQueue;
-    const uploads = new UploadsService(db, new LocalStorage({ dir: path.join(t.dataDir, 'media') }), queue, logger);
-    const { recoverFinished } = createTusServer({ uploads, dataDir: t.dataDir, maxUploadBytes: 1e9, logger });
-    expect(await housekeeping({ db, logger, recoverFinished })).toMatchObject({ uploadsFinished: 1 });
+    const storage = new LocalStorage({ dir: path.join(t.dataDir, 'media') });
+    const sinks = createSinks(storage, new UploadsRepository(db));
+    const uploads = new UploadsService({ db, storage, sinks, queue, logger });
+    const done = await housekeeping({
+      logger,
+      expireSignIns: async () => 0,
+      recoverFinished: () => uploads.recoverFinished(),
+    });
+    expect(done).toMatchObject({ uploadsFinished: 1 });
     const second = await api.get(takes[1]!.s.id);
     expect(second).toMatchObject({
       status: 'completed',
@@ -200,28 +225,42 @@ describe.each(pgTargets())('an upload’s last bytes and its finish on $name', (
       take: { title: 'by housekeeping' },
     });
     expect(await media(t.url, u.headers, second.recordingId!)).toEqual(bytes);
+    expect(fs.existsSync(pending(takes[1]!.up.uploadUrl))).toBe(false);
   });
 });
 
 describe.each(pgTargets())('finishing an upload that is no longer uploading on $name', (target) => {
-  it('two finishes of one upload at once (a HEAD retrying it while the PATCH’s finish runs) make one recording, no orphan object', async () => {
+  it('two finishes of one upload at once (a HEAD racing the PATCH’s finish): 1 recording, no orphan', async () => {
     const rig = await finishCrashRig(target, fx.webm);
     try {
       await rig.uploads().create('u1', rig.user.userId, { recordingType: 'screen' }, rig.size);
-      const [a, b] = await Promise.all([
-        rig.uploads().finish('u1', rig.file, rig.size),
-        rig.uploads().finish('u1', rig.file, rig.size),
-      ]);
+      expect(await rig.fill('u1')).toBe(rig.size);
+      const [a, b] = await Promise.all([rig.uploads().finish('u1'), rig.uploads().finish('u1')]);
       expect(a).toEqual(b);
-      expect(await rig.kysely.selectFrom('recordings').select('id').execute()).toEqual([{ id: a.recordingId }]);
-      // Whatever the loser stored under its own reserved id is queued for deletion, never left behind.
-      const objects = [];
-      for await (const o of rig.storage.list('')) objects.push(o.key);
+      const recordings = await rig.kysely.selectFrom('recordings').select(['id', 'storage_key']).execute();
+      expect(recordings).toEqual([{ id: a.recordingId, storage_key: expect.any(String) }]);
+      const key = recordings[0]!.storage_key!;
+      // Both finishes moved the same bytes to the same key (the one reserved at creation): one object, the
+      // recording's, and nothing left in DATA_DIR/media/.uploads.
+      const objects = async () => {
+        const out = [];
+        for await (const o of rig.storage.list('')) out.push(o.key);
+        return out;
+      };
+      expect(await objects()).toEqual([key]);
+      expect(fs.existsSync(rig.uploadPath('u1'))).toBe(false);
+      // Nothing is queued for deletion under the recording's own object: once the deletion outbox is
+      // drained, the recording still has its bytes, byte-identical.
       const queued = (await rig.kysely.selectFrom('storage_deletions').select('storage_key').execute()).map(
         (r) => r.storage_key,
       );
-      const orphans = objects.filter((k) => !k.includes(`/recordings/${a.recordingId}/`));
-      expect(orphans.every((k) => queued.some((q) => k.startsWith(q)))).toBe(true);
+      expect(
+        queued.filter((q) => key.startsWith(q)),
+        'the recording’s own object is queued for deletion',
+      ).toEqual([]);
+      await drainDeletions({ db: rig.kysely, storage: rig.storage, logger: rig.logger });
+      expect(await objects()).toEqual([key]);
+      expect(sha256(fs.readFileSync(path.join(rig.storage.root, key)))).toBe(sha256(fs.readFileSync(rig.file)));
     } finally {
       await rig.close();
     }
@@ -234,20 +273,24 @@ describe.each(pgTargets())('finishing an upload that is no longer uploading on $
       try {
         const svc = rig.uploads();
         await svc.create('u1', rig.user.userId, { recordingType: 'screen' }, rig.size);
+        // All its bytes arrived before it stopped being `uploading` (a finish would otherwise proceed).
+        expect(await rig.fill('u1')).toBe(rig.size);
         await rig.kysely
           .updateTable('uploads')
           .set({ status: status as 'terminated' })
           .where('id', '=', 'u1')
           .execute();
-        await expect(svc.finish('u1', rig.file, rig.size)).rejects.toMatchObject({
+        await expect(svc.finish('u1')).rejects.toMatchObject({
           status: 409,
           code: 'UPLOAD_NOT_FINISHABLE',
         });
+        // Nothing was moved to a recording's key, no row, no job.
         const objects = [];
         for await (const o of rig.storage.list('')) objects.push(o.key);
         expect(objects).toEqual([]);
         expect(await rig.kysely.selectFrom('recordings').select('id').execute()).toEqual([]);
         expect(rig.sent).toEqual([]);
+        expect(await rig.repo.get('u1')).toMatchObject({ status, recording_id: null });
       } finally {
         await rig.close();
       }

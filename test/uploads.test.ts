@@ -125,6 +125,7 @@ function pacedReader(file: string, bytesPerSecond: number): NonNullable<tus.Uplo
   };
 }
 
+const b64 = (s: string) => Buffer.from(s).toString('base64');
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const fileSha = (file: string) => sha256(fs.readFileSync(file));
 
@@ -154,13 +155,14 @@ async function bearer(url: string, user: { headers: Headers }): Promise<Headers>
 async function head(
   uploadUrl: string,
   headers: Headers,
-): Promise<{ status: number; offset: number | undefined; length: string | null }> {
+): Promise<{ status: number; offset: number | undefined; length: string | null; recordingId: string | null }> {
   const res = await fetch(uploadUrl, { method: 'HEAD', headers: { ...TUS, ...headers } });
   const offset = res.headers.get('upload-offset');
   return {
     status: res.status,
     offset: offset === null ? undefined : Number(offset),
     length: res.headers.get('upload-length'),
+    recordingId: res.headers.get('recording-id'),
   };
 }
 
@@ -222,9 +224,23 @@ async function uploadRow(dbUrl: string, id: string) {
   }
 }
 
-const idOf = (uploadUrl: string) => uploadUrl.split('/').pop()!;
+async function query<T>(dbUrl: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const c = await connect(dbUrl);
+  try {
+    return (await c.query(text, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
 
-/** A server of our own on a fresh database, that a test may stop and start again on the same port, DATA_DIR and database. */
+const idOf = (uploadUrl: string) => uploadUrl.split('/').pop()!;
+/** Where an unfinished upload's bytes are (local storage): DATA_DIR/media/.uploads/<id>. */
+const pendingUpload = (dataDir: string, id: string) => path.join(dataDir, 'media', '.uploads', id);
+
+/**
+ * A server of our own on a fresh database, that a test may stop and start again on the same port, DATA_DIR
+ * and database.
+ */
 async function ownServer(target: PgTarget, env: Record<string, string> = {}) {
   const db = await freshDatabase(target);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-uploads-'));
@@ -358,15 +374,18 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
     });
     expect(sha256(await media(t.url, auth, recordingId))).toBe(sha256(bytes));
 
-    // The upload is done with: row completed and linked, temporary file gone.
+    // The upload is done with: row completed and linked, its unfinished-upload file renamed away (the
+    // bytes are the recording's object now). A HEAD still answers, with the whole length and the
+    // recording, so a client that missed the last response learns its Recording-Id.
     expect(await uploadRow(t.dbUrl, idOf(url))).toMatchObject({
       status: 'completed',
       recording_id: recordingId,
       upload_length: String(bytes.length),
+      upload_offset: String(bytes.length),
       user_id: user.userId,
     });
-    expect(fs.existsSync(path.join(t.dataDir, 'uploads', idOf(url)))).toBe(false);
-    expect((await head(url, auth)).status).toBe(404);
+    expect(fs.existsSync(pendingUpload(t.dataDir, idOf(url)))).toBe(false);
+    expect(await head(url, auth)).toMatchObject({ status: 200, offset: bytes.length, recordingId });
   });
 
   it('keeps an audio take as audio/webm from the moment it is finished', async () => {
@@ -384,7 +403,7 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
     await served.arrayBuffer();
   });
 
-  it('uploads a MediaRecorder WebM with the session cookie: processing fixes its duration; sha256s of the upload and of what is stored', async () => {
+  it('uploads a MediaRecorder WebM (cookie): processing fixes its duration; sha256s of upload and stored', async () => {
     const user = await signUp(t.url, 'bob');
     const bytes = fs.readFileSync(fx.recorderWebm);
     const { recordingId } = await tusUpload(bytes, {
@@ -481,7 +500,8 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
         if (ev.type === 'url') url = ev.url;
         if (ev.type === 'error' || ev.type === 'success') throw new Error(`child ended before the kill: ${line}`);
         // Past the first chunk, and inside a chunk: the kill cuts a PATCH body.
-        if (ev.type === 'progress' && url && (sent = ev.bytesSent!) > 300 * KiB && sent % (256 * KiB) > 32 * KiB) {
+        if (ev.type === 'progress') sent = ev.bytesSent!;
+        if (ev.type === 'progress' && url && sent > 300 * KiB && sent % (256 * KiB) > 32 * KiB) {
           child.kill('SIGKILL');
           break;
         }
@@ -531,7 +551,9 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
       chunkSize: 256 * KiB,
       uploadLengthDeferred: true,
       metadata: { title: 'live', recordingType: 'screen' },
-      onChunkComplete: () => void (midway ??= fetch(up.upload.url!, { method: 'HEAD', headers: { ...TUS, ...auth } })),
+      onChunkComplete: () => {
+        midway ??= fetch(up.upload.url!, { method: 'HEAD', headers: { ...TUS, ...auth } });
+      },
     });
     const { url, recordingId } = await up.done;
     const mid = await midway!;
@@ -629,20 +651,22 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
     first.done.catch(() => undefined);
     await aborted;
     const url = first.upload.url!;
+    expect(fs.existsSync(pendingUpload(t.dataDir, idOf(url)))).toBe(true); // what the first client sent
     await tus.Upload.terminate(url, { headers: auth });
-    expect((await head(url, auth)).status).toBe(404);
+    // Gone for good: 410 Gone, not 404 (the upload existed; it can never be resumed).
+    expect((await head(url, auth)).status).toBe(410);
     const patch = await fetch(url, {
       method: 'PATCH',
       headers: { ...TUS, ...auth, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' },
       body: bytes.subarray(0, 1000),
     });
-    expect(patch.status).toBe(404);
+    expect(patch.status).toBe(410);
     await until(
       'the row to say terminated',
       async () => ((await uploadRow(t.dbUrl, idOf(url)))?.status === 'terminated' ? true : undefined),
       5000,
     );
-    expect(fs.readdirSync(path.join(t.dataDir, 'uploads')).filter((f) => f.startsWith(idOf(url)))).toEqual([]);
+    expect(fs.existsSync(pendingUpload(t.dataDir, idOf(url)))).toBe(false);
     const list = await json<{ items: unknown[] }>(`${t.url}/api/recordings`, auth);
     expect(list.body.items).toEqual([]);
   });
@@ -679,13 +703,9 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
             const t0 = Date.now();
             await own.stop();
             stopMs = Date.now() - t0;
-            offsetAtStop = fs.statSync(
-              path.join(
-                own.dataDir,
-                'uploads',
-                fs.readdirSync(path.join(own.dataDir, 'uploads')).find((f) => !f.endsWith('.json'))!,
-              ),
-            ).size;
+            // What the stopped server had committed (the row is always current; this is its only upload).
+            const [row] = await query<{ upload_offset: string }>(own.dbUrl, 'SELECT upload_offset FROM uploads');
+            offsetAtStop = Number(row!.upload_offset);
             await sleep(300); // a client retry or two hit a closed port
             await own.start();
           })();
@@ -701,7 +721,8 @@ describe.each(pgTargets())('tus uploads on $name', (target) => {
       // The client saw the outage (503 while draining, refused connections while down) and retried through it.
       expect(failures.length, failures.join(', ')).toBeGreaterThan(0);
       console.info(
-        `[${target.name}] restart: stop took ${stopMs} ms with ${inFlightAtStop} B of a PATCH in flight; client retried after: ${failures.join(', ')}`,
+        `[${target.name}] restart: stop took ${stopMs} ms with ${inFlightAtStop} B of a PATCH in flight; ` +
+          `client retried after: ${failures.join(', ')}`,
       );
       expect(new URL(url).origin).toBe(own.url);
       const rec = await json<ApiRecording>(`${own.url}/api/recordings/${recordingId}`, auth);
@@ -782,7 +803,7 @@ describe.each(pgTargets())('upload memory on $name', (target) => {
           ...TUS,
           ...auth,
           'upload-length': String(total),
-          'upload-metadata': `recordingType ${Buffer.from('screen').toString('base64')},duration ${Buffer.from('600').toString('base64')}`,
+          'upload-metadata': `recordingType ${b64('screen')},duration ${b64('600')}`,
         },
       });
       expect(created.status).toBe(201);
@@ -831,8 +852,10 @@ describe.each(pgTargets())('upload memory on $name', (target) => {
 
       const growthMb = (peak - baseline) / MiB;
       console.info(
-        `[${target.name}] ${UPLOAD_MB} MB upload in ${seconds.toFixed(1)} s (${(UPLOAD_MB / seconds).toFixed(0)} MB/s incl. copy to storage): ` +
-          `server RSS ${(baseline / MiB).toFixed(0)} MB -> peak ${(peak / MiB).toFixed(0)} MB (+${growthMb.toFixed(1)} MB)`,
+        `[${target.name}] ${UPLOAD_MB} MB upload in ${seconds.toFixed(1)} s ` +
+          `(${(UPLOAD_MB / seconds).toFixed(0)} MB/s into storage): ` +
+          `server RSS ${(baseline / MiB).toFixed(0)} MB -> peak ${(peak / MiB).toFixed(0)} MB ` +
+          `(+${growthMb.toFixed(1)} MB)`,
       );
       expect(growthMb).toBeLessThan(LIMIT_MB);
     } finally {

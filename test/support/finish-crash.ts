@@ -1,9 +1,15 @@
 /**
  * For the tests of an upload finish that a crash cut short: a migrated fresh database with one user
  * (signed up through a short-lived server, stopped again), the parts an UploadsService is built from so
- * the test drives create()/finish() itself, a storage whose put() stores the object and then throws —
- * the process dying right after — and a real WebM in DATA_DIR as the upload's bytes.
+ * the test drives create()/fill()/finish() itself, upload sinks whose assemble() makes the object exist
+ * under its final key and then throws — the process dying right after, before the recording's row —
+ * and a real WebM in DATA_DIR as the upload's bytes.
+ *
+ * fill() puts the bytes into an upload the way a PATCH does, without HTTP: through the tus DataStore
+ * (RecordingUploadStore) under a lease on the row, so the offset, hash state, sniffed type and final key
+ * are committed exactly as the server commits them.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +21,11 @@ import type { JobQueue } from '../../src/server/jobs/queue.js';
 import { createLogger, type Logger } from '../../src/server/logger.js';
 import { startServer } from '../../src/server/server.js';
 import { LocalStorage } from '../../src/server/storage/local.js';
-import type { Storage } from '../../src/server/storage/storage.js';
+import { createSinks } from '../../src/server/uploads/sinks.js';
+import type { UploadLeaseLocker } from '../../src/server/uploads/upload-lease.js';
+import type { UploadSink } from '../../src/server/uploads/upload-sink.js';
+import { RecordingUploadStore, type Sinks } from '../../src/server/uploads/upload-store.js';
+import { UploadsRepository } from '../../src/server/uploads/uploads.repository.js';
 import { UploadsService } from '../../src/server/uploads/uploads.service.js';
 import { signUp } from './app.js';
 import { freshDatabase } from './db.js';
@@ -32,17 +42,59 @@ export interface FinishCrashRig<T> {
   prepared: T;
   /** The local storage provider over DATA_DIR/media, as the server uses it. */
   storage: LocalStorage;
-  /** The same storage, but put() throws right after the object is stored. */
-  crashing: Storage;
+  repo: UploadsRepository;
+  /** The upload sinks over that storage, as the server builds them. */
+  sinks: Sinks;
+  /** The same sinks, but assemble() throws right after the object exists under its final key. */
+  crashing: Sinks;
   /** The jobs the services queued (nothing runs them). */
   sent: unknown[];
-  /** An UploadsService over these parts, as a (re)started process builds it. */
-  uploads(storage?: Storage): UploadsService;
+  /** An UploadsService over these parts (the crashing sinks, or others), as a (re)started process builds it. */
+  uploads(sinks?: Sinks): UploadsService;
+  /** Writes the whole file into the upload from offset 0, as one PATCH would; resolves to the new offset. */
+  fill(uploadId: string): Promise<number>;
+  /** Where an unfinished upload's bytes are: DATA_DIR/media/.uploads/<id>. */
+  uploadPath(uploadId: string): string;
   /** The upload's bytes on disk and their size. */
   file: string;
   size: number;
   /** Closes the pool, drops the database, removes DATA_DIR. */
   close(): Promise<void>;
+}
+
+/** Sinks whose assemble() does its work and then throws, as a process killed right after it would. */
+export function crashingAfterAssemble(sinks: Sinks): Sinks {
+  const wrap = (sink: UploadSink): UploadSink => ({
+    head: (row, size) => sink.head(row, size),
+    write: (ctx) => sink.write(ctx),
+    discard: (row) => sink.discard(row),
+    assemble: async (row) => {
+      await sink.assemble(row);
+      throw new Error('simulated crash after assemble');
+    },
+  });
+  return Object.fromEntries(Object.entries(sinks).map(([provider, sink]) => [provider, wrap(sink)])) as Sinks;
+}
+
+/**
+ * Writes `file` into the upload from `offset` through the tus DataStore, holding the upload's lease as a
+ * request would; resolves to the committed offset.
+ */
+export async function fillUpload(
+  deps: { repo: UploadsRepository; sinks: Sinks; logger: Logger },
+  uploadId: string,
+  file: string,
+  offset = 0,
+): Promise<number> {
+  const token = randomUUID();
+  if (!(await deps.repo.tryLease(uploadId, token, 60_000))) throw new Error(`upload ${uploadId} is leased`);
+  try {
+    const locker = { tokenOf: () => token } as unknown as UploadLeaseLocker;
+    const store = new RecordingUploadStore(deps.repo, locker, deps.sinks, new Map(), deps.logger);
+    return await store.write(fs.createReadStream(file, { start: offset }), uploadId, offset);
+  } finally {
+    await deps.repo.releaseLease(uploadId, token);
+  }
 }
 
 export async function finishCrashRig<T = undefined>(
@@ -76,14 +128,10 @@ export async function finishCrashRig<T = undefined>(
     }
     const logger = createLogger('silent');
     const storage = new LocalStorage({ dir: path.join(dataDir, 'media') });
+    const repo = new UploadsRepository(kysely);
+    const sinks = createSinks(storage, repo);
     const sent: unknown[] = [];
     const queue = { send: async (...args: unknown[]) => void sent.push(args) } as unknown as JobQueue;
-    const crashing: Storage = Object.assign(Object.create(storage) as Storage, {
-      put: async (...args: Parameters<Storage['put']>) => {
-        await storage.put(...args);
-        throw new Error('simulated crash after put');
-      },
-    });
     const file = path.join(dataDir, 'upload.webm');
     fs.copyFileSync(webm, file);
     const size = fs.statSync(file).size;
@@ -94,9 +142,13 @@ export async function finishCrashRig<T = undefined>(
       user,
       prepared,
       storage,
-      crashing,
+      repo,
+      sinks,
+      crashing: crashingAfterAssemble(sinks),
       sent,
-      uploads: (s = storage) => new UploadsService(kysely, s, queue, logger),
+      uploads: (s = sinks) => new UploadsService({ db: kysely, storage, sinks: s, queue, logger }),
+      fill: (uploadId) => fillUpload({ repo, sinks, logger }, uploadId, file),
+      uploadPath: (uploadId) => storage.uploadPath(uploadId),
       file,
       size,
       close,
