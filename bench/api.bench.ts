@@ -105,13 +105,15 @@ async function main(): Promise<void> {
     const visible = (
       await client.query<{ own: number; shared: number }>(
         `SELECT count(*) FILTER (WHERE user_id = $1)::int AS own,
-                count(*) FILTER (WHERE user_id <> $1 AND project_id IN (SELECT project_id FROM project_members WHERE user_id = $1))::int AS shared
+                count(*) FILTER (WHERE user_id <> $1 AND project_id IN
+                  (SELECT project_id FROM project_members WHERE user_id = $1))::int AS shared
          FROM recordings`,
         [user.userId],
       )
     ).rows[0]!;
     note(
-      `${fmtInt(loaded.rows)} recordings loaded in ${(loaded.ms / 1000).toFixed(1)} s; the benchmark user sees ${fmtInt(visible.own)} own + ${fmtInt(visible.shared)} shared`,
+      `${fmtInt(loaded.rows)} recordings loaded in ${(loaded.ms / 1000).toFixed(1)} s; ` +
+        `the benchmark user sees ${fmtInt(visible.own)} own + ${fmtInt(visible.shared)} shared`,
     );
 
     // A cursor deep in the library, from the API itself.
@@ -198,7 +200,8 @@ async function main(): Promise<void> {
     ];
     const rowsOut: string[][] = [
       [
-        `GET /api/recordings, first page (50 of ${fmtInt(visible.own + visible.shared)}). baseline: bare Fastify + the same SQL; ours: Recorder, API token, LOG_LEVEL=warn`,
+        `GET /api/recordings, first page (50 of ${fmtInt(visible.own + visible.shared)}). ` +
+          'baseline: bare Fastify + the same SQL; ours: Recorder, API token, LOG_LEVEL=warn',
       ],
       ...section(oursFirst, bareFirst),
       [`GET /api/recordings, page ${PAGE} (keyset cursor from the API)`],
@@ -207,10 +210,13 @@ async function main(): Promise<void> {
       ...section(oursInfo, bareFirst),
     ];
     console.log(
-      `\nRecorder API benchmark — ${version.split(',')[0]} (${target.server}), node ${process.version}, ${os.cpus().length} CPUs`,
+      `\nRecorder API benchmark — ${version.split(',')[0]} (${target.server}), ` +
+        `node ${process.version}, ${os.cpus().length} CPUs`,
     );
     console.log(
-      `${fmtInt(seeded.users + 1)} users, ${fmtInt(seeded.projects)} projects, ${fmtInt(loaded.rows)} recordings; autocannon ${CONNECTIONS} connections x ${SECONDS} s (after ${WARMUP_SECONDS} s warm-up), servers in their own processes, pg pool 10 each\n`,
+      `${fmtInt(seeded.users + 1)} users, ${fmtInt(seeded.projects)} projects, ${fmtInt(loaded.rows)} recordings; ` +
+        `autocannon ${CONNECTIONS} connections x ${SECONDS} s (after ${WARMUP_SECONDS} s warm-up), ` +
+        'servers in their own processes, pg pool 10 each\n',
     );
     console.log(formatTable(['', 'baseline', 'ours', 'ours/baseline'], rowsOut));
     console.log('\nThe library query (EXPLAIN ANALYZE, one run each, idle server):');

@@ -59,7 +59,8 @@ async function main(): Promise<void> {
     const settings = Object.fromEntries(
       (
         await client.query<{ name: string; setting: string; unit: string | null }>(
-          `SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'work_mem', 'maintenance_work_mem', 'max_parallel_workers_per_gather', 'fsync', 'synchronous_commit', 'max_wal_size')`,
+          `SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'work_mem',
+             'maintenance_work_mem', 'max_parallel_workers_per_gather', 'fsync', 'synchronous_commit', 'max_wal_size')`,
         )
       ).rows.map((s) => [s.name, s.unit ? `${s.setting} (${s.unit})` : s.setting]),
     );
@@ -81,7 +82,8 @@ async function main(): Promise<void> {
     const shape = (
       await client.query<{ idx: number; fks: number }>(
         `SELECT (SELECT count(*)::int FROM pg_index WHERE indrelid = 'recordings'::regclass) AS idx,
-                (SELECT count(*)::int FROM pg_constraint WHERE conrelid = 'recordings'::regclass AND contype = 'f') AS fks`,
+                (SELECT count(*)::int FROM pg_constraint
+                  WHERE conrelid = 'recordings'::regclass AND contype = 'f') AS fks`,
       )
     ).rows[0]!;
     const seeded = await seedUsersAndProjects(client, ds);
@@ -119,13 +121,15 @@ async function main(): Promise<void> {
     const vacuumMs = msSince(t);
     const perUser = (
       await client.query<{ users_with: string; min: number; median: number; max: number; table_bytes: string }>(
-        `SELECT count(*) AS users_with, min(n) AS min, percentile_disc(0.5) WITHIN GROUP (ORDER BY n) AS median, max(n) AS max,
+        `SELECT count(*) AS users_with, min(n) AS min,
+                percentile_disc(0.5) WITHIN GROUP (ORDER BY n) AS median, max(n) AS max,
                 pg_table_size('recordings') AS table_bytes
          FROM (SELECT count(*)::int AS n FROM recordings GROUP BY user_id) c`,
       )
     ).rows[0]!;
     note(
-      `per user: min ${perUser.min}, median ${perUser.median}, max ${perUser.max} recordings; table ${fmtMb(Number(perUser.table_bytes))}`,
+      `per user: min ${perUser.min}, median ${perUser.median}, max ${perUser.max} recordings; ` +
+        `table ${fmtMb(Number(perUser.table_bytes))}`,
     );
 
     // Library page: baseline without any idx_recordings_* index, then with migration 0003's.
@@ -173,22 +177,26 @@ async function main(): Promise<void> {
     const n = (r: LibraryResult) => `${r.all.n}${r.timeBounded ? ' (time-bounded)' : ''}`;
     const rows: string[][] = [
       [
-        `Load ${fmtInt(INSERT_ROWS)}-row slice into empty recordings (${shape.idx} indexes + ${shape.fks} FKs). baseline: multi-row INSERT, ${INSERT_BATCH} rows/stmt; ours: COPY FROM STDIN`,
+        `Load ${fmtInt(INSERT_ROWS)}-row slice into empty recordings (${shape.idx} indexes + ${shape.fks} FKs). ` +
+          `baseline: multi-row INSERT, ${INSERT_BATCH} rows/stmt; ours: COPY FROM STDIN`,
       ],
       ['  rows/s', fmtInt(insertLoad.rowsPerSec), fmtInt(copySlice.rowsPerSec)],
       ['  seconds', (insertLoad.ms / 1000).toFixed(1), (copySlice.ms / 1000).toFixed(1)],
       [
-        `  full load, COPY only: ${fmtInt(copyFull.rows)} rows in ${(copyFull.ms / 1000).toFixed(1)} s = ${fmtInt(copyFull.rowsPerSec)} rows/s`,
+        `  full load, COPY only: ${fmtInt(copyFull.rows)} rows in ${(copyFull.ms / 1000).toFixed(1)} s = ` +
+          `${fmtInt(copyFull.rowsPerSec)} rows/s`,
       ],
       [
-        `Library page (keyset, LIMIT 50). baseline: no idx_recordings_* indexes; ours: the ${indexes.length} from ${indexFiles.map((f) => f.slice(0, 4)).join(' + ')}`,
+        'Library page (keyset, LIMIT 50). baseline: no idx_recordings_* indexes; ' +
+          `ours: the ${indexes.length} from ${indexFiles.map((f) => f.slice(0, 4)).join(' + ')}`,
       ],
       ['  queries', n(libBase), n(libOurs)],
       ['  first page p50 / p95 ms', pq(libBase.first), pq(libOurs.first)],
       ['  next page p50 / p95 ms', pq(libBase.next), pq(libOurs.next)],
       ['  all pages p50 / p95 ms', pq(libBase.all), pq(libOurs.all)],
       [
-        `user_id lookups, modes interleaved over ${ROUNDS} rounds. baseline: spec (+ idx_recordings_user_id); ours: schema as is (user_id leads idx_recordings_user_created and _user_type)`,
+        `user_id lookups, modes interleaved over ${ROUNDS} rounds. baseline: spec (+ idx_recordings_user_id); ` +
+          'ours: schema as is (user_id leads idx_recordings_user_created and _user_type)',
       ],
       ['  count(*) WHERE user_id p50 / p95 ms', pq(userIdx.spec.count), pq(userIdx.ours.count)],
       ['  SELECT id WHERE user_id p50 / p95 ms', pq(userIdx.spec.ids), pq(userIdx.ours.ids)],
@@ -205,7 +213,8 @@ async function main(): Promise<void> {
         fmtMb(userIdx.sizes.userCreatedBytes + userIdx.sizes.userTypeBytes),
       ],
       [
-        'Index on recordings(title) built under a single-row insert loop. baseline: CREATE INDEX; ours: CREATE INDEX CONCURRENTLY',
+        'Index on recordings(title) built under a single-row insert loop. ' +
+          'baseline: CREATE INDEX; ours: CREATE INDEX CONCURRENTLY',
       ],
       ['  build s', (plain.buildMs / 1000).toFixed(1), (conc.buildMs / 1000).toFixed(1)],
       [
@@ -228,7 +237,9 @@ async function main(): Promise<void> {
 
     console.log(`\nRecorder DB benchmark — ${version.split(',')[0]} (${target.server}), node ${process.version}`);
     console.log(
-      `${fmtInt(seeded.users)} users, ${fmtInt(seeded.projects)} projects, ${fmtInt(copyFull.rows)} recordings (per user min ${perUser.min} / median ${perUser.median} / max ${perUser.max}), table ${fmtMb(Number(perUser.table_bytes))}\n`,
+      `${fmtInt(seeded.users)} users, ${fmtInt(seeded.projects)} projects, ${fmtInt(copyFull.rows)} recordings ` +
+        `(per user min ${perUser.min} / median ${perUser.median} / max ${perUser.max}), ` +
+        `table ${fmtMb(Number(perUser.table_bytes))}\n`,
     );
     console.log(formatTable(['', 'baseline', 'ours'], rows));
     console.log('\nPlans (EXPLAIN ANALYZE, one query each):');
@@ -243,11 +254,16 @@ async function main(): Promise<void> {
     console.log(`  SELECT id by user, composite only:  ${userIdx.ours.plans.ids.plan}`);
     console.log(`  SELECT id by user, + user_id index: ${userIdx.spec.plans.ids.plan}`);
     console.log(
-      `  index sizes: idx_recordings_user_created ${fmtMb(userIdx.sizes.userCreatedBytes)}, idx_recordings_user_type ${fmtMb(userIdx.sizes.userTypeBytes)}, idx_recordings_user_id ${fmtMb(userIdx.sizes.userIdBytes)} (built in ${(userIdx.userIdBuildMs / 1000).toFixed(1)} s); table ${fmtMb(userIdx.sizes.tableBytes)}`,
+      `  index sizes: idx_recordings_user_created ${fmtMb(userIdx.sizes.userCreatedBytes)}, ` +
+        `idx_recordings_user_type ${fmtMb(userIdx.sizes.userTypeBytes)}, ` +
+        `idx_recordings_user_id ${fmtMb(userIdx.sizes.userIdBytes)} ` +
+        `(built in ${(userIdx.userIdBuildMs / 1000).toFixed(1)} s); table ${fmtMb(userIdx.sizes.tableBytes)}`,
     );
     console.log(`\nVerdict on idx_recordings_user_id: ${userIdx.verdict}`);
     console.log(
-      `Index builds valid: plain ${plain.valid}, concurrent ${conc.valid}. Recreating the ${indexes.length} recordings indexes took ${(recreateMs / 1000).toFixed(1)} s; VACUUM ANALYZE ${(vacuumMs / 1000).toFixed(1)} s.`,
+      `Index builds valid: plain ${plain.valid}, concurrent ${conc.valid}. ` +
+        `Recreating the ${indexes.length} recordings indexes took ${(recreateMs / 1000).toFixed(1)} s; ` +
+        `VACUUM ANALYZE ${(vacuumMs / 1000).toFixed(1)} s.`,
     );
     console.log(`Runtime ${(runtimeMs / 1000).toFixed(1)} s. Results: ${path.relative(process.cwd(), RESULTS)}`);
 
@@ -278,7 +294,9 @@ async function main(): Promise<void> {
         tableBytes: Number(perUser.table_bytes),
       },
       load: {
-        note: `multi-row INSERT measured on a ${INSERT_ROWS}-row slice; COPY on the same slice and on all ${copyFull.rows} rows; each into an empty recordings table with its indexes and foreign keys`,
+        note:
+          `multi-row INSERT measured on a ${INSERT_ROWS}-row slice; COPY on the same slice and on all ` +
+          `${copyFull.rows} rows; each into an empty recordings table with its indexes and foreign keys`,
         multiRowInsertSlice: insertLoad,
         copySlice,
         copyFull,

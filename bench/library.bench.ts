@@ -37,19 +37,18 @@ import { CHROMIUM } from '../test/support/browser.js';
 import { ROOT, signUpAccount, startChildServer } from './lib/child-server.js';
 import { cleanupOnExit } from './lib/cleanup.js';
 import { copyRows, recordingColumns, recordingRows, userId, type Dataset, type Row } from './lib/data.js';
+import { call, initScript, MAKE_JPEG, NAV_LOAD_MS, SCROLL_TO, WAIT_LOADED, TIME_API } from './lib/library-page.js';
 import {
-  call,
-  initScript,
-  MAKE_JPEG,
-  NAV_LOAD_MS,
-  SCROLL_TO,
-  WAIT_LOADED,
-  TIME_API,
-  type LoadTimings,
-} from './lib/library-page.js';
+  type BlankSample,
+  type LoadSample,
+  printReport,
+  profileLoad,
+  type Samples,
+  summarizeSamples,
+} from './lib/library-report.js';
 import { machine, runBench, writeResults } from './lib/report.js';
 import { connect, openTarget } from './lib/server.js';
-import { envInt, fmtInt, fmtMb, fmtMs, formatTable, msSince, note, now, summarize, type Summary } from './lib/stats.js';
+import { envInt, fmtInt, fmtMs, msSince, note, now } from './lib/stats.js';
 
 const ROWS = envInt('BENCH_LIBRARY_ROWS', 10_000);
 const SMALL = envInt('BENCH_LIBRARY_SMALL', 100);
@@ -57,7 +56,6 @@ const REPS = envInt('BENCH_LIBRARY_REPS', 10);
 /** The app's page size (useLibrary's PAGE); checked against the app's first request. */
 const PAGE = 50;
 const SCROLL_PAGES = 10;
-const THUMB_SHARE = 0.8;
 const SEED = 20240604;
 const RESULTS = path.resolve(import.meta.dirname, 'results/library.json');
 const SCREENSHOT = path.join(ROOT, 'test-results/bench-library.png');
@@ -112,48 +110,6 @@ function* rowsFor(ds: Dataset, uid: string, count: number, seed: number): Genera
   }
 }
 
-interface LoadSample extends LoadTimings {
-  scroll?: { ms: number; cards: number; elements: number; images: number; longTasks: LoadTimings['longTasks'] };
-  metrics?: Record<string, number>;
-}
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
-  hitCount?: number;
-}
-
-/** BENCH_LIBRARY_PROFILE=1: a V8 CPU profile of one library load, top self times (for finding what is slow). */
-async function profileLoad(context: BrowserContext, url: string): Promise<string> {
-  const p = await context.newPage();
-  try {
-    const cdp = await context.newCDPSession(p);
-    await cdp.send('Profiler.enable');
-    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
-    await cdp.send('Profiler.start');
-    await p.goto(`${url}/`, { waitUntil: 'commit' });
-    await p.evaluate(call(WAIT_LOADED, 60_000));
-    const { profile } = (await cdp.send('Profiler.stop')) as unknown as {
-      profile: { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[] };
-    };
-    const us = (profile.endTime - profile.startTime) / profile.samples.length;
-    const self = new Map<string, number>();
-    for (const n of profile.nodes) {
-      const f = n.callFrame;
-      const where = f.url ? `${f.url.split('/').pop()}:${f.lineNumber + 1}:${f.columnNumber + 1}` : '';
-      const k = `${f.functionName || '(anonymous)'} ${where}`;
-      self.set(k, (self.get(k) ?? 0) + (n.hitCount ?? 0) * us);
-    }
-    return [...self]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 25)
-      .map(([k, v]) => `  ${fmtMs(v / 1000).padStart(7)} ms  ${k}`)
-      .join('\n');
-  } finally {
-    await p.close();
-  }
-}
-
 async function main(): Promise<void> {
   const started = now();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-bench-library-'));
@@ -168,7 +124,8 @@ async function main(): Promise<void> {
     const blankFile = path.join(build.outDir, blankName);
     fs.writeFileSync(
       blankFile,
-      '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>bench-blank</title></head><body></body></html>\n',
+      '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>bench-blank</title></head>' +
+        '<body></body></html>\n',
     );
     cleanups.push({ what: `delete ${blankFile}`, run: () => fs.promises.rm(blankFile, { force: true }) });
 
@@ -246,7 +203,8 @@ async function main(): Promise<void> {
     }
     await client.query('VACUUM (ANALYZE) recordings');
     note(
-      `${fmtInt(loadedBig.rows)} + ${fmtInt(loadedSmall.rows)} recordings loaded; thumbnails: ${thumbs.big} + ${thumbs.small} rows, JPEG ${jpeg.length} bytes`,
+      `${fmtInt(loadedBig.rows)} + ${fmtInt(loadedSmall.rows)} recordings loaded; ` +
+        `thumbnails: ${thumbs.big} + ${thumbs.small} rows, JPEG ${jpeg.length} bytes`,
     );
 
     for (const a of [big, small]) {
@@ -290,7 +248,7 @@ async function main(): Promise<void> {
       s.metrics = Object.fromEntries(metrics.map((m) => [m.name, m.value]));
       await cdp.detach();
     };
-    const blankLoad = async (): Promise<{ loadMs: number; apiMs: number }> => {
+    const blankLoad = async (): Promise<BlankSample> => {
       const p = watch(await big.context!.newPage());
       try {
         await p.goto(`${server.url}/${blankName}`, { waitUntil: 'load' });
@@ -312,17 +270,15 @@ async function main(): Promise<void> {
     // the machine's background load hits them alike.
     note('cold round (first visit)');
     const cold = { blank: await blankLoad(), big: await libraryLoad(big), small: await libraryLoad(small) };
-    const samples = {
-      blank: [] as { loadMs: number; apiMs: number }[],
-      big: [] as LoadSample[],
-      small: [] as LoadSample[],
-    };
+    const samples: Samples = { blank: [], big: [], small: [] };
     for (let i = 0; i < REPS; i++) {
       samples.blank.push(await blankLoad());
       samples.big.push(await libraryLoad(big, scrollAndMeasure));
       samples.small.push(await libraryLoad(small));
+      const [bigRun, smallRun] = [samples.big[i]!, samples.small[i]!];
       note(
-        `round ${i + 1}/${REPS}: first card ${fmtMs(samples.big[i]!.firstCard!)} ms (${fmtInt(ROWS)}) / ${fmtMs(samples.small[i]!.firstCard!)} ms (${fmtInt(SMALL)}), scroll ${fmtMs(samples.big[i]!.scroll!.ms)} ms`,
+        `round ${i + 1}/${REPS}: first card ${fmtMs(bigRun.firstCard!)} ms (${fmtInt(ROWS)}) / ` +
+          `${fmtMs(smallRun.firstCard!)} ms (${fmtInt(SMALL)}), scroll ${fmtMs(bigRun.scroll!.ms)} ms`,
       );
     }
     if (process.env.BENCH_LIBRARY_PROFILE)
@@ -330,87 +286,28 @@ async function main(): Promise<void> {
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await libraryLoad(big, (p) => p.screenshot({ path: SCREENSHOT }).then(() => undefined));
 
-    const S = (xs: number[]) => summarize(xs);
-    const stat = (xs: LoadSample[], f: (s: LoadSample) => number | null | undefined) =>
-      S(xs.map(f).filter((v): v is number => typeof v === 'number'));
-    const r = {
-      firstCardDom: stat(samples.big, (s) => s.firstCardDom),
-      firstCard: stat(samples.big, (s) => s.firstCard),
-      firstPage: stat(samples.big, (s) => s.firstPage),
-      thumbs: stat(samples.big, (s) => s.thumbs),
-      fcp: stat(samples.big, (s) => s.fcp),
-      lcp: stat(samples.big, (s) => s.lcp),
-      api: S(samples.blank.map((b) => b.apiMs)),
-      blank: S(samples.blank.map((b) => b.loadMs)),
-      scroll: stat(samples.big, (s) => s.scroll?.ms),
-      smallFirstCardDom: stat(samples.small, (s) => s.firstCardDom),
-      smallFirstCard: stat(samples.small, (s) => s.firstCard),
-      smallFirstPage: stat(samples.small, (s) => s.firstPage),
-    };
+    const r = summarizeSamples(samples);
     const last = samples.big[samples.big.length - 1]!;
     const m = last.metrics!;
-    const x = (a: number, b: number) => `${(a / b).toFixed(1)}x`;
-    const row = (label: string, s: Summary, vs?: Summary) => [
-      label,
-      fmtMs(s.p50),
-      fmtMs(s.p95),
-      vs ? x(s.p50, vs.p50) : '',
-    ];
     const runtimeMs = msSince(started);
-
+    printReport({
+      title: `Chromium headless 1280x800, ${version.split(',')[0]} (${target.server})`,
+      config: {
+        rows: ROWS,
+        small: SMALL,
+        reps: REPS,
+        page: PAGE,
+        scrollPages: SCROLL_PAGES,
+        thumbnailRows: thumbs.big!,
+      },
+      r,
+      samples,
+      cold,
+      problems,
+    });
     console.log(
-      `\nRecorder library page benchmark — Chromium headless 1280x800, ${version.split(',')[0]} (${target.server}), node ${process.version}, ${os.cpus().length} CPUs`,
-    );
-    console.log(
-      `${fmtInt(ROWS)} recordings (${fmtInt(thumbs.big!)} with a thumbnail) vs ${fmtInt(SMALL)}; ${REPS} warm rounds (fresh tab each, HTTP cache warm), times from navigation start\n`,
-    );
-    console.log(
-      formatTable(
-        ['', 'p50 ms', 'p95 ms', 'p50 vs blank page'],
-        [
-          [`Library, ${fmtInt(ROWS)} recordings`],
-          row('  first card in the DOM', r.firstCardDom, r.blank),
-          row('  first card painted', r.firstCard, r.blank),
-          row(`  first page (${PAGE} cards) painted`, r.firstPage, r.blank),
-          row('  + thumbnails in view loaded', r.thumbs, r.blank),
-          row('  first contentful paint', r.fcp, r.blank),
-          row(`  scroll ${SCROLL_PAGES} more pages (to ${PAGE * (1 + SCROLL_PAGES)} cards)`, r.scroll),
-          [`Library, ${fmtInt(SMALL)} recordings (same server, interleaved)`],
-          row('  first card in the DOM', r.smallFirstCardDom, r.blank),
-          row('  first card painted', r.smallFirstCard, r.blank),
-          row(`  first page (${PAGE} cards) painted`, r.smallFirstPage, r.blank),
-          ['Baselines (same server, same browser, same run)'],
-          row(`  API only: GET /api/recordings?limit=${PAGE} from the page`, r.api),
-          row('  blank static page: navigation -> load end', r.blank),
-        ],
-      ),
-    );
-    console.log(
-      `\nFirst card: ${fmtMs(r.firstCard.p50)} ms p50 = ${x(r.firstCard.p50, r.api.p50)} the API-only request, ${x(r.firstCard.p50, r.blank.p50)} the blank page; ${fmtInt(ROWS)} vs ${fmtInt(SMALL)} recordings: ${x(r.firstCard.p50, r.smallFirstCard.p50)}`,
-    );
-    console.log(
-      `After ${SCROLL_PAGES} more pages (${last.scroll!.cards} cards): ${fmtInt(last.scroll!.elements)} elements, ${fmtInt(m.Nodes!)} DOM nodes, JS heap ${fmtMb(m.JSHeapUsedSize!)} used after GC (${fmtMb(m.JSHeapTotalSize!)} total); long tasks while scrolling: ${last.scroll!.longTasks.n} (${fmtMs(last.scroll!.longTasks.totalMs)} ms, longest ${fmtMs(last.scroll!.longTasks.maxMs)} ms)`,
-    );
-    // The waterfall of the median first-card run: what the first card waited for.
-    const median = [...samples.big].sort((a, b) => a.firstCard! - b.firstCard!)[
-      Math.floor((samples.big.length - 1) / 2)
-    ]!;
-    const between = (a: number | null, b: number | null) => `${fmtMs(a ?? NaN)}-${fmtMs(b ?? NaN)}`;
-    console.log(
-      `Median run's waterfall (ms from navigation start): HTML 0-${fmtMs(median.html ?? NaN)}, DOMContentLoaded ${fmtMs(median.domContentLoaded ?? NaN)}, FCP ${fmtMs(median.fcp ?? NaN)}, ` +
-        median.requests
-          .filter((q) => q.path.startsWith('/api/'))
-          .map((q) => `${q.path.split('?')[0]} ${between(q.start, q.end)}`)
-          .join(', ') +
-        `, first card ${fmtMs(median.firstCard!)}; long tasks ${median.longTasks.n} (${fmtMs(median.longTasks.totalMs)} ms)`,
-    );
-    console.log(
-      `Cold first visit (once): first card ${fmtMs(cold.big.firstCard!)} ms, first page ${fmtMs(cold.big.firstPage!)} ms, thumbnails ${fmtMs(cold.big.thumbs!)} ms; blank page ${fmtMs(cold.blank.loadMs)} ms`,
-    );
-    if (problems.length)
-      console.log(`\nBrowser problems (${problems.length}):\n  ${[...new Set(problems)].slice(0, 10).join('\n  ')}`);
-    console.log(
-      `\nRuntime ${(runtimeMs / 1000).toFixed(1)} s. Results: ${path.relative(process.cwd(), RESULTS)}; screenshot: ${path.relative(process.cwd(), SCREENSHOT)}`,
+      `\nRuntime ${(runtimeMs / 1000).toFixed(1)} s. Results: ${path.relative(process.cwd(), RESULTS)}; ` +
+        `screenshot: ${path.relative(process.cwd(), SCREENSHOT)}`,
     );
 
     const report = {

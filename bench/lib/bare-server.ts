@@ -30,7 +30,12 @@ const S_LIMIT = 51; // the service asks for limit + 1 to know whether there is a
 
 async function capture(cursor: boolean): Promise<{ sql: string; parameters: readonly unknown[] }> {
   let q: CompiledQuery | undefined;
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log: (e) => void (q ??= e.query) });
+  const db = new Kysely<DB>({
+    dialect: new PostgresDialect({ pool }),
+    log: (e) => {
+      q ??= e.query;
+    },
+  });
   await new RecordingsRepository(db).list({
     userId: S_USER,
     limit: S_LIMIT,

@@ -36,7 +36,8 @@ export const RECORDING_COLUMNS = [
 /** The generator's columns that the migrated recordings table has, in generator order. */
 export async function recordingColumns(client: pg.Client): Promise<string[]> {
   const { rows } = await client.query<{ c: string }>(
-    `SELECT column_name AS c FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'recordings'`,
+    `SELECT column_name AS c FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = 'recordings'`,
   );
   const have = new Set(rows.map((r) => r.c));
   return RECORDING_COLUMNS.filter((c) => have.has(c));
@@ -69,7 +70,10 @@ function picker<T>(items: Weighted<T>): (r: number) => T {
   const total = items.reduce((a, [, w]) => a + w, 0);
   return (r) => {
     let x = r * total;
-    for (const [v, w] of items) if ((x -= w) < 0) return v;
+    for (const [v, w] of items) {
+      x -= w;
+      if (x < 0) return v;
+    }
     return items[items.length - 1]![0];
   };
 }
@@ -245,7 +249,8 @@ export async function insertRows(
 ): Promise<LoadResult> {
   if (perStatement * columns.length > MAX_PARAMS) {
     throw new Error(
-      `${perStatement} rows x ${columns.length} columns exceeds the ${MAX_PARAMS}-parameter limit (max ${Math.floor(MAX_PARAMS / columns.length)} rows)`,
+      `${perStatement} rows x ${columns.length} columns exceeds the ${MAX_PARAMS}-parameter limit ` +
+        `(max ${Math.floor(MAX_PARAMS / columns.length)} rows)`,
     );
   }
   const texts = new Map<number, string>();
@@ -301,7 +306,8 @@ export async function seedUsersAndProjects(
   for (let s = 0; s < owners.length; s += 10_000) {
     const chunk = owners.slice(s, s + 10_000);
     const { rows } = await client.query<{ id: string; owner_id: string }>(
-      `INSERT INTO projects (owner_id, name) VALUES ${chunk.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ')} RETURNING id, owner_id`,
+      `INSERT INTO projects (owner_id, name)
+        VALUES ${chunk.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ')} RETURNING id, owner_id`,
       chunk.flatMap((o) => [userId(o), `Team space of User ${o}`]),
     );
     for (const p of rows) ds.projectOf[Number(p.owner_id.slice(1))] = Number(p.id);

@@ -84,16 +84,35 @@ export function initScript(pageSize: number): string {
     // load/error do not bubble, and an element's load never reaches window: capture on the document.
     document.addEventListener('load', (e) => e.target instanceof HTMLImageElement && checkThumbs(), true);
     document.addEventListener('error', (e) => e.target instanceof HTMLImageElement && checkThumbs(), true);
-    const observe = (type, fn) => { try { new PerformanceObserver((l) => l.getEntries().forEach(fn)).observe({ type, buffered: true }); } catch {} };
+    const observe = (type, fn) => {
+      try {
+        new PerformanceObserver((l) => l.getEntries().forEach(fn)).observe({ type, buffered: true });
+      } catch {}
+    };
     observe('paint', (e) => { if (e.name === 'first-contentful-paint') b.fcp = e.startTime; });
     observe('largest-contentful-paint', (e) => { b.lcp = e.startTime; });
     // Long animation frames say where a slow frame went: scripts (and which), then style/layout/paint.
     b.frames = [];
-    observe('long-animation-frame', (e) => b.frames.push({ start: e.startTime, duration: e.duration, blocking: e.blockingDuration,
-      render: e.renderStart ? e.startTime + e.duration - e.renderStart : 0, styleLayout: e.styleAndLayoutStart ? e.startTime + e.duration - e.styleAndLayoutStart : 0,
-      scripts: e.scripts.map((s) => ({ what: (s.sourceFunctionName || s.invoker) + ' ' + s.sourceURL.split('/').pop() + ':' + s.sourceCharPosition, ms: s.duration, forcedLayout: s.forcedStyleAndLayoutDuration })) }));
+    const end = (e) => e.startTime + e.duration;
+    observe('long-animation-frame', (e) => b.frames.push({
+      start: e.startTime,
+      duration: e.duration,
+      blocking: e.blockingDuration,
+      render: e.renderStart ? end(e) - e.renderStart : 0,
+      styleLayout: e.styleAndLayoutStart ? end(e) - e.styleAndLayoutStart : 0,
+      scripts: e.scripts.map((s) => ({
+        what: (s.sourceFunctionName || s.invoker) + ' ' + s.sourceURL.split('/').pop() + ':' + s.sourceCharPosition,
+        ms: s.duration,
+        forcedLayout: s.forcedStyleAndLayoutDuration,
+      })),
+    }));
     b.longTaskList = [];
-    observe('longtask', (e) => { b.longTaskList.push([e.startTime, e.duration]); b.longTasks.n++; b.longTasks.totalMs += e.duration; b.longTasks.maxMs = Math.max(b.longTasks.maxMs, e.duration); });
+    observe('longtask', (e) => {
+      b.longTaskList.push([e.startTime, e.duration]);
+      b.longTasks.n++;
+      b.longTasks.totalMs += e.duration;
+      b.longTasks.maxMs = Math.max(b.longTasks.maxMs, e.duration);
+    });
   })();`;
 }
 
@@ -105,15 +124,25 @@ export function initScript(pageSize: number): string {
 export const WAIT_LOADED = `async (timeoutMs) => {
   const b = () => window.__libBench;
   while (!(b() && b().firstPage > 0 && b().thumbs !== null)) {
-    if (performance.now() > timeoutMs) throw new Error('library not loaded after ' + timeoutMs + ' ms: ' + JSON.stringify(b()) + ' images: ' +
-      JSON.stringify([...document.images].slice(0, 12).map((i) => [i.getAttribute('src'), i.complete, i.naturalWidth, Math.round(i.getBoundingClientRect().top)])));
+    if (performance.now() > timeoutMs) {
+      const images = [...document.images].slice(0, 12)
+        .map((i) => [i.getAttribute('src'), i.complete, i.naturalWidth, Math.round(i.getBoundingClientRect().top)]);
+      throw new Error(
+        'library not loaded after ' + timeoutMs + ' ms: ' + JSON.stringify(b()) + ' images: ' + JSON.stringify(images),
+      );
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
   const nav = performance.getEntriesByType('navigation')[0];
   // The waterfall (images left out): where the time before the first card went.
   const requests = performance.getEntriesByType('resource').filter((e) => e.initiatorType !== 'img')
     .map((e) => ({ path: new URL(e.name).pathname + new URL(e.name).search, start: e.startTime, end: e.responseEnd }));
-  return { ...JSON.parse(JSON.stringify(b())), requests, html: nav ? nav.responseEnd : null, domContentLoaded: nav ? nav.domContentLoadedEventEnd : null };
+  return {
+    ...JSON.parse(JSON.stringify(b())),
+    requests,
+    html: nav ? nav.responseEnd : null,
+    domContentLoaded: nav ? nav.domContentLoadedEventEnd : null,
+  };
 }`;
 
 /**
@@ -127,12 +156,24 @@ export const SCROLL_TO = `async ({ target, timeoutMs }) => {
     const before = count();
     window.scrollTo(0, document.documentElement.scrollHeight);
     await new Promise((resolve, reject) => {
-      const mo = new MutationObserver(() => { if (count() > before) { mo.disconnect(); clearTimeout(timer); resolve(); } });
+      const mo = new MutationObserver(() => {
+        if (count() <= before) return;
+        mo.disconnect();
+        clearTimeout(timer);
+        resolve();
+      });
       mo.observe(document.body, { childList: true, subtree: true });
-      const timer = setTimeout(() => { mo.disconnect(); reject(new Error('no new cards ' + timeoutMs + ' ms after scrolling to the bottom at ' + before + ' cards')); }, timeoutMs);
+      const timer = setTimeout(() => {
+        mo.disconnect();
+        reject(new Error('no new cards ' + timeoutMs + ' ms after scrolling to the bottom at ' + before + ' cards'));
+      }, timeoutMs);
     });
   }
-  await new Promise((r) => requestAnimationFrame(() => { const ch = new MessageChannel(); ch.port1.onmessage = r; ch.port2.postMessage(0); }));
+  await new Promise((r) => requestAnimationFrame(() => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = r;
+    ch.port2.postMessage(0);
+  }));
   const ms = performance.now() - t0;
   const lt = window.__libBench.longTaskList.filter(([start]) => start >= t0).map(([, d]) => d);
   return { ms, cards: count(), elements: document.getElementsByTagName('*').length, images: document.images.length,

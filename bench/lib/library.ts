@@ -10,8 +10,10 @@ import { msSince, now, rng, summarize, type Summary } from './stats.js';
 import { userId } from './data.js';
 
 const LISTING = 'id, title, recording_type, duration, quality, status, thumbnail_url, created_at';
-export const LIBRARY_FIRST = `SELECT ${LISTING} FROM recordings WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 50`;
-export const LIBRARY_NEXT = `SELECT ${LISTING} FROM recordings WHERE user_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT 50`;
+export const LIBRARY_FIRST = `SELECT ${LISTING} FROM recordings WHERE user_id = $1
+  ORDER BY created_at DESC, id DESC LIMIT 50`;
+export const LIBRARY_NEXT = `SELECT ${LISTING} FROM recordings WHERE user_id = $1 AND (created_at, id) < ($2, $3)
+  ORDER BY created_at DESC, id DESC LIMIT 50`;
 
 /**
  * Keyset cursors must round-trip exactly: a JS Date drops microseconds, so the benchmark's client
@@ -33,7 +35,9 @@ interface PlanNode {
 
 /** The plan as a one-line chain, e.g. "Limit > Incremental Sort > Index Scan using idx_x on recordings". */
 export function planChain(node: PlanNode): string {
-  const self = `${node['Node Type']}${node['Index Name'] ? ` using ${node['Index Name']}` : ''}${node['Relation Name'] ? ` on ${node['Relation Name']}` : ''}`;
+  const index = node['Index Name'] ? ` using ${node['Index Name']}` : '';
+  const relation = node['Relation Name'] ? ` on ${node['Relation Name']}` : '';
+  const self = `${node['Node Type']}${index}${relation}`;
   const kids = (node.Plans ?? []).map(planChain);
   if (!kids.length) return self;
   return kids.length === 1 ? `${self} > ${kids[0]}` : `${self} > [${kids.join(' ; ')}]`;
@@ -71,7 +75,9 @@ export interface RecordingIndexes {
  */
 export async function recordingIndexes(client: pg.Client): Promise<RecordingIndexes> {
   const { rows } = await client.query<IndexDef>(
-    `SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'recordings' AND indexname LIKE 'idx\\_recordings\\_%' ORDER BY indexname`,
+    `SELECT indexname AS name, indexdef AS def FROM pg_indexes
+      WHERE schemaname = current_schema() AND tablename = 'recordings' AND indexname LIKE 'idx\\_recordings\\_%'
+      ORDER BY indexname`,
   );
   const declared = new Map<string, string>();
   for (const file of fs

@@ -66,7 +66,8 @@ export class Progress {
 
   private line(n: number): string {
     const s = msSince(this.t0) / 1000;
-    return `${this.label}: ${fmtInt(n)}/${fmtInt(this.total)} rows, ${fmtInt(n / Math.max(s, 1e-9))} rows/s, ${s.toFixed(1)} s`;
+    const rate = fmtInt(n / Math.max(s, 1e-9));
+    return `${this.label}: ${fmtInt(n)}/${fmtInt(this.total)} rows, ${rate} rows/s, ${s.toFixed(1)} s`;
   }
 
   update(n: number): void {

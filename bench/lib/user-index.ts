@@ -218,18 +218,23 @@ export async function runUserIndex(client: pg.Client, ds: Dataset, o: UserIndexO
   const helped = gains.filter((g) => g.wins >= ROUNDS - 1 && g.spec < g.ours * 0.8 && g.ours - g.spec > 0.05);
   const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
   const walPct = ((spec.insertWalBytesPerRow - ours.insertWalBytesPerRow) / ours.insertWalBytesPerRow) * 100;
-  const inserts = `+${walPct.toFixed(0)}% WAL per inserted row, ${ours.insertWalBytesPerRow} -> ${spec.insertWalBytesPerRow} B; bulk INSERT median ${Math.round(ours.insertRowsPerSec)} vs ${Math.round(spec.insertRowsPerSec)} rows/s`;
+  const inserts =
+    `+${walPct.toFixed(0)}% WAL per inserted row, ${ours.insertWalBytesPerRow} -> ${spec.insertWalBytesPerRow} B; ` +
+    `bulk INSERT median ${Math.round(ours.insertRowsPerSec)} vs ${Math.round(spec.insertRowsPerSec)} rows/s`;
   const keepOut = helped.length === 0;
   const used = [
     ...new Set(
       [ours.plans.count.plan, ours.plans.ids.plan].flatMap((p) => [...p.matchAll(/using (\w+)/g)].map((m) => m[1]!)),
     ),
   ].join(', ');
+  const p50s = (g: (typeof gains)[number]) => `${g.ours.toFixed(2)} vs ${g.spec.toFixed(2)} ms`;
+  const noise = gains.map((g) => `${g.k} ${p50s(g)}, extra index >=10% faster in ${g.wins}/${ROUNDS} rounds`);
+  const faster = helped.map((g) => `${g.k} (p50 ${p50s(g).replace(' vs ', ' -> ')}, ${g.wins}/${ROUNDS} rounds)`);
   const verdict = keepOut
-    ? `keep idx_recordings_user_id out: without it the planner serves user_id lookups from ${used}, within noise of the extra index ` +
-      `(p50 ${gains.map((g) => `${g.k} ${g.ours.toFixed(2)} vs ${g.spec.toFixed(2)} ms, extra index >=10% faster in ${g.wins}/${ROUNDS} rounds`).join('; ')}); it would cost ` +
+    ? `keep idx_recordings_user_id out: without it the planner serves user_id lookups from ${used}, ` +
+      `within noise of the extra index (p50 ${noise.join('; ')}); it would cost ` +
       `${mb(userIdBytes)} and one more index write per inserted row (${inserts})`
-    : `idx_recordings_user_id measurably speeds up ${helped.map((g) => `${g.k} (p50 ${g.ours.toFixed(2)} -> ${g.spec.toFixed(2)} ms, ${g.wins}/${ROUNDS} rounds)`).join(', ')} ` +
+    : `idx_recordings_user_id measurably speeds up ${faster.join(', ')} ` +
       `for ${mb(userIdBytes)} (${inserts}): reconsider leaving it out`;
   return { ours, spec, sizes, userIdBuildMs, insertRows: o.insertRows, verdict, keepOut };
 }
