@@ -7,8 +7,9 @@
 import { ApiError } from './api.ts';
 import type { LiveTake, TakeStatus } from './live-take.ts';
 import { isUploadRefused, type UploadRefusal } from './refusal.ts';
-import type { Sessions } from './sessions.ts';
+import type { Sessions, TakeDetails } from './sessions.ts';
 import { defaultTitle } from './take-names.ts';
+import type { LinkInfo } from './take-session.ts';
 import type { LocalTake } from './take-store.ts';
 
 export interface KeepDetails {
@@ -35,28 +36,10 @@ const isGone = (err: unknown) =>
     (err.code === 'SESSION_CLOSED' && !(err.details as { recordingId?: string } | undefined)?.recordingId));
 
 export async function keepOnServer(t: LiveTake, o: ServerKeepOptions): Promise<ServerKeepOutcome> {
-  const d = o.details;
   const info = { mode: t.take.mode, quality: t.take.quality, projectId: t.take.projectId ?? null };
   await t.link(info);
-  // Create refused the take's project: it is set here (the user's choice at keep, else the take's).
-  const projectId = d.projectId !== undefined ? d.projectId : t.projectDropped ? (t.take.projectId ?? null) : undefined;
-  const patch = () =>
-    o.sessions.update(t.take.sessionId!, {
-      title: d.title,
-      ...(d.description !== undefined ? { description: d.description } : {}),
-      ...(projectId !== undefined ? { projectId } : {}),
-      ...(t.take.durationMs >= 1 ? { durationMs: Math.round(t.take.durationMs) } : {}),
-      ...(d.metadata ? { metadata: d.metadata } : {}),
-    });
-  let startedOver = false;
-  const startOver = async (err: unknown) => {
-    // With every byte still here, the take becomes a new session + upload instead of being lost.
-    // Once: a second refusal is real.
-    if (startedOver || !t.allBytesLocal) throw err;
-    startedOver = true;
-    await t.startOver(info);
-    await t.persist(patch);
-  };
+  const patch = () => o.sessions.update(t.take.sessionId!, detailsPatch(t, o.details));
+  const startOver = startOverOnce(t, info, patch);
   await t.persist(patch).catch(async (err: unknown) => {
     if (isGone(err)) return startOver(err);
     // The server finished this take already (a page died after the final PATCH, before its answer).
@@ -64,18 +47,44 @@ export async function keepOnServer(t: LiveTake, o: ServerKeepOptions): Promise<S
     // learn its id (the upload's HEAD finds it gone and asks the session) and verify.
     if (!(err instanceof ApiError && err.code === 'SESSION_CLOSED')) throw err;
   });
-  const finish = () => finalize(t, o);
   try {
-    return await finish().catch(async (err: unknown) => {
+    return await finalize(t, o).catch(async (err: unknown) => {
       if (!isGone(err)) throw err;
       await startOver(err);
-      return finish();
+      return finalize(t, o);
     });
   } catch (err) {
     if (!isUploadRefused(err)) throw err;
     await t.noteRefusal(err.refusal);
     return { refused: err.refusal };
   }
+}
+
+/** What keep's PATCH /api/sessions/:id sends: the details, and the duration when it is known. */
+function detailsPatch(t: LiveTake, d: KeepDetails): TakeDetails {
+  // Create refused the take's project: it is set here (the user's choice at keep, else the take's).
+  const projectId = d.projectId !== undefined ? d.projectId : t.projectDropped ? (t.take.projectId ?? null) : undefined;
+  return {
+    title: d.title,
+    ...(d.description !== undefined ? { description: d.description } : {}),
+    ...(projectId !== undefined ? { projectId } : {}),
+    ...(t.take.durationMs >= 1 ? { durationMs: Math.round(t.take.durationMs) } : {}),
+    ...(d.metadata ? { metadata: d.metadata } : {}),
+  };
+}
+
+/**
+ * The session was thrown away elsewhere: with every byte still here, the take becomes a new session +
+ * upload instead of being lost, and gets its details again. Once: a second refusal is real.
+ */
+function startOverOnce(t: LiveTake, info: LinkInfo, patch: () => Promise<unknown>): (err: unknown) => Promise<void> {
+  let startedOver = false;
+  return async (err) => {
+    if (startedOver || !t.allBytesLocal) throw err;
+    startedOver = true;
+    await t.startOver(info);
+    await t.persist(patch);
+  };
 }
 
 /** Declares the take complete (the next PATCH carries Upload-Length) and waits for its recording. */
