@@ -25,6 +25,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createLogger } from '../src/server/logger.js';
+import { ensureWebBuild } from '../src/server/web/build.js';
 import { type Cluster, startCluster } from '../test/support/cluster.js';
 import { apiUser, peakRssDuring } from './lib/child-server.js';
 import { cleanupOnExit } from './lib/cleanup.js';
@@ -169,6 +171,8 @@ async function main(): Promise<void> {
   try {
     const target = await openTarget();
     cleanups.push({ what: 'bench database', run: () => target.cleanup() });
+    // Built here, once: a server that had to build it at start would begin the runs with Vite's memory.
+    await ensureWebBuild({ logger: createLogger('warn') });
     note(`writing the source files (${SIZE_MB} MiB, ${CONCURRENT_MB} MiB)`);
     const src: Sources = {
       warmup: await makeSource(work, 'warmup.webm', MiB),

@@ -78,7 +78,11 @@ function killHalfway(body: SizedStream, kill: () => Promise<void>): SizedStream 
       passed += piece.length;
       if (fired || passed < body.size / 2) return done(null, piece);
       fired = true;
-      kill().then(() => done(null, piece), done);
+      // The rest of the body has nowhere to go: its file stream is closed rather than left open.
+      kill().then(() => {
+        done(null, piece);
+        body.destroy();
+      }, done);
     },
   });
   body.on('error', (err) => out.destroy(err));

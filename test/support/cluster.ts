@@ -60,7 +60,10 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
-async function startS3(opts: ClusterOptions): Promise<{ info: S3Info; stop(): Promise<void> } | undefined> {
+type S3Handle = { info: S3Info; stop(): Promise<void> };
+type StartServer = (i: number, port?: number) => Promise<ChildServer>;
+
+async function startS3(opts: ClusterOptions): Promise<S3Handle | undefined> {
   if (opts.provider !== 's3') return undefined;
   if (opts.s3) return { info: opts.s3, stop: async () => undefined };
   const { stop, ...info } = await startS3rver('recorder-cluster');
@@ -76,77 +79,89 @@ async function startAll(starts: Promise<ChildServer>[]): Promise<ChildServer[]> 
   throw failed.reason;
 }
 
+class ServerCluster implements Cluster {
+  readonly servers: ChildServer[] = [];
+  private readonly down = new Set<number>();
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    readonly size: number,
+    readonly databaseUrl: string,
+    readonly workDir: string,
+    private readonly dataDirs: string[],
+    private readonly s3Handle: S3Handle | undefined,
+    private readonly start: StartServer,
+  ) {}
+
+  get s3(): S3Info | undefined {
+    return this.s3Handle?.info;
+  }
+
+  process(i: number): ChildServer {
+    const s = this.servers[i];
+    if (!s) throw new RangeError(`no server ${i} in a cluster of ${this.size}`);
+    return s;
+  }
+
+  url = (i: number) => this.process(i).url;
+  pid = (i: number) => this.process(i).pid;
+  isUp = (i: number) => !this.down.has(i) && this.process(i).alive();
+
+  dataDir(i: number): string {
+    this.process(i);
+    return this.dataDirs[i]!;
+  }
+
+  async kill9(i: number): Promise<void> {
+    this.down.add(i);
+    await this.process(i).kill9();
+  }
+
+  async restart(i: number): Promise<void> {
+    const old = this.process(i);
+    this.down.add(i);
+    await old.stop();
+    this.servers[i] = await this.start(i, old.port);
+    this.down.delete(i);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all(this.servers.map((s) => s.stop()));
+      await this.s3Handle?.stop();
+      fs.rmSync(this.workDir, { recursive: true, force: true });
+    })();
+    return this.closing;
+  }
+}
+
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const size = opts.size ?? 2;
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-cluster-'));
   const shared = opts.sharedDataDir ?? opts.provider === 'local';
   const dataDirs = Array.from({ length: size }, (_, i) => path.join(workDir, shared ? 'data' : `data-${i}`));
   for (const dir of dataDirs) fs.mkdirSync(dir, { recursive: true });
-  let s3: Awaited<ReturnType<typeof startS3>>;
-  const servers: ChildServer[] = [];
-  const down = new Set<number>();
-  let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= (async () => {
-      await Promise.all(servers.map((s) => s.stop()));
-      await s3?.stop();
-      fs.rmSync(workDir, { recursive: true, force: true });
-    })());
-
+  let cluster: ServerCluster | undefined;
   try {
-    s3 = await startS3(opts);
-    const storageEnv = s3 ? s3Env(s3.info) : { STORAGE_PROVIDER: 'local' };
-    const start = (i: number, port?: number) =>
-      startChildServer({
-        name: `server-${i}`,
-        dir: workDir,
-        port,
-        env: {
-          DATABASE_URL: opts.databaseUrl,
-          DATA_DIR: dataDirs[i]!,
-          LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-          JOBS_ENABLED: 'true',
-          ...storageEnv,
-          ...opts.env,
-        },
-      });
+    const s3 = await startS3(opts);
+    const env = (i: number) => ({
+      DATABASE_URL: opts.databaseUrl,
+      DATA_DIR: dataDirs[i]!,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      JOBS_ENABLED: 'true',
+      ...(s3 ? s3Env(s3.info) : { STORAGE_PROVIDER: 'local' }),
+      ...opts.env,
+    });
+    const start: StartServer = (i, port) => startChildServer({ name: `server-${i}`, dir: workDir, port, env: env(i) });
+    cluster = new ServerCluster(size, opts.databaseUrl, workDir, dataDirs, s3, start);
     // Server 0 alone first: on a fresh database it applies the migrations and creates the job queues.
     // Started together, two servers race in pg-boss's createQueue and one dies of a deadlock.
-    servers.push(await start(0));
-    servers.push(...(await startAll(dataDirs.slice(1).map((_, i) => start(i + 1)))));
-    const at = (i: number) => {
-      const s = servers[i];
-      if (!s) throw new RangeError(`no server ${i} in a cluster of ${size}`);
-      return s;
-    };
-    return {
-      size,
-      databaseUrl: opts.databaseUrl,
-      s3: s3?.info,
-      workDir,
-      url: (i) => at(i).url,
-      pid: (i) => at(i).pid,
-      isUp: (i) => !down.has(i) && at(i).alive(),
-      process: at,
-      dataDir: (i) => {
-        at(i);
-        return dataDirs[i]!;
-      },
-      async kill9(i) {
-        down.add(i);
-        await at(i).kill9();
-      },
-      async restart(i) {
-        const old = at(i);
-        down.add(i);
-        await old.stop();
-        servers[i] = await start(i, old.port);
-        down.delete(i);
-      },
-      close,
-    };
+    cluster.servers.push(await start(0));
+    cluster.servers.push(...(await startAll(dataDirs.slice(1).map((_, i) => start(i + 1)))));
+    return cluster;
   } catch (err) {
-    await close();
+    await cluster?.close();
+    fs.rmSync(workDir, { recursive: true, force: true });
     throw err;
   }
 }
