@@ -41,7 +41,8 @@ export async function createUpload(
   if (opts.length === undefined) headers['Upload-Defer-Length'] = '1';
   else headers['Upload-Length'] = String(opts.length);
   if (opts.bytes) headers['Content-Type'] = 'application/offset+octet-stream';
-  const res = await fetch(`${url}/api/uploads`, { method: 'POST', headers, body: opts.bytes });
+  const body = opts.bytes as BodyInit | undefined;
+  const res = await fetch(`${url}/api/uploads`, { method: 'POST', headers, body });
   const location = new URL(res.headers.get('location') ?? '/', url).toString();
   return { ...(await answer(res)), location };
 }

@@ -48,7 +48,8 @@ function notFinishable(status: string): AppError {
 /** What the finishing transaction decided, and the job that follows it. */
 interface Outcome {
   recordingId: string;
-  job: 'processRecording' | 'deleteMedia';
+  /** None when another finish of this same upload made the recording (it queued the job). */
+  job?: 'processRecording' | 'deleteMedia';
   data: Record<string, unknown>;
   singletonKey?: string;
   /** The take was discarded while its upload finished: no recording, the object queued for deletion. */
@@ -157,11 +158,10 @@ export class UploadsService {
       );
     }
     const outcome = await this.commit(row, session?.id, recording.values, recording.durationSeconds);
-    await this.deps.queue.send(
-      JOBS[outcome.job],
-      outcome.data,
-      outcome.singletonKey ? { singletonKey: outcome.singletonKey } : {},
-    );
+    if (outcome.job) {
+      const options = outcome.singletonKey ? { singletonKey: outcome.singletonKey } : {};
+      await this.deps.queue.send(JOBS[outcome.job], outcome.data, options);
+    }
     if (outcome.discarded)
       throw new AppError('SESSION_DISCARDED', 'This take was discarded; its upload makes no recording');
     this.deps.logger.info({ uploadId, recordingId: outcome.recordingId, sessionId: session?.id }, 'upload finished');
@@ -203,6 +203,8 @@ export class UploadsService {
 
   /** This upload's object belongs to no recording: the take's recording is another one. */
   private async linked(uploads: UploadsRepository, row: UploadRow, recordingId: string): Promise<Outcome> {
+    // Another finish of this very upload won the race: the recording is this upload's own object.
+    if (recordingId === row.reserved_recording_id) return { recordingId, data: {} };
     const prefix = recordingPrefix(row.user_id, row.reserved_recording_id!);
     await uploads.queueDeletion(row.storage_provider!, row.storage_bucket, prefix);
     await uploads.complete(row.id, recordingId, Number(row.upload_length));
@@ -212,6 +214,7 @@ export class UploadsService {
 
   /** The take has a recording already (its final upload re-sent, a recovery racing the live upload). */
   private async pointAtExisting(row: UploadRow, recordingId: string): Promise<{ recordingId: string }> {
+    if (recordingId === row.reserved_recording_id) return { recordingId }; // this upload's own, finished meanwhile
     await this.sinkOf(row).discard(row);
     await this.deps.db.transaction().execute((tx) => this.linked(new UploadsRepository(tx), row, recordingId));
     await this.deps.queue.send(JOBS.deleteMedia, {});
