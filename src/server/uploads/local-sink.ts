@@ -44,7 +44,10 @@ export class LocalUploadSink implements UploadSink {
     const fh = await fs.open(file, start === 0 ? 'w' : 'r+');
     let position = start;
     let committed = start;
+    // One write in flight while the next piece is read: the network and the disk work at the same time.
+    let writing: Promise<void> = Promise.resolve();
     const checkpoint = async () => {
+      await writing;
       if (position === committed) return;
       await fh.datasync();
       await commitStep(this.repo, ctx, { from: committed, to: position });
@@ -52,9 +55,10 @@ export class LocalUploadSink implements UploadSink {
     };
     try {
       for (;;) {
-        const piece = await ctx.bytes.read(PIECE);
+        const piece = await ctx.bytes.readFull(PIECE);
         if (!piece.length) break;
-        await writeAll(fh, piece, position);
+        await writing;
+        writing = writeAll(fh, piece, position);
         position += piece.length;
         if (position - committed >= CHECKPOINT) await checkpoint();
       }
@@ -66,6 +70,7 @@ export class LocalUploadSink implements UploadSink {
       if (isSourceError(err)) await checkpoint().catch(() => undefined);
       throw err;
     } finally {
+      await writing.catch(() => undefined);
       await fh.close();
     }
     return committed;

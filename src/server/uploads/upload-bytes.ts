@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { createSHA256, type IHasher } from 'hash-wasm';
+import type { UploadHash } from './hash-worker.js';
 import { SNIFF_BYTES, sniff } from '../media/sniff.js';
 
 export class UnsupportedMediaError extends Error {
@@ -16,7 +17,7 @@ export class UnsupportedMediaError extends Error {
   }
 }
 
-/** SHA-256 over every byte of an upload, across requests and servers: its state is saved with the offset. */
+/** SHA-256 in this thread from a saved state: for the digest at the end (the bytes went through the worker). */
 export async function resumeHash(state: Uint8Array | null): Promise<IHasher> {
   const hasher = await createSHA256();
   if (state) hasher.load(state);
@@ -44,7 +45,7 @@ export class UploadBytes {
 
   constructor(
     source: Readable,
-    private readonly hasher: IHasher,
+    private readonly hash: UploadHash,
     private readonly sniffer: { head: Buffer; decided: boolean; completesAt: number | undefined },
   ) {
     this.source = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
@@ -61,7 +62,7 @@ export class UploadBytes {
     if (!this.buffered.length && !(await this.pull())) return Buffer.alloc(0);
     const piece = this.buffered.subarray(0, max);
     this.buffered = this.buffered.subarray(piece.length);
-    this.hasher.update(piece);
+    await this.hash.update(piece);
     this.received += piece.length;
     return piece;
   }
@@ -80,8 +81,8 @@ export class UploadBytes {
   }
 
   /** SHA-256 state after every byte handed out so far. */
-  hashState(): Uint8Array {
-    return this.hasher.save();
+  hashState(): Promise<Uint8Array> {
+    return this.hash.save();
   }
 
   private async pull(): Promise<boolean> {

@@ -40,7 +40,7 @@ export async function commitStep(
   const key = decision ? (ctx.row.storage_key ?? storageKeyOf(ctx.row, decision.ext)) : undefined;
   await repo.commit(ctx.row.id, ctx.leaseToken, {
     ...step,
-    hashState: ctx.bytes.hashState(),
+    hashState: await ctx.bytes.hashState(),
     mediaType: decision?.mime,
     storageKey: key,
   });

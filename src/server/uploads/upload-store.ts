@@ -8,7 +8,8 @@ import type { Readable } from 'node:stream';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { SNIFF_BYTES } from '../media/sniff.js';
-import { resumeHash, UnsupportedMediaError, UploadBytes } from './upload-bytes.js';
+import { openUploadHash } from './hash-worker.js';
+import { UnsupportedMediaError, UploadBytes } from './upload-bytes.js';
 import type { UploadLeaseLocker } from './upload-lease.js';
 import { type Sinks, sinkOf, type UploadSink } from './upload-sink.js';
 
@@ -84,12 +85,15 @@ export class RecordingUploadStore extends DataStore {
       head: row.media_type ? Buffer.alloc(0) : await sink.head(row, Math.min(offset, SNIFF_BYTES)),
       completesAt: row.upload_length === null ? undefined : Number(row.upload_length),
     };
-    const bytes = new UploadBytes(source, await resumeHash(row.hash_state), sniffer);
+    const hash = openUploadHash(row.hash_state);
+    const bytes = new UploadBytes(source, hash, sniffer);
     try {
       await bytes.decide();
       return await sink.write({ row, leaseToken, bytes, expectedBytes: this.requestSizes.get(id) });
     } catch (err) {
       throw await this.writeFailure(row, sink, err);
+    } finally {
+      hash.close();
     }
   }
 
