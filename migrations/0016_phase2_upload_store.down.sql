@@ -12,6 +12,7 @@ ALTER TABLE uploads
   DROP COLUMN lock_expires_at,
   DROP COLUMN lock_token,
   DROP COLUMN multipart_id,
+  DROP COLUMN sha256,
   DROP COLUMN hash_state,
   DROP COLUMN media_type,
   DROP COLUMN reserved_recording_id,

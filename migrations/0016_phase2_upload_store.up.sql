@@ -8,7 +8,9 @@
 --  reserved_recording_id  the recording id the key is made from, reserved when the upload is created
 --  media_type          the sniffed type once enough bytes arrived (NULL: not decided yet)
 --  hash_state          SHA-256 state after upload_offset bytes (hash-wasm's saved state), so the
---                      object's digest is known at the end without reading the bytes again
+--                      object's digest is known at the end without reading the bytes again; NULL after a
+--                      request hashed natively (local provider, from the first byte): see sha256
+--  sha256              the digest of the whole upload, once its last byte is committed
 --  multipart_id        the S3 UploadId (s3 only, created with the first part)
 --  lock_token/lock_expires_at/release_requested_at  a lease: one request at a time per upload across
 --                      servers; a killed server's lease expires, a waiting request asks the holder to let go
@@ -22,6 +24,7 @@ ALTER TABLE uploads
   ADD COLUMN reserved_recording_id bigint,
   ADD COLUMN media_type text,
   ADD COLUMN hash_state bytea,
+  ADD COLUMN sha256 text,
   ADD COLUMN multipart_id text,
   ADD COLUMN lock_token uuid,
   ADD COLUMN lock_expires_at timestamptz,

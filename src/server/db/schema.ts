@@ -159,6 +159,7 @@ export interface UploadsTable {
   reserved_recording_id: BigIntColumn | null;
   media_type: string | null;
   hash_state: Buffer | null;
+  sha256: string | null;
   multipart_id: string | null;
   lock_token: string | null;
   lock_expires_at: Timestamp | null;

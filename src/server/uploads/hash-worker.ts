@@ -7,7 +7,7 @@
  * One worker serves every upload of the process; messages to it are handled in order, so a `save` answers
  * with the state after exactly the pieces sent before it.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
@@ -18,8 +18,12 @@ type Request =
   | { op: 'open'; id: string; state: Uint8Array | null }
   | { op: 'update'; id: string; bytes: Uint8Array }
   | { op: 'save'; id: string; seq: number }
+  | { op: 'digest'; id: string; seq: number }
   | { op: 'close'; id: string };
-type Reply = { op: 'hashed'; id: string; size: number } | { op: 'saved'; id: string; seq: number; state: Uint8Array };
+type Reply =
+  | { op: 'hashed'; id: string; size: number }
+  | { op: 'saved'; id: string; seq: number; state: Uint8Array }
+  | { op: 'digested'; id: string; seq: number; hex: string };
 
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -35,23 +39,41 @@ parentPort.on('message', async (m) => {
   const h = hashers.get(m.id);
   if (m.op === 'update') { h.update(m.bytes); parentPort.postMessage({ op: 'hashed', id: m.id, size: m.bytes.length }); }
   else if (m.op === 'save') parentPort.postMessage({ op: 'saved', id: m.id, seq: m.seq, state: h.save() });
+  else if (m.op === 'digest') parentPort.postMessage({ op: 'digested', id: m.id, seq: m.seq, hex: h.digest('hex') });
   else if (m.op === 'close') { hashers.delete(m.id); ready.delete(m.id); }
 });
 `;
 
 export interface UploadHash {
-  /** Hands a piece to the worker; resolves at once unless the worker is BACKLOG bytes behind. */
+  /** Hashes a piece (on the worker: resolves at once unless it is BACKLOG bytes behind). */
   update(bytes: Uint8Array): Promise<void>;
-  /** The state after every piece handed so far (hash-wasm's save()). */
-  save(): Promise<Uint8Array>;
+  /** The state after every piece so far, to resume from in a later request; null when it has none. */
+  save(): Promise<Uint8Array | null>;
+  /** The digest of every piece so far (hex); the hash is finished after it. */
+  digest(): Promise<string>;
   close(): void;
+}
+
+/**
+ * Node's own SHA-256 (OpenSSL, ~3× hash-wasm here) for a request that starts at the upload's first byte:
+ * its state cannot be saved, so a later request of the same upload first rebuilds one from the stored
+ * bytes (the local provider can read them back; see upload-store.ts).
+ */
+export function nativeUploadHash(): UploadHash {
+  const hash = createHash('sha256');
+  return {
+    update: async (bytes) => void hash.update(bytes),
+    save: async () => null,
+    digest: async () => hash.digest('hex'),
+    close: () => undefined,
+  };
 }
 
 class HashJob implements UploadHash {
   backlog = 0;
   private seq = 0;
   readonly drained: (() => void)[] = [];
-  readonly saves = new Map<number, { resolve: (state: Uint8Array) => void; reject: (err: Error) => void }>();
+  readonly replies = new Map<number, { resolve: (value: Uint8Array | string) => void; reject: (err: Error) => void }>();
 
   constructor(
     readonly id: string,
@@ -68,10 +90,18 @@ class HashJob implements UploadHash {
   }
 
   save(): Promise<Uint8Array> {
+    return this.ask('save') as Promise<Uint8Array>;
+  }
+
+  digest(): Promise<string> {
+    return this.ask('digest') as Promise<string>;
+  }
+
+  private ask(op: 'save' | 'digest'): Promise<Uint8Array | string> {
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
-      this.saves.set(seq, { resolve, reject });
-      this.worker.post({ op: 'save', id: this.id, seq });
+      this.replies.set(seq, { resolve, reject });
+      this.worker.post({ op, id: this.id, seq });
     });
   }
 
@@ -116,8 +146,8 @@ class HashWorker {
   private fail(err: Error): void {
     this.worker = undefined;
     for (const job of this.jobs.values()) {
-      for (const pending of job.saves.values()) pending.reject(err);
-      job.saves.clear();
+      for (const pending of job.replies.values()) pending.reject(err);
+      job.replies.clear();
       for (const resolve of job.drained.splice(0)) resolve();
     }
     this.jobs.clear();
@@ -126,9 +156,9 @@ class HashWorker {
   private receive(reply: Reply): void {
     const job = this.jobs.get(reply.id);
     if (!job) return;
-    if (reply.op === 'saved') {
-      job.saves.get(reply.seq)?.resolve(reply.state);
-      job.saves.delete(reply.seq);
+    if (reply.op === 'saved' || reply.op === 'digested') {
+      job.replies.get(reply.seq)?.resolve(reply.op === 'saved' ? reply.state : reply.hex);
+      job.replies.delete(reply.seq);
       return;
     }
     job.backlog -= reply.size;

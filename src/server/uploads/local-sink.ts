@@ -7,8 +7,10 @@
  * cut to the committed length). Large requests commit every CHECKPOINT bytes, so a kill mid-way loses
  * at most that much of the client's progress, never acknowledged bytes.
  */
+import { createReadStream } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import type { LocalStorage } from '../storage/local.js';
 import { commitStep, type UploadSink, type WriteContext } from './upload-sink.js';
 import type { UploadRow, UploadsRepository } from './uploads.repository.js';
@@ -86,6 +88,17 @@ export class LocalUploadSink implements UploadSink {
       const stat = await this.storage.stat(row.storage_key!);
       if (stat.size !== Number(row.upload_offset)) throw err;
     }
+  }
+
+  async readBack(row: UploadRow, end: number): Promise<Readable> {
+    const file = this.storage.uploadPath(row.id);
+    const assembled = await fs.access(file).then(
+      () => false,
+      () => Boolean(row.storage_key),
+    );
+    // After a finish that crashed past its rename, the bytes are the object's.
+    if (assembled) return (await this.storage.get(row.storage_key!, { start: 0, end: end - 1 })).body;
+    return createReadStream(file, { start: 0, end: end - 1 });
   }
 
   async discard(row: UploadRow): Promise<void> {

@@ -80,9 +80,14 @@ export class UploadBytes {
     return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, have);
   }
 
-  /** SHA-256 state after every byte handed out so far. */
-  hashState(): Promise<Uint8Array> {
+  /** SHA-256 state after every byte handed out so far (null: hashed natively, no state). */
+  hashState(): Promise<Uint8Array | null> {
     return this.hash.save();
+  }
+
+  /** The digest of the whole upload, when the bytes handed out so far complete it. */
+  digest(): Promise<string> {
+    return this.hash.digest();
   }
 
   private async pull(): Promise<boolean> {

@@ -3,6 +3,7 @@
  * s3-sink.ts). A sink stores bytes at their final place and commits each step (new offset, hash
  * state, what it stored) in one fenced transaction, so nothing is acknowledged that is not stored.
  */
+import type { Readable } from 'node:stream';
 import type { StorageProvider } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { recordingKey } from '../storage/keys.js';
@@ -27,20 +28,28 @@ export interface UploadSink {
   assemble(row: UploadRow): Promise<void>;
   /** Drops whatever the upload stored (aborts the multipart upload, removes the file). Idempotent. */
   discard(row: UploadRow): Promise<void>;
+  /**
+   * The stored bytes [0, end), where the sink can read them back before the upload is finished (local).
+   * Such a sink lets a request from the first byte hash natively: a later request rebuilds the state.
+   */
+  readBack?(row: UploadRow, end: number): Promise<Readable>;
 }
 
 /** Commits one step, adding the sniff's decision (type and final key) the first time it is known. */
 export async function commitStep(
   repo: UploadsRepository,
   ctx: WriteContext,
-  step: Omit<Progress, 'hashState' | 'mediaType' | 'storageKey'>,
+  step: Omit<Progress, 'hashState' | 'mediaType' | 'storageKey' | 'sha256'>,
 ): Promise<void> {
+  const completes = ctx.row.upload_length !== null && step.to === Number(ctx.row.upload_length);
+  const hashState = await ctx.bytes.hashState();
   const decision = ctx.row.media_type ? undefined : ctx.bytes.decision;
   // A key fixed earlier (the S3 multipart upload was created under it) stays the key.
   const key = decision ? (ctx.row.storage_key ?? storageKeyOf(ctx.row, decision.ext)) : undefined;
   await repo.commit(ctx.row.id, ctx.leaseToken, {
     ...step,
-    hashState: await ctx.bytes.hashState(),
+    hashState,
+    sha256: completes ? await ctx.bytes.digest() : undefined,
     mediaType: decision?.mime,
     storageKey: key,
   });

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { SNIFF_BYTES } from '../media/sniff.js';
-import { openUploadHash } from './hash-worker.js';
+import { nativeUploadHash, openUploadHash, type UploadHash } from './hash-worker.js';
 import { UnsupportedMediaError, UploadBytes } from './upload-bytes.js';
 import type { UploadLeaseLocker } from './upload-lease.js';
 import { type Sinks, sinkOf, type UploadSink } from './upload-sink.js';
@@ -85,7 +85,7 @@ export class RecordingUploadStore extends DataStore {
       head: row.media_type ? Buffer.alloc(0) : await sink.head(row, Math.min(offset, SNIFF_BYTES)),
       completesAt: row.upload_length === null ? undefined : Number(row.upload_length),
     };
-    const hash = openUploadHash(row.hash_state);
+    const hash = await this.hashFor(row, sink);
     const bytes = new UploadBytes(source, hash, sniffer);
     try {
       await bytes.decide();
@@ -95,6 +95,21 @@ export class RecordingUploadStore extends DataStore {
     } finally {
       hash.close();
     }
+  }
+
+  /**
+   * How this request hashes its bytes: natively when it starts at the first byte of an upload whose sink
+   * can read its bytes back (local), else with hash-wasm from the saved state, rebuilt from the stored
+   * bytes when a native request before this one left none.
+   */
+  private async hashFor(row: UploadRow, sink: UploadSink): Promise<UploadHash> {
+    const offset = Number(row.upload_offset);
+    if (offset === 0 && sink.readBack) return nativeUploadHash();
+    const hash = openUploadHash(row.hash_state);
+    if (row.hash_state || offset === 0) return hash;
+    if (!sink.readBack) throw new Error(`upload ${row.id} has no hash state to resume from`);
+    for await (const chunk of await sink.readBack(row, offset)) await hash.update(chunk as Buffer);
+    return hash;
   }
 
   /** What a failed write answers: 415 once and for good, 409 for a lost race, 503 for storage trouble. */

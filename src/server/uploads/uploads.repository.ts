@@ -22,7 +22,10 @@ export interface NewUpload {
 export interface Progress {
   from: number;
   to: number;
-  hashState: Uint8Array;
+  /** null when the bytes were hashed natively (no resumable state). */
+  hashState: Uint8Array | null;
+  /** The whole upload's digest, with the step that commits its last byte. */
+  sha256?: string | undefined;
   /** Set once, when the sniff decided: the type and the final key made from it. */
   mediaType?: string | undefined;
   storageKey?: string | undefined;
@@ -102,7 +105,8 @@ export class UploadsRepository {
         .updateTable('uploads')
         .set({
           upload_offset: progress.to,
-          hash_state: Buffer.from(progress.hashState),
+          hash_state: progress.hashState ? Buffer.from(progress.hashState) : null,
+          ...(progress.sha256 ? { sha256: progress.sha256 } : {}),
           ...(progress.mediaType ? { media_type: progress.mediaType } : {}),
           ...(progress.storageKey ? { storage_key: progress.storageKey } : {}),
         })

@@ -18,6 +18,7 @@
  * The object's sha256 comes from the hash state saved with each committed offset: nothing reads the
  * bytes again on the request path.
  */
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB, SessionTake } from '../db/schema.js';
 import { AppError } from '../errors.js';
@@ -137,6 +138,7 @@ export class UploadsService {
     if (session?.recording_id) return this.pointAtExisting(row, session.recording_id);
     if (session?.discarded_at)
       throw new AppError('SESSION_DISCARDED', 'This take was discarded; its upload makes no recording');
+    const sha256 = row.sha256 ?? (await this.digestOf(row));
     await this.sinkOf(row).assemble(row);
     const take = (session?.take ?? {}) as SessionTake;
     const requestedProject = take.projectId !== undefined ? take.projectId : (session?.project_id ?? meta.projectId);
@@ -146,7 +148,7 @@ export class UploadsService {
       take,
       session,
       projectId: await this.allowedProject(requestedProject, row),
-      sha256: (await resumeHash(row.hash_state)).digest('hex'),
+      sha256,
       clientMeta: clientMetadata(take.metadata ?? {}),
       cdnUrl:
         row.storage_provider === this.deps.storage.provider ? this.deps.storage.publicUrl(row.storage_key) : undefined,
@@ -199,6 +201,20 @@ export class UploadsService {
       await uploads.dropProgress(row.id);
       return { recordingId, job: 'processRecording', data: { recordingId }, singletonKey: recordingId };
     });
+  }
+
+  /**
+   * The digest when the commit of the last byte did not record it (a deferred length declared by an
+   * empty last PATCH): from the saved state, or read back after a native request left none (local).
+   */
+  private async digestOf(row: UploadRow): Promise<string> {
+    if (row.hash_state) return (await resumeHash(row.hash_state)).digest('hex');
+    const sink = this.sinkOf(row);
+    const hash = createHash('sha256');
+    if (sink.readBack && Number(row.upload_offset) > 0) {
+      for await (const chunk of await sink.readBack(row, Number(row.upload_offset))) hash.update(chunk as Buffer);
+    }
+    return hash.digest('hex');
   }
 
   /** This upload's object belongs to no recording: the take's recording is another one. */
