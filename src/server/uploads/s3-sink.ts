@@ -34,10 +34,14 @@ class ShortRequestError extends Error {
   }
 }
 
-/** Where a request's write stands: bytes waiting in PostgreSQL, and the next part's number. */
+/** Where a request's write stands: its offset, bytes waiting in PostgreSQL, the next part, the commits. */
 interface PartState {
+  /** The offset once the parts in flight are committed. */
+  offset: number;
   pendingSize: number;
   partNumber: number;
+  /** The commits of the parts in flight, in order. */
+  commits: Promise<void>;
 }
 
 const isNoSuchUpload = (err: unknown) => (err as Error)?.name === 'NoSuchUpload';
@@ -59,56 +63,83 @@ export class S3UploadSink implements UploadSink {
 
   async write(ctx: WriteContext): Promise<number> {
     const state: PartState = {
+      offset: Number(ctx.row.upload_offset),
       pendingSize: await this.repo.pendingBytes(ctx.row.id),
       partNumber: (await this.repo.parts(ctx.row.id)).length + 1,
+      commits: Promise.resolve(),
     };
     try {
       while (await this.step(ctx, state));
+      await state.commits;
     } catch (err) {
+      // Parts stored before the failure still count (each commit checks its own offset).
+      await state.commits.catch(() => undefined);
       // The client went away mid-part: what was committed stays; the client resumes from there.
       if (!(err instanceof ShortRequestError)) throw err;
     }
     return Number(ctx.row.upload_offset);
   }
 
-  /** Stores one part, or keeps the request's last bytes as a chunk; false once the request is done. */
+  /**
+   * Starts one part, or keeps the request's last bytes as a chunk; false once the request is done. A part
+   * is committed (in order) when S3 answers; the next one starts as soon as this one's bytes are all read,
+   * so two parts are in flight and the request is never idle while S3 answers.
+   */
   private async step(ctx: WriteContext, state: PartState): Promise<boolean> {
-    const offset = Number(ctx.row.upload_offset);
     const length = ctx.row.upload_length === null ? undefined : Number(ctx.row.upload_length);
-    const requestLeft = ctx.expectedBytes === undefined ? undefined : ctx.expectedBytes - ctx.bytes.received;
-    const endsUpload = requestLeft !== undefined && length !== undefined && offset + requestLeft === length;
-    let take: number;
-    let body: Readable;
-    if (requestLeft !== undefined && (state.pendingSize + requestLeft >= this.partSize || endsUpload)) {
-      // Known bytes: a full part, or the last one, streamed from the request as it arrives.
-      take = Math.min(this.partSize - state.pendingSize, requestLeft);
-      if (take + state.pendingSize === 0) return false;
-      body = this.streamed(ctx, take);
-    } else {
-      const rest = await ctx.bytes.readFull(this.partSize - state.pendingSize);
-      const filled = state.pendingSize + rest.length === this.partSize;
-      const last = length !== undefined && offset + rest.length === length && state.pendingSize + rest.length > 0;
-      if (!filled && !last) {
-        if (rest.length) await commitStep(this.repo, ctx, { from: offset, to: offset + rest.length, chunk: rest });
-        return false;
-      }
-      take = rest.length;
-      body = Readable.from([rest]);
-    }
+    const next = await this.nextPart(ctx, state, length);
+    if (!next) return false;
+    const { take, body } = next;
     const size = state.pendingSize + take;
     // The pending chunks are read only when they become a part: a live take's slices do not reload them.
     const prefix = state.pendingSize ? await this.repo.chunks(ctx.row.id) : [];
-    const etag = await this.uploadPart(ctx, state.partNumber, prefix, size, body);
-    const part = { number: state.partNumber, etag, size };
-    await commitStep(this.repo, ctx, { from: offset, to: offset + take, part, clearChunks: state.pendingSize > 0 });
+    const upload = this.uploadPart(ctx, state.partNumber, prefix, size, body.readable);
+    upload.catch(() => undefined); // awaited by the commit chain; a failure also ends the race below
+    await Promise.race([body.consumed, upload]);
+    const stateAtEnd = ctx.bytes.hashState();
+    const step = { from: state.offset, to: state.offset + take, clearChunks: state.pendingSize > 0 };
+    const number = state.partNumber;
+    const previous = state.commits;
+    state.commits = previous.then(async () => {
+      const part = { number, etag: await upload, size };
+      await commitStep(this.repo, ctx, { ...step, part }, stateAtEnd);
+    });
+    state.offset += take;
     state.partNumber++;
     state.pendingSize = 0;
-    return length === undefined || Number(ctx.row.upload_offset) !== length;
+    await previous; // at most two parts in flight
+    return length === undefined || state.offset !== length;
   }
 
-  /** Exactly `size` bytes of the request, or a ShortRequestError when it ends first. */
-  private streamed(ctx: WriteContext, size: number): Readable {
-    return Readable.from(
+  /** What the next part is made of, or undefined when the request's bytes were kept as a chunk (or none). */
+  private async nextPart(ctx: WriteContext, state: PartState, length: number | undefined) {
+    const offset = state.offset;
+    const requestLeft = ctx.expectedBytes === undefined ? undefined : ctx.expectedBytes - ctx.bytes.received;
+    const endsUpload = requestLeft !== undefined && length !== undefined && offset + requestLeft === length;
+    if (requestLeft !== undefined && (state.pendingSize + requestLeft >= this.partSize || endsUpload)) {
+      // Known bytes: a full part, or the last one, streamed from the request as it arrives.
+      const take = Math.min(this.partSize - state.pendingSize, requestLeft);
+      if (take + state.pendingSize === 0) return undefined;
+      return { take, body: this.streamed(ctx, take) };
+    }
+    const rest = await ctx.bytes.readFull(this.partSize - state.pendingSize);
+    const filled = state.pendingSize + rest.length === this.partSize;
+    const last = length !== undefined && offset + rest.length === length && state.pendingSize + rest.length > 0;
+    if (!filled && !last) {
+      await state.commits; // the chunk follows the parts in flight
+      if (rest.length) await commitStep(this.repo, ctx, { from: offset, to: offset + rest.length, chunk: rest });
+      return undefined;
+    }
+    return { take: rest.length, body: { readable: Readable.from([rest]), consumed: Promise.resolve() } };
+  }
+
+  /** Exactly `size` bytes of the request, or a ShortRequestError when it ends first; `consumed` once read. */
+  private streamed(ctx: WriteContext, size: number): { readable: Readable; consumed: Promise<void> } {
+    let consumed!: () => void;
+    const done = new Promise<void>((resolve) => {
+      consumed = resolve;
+    });
+    const readable = Readable.from(
       (async function* () {
         for (let left = size; left > 0; ) {
           const piece = await ctx.bytes.read(Math.min(left, 1024 * 1024));
@@ -116,8 +147,12 @@ export class S3UploadSink implements UploadSink {
           left -= piece.length;
           yield piece;
         }
+        consumed();
       })(),
+      // Read ahead one piece, not sixteen: memory per upload stays about a piece, whatever S3's pace.
+      { highWaterMark: 1 },
     );
+    return { readable, consumed: done };
   }
 
   private async uploadPart(

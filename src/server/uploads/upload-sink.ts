@@ -40,9 +40,11 @@ export async function commitStep(
   repo: UploadsRepository,
   ctx: WriteContext,
   step: Omit<Progress, 'hashState' | 'mediaType' | 'storageKey' | 'sha256'>,
+  /** The state at step.to, taken when its last byte was read (the request may have read on since). */
+  stateAtEnd?: Promise<Uint8Array | null>,
 ): Promise<void> {
   const completes = ctx.row.upload_length !== null && step.to === Number(ctx.row.upload_length);
-  const hashState = await ctx.bytes.hashState();
+  const hashState = await (stateAtEnd ?? ctx.bytes.hashState());
   const decision = ctx.row.media_type ? undefined : ctx.bytes.decision;
   // A key fixed earlier (the S3 multipart upload was created under it) stays the key.
   const key = decision ? (ctx.row.storage_key ?? storageKeyOf(ctx.row, decision.ext)) : undefined;
