@@ -22,6 +22,8 @@ export const QUEUE_SIZE = 2;
 export interface Timed {
   ms: number;
   mibPerSec: number;
+  /** s3: the longest CompleteMultipartUpload of the run — the object store's own share of a finish. */
+  completeMs?: number;
 }
 
 export const timed = (bytes: number, ms: number): Timed => ({ ms, mibPerSec: bytes / MiB / (ms / 1000) });
@@ -98,6 +100,19 @@ function s3Client(s3: S3Info): S3Client {
 /** `uploads` lib-storage multipart uploads of `src` to s3rver at once (PART_SIZE parts, QUEUE_SIZE in flight each). */
 export async function s3Baseline(s3: S3Info, src: SourceFile, uploads = 1): Promise<Timed> {
   const client = s3Client(s3);
+  let completeMs = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'CompleteMultipartUploadCommand') return next(args);
+      const t0 = now();
+      try {
+        return await next(args);
+      } finally {
+        completeMs = Math.max(completeMs, msSince(t0));
+      }
+    },
+    { step: 'initialize', name: 'timeCompleteMultipartUpload' },
+  );
   const keys = Array.from({ length: uploads }, (_, i) => `baseline/source-${i}.webm`);
   try {
     const t0 = now();
@@ -113,7 +128,7 @@ export async function s3Baseline(s3: S3Info, src: SourceFile, uploads = 1): Prom
     );
     const ms = msSince(t0);
     await Promise.all(keys.map((Key) => client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key }))));
-    return timed(src.size * uploads, ms);
+    return { ...timed(src.size * uploads, ms), completeMs };
   } finally {
     client.destroy();
   }
