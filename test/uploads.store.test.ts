@@ -116,7 +116,7 @@ describe.each(['local', 's3'] as const)('the upload store on %s', (provider) => 
     expect(await repo.chunks(row!.id)).toEqual([]);
   });
 
-  it('creation-with-upload answers 201 with the Recording-Id; the same POST again gives the same recording', async () => {
+  it('creation-with-upload answers 201 with the Recording-Id; the same POST again: the same recording', async () => {
     const take = fakeWebm(200_000, 7);
     const session = await fetch(`${t.url}/api/sessions`, {
       method: 'POST',

@@ -37,7 +37,10 @@ parentPort.on('message', async (m) => {
   }
   await ready.get(m.id);
   const h = hashers.get(m.id);
-  if (m.op === 'update') { h.update(m.bytes); parentPort.postMessage({ op: 'hashed', id: m.id, size: m.bytes.length }); }
+  if (m.op === 'update') {
+    h.update(m.bytes);
+    parentPort.postMessage({ op: 'hashed', id: m.id, size: m.bytes.length });
+  }
   else if (m.op === 'save') parentPort.postMessage({ op: 'saved', id: m.id, seq: m.seq, state: h.save() });
   else if (m.op === 'digest') parentPort.postMessage({ op: 'digested', id: m.id, seq: m.seq, hex: h.digest('hex') });
   else if (m.op === 'close') { hashers.delete(m.id); ready.delete(m.id); }
