@@ -138,11 +138,16 @@ describe.each(['local', 's3'] as const)('two app servers on one database, %s sto
   beforeAll(async () => {
     const db = await freshDatabase(pgTargets()[0]!);
     dropDatabase = db.drop;
-    cluster = await startCluster({ databaseUrl: db.url, provider, size: 2 });
+    // local: both servers start at the same moment on the fresh database (migrations, job queues).
+    cluster = await startCluster({ databaseUrl: db.url, provider, size: 2, startTogether: provider === 'local' });
   });
   afterAll(async () => {
     await cluster?.close();
     await dropDatabase?.();
+  });
+
+  it('both servers are ready, however they were started on the fresh database', async () => {
+    for (const i of [0, 1]) expect((await fetch(`${cluster.url(i)}/ready`)).status).toBe(200);
   });
 
   it('a session made on one server is one on the other, also across a crash of that server', async () => {

@@ -36,6 +36,8 @@ export interface ClusterOptions {
   sharedDataDir?: boolean;
   /** Extra env for every server; JOBS_ENABLED is on unless set here. */
   env?: Record<string, string>;
+  /** Start every server at the same moment, as an orchestrator would (default: server 0 first). */
+  startTogether?: boolean;
 }
 
 export interface Cluster {
@@ -154,10 +156,13 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     });
     const start: StartServer = (i, port) => startChildServer({ name: `server-${i}`, dir: workDir, port, env: env(i) });
     cluster = new ServerCluster(size, opts.databaseUrl, workDir, dataDirs, s3, start);
-    // Server 0 alone first: on a fresh database it applies the migrations and creates the job queues.
-    // Started together, two servers race in pg-boss's createQueue and one dies of a deadlock.
-    cluster.servers.push(await start(0));
-    cluster.servers.push(...(await startAll(dataDirs.slice(1).map((_, i) => start(i + 1)))));
+    if (opts.startTogether) {
+      cluster.servers.push(...(await startAll(dataDirs.map((_, i) => start(i)))));
+    } else {
+      // Server 0 alone first, as docs/scaling.md advises for a fresh database: it applies the migrations.
+      cluster.servers.push(await start(0));
+      cluster.servers.push(...(await startAll(dataDirs.slice(1).map((_, i) => start(i + 1)))));
+    }
     return cluster;
   } catch (err) {
     await cluster?.close();

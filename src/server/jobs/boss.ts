@@ -2,6 +2,7 @@
  * pg-boss on our own database: jobs survive restarts and share PostgreSQL's durability. pg-boss keeps
  * its tables in its own schema (`pgboss`), which it creates and migrates itself.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import PgBoss from 'pg-boss';
 import type { Logger } from '../logger.js';
 import { JOBS, type JobName, type JobQueue } from './queue.js';
@@ -50,13 +51,29 @@ const QUEUE_OPTIONS: Record<JobName, PgBoss.Queue> = {
   },
 };
 
+/**
+ * Creates a queue unless it exists. Servers starting at the same moment on a fresh database race here:
+ * pg-boss's createQueue then fails one of them (a deadlock, or the queue existing by then). Looking again
+ * after a short, random wait settles it: the other server's queue is there, or this one's attempt wins.
+ */
+async function ensureQueue(boss: PgBoss, queue: Parameters<PgBoss['createQueue']>[1] & { name: string }) {
+  for (let attempt = 1; ; attempt++) {
+    if (await boss.getQueue(queue.name)) return;
+    try {
+      await boss.createQueue(queue.name, queue);
+      return;
+    } catch (err) {
+      if (attempt >= 6) throw err;
+      await sleep(25 + Math.random() * 100 * attempt);
+    }
+  }
+}
+
 export async function startBoss(connectionString: string, logger: Logger): Promise<Boss> {
   const boss = new PgBoss({ connectionString, schema: 'pgboss', application_name: 'recorder-jobs', max: 4 });
   boss.on('error', (err) => logger.error({ err: err.message }, 'job queue error'));
   await boss.start();
-  for (const q of Object.values(QUEUE_OPTIONS)) {
-    if (!(await boss.getQueue(q.name))) await boss.createQueue(q.name, q);
-  }
+  for (const q of Object.values(QUEUE_OPTIONS)) await ensureQueue(boss, q);
   return {
     boss,
     async send(name, data, opts) {
