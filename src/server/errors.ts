@@ -36,7 +36,6 @@ export const ERRORS = {
   NOT_READY: { status: 503, message: 'The service is not ready' },
   STORAGE_UNAVAILABLE: { status: 503, message: 'Media storage is not reachable right now; try again shortly' },
   UPLOAD_OFFSET_CONFLICT: { status: 409, message: 'The upload is not at that offset; ask for its offset and resume' },
-  UPLOAD_REJECTED: { status: 415, message: 'This upload was refused: its bytes are not media this server accepts' },
   INTERNAL: { status: 500, message: 'Something went wrong on our side' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
