@@ -1,7 +1,7 @@
 /**
  * Schema conformance: the catalog holds exactly the tables, columns, checks, indexes, foreign keys,
  * triggers and functions we expect, at two points:
- *  - after `up` (all migrations: the spec's Phase 1 and our Phase 2, 0006..0015), and
+ *  - after `up` (all migrations: the spec's Phase 1 and our Phase 2, 0006..0017), and
  *  - after `up --phase 1` alone, so that the spec's Phase 1 contract is checked on its own.
  *
  * Phase 1 is the spec (../shared/spec/recorder-migration-gaps.md) with our documented deviations from
@@ -9,8 +9,10 @@
  * quality/status/created_at/updated_at/applied_at, the status check named chk_recording_status, extra
  * checks on users/projects/sessions, and no idx_recordings_user_id / idx_sessions_user_id (left
  * prefixes of the composite user_id indexes). Phase 2 is the spec's storage columns (storage_provider
- * NOT NULL DEFAULT 'local' instead of nullable) plus accounts, uploads, the storage-deletion outbox
- * and what the web app needs of a take on recording_sessions (docs/schema.md, "Phase 2").
+ * NOT NULL DEFAULT 'local' instead of nullable) plus accounts, uploads, the storage-deletion outbox,
+ * what the web app needs of a take on recording_sessions, and the state of uploads that stream
+ * straight into storage (docs/schema.md, "Phase 2"). How 0016/0017 behave on a table holding rows, and
+ * their rollback: test/schema.uploads.test.ts.
  *
  * Every expectation is a complete, ordered list, so a column, constraint or index that is added,
  * dropped, renamed or changed fails here until this file says so. The names the spec itself gives are
@@ -21,7 +23,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_VERSIONS, connect, freshDatabase, migrator, PHASE1_VERSIONS, pgTargets } from './support/db.js';
 
 const PHASE1_TABLES = ['users', 'projects', 'recordings', 'recording_sessions', 'recording_edits'] as const;
-const PHASE2_TABLES = ['auth_sessions', 'api_tokens', 'project_members', 'uploads', 'storage_deletions'] as const;
+const PHASE2_TABLES = [
+  'auth_sessions',
+  'api_tokens',
+  'project_members',
+  'uploads',
+  'storage_deletions',
+  'upload_parts',
+  'upload_chunks',
+] as const;
 type Table = (typeof PHASE1_TABLES)[number] | (typeof PHASE2_TABLES)[number];
 type Phase = 1 | 2;
 
@@ -111,7 +121,7 @@ const SPEC = {
     fk_sessions_user: 'recording_sessions(user_id) -> users(id) ON DELETE c',
     fk_edits_recording: 'recording_edits(recording_id) -> recordings(id) ON DELETE c',
   },
-  /** Phase 2 ("Storage Integration Gaps"): five storage columns on recordings, storage_provider defaulting to 'local'. */
+  /** Phase 2 ("Storage Integration Gaps"): five storage columns on recordings, storage_provider default 'local'. */
   storageColumns: {
     storage_provider: "'local'::text",
     storage_key: null,
@@ -198,14 +208,17 @@ const uq = (name: string, columns: string[]): Index => ({
   constraint: 'u',
   predicate: null,
 });
-const pkey = (table: Table, columns = ['id']): Index => ({
-  name: `${table}_pkey`,
+/** A primary key named in its CREATE TABLE (CONSTRAINT pk_… PRIMARY KEY). */
+const namedPkey = (name: string, columns: string[]): Index => ({
+  name,
   columns,
   unique: true,
   primary: true,
   constraint: 'p',
   predicate: null,
 });
+/** A primary key with PostgreSQL's default name, <table>_pkey. */
+const pkey = (table: Table, columns = ['id']): Index => namedPkey(`${table}_pkey`, columns);
 
 // ---------------------------------------------------------------------------------------------
 // Foreign keys: ON UPDATE NO ACTION, MATCH SIMPLE, not deferrable, validated; ON DELETE CASCADE
@@ -237,7 +250,8 @@ const fk = (name: string, table: Table, column: string, refTable: Table, onDelet
 });
 
 const updatedAtTrigger = (table: Table) =>
-  `CREATE TRIGGER trg_${table}_updated_at BEFORE UPDATE ON public.${table} FOR EACH ROW EXECUTE FUNCTION set_updated_at()`;
+  `CREATE TRIGGER trg_${table}_updated_at BEFORE UPDATE ON public.${table} ` +
+  'FOR EACH ROW EXECUTE FUNCTION set_updated_at()';
 
 /** What one phase adds. Columns of a table that already exists are appended after its existing ones. */
 interface SchemaPart {
@@ -366,7 +380,7 @@ const PHASE1: SchemaPart = {
 };
 
 // =============================================================================================
-// Phase 2 (migrations 0006..0015): what it adds to Phase 1's tables, and its new tables.
+// Phase 2 (migrations 0006..0017): what it adds to Phase 1's tables, and its new tables.
 // =============================================================================================
 const PHASE2: SchemaPart = {
   columns: {
@@ -427,6 +441,22 @@ const PHASE2: SchemaPart = {
       col('created_at', TZ, true, 'now()'),
       col('updated_at', TZ, true, 'now()'),
       col('completed_at', TZ, false),
+      // 0016: where the bytes go, the reserved recording id, the sniffed type, the running hash, the S3
+      // multipart id, the cross-server lease and the refusal. Nullable, no default: catalog-only on a
+      // table that holds rows.
+      col('storage_provider', 'text', false),
+      col('storage_bucket', 'text', false),
+      col('storage_region', 'text', false),
+      col('storage_key', 'text', false),
+      col('reserved_recording_id', 'bigint', false),
+      col('media_type', 'text', false),
+      col('hash_state', 'bytea', false),
+      col('sha256', 'text', false),
+      col('multipart_id', 'text', false),
+      col('lock_token', 'uuid', false),
+      col('lock_expires_at', TZ, false),
+      col('release_requested_at', TZ, false),
+      col('error', 'text', false),
     ],
     storage_deletions: [
       ID,
@@ -437,6 +467,14 @@ const PHASE2: SchemaPart = {
       col('attempts', 'bigint', true, '0'),
       col('last_error', 'text', false),
     ],
+    // 0016: the S3 parts an upload has stored, and the bytes waiting to fill the next part.
+    upload_parts: [
+      col('upload_id', 'text', true),
+      col('part_number', 'bigint', true),
+      col('etag', 'text', true),
+      col('size', 'bigint', true),
+    ],
+    upload_chunks: [col('upload_id', 'text', true), col('start_offset', 'bigint', true), col('bytes', 'bytea', true)],
   },
   checks: {
     // 0007 adds it NOT VALID; 0008 validates it. After all migrations it must be validated.
@@ -449,6 +487,12 @@ const PHASE2: SchemaPart = {
         'CHECK (((upload_offset >= 0) AND ((upload_length IS NULL) OR (upload_offset <= upload_length))))',
     },
     storage_deletions: { chk_storage_deletion_provider: inList('storage_provider', ['local', 's3']) },
+    // 0016: S3 numbers parts 1..10000; an empty part is never recorded; a chunk's offset is never negative.
+    upload_parts: {
+      chk_upload_part_number: 'CHECK (((part_number >= 1) AND (part_number <= 10000)))',
+      chk_upload_part_size: 'CHECK ((size > 0))',
+    },
+    upload_chunks: { chk_upload_chunk_offset: 'CHECK ((start_offset >= 0))' },
     // 0011 adds it NOT VALID; 0012 validates it.
     recording_sessions: { chk_session_discarded_or_kept: 'CHECK (((discarded_at IS NULL) OR (recording_id IS NULL)))' },
   },
@@ -474,7 +518,13 @@ const PHASE2: SchemaPart = {
       idx('idx_uploads_user_created', ['user_id', 'created_at DESC']),
       idx('idx_uploads_recording_id', ['recording_id']),
       idx('idx_uploads_session_id', ['session_id']),
+      // 0017: CONCURRENTLY, in a no-transaction file. The storage sweep's question "which of these
+      // recording ids do unfinished uploads hold?", over the uploading rows only.
+      partialIdx('idx_uploads_unfinished_reservation', ['reserved_recording_id'], "status = 'uploading'::text"),
     ],
+    // 0016: named primary keys; each leads with upload_id, so it also serves the cascade from uploads.
+    upload_parts: [namedPkey('pk_upload_parts', ['upload_id', 'part_number'])],
+    upload_chunks: [namedPkey('pk_upload_chunks', ['upload_id', 'start_offset'])],
     storage_deletions: [pkey('storage_deletions'), idx('idx_storage_deletions_key', ['storage_key'])],
     // 0013..0015: CONCURRENTLY, each in a no-transaction file. One recording per take; the project FK's
     // index; the stale-session sweep's partial index over active sessions only.
@@ -500,11 +550,15 @@ const PHASE2: SchemaPart = {
     fk('fk_uploads_recording', 'uploads', 'recording_id', 'recordings', 'n'),
     fk('fk_uploads_session', 'uploads', 'session_id', 'recording_sessions', 'n'),
     fk('fk_uploads_user', 'uploads', 'user_id', 'users'),
+    // 0016: an upload's parts and pending chunks go with it.
+    fk('fk_upload_chunks_upload', 'upload_chunks', 'upload_id', 'uploads'),
+    fk('fk_upload_parts_upload', 'upload_parts', 'upload_id', 'uploads'),
   ],
   triggers: [
     updatedAtTrigger('uploads'),
     // every way a recording row goes queues its media in the deletion outbox
-    'CREATE TRIGGER trg_recordings_queue_media_deletion AFTER DELETE ON public.recordings FOR EACH ROW EXECUTE FUNCTION queue_recording_media_deletion()',
+    'CREATE TRIGGER trg_recordings_queue_media_deletion AFTER DELETE ON public.recordings ' +
+      'FOR EACH ROW EXECUTE FUNCTION queue_recording_media_deletion()',
   ],
 };
 
@@ -549,7 +603,7 @@ describe.each(pgTargets())('schema on $name', (target) => {
       await db?.drop();
     });
 
-    it(`has exactly the Phase ${phase === 1 ? '1' : '1 and 2'} tables (plus schema_migrations), as ordinary tables`, async () => {
+    it(`has exactly the Phase ${phase === 1 ? '1' : '1 and 2'} tables and schema_migrations, all plain`, async () => {
       const { rows } = await c.query<{ name: string; kind: string }>(
         `SELECT c.relname AS name, c.relkind::text AS kind
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -606,7 +660,7 @@ describe.each(pgTargets())('schema on $name', (target) => {
       expect(rows).toEqual(expected.columns[table]);
     });
 
-    it('no column is generated, varchar/char/timestamp-without-time-zone, a non-bigint numeric id, or has a collation override', async () => {
+    it('no column is generated, varchar/char/timestamp, a non-bigint numeric id, or has a collation', async () => {
       // The documented deviations: text not VARCHAR, timestamptz not TIMESTAMP, bigint ids not SERIAL.
       // users, auth_sessions and uploads have text ids by design (account name, token hash, tus id).
       const { rows } = await c.query<{ t: string; column: string; type: string }>(
@@ -614,7 +668,8 @@ describe.each(pgTargets())('schema on $name', (target) => {
            FROM information_schema.columns c
           WHERE c.table_schema = 'public' AND c.table_name = ANY ($1::text[])
             AND (c.data_type IN ('character varying', 'character', 'timestamp without time zone')
-                 OR (c.column_name = 'id' AND c.data_type <> 'bigint' AND c.table_name NOT IN ('users', 'auth_sessions', 'uploads'))
+                 OR (c.column_name = 'id' AND c.data_type <> 'bigint'
+                     AND c.table_name NOT IN ('users', 'auth_sessions', 'uploads'))
                  OR c.is_generated <> 'NEVER' OR c.collation_name IS NOT NULL)`,
         [tables],
       );
@@ -638,9 +693,10 @@ describe.each(pgTargets())('schema on $name', (target) => {
       },
     );
 
-    it('every CHECK is declared exactly once: no two checks on a table share an expression (the sketch repeated them)', async () => {
+    it('every CHECK is declared once: no two on a table share an expression (the sketch repeated them)', async () => {
       const { rows } = await c.query<{ t: string; def: string; names: string[] }>(
-        `SELECT conrelid::regclass::text AS t, pg_get_constraintdef(oid) AS def, array_agg(conname::text ORDER BY conname) AS names
+        `SELECT conrelid::regclass::text AS t, pg_get_constraintdef(oid) AS def,
+                array_agg(conname::text ORDER BY conname) AS names
            FROM pg_constraint
           WHERE connamespace = 'public'::regnamespace AND contype = 'c'
           GROUP BY conrelid, pg_get_constraintdef(oid)
@@ -649,12 +705,13 @@ describe.each(pgTargets())('schema on $name', (target) => {
       expect(rows).toEqual([]);
     });
 
-    it('the only constraints are the primary keys, the named checks, the named unique constraints and the named foreign keys', async () => {
+    it('the only constraints are primary keys and the named checks, unique constraints, foreign keys', async () => {
       // NOT NULL is excluded: PostgreSQL 18 records it in pg_constraint (contype 'n'), 15 does not.
       const { rows } = await c.query<{ t: string; name: string; type: string }>(
         `SELECT conrelid::regclass::text AS t, conname AS name, contype::text AS type
            FROM pg_constraint
-          WHERE connamespace = 'public'::regnamespace AND conrelid <> 'public.schema_migrations'::regclass AND contype <> 'n'
+          WHERE connamespace = 'public'::regnamespace AND conrelid <> 'public.schema_migrations'::regclass
+            AND contype <> 'n'
           ORDER BY 1, 3, 2`,
       );
       const expectedConstraints = tables
@@ -698,8 +755,10 @@ describe.each(pgTargets())('schema on $name', (target) => {
                 )::text[] AS columns,
                 i.indisunique AS unique, i.indisprimary AS primary,
                 (SELECT x.contype::text FROM pg_constraint x
-                  WHERE x.conindid = i.indexrelid AND x.conrelid = i.indrelid AND x.contype IN ('p', 'u', 'x')) AS constraint,
-                am.amname::text AS method, pg_get_expr(i.indpred, i.indrelid, true) AS predicate, i.indnullsnotdistinct AS "nullsNotDistinct",
+                  WHERE x.conindid = i.indexrelid AND x.conrelid = i.indrelid
+                    AND x.contype IN ('p', 'u', 'x')) AS constraint,
+                am.amname::text AS method, pg_get_expr(i.indpred, i.indrelid, true) AS predicate,
+                i.indnullsnotdistinct AS "nullsNotDistinct",
                 i.indisvalid AS valid, i.indisready AS ready, i.indislive AS live
            FROM pg_index i
            JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -730,9 +789,10 @@ describe.each(pgTargets())('schema on $name', (target) => {
       expect(desc.length).toBe(phase === 1 ? 5 : 6);
     });
 
-    it('idx_recordings_user_id and idx_sessions_user_id do not exist (documented choice); the composite user indexes lead with user_id', async () => {
+    it('no idx_recordings_user_id, idx_sessions_user_id (documented); composite ones lead with user_id', async () => {
       const { rows } = await c.query<{ a: string | null; b: string | null }>(
-        `SELECT to_regclass('public.idx_recordings_user_id')::text AS a, to_regclass('public.idx_sessions_user_id')::text AS b`,
+        `SELECT to_regclass('public.idx_recordings_user_id')::text AS a,
+                to_regclass('public.idx_sessions_user_id')::text AS b`,
       );
       expect(rows[0]).toEqual({ a: null, b: null });
 
@@ -757,15 +817,17 @@ describe.each(pgTargets())('schema on $name', (target) => {
       ]);
     });
 
-    it('has exactly the expected foreign keys, each to the right table and column with the right ON DELETE', async () => {
+    it('has exactly the expected foreign keys, to the right table and column, with the right ON DELETE', async () => {
       const { rows } = await c.query<ForeignKey>(
         `SELECT c.conname AS name,
                 c.conrelid::regclass::text AS table,
                 ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY k(n, o)
-                        JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o)::text[] AS columns,
+                        JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n
+                       ORDER BY k.o)::text[] AS columns,
                 c.confrelid::regclass::text AS "refTable",
                 ARRAY(SELECT a.attname FROM unnest(c.confkey) WITH ORDINALITY k(n, o)
-                        JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.o)::text[] AS "refColumns",
+                        JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n
+                       ORDER BY k.o)::text[] AS "refColumns",
                 c.confdeltype::text AS "onDelete", c.confupdtype::text AS "onUpdate", c.confmatchtype::text AS match,
                 c.condeferrable AS deferrable, c.convalidated AS validated
            FROM pg_constraint c
@@ -786,7 +848,7 @@ describe.each(pgTargets())('schema on $name', (target) => {
       expect(rows).toEqual([]);
     });
 
-    it('every foreign-key column leads some valid index, so a cascading delete (or SET NULL) does not scan the child table', async () => {
+    it('every foreign key leads a valid index, so a cascading delete (or SET NULL) scans no child table', async () => {
       const { rows } = await c.query<{ name: string }>(
         `SELECT c.conname AS name FROM pg_constraint c
           WHERE c.connamespace = 'public'::regnamespace AND c.contype = 'f'
@@ -810,7 +872,7 @@ describe.each(pgTargets())('schema on $name', (target) => {
       expect(rows.length).toBe(phase === 1 ? 2 : 4);
     });
 
-    it('the only functions are the trigger functions set_updated_at() and (Phase 2) queue_recording_media_deletion()', async () => {
+    it('the only functions: the triggers set_updated_at() and (Phase 2) queue_recording_media_deletion()', async () => {
       const { rows } = await c.query<{ fn: string; result: string }>(
         `SELECT p.oid::regprocedure::text AS fn, pg_get_function_result(p.oid) AS result
            FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace ORDER BY 1`,
@@ -824,12 +886,13 @@ describe.each(pgTargets())('schema on $name', (target) => {
     // ------------------------------------------------------------------------------------------
     // The spec's contract, asserted name by name (independently of the exact lists above).
     // ------------------------------------------------------------------------------------------
-    it('the spec’s contract: its Phase 1 tables have its columns, in its order, with its NOT NULLs and defaults', async () => {
+    it('the spec’s contract: its Phase 1 tables, its columns in its order, its NOT NULLs and defaults', async () => {
       const { rows } = await c.query<{ t: string; name: string; notNull: boolean; default: string | null }>(
         `SELECT c.relname AS t, a.attname AS name, a.attnotnull AS "notNull", pg_get_expr(d.adbin, d.adrelid) AS default
            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-          WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ANY ($1::text[]) AND a.attnum > 0 AND NOT a.attisdropped
+          WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ANY ($1::text[])
+            AND a.attnum > 0 AND NOT a.attisdropped
           ORDER BY c.relname, a.attnum`,
         [Object.keys(SPEC.columns)],
       );
@@ -853,11 +916,12 @@ describe.each(pgTargets())('schema on $name', (target) => {
       }
     });
 
-    it('the spec’s contract: each named check exists once, validated, on its table; the unnamed status check is chk_recording_status', async () => {
+    it('the spec’s contract: its named checks, once each, validated; its unnamed status check is named', async () => {
       const names = [...Object.keys(SPEC.checks), 'chk_recording_status'];
       const { rows } = await c.query<{ name: string; t: string; validated: boolean }>(
         `SELECT conname AS name, conrelid::regclass::text AS t, convalidated AS validated FROM pg_constraint
-          WHERE connamespace = 'public'::regnamespace AND contype = 'c' AND conname = ANY ($1::text[]) ORDER BY conname`,
+          WHERE connamespace = 'public'::regnamespace AND contype = 'c' AND conname = ANY ($1::text[])
+          ORDER BY conname`,
         [names],
       );
       expect(rows).toEqual(
@@ -867,9 +931,11 @@ describe.each(pgTargets())('schema on $name', (target) => {
       );
     });
 
-    it('the spec’s contract: its indexes exist with its definitions (less the two documented redundant ones)', async () => {
+    it('the spec’s contract: its indexes, with its definitions (less the two documented redundant ones)', async () => {
       const { rows } = await c.query<{ name: string; def: string }>(
-        `SELECT ic.relname AS name, i.indrelid::regclass::text || ' ' || regexp_replace(pg_get_indexdef(i.indexrelid), '^.* USING ', '') AS def
+        `SELECT ic.relname AS name,
+                i.indrelid::regclass::text || ' '
+                || regexp_replace(pg_get_indexdef(i.indexrelid), '^.* USING ', '') AS def
            FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
           WHERE ic.relname = ANY ($1::text[]) AND i.indisvalid ORDER BY 1`,
         [Object.keys(SPEC.indexes)],
@@ -880,8 +946,11 @@ describe.each(pgTargets())('schema on $name', (target) => {
     it('the spec’s contract: its foreign keys exist with its names, columns and ON DELETE CASCADE', async () => {
       const { rows } = await c.query<{ name: string; def: string }>(
         `SELECT c.conname AS name,
-                c.conrelid::regclass::text || '(' || (SELECT string_agg(attname, ',') FROM pg_attribute WHERE attrelid = c.conrelid AND attnum = ANY (c.conkey)) || ') -> '
-                || c.confrelid::regclass::text || '(' || (SELECT string_agg(attname, ',') FROM pg_attribute WHERE attrelid = c.confrelid AND attnum = ANY (c.confkey)) || ') ON DELETE '
+                c.conrelid::regclass::text || '(' || (SELECT string_agg(attname, ',') FROM pg_attribute
+                                                        WHERE attrelid = c.conrelid AND attnum = ANY (c.conkey))
+                || ') -> ' || c.confrelid::regclass::text || '(' || (SELECT string_agg(attname, ',') FROM pg_attribute
+                                                        WHERE attrelid = c.confrelid AND attnum = ANY (c.confkey))
+                || ') ON DELETE '
                 || c.confdeltype::text AS def
            FROM pg_constraint c WHERE c.contype = 'f' AND c.conname = ANY ($1::text[]) ORDER BY 1`,
         [Object.keys(SPEC.foreignKeys)],
@@ -890,11 +959,13 @@ describe.each(pgTargets())('schema on $name', (target) => {
     });
 
     if (phase === 2)
-      it('the spec’s contract, Phase 2: recordings has the five storage columns, storage_provider defaulting to local', async () => {
+      it('the spec’s contract, Phase 2: the five storage columns on recordings, provider default local', async () => {
         const { rows } = await c.query<{ name: string; type: string; default: string | null }>(
-          `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, pg_get_expr(d.adbin, d.adrelid) AS default
+          `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+                  pg_get_expr(d.adbin, d.adrelid) AS default
            FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-          WHERE a.attrelid = 'public.recordings'::regclass AND a.attname = ANY ($1::text[]) AND NOT a.attisdropped ORDER BY a.attnum`,
+          WHERE a.attrelid = 'public.recordings'::regclass AND a.attname = ANY ($1::text[]) AND NOT a.attisdropped
+          ORDER BY a.attnum`,
           [Object.keys(SPEC.storageColumns)],
         );
         // text for the spec's VARCHAR, as in Phase 1.
@@ -920,7 +991,8 @@ describe.each(pgTargets())('Phase 2 applied step by step to a Phase 1 database h
     c = await connect(db.url);
     await c.query(`INSERT INTO users (id, email, display_name) VALUES ('u1', 'a@example.test', 'Ada')`);
     await c.query(
-      `INSERT INTO recordings (user_id, title, recording_type, duration) VALUES ('u1', 'one', 'camera', 5), ('u1', 'two', 'audio', 7)`,
+      `INSERT INTO recordings (user_id, title, recording_type, duration)
+       VALUES ('u1', 'one', 'camera', 5), ('u1', 'two', 'audio', 7)`,
     );
   });
   afterAll(async () => {
@@ -939,46 +1011,54 @@ describe.each(pgTargets())('Phase 2 applied step by step to a Phase 1 database h
   const storageIndex = async () =>
     (
       await c.query<{ unique: boolean; valid: boolean; ready: boolean }>(
-        `SELECT indisunique AS unique, indisvalid AS valid, indisready AS ready FROM pg_index WHERE indexrelid = to_regclass('public.idx_recordings_storage_key')`,
+        `SELECT indisunique AS unique, indisvalid AS valid, indisready AS ready FROM pg_index
+          WHERE indexrelid = to_regclass('public.idx_recordings_storage_key')`,
       )
     ).rows;
 
-  it('0006 and 0007 rewrite no table; 0007 adds chk_storage_provider NOT VALID; 0008 validates it; 0009 builds the unique index outside a transaction', async () => {
-    const m = migrator(db.url);
-    const users = await fileNode('users');
-    const recordings = await fileNode('recordings');
+  it(
+    '0006 and 0007 rewrite no table; 0007 adds chk_storage_provider NOT VALID; 0008 validates it; ' +
+      '0009 builds the unique index outside a transaction',
+    async () => {
+      const m = migrator(db.url);
+      const users = await fileNode('users');
+      const recordings = await fileNode('recordings');
 
-    await m.up({ to: 6 });
-    expect(await fileNode('users')).toBe(users);
-    expect((await c.query('SELECT id, password_hash FROM users')).rows).toEqual([{ id: 'u1', password_hash: null }]);
+      await m.up({ to: 6 });
+      expect(await fileNode('users')).toBe(users);
+      expect((await c.query('SELECT id, password_hash FROM users')).rows).toEqual([{ id: 'u1', password_hash: null }]);
 
-    await m.up({ to: 7 });
-    expect(await fileNode('recordings')).toBe(recordings);
-    // Every existing row has a provider at once (constant default, no backfill).
-    expect((await c.query('SELECT title, storage_provider, storage_key FROM recordings ORDER BY id')).rows).toEqual([
-      { title: 'one', storage_provider: 'local', storage_key: null },
-      { title: 'two', storage_provider: 'local', storage_key: null },
-    ]);
-    expect(await storageCheck()).toEqual([{ validated: false }]);
-    expect(await storageIndex()).toEqual([]);
+      await m.up({ to: 7 });
+      expect(await fileNode('recordings')).toBe(recordings);
+      // Every existing row has a provider at once (constant default, no backfill).
+      expect((await c.query('SELECT title, storage_provider, storage_key FROM recordings ORDER BY id')).rows).toEqual([
+        { title: 'one', storage_provider: 'local', storage_key: null },
+        { title: 'two', storage_provider: 'local', storage_key: null },
+      ]);
+      expect(await storageCheck()).toEqual([{ validated: false }]);
+      expect(await storageIndex()).toEqual([]);
 
-    await m.up({ to: 8 });
-    expect(await storageCheck()).toEqual([{ validated: true }]);
-    expect(await fileNode('recordings')).toBe(recordings);
+      await m.up({ to: 8 });
+      expect(await storageCheck()).toEqual([{ validated: true }]);
+      expect(await fileNode('recordings')).toBe(recordings);
 
-    const next = (await m.plan('up'))[0]!;
-    expect({ version: next.version, transactional: next.transactional }).toEqual({ version: 9, transactional: false });
-    expect(next.sql).toMatch(
-      /CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS idx_recordings_storage_key ON recordings \(storage_key\)/,
-    );
-    await m.up({ to: 9 });
-    expect(await storageIndex()).toEqual([{ unique: true, valid: true, ready: true }]);
-    expect(await fileNode('recordings')).toBe(recordings);
+      const next = (await m.plan('up'))[0]!;
+      expect({ version: next.version, transactional: next.transactional }).toEqual({
+        version: 9,
+        transactional: false,
+      });
+      expect(next.sql).toMatch(
+        /CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS idx_recordings_storage_key ON recordings \(storage_key\)/,
+      );
+      await m.up({ to: 9 });
+      expect(await storageIndex()).toEqual([{ unique: true, valid: true, ready: true }]);
+      expect(await fileNode('recordings')).toBe(recordings);
 
-    await m.up();
-    expect(await m.pendingCount()).toBe(0);
-    expect((await c.query('SELECT count(*)::int AS n FROM recordings')).rows[0].n).toBe(2);
-  });
+      await m.up();
+      expect(await m.pendingCount()).toBe(0);
+      expect((await c.query('SELECT count(*)::int AS n FROM recordings')).rows[0].n).toBe(2);
+    },
+  );
 });
 
 /**
@@ -998,7 +1078,8 @@ describe.each(pgTargets())(
       c = await connect(db.url);
       await c.query(`INSERT INTO users (id, email, display_name) VALUES ('u1', 'a@example.test', 'Ada')`);
       await c.query(
-        `INSERT INTO recording_sessions (user_id, recording_type, started_at, status) VALUES ('u1', 'camera', now(), 'active'), ('u1', 'audio', now(), 'completed')`,
+        `INSERT INTO recording_sessions (user_id, recording_type, started_at, status)
+         VALUES ('u1', 'camera', now(), 'active'), ('u1', 'audio', now(), 'completed')`,
       );
     });
     afterAll(async () => {
@@ -1010,71 +1091,80 @@ describe.each(pgTargets())(
       (
         await c.query<{ name: string; validated: boolean }>(
           `SELECT conname AS name, convalidated AS validated FROM pg_constraint
-          WHERE conrelid = 'public.recording_sessions'::regclass AND conname IN ('fk_sessions_project', 'fk_sessions_recording', 'chk_session_discarded_or_kept') ORDER BY 1`,
+          WHERE conrelid = 'public.recording_sessions'::regclass
+            AND conname IN ('fk_sessions_project', 'fk_sessions_recording', 'chk_session_discarded_or_kept')
+          ORDER BY 1`,
         )
       ).rows;
 
-    it('0011 rewrites nothing and adds its links NOT VALID; 0012 validates them; 0013..0015 build valid indexes outside a transaction', async () => {
-      const m = migrator(db.url);
-      const node = async () =>
-        (await c.query<{ n: string }>(`SELECT pg_relation_filenode('recording_sessions')::text AS n`)).rows[0]!.n;
-      const before = await node();
-      await m.up({ to: 11 });
-      expect(await node()).toBe(before);
-      expect(
-        (
-          await c.query(
-            'SELECT recording_type, project_id, last_heartbeat_at, recording_id, discarded_at, take FROM recording_sessions ORDER BY id',
-          )
-        ).rows,
-      ).toEqual([
-        {
-          recording_type: 'camera',
-          project_id: null,
-          last_heartbeat_at: null,
-          recording_id: null,
-          discarded_at: null,
-          take: null,
-        },
-        {
-          recording_type: 'audio',
-          project_id: null,
-          last_heartbeat_at: null,
-          recording_id: null,
-          discarded_at: null,
-          take: null,
-        },
-      ]);
-      expect(await links()).toEqual([
-        { name: 'chk_session_discarded_or_kept', validated: false },
-        { name: 'fk_sessions_project', validated: false },
-        { name: 'fk_sessions_recording', validated: false },
-      ]);
-      await m.up({ to: 12 });
-      expect((await links()).every((l) => l.validated)).toBe(true);
-      const plan = await m.plan('up');
-      expect(plan.map((p) => [p.version, p.transactional])).toEqual([
-        [13, false],
-        [14, false],
-        [15, false],
-      ]);
-      await m.up();
-      const { rows } = await c.query(
-        `SELECT ic.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-        WHERE ic.relname IN ('idx_sessions_recording_id', 'idx_sessions_project_id', 'idx_sessions_active_heartbeat') ORDER BY 1`,
-      );
-      expect(rows).toEqual([
-        { name: 'idx_sessions_active_heartbeat', valid: true },
-        { name: 'idx_sessions_project_id', valid: true },
-        { name: 'idx_sessions_recording_id', valid: true },
-      ]);
-      expect(await node()).toBe(before);
-    });
+    it(
+      '0011 rewrites nothing and adds its links NOT VALID; 0012 validates them; ' +
+        '0013..0015 build valid indexes outside a transaction',
+      async () => {
+        const m = migrator(db.url);
+        const node = async () =>
+          (await c.query<{ n: string }>(`SELECT pg_relation_filenode('recording_sessions')::text AS n`)).rows[0]!.n;
+        const before = await node();
+        await m.up({ to: 11 });
+        expect(await node()).toBe(before);
+        expect(
+          (
+            await c.query(
+              'SELECT recording_type, project_id, last_heartbeat_at, recording_id, discarded_at, take ' +
+                'FROM recording_sessions ORDER BY id',
+            )
+          ).rows,
+        ).toEqual([
+          {
+            recording_type: 'camera',
+            project_id: null,
+            last_heartbeat_at: null,
+            recording_id: null,
+            discarded_at: null,
+            take: null,
+          },
+          {
+            recording_type: 'audio',
+            project_id: null,
+            last_heartbeat_at: null,
+            recording_id: null,
+            discarded_at: null,
+            take: null,
+          },
+        ]);
+        expect(await links()).toEqual([
+          { name: 'chk_session_discarded_or_kept', validated: false },
+          { name: 'fk_sessions_project', validated: false },
+          { name: 'fk_sessions_recording', validated: false },
+        ]);
+        await m.up({ to: 12 });
+        expect((await links()).every((l) => l.validated)).toBe(true);
+        const plan = await m.plan('up', { to: 15 });
+        expect(plan.map((p) => [p.version, p.transactional])).toEqual([
+          [13, false],
+          [14, false],
+          [15, false],
+        ]);
+        await m.up({ to: 15 });
+        const { rows } = await c.query(
+          `SELECT ic.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+        WHERE ic.relname IN ('idx_sessions_recording_id', 'idx_sessions_project_id', 'idx_sessions_active_heartbeat')
+        ORDER BY 1`,
+        );
+        expect(rows).toEqual([
+          { name: 'idx_sessions_active_heartbeat', valid: true },
+          { name: 'idx_sessions_project_id', valid: true },
+          { name: 'idx_sessions_recording_id', valid: true },
+        ]);
+        expect(await node()).toBe(before);
+      },
+    );
 
     it('the sweep’s query uses the partial index', async () => {
       await c.query('SET enable_seqscan = off');
       const { rows } = await c.query(
-        `EXPLAIN SELECT id FROM recording_sessions WHERE status = 'active' AND coalesce(last_heartbeat_at, started_at) < now() - interval '45 seconds'`,
+        `EXPLAIN SELECT id FROM recording_sessions
+          WHERE status = 'active' AND coalesce(last_heartbeat_at, started_at) < now() - interval '45 seconds'`,
       );
       await c.query('RESET enable_seqscan');
       expect(rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/idx_sessions_active_heartbeat/);
