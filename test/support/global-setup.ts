@@ -22,7 +22,10 @@ export interface PgTarget {
 declare module 'vitest' {
   export interface ProvidedContext {
     pgTargets: PgTarget[];
-    /** The web build for the e2e tests: `error` when it failed (the e2e tests report it), `skipped` when no e2e file runs. */
+    /**
+     * The web build for the e2e tests: `error` when it failed (the e2e tests report it), `skipped` when no
+     * e2e file runs.
+     */
     webBuild: ProvidedWebBuild;
   }
 }

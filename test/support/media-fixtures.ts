@@ -189,7 +189,10 @@ export async function packetCounts(file: string): Promise<Record<string, number>
   return Object.fromEntries(streams.map((s) => [s.codec_type ?? '?', Number(s.nb_read_packets)]));
 }
 
-/** Sizes of every packet of the first stream of a type ('v' or 'a'): equal lists mean a stream copy, not a re-encode. */
+/**
+ * Sizes of every packet of the first stream of a type ('v' or 'a'): equal lists mean a stream copy, not a
+ * re-encode.
+ */
 export async function packetSizes(file: string, type: 'v' | 'a'): Promise<number[]> {
   const { stdout } = await exec('ffprobe', [
     '-v',

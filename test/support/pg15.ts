@@ -28,7 +28,9 @@ function asPostgres(cmd: string, args: string[]): void {
 export async function startPg15(): Promise<Pg15Server> {
   if (!fs.existsSync(path.join(PG15_BIN, 'initdb'))) {
     throw new Error(
-      `Debian's PostgreSQL 15 is not installed (${PG15_BIN}/initdb missing). Install it with:\n  sudo apt-get update && sudo apt-get install -y postgresql-15\n(npm test does this by itself when run as root)`,
+      `Debian's PostgreSQL 15 is not installed (${PG15_BIN}/initdb missing). Install it with:\n` +
+        '  sudo apt-get update && sudo apt-get install -y postgresql-15\n' +
+        '(npm test does this by itself when run as root)',
     );
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-pg15-'));
@@ -52,7 +54,9 @@ export async function startPg15(): Promise<Pg15Server> {
     '--no-locale',
   ]);
   const port = await freePort();
-  const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+  const opts =
+    `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 ` +
+    '-c fsync=off -c synchronous_commit=off -c full_page_writes=off';
   asPostgres(path.join(PG15_BIN, 'pg_ctl'), [
     '-D',
     pgdata,

@@ -28,8 +28,10 @@ export interface RecordingRow {
 /** Inserts one recording row (no media); returns its id. */
 export async function insertRecording(c: pg.Client, r: RecordingRow): Promise<string> {
   const { rows } = await c.query<{ id: string }>(
-    `INSERT INTO recordings (id, user_id, project_id, title, description, recording_type, duration, quality, status, metadata, mime_type, created_at)
-     VALUES (coalesce($11::bigint, nextval(pg_get_serial_sequence('recordings', 'id'))), $1, $2, $3, $4, $5, 3, $6, $7, $8, $9, coalesce($10::timestamptz, now()))
+    `INSERT INTO recordings (id, user_id, project_id, title, description, recording_type, duration, quality, status,
+       metadata, mime_type, created_at)
+     VALUES (coalesce($11::bigint, nextval(pg_get_serial_sequence('recordings', 'id'))), $1, $2, $3, $4, $5, 3, $6, $7,
+       $8, $9, coalesce($10::timestamptz, now()))
      RETURNING id::text`,
     [
       r.userId,

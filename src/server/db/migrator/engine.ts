@@ -272,7 +272,8 @@ export class Migrator {
   private record(client: pg.Client, f: MigrationFile, direction: 'up' | 'down', ms: number) {
     return direction === 'up'
       ? client.query(
-          'INSERT INTO schema_migrations (version, name, phase, checksum, transactional, duration_ms) VALUES ($1, $2, $3, $4, $5, $6)',
+          'INSERT INTO schema_migrations (version, name, phase, checksum, transactional, duration_ms) ' +
+            'VALUES ($1, $2, $3, $4, $5, $6)',
           [f.version, f.name, f.phase, f.up.checksum, f.up.transactional, ms],
         )
       : client.query('DELETE FROM schema_migrations WHERE version = $1', [f.version]);
@@ -359,7 +360,8 @@ export class Migrator {
           if (++invalidBuilds >= maxInvalid) {
             throw new MigrationError(
               'MIGRATION_INDEX_INVALID',
-              `${script.file}: index ${build.name} was INVALID after ${invalidBuilds} build(s); dropped it. Nothing recorded.`,
+              `${script.file}: index ${build.name} was INVALID after ${invalidBuilds} build(s); ` +
+                'dropped it. Nothing recorded.',
             );
           }
           await this.backoff(script.file, attempt, new Error(`index ${build.name} INVALID after build`));
@@ -379,10 +381,12 @@ function stepError(file: string, err: unknown, attempt: number): MigrationError 
   const retried = attempt > 0 ? ` after ${attempt} retr${attempt === 1 ? 'y' : 'ies'}` : '';
   const hint =
     e.code === '55P03'
-      ? ' (lock_timeout: another session holds a lock on the table; try again when it is idle, or raise MIGRATION_LOCK_TIMEOUT)'
+      ? ' (lock_timeout: another session holds a lock on the table; ' +
+        'try again when it is idle, or raise MIGRATION_LOCK_TIMEOUT)'
       : '';
   return new MigrationError(
     'MIGRATION_FAILED',
-    `${file} failed${retried}: ${e.message ?? String(err)}${e.code ? ` [SQLSTATE ${e.code}]` : ''}${hint}. Rolled back where transactional; nothing recorded.`,
+    `${file} failed${retried}: ${e.message ?? String(err)}${e.code ? ` [SQLSTATE ${e.code}]` : ''}${hint}. ` +
+      'Rolled back where transactional; nothing recorded.',
   );
 }

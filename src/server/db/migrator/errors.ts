@@ -23,7 +23,8 @@ export function driftError(drift: DriftEntry[]): MigrationError {
   );
   return new MigrationError(
     'MIGRATION_DRIFT',
-    `Applied migrations no longer match their files:\n${lines.join('\n')}\nApplied migrations are frozen: restore the original file and put the change in a new migration.`,
+    `Applied migrations no longer match their files:\n${lines.join('\n')}\n` +
+      'Applied migrations are frozen: restore the original file and put the change in a new migration.',
   );
 }
 
@@ -37,6 +38,7 @@ export function dataLossError(version: string, risk: DataAtRisk[]): MigrationErr
   const lines = risk.map((r) => `  ${r.column ? `${r.table}.${r.column}` : r.table}: ${r.rows} row(s)`);
   return new MigrationError(
     'MIGRATION_DATA_LOSS',
-    `Rolling back to ${version} would destroy data:\n${lines.join('\n')}\nNothing was changed. Re-run with --force to write a backup of this data and then roll back.`,
+    `Rolling back to ${version} would destroy data:\n${lines.join('\n')}\n` +
+      'Nothing was changed. Re-run with --force to write a backup of this data and then roll back.',
   );
 }

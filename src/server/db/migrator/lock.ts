@@ -28,7 +28,8 @@ export async function acquireRunnerLock(client: pg.Client, mode: 'wait' | 'fail'
         'MIGRATION_LOCKED',
         mode === 'fail'
           ? `Another migration runner holds the lock${who}; nothing was run.`
-          : `Another migration runner still holds the lock after ${Math.round(waitMs / 1000)} s${who}; nothing was run.`,
+          : `Another migration runner still holds the lock after ${Math.round(waitMs / 1000)} s${who}; ` +
+              'nothing was run.',
       );
     }
     await new Promise((r) => setTimeout(r, 250));

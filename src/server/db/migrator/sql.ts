@@ -46,9 +46,13 @@ function afterBlockComment(sql: string, i: number): number {
   let depth = 1;
   i += 2;
   while (i < sql.length && depth > 0) {
-    if (sql[i] === '/' && sql[i + 1] === '*') depth++, (i += 2);
-    else if (sql[i] === '*' && sql[i + 1] === '/') depth--, (i += 2);
-    else i++;
+    if (sql[i] === '/' && sql[i + 1] === '*') {
+      depth++;
+      i += 2;
+    } else if (sql[i] === '*' && sql[i + 1] === '/') {
+      depth--;
+      i += 2;
+    } else i++;
   }
   return i;
 }
@@ -89,7 +93,7 @@ const QUALIFIED = String.raw`${IDENT}(?:\.${IDENT})?`;
 
 /** `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name ON ...` → { name, ifNotExists }. */
 export function concurrentIndexBuild(stmt: string): { name: string; ifNotExists: boolean } | undefined {
-  const m = new RegExp(String.raw`^CREATE (?:UNIQUE )?INDEX CONCURRENTLY (IF NOT EXISTS )?(${IDENT}) ON `, 'i').exec(
+  const m = new RegExp(`^CREATE (?:UNIQUE )?INDEX CONCURRENTLY (IF NOT EXISTS )?(${IDENT}) ON `, 'i').exec(
     normalise(stmt),
   );
   return m ? { name: unquote(m[2]!), ifNotExists: Boolean(m[1]) } : undefined;
@@ -107,15 +111,15 @@ export function destructiveTargets(stmt: string): { tables: string[]; columns: {
   const tables: string[] = [];
   const columns: { table: string; column: string }[] = [];
   const drop = new RegExp(
-    String.raw`^(?:DROP TABLE (?:IF EXISTS )?|TRUNCATE (?:TABLE )?(?:ONLY )?)(${QUALIFIED}(?: ?, ?${QUALIFIED})*)`,
+    `^(?:DROP TABLE (?:IF EXISTS )?|TRUNCATE (?:TABLE )?(?:ONLY )?)(${QUALIFIED}(?: ?, ?${QUALIFIED})*)`,
     'i',
   ).exec(s);
   if (drop) {
     for (const t of drop[1]!.split(/ ?, ?/)) tables.push(t.trim());
   }
-  const alter = new RegExp(String.raw`^ALTER TABLE (?:IF EXISTS )?(?:ONLY )?(${QUALIFIED}) (.*)$`, 'i').exec(s);
+  const alter = new RegExp(`^ALTER TABLE (?:IF EXISTS )?(?:ONLY )?(${QUALIFIED}) (.*)$`, 'i').exec(s);
   if (alter) {
-    const re = new RegExp(String.raw`DROP (?:COLUMN )?(?:IF EXISTS )?(${IDENT})`, 'gi');
+    const re = new RegExp(`DROP (?:COLUMN )?(?:IF EXISTS )?(${IDENT})`, 'gi');
     for (const m of alter[2]!.matchAll(re)) {
       const col = m[1]!;
       if (/^(CONSTRAINT|DEFAULT|NOT|IDENTITY|EXPRESSION)$/i.test(col)) continue;
