@@ -82,7 +82,7 @@ describe('the rollout bucket of a user id', () => {
 const me = async (url: string, headers: Record<string, string>) => {
   const r = await call(url, 'GET', '/api/auth/me', headers);
   expect(r.status).toBe(200);
-  return r.json as { user: { id: string; email: string }; features: { storage: 'server' | 'browser' } };
+  return r.json as unknown as { user: { id: string; email: string }; features: { storage: 'server' | 'browser' } };
 };
 
 describe.each(pgTargets())('GET /api/auth/me features on $name', (target) => {

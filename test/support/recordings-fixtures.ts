@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
+import type { RecordingMetadata } from '../../src/server/recordings/metadata.js';
 import { recordingKey } from '../../src/server/storage/keys.js';
 import type { Storage } from '../../src/server/storage/storage.js';
 
@@ -129,11 +130,34 @@ export async function readObject(storage: Storage, key: string): Promise<Buffer>
 
 export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+/**
+ * A JSON answer of the API as the tests read it: the fields of the answers they look at (an error, a
+ * recording, a page of recordings, a session, a project, an API token), declared present so a test
+ * reads one straight off the answer it expects. A field the answer lacks is undefined at run time, and
+ * the test's expectation on it fails there. Any other field reads as unknown.
+ */
+export interface ApiJson {
+  [field: string]: unknown;
+  /** An error's code (src/server/errors.ts). */
+  code: string;
+  id: string;
+  status: string;
+  projectId: string | null;
+  mediaUrl: string | null;
+  thumbnailUrl: string;
+  /** A processed recording's metadata: duration_ms is there once processing has measured it. */
+  metadata: RecordingMetadata & { duration_ms: number };
+  items: { id: string }[];
+  nextCursor: string | null;
+  token: string;
+}
+
 export interface ApiResponse {
   status: number;
   headers: Headers;
   body: Buffer;
-  json: any;
+  /** The parsed body when the answer is JSON; undefined otherwise (HEAD, media, an empty body). */
+  json: ApiJson;
 }
 
 /** One HTTP request to the running server with a user's cookie and Origin; JSON bodies. */
@@ -153,7 +177,7 @@ export async function call(
   const buf = Buffer.from(await res.arrayBuffer());
   let json: unknown;
   if ((res.headers.get('content-type') ?? '').includes('json') && buf.length) json = JSON.parse(buf.toString('utf8'));
-  return { status: res.status, headers: res.headers, body: buf, json };
+  return { status: res.status, headers: res.headers, body: buf, json: json as ApiJson };
 }
 
 /** Polls fn until it returns a truthy value or timeoutMs passes (then throws with the last value). */

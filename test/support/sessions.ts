@@ -17,7 +17,7 @@ export type ApiSession = Awaited<ReturnType<SessionsService['get']>>;
 export function sessionsApi(url: string, headers: Headers) {
   const ok = (r: ApiResponse, status: number) => {
     if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${r.body.toString('utf8')}`);
-    return r.json as ApiSession;
+    return r.json as unknown as ApiSession;
   };
   return {
     raw: (method: string, path: string, body?: unknown) => call(url, method, path, headers, body),
@@ -25,7 +25,7 @@ export function sessionsApi(url: string, headers: Headers) {
       ok(await call(url, 'POST', '/api/sessions', headers, body), 201),
     get: async (id: string) => ok(await call(url, 'GET', `/api/sessions/${id}`, headers), 200),
     list: async (query = '') =>
-      ((await call(url, 'GET', `/api/sessions${query}`, headers)).json as { items: ApiSession[] }).items,
+      ((await call(url, 'GET', `/api/sessions${query}`, headers)).json as unknown as { items: ApiSession[] }).items,
     heartbeat: async (id: string, body: Record<string, unknown> = {}) =>
       ok(await call(url, 'POST', `/api/sessions/${id}/heartbeat`, headers, body), 200),
     interrupt: async (id: string, body: Record<string, unknown> = {}) =>
