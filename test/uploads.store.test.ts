@@ -99,6 +99,35 @@ describe.each(['local', 's3'] as const)('the upload store on %s', (provider) => 
     expect(row.metadata).toMatchObject({ upload_sha256: sha256(take), upload_size: take.length });
   });
 
+  it('a long request after a short one commits on the way; a resume from there gives the exact sha256', async () => {
+    const take = fakeWebm(80 * MiB, 29);
+    const up = await createUpload(t.url, auth, { recordingType: 'screen' }, { length: take.length });
+    const id = uploadIdOf(up.location);
+    expect((await patchUpload(up.location, auth, 0, take.subarray(0, 1))).status).toBe(204);
+    // The process dies after the commits made on the way, before the last one.
+    let commits = 0;
+    const dying = Object.create(repo) as UploadsRepository;
+    dying.commit = async (uploadId: string, token: string, progress: Progress) => {
+      if (progress.to === take.length) throw new Error('simulated crash before the last commit');
+      commits++;
+      await repo.commit(uploadId, token, progress);
+    };
+    const token = randomUUID();
+    expect(await repo.tryLease(id, token, 60_000)).toBe(true);
+    const locker = { tokenOf: () => token } as unknown as UploadLeaseLocker;
+    const store = new RecordingUploadStore(dying, locker, createSinks(t.server.storage, dying), new Map(), log);
+    await expect(store.write(Readable.from([take.subarray(1)]), id, 1)).rejects.toBeTruthy();
+    await repo.releaseLease(id, token);
+    expect(commits).toBeGreaterThan(0);
+    const offset = Number((await headUpload(up.location, auth)).headers.get('upload-offset'));
+    expect(offset).toBeGreaterThan(1);
+    const last = await patchUpload(up.location, auth, offset, take.subarray(offset));
+    expect(last.status).toBe(204);
+    const { row, bytes } = await stored(last.headers.get('recording-id')!);
+    expect(sha256(bytes)).toBe(sha256(take));
+    expect(row.metadata).toMatchObject({ upload_sha256: sha256(take), upload_size: take.length });
+  });
+
   it('refuses bytes that are not media with 415 and a code, once judged, and for good; nothing is kept', async () => {
     const text = Buffer.from('%PDF-1.7 this is a document, not a recording of anything at all. '.repeat(4));
     const up = await createUpload(t.url, auth, { recordingType: 'screen' });

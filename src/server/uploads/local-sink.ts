@@ -16,6 +16,7 @@ import { commitStep, type UploadSink, type WriteContext } from './upload-sink.js
 import type { UploadRow, UploadsRepository } from './uploads.repository.js';
 
 const CHECKPOINT = 64 * 1024 * 1024;
+/** Bytes gathered (as the pieces they arrived in) per write: fewer, larger writes. */
 const PIECE = 1024 * 1024;
 
 const isCode = (err: unknown, code: string) => (err as NodeJS.ErrnoException)?.code === code;
@@ -44,38 +45,21 @@ export class LocalUploadSink implements UploadSink {
     await fs.mkdir(path.dirname(file), { recursive: true });
     // The first request creates the file; a later one finding none means its bytes are gone (410).
     const fh = await fs.open(file, start === 0 ? 'w' : 'r+');
-    let position = start;
-    let committed = start;
-    // One write in flight while the next piece is read: the network and the disk work at the same time.
-    let writing: Promise<void> = Promise.resolve();
-    const checkpoint = async () => {
-      await writing;
-      if (position === committed) return;
-      await fh.datasync();
-      await commitStep(this.repo, ctx, { from: committed, to: position });
-      committed = position;
-    };
+    const run = new LocalWrite(fh, ctx, this.repo, start);
     try {
-      for (;;) {
-        const piece = await ctx.bytes.readFull(PIECE);
-        if (!piece.length) break;
-        await writing;
-        writing = writeAll(fh, piece, position);
-        position += piece.length;
-        if (position - committed >= CHECKPOINT) await checkpoint();
-      }
-      await checkpoint();
+      await run.copy();
+      await run.checkpoint();
       // Bytes a crashed earlier request wrote past its commit must not outlive this one.
-      await fh.truncate(position);
+      await fh.truncate(run.position);
     } catch (err) {
       // A client that went away mid-request keeps what arrived; a refused or conflicting write keeps nothing.
-      if (isSourceError(err)) await checkpoint().catch(() => undefined);
+      if (isSourceError(err)) await run.checkpoint().catch(() => undefined);
       throw err;
     } finally {
-      await writing.catch(() => undefined);
+      await run.settle();
       await fh.close();
     }
-    return committed;
+    return run.committed;
   }
 
   async assemble(row: UploadRow): Promise<void> {
@@ -106,10 +90,78 @@ export class LocalUploadSink implements UploadSink {
   }
 }
 
-async function writeAll(fh: FileHandle, piece: Buffer, position: number): Promise<void> {
-  for (let done = 0; done < piece.length; ) {
-    const { bytesWritten } = await fh.write(piece, done, piece.length - done, position + done);
-    done += bytesWritten;
+/**
+ * One request's bytes into the upload's file. One write is in flight while the next pieces are read (the
+ * network and the disk work at once), and a checkpoint (fdatasync, then the commit) runs beside the copy.
+ */
+class LocalWrite {
+  position: number;
+  committed: number;
+  private writing: Promise<void> = Promise.resolve();
+  private syncing: Promise<void> | undefined;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly ctx: WriteContext,
+    private readonly repo: UploadsRepository,
+    start: number,
+  ) {
+    this.position = start;
+    this.committed = start;
+  }
+
+  async copy(): Promise<void> {
+    for (;;) {
+      const pieces = await this.ctx.bytes.readPieces(PIECE);
+      if (!pieces.length) return;
+      await this.writing;
+      this.writing = writeAll(this.fh, pieces, this.position);
+      this.position += pieces.reduce((n, p) => n + p.length, 0);
+      if (this.position - this.committed >= CHECKPOINT && !this.syncing) this.syncing = this.sync();
+    }
+  }
+
+  /** Makes what was read so far durable and commits it, while the copy goes on. */
+  private sync(): Promise<void> {
+    const to = this.position;
+    const written = this.writing;
+    const stateAtEnd = this.ctx.bytes.hashState();
+    const done = (async () => {
+      await written;
+      await this.fh.datasync();
+      await commitStep(this.repo, this.ctx, { from: this.committed, to }, stateAtEnd);
+      this.committed = to;
+      this.syncing = undefined;
+    })();
+    done.catch(() => undefined); // awaited by checkpoint(), which reports its failure
+    return done;
+  }
+
+  /** Everything read is written, durable and committed. */
+  async checkpoint(): Promise<void> {
+    await this.syncing;
+    await this.writing;
+    if (this.position === this.committed) return;
+    await this.fh.datasync();
+    await commitStep(this.repo, this.ctx, { from: this.committed, to: this.position });
+    this.committed = this.position;
+  }
+
+  async settle(): Promise<void> {
+    await this.syncing?.catch(() => undefined);
+    await this.writing.catch(() => undefined);
+  }
+}
+
+async function writeAll(fh: FileHandle, pieces: Buffer[], position: number): Promise<void> {
+  const { bytesWritten } = await fh.writev(pieces, position);
+  const size = pieces.reduce((n, p) => n + p.length, 0);
+  if (bytesWritten === size) return;
+  // A short writev (rare on a regular file): the rest, piece by piece.
+  const rest = Buffer.concat(pieces).subarray(bytesWritten);
+  for (let done = 0; done < rest.length; ) {
+    const written = await fh.write(rest, done, rest.length - done, position + bytesWritten + done);
+    done += written.bytesWritten;
   }
 }
 

@@ -47,6 +47,8 @@ interface PartState {
 const isNoSuchUpload = (err: unknown) => (err as Error)?.name === 'NoSuchUpload';
 
 export class S3UploadSink implements UploadSink {
+  private readonly creating = new WeakMap<WriteContext, Promise<string>>();
+
   constructor(
     private readonly storage: S3Storage,
     private readonly repo: UploadsRepository,
@@ -130,7 +132,7 @@ export class S3UploadSink implements UploadSink {
       if (rest.length) await commitStep(this.repo, ctx, { from: offset, to: offset + rest.length, chunk: rest });
       return undefined;
     }
-    return { take: rest.length, body: { readable: Readable.from([rest]), consumed: Promise.resolve() } };
+    return { take: rest.length, body: { readable: rest, consumed: Promise.resolve() } };
   }
 
   /** Exactly `size` bytes of the request, or a ShortRequestError when it ends first; `consumed` once read. */
@@ -160,17 +162,31 @@ export class S3UploadSink implements UploadSink {
     partNumber: number,
     prefix: Buffer[],
     size: number,
-    rest: Readable,
+    rest: Readable | Buffer,
   ): Promise<string> {
-    const uploadId = await this.multipartOf(ctx);
-    const body = prefix.length ? Readable.from(concatStreams(prefix, rest)) : rest;
+    // Two parts may start before the first has created the multipart upload: they share one creation.
+    let creating = this.creating.get(ctx);
+    if (!creating) {
+      creating = this.multipartOf(ctx);
+      this.creating.set(ctx, creating);
+    }
+    const uploadId = await creating;
+    // Bytes already in memory go as a Buffer, which the SDK can send again when it retries (a kept-alive
+    // connection the server closed meanwhile); a stream from the request cannot be replayed.
+    const body = Buffer.isBuffer(rest)
+      ? Buffer.concat([...prefix, rest])
+      : prefix.length
+        ? Readable.from(concatStreams(prefix, rest))
+        : rest;
     // A body that fails (the request ended) must abort the S3 request too: pipe() would leave it hanging.
     const abort = new AbortController();
     let bodyError: Error | undefined;
-    body.once('error', (err) => {
-      bodyError = err;
-      abort.abort(err);
-    });
+    if (!Buffer.isBuffer(body)) {
+      body.once('error', (err) => {
+        bodyError = err;
+        abort.abort(err);
+      });
+    }
     try {
       const res = await this.storage.client.send(
         new UploadPartCommand({

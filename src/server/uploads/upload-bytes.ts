@@ -69,6 +69,12 @@ export class UploadBytes {
 
   /** Reads until `size` bytes or the end; shorter only when the request ended. */
   async readFull(size: number): Promise<Buffer> {
+    const pieces = await this.readPieces(size);
+    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+  }
+
+  /** Like readFull, as the pieces they arrived in (no copy); none once the request is over. */
+  async readPieces(size: number): Promise<Buffer[]> {
     const pieces: Buffer[] = [];
     let have = 0;
     while (have < size) {
@@ -77,7 +83,7 @@ export class UploadBytes {
       pieces.push(piece);
       have += piece.length;
     }
-    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, have);
+    return pieces;
   }
 
   /** SHA-256 state after every byte handed out so far (null: hashed natively, no state). */
