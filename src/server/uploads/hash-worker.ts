@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 /** Bytes sent to the worker and not yet hashed, per upload, before update() waits. */
-const BACKLOG = 16 * 1024 * 1024;
+const BACKLOG = 4 * 1024 * 1024;
 
 type Request =
   | { op: 'open'; id: string; state: Uint8Array | null }

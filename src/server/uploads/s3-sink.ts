@@ -144,7 +144,7 @@ export class S3UploadSink implements UploadSink {
     const readable = Readable.from(
       (async function* () {
         for (let left = size; left > 0; ) {
-          const piece = await ctx.bytes.read(Math.min(left, 1024 * 1024));
+          const piece = await ctx.bytes.read(Math.min(left, 256 * 1024));
           if (!piece.length) throw new ShortRequestError();
           left -= piece.length;
           yield piece;
