@@ -136,5 +136,5 @@ describe('USE_DATABASE_STORAGE=50%', () => {
       expect(((await me.json()) as { features: { storage: string } }).features.storage).toBe(side);
       await page.close();
     }
-  });
+  }, 150_000);
 });
