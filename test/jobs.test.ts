@@ -20,7 +20,7 @@ import { UploadsService } from '../src/server/uploads/uploads.service.js';
 import { signUp, startTestServer, type TestServer } from './support/app.js';
 import { connect, pgTargets } from './support/db.js';
 import { type MediaFixtures, makeMediaFixtures } from './support/media-fixtures.js';
-import { attachMedia, call, insertRecording, insertUser } from './support/recordings-fixtures.js';
+import { attachMedia, call, insertRecording, insertUser, withTestServer } from './support/recordings-fixtures.js';
 
 const logger = createLogger('silent');
 let fx: MediaFixtures;
@@ -44,14 +44,7 @@ const TWO_HOURS_AGO = new Date(Date.now() - 2 * 3600_000);
 describe.each(pgTargets())('jobs on $name', (target) => {
   let t: TestServer;
   let c: pg.Client;
-  beforeAll(async () => {
-    t = await startTestServer(target, { JOBS_ENABLED: 'false' });
-    c = await connect(t.dbUrl);
-  });
-  afterAll(async () => {
-    await c?.end();
-    await t?.close();
-  });
+  withTestServer(target, (s) => ({ t, c } = s));
 
   it('drains the outbox: deletes whole prefixes (and only them) and single keys, then the entries', async () => {
     await c.query('DELETE FROM storage_deletions');

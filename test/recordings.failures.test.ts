@@ -4,10 +4,17 @@
  * nobody gets in without signing in. Real server, database and storage.
  */
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUp, startTestServer, type TestServer } from './support/app.js';
-import { connect, pgTargets } from './support/db.js';
-import { addMember, attachMedia, call, insertProject, insertRecording } from './support/recordings-fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { signUp, type TestServer } from './support/app.js';
+import { pgTargets } from './support/db.js';
+import {
+  addMember,
+  attachMedia,
+  call,
+  insertProject,
+  insertRecording,
+  withTestServer,
+} from './support/recordings-fixtures.js';
 
 type User = Awaited<ReturnType<typeof signUp>>;
 const BYTES = Buffer.from('\x1aE\xdf\xa3 not really a webm, but bytes to stream', 'latin1');
@@ -15,14 +22,7 @@ const BYTES = Buffer.from('\x1aE\xdf\xa3 not really a webm, but bytes to stream'
 describe.each(pgTargets())('recordings API refusals on $name', (target) => {
   let t: TestServer;
   let c: pg.Client;
-  beforeAll(async () => {
-    t = await startTestServer(target, { JOBS_ENABLED: 'false' });
-    c = await connect(t.dbUrl);
-  });
-  afterAll(async () => {
-    await c?.end();
-    await t?.close();
-  });
+  withTestServer(target, (s) => ({ t, c } = s));
 
   const req = (u: User | undefined, method: string, path: string, body?: unknown) =>
     call(t.url, method, path, u?.headers ?? { origin: t.url }, body);

@@ -14,7 +14,14 @@ import { thumbnailKey } from '../src/server/storage/keys.js';
 import { signUp, startTestServer, type TestServer } from './support/app.js';
 import { connect, pgTargets } from './support/db.js';
 import { type MediaFixtures, makeMediaFixtures } from './support/media-fixtures.js';
-import { attachMedia, call, insertRecording, readObject } from './support/recordings-fixtures.js';
+import {
+  asUser,
+  attachMedia,
+  call,
+  insertRecording,
+  readObject,
+  withTestServer,
+} from './support/recordings-fixtures.js';
 
 const logger = createLogger('silent');
 let fx: MediaFixtures;
@@ -35,19 +42,9 @@ type User = Awaited<ReturnType<typeof signUp>>;
 describe.each(pgTargets())('recording media on $name', (target) => {
   let t: TestServer;
   let c: pg.Client;
-  beforeAll(async () => {
-    t = await startTestServer(target, { JOBS_ENABLED: 'false' });
-    c = await connect(t.dbUrl);
-  });
-  afterAll(async () => {
-    await c?.end();
-    await t?.close();
-  });
+  withTestServer(target, (s) => ({ t, c } = s));
 
-  const as = (u: User) => ({
-    get: (path: string, h: Record<string, string> = {}) => call(t.url, 'GET', path, { ...u.headers, ...h }),
-    head: (path: string) => call(t.url, 'HEAD', path, u.headers),
-  });
+  const as = (u: User) => asUser(t.url, u);
   const deps = () => ({ db: t.server.database.db, storage: t.server.storage, tools, logger });
 
   it('streams the media: whole, ranges (first bytes, open-ended, suffix), 416 past the end, HEAD', async () => {

@@ -23,6 +23,7 @@ import {
   readObject,
   sha256,
   waitFor,
+  withTestServer,
 } from './support/recordings-fixtures.js';
 
 const logger = createLogger('silent');
@@ -40,14 +41,7 @@ afterAll(() => fx?.cleanup());
 describe.each(pgTargets())('processing recordings on $name', (target) => {
   let t: TestServer;
   let c: pg.Client;
-  beforeAll(async () => {
-    t = await startTestServer(target, { JOBS_ENABLED: 'false' });
-    c = await connect(t.dbUrl);
-  });
-  afterAll(async () => {
-    await c?.end();
-    await t?.close();
-  });
+  withTestServer(target, (s) => ({ t, c } = s));
 
   const deps = (over: { tools?: MediaTools | undefined } = { tools }) => ({
     db: t.server.database.db,

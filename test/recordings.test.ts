@@ -14,11 +14,13 @@ import { connect, pgTargets } from './support/db.js';
 import { type MediaFixtures, makeMediaFixtures } from './support/media-fixtures.js';
 import {
   addMember,
+  asUser,
   attachMedia,
   call,
   insertProject,
   insertRecording,
   waitFor,
+  withTestServer,
 } from './support/recordings-fixtures.js';
 
 const logger = createLogger('silent');
@@ -39,23 +41,9 @@ const ids = (items: { id: string }[]) => items.map((i) => i.id);
 describe.each(pgTargets())('recordings API on $name', (target) => {
   let t: TestServer;
   let c: pg.Client;
-  // Jobs off: the outbox and queued jobs stay where the API put them until a test runs them.
-  beforeAll(async () => {
-    t = await startTestServer(target, { JOBS_ENABLED: 'false' });
-    c = await connect(t.dbUrl);
-  });
-  afterAll(async () => {
-    await c?.end();
-    await t?.close();
-  });
+  withTestServer(target, (s) => ({ t, c } = s));
 
-  const as = (u: User) => ({
-    get: (path: string, h: Record<string, string> = {}) => call(t.url, 'GET', path, { ...u.headers, ...h }),
-    head: (path: string) => call(t.url, 'HEAD', path, u.headers),
-    patch: (path: string, body: unknown) => call(t.url, 'PATCH', path, u.headers, body),
-    post: (path: string) => call(t.url, 'POST', path, u.headers),
-    delete: (path: string) => call(t.url, 'DELETE', path, u.headers),
-  });
+  const as = (u: User) => asUser(t.url, u);
 
   it('lists newest first in keyset pages returning every row exactly once, identical created_at included', async () => {
     const [a, b] = [await signUp(t.url, 'a'), await signUp(t.url, 'b')];

@@ -5,29 +5,14 @@
  * deletes the local copy.
  */
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import { launchBrowser, printProblems, screenshot, type LaunchedBrowser } from '../support/browser.js';
-import {
-  prepareRecorder,
-  recordFor,
-  requireWebBuild,
-  signUpInUi,
-  startE2eServer,
-  type E2eServer,
-} from '../support/e2e.js';
+import { prepareRecorder, recordFor, signUpInUi, withServerAndBrowser, type E2eServer } from '../support/e2e.js';
 
 let server: E2eServer;
 let b: LaunchedBrowser;
 
-beforeAll(async () => {
-  requireWebBuild();
-  server = await startE2eServer();
-  b = await launchBrowser(undefined, { mediaPermission: 'granted' });
-});
-afterAll(async () => {
-  await b?.close({ removeProfile: true });
-  await server?.close();
-});
+withServerAndBrowser((s) => ({ server, b } = s));
 
 const localTakes = (page: import('playwright-core').Page) =>
   page.evaluate(

@@ -12,31 +12,22 @@
  */
 import fs from 'node:fs';
 import type { Page, Request } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { type LaunchedBrowser, launchBrowser, printProblems, screenshot } from '../support/browser.js';
+import { describe, expect, it, onTestFailed } from 'vitest';
+import { type LaunchedBrowser, printProblems, screenshot } from '../support/browser.js';
 import {
   type E2eServer,
   measuredSeconds,
   prepareRecorder,
   processed,
   recordFor,
-  requireWebBuild,
   signUpInUi,
-  startE2eServer,
+  withServerAndBrowser,
 } from '../support/e2e.js';
 
 let server: E2eServer;
 let b: LaunchedBrowser;
 
-beforeAll(async () => {
-  requireWebBuild();
-  server = await startE2eServer();
-  b = await launchBrowser(undefined, { mediaPermission: 'granted' });
-});
-afterAll(async () => {
-  await b?.close({ removeProfile: true });
-  await server?.close();
-});
+withServerAndBrowser((s) => ({ server, b } = s));
 
 interface UploadCall {
   method: string;

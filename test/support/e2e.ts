@@ -7,11 +7,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { expect, inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import type { Page, Response } from 'playwright-core';
 import { loadConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
+import { type LaunchedBrowser, launchBrowser } from './browser.js';
 import { freshDatabase } from './db.js';
 
 export type Mode = 'camera' | 'audio' | 'screen' | 'screen-camera' | 'slides' | 'slides-camera';
@@ -323,4 +324,23 @@ export async function processed(page: Page, baseUrl: string, id: string, timeout
 export function measuredSeconds(r: ServerRecording): number {
   const ms = r.metadata.duration_ms;
   return typeof ms === 'number' ? ms / 1000 : (r.duration ?? 0);
+}
+
+/**
+ * For a test file: checks the web build, starts an e2e server and a Chromium with media permission
+ * granted before all its tests, hands both to use, and closes both (the profile removed) after them.
+ */
+export function withServerAndBrowser(use: (s: { server: E2eServer; b: LaunchedBrowser }) => void): void {
+  let server: E2eServer | undefined;
+  let b: LaunchedBrowser | undefined;
+  beforeAll(async () => {
+    requireWebBuild();
+    server = await startE2eServer();
+    b = await launchBrowser(undefined, { mediaPermission: 'granted' });
+    use({ server, b });
+  });
+  afterAll(async () => {
+    await b?.close({ removeProfile: true });
+    await server?.close();
+  });
 }

@@ -171,6 +171,20 @@ export function RecoveryBanner({ onRecovered }: { onRecovered?: () => void } = {
           const s = rows[k] ?? { kind: 'idle' };
           const bad = problemOf(t, s);
           const refused = bad ? null : refusalOf(t, s);
+          /** What the mismatch and the refusal actions share: Try again (recovers the take) and Discard. */
+          const problemActions = {
+            alert: s.kind !== 'idle',
+            store,
+            title: t.title,
+            busy: false,
+            error: s.kind === 'failed' ? s.message : null,
+            onRetry: () => void recover(t),
+          };
+          const discard = (
+            <button type="button" className="small" onClick={() => setToDrop(t)}>
+              Discard
+            </button>
+          );
           return (
             <li key={k} className="recovery-item">
               <div>
@@ -196,36 +210,22 @@ export function RecoveryBanner({ onRecovered }: { onRecovered?: () => void } = {
                 )}
                 {bad && s.kind !== 'recovering' && s.kind !== 'done' && (
                   <MismatchActions
-                    alert={s.kind !== 'idle'}
-                    store={store}
+                    {...problemActions}
                     localId={bad.localId}
-                    title={t.title}
                     recordingId={bad.recordingId}
                     detail={bad.problem}
-                    busy={false}
-                    error={s.kind === 'failed' ? s.message : null}
-                    onRetry={() => void recover(t)}
                   >
-                    <button type="button" className="small" onClick={() => setToDrop(t)}>
-                      Discard
-                    </button>
+                    {discard}
                   </MismatchActions>
                 )}
                 {refused && s.kind !== 'recovering' && s.kind !== 'done' && (
                   <RefusedActions
-                    alert={s.kind !== 'idle'}
-                    store={store}
+                    {...problemActions}
                     localId={t.localId!}
-                    title={t.title}
                     refusal={refused.refusal}
                     refusedAgain={refused.refusedAgain}
-                    busy={false}
-                    error={s.kind === 'failed' ? s.message : null}
-                    onRetry={() => void recover(t)}
                   >
-                    <button type="button" className="small" onClick={() => setToDrop(t)}>
-                      Discard
-                    </button>
+                    {discard}
                   </RefusedActions>
                 )}
                 {!bad && !refused && (s.kind === 'idle' || s.kind === 'failed') && (
