@@ -24,6 +24,8 @@ export interface Config {
   logLevel: LogLevel;
   migrateOnStart: boolean;
   migrationsDir: string;
+  /** A full backup before every `migrate up` that applies something (destructive ones take one anyway). */
+  backupBeforeMigrate: boolean;
   migration: {
     /** PostgreSQL interval text for SET lock_timeout, e.g. "5s". */
     lockTimeout: string;
@@ -232,3 +234,4 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
 export function defaultMigrationsDir(): string {
   return path.resolve(new URL('.', import.meta.url).pathname, '../../migrations');
 }
+    backupBeforeMigrate: bool(env, 'BACKUP_BEFORE_MIGRATE', false),

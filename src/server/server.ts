@@ -3,6 +3,8 @@ import path from 'node:path';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
+import { migrationBackup } from './db/backup/for-migrations.js';
+import type { Progress } from './db/backup/manifest.js';
 import { Migrator, type ProgressEvent } from './db/migrator/engine.js';
 import type { Logger } from './logger.js';
 import { AuthRepository } from './auth/auth.repository.js';
@@ -40,7 +42,7 @@ export function createMigrator(
   config: Config,
   url: string,
   logger: Logger,
-  extra: { runnerLock?: 'wait' | 'fail'; onProgress?: (e: ProgressEvent) => void } = {},
+  extra: { runnerLock?: 'wait' | 'fail'; onProgress?: (e: ProgressEvent) => void; backupProgress?: Progress } = {},
 ) {
   return new Migrator({
     url,
@@ -52,6 +54,9 @@ export function createMigrator(
     runnerLockWaitMs: config.migration.runnerLockWaitMs,
     backupDir: path.join(config.dataDir, 'backups'),
     onProgress: extra.onProgress,
+    // a full backup first when a pending migration is destructive, or always (BACKUP_BEFORE_MIGRATE)
+    backupBeforeUp: config.backupBeforeMigrate,
+    fullBackup: migrationBackup(config, url, logger, extra.backupProgress),
   });
 }
 

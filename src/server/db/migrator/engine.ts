@@ -9,69 +9,23 @@
  *   file rules (IF NOT EXISTS / IF EXISTS) make harmless.
  */
 import pg from 'pg';
-import type { Logger } from '../../logger.js';
 import { dataAtRisk, toRisk, writeBackup, type BackupOptions } from './backup.js';
-import { dataLossError, driftError, MigrationError, type DriftEntry } from './errors.js';
+import { dataLossError, driftError, MigrationError, stepError, type DriftEntry } from './errors.js';
 import { loadMigrations, type MigrationFile, type MigrationScript } from './files.js';
 import { acquireRunnerLock, releaseRunnerLock } from './lock.js';
+import { upBackupReason } from './pre-backup.js';
 import { concurrentIndexBuild } from './sql.js';
+import type { AppliedRow, MigratorOptions, PlanStep, StatusEntry, Target, UpOptions } from './types.js';
 
-export interface MigratorOptions {
-  url: string;
-  dir: string;
-  logger: Logger;
-  lockTimeout: string;
-  lockRetries: number;
-  runnerLock: 'wait' | 'fail';
-  runnerLockWaitMs: number;
-  backupDir: string;
-  /** First retry delay; doubles each attempt (capped at 10 s). */
-  retryBaseMs?: number;
-  /** Attempts at a concurrent index build that ended INVALID. */
-  indexBuildAttempts?: number;
-  onProgress?: (e: ProgressEvent) => void;
-}
-
-export type ProgressEvent =
-  | { type: 'step'; direction: 'up' | 'down'; file: string; index: number; total: number }
-  | { type: 'stepDone'; direction: 'up' | 'down'; file: string; index: number; total: number; ms: number }
-  | { type: 'retry'; file: string; attempt: number; waitMs: number; reason: string }
-  | { type: 'backup'; path: string };
-
-export interface AppliedRow {
-  version: number;
-  name: string;
-  phase: number;
-  checksum: string;
-  transactional: boolean;
-  applied_at: Date;
-  duration_ms: number;
-}
-
-export interface StatusEntry {
-  version: number;
-  phase: number;
-  name: string;
-  state: 'applied' | 'pending' | 'changed' | 'missing';
-  appliedAt?: Date;
-  durationMs?: number;
-}
-
-export interface PlanStep {
-  version: number;
-  phase: number;
-  name: string;
-  file: string;
-  transactional: boolean;
-  sql: string;
-}
-
-export interface Target {
-  /** up: apply through this version; down: keep versions <= this (0 = roll everything back). */
-  to?: number;
-  /** up: apply phases <= N; down: roll back phases >= N. */
-  phase?: number;
-}
+export type {
+  AppliedRow,
+  MigratorOptions,
+  PlanStep,
+  ProgressEvent,
+  StatusEntry,
+  Target,
+  UpOptions,
+} from './types.js';
 
 const RETRIABLE = new Set(['55P03' /* lock_not_available */, '40P01' /* deadlock */, '40001' /* serialization */]);
 
@@ -204,15 +158,19 @@ export class Migrator {
     });
   }
 
-  async up(target: Target = {}): Promise<PlanStep[]> {
-    return this.run('up', target, {});
+  async up(target: Target = {}, opts: UpOptions = {}): Promise<PlanStep[] & { backupPath?: string }> {
+    return this.run('up', target, opts);
   }
 
   async down(target: Target, force = false, backup: BackupOptions = {}): Promise<PlanStep[] & { backupPath?: string }> {
     return this.run('down', target, { force, backup });
   }
 
-  private async run(direction: 'up' | 'down', target: Target, o: { force?: boolean; backup?: BackupOptions }) {
+  private async run(
+    direction: 'up' | 'down',
+    target: Target,
+    o: { force?: boolean; backup?: BackupOptions; skipBackup?: boolean },
+  ) {
     const files = await this.migrations();
     return this.withClient(async (client) => {
       await acquireRunnerLock(client, this.opts.runnerLock, this.opts.runnerLockWaitMs);
@@ -224,6 +182,9 @@ export class Migrator {
         const steps =
           direction === 'up' ? this.selectUp(files, applied, target) : this.selectDown(files, applied, target);
         const result: PlanStep[] & { backupPath?: string } = [];
+        // A database with none of our migrations applied holds none of our data: nothing to back up.
+        if (direction === 'up' && steps.length && applied.length && !o.skipBackup)
+          result.backupPath = await this.backupBeforeUp(client, steps);
         if (direction === 'down' && steps.length) {
           const risk = await dataAtRisk(
             client,
@@ -267,6 +228,19 @@ export class Migrator {
         await releaseRunnerLock(client).catch(() => undefined);
       }
     });
+  }
+
+  /** A full backup before a destructive up (marked, or dropping rows) or when BACKUP_BEFORE_MIGRATE asks. */
+  private async backupBeforeUp(client: pg.Client, steps: MigrationFile[]): Promise<string | undefined> {
+    const reason = await upBackupReason(client, steps, Boolean(this.opts.backupBeforeUp));
+    if (!reason) return undefined;
+    if (!this.opts.fullBackup)
+      throw new MigrationError('BACKUP_UNAVAILABLE', `${reason.text}, but this runner cannot write a full backup`);
+    this.opts.onProgress?.({ type: 'backupStart', reason: reason.text });
+    const dir = await this.opts.fullBackup(reason);
+    this.opts.logger.warn({ path: dir, reason: reason.text }, 'full backup written before migrating up');
+    this.opts.onProgress?.({ type: 'backup', path: dir });
+    return dir;
   }
 
   private record(client: pg.Client, f: MigrationFile, direction: 'up' | 'down', ms: number) {
@@ -374,19 +348,4 @@ export class Migrator {
       await client.query('RESET lock_timeout').catch(() => undefined);
     }
   }
-}
-
-function stepError(file: string, err: unknown, attempt: number): MigrationError {
-  const e = err as { code?: string; message?: string; position?: string };
-  const retried = attempt > 0 ? ` after ${attempt} retr${attempt === 1 ? 'y' : 'ies'}` : '';
-  const hint =
-    e.code === '55P03'
-      ? ' (lock_timeout: another session holds a lock on the table; ' +
-        'try again when it is idle, or raise MIGRATION_LOCK_TIMEOUT)'
-      : '';
-  return new MigrationError(
-    'MIGRATION_FAILED',
-    `${file} failed${retried}: ${e.message ?? String(err)}${e.code ? ` [SQLSTATE ${e.code}]` : ''}${hint}. ` +
-      'Rolled back where transactional; nothing recorded.',
-  );
 }

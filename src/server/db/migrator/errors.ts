@@ -42,3 +42,19 @@ export function dataLossError(version: string, risk: DataAtRisk[]): MigrationErr
       'Nothing was changed. Re-run with --force to write a backup of this data and then roll back.',
   );
 }
+
+/** A migration file failed for good: names the file, the SQLSTATE and what to do. */
+export function stepError(file: string, err: unknown, attempt: number): MigrationError {
+  const e = err as { code?: string; message?: string; position?: string };
+  const retried = attempt > 0 ? ` after ${attempt} retr${attempt === 1 ? 'y' : 'ies'}` : '';
+  const hint =
+    e.code === '55P03'
+      ? ' (lock_timeout: another session holds a lock on the table; ' +
+        'try again when it is idle, or raise MIGRATION_LOCK_TIMEOUT)'
+      : '';
+  return new MigrationError(
+    'MIGRATION_FAILED',
+    `${file} failed${retried}: ${e.message ?? String(err)}${e.code ? ` [SQLSTATE ${e.code}]` : ''}${hint}. ` +
+      'Rolled back where transactional; nothing recorded.',
+  );
+}

@@ -4,6 +4,12 @@ import path from 'node:path';
 import { concurrentIndexBuild, concurrentIndexDrop, isTransactionControl, splitStatements } from './sql.js';
 
 export const NO_TRANSACTION_DIRECTIVE = '-- migrate:no-transaction';
+/**
+ * A header line that marks an up file as destroying or rewriting data in a way no rollback can undo
+ * (a backfill that overwrites a column, a merge of rows): `migrate up` takes a full backup first.
+ * DROP TABLE / DROP COLUMN / TRUNCATE of rows are found without it (see Migrator.needsBackup).
+ */
+export const DESTRUCTIVE_MARKER = '-- recorder:destructive';
 const FILE_RE = /^(\d{4})_phase(\d+)_([a-z0-9_]+)\.(up|down)\.sql$/;
 
 export interface MigrationScript {
@@ -11,6 +17,8 @@ export interface MigrationScript {
   sql: string;
   checksum: string;
   transactional: boolean;
+  /** Marked with DESTRUCTIVE_MARKER in its header (up files only). */
+  destructive: boolean;
   statements: string[];
 }
 
@@ -34,6 +42,25 @@ export class MigrationFileError extends Error {
 
 export function checksum(sql: string): string {
   return createHash('sha256').update(sql).digest('hex');
+}
+
+/** The leading comment and blank lines: where directives live. */
+function headerLines(sql: string): string[] {
+  const lines = sql.split('\n').map((l) => l.trim());
+  const end = lines.findIndex((l) => l !== '' && !l.startsWith('--'));
+  return end === -1 ? lines : lines.slice(0, end);
+}
+
+function destructiveMark(file: string, sql: string): boolean {
+  if (!sql.includes(DESTRUCTIVE_MARKER)) return false;
+  if (!headerLines(sql).includes(DESTRUCTIVE_MARKER))
+    throw new MigrationFileError(file, `"${DESTRUCTIVE_MARKER}" must be a line of the file's header to take effect`);
+  if (!file.endsWith('.up.sql'))
+    throw new MigrationFileError(
+      file,
+      `"${DESTRUCTIVE_MARKER}" marks up files only (a down that destroys rows is found and refused anyway)`,
+    );
+  return true;
 }
 
 function parseScript(file: string, sql: string): MigrationScript {
@@ -84,7 +111,8 @@ function parseScript(file: string, sql: string): MigrationScript {
       }
     }
   }
-  return { file, sql, checksum: checksum(sql), transactional, statements };
+  const destructive = destructiveMark(file, sql);
+  return { file, sql, checksum: checksum(sql), transactional, destructive, statements };
 }
 
 /** Reads and validates every migration in dir, sorted by version. Throws on any malformed file. */
