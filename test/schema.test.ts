@@ -1,7 +1,7 @@
 /**
  * Schema conformance: the catalog holds exactly the tables, columns, checks, indexes, foreign keys,
  * triggers and functions we expect, at two points:
- *  - after `up` (all migrations: the spec's Phase 1 and our Phase 2, 0006..0017), and
+ *  - after `up` (all migrations: the spec's Phase 1 and our Phase 2, 0006..0018), and
  *  - after `up --phase 1` alone, so that the spec's Phase 1 contract is checked on its own.
  *
  * Phase 1 is the spec (../shared/spec/recorder-migration-gaps.md) with our documented deviations from
@@ -380,7 +380,7 @@ const PHASE1: SchemaPart = {
 };
 
 // =============================================================================================
-// Phase 2 (migrations 0006..0017): what it adds to Phase 1's tables, and its new tables.
+// Phase 2 (migrations 0006..0018): what it adds to Phase 1's tables, and its new tables.
 // =============================================================================================
 const PHASE2: SchemaPart = {
   columns: {
@@ -498,7 +498,12 @@ const PHASE2: SchemaPart = {
   },
   indexes: {
     // 0009: CREATE UNIQUE INDEX CONCURRENTLY, in a no-transaction file; NULLs stay distinct.
-    recordings: [uniqueIdx('idx_recordings_storage_key', ['storage_key'])],
+    // 0018: CONCURRENTLY, alone in its file: each project's recordings in library order (the library's
+    // shared-projects half walks it per project; test/schema.library-index.test.ts).
+    recordings: [
+      uniqueIdx('idx_recordings_storage_key', ['storage_key']),
+      idx('idx_recordings_project_created', ['project_id', 'created_at DESC', 'id DESC']),
+    ],
     auth_sessions: [
       pkey('auth_sessions'),
       idx('idx_auth_sessions_user_id', ['user_id']),
@@ -786,7 +791,7 @@ describe.each(pgTargets())('schema on $name', (target) => {
       expect(rows.map((r) => [r.name, r.def.replace(/^.* USING btree /, '')])).toEqual(
         desc.map((i) => [i.name, `(${i.columns.join(', ')})`]),
       );
-      expect(desc.length).toBe(phase === 1 ? 5 : 6);
+      expect(desc.length).toBe(phase === 1 ? 5 : 7);
     });
 
     it('no idx_recordings_user_id, idx_sessions_user_id (documented); composite ones lead with user_id', async () => {

@@ -67,71 +67,115 @@ function contains(q: string): string {
   return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/** The list's optional filters and keyset cursor, on one `recordings` source. */
+function listFilters(eb: ExpressionBuilder<DB, 'recordings'>, f: ListFilter): Expression<SqlBool> {
+  const conditions: Expression<SqlBool>[] = [];
+  if (f.cursor)
+    conditions.push(
+      eb(
+        eb.refTuple('recordings.created_at', 'recordings.id'),
+        '<',
+        eb.tuple(sql<Date>`${f.cursor.createdAt}::timestamptz`, f.cursor.id),
+      ),
+    );
+  if (f.recordingType) conditions.push(eb('recordings.recording_type', '=', f.recordingType));
+  if (f.status) conditions.push(eb('recordings.status', '=', f.status));
+  if (f.quality) conditions.push(eb('recordings.quality', '=', f.quality));
+  if (f.q) {
+    const pattern = contains(f.q);
+    const inText = [eb('recordings.title', 'ilike', pattern), eb('recordings.description', 'ilike', pattern)];
+    conditions.push(eb.or(inText));
+  }
+  return eb.and(conditions);
+}
+
 export class RecordingsRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
   /**
    * A page of the recordings a user can see, newest first, keyset-paginated on (created_at, id).
-   * "Can see" = theirs, or in a project they belong to. The two sources are separate index scans
-   * (idx_recordings_user_created; idx_recordings_project_id) merged by a UNION: one OR-ed predicate
-   * would make PostgreSQL walk the whole created_at index for a user with few recordings.
+   * "Can see" = theirs, or in a project they belong to. Every source is walked in page order on an index
+   * and stops after `limit` rows (bench/results/library.json has the plans):
+   *  - their own recordings: idx_recordings_user_created;
+   *  - each of their projects: idx_recordings_project_created (0018) per project (a LATERAL join), so a
+   *    user in 50 projects reads at most 50 x limit index entries, however large the projects are.
+   * Only the keys (created_at, id) are merged (DISTINCT: their own recordings in their projects come from
+   * both sides, next to each other in page order), from the indexes alone where no filter needs the row;
+   * the page's rows are then fetched by id.
    */
   async list(f: ListFilter) {
-    const filters = (eb: ExpressionBuilder<DB, 'recordings'>) => {
-      const c: Expression<SqlBool>[] = [];
-      if (f.cursor)
-        c.push(
-          eb(
-            eb.refTuple('created_at', 'id'),
-            '<',
-            eb.tuple(sql<Date>`${f.cursor.createdAt}::timestamptz`, f.cursor.id),
-          ),
-        );
-      if (f.recordingType) c.push(eb('recording_type', '=', f.recordingType));
-      if (f.status) c.push(eb('status', '=', f.status));
-      if (f.quality) c.push(eb('quality', '=', f.quality));
-      if (f.q) c.push(eb.or([eb('title', 'ilike', contains(f.q)), eb('description', 'ilike', contains(f.q))]));
-      return eb.and(c);
-    };
-    const branch = (where: (eb: ExpressionBuilder<DB, 'recordings'>) => Expression<SqlBool>) =>
-      this.db
-        .selectFrom('recordings')
-        .selectAll()
-        .select(sql<string>`created_at::text`.as('cursor_ts'))
-        .where((eb) => eb.and([where(eb), filters(eb)]))
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(f.limit);
-
-    const memberProjects = this.db.selectFrom('project_members').select('project_id').where('user_id', '=', f.userId);
-    if (f.projectId) {
-      return this.db
-        .selectFrom(
-          branch((eb) => eb.and([eb('project_id', '=', f.projectId!), eb('project_id', 'in', memberProjects)])).as('r'),
-        )
-        .selectAll()
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        .execute();
-    }
-    // Each branch keeps its own ORDER BY/LIMIT inside a derived table (SQL forbids them on union arms).
-    const own = this.db.selectFrom(branch((eb) => eb('user_id', '=', f.userId)).as('o')).selectAll();
-    const shared = this.db
-      .selectFrom(
-        branch((eb) => eb.and([eb('user_id', '<>', f.userId), eb('project_id', 'in', memberProjects)])).as('s'),
-      )
-      .selectAll();
+    const page = f.projectId ? this.projectPageKeys(f, f.projectId) : this.libraryPageKeys(f);
     return this.db
-      .selectFrom(own.unionAll(shared).as('r'))
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(f.limit)
+      .with('page', () => page)
+      .selectFrom('page')
+      .innerJoin('recordings as r', 'r.id', 'page.id')
+      .selectAll('r')
+      .select(sql<string>`r.created_at::text`.as('cursor_ts'))
+      .orderBy('r.created_at', 'desc')
+      .orderBy('r.id', 'desc')
       .execute();
   }
 
-  /** The recording if userId may see it, with their project role (undefined for their own). */
-  getVisible(id: string, userId: string) {
+  /** The page's keys over the user's own recordings and every project they belong to. */
+  private libraryPageKeys(f: ListFilter) {
+    const ownRecent = this.db
+      .selectFrom('recordings')
+      .select(['created_at', 'id'])
+      .where('user_id', '=', f.userId)
+      .where((eb) => listFilters(eb, f))
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(f.limit);
+    const inProjects = this.db
+      .selectFrom('project_members as m')
+      .innerJoinLateral(
+        (eb) =>
+          eb
+            .selectFrom('recordings')
+            .select(['created_at', 'id'])
+            .whereRef('recordings.project_id', '=', 'm.project_id')
+            .where((inner) => listFilters(inner, f))
+            .orderBy('created_at', 'desc')
+            .orderBy('id', 'desc')
+            .limit(f.limit)
+            .as('p'),
+        (join) => join.onTrue(),
+      )
+      .select(['p.created_at', 'p.id'])
+      .where('m.user_id', '=', f.userId);
+    // Each arm keeps its own ORDER BY/LIMIT inside a derived table (SQL forbids them on union arms).
+    const own = this.db.selectFrom(ownRecent.as('o')).select(['o.created_at', 'o.id']);
+    return this.db
+      .selectFrom(own.unionAll(inProjects).as('k'))
+      .select(['k.created_at', 'k.id'])
+      .distinct()
+      .orderBy('k.created_at', 'desc')
+      .orderBy('k.id', 'desc')
+      .limit(f.limit);
+  }
+
+  /** The page's keys in one project, only if the user belongs to it. */
+  private projectPageKeys(f: ListFilter, projectId: string) {
+    return this.db
+      .selectFrom('recordings')
+      .select(['created_at', 'id'])
+      .where('project_id', '=', projectId)
+      .where('project_id', 'in', this.memberProjects(f.userId))
+      .where((eb) => listFilters(eb, f))
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(f.limit);
+  }
+
+  private memberProjects(userId: string) {
+    return this.db.selectFrom('project_members').select('project_id').where('user_id', '=', userId);
+  }
+
+  /**
+   * The recording with userId's role in its project (null: not a member, or no project), whoever may
+   * see it: what they may do with it is decided in access.ts.
+   */
+  getWithRole(id: string, userId: string) {
     return this.db
       .selectFrom('recordings as r')
       .leftJoin('project_members as m', (j) =>
