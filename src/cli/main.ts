@@ -2,6 +2,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
 import { MigrationError } from '../server/db/migrator/errors.js';
+import { BackupError } from '../server/db/backup/manifest.js';
+import { backupCommands } from './backup.js';
 import { migrateCommands } from './migrate.js';
 import { buildWeb, serve } from './serve.js';
 import { storageCommands } from './storage.js';
@@ -68,10 +70,13 @@ migrate
   .action(cmds.plan);
 migrate
   .command('up')
-  .description('apply pending migrations')
+  .description(
+    'apply pending migrations; a full backup is taken first when one is destructive or BACKUP_BEFORE_MIGRATE=true',
+  )
   .addOption(toOption)
   .addOption(phaseOption)
   .addOption(lockOption)
+  .option('--skip-backup', 'apply without the full backup (you have one of your own, e.g. a volume snapshot)')
   .action(cmds.up);
 migrate
   .command('down')
@@ -86,6 +91,38 @@ migrate
   .description('load a backup written by a forced down (after migrating up again)')
   .argument('<dir>')
   .action(cmds.restore);
+
+const backups = backupCommands(() => {
+  const config = loadConfigOrExit();
+  return { config, logger: createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn') };
+});
+const concurrencyOption = () =>
+  new Option('--concurrency <n>', 'media objects read at once').argParser(intArg('--concurrency')).default(4);
+const backup = program
+  .command('backup')
+  .description('back up the whole database and list every media object (key, size, sha256) into a new directory')
+  .option('--to <dir>', 'the directory to write (default: DATA_DIR/backups/<time>)')
+  .addOption(
+    new Option('--format <form>', 'pg_dump archive, or portable COPY (CSV) form; auto: pg_dump when one fits')
+      .choices(['auto', 'pg_dump', 'copy'])
+      .default('auto'),
+  )
+  .option('--with-media', 'copy the media bytes into the backup too (local or s3: read through the storage)')
+  .addOption(concurrencyOption())
+  .action(backups.backup);
+backup
+  .command('verify')
+  .description("check storage against a backup's media list: every object there, same size and sha256")
+  .argument('<dir>')
+  .addOption(concurrencyOption())
+  .action(backups.verify);
+program
+  .command('restore')
+  .description('restore a `recorder backup` into an EMPTY database (refused otherwise), then compare row counts')
+  .argument('<dir>')
+  .option('--with-media', 'also put the media copied by backup --with-media back into storage')
+  .addOption(concurrencyOption())
+  .action(backups.restore);
 
 const storage = program.command('storage').description('media storage maintenance');
 storage
@@ -109,7 +146,7 @@ storage
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof MigrationError) {
+  if (err instanceof MigrationError || err instanceof BackupError) {
     process.stderr.write(`recorder: ${err.message}\n`);
     process.exit(1);
   }

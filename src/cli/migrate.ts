@@ -5,12 +5,14 @@ import { restoreBackup } from '../server/db/migrator/backup.js';
 import type { ProgressEvent, Target } from '../server/db/migrator/engine.js';
 import type { Logger } from '../server/logger.js';
 import { createMigrator } from '../server/server.js';
+import { terminalProgress } from './backup.js';
 
 interface Opts {
   to?: number;
   phase?: number;
   lock?: 'wait' | 'fail';
   force?: boolean;
+  skipBackup?: boolean;
 }
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -19,6 +21,7 @@ function progress(e: ProgressEvent): void {
   if (e.type === 'step') process.stdout.write(`[${e.index + 1}/${e.total}] ${e.direction} ${e.file} ... `);
   else if (e.type === 'stepDone') out(`done (${e.ms} ms)`);
   else if (e.type === 'retry') out(`\n  lock busy, retry ${e.attempt} in ${e.waitMs} ms: ${e.reason}`);
+  else if (e.type === 'backupStart') out(`taking a full backup first: ${e.reason}`);
   else if (e.type === 'backup') out(`backup written: ${e.path}`);
 }
 
@@ -36,7 +39,8 @@ export function migrateCommands(setup: () => { config: Config; logger: Logger })
     const { config, logger } = setup();
     const db = await openDatabase(config, logger, 1);
     try {
-      return await fn(db, createMigrator(config, db.url, logger, { runnerLock: o.lock, onProgress: progress }), config);
+      const extra = { runnerLock: o.lock, onProgress: progress, backupProgress: terminalProgress() };
+      return await fn(db, createMigrator(config, db.url, logger, extra), config);
     } finally {
       await db.close();
     }
@@ -66,7 +70,8 @@ export function migrateCommands(setup: () => { config: Config; logger: Logger })
           return;
         }
         for (const s of steps) {
-          out(`-- ${s.file} (${s.transactional ? 'in a transaction' : 'outside a transaction'})`);
+          const mode = s.transactional ? 'in a transaction' : 'outside a transaction';
+          out(`-- ${s.file} (${mode}${s.destructive ? '; destructive: a full backup is taken first' : ''})`);
           out(s.sql.trimEnd());
           out('');
         }
@@ -74,8 +79,9 @@ export function migrateCommands(setup: () => { config: Config; logger: Logger })
       }),
     up: (o: Opts) =>
       withDb(o, async (_db, m) => {
-        const done = await m.up(target(o));
+        const done = await m.up(target(o), { skipBackup: Boolean(o.skipBackup) });
         out(done.length ? `${done.length} migration(s) applied` : 'schema is up to date');
+        if (done.backupPath) out(`full backup taken first: ${done.backupPath} (recorder restore <dir> restores it)`);
       }),
     down: (o: Opts) =>
       withDb(o, async (_db, m) => {

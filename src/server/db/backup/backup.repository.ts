@@ -61,7 +61,7 @@ export class BackupRepository {
   async tablesInDependencyOrder(): Promise<CatalogTable[]> {
     const tables = await this.client.query<{ name: string; columns: string[] }>(
       `SELECT c.relname AS name,
-              array_agg(a.attname ORDER BY a.attnum) FILTER (WHERE a.attnum > 0) AS columns
+              array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attnum > 0) AS columns
          FROM pg_class c
          JOIN pg_namespace n ON n.oid = c.relnamespace
          JOIN pg_attribute a ON a.attrelid = c.oid AND NOT a.attisdropped AND a.attgenerated = ''
@@ -127,7 +127,7 @@ export class BackupRepository {
     return rows;
   }
 
-  /** Relations in any user schema: a restore goes only into a database that has none. */
+  /** Relations in any user schema (our tables first): a restore goes only into a database that has none. */
   async userRelations(limit: number): Promise<{ names: string[]; total: number }> {
     const { rows } = await this.client.query<{ name: string; total: string }>(
       `SELECT n.nspname || '.' || c.relname AS name, count(*) OVER () AS total
@@ -135,7 +135,7 @@ export class BackupRepository {
         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
           AND n.nspname NOT IN ('pg_catalog', 'information_schema')
           AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
-        ORDER BY 1 LIMIT $1`,
+        ORDER BY n.nspname <> 'public', c.relkind <> 'r', 1 LIMIT $1`,
       [limit],
     );
     return { names: rows.map((r) => r.name), total: Number(rows[0]?.total ?? 0) };

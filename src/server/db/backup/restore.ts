@@ -139,7 +139,8 @@ async function compareCounts(repo: BackupRepository, manifest: BackupManifest) {
 
 async function restoreCopy(client: pg.Client, repo: BackupRepository, manifest: BackupManifest, o: RestoreOptions) {
   await checkMigrations(manifest, o.migrator);
-  if (manifest.database.schemaVersion) await o.migrator.up({ to: manifest.database.schemaVersion }, { skipBackup: true });
+  if (manifest.database.schemaVersion)
+    await o.migrator.up({ to: manifest.database.schemaVersion }, { skipBackup: true });
   await client.query('BEGIN');
   try {
     await loadTables(repo, manifest, o, o.progress ?? silentProgress);

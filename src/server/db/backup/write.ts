@@ -77,7 +77,11 @@ async function countRows(repo: BackupRepository, tables: CatalogTable[]): Promis
 }
 
 async function copyTables(repo: BackupRepository, tables: CatalogTable[], entries: TableEntry[], o: Ctx) {
-  o.progress.begin('tables', entries.reduce((sum, e) => sum + e.rows, 0), 'items');
+  o.progress.begin(
+    'tables',
+    entries.reduce((sum, e) => sum + e.rows, 0),
+    'items',
+  );
   await fsp.mkdir(path.join(o.dir, 'data'), { mode: 0o700 });
   for (const [i, table] of tables.entries()) {
     const file = path.join('data', `${String(i + 1).padStart(3, '0')}-${table.name}.csv`);

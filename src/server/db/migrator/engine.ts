@@ -153,6 +153,7 @@ export class Migrator {
         name: f.name,
         file: s.file,
         transactional: s.transactional,
+        ...(s.destructive ? { destructive: true } : {}),
         sql: s.sql,
       };
     });

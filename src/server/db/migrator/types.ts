@@ -59,6 +59,8 @@ export interface PlanStep {
   name: string;
   file: string;
   transactional: boolean;
+  /** Up files marked `-- recorder:destructive`. */
+  destructive?: boolean;
   sql: string;
 }
 
