@@ -12,7 +12,12 @@
  *   - scroll: 10 more pages by infinite scroll (scroll to the bottom, wait for the next cards), then the
  *     DOM size and the JS heap after a forced GC (CDP Performance.getMetrics);
  *   - scale: the same first-card time for a user with 100 recordings, interleaved with the 10,000 one,
- *     to show that the first paint does not grow with the library.
+ *     to show that the first paint does not grow with the library;
+ *   - the library at scale (issue 9): the table holds BENCH_LIBRARY_SCALE_ROWS (1,000,000) recordings of
+ *     10,000 other users and the big user is an editor in 50 of their busiest projects; one client walks
+ *     10 pages through the API and through the repository alone (p50/p95, goal p95 < 5 ms), and the first
+ *     page's EXPLAIN ANALYZE before (old SQL, 0018's index dropped in a rolled-back transaction) and after
+ *     (bench/lib/library-scale.ts).
  *
  * Data: COPY (bench/lib/data.ts) into a fresh database on an embedded PostgreSQL (bench/lib/server.ts).
  * 80% of the completed recordings get a thumbnail: one real 320x180 JPEG per user, stored through the
@@ -21,7 +26,7 @@
  *
  * Every repetition opens a fresh tab; one cold round (first visit, empty HTTP cache) is recorded
  * separately and not counted. Env: BENCH_LIBRARY_ROWS (10000), BENCH_LIBRARY_SMALL (100),
- * BENCH_LIBRARY_REPS (10), BENCH_DATABASE_URL. Results: stdout and bench/results/library.json; a
+ * BENCH_LIBRARY_REPS (10), BENCH_LIBRARY_SCALE_ROWS (1000000), BENCH_LIBRARY_SHARED (50), BENCH_DATABASE_URL. Results: stdout and bench/results/library.json; a
  * screenshot of the big library in test-results/bench-library.png.
  */
 import fs from 'node:fs';
@@ -37,6 +42,7 @@ import { CHROMIUM } from '../test/support/browser.js';
 import { ROOT, signUpAccount, startChildServer } from './lib/child-server.js';
 import { cleanupOnExit } from './lib/cleanup.js';
 import { copyRows, recordingColumns, recordingRows, userId, type Dataset, type Row } from './lib/data.js';
+import { beforeAfter, oneClient, printScale, type ScaleReport, seedScale, visibleCounts } from './lib/library-scale.js';
 import { call, initScript, MAKE_JPEG, NAV_LOAD_MS, SCROLL_TO, WAIT_LOADED, TIME_API } from './lib/library-page.js';
 import {
   type BlankSample,
@@ -53,6 +59,9 @@ import { envInt, fmtInt, fmtMs, msSince, note, now } from './lib/stats.js';
 const ROWS = envInt('BENCH_LIBRARY_ROWS', 10_000);
 const SMALL = envInt('BENCH_LIBRARY_SMALL', 100);
 const REPS = envInt('BENCH_LIBRARY_REPS', 10);
+const SCALE_ROWS = envInt('BENCH_LIBRARY_SCALE_ROWS', 1_000_000);
+const SHARED = envInt('BENCH_LIBRARY_SHARED', 50);
+const SCALE_GOAL_P95_MS = 5;
 /** The app's page size (useLibrary's PAGE); checked against the app's first request. */
 const PAGE = 50;
 const SCROLL_PAGES = 10;
@@ -156,7 +165,15 @@ async function main(): Promise<void> {
       }
     })();
 
-    // Seed: both users' recordings by COPY, then thumbnails for a share of the completed ones.
+    // Seed: the other users' recordings and the shared projects, both users' own recordings by COPY,
+    // then thumbnails for a share of the completed ones.
+    const scaleData = await seedScale(client, big.userId, {
+      rows: SCALE_ROWS,
+      users: 10_000,
+      own: 0,
+      sharedProjects: SHARED,
+      seed: SEED + 2,
+    });
     const columns = await recordingColumns(client);
     const span = 730 * 86_400_000;
     const ds: Dataset = {
@@ -286,6 +303,18 @@ async function main(): Promise<void> {
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await libraryLoad(big, (p) => p.screenshot({ path: SCREENSHOT }).then(() => undefined));
 
+    note('the library at scale: one client, API and repository; plans before/after');
+    const cookie = { cookie: `${big.cookie.name}=${big.cookie.value}` };
+    const scale: ScaleReport = {
+      data: {
+        rows: scaleData.rows + loadedBig.rows + loadedSmall.rows,
+        visible: await visibleCounts(client, big.userId),
+        sharedProjects: scaleData.projects.length,
+      },
+      oneClient: await oneClient(server.url, cookie, target.url, big.userId, { rounds: 30, walk: 10 }),
+      plans: await beforeAfter(client, target.url, big.userId, 50),
+      goalP95Ms: SCALE_GOAL_P95_MS,
+    };
     const r = summarizeSamples(samples);
     const last = samples.big[samples.big.length - 1]!;
     const m = last.metrics!;
@@ -305,6 +334,7 @@ async function main(): Promise<void> {
       cold,
       problems,
     });
+    printScale(scale);
     console.log(
       `\nRuntime ${(runtimeMs / 1000).toFixed(1)} s. Results: ${path.relative(process.cwd(), RESULTS)}; ` +
         `screenshot: ${path.relative(process.cwd(), SCREENSHOT)}`,
@@ -335,6 +365,7 @@ async function main(): Promise<void> {
       cold,
       samples,
       problems: [...new Set(problems)],
+      scale: { ...scale, loadAverage: os.loadavg() },
       runtimeMs,
     };
     writeResults(RESULTS, report);

@@ -5,6 +5,9 @@
  * leaves out is what the benchmark measures: authentication (API token lookup), the service layer
  * (limit+1, cursor encoding, per-project roles, toApi), the response schema, request logging.
  *
+ * GET /api/own-recordings is the floor (issue 9): only the own-recordings keyset query, the cheapest
+ * question the library can ask (one index range, no projects), with the same JSON out.
+ *
  * Run (a child process of bench/api.bench.ts): node --import tsx bench/lib/bare-server.ts
  * Env: DATABASE_URL, PORT, HOST, BENCH_USER_ID.
  */
@@ -58,7 +61,18 @@ app.get('/api/recordings', async (req) => {
   const { rows } = await pool.query(q.sql, params);
   return { items: rows.slice(0, 50) };
 });
-app.get('/sql', async () => ({ first, next }));
+/** The own-recordings half alone: one walk of idx_recordings_user_created. */
+const OWN_COLUMNS = 'SELECT *, created_at::text AS cursor_ts FROM recordings WHERE user_id = $1';
+const OWN_ORDER = 'ORDER BY created_at DESC, id DESC LIMIT 51';
+const OWN_FIRST = `${OWN_COLUMNS} ${OWN_ORDER}`;
+const OWN_NEXT = `${OWN_COLUMNS} AND (created_at, id) < ($2::timestamptz, $3) ${OWN_ORDER}`;
+app.get('/api/own-recordings', async (req) => {
+  const raw = (req.query as { cursor?: string }).cursor;
+  const c = raw ? decodeCursor(raw) : undefined;
+  const { rows } = c ? await pool.query(OWN_NEXT, [userId, c.createdAt, c.id]) : await pool.query(OWN_FIRST, [userId]);
+  return { items: rows.slice(0, 50) };
+});
+app.get('/sql', async () => ({ first, next, ownFirst: OWN_FIRST, ownNext: OWN_NEXT }));
 await app.listen({ port: Number(process.env.PORT), host: process.env.HOST ?? '127.0.0.1' });
 
 const shutdown = () => {
