@@ -27,7 +27,8 @@
  * Every repetition opens a fresh tab; one cold round (first visit, empty HTTP cache) is recorded
  * separately and not counted. Env: BENCH_LIBRARY_ROWS (10000), BENCH_LIBRARY_SMALL (100),
  * BENCH_LIBRARY_REPS (10), BENCH_LIBRARY_SCALE_ROWS (1000000), BENCH_LIBRARY_SHARED (50),
- * BENCH_DATABASE_URL. Results: stdout and bench/results/library.json; a screenshot of the big library in test-results/bench-library.png.
+ * BENCH_DATABASE_URL. Results: stdout and bench/results/library.json; a screenshot of the big library in
+ * test-results/bench-library.png.
  */
 import fs from 'node:fs';
 import os from 'node:os';

@@ -230,7 +230,8 @@ export function printScale(r: ScaleReport): void {
   const worst = Math.max(c.apiFirst.p95, c.apiNext.p95);
   console.log(
     `\nThe library at scale: ${fmtInt(r.data.rows)} recordings; the user sees ${fmtInt(r.data.visible.own)} own + ` +
-      `${fmtInt(r.data.visible.shared)} in ${r.data.sharedProjects} shared projects. One client, one request at a time:`,
+      `${fmtInt(r.data.visible.shared)} in ${r.data.sharedProjects} shared projects. ` +
+      'One client, one request at a time:',
   );
   console.log(`  GET /api/recordings first page:   ${pq(c.apiFirst)}`);
   console.log(`  GET /api/recordings next pages:   ${pq(c.apiNext)}`);
