@@ -27,6 +27,7 @@ export const ERRORS = {
     message: 'This upload was terminated or failed; it can no longer become a recording',
   },
   NOT_RETRYABLE: { status: 409, message: 'Only a failed recording can be processed again' },
+  RECORDING_CHANGED: { status: 409, message: 'The recording moved while you were changing it; try again' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The upload is larger than this server accepts' },
   RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested range is outside the file' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'This file type is not accepted' },

@@ -1,3 +1,4 @@
+import { type Action, authorize, relationsOf } from '../access/access.js';
 import type { MemberRole } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { isBigintId } from '../ids.js';
@@ -26,26 +27,17 @@ function toApi(p: ProjectRow) {
   };
 }
 
-/** Who may do what: viewers read; editors also rename and add recordings; owners manage members and delete. */
-const CAN = {
-  read: ['owner', 'editor', 'viewer'],
-  write: ['owner', 'editor'],
-  manage: ['owner'],
-} as const satisfies Record<string, readonly MemberRole[]>;
-
 export class ProjectsService {
   constructor(
     private readonly repo: ProjectsRepository,
     private readonly queue: JobQueue,
   ) {}
 
-  /** The member's view of the project; 404 for non-members (never reveal it exists), 403 for too low a role. */
-  async access(projectId: string, userId: string, need: keyof typeof CAN): Promise<ProjectRow> {
+  /** The member's view of the project once access.ts allows the action (404 for non-members, 403 else). */
+  async access(projectId: string, userId: string, action: Action): Promise<ProjectRow> {
     const p = isBigintId(projectId) ? await this.repo.getForUser(projectId, userId) : undefined;
-    if (!p) throw new AppError('PROJECT_NOT_FOUND');
-    if (!(CAN[need] as readonly MemberRole[]).includes(p.role))
-      throw new AppError('FORBIDDEN', `Your role in this project (${p.role}) does not allow this`);
-    return p;
+    authorize(action, relationsOf(userId, { role: p?.role }));
+    return p!;
   }
 
   async create(userId: string, name: string) {
@@ -57,23 +49,23 @@ export class ProjectsService {
   }
 
   async get(projectId: string, userId: string) {
-    return toApi(await this.access(projectId, userId, 'read'));
+    return toApi(await this.access(projectId, userId, 'project.read'));
   }
 
   async rename(projectId: string, userId: string, name: string) {
-    const p = await this.access(projectId, userId, 'write');
+    const p = await this.access(projectId, userId, 'project.rename');
     const updated = await this.repo.rename(projectId, name.trim());
     return toApi({ ...updated, role: p.role });
   }
 
   async delete(projectId: string, userId: string): Promise<void> {
-    await this.access(projectId, userId, 'manage');
+    await this.access(projectId, userId, 'project.delete');
     await this.repo.delete(projectId);
     await this.queue.send(JOBS.deleteMedia, {}); // the recordings' media, queued by their delete trigger
   }
 
   async members(projectId: string, userId: string) {
-    await this.access(projectId, userId, 'read');
+    await this.access(projectId, userId, 'project.read');
     return (await this.repo.members(projectId)).map((m) => ({
       userId: m.id,
       email: m.email,
@@ -84,7 +76,7 @@ export class ProjectsService {
   }
 
   async addMember(projectId: string, userId: string, email: string, role: MemberRole) {
-    await this.access(projectId, userId, 'manage');
+    await this.access(projectId, userId, 'project.manageMembers');
     const user = await this.repo.findUserByEmail(email.trim());
     if (!user) throw new AppError('USER_NOT_FOUND');
     const m = await this.repo.addMember(projectId, user.id, role);
@@ -99,7 +91,7 @@ export class ProjectsService {
   }
 
   async setRole(projectId: string, userId: string, memberId: string, role: MemberRole) {
-    await this.access(projectId, userId, 'manage');
+    await this.access(projectId, userId, 'project.manageMembers');
     if (
       role !== 'owner' &&
       (await this.repo.getForUser(projectId, memberId))?.role === 'owner' &&
@@ -113,7 +105,7 @@ export class ProjectsService {
 
   /** Owners remove anyone; every member may leave. The last owner cannot go. */
   async removeMember(projectId: string, userId: string, memberId: string): Promise<void> {
-    await this.access(projectId, userId, memberId === userId ? 'read' : 'manage');
+    await this.access(projectId, userId, memberId === userId ? 'project.leave' : 'project.manageMembers');
     const target = await this.repo.getForUser(projectId, memberId);
     if (!target) throw new AppError('NOT_FOUND', 'That user is not a member of the project');
     if (target.role === 'owner' && (await this.repo.ownerCount(projectId)) <= 1) throw new AppError('LAST_OWNER');

@@ -9,7 +9,7 @@ import type {
   RecordingUpdate,
   StorageProvider,
 } from '../db/schema.js';
-import { memberRole } from '../projects/membership.js';
+import { AccessRepository } from '../access/access.repository.js';
 import type { ServerMetadata, ServerMetadataKey } from './metadata.js';
 
 export interface ListFilter {
@@ -184,7 +184,6 @@ export class RecordingsRepository {
       .select(COLUMNS)
       .select('m.role')
       .where('r.id', '=', id)
-      .where((eb) => eb.or([eb('r.user_id', '=', userId), eb('m.user_id', 'is not', null)]))
       .executeTakeFirst();
   }
 
@@ -193,23 +192,30 @@ export class RecordingsRepository {
   }
 
   /** The user's role in each of these projects (absent: not a member), in one query. */
-  async rolesIn(projectIds: string[], userId: string): Promise<Map<string, MemberRole>> {
-    if (projectIds.length === 0) return new Map();
-    const rows = await this.db
-      .selectFrom('project_members')
-      .select(['project_id', 'role'])
-      .where('user_id', '=', userId)
-      .where('project_id', 'in', projectIds)
-      .execute();
-    return new Map(rows.map((r) => [r.project_id, r.role]));
+  rolesIn(projectIds: string[], userId: string): Promise<Map<string, MemberRole>> {
+    return new AccessRepository(this.db).projectRoles(projectIds, userId);
   }
 
   roleIn(projectId: string, userId: string) {
-    return memberRole(this.db, projectId, userId);
+    return new AccessRepository(this.db).projectRole(projectId, userId);
   }
 
-  update(id: string, patch: { title?: string; description?: string | null; project_id?: string | null }) {
-    return this.db.updateTable('recordings').set(patch).where('id', '=', id).returning('id').executeTakeFirst();
+  /**
+   * Changes the recording only while it is still in `inProject` (the project its permission check saw):
+   * false when it was moved or deleted meanwhile, so the caller decides again on what it is now.
+   */
+  async update(
+    id: string,
+    inProject: string | null,
+    patch: { title?: string; description?: string | null; project_id?: string | null },
+  ): Promise<boolean> {
+    const r = await this.db
+      .updateTable('recordings')
+      .set(patch)
+      .where('id', '=', id)
+      .where('project_id', 'is not distinct from', inProject)
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
   }
 
   setStatus(id: string, status: RecordingStatus, metadataPatch: ServerMetadata) {
@@ -264,9 +270,16 @@ export class RecordingsRepository {
     await this.db.insertInto('recordings').values(recording).execute();
   }
 
-  /** Deletes the row; its delete trigger queues the media in the same transaction (migration 0010). */
-  async delete(id: string): Promise<boolean> {
-    const r = await this.db.deleteFrom('recordings').where('id', '=', id).executeTakeFirst();
+  /**
+   * Deletes the row while it is still in `inProject` (as update() does); its delete trigger queues the
+   * media in the same transaction (migration 0010).
+   */
+  async delete(id: string, inProject: string | null): Promise<boolean> {
+    const r = await this.db
+      .deleteFrom('recordings')
+      .where('id', '=', id)
+      .where('project_id', 'is not distinct from', inProject)
+      .executeTakeFirst();
     return r.numDeletedRows > 0n;
   }
 }

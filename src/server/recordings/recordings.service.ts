@@ -3,11 +3,23 @@ import type { Quality, RecordingStatus, RecordingType, MemberRole } from '../db/
 import { AppError } from '../errors.js';
 import { isBigintId } from '../ids.js';
 import { JOBS, type JobQueue } from '../jobs/queue.js';
-import { assertCanAddRecordings } from '../projects/membership.js';
+import { type Action, authorize, authorizeMove, recordingRights, relationsOf } from '../access/access.js';
 import type { RecordingMetadata } from './metadata.js';
 import type { RecordingsRepository } from './recordings.repository.js';
 
 type Row = NonNullable<Awaited<ReturnType<RecordingsRepository['getById']>>>;
+
+export interface RecordingPatch {
+  title?: string;
+  description?: string | null;
+  projectId?: string | null;
+}
+
+/**
+ * A change or delete whose recording moved between its check and its write is decided again on where
+ * it is now; a recording moved this often under one request gets 409 RECORDING_CHANGED.
+ */
+const STALE_DECISION_ATTEMPTS = 3;
 
 export interface ListParams {
   limit?: number;
@@ -57,14 +69,6 @@ export function decodeCursor(cursor: string): { createdAt: string; id: string } 
   throw new AppError('INVALID_CURSOR');
 }
 
-function canEdit(row: { user_id: string }, userId: string, role: MemberRole | null | undefined): boolean {
-  return row.user_id === userId || role === 'owner' || role === 'editor';
-}
-
-function canDelete(row: { user_id: string }, userId: string, role: MemberRole | null | undefined): boolean {
-  return row.user_id === userId || role === 'owner';
-}
-
 export function toApi(row: Row, userId: string, role?: MemberRole | null) {
   const meta: RecordingMetadata = row.metadata ?? {};
   return {
@@ -84,8 +88,7 @@ export function toApi(row: Row, userId: string, role?: MemberRole | null) {
     mediaUrl: row.storage_key ? (row.cdn_url ?? `/api/recordings/${row.id}/media`) : null,
     thumbnailUrl: row.thumbnail_url,
     metadata: meta,
-    canEdit: canEdit(row, userId, role),
-    canDelete: canDelete(row, userId, role),
+    ...recordingRights(relationsOf(userId, { creatorId: row.user_id, role })),
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
@@ -100,8 +103,8 @@ export class RecordingsService {
 
   async list(userId: string, p: ListParams) {
     const limit = p.limit ?? 50;
-    if (p.projectId && !(isBigintId(p.projectId) && (await this.repo.roleIn(p.projectId, userId))))
-      throw new AppError('PROJECT_NOT_FOUND');
+    if (p.projectId)
+      authorize('project.read', relationsOf(userId, { role: await this.repo.roleIn(p.projectId, userId) }));
     const rows = await this.repo.list({
       userId,
       limit: limit + 1,
@@ -124,51 +127,71 @@ export class RecordingsService {
     };
   }
 
-  /** 404 for anything the user cannot see, whether or not it exists. */
-  async visible(id: string, userId: string) {
-    const row = isBigintId(id) ? await this.repo.getVisible(id, userId) : undefined;
-    if (!row) throw new AppError('RECORDING_NOT_FOUND');
-    return row;
+  /**
+   * The recording and how the user stands to it, once access.ts allows the action: 404 for anything
+   * the user cannot see, whether or not it exists; 403 when they see it but may not do this.
+   */
+  private async authorized(id: string, userId: string, action: Action) {
+    const row = isBigintId(id) ? await this.repo.getWithRole(id, userId) : undefined;
+    const relations = row ? relationsOf(userId, { creatorId: row.user_id, role: row.role }) : [];
+    authorize(action, relations);
+    return { row: row!, relations };
   }
 
   async get(id: string, userId: string) {
-    const row = await this.visible(id, userId);
+    const { row } = await this.authorized(id, userId, 'recording.read');
     return toApi(row, userId, row.role);
   }
 
-  async update(
-    id: string,
-    userId: string,
-    patch: { title?: string; description?: string | null; projectId?: string | null },
-  ) {
-    const row = await this.visible(id, userId);
-    if (!canEdit(row, userId, row.role))
-      throw new AppError('FORBIDDEN', 'Viewers of a project cannot change its recordings');
+  /**
+   * Title and description need the right to edit; a new project also the right to move it out of the
+   * one it is in and to add it to the new one (access.ts). The change applies only if the recording is
+   * still where the check saw it; if it moved meanwhile, the decision is made again on where it is now.
+   */
+  async update(id: string, userId: string, patch: RecordingPatch): Promise<ReturnType<typeof toApi>> {
     if (patch.title === undefined && patch.description === undefined && patch.projectId === undefined) {
       throw new AppError('VALIDATION_FAILED', 'Nothing to change: send title, description or projectId');
     }
-    if (patch.projectId !== undefined && patch.projectId !== null) {
-      assertCanAddRecordings(isBigintId(patch.projectId) ? await this.repo.roleIn(patch.projectId, userId) : undefined);
+    for (let attempt = 0; attempt < STALE_DECISION_ATTEMPTS; attempt++) {
+      const { row, relations } = await this.authorized(id, userId, 'recording.edit');
+      if (patch.projectId !== undefined && patch.projectId !== row.project_id) {
+        const target = patch.projectId === null ? null : await this.repo.roleIn(patch.projectId, userId);
+        authorizeMove(relations, patch.projectId === null ? null : relationsOf(userId, { role: target }));
+      }
+      const changed = await this.repo.update(id, row.project_id, {
+        ...(patch.title !== undefined ? { title: patch.title.trim() } : {}),
+        ...(patch.description !== undefined ? { description: patch.description } : {}),
+        ...(patch.projectId !== undefined ? { project_id: patch.projectId } : {}),
+      });
+      if (changed) return this.changed(id, userId);
     }
-    await this.repo.update(id, {
-      ...(patch.title !== undefined ? { title: patch.title.trim() } : {}),
-      ...(patch.description !== undefined ? { description: patch.description } : {}),
-      ...(patch.projectId !== undefined ? { project_id: patch.projectId } : {}),
-    });
-    return this.get(id, userId);
+    throw new AppError('RECORDING_CHANGED');
+  }
+
+  /**
+   * The recording as the user's change left it. Not checked again: a project owner who moved a member's
+   * recording out of the project sees the result of that, though the recording is no longer theirs to see.
+   */
+  private async changed(id: string, userId: string) {
+    const row = await this.repo.getWithRole(id, userId);
+    if (!row) throw new AppError('RECORDING_NOT_FOUND'); // deleted right after the change
+    return toApi(row, userId, row.role);
   }
 
   /** The row and an outbox entry change together; the media objects go in a job afterwards. */
   async delete(id: string, userId: string): Promise<void> {
-    const row = await this.visible(id, userId);
-    if (!canDelete(row, userId, row.role))
-      throw new AppError('FORBIDDEN', 'Only its owner or the project owner can delete a recording');
-    if (await this.repo.delete(id)) await this.queue.send(JOBS.deleteMedia, {});
+    for (let attempt = 0; attempt < STALE_DECISION_ATTEMPTS; attempt++) {
+      const { row } = await this.authorized(id, userId, 'recording.delete');
+      if (await this.repo.delete(id, row.project_id)) {
+        await this.queue.send(JOBS.deleteMedia, {});
+        return;
+      }
+    }
+    throw new AppError('RECORDING_CHANGED');
   }
 
   async retry(id: string, userId: string) {
-    const row = await this.visible(id, userId);
-    if (!canEdit(row, userId, row.role)) throw new AppError('FORBIDDEN');
+    const { row } = await this.authorized(id, userId, 'recording.retry');
     if (row.status !== 'failed') throw new AppError('NOT_RETRYABLE');
     await this.repo.setStatus(id, 'processing', { progress: 0, error: null });
     await this.queue.send(JOBS.processRecording, { recordingId: id }, { singletonKey: id });
@@ -177,7 +200,7 @@ export class RecordingsService {
 
   /** What to stream for /media or /thumbnail: the key, or a CDN URL to redirect to. */
   async mediaSource(id: string, userId: string, which: 'media' | 'thumbnail') {
-    const row = await this.visible(id, userId);
+    const { row } = await this.authorized(id, userId, 'recording.media');
     if (which === 'media') {
       if (!row.storage_key) throw new AppError('MEDIA_UNAVAILABLE');
       // the row's type, not the key's extension: an audio-only WebM is audio/webm

@@ -7,8 +7,8 @@
 import type { Logger } from '../logger.js';
 import type { RecordingType, SessionStatus, SessionTake } from '../db/schema.js';
 import { AppError } from '../errors.js';
+import { authorize, relationsOf } from '../access/access.js';
 import { isBigintId } from '../ids.js';
-import { assertCanAddRecordings } from '../projects/membership.js';
 import type { SessionRow, SessionsRepository, UploadRow } from './sessions.repository.js';
 import type { UNFINISHED } from './sessions.schemas.js';
 
@@ -97,11 +97,14 @@ export class SessionsService {
     return this.toApi(row, (await this.repo.latestUploads([row.id])).get(row.id));
   }
 
-  /** The row, or SESSION_NOT_FOUND (also for another user's id: never reveal it exists). */
+  /**
+   * The row once access.ts allows acting on it: SESSION_NOT_FOUND for another user's id too (never
+   * reveal it exists). The repository reads only the user's own rows, so another's comes back as none.
+   */
   private async find(id: string, userId: string): Promise<SessionRow> {
     const row = isBigintId(id) ? await this.repo.get(id, userId) : undefined;
-    if (!row) throw new AppError('SESSION_NOT_FOUND');
-    return row;
+    authorize('session.act', relationsOf(userId, { creatorId: row?.user_id }));
+    return row!;
   }
 
   /** A conditional update matched nothing: say why, from the row as it is now. */
@@ -117,8 +120,10 @@ export class SessionsService {
     throw new AppError('SESSION_CLOSED', `This take is ${row.status}; it cannot ${action}`);
   }
 
+  /** A take recorded for a project: the right to add recordings to it (access.ts). */
   private async checkProject(projectId: string, userId: string) {
-    assertCanAddRecordings(isBigintId(projectId) ? await this.repo.roleIn(projectId, userId) : undefined);
+    const role = isBigintId(projectId) ? await this.repo.roleIn(projectId, userId) : undefined;
+    authorize('project.addRecordings', relationsOf(userId, { role }));
   }
 
   async create(

@@ -24,7 +24,8 @@ import type { DB, SessionTake } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { JOBS, type JobQueue } from '../jobs/queue.js';
 import type { Logger } from '../logger.js';
-import { assertCanAddRecordings, memberRole } from '../projects/membership.js';
+import { authorize, can, relationsOf } from '../access/access.js';
+import { AccessRepository } from '../access/access.repository.js';
 import { clientMetadata } from '../recordings/metadata.js';
 import { RecordingsRepository } from '../recordings/recordings.repository.js';
 import { SessionsRepository } from '../sessions/sessions.repository.js';
@@ -69,20 +70,26 @@ export interface UploadsServiceDeps {
 export class UploadsService {
   readonly repo: UploadsRepository;
   private readonly sessions: SessionsRepository;
+  private readonly access: AccessRepository;
 
   constructor(private readonly deps: UploadsServiceDeps) {
     this.repo = new UploadsRepository(deps.db);
     this.sessions = new SessionsRepository(deps.db);
+    this.access = new AccessRepository(deps.db);
   }
 
   /** A client creates an upload: validated, bound to the user, its recording id and storage reserved. */
   async create(uploadId: string, userId: string, metadata: Record<string, string | null | undefined>, size?: number) {
     const meta = parseUploadMeta(metadata);
-    if (meta.projectId) assertCanAddRecordings(await memberRole(this.deps.db, meta.projectId, userId));
+    if (meta.projectId) {
+      const role = await this.access.projectRole(meta.projectId, userId);
+      authorize('project.addRecordings', relationsOf(userId, { role }));
+    }
     if (meta.sessionId) {
+      // The sessions repository reads only the user's own takes: another's comes back as none (404).
       const session = await this.sessions.get(meta.sessionId, userId);
-      if (!session) throw new AppError('SESSION_NOT_FOUND');
-      if (session.discarded_at)
+      authorize('session.act', relationsOf(userId, { creatorId: session?.user_id }));
+      if (session!.discarded_at)
         throw new AppError('SESSION_DISCARDED', 'This take was discarded; its bytes are not accepted');
     }
     const clean = Object.fromEntries(
@@ -100,8 +107,9 @@ export class UploadsService {
     });
   }
 
+  /** Whether the user may continue, ask about or terminate this upload (access.ts: its creator only). */
   async owns(uploadId: string, userId: string): Promise<boolean> {
-    return (await this.repo.ownerOf(uploadId)) === userId;
+    return can('upload.act', relationsOf(userId, { creatorId: await this.repo.ownerOf(uploadId) }));
   }
 
   /** A PATCH on a take's upload says its tab is alive, even when a heartbeat is late. */
@@ -243,8 +251,8 @@ export class UploadsService {
    */
   private async allowedProject(projectId: string | null, row: UploadRow): Promise<string | null> {
     if (!projectId) return null;
-    const role = await memberRole(this.deps.db, projectId, row.user_id);
-    if (role && role !== 'viewer') return projectId;
+    const role = await this.access.projectRole(projectId, row.user_id);
+    if (can('project.addRecordings', relationsOf(row.user_id, { role }))) return projectId;
     this.deps.logger.warn(
       { uploadId: row.id, projectId, userId: row.user_id },
       'the take’s project no longer accepts this user’s recordings; kept outside it',

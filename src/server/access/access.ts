@@ -1,0 +1,169 @@
+/**
+ * Who may do what. Every permission decision in Recorder is a row of RULES below, decided by
+ * authorize()/can(): the recordings, projects, sessions and uploads services load how the user stands
+ * to the resource (its creator? their role in its project?) and ask here. Nothing else compares roles.
+ *
+ * Relations a signed-in user can have to a resource:
+ *  - creator  made the recording, the upload or the take (recordings.user_id, uploads.user_id, …);
+ *  - owner / editor / viewer  their role in the project the resource is in (or in the project itself).
+ * A user can hold two at once (the creator of a recording who is a viewer of its project): any relation
+ * the rule names is enough. Someone with no relation at all (a stranger, a member of another project)
+ * gets the resource's 404, exactly as for an id that does not exist; someone with a relation that the
+ * rule does not name gets 403 FORBIDDEN. Anonymous requests never get here: the auth hook answers 401.
+ *
+ * The library query (recordings.repository.ts `list`) selects what 'recording.read' allows in SQL
+ * (own recordings and those of member projects); test/access.test.ts checks the two agree.
+ */
+import type { MemberRole } from '../db/schema.js';
+import { AppError, type ErrorCode } from '../errors.js';
+
+export type Relation = 'creator' | MemberRole;
+export type Resource = 'recording' | 'project' | 'upload' | 'session';
+
+interface Rule {
+  on: Resource;
+  allow: readonly Relation[];
+  /** The 403's message. */
+  refused: string | ((relations: readonly Relation[]) => string);
+}
+
+/** What a project member is told when their role falls short (the message the projects API always gave). */
+const byRole = (relations: readonly Relation[]) =>
+  `Your role in this project (${relations.find((r) => r !== 'creator')}) does not allow this`;
+
+/**
+ * The matrix. Current product rules: members of a project read its recordings; the creator, the
+ * project's owners and editors change them; only the creator or a project owner deletes one. Moving a
+ * recording out of its project is as strong as deleting it there (an editor could otherwise move a
+ * colleague's recording into a project of their own and delete it), and moving it into a project is
+ * adding a recording to that project. Shares, comments, edits and versions (issues 12 and 13) follow the
+ * same lines: members read and comment; those who may change a recording manage its links, resolve
+ * comments, edit it and render versions.
+ */
+export const RULES = {
+  'recording.read': {
+    on: 'recording',
+    allow: ['creator', 'owner', 'editor', 'viewer'],
+    refused: 'You may not see this recording',
+  },
+  'recording.media': {
+    on: 'recording',
+    allow: ['creator', 'owner', 'editor', 'viewer'],
+    refused: 'You may not play this recording',
+  },
+  'recording.edit': {
+    on: 'recording',
+    allow: ['creator', 'owner', 'editor'],
+    refused: 'Viewers of a project cannot change its recordings',
+  },
+  'recording.retry': {
+    on: 'recording',
+    allow: ['creator', 'owner', 'editor'],
+    refused: 'Viewers of a project cannot process its recordings again',
+  },
+  'recording.delete': {
+    on: 'recording',
+    allow: ['creator', 'owner'],
+    refused: 'Only its creator or the project owner can delete a recording',
+  },
+  'recording.moveOut': {
+    on: 'recording',
+    allow: ['creator', 'owner'],
+    refused: 'Only its creator or the project owner can move a recording out of its project',
+  },
+  'share.manage': {
+    on: 'recording',
+    allow: ['creator', 'owner', 'editor'],
+    refused: 'Viewers of a project cannot share its recordings',
+  },
+  'comment.create': {
+    on: 'recording',
+    allow: ['creator', 'owner', 'editor', 'viewer'],
+    refused: 'You may not comment on this recording',
+  },
+  'comment.resolve': {
+    on: 'recording',
+    allow: ['creator', 'owner', 'editor'],
+    refused: 'Viewers of a project cannot resolve comments',
+  },
+  'edit.create': {
+    on: 'recording',
+    allow: ['creator', 'owner', 'editor'],
+    refused: 'Viewers of a project cannot edit its recordings',
+  },
+  'version.create': {
+    on: 'recording',
+    allow: ['creator', 'owner', 'editor'],
+    refused: 'Viewers of a project cannot render versions of its recordings',
+  },
+  'project.read': { on: 'project', allow: ['owner', 'editor', 'viewer'], refused: byRole },
+  /** Leaving: any member (a project keeps its last owner: projects.service.ts). */
+  'project.leave': { on: 'project', allow: ['owner', 'editor', 'viewer'], refused: byRole },
+  'project.rename': { on: 'project', allow: ['owner', 'editor'], refused: byRole },
+  /** Moving a recording in, an upload into the project, a take (session) recorded for it. */
+  'project.addRecordings': {
+    on: 'project',
+    allow: ['owner', 'editor'],
+    refused: 'Viewers cannot add recordings to a project',
+  },
+  'project.manageMembers': { on: 'project', allow: ['owner'], refused: byRole },
+  'project.delete': { on: 'project', allow: ['owner'], refused: byRole },
+  /** Continue (PATCH), ask (HEAD), terminate (DELETE) an upload: only its creator. */
+  'upload.act': { on: 'upload', allow: ['creator'], refused: 'This upload is not yours' },
+  /** Read, beat, interrupt, keep, discard a take, or upload into it: only its creator. */
+  'session.act': { on: 'session', allow: ['creator'], refused: 'This recording session is not yours' },
+} as const satisfies Record<string, Rule>;
+
+export type Action = keyof typeof RULES;
+
+const NOT_FOUND: Record<Resource, ErrorCode> = {
+  recording: 'RECORDING_NOT_FOUND',
+  project: 'PROJECT_NOT_FOUND',
+  upload: 'UPLOAD_NOT_FOUND',
+  session: 'SESSION_NOT_FOUND',
+};
+
+/** What a service knows about the resource: who created it, and the user's role in its project. */
+export interface Standing {
+  creatorId?: string | null;
+  role?: MemberRole | null;
+}
+
+/** How userId stands to a resource (empty: no relation at all). */
+export function relationsOf(userId: string, standing: Standing): Relation[] {
+  const relations: Relation[] = [];
+  if (standing.creatorId && standing.creatorId === userId) relations.push('creator');
+  if (standing.role) relations.push(standing.role);
+  return relations;
+}
+
+export function can(action: Action, relations: readonly Relation[]): boolean {
+  const allowed: readonly Relation[] = RULES[action].allow;
+  return relations.some((r) => allowed.includes(r));
+}
+
+/**
+ * Throws unless the relations allow the action: the resource's 404 when there is no relation at all
+ * (whether it exists is not the user's to learn), else 403 FORBIDDEN with the rule's reason.
+ */
+export function authorize(action: Action, relations: readonly Relation[]): void {
+  if (can(action, relations)) return;
+  const rule: Rule = RULES[action];
+  if (relations.length === 0) throw new AppError(NOT_FOUND[rule.on]);
+  throw new AppError('FORBIDDEN', typeof rule.refused === 'string' ? rule.refused : rule.refused(relations));
+}
+
+/**
+ * Moving a recording to another project (or out of any, `target` null): the right to delete it where
+ * it is, and the right to add recordings where it goes. The source is checked first, so a refused move
+ * says nothing about the target project.
+ */
+export function authorizeMove(source: readonly Relation[], target: readonly Relation[] | null): void {
+  authorize('recording.moveOut', source);
+  if (target) authorize('project.addRecordings', target);
+}
+
+/** The rights the API shows on a recording, so the app offers only what the server will allow. */
+export function recordingRights(relations: readonly Relation[]) {
+  return { canEdit: can('recording.edit', relations), canDelete: can('recording.delete', relations) };
+}
