@@ -23,6 +23,7 @@ import { loadMigrations } from '../src/server/db/migrator/files.js';
 import { createLogger } from '../src/server/logger.js';
 import { createMigrator, startServer } from '../src/server/server.js';
 import { thumbnailKey } from '../src/server/storage/keys.js';
+import { LocalStorage } from '../src/server/storage/local.js';
 import { signUp, startTestServer, type TestServer } from './support/app.js';
 import { connect, freshDatabase, MIGRATIONS_DIR, migrator, pgTargets } from './support/db.js';
 import { call } from './support/recordings-fixtures.js';
@@ -231,6 +232,19 @@ describe.each(pgTargets())('backups on $name', (target) => {
     } finally {
       fs.writeFileSync(victim, original);
     }
+    // restore --with-media: the copies go back into (here: another) storage, each checked against its sha256
+    const otherMedia = path.join(work, 'other-media');
+    const restoredUrl = await emptyDatabase();
+    const result = await restoreFullBackup({
+      url: restoredUrl,
+      dir,
+      migrator: migrator(restoredUrl),
+      storage: new LocalStorage({ dir: otherMedia }),
+      withMedia: true,
+    });
+    expect(result.mediaRestored).toBe(2);
+    for (const entry of manifest.media.entries)
+      expect(sha256(fs.readFileSync(path.join(otherMedia, entry.key)))).toBe(entry.sha256);
   });
 
   it('migrate up with a pending destructive migration writes a full backup first, which restores', async () => {
@@ -249,6 +263,8 @@ describe.each(pgTargets())('backups on $name', (target) => {
     const manifest: BackupManifest = await readManifest(done.backupPath!);
     expect(manifest.reason).toMatch(/9001_phase9_rename_people\.up\.sql is marked destructive/);
     expect(manifest.media).toMatchObject({ hashed: false, objects: 2 });
+    const unhashed = await verifyMedia(manifest, t.server.storage, { concurrency: 2, progress: silentBar });
+    expect(unhashed).toEqual({ checked: 2, problems: [] }); // listed keys: there, and the size the row says
     const restoredUrl = await emptyDatabase();
     await restoreInto(restoredUrl, done.backupPath!, dir);
     const restored = await connect(restoredUrl);

@@ -108,8 +108,9 @@ export function backupCommands(setup: Setup) {
         out(`${check.checked} object(s) checked against storage, ${check.problems.length} problem(s)`);
         if (check.problems.length) process.exitCode = 1;
       }),
-    restore: (dir: string, o: { withMedia?: boolean; concurrency: number }) =>
-      withDatabase(setup, async (database, config, logger) => {
+    restore: async (dir: string, o: { withMedia?: boolean; concurrency: number }) => {
+      await readManifest(dir); // a wrong directory is said before any database is started
+      await withDatabase(setup, async (database, config, logger) => {
         const result = await restoreFullBackup({
           url: database.url,
           dir,
@@ -120,13 +121,13 @@ export function backupCommands(setup: Setup) {
           progress: terminalProgress(),
         });
         const rows = result.tables.reduce((sum, t) => sum + t.rows, 0);
-        out(
-          `restored ${dir} (${result.manifest.database.form} form, schema version ${result.manifest.database.schemaVersion})`,
-        );
+        const { form, schemaVersion } = result.manifest.database;
+        out(`restored ${dir} (${form} form, schema version ${schemaVersion})`);
         out(`  ${result.tables.length} tables, ${rows} rows: every count matches the backup's`);
         if (o.withMedia) out(`  ${result.mediaRestored} media object(s) put back into storage`);
         else if (result.manifest.media.copied)
           out('  media copies in the backup were left alone (--with-media puts them back)');
-      }),
+      });
+    },
   };
 }

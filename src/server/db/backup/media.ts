@@ -110,29 +110,44 @@ export interface MediaCheck {
   problems: { key: string; problem: string }[];
 }
 
-/** Reads every object the manifest hashed and compares size and sha256 with what the backup saw. */
+async function checkEntry(storage: Storage, entry: MediaEntry): Promise<string | undefined> {
+  if (entry.status === 'listed') {
+    // a backup taken before a migration lists keys and the rows' sizes without reading: compare those
+    const info = await storage.stat(entry.key).catch((err) => {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    });
+    if (!info) return 'missing from storage';
+    const sized = entry.expectedSize === undefined || info.size === entry.expectedSize;
+    return sized ? undefined : `changed: ${info.size} bytes, the row says ${entry.expectedSize}`;
+  }
+  const now = await readObject(storage, entry.key, undefined);
+  if (!now) return 'missing from storage';
+  if (now.sha256 !== entry.sha256 || now.size !== entry.size) return `changed: ${now.size} bytes, sha256 ${now.sha256}`;
+  return undefined;
+}
+
+/** Every object the manifest saw in this storage: still there, same size and sha256 (or size, if unhashed). */
 export async function verifyMedia(
   manifest: BackupManifest,
   storage: Storage,
   opts: { concurrency: number; progress: Progress },
 ): Promise<MediaCheck> {
-  const hashed = manifest.media.entries.filter((e) => e.status === 'ok' && isHere(e, storage));
+  const seen = manifest.media.entries.filter((e) => (e.status === 'ok' || e.status === 'listed') && isHere(e, storage));
   const problems: MediaCheck['problems'] = [];
   const limit = pLimit(opts.concurrency);
-  opts.progress.begin('verify', hashed.length, 'items');
+  opts.progress.begin('verify', seen.length, 'items');
   await Promise.all(
-    hashed.map((entry) =>
+    seen.map((entry) =>
       limit(async () => {
-        const now = await readObject(storage, entry.key, undefined);
-        if (!now) problems.push({ key: entry.key, problem: 'missing from storage' });
-        else if (now.sha256 !== entry.sha256 || now.size !== entry.size)
-          problems.push({ key: entry.key, problem: `changed: ${now.size} bytes, sha256 ${now.sha256}` });
+        const problem = await checkEntry(storage, entry);
+        if (problem) problems.push({ key: entry.key, problem });
         opts.progress.advance(1);
       }),
     ),
   );
   opts.progress.end();
-  return { checked: hashed.length, problems: problems.sort((a, b) => a.key.localeCompare(b.key)) };
+  return { checked: seen.length, problems: problems.sort((a, b) => a.key.localeCompare(b.key)) };
 }
 
 /** Puts the media copied into the backup back into storage; each put is checked against its sha256. */
