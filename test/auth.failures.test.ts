@@ -246,8 +246,8 @@ describe.each(pgTargets())('auth failures on $name', (target) => {
       ['a revoked token, revoked again', 'revoked', 404, 'TOKEN_NOT_FOUND'],
       ['an id no token has', '987654321', 404, 'TOKEN_NOT_FOUND'],
       ['an id beyond bigint', '9999999999999999999', 404, 'TOKEN_NOT_FOUND'],
-      ['a non-numeric id', 'abc', 400, 'VALIDATION_FAILED'],
-      ['id 0', '0', 400, 'VALIDATION_FAILED'],
+      ['a non-numeric id', 'abc', 404, 'TOKEN_NOT_FOUND'],
+      ['id 0', '0', 404, 'TOKEN_NOT_FOUND'],
     ])('revoking %s (/%s) → %i %s', async (_what, id, status, code) => {
       const u = await signUp(t.url, 'rev');
       let path = id;

@@ -153,7 +153,7 @@ describe.each(pgTargets())('recordings API refusals on $name', (target) => {
       [`cursor=${Buffer.from('["2026-02-31 00:00:00+00","1"]').toString('base64url')}`, 'INVALID_CURSOR'],
       [`cursor=${Buffer.from('["2026-01-01 00:00:00+99","1"]').toString('base64url')}`, 'INVALID_CURSOR'],
       [`cursor=${Buffer.from('{"a":1}').toString('base64url')}`, 'INVALID_CURSOR'],
-      ['q=a%00b', 'VALIDATION_FAILED'],
+      ['q=a%00b', 'INVALID_TEXT'],
     ];
     for (const [query, code] of cases) {
       const res = await req(u, 'GET', `/api/recordings?${query}`);
@@ -174,11 +174,13 @@ describe.each(pgTargets())('recordings API refusals on $name', (target) => {
       { title: { text: 'x' } },
       { projectId: 'abc' },
       { title: 'x'.repeat(301) },
-      { title: 'a\u0000b' },
-      { description: '\u0000' },
     ]) {
       const res = await req(u, 'PATCH', `/api/recordings/${id}`, body);
       expect([res.status, res.json?.code], JSON.stringify(body).slice(0, 40)).toEqual([400, 'VALIDATION_FAILED']);
+    }
+    for (const body of [{ title: 'a\u0000b' }, { description: '\u0000' }]) {
+      const res = await req(u, 'PATCH', `/api/recordings/${id}`, body);
+      expect([res.status, res.json?.code], JSON.stringify(body)).toEqual([400, 'INVALID_TEXT']);
     }
     expect((await c.query('SELECT title FROM recordings WHERE id = $1', [id])).rows[0].title).toBe('kept');
   });

@@ -9,6 +9,7 @@ import { authRoutes } from './auth/auth.routes.js';
 import type { AuthService } from './auth/auth.service.js';
 import { AppError, ERRORS } from './errors.js';
 import { healthRoutes, type ReadinessProbe } from './health/health.routes.js';
+import { inputGuard } from './http/input-guard.js';
 import type { Logger } from './logger.js';
 import { projectRoutes } from './projects/projects.routes.js';
 import type { ProjectsService } from './projects/projects.service.js';
@@ -49,6 +50,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { allErrors: true, removeAdditional: false } },
   });
 
+  // Before any route: it sees each route as it is added (id params) and checks every request's input.
+  await app.register(inputGuard);
   await app.register(swagger, {
     openapi: { info: { title: 'Recorder API', version: '0.1.0' } },
   });
@@ -111,7 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(projectRoutes, { projects: s.projects });
     await app.register(recordingRoutes, { recordings: s.recordings });
     await app.register(sessionRoutes, { sessions: s.sessions });
-    await app.register(uploadRoutes, { tus: s.tus, uploads: s.uploads });
+    await app.register(uploadRoutes, { tus: s.tus, uploads: s.uploads, publicOrigin: deps.publicUrl });
   }
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   // The browser app: its catch-all route only gets paths no API route matches.

@@ -1,3 +1,5 @@
+import { bigintId } from '../ids.js';
+
 export const userSchema = {
   type: 'object',
   properties: {
@@ -95,6 +97,6 @@ export const tokenListResponse = {
 
 export const idParams = {
   type: 'object',
-  properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } },
+  properties: { id: bigintId },
   required: ['id'],
 } as const;

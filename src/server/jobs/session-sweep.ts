@@ -4,12 +4,15 @@
  * of life, so the app offers it for recovery. A timer, not a pg-boss job: the work is one idempotent
  * UPDATE every few seconds, which any number of server processes may run side by side, and a missed
  * run is made up by the next. A crash mid-run changes nothing (the UPDATE commits or not).
+ *
+ * One bad row must not stop the sweep for everyone: when the one UPDATE fails, the silent sessions are
+ * interrupted one by one, and a row that still fails is logged and skipped (the next pass tries again).
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { SessionsRepository } from '../sessions/sessions.repository.js';
-import { interruptStaleSessions } from '../sessions/sessions.service.js';
+import { interruptStaleSessions, staleMessage } from '../sessions/sessions.service.js';
 
 export interface SessionSweep {
   /** One pass now; resolves to the sessions it interrupted. */
@@ -17,6 +20,9 @@ export interface SessionSweep {
   /** Stops the timer and waits for a pass in progress. */
   stop(): Promise<void>;
 }
+
+/** Most sessions one row-by-row pass takes on (the next pass takes the rest). */
+const ROW_BY_ROW_LIMIT = 1000;
 
 /** Every 15 s, or a third of the threshold when that is shorter (at least 1 s). */
 export function sweepIntervalMs(staleSeconds: number): number {
@@ -34,7 +40,10 @@ export function startSessionSweep(o: {
   const runOnce = () =>
     (running ??= (async () => {
       try {
-        const rows = await interruptStaleSessions(sessions, o.staleSeconds);
+        const rows = await interruptStaleSessions(sessions, o.staleSeconds).catch((err: Error) => {
+          o.logger.warn({ err: err.message }, 'stale-session sweep failed as a whole; sweeping row by row');
+          return sweepRowByRow(sessions, o.staleSeconds, o.logger);
+        });
         if (rows.length)
           o.logger.info(
             { sessions: rows.map((r) => r.id), staleSeconds: o.staleSeconds },
@@ -58,4 +67,21 @@ export function startSessionSweep(o: {
       await running?.catch(() => undefined);
     },
   };
+}
+
+/** Each silent session in its own UPDATE: a row that fails is logged and skipped, the others are swept. */
+async function sweepRowByRow(sessions: SessionsRepository, staleSeconds: number, logger: Logger) {
+  const swept: { id: string; user_id: string }[] = [];
+  for (const id of await sessions.silentIds(staleSeconds, ROW_BY_ROW_LIMIT)) {
+    try {
+      const row = await sessions.interruptSilentOne(id, staleSeconds, staleMessage(staleSeconds));
+      if (row) swept.push(row);
+    } catch (err) {
+      logger.error(
+        { sessionId: id, err: (err as Error).message },
+        'a silent session could not be interrupted; skipped',
+      );
+    }
+  }
+  return swept;
 }

@@ -1,3 +1,5 @@
+import { bigintId } from '../ids.js';
+
 const role = { type: 'string', enum: ['owner', 'editor', 'viewer'] } as const;
 const name = { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' } as const;
 
@@ -28,13 +30,13 @@ export const projectBody = {
 } as const;
 export const projectParams = {
   type: 'object',
-  properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } },
+  properties: { id: bigintId },
   required: ['id'],
 } as const;
 export const memberParams = {
   type: 'object',
   properties: {
-    id: { type: 'string', pattern: '^[1-9][0-9]{0,18}$' },
+    id: bigintId,
     userId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
   },
   required: ['id', 'userId'],

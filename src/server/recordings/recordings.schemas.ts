@@ -1,5 +1,6 @@
+import { bigintId as id } from '../ids.js';
+
 const types = ['camera', 'audio', 'screen', 'screen-camera', 'slides-camera', 'slides'] as const;
-const id = { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } as const;
 /** PostgreSQL text cannot hold U+0000; refused here instead of failing the query with a 500. */
 const NO_NUL = '^[^\\u0000]*$';
 

@@ -10,9 +10,17 @@ import { memberRole } from '../projects/membership.js';
 
 export type SessionRow = Awaited<ReturnType<SessionsRepository['get']>> & {};
 
-/** Whole seconds between the session's start and `end` (a SQL expression), never negative. */
+/** The integer columns' maximum: a duration is clamped to it rather than failing its row's update. */
+const MAX_SECONDS = 2 ** 31 - 1;
+/**
+ * Whole seconds between the session's start and `end` (a SQL expression), never negative and never more
+ * than an integer holds: a row started in 1900 (stored before startedAt was bounded) must not make the
+ * sweep's UPDATE fail with "integer out of range" for every session.
+ */
 const secondsSinceStart = (end: RawBuilder<unknown>) =>
-  sql<number>`greatest(0, round(extract(epoch from (${end} - started_at))))::int`;
+  sql<number>`least(${sql.lit(MAX_SECONDS)}, greatest(0, round(extract(epoch from (${end} - started_at)))))::int`;
+/** A session's last sign of life: its last heartbeat, or its start when it never beat. */
+const LAST_SEEN = sql`coalesce(last_heartbeat_at, started_at)`;
 /** An end time that satisfies chk_session_ended_after_started even when the client's start was ahead of our clock. */
 const endAt = (t: RawBuilder<unknown>) => sql<Date>`greatest(started_at, ${t})`;
 
@@ -187,19 +195,41 @@ export class SessionsRepository {
    * and a session a heartbeat revived in between is no longer matched.
    */
   interruptSilent(staleSeconds: number, message: string): Promise<{ id: string; user_id: string }[]> {
-    const lastSeen = sql`coalesce(last_heartbeat_at, started_at)`;
+    return this.updateSilent(staleSeconds, message).returning(['id', 'user_id']).execute();
+  }
+
+  /** The same for one session: the sweep's way round a row whose update fails (jobs/session-sweep.ts). */
+  interruptSilentOne(id: string, staleSeconds: number, message: string) {
+    return this.updateSilent(staleSeconds, message)
+      .where('id', '=', id)
+      .returning(['id', 'user_id'])
+      .executeTakeFirst();
+  }
+
+  /** Ids of active sessions silent for `staleSeconds`, oldest sign of life first, at most `limit`. */
+  async silentIds(staleSeconds: number, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('recording_sessions')
+      .select('id')
+      .where('status', '=', 'active')
+      .where(LAST_SEEN, '<', sql<Date>`now() - make_interval(secs => ${staleSeconds})`)
+      .orderBy(LAST_SEEN)
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  private updateSilent(staleSeconds: number, message: string) {
     return this.db
       .updateTable('recording_sessions')
       .set({
         status: 'interrupted',
-        ended_at: endAt(lastSeen),
-        duration: sql<number>`coalesce(duration, ${secondsSinceStart(lastSeen)})`,
+        ended_at: endAt(LAST_SEEN),
+        duration: sql<number>`coalesce(duration, ${secondsSinceStart(LAST_SEEN)})`,
         error_message: message,
       })
       .where('status', '=', 'active')
-      .where(lastSeen, '<', sql<Date>`now() - make_interval(secs => ${staleSeconds})`)
-      .returning(['id', 'user_id'])
-      .execute();
+      .where(LAST_SEEN, '<', sql<Date>`now() - make_interval(secs => ${staleSeconds})`);
   }
 
   roleIn(projectId: string, userId: string) {

@@ -1,7 +1,7 @@
 /** JSON schemas of /api/sessions; request types come from them (json-schema-to-ts). */
 import { RECORDING_TYPES, SESSION_STATUSES } from '../db/schema.js';
+import { bigintId as id } from '../ids.js';
 
-const id = { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } as const;
 /** PostgreSQL text cannot hold U+0000; refused here instead of failing the query with a 500. */
 const NO_NUL = '^[^\\u0000]*$';
 const dateTime = { type: ['string', 'null'], format: 'date-time' } as const;
@@ -9,6 +9,11 @@ const dateTime = { type: ['string', 'null'], format: 'date-time' } as const;
 const object = { type: 'object', additionalProperties: true } as const;
 /** Durations become whole seconds in integer columns (2^31 - 1 at most). */
 const MAX_DURATION_MS = (2 ** 31 - 1) * 1000;
+/**
+ * The earliest startedAt accepted. Client clocks can be wrong, but not by decades: a start in 1900 made
+ * every duration computed from it overflow (docs/security.md, "Hostile input").
+ */
+export const EARLIEST_START = '2000-01-01T00:00:00Z';
 /** Longest interrupt reason kept in error_message. */
 export const MAX_REASON = 1000;
 export const UNFINISHED = 'unfinished';
@@ -95,7 +100,9 @@ export const createBody = {
     startedAt: {
       type: 'string',
       format: 'date-time',
-      description: 'when recording started (default: now); within a day of the server clock',
+      // No take predates this; the service refuses times ahead of the server clock.
+      formatMinimum: EARLIEST_START,
+      description: `when recording started (default: now); from ${EARLIEST_START} to 5 minutes ahead of the server`,
     },
   },
   required: ['recordingType'],

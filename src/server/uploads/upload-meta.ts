@@ -1,6 +1,8 @@
 /** tus Upload-Metadata as Recorder reads it: every field checked, with a clear error per field. */
 import { QUALITIES, type Quality, RECORDING_TYPES, type RecordingType } from '../db/schema.js';
 import { AppError } from '../errors.js';
+import { invalidText, isStorableText } from '../http/text.js';
+import { ID_PATTERN, isBigintId } from '../ids.js';
 
 export interface UploadMeta {
   title: string;
@@ -17,8 +19,31 @@ function bad(field: string, why: string): AppError {
   return new AppError('VALIDATION_FAILED', `Upload metadata "${field}" ${why}`, { field });
 }
 
+/**
+ * Every key and value (tus has base64-decoded them) must be text PostgreSQL can store: the whole
+ * metadata is kept as jsonb, and title and description become text columns.
+ */
+function checkText(m: Record<string, string | null | undefined>): void {
+  for (const [key, value] of Object.entries(m)) {
+    if (!isStorableText(key) || (value && !isStorableText(value))) throw invalidText(key, 'metadata');
+  }
+}
+
+/**
+ * An id field: absent, or a bigint id. Digits above the bigint maximum name no row: the same 404 as an
+ * id no row has, without asking the database (which would fail the cast).
+ */
+function idOf(m: Record<string, string | null | undefined>, field: 'projectId' | 'sessionId'): string | null {
+  const value = m[field];
+  if (!value) return null;
+  if (!new RegExp(ID_PATTERN).test(value)) throw bad(field, 'must be a numeric id');
+  if (!isBigintId(value)) throw new AppError(field === 'projectId' ? 'PROJECT_NOT_FOUND' : 'SESSION_NOT_FOUND');
+  return value;
+}
+
 /** Validates tus Upload-Metadata (strings) as the spec's checks demand, with a clear error per field. */
 export function parseUploadMeta(m: Record<string, string | null | undefined>): UploadMeta {
+  checkText(m);
   const type = m.recordingType ?? m.recording_type;
   if (!type) throw bad('recordingType', `is required (one of ${RECORDING_TYPES.join(', ')})`);
   if (!(RECORDING_TYPES as readonly string[]).includes(type))
@@ -37,19 +62,13 @@ export function parseUploadMeta(m: Record<string, string | null | undefined>): U
       throw bad('duration', 'must be a number of seconds greater than 0');
     durationMs = Math.round(d * 1000);
   }
-  const idOf = (field: string) => {
-    const v = m[field];
-    if (!v) return null;
-    if (!/^[1-9]\d{0,18}$/.test(v)) throw bad(field, 'must be a numeric id');
-    return v;
-  };
   return {
     title,
     description,
     recordingType: type as RecordingType,
     quality: quality as Quality,
     durationMs,
-    projectId: idOf('projectId'),
-    sessionId: idOf('sessionId'),
+    projectId: idOf(m, 'projectId'),
+    sessionId: idOf(m, 'sessionId'),
   };
 }

@@ -7,30 +7,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server, type Upload } from '@tus/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { NodeRequest, sendNodeResponse } from 'srvx/node';
 import { requireUser } from '../auth/auth.plugin.js';
 import { AppError } from '../errors.js';
+import { bodyOf, finishTusResponse, tusJsonError } from '../http/tus-errors.js';
 import type { Logger } from '../logger.js';
 import { UploadLeaseLocker } from './upload-lease.js';
 import type { Sinks } from './upload-sink.js';
-import { RecordingUploadStore, tusBody } from './upload-store.js';
+import { RecordingUploadStore } from './upload-store.js';
 import { isPermanent, type UploadsService } from './uploads.service.js';
 
 /** Set by us on the raw request after authentication; any client-sent value is removed first. */
 const USER_HEADER = 'x-recorder-authenticated-user';
 /** Seconds a client should wait before retrying when storage is unreachable. */
 const STORAGE_RETRY_AFTER = '5';
-
-const TUS_CODES: Record<number, string> = {
-  400: 'VALIDATION_FAILED',
-  403: 'FORBIDDEN',
-  404: 'UPLOAD_NOT_FOUND',
-  409: 'UPLOAD_OFFSET_CONFLICT',
-  410: 'UPLOAD_GONE',
-  412: 'TUS_VERSION_UNSUPPORTED',
-  413: 'PAYLOAD_TOO_LARGE',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-  460: 'UPLOAD_CHECKSUM_MISMATCH',
-};
 
 /** Our errors as tus hook errors: the status and a JSON body with a code, like every other route. */
 function tusError(err: unknown): { status_code: number; body: string } {
@@ -76,6 +66,8 @@ export function createTusServer(opts: UploadRoutesOptions) {
     locker,
     maxSize: opts.maxUploadBytes,
     relativeLocation: true,
+    // tus itself never answers CORS (it would say `*`); the route allows our own origin only.
+    allowedOrigins: [],
     async onIncomingRequest(req, uploadId) {
       const user = userOf(req);
       if (req.method !== 'POST' && req.method !== 'OPTIONS' && uploadId && !(await uploads.owns(uploadId, user))) {
@@ -113,10 +105,11 @@ export function createTusServer(opts: UploadRoutesOptions) {
         return tusError(err);
       }
       const e = err as { status_code?: number; body?: string };
-      if (e.status_code && e.body && !e.body.startsWith('{')) {
-        return tusBody(e.status_code, TUS_CODES[e.status_code] ?? 'UPLOAD_ERROR', e.body.trim());
-      }
-      return undefined;
+      if (e.body?.startsWith('{')) return undefined; // ours already (upload-store.ts tusBody)
+      // Not a tus protocol error: a failure nobody foresaw. Logged here; the client gets no text of it.
+      if (!e.status_code) logger.error({ err }, 'tus request failed');
+      const error = tusJsonError(e.status_code ?? 500, e.body ?? '');
+      return { status_code: error.status, body: bodyOf(error) };
     },
   });
 
@@ -168,7 +161,15 @@ function authenticate(req: FastifyRequest): string | undefined {
   return userId;
 }
 
-export async function uploadRoutes(app: FastifyInstance, opts: { tus: Server; uploads: UploadsService }) {
+export interface UploadRoutesDeps {
+  tus: Server;
+  uploads: UploadsService;
+  /** PUBLIC_URL: the one origin CORS allows; without it, the request's own origin. */
+  publicOrigin?: string;
+}
+
+export async function uploadRoutes(app: FastifyInstance, opts: UploadRoutesDeps) {
+  const publicOrigin = opts.publicOrigin ? new URL(opts.publicOrigin).origin : undefined;
   // tus bodies are raw bytes: leave the stream unread for @tus/server.
   app.addContentTypeParser('application/offset+octet-stream', (_req, _payload, done) => done(null));
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -182,7 +183,10 @@ export async function uploadRoutes(app: FastifyInstance, opts: { tus: Server; up
       id && userId && req.method === 'HEAD' ? await recordingOnHead(opts.uploads, id, userId) : undefined;
     if (recordingId) reply.raw.setHeader('Recording-Id', recordingId);
     reply.hijack();
-    await opts.tus.handle(req.raw, reply.raw);
+    // What tus.handle does, with its answer passed through our CORS and JSON error mapping on the way.
+    const answer = await opts.tus.handleWeb(new NodeRequest({ req: req.raw, res: reply.raw }));
+    const ours = publicOrigin ?? `${req.protocol}://${req.host}`;
+    await sendNodeResponse(reply.raw, await finishTusResponse(answer, req.headers.origin, ours));
   };
   app.all('/api/uploads', { schema: { hide: true } }, handler);
   app.all('/api/uploads/*', { schema: { hide: true } }, handler);
