@@ -183,7 +183,8 @@ export const RecordingCard = memo(function RecordingCard(p: {
                   </button>
                 </li>
               )}
-              {item.canEdit && p.projects.length > 0 && (
+              {/* Moving takes it away from where it is: the same right as deleting it there (access.ts). */}
+              {item.canDelete && p.projects.length > 0 && (
                 <li>
                   <button type="button" onClick={() => pick('move')}>
                     Move to project
