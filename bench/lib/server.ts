@@ -21,6 +21,12 @@ export interface BenchTarget {
   database: string;
   /** Drops the database, stops and deletes an embedded server. Idempotent; never throws. */
   cleanup(): Promise<void>;
+  /**
+   * Embedded only: stops PostgreSQL (fast shutdown: every connection is cut), then starts it again on the
+   * same port and data after `resumeAfter` resolves, like an operator restarting it. Undefined on
+   * BENCH_DATABASE_URL's server, which is not ours to restart.
+   */
+  restart?: (resumeAfter: () => Promise<void>) => Promise<{ stoppedAt: number; startedAt: number }>;
 }
 
 /** A client that never crashes the process when the server goes away under it (Ctrl-C cleanup). */
@@ -50,6 +56,7 @@ export async function openTarget(): Promise<BenchTarget> {
   try {
     let adminUrl = process.env.BENCH_DATABASE_URL?.trim();
     let server: string;
+    let restart: BenchTarget['restart'];
     if (adminUrl) {
       server = `BENCH_DATABASE_URL ${safeUrl(adminUrl)}`;
     } else {
@@ -58,8 +65,15 @@ export async function openTarget(): Promise<BenchTarget> {
       fs.chmodSync(dataDir, 0o755);
       steps.push({ what: `delete ${dataDir}`, run: () => fs.promises.rm(dataDir, { recursive: true, force: true }) });
       note(`starting embedded PostgreSQL in ${dataDir}`);
-      const embedded = await startEmbeddedPostgres({ dataDir, port: 0, logger });
+      let embedded = await startEmbeddedPostgres({ dataDir, port: 0, logger });
       steps.push({ what: 'stop embedded PostgreSQL', run: () => embedded.stop() });
+      restart = async (resumeAfter) => {
+        const stoppedAt = Date.now();
+        await embedded.stop();
+        await resumeAfter();
+        embedded = await startEmbeddedPostgres({ dataDir, port: embedded.port, logger });
+        return { stoppedAt, startedAt: Date.now() };
+      };
       adminUrl = embedded.url;
       server = `embedded PostgreSQL (port ${embedded.port})`;
     }
@@ -104,7 +118,7 @@ export async function openTarget(): Promise<BenchTarget> {
     });
     const applied = await migrator.up();
     note(`database ${database}: ${applied.length} migrations applied`);
-    return { server, url, database, cleanup };
+    return { server, url, database, cleanup, restart };
   } catch (err) {
     await cleanup();
     throw err;
