@@ -292,6 +292,15 @@ describe.each(pgTargets())('backups on $name', (target) => {
     const plain = await createMigrator(loadConfig(env), url, silent).up({ to: 9002 });
     expect(plain.backupPath).toBeUndefined(); // not destructive, flag off: no backup
     expect(fs.existsSync(path.join(dataDir, 'backups'))).toBe(false);
+    const failing = migrator(url, {
+      dir,
+      backupBeforeUp: true,
+      fullBackup: () => Promise.reject(new Error('disk full')),
+    });
+    await expect(failing.up()).rejects.toThrow(
+      /full backup before migrating .* failed, so nothing was migrated: disk full/,
+    );
+    expect((await failing.status()).find((m) => m.version === 9003)?.state).toBe('pending');
     const server = await startServer(
       loadConfig({ ...env, BACKUP_BEFORE_MIGRATE: 'true', JOBS_ENABLED: 'false' }),
       silent,

@@ -238,7 +238,12 @@ export class Migrator {
     if (!this.opts.fullBackup)
       throw new MigrationError('BACKUP_UNAVAILABLE', `${reason.text}, but this runner cannot write a full backup`);
     this.opts.onProgress?.({ type: 'backupStart', reason: reason.text });
-    const dir = await this.opts.fullBackup(reason);
+    const dir = await this.opts.fullBackup(reason).catch((err: Error) => {
+      throw new MigrationError(
+        'BACKUP_FAILED',
+        `the full backup before migrating (${reason.text}) failed, so nothing was migrated: ${err.message}`,
+      );
+    });
     this.opts.logger.warn({ path: dir, reason: reason.text }, 'full backup written before migrating up');
     this.opts.onProgress?.({ type: 'backup', path: dir });
     return dir;
