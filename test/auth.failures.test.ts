@@ -5,9 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { connect, pgTargets } from './support/db.js';
-import { signUp, startTestServer, type TestServer } from './support/app.js';
+import { signUp, startTestServer, TEST_PASSWORD as PASSWORD, type TestServer } from './support/app.js';
 
-const PASSWORD = 'correct horse battery';
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 describe.each(pgTargets())('auth failures on $name', (target) => {
@@ -200,7 +199,7 @@ describe.each(pgTargets())('auth failures on $name', (target) => {
     });
   });
 
-  it('sign-in rate limit: 4th try per email and address → 429 RATE_LIMITED; other emails still answered', async () => {
+  it('sign-in limit: 3 failures lock the account → 429 RATE_LIMITED; other emails still answered', async () => {
     const limited = await startTestServer(target, { SIGNIN_RATE_PER_MINUTE: '3' });
     try {
       const u = await signUp(limited.url, 'rate');
@@ -212,6 +211,7 @@ describe.each(pgTargets())('auth failures on $name', (target) => {
       expect(fourth.body).toEqual({
         code: 'RATE_LIMITED',
         message: expect.stringMatching(/^Too many attempts; try again in \d+ s$/),
+        details: { retryAfterSeconds: expect.any(Number) },
       });
       // Even the right password (in another case) waits: the limit is per account, not per spelling.
       const right = await signin(u.email.toUpperCase(), PASSWORD);

@@ -3,9 +3,8 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { connect, pgTargets } from './support/db.js';
-import { signUp, startTestServer, type TestServer } from './support/app.js';
+import { signUp, startTestServer, TEST_PASSWORD as PASSWORD, type TestServer } from './support/app.js';
 
-const PASSWORD = 'correct horse battery';
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
@@ -91,6 +90,19 @@ describe.each(pgTargets())('auth on $name', (target) => {
     expect(c2.attrs).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Lax', 'Path=/']));
     expect(await (await me({ cookie: c2.pair })).json()).toEqual({ user, features: { storage: 'server' } });
     expect((await me({ cookie: c1.pair })).status).toBe(401);
+  });
+
+  it('without TRUST_PROXY a client’s X-Forwarded-Proto: https is not believed: no Secure cookie, no HSTS', async () => {
+    const email = `fwd-${Date.now()}@example.com`;
+    const forged = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example', 'x-forwarded-for': '192.0.2.1' };
+    const res = await post('/api/auth/signup', { email, password: PASSWORD, displayName: 'F' }, forged);
+    expect(res.status).toBe(201);
+    expect(sessionCookie(res).attrs).not.toContain('Secure');
+    expect(res.headers.get('strict-transport-security')).toBeNull();
+    // Nor the forwarded host: a write from "https://evil.example" is still cross-site.
+    const cookie = sessionCookie(res).pair;
+    const write = await post('/api/projects', { name: 'x' }, { ...forged, cookie, origin: 'https://evil.example' });
+    expect(write.status).toBe(403);
   });
 
   it('stores an argon2id hash of the password, never the password', async () => {

@@ -17,7 +17,7 @@ import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiUser } from '../bench/lib/child-server.js';
 import { fileSource } from '../bench/lib/tus-client.js';
-import { signUp } from './support/app.js';
+import { signUp, TEST_PASSWORD } from './support/app.js';
 import { type Cluster, type MediaFile, makeLargeWebm, RoundRobinStack, startCluster } from './support/cluster.js';
 import { freshDatabase, pgTargets } from './support/db.js';
 import { createDeferredUpload, head, patch } from './support/sessions.js';
@@ -25,7 +25,7 @@ import { createDeferredUpload, head, patch } from './support/sessions.js';
 const MiB = 1024 * 1024;
 /** A few MiB: below S3's 5 MiB part minimum, so the s3 store must also carry pending bytes across servers. */
 const CHUNK = 4 * MiB;
-const PASSWORD = 'correct horse battery';
+const PASSWORD = TEST_PASSWORD;
 
 let media: MediaFile;
 let mediaDir: string;

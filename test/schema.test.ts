@@ -1,7 +1,7 @@
 /**
  * Schema conformance: the catalog holds exactly the tables, columns, checks, indexes, foreign keys,
  * triggers and functions we expect, at two points:
- *  - after `up` (all migrations: the spec's Phase 1 and our Phase 2, 0006..0018), and
+ *  - after `up` (all migrations: the spec's Phase 1 and our Phase 2, 0006..0019), and
  *  - after `up --phase 1` alone, so that the spec's Phase 1 contract is checked on its own.
  *
  * Phase 1 is the spec (../shared/spec/recorder-migration-gaps.md) with our documented deviations from
@@ -31,6 +31,7 @@ const PHASE2_TABLES = [
   'storage_deletions',
   'upload_parts',
   'upload_chunks',
+  'sign_in_limits',
 ] as const;
 type Table = (typeof PHASE1_TABLES)[number] | (typeof PHASE2_TABLES)[number];
 type Phase = 1 | 2;
@@ -475,6 +476,15 @@ const PHASE2: SchemaPart = {
       col('size', 'bigint', true),
     ],
     upload_chunks: [col('upload_id', 'text', true), col('start_offset', 'bigint', true), col('bytes', 'bytea', true)],
+    // 0019: failed sign-ins per account and per address (src/server/auth/sign-in-limits.ts).
+    sign_in_limits: [
+      col('key', 'text', true),
+      col('failures', 'integer', true, '0'),
+      col('window_started_at', TZ, true),
+      col('locked_until', TZ, false),
+      col('lockouts', 'integer', true, '0'),
+      col('updated_at', TZ, true, 'now()'),
+    ],
   },
   checks: {
     // 0007 adds it NOT VALID; 0008 validates it. After all migrations it must be validated.
@@ -493,6 +503,11 @@ const PHASE2: SchemaPart = {
       chk_upload_part_size: 'CHECK ((size > 0))',
     },
     upload_chunks: { chk_upload_chunk_offset: 'CHECK ((start_offset >= 0))' },
+    // 0019: keys are a kind and a sha256, never an email or an address; counts never negative.
+    sign_in_limits: {
+      chk_sign_in_limit_key: "CHECK ((key ~ '^(account|address):[0-9a-f]{64}$'::text))",
+      chk_sign_in_limit_counts: 'CHECK (((failures >= 0) AND (lockouts >= 0)))',
+    },
     // 0011 adds it NOT VALID; 0012 validates it.
     recording_sessions: { chk_session_discarded_or_kept: 'CHECK (((discarded_at IS NULL) OR (recording_id IS NULL)))' },
   },
@@ -531,6 +546,8 @@ const PHASE2: SchemaPart = {
     upload_parts: [namedPkey('pk_upload_parts', ['upload_id', 'part_number'])],
     upload_chunks: [namedPkey('pk_upload_chunks', ['upload_id', 'start_offset'])],
     storage_deletions: [pkey('storage_deletions'), idx('idx_storage_deletions_key', ['storage_key'])],
+    // 0019: housekeeping deletes the rows nobody has failed on for a day.
+    sign_in_limits: [namedPkey('sign_in_limits_pkey', ['key']), idx('idx_sign_in_limits_updated_at', ['updated_at'])],
     // 0013..0015: CONCURRENTLY, each in a no-transaction file. One recording per take; the project FK's
     // index; the stale-session sweep's partial index over active sessions only.
     recording_sessions: [

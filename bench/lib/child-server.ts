@@ -191,13 +191,16 @@ export async function peakRssDuring<T>(
   }
 }
 
+/** What bench accounts sign up with: sign-up refuses guessable passwords (test/support/app.ts TEST_PASSWORD). */
+const BENCH_PASSWORD = 'violet-kettle-orbit-27';
+
 /** A new account through the API, as anyone signs up: its id and the session cookies ("name=value") it was given. */
 export async function signUpAccount(url: string, name: string): Promise<{ userId: string; cookies: string[] }> {
   const email = `${name}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}@example.com`;
   const res = await fetch(`${url}/api/auth/signup`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', origin: url },
-    body: JSON.stringify({ email, password: 'correct horse battery staple', displayName: name }),
+    body: JSON.stringify({ email, password: BENCH_PASSWORD, displayName: name }),
   });
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${await res.text()}`);
   const cookies = res.headers.getSetCookie().map((c) => c.split(';')[0]!);

@@ -2,11 +2,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import cookie from '@fastify/cookie';
-import rateLimit from '@fastify/rate-limit';
 import type { Server as TusServer } from '@tus/server';
 import { authPlugin } from './auth/auth.plugin.js';
 import { authRoutes } from './auth/auth.routes.js';
 import type { AuthService } from './auth/auth.service.js';
+import type { SignInPolicy } from './auth/sign-in-limits.js';
 import { AppError, ERRORS } from './errors.js';
 import { healthRoutes, type ReadinessProbe } from './health/health.routes.js';
 import { inputGuard } from './http/input-guard.js';
@@ -19,6 +19,7 @@ import { sessionRoutes } from './sessions/sessions.routes.js';
 import type { SessionsService } from './sessions/sessions.service.js';
 import { uploadRoutes } from './uploads/uploads.routes.js';
 import type { UploadsService } from './uploads/uploads.service.js';
+import { securityHeaders } from './web/security-headers.js';
 import { webPlugin } from './web/web.plugin.js';
 
 export interface AppServices {
@@ -36,7 +37,10 @@ export interface AppDeps {
   /** Without services the app serves only /health and /ready (used before the database is up). */
   services?: AppServices;
   publicUrl?: string;
-  signInPerMinute?: number;
+  /** Failed sign-ins allowed per account and per address, and the longest lock (auth/sign-in-limits.ts). */
+  signInLimits?: SignInPolicy;
+  /** TRUST_PROXY: whose X-Forwarded-* to believe for req.protocol, req.host and req.ip; default none. */
+  trustProxy?: boolean | string[];
   /** USE_DATABASE_STORAGE as a share of users, 0..100 (config.ts); default 100. */
   databaseStoragePercent?: number;
   /** Origins media may also come from (CDN_BASE_URL): the app's Content-Security-Policy allows them. */
@@ -48,7 +52,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     ajv: { customOptions: { allErrors: true, removeAdditional: false } },
+    trustProxy: deps.trustProxy ?? false,
   });
+  // First: its onRequest hooks run before any other hook can throw, so every answer carries the headers.
+  await app.register(securityHeaders, { publicUrl: deps.publicUrl });
 
   // Before any route: it sees each route as it is added (id params) and checks every request's input.
   await app.register(inputGuard);
@@ -100,15 +107,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.services) {
     const s = deps.services;
     await app.register(cookie);
-    await app.register(rateLimit, {
-      global: false,
-      errorResponseBuilder: (_req, ctx) =>
-        new AppError('RATE_LIMITED', `Too many attempts; try again in ${Math.ceil(ctx.ttl / 1000)} s`),
-    });
     await app.register(authPlugin, { auth: s.auth, publicOrigin: deps.publicUrl });
     await app.register(authRoutes, {
       auth: s.auth,
-      signInPerMinute: deps.signInPerMinute ?? 10,
+      signInLimits: deps.signInLimits,
+      publicUrl: deps.publicUrl,
       databaseStoragePercent: deps.databaseStoragePercent ?? 100,
     });
     await app.register(projectRoutes, { projects: s.projects });

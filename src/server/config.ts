@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /** Thrown when an environment variable holds a value we cannot use; the message names the variable. */
@@ -23,9 +24,9 @@ export interface Config {
   databaseUrl: string | undefined;
   logLevel: LogLevel;
   migrateOnStart: boolean;
-  migrationsDir: string;
   /** A full backup before every `migrate up` that applies something (destructive ones take one anyway). */
   backupBeforeMigrate: boolean;
+  migrationsDir: string;
   migration: {
     /** PostgreSQL interval text for SET lock_timeout, e.g. "5s". */
     lockTimeout: string;
@@ -42,8 +43,14 @@ export interface Config {
   maxUploadBytes: number;
   /** The public origin (https://rec.example.com) when behind a proxy; mutating cookie requests must come from it. */
   publicUrl: string | undefined;
-  /** Sign-in attempts per minute per address and account (429 above). */
-  signInPerMinute: number;
+  /** Failed sign-ins that lock an account or an address for a while (auth/sign-in-limits.ts). */
+  signInLimits: SignInLimitsConfig;
+  /**
+   * Which proxies' X-Forwarded-For/-Proto/-Host to believe (Fastify's trustProxy): false (none, the
+   * default), true (any peer), or addresses/CIDR ranges (and proxy-addr's names loopback, linklocal,
+   * uniquelocal).
+   */
+  trustProxy: boolean | string[];
   /** Run the job workers (processing, deletions, sweeps) in this process. */
   jobsEnabled: boolean;
   /** An active recording session without a heartbeat for this long is marked interrupted (seconds). */
@@ -53,6 +60,15 @@ export interface Config {
    * the others record into their browser only. true = 100, false = 0, "25%" = 25 (features.ts).
    */
   databaseStoragePercent: number;
+}
+
+export interface SignInLimitsConfig {
+  /** Failed sign-ins per account per minute, from all addresses together (SIGNIN_RATE_PER_MINUTE). */
+  accountPerMinute: number;
+  /** Failed sign-ins per client address per minute, over all accounts together. */
+  addressPerMinute: number;
+  /** The longest lock; the first lasts a minute and each next one twice as long, up to this. */
+  lockMaxSeconds: number;
 }
 
 export const STORAGE_PROVIDERS = ['local', 's3'] as const;
@@ -112,6 +128,45 @@ function rolloutPercent(env: Env, name: string, fallback: number): number {
     name,
     `"${raw}" is not accepted (accepted: true, false, or a share of users from 0% to 100%, e.g. 25%)`,
   );
+}
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isAddressOrRange(entry: string): boolean {
+  if (PROXY_NAMES.includes(entry)) return true;
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (!family || rest.length) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY: true/false, or a comma-separated list of addresses and CIDR ranges. Not a hop count:
+ * Fastify 5 trusts nothing for one (a count cannot tell the proxy from a client that connects directly and
+ * sends enough X-Forwarded-For entries), so a count would silently do nothing; we refuse it instead.
+ */
+function trustProxy(env: Env): boolean | string[] {
+  const raw = env.TRUST_PROXY?.trim() ?? '';
+  const v = raw.toLowerCase();
+  if (['', 'false', 'no', 'off', '0'].includes(v)) return false;
+  if (['true', 'yes', 'on'].includes(v)) return true;
+  if (/^\d+$/.test(v)) {
+    throw new ConfigError(
+      'TRUST_PROXY',
+      `a hop count (${v}) is not accepted: name the proxy's addresses instead (e.g. 127.0.0.1, 10.0.0.0/8)`,
+    );
+  }
+  const entries = v.split(',').map((e) => e.trim());
+  const bad = entries.find((e) => !isAddressOrRange(e));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      'TRUST_PROXY',
+      `"${bad}" is not accepted (accepted: true, false, a hop count, or addresses and CIDR ranges such as ` +
+        '10.0.0.0/8,::1, or loopback, linklocal, uniquelocal)',
+    );
+  }
+  return entries;
 }
 
 function pgInterval(env: Env, name: string, fallback: string): string {
@@ -213,6 +268,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     databaseUrl: databaseUrl(env),
     logLevel,
     migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
+    backupBeforeMigrate: bool(env, 'BACKUP_BEFORE_MIGRATE', false),
     migrationsDir: path.resolve(cwd, env.MIGRATIONS_DIR?.trim() || defaultMigrationsDir()),
     migration: {
       lockTimeout: pgInterval(env, 'MIGRATION_LOCK_TIMEOUT', '5s'),
@@ -223,7 +279,12 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     storage: storage(env, dataDir),
     maxUploadBytes: int(env, 'MAX_UPLOAD_BYTES', 10 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     publicUrl: httpUrl(env, 'PUBLIC_URL', 'https://recorder.example.com'),
-    signInPerMinute: int(env, 'SIGNIN_RATE_PER_MINUTE', 10, 1, 10_000),
+    signInLimits: {
+      accountPerMinute: int(env, 'SIGNIN_RATE_PER_MINUTE', 10, 1, 10_000),
+      addressPerMinute: int(env, 'SIGNIN_ADDRESS_RATE_PER_MINUTE', 30, 1, 100_000),
+      lockMaxSeconds: int(env, 'SIGNIN_LOCK_MAX_SECONDS', 900, 60, 86_400),
+    },
+    trustProxy: trustProxy(env),
     jobsEnabled: bool(env, 'JOBS_ENABLED', true),
     sessionStaleSeconds: int(env, 'SESSION_STALE_SECONDS', 45, 1, 86_400),
     databaseStoragePercent: rolloutPercent(env, 'USE_DATABASE_STORAGE', 100),
@@ -234,4 +295,3 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
 export function defaultMigrationsDir(): string {
   return path.resolve(new URL('.', import.meta.url).pathname, '../../migrations');
 }
-    backupBeforeMigrate: bool(env, 'BACKUP_BEFORE_MIGRATE', false),

@@ -112,7 +112,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       probe: { pendingMigrations: () => migrator.pendingCount(database.pool) },
       services,
       publicUrl: config.publicUrl,
-      signInPerMinute: config.signInPerMinute,
+      signInLimits: config.signInLimits, trustProxy: config.trustProxy,
       databaseStoragePercent: config.databaseStoragePercent,
       mediaOrigins: config.storage.cdnBaseUrl ? [config.storage.cdnBaseUrl] : [],
     });

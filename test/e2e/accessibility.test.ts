@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { Page } from 'playwright-core';
+import { TEST_PASSWORD } from '../support/app.js';
 import { launchBrowser, printProblems, screenshot, type LaunchedBrowser } from '../support/browser.js';
 import { processed, requireWebBuild, startE2eServer, waitStartEnabled, type E2eServer } from '../support/e2e.js';
 
@@ -159,7 +160,7 @@ describe('at phone width (360x740)', () => {
     await tabTo('Email');
     await page.keyboard.type(email);
     await tabTo('Password');
-    await page.keyboard.type('correct horse battery');
+    await page.keyboard.type(TEST_PASSWORD);
     await tabTo('Sign up');
     await page.keyboard.press('Enter');
     await page.getByRole('button', { name: 'Sign out' }).waitFor();

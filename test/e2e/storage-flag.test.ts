@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { Page } from 'playwright-core';
 import { storageFor } from '../../src/server/features.js';
-import { signUp } from '../support/app.js';
+import { signUp, TEST_PASSWORD } from '../support/app.js';
 import { launchBrowser, printProblems, screenshot, type LaunchedBrowser } from '../support/browser.js';
 import {
   keepTake,
@@ -115,7 +115,7 @@ describe('USE_DATABASE_STORAGE=50%', () => {
       const signIn = async () => {
         await page.goto(`${server.url}/signin`);
         await page.getByLabel('Email').fill(users[side]!.email);
-        await page.getByLabel('Password', { exact: true }).fill('correct horse battery');
+        await page.getByLabel('Password', { exact: true }).fill(TEST_PASSWORD);
         await page.getByRole('button', { name: 'Sign in' }).click();
         await page.getByRole('button', { name: 'Sign out' }).waitFor();
       };

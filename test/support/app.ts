@@ -38,6 +38,12 @@ export async function startTestServer(target: PgTarget, env: Record<string, stri
   };
 }
 
+/**
+ * The password every test account signs up with: sign-up refuses guessable passwords (zxcvbn score < 3),
+ * so tests use one the estimator rates strong.
+ */
+export const TEST_PASSWORD = 'violet-kettle-orbit-27';
+
 /** Signs up a fresh user through the API; returns the session cookie and an Origin that passes the check. */
 export async function signUp(
   url: string,
@@ -47,7 +53,7 @@ export async function signUp(
   const res = await fetch(`${url}/api/auth/signup`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', origin: url },
-    body: JSON.stringify({ email, password: 'correct horse battery', displayName: name }),
+    body: JSON.stringify({ email, password: TEST_PASSWORD, displayName: name }),
   });
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${await res.text()}`);
   const cookie = res.headers

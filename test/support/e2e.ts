@@ -13,6 +13,7 @@ import { loadConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { type LaunchedBrowser, launchBrowser } from './browser.js';
+import { TEST_PASSWORD } from './app.js';
 import { freshDatabase } from './db.js';
 
 export type Mode = 'camera' | 'audio' | 'screen' | 'screen-camera' | 'slides' | 'slides-camera';
@@ -94,7 +95,7 @@ export interface UiUser {
 export async function signUpInUi(page: Page, baseUrl: string, name = 'Tester'): Promise<UiUser> {
   const user = {
     email: `${name.toLowerCase().replace(/\W+/g, '-')}-${Math.random().toString(36).slice(2, 8)}@example.com`,
-    password: 'correct horse battery',
+    password: TEST_PASSWORD,
     name,
   };
   await page.context().clearCookies(); // a fresh account, whoever was signed in before
@@ -115,7 +116,7 @@ export async function signInInUi(
 ): Promise<void> {
   await page.goto(`${baseUrl}/signin`);
   await page.getByLabel('Email').fill(user.email);
-  await page.getByLabel('Password', { exact: true }).fill(user.password ?? 'correct horse battery');
+  await page.getByLabel('Password', { exact: true }).fill(user.password ?? TEST_PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }

@@ -23,17 +23,35 @@ export async function requireUserHook(req: FastifyRequest, _reply: FastifyReply)
   requireUser(req);
 }
 
+/**
+ * For what only the account holder at the keyboard may do (create API tokens): a cookie session, not a
+ * token, or a leaked token could mint tokens that outlive its own revocation. 403 SESSION_REQUIRED.
+ */
+export async function requireSessionHook(req: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  if (requireUser(req).via !== 'cookie') throw new AppError('SESSION_REQUIRED');
+}
+
+/** scheme://host[:port] of a URL, with default ports dropped; undefined when it is not a URL. */
+function originOf(url: string): string | undefined {
+  try {
+    const origin = new URL(url).origin;
+    return origin === 'null' ? undefined : origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Our own origin: PUBLIC_URL's, or the one the request was made to (its scheme and Host as a trusted
+ * proxy reports them). Scheme, host and port must all match: http://host is another origin than
+ * https://host, and a page served over plain http (or from another port) must not write as the user.
+ */
 function sameOrigin(req: FastifyRequest, publicOrigin: string | undefined): boolean {
   const source = req.headers.origin ?? req.headers.referer;
-  if (!source) return false;
-  let host: string;
-  try {
-    host = new URL(source).host;
-  } catch {
-    return false;
-  }
-  if (publicOrigin) return host === new URL(publicOrigin).host;
-  return host === req.headers.host;
+  const claimed = source ? originOf(source) : undefined;
+  if (!claimed) return false;
+  const ours = publicOrigin ? originOf(publicOrigin) : originOf(`${req.protocol}://${req.host}`);
+  return claimed === ours;
 }
 
 /**

@@ -1,5 +1,18 @@
-import { sql, type Kysely } from 'kysely';
-import type { DB } from '../db/schema.js';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { DB, SignInLimitsTable } from '../db/schema.js';
+import type { LimitState, LimitStore } from './sign-in-limits.js';
+
+const DAY_MS = 86_400_000;
+
+function toLimitState(row: Selectable<SignInLimitsTable>): LimitState {
+  return {
+    failures: row.failures,
+    windowStartedAt: row.window_started_at,
+    lockedUntil: row.locked_until,
+    lockouts: row.lockouts,
+    updatedAt: row.updated_at,
+  };
+}
 
 export interface PublicUser {
   id: string;
@@ -8,7 +21,7 @@ export interface PublicUser {
   createdAt: string;
 }
 
-export class AuthRepository {
+export class AuthRepository implements LimitStore {
   constructor(private readonly db: Kysely<DB>) {}
 
   findUserByEmail(email: string) {
@@ -63,8 +76,68 @@ export class AuthRepository {
     return this.db.deleteFrom('auth_sessions').where('id', '=', sessionId).execute();
   }
 
-  deleteExpiredSessions(now: Date) {
+  /** Expired sessions; and, as the same kind of leftover, sign-in limits nobody has hit for a day. */
+  async deleteExpiredSessions(now: Date) {
+    await this.db
+      .deleteFrom('sign_in_limits')
+      .where('updated_at', '<', new Date(now.getTime() - DAY_MS))
+      .execute();
     return this.db.deleteFrom('auth_sessions').where('expires_at', '<=', now).executeTakeFirst();
+  }
+
+  /** Sign out everywhere: every session of the user goes, every live API token is revoked, at once. */
+  revokeEverything(userId: string, now: Date) {
+    return this.db.transaction().execute(async (trx) => {
+      const sessions = await trx.deleteFrom('auth_sessions').where('user_id', '=', userId).executeTakeFirst();
+      const tokens = await trx
+        .updateTable('api_tokens')
+        .set({ revoked_at: now })
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return { sessions: Number(sessions.numDeletedRows), tokens: Number(tokens.numUpdatedRows) };
+    });
+  }
+
+  async activeLock(keys: string[], now: Date): Promise<Date | undefined> {
+    const row = await this.db
+      .selectFrom('sign_in_limits')
+      .select((eb) => eb.fn.max('locked_until').as('until'))
+      .where('key', 'in', keys)
+      .where('locked_until', '>', now)
+      .executeTakeFirst();
+    return row?.until ?? undefined;
+  }
+
+  async updateLimits(keys: string[], now: Date, next: (key: string, prev: LimitState) => LimitState): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      // Sorted: two servers updating the same pair of rows take their locks in the same order (no deadlock).
+      for (const key of [...keys].sort()) {
+        // Creates the row, or takes the existing one's row lock: concurrent failures on a key queue here.
+        const row = await trx
+          .insertInto('sign_in_limits')
+          .values({ key, window_started_at: now, updated_at: now })
+          .onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ key: eb.ref('excluded.key') })))
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        const state = next(key, toLimitState(row));
+        await trx
+          .updateTable('sign_in_limits')
+          .set({
+            failures: state.failures,
+            window_started_at: state.windowStartedAt,
+            locked_until: state.lockedUntil,
+            lockouts: state.lockouts,
+            updated_at: state.updatedAt,
+          })
+          .where('key', '=', key)
+          .execute();
+      }
+    });
+  }
+
+  async deleteLimit(key: string): Promise<void> {
+    await this.db.deleteFrom('sign_in_limits').where('key', '=', key).execute();
   }
 
   tokenUser(hash: string, now: Date) {

@@ -1,36 +1,59 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import '@fastify/cookie';
-import { requireUser, requireUserHook, SESSION_COOKIE } from './auth.plugin.js';
+import { requireSessionHook, requireUser, requireUserHook, SESSION_COOKIE } from './auth.plugin.js';
+import { AppError } from '../errors.js';
 import { storageFor } from '../features.js';
+import { isHttpsOrigin } from '../web/security-headers.js';
 import {
   createdTokenResponse,
   createTokenBody,
   idParams,
   meResponse,
   signInBody,
+  signOutEverywhereResponse,
   signUpBody,
   tokenListResponse,
   userResponse,
 } from './auth.schemas.js';
 import type { AuthService } from './auth.service.js';
+import { DEFAULT_SIGN_IN_POLICY, type SignInPolicy } from './sign-in-limits.js';
 
-function setSessionCookie(req: FastifyRequest, reply: FastifyReply, token: string, expiresAt: Date) {
-  reply.setCookie(SESSION_COOKIE, token, {
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: req.protocol === 'https',
-    path: '/',
-    expires: expiresAt,
-  });
+export interface AuthRoutesOptions {
+  auth: AuthService;
+  signInLimits?: SignInPolicy;
+  databaseStoragePercent: number;
+  /** PUBLIC_URL: when it is https, the session cookie is Secure whatever the request's own scheme. */
+  publicUrl?: string;
 }
 
-export async function authRoutes(
-  root: FastifyInstance,
-  opts: { auth: AuthService; signInPerMinute: number; databaseStoragePercent: number },
-) {
+/** A 429 from the sign-in limits says when to come back, in the header clients and proxies read. */
+async function withRetryAfter<T>(reply: FastifyReply, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const details = err instanceof AppError ? (err.details as { retryAfterSeconds?: number } | undefined) : undefined;
+    if (details?.retryAfterSeconds) reply.header('retry-after', String(details.retryAfterSeconds));
+    throw err;
+  }
+}
+
+export async function authRoutes(root: FastifyInstance, opts: AuthRoutesOptions) {
   const app = root.withTypeProvider<JsonSchemaToTsProvider>();
   const tags = ['auth'];
+  const signInPolicy = opts.signInLimits ?? DEFAULT_SIGN_IN_POLICY;
+  // Secure whenever the browser reached us over https (PUBLIC_URL, or the scheme a trusted proxy reports):
+  // the cookie then never travels over plain http.
+  const setSessionCookie = (req: FastifyRequest, reply: FastifyReply, token: string, expiresAt: Date) =>
+    reply.setCookie(SESSION_COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: isHttpsOrigin(req, opts.publicUrl),
+      path: '/',
+      expires: expiresAt,
+    });
+  const clearSessionCookie = (req: FastifyRequest, reply: FastifyReply) =>
+    reply.clearCookie(SESSION_COOKIE, { path: '/', secure: isHttpsOrigin(req, opts.publicUrl) });
 
   app.post(
     '/api/auth/signup',
@@ -46,20 +69,12 @@ export async function authRoutes(
     '/api/auth/signin',
     {
       schema: { tags, summary: 'Sign in with email and password', body: signInBody, response: { 200: userResponse } },
-      config: {
-        rateLimit: {
-          max: opts.signInPerMinute,
-          timeWindow: 60_000,
-          // preHandler, not the default onRequest: the key needs the parsed body (the email)
-          hook: 'preHandler',
-          // per address and account: one attacker cannot lock everyone out, nor guess one account fast
-          keyGenerator: (req: FastifyRequest) =>
-            `${req.ip}:${String((req.body as { email?: unknown } | undefined)?.email ?? '').toLowerCase()}`,
-        },
-      },
     },
     async (req, reply) => {
-      const { user, sessionToken, expiresAt } = await opts.auth.signIn(req.body, req.headers['user-agent'] ?? null);
+      const client = { userAgent: req.headers['user-agent'] ?? null, address: req.ip };
+      const { user, sessionToken, expiresAt } = await withRetryAfter(reply, () =>
+        opts.auth.signIn(req.body, client, signInPolicy),
+      );
       setSessionCookie(req, reply, sessionToken, expiresAt);
       return { user };
     },
@@ -68,9 +83,26 @@ export async function authRoutes(
   app.post('/api/auth/signout', { schema: { tags, summary: 'End this session' } }, async (req, reply) => {
     const token = req.cookies[SESSION_COOKIE];
     if (token) await opts.auth.signOut(token);
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    clearSessionCookie(req, reply);
     return reply.status(204).send();
   });
+
+  app.post(
+    '/api/auth/signout-everywhere',
+    {
+      preHandler: requireUserHook,
+      schema: {
+        tags,
+        summary: 'Sign out everywhere: end every session of this account and revoke all its API tokens',
+        response: { 200: signOutEverywhereResponse },
+      },
+    },
+    async (req, reply) => {
+      const revoked = await opts.auth.signOutEverywhere(requireUser(req).user.id);
+      clearSessionCookie(req, reply);
+      return revoked;
+    },
+  );
 
   app.get(
     '/api/auth/me',
@@ -87,10 +119,10 @@ export async function authRoutes(
   app.post(
     '/api/auth/tokens',
     {
-      preHandler: requireUserHook,
+      preHandler: requireSessionHook,
       schema: {
         tags,
-        summary: 'Create a personal API token (shown once)',
+        summary: 'Create a personal API token (shown once); needs a signed-in session, not a token',
         body: createTokenBody,
         response: { 201: createdTokenResponse },
       },

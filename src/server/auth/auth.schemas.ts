@@ -100,3 +100,14 @@ export const idParams = {
   properties: { id: bigintId },
   required: ['id'],
 } as const;
+
+/** POST /api/auth/signout-everywhere: how many sessions ended and API tokens were revoked. */
+export const signOutEverywhereResponse = {
+  type: 'object',
+  properties: {
+    sessions: { type: 'integer', description: 'sign-in sessions ended, this one included' },
+    tokens: { type: 'integer', description: 'API tokens revoked' },
+  },
+  required: ['sessions', 'tokens'],
+  additionalProperties: false,
+} as const;

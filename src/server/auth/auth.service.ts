@@ -2,12 +2,20 @@ import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import { isBigintId } from '../ids.js';
 import type { AuthRepository, PublicUser } from './auth.repository.js';
+import { accountWords, judgePassword, MIN_PASSWORD_SCORE } from './password-strength.js';
 import { DUMMY_HASH, hashPassword, newId, newToken, tokenHash, verifyPassword } from './secrets.js';
+import { limitKeys, SignInLimiter, type SignInPolicy } from './sign-in-limits.js';
 
 export const SESSION_DAYS = 30;
 const DAY = 86_400_000;
 /** Sliding expiry is written at most this often, not on every request. */
 const TOUCH_EVERY_MS = 3_600_000;
+/** Who is signing in from where: the address counts toward the sign-in limits. */
+export interface SignInClient {
+  userAgent: string | null;
+  address: string;
+}
+
 export interface AuthContext {
   user: PublicUser;
   via: 'cookie' | 'token';
@@ -18,6 +26,16 @@ function toPublic(u: { id: string; email: string; display_name: string; created_
   return { id: u.id, email: u.email, displayName: u.display_name, createdAt: u.created_at.toISOString() };
 }
 
+/** 400 WEAK_PASSWORD with the estimator's feedback, for sign-up and any password change. */
+export function assertStrongPassword(password: string, email: string, displayName: string): void {
+  const verdict = judgePassword(password, accountWords(email, displayName));
+  if (verdict.score >= MIN_PASSWORD_SCORE) return;
+  const message = verdict.warning
+    ? `This password is too easy to guess: ${verdict.warning}`
+    : 'This password is too easy to guess: choose a longer one, or a few uncommon words';
+  throw new AppError('WEAK_PASSWORD', message, { ...verdict, minScore: MIN_PASSWORD_SCORE });
+}
+
 export class AuthService {
   constructor(
     private readonly repo: AuthRepository,
@@ -25,6 +43,7 @@ export class AuthService {
   ) {}
 
   async signUp(input: { email: string; password: string; displayName: string }, userAgent: string | null) {
+    assertStrongPassword(input.password, input.email, input.displayName);
     const passwordHash = await hashPassword(input.password);
     const user = await this.repo.insertUser({
       id: newId(),
@@ -36,13 +55,25 @@ export class AuthService {
     return { user: toPublic(user), ...(await this.openSession(user.id, userAgent)) };
   }
 
-  async signIn(input: { email: string; password: string }, userAgent: string | null) {
+  async signIn(input: { email: string; password: string }, client: SignInClient, policy: SignInPolicy) {
+    const limiter = new SignInLimiter(this.repo, this.clock, policy);
+    const keys = limitKeys(input.email, client.address);
+    await limiter.assertAllowed(keys);
     const user = await this.repo.findUserByEmail(input.email.trim());
     const ok = user?.password_hash
       ? await verifyPassword(user.password_hash, input.password)
       : await verifyPassword(await DUMMY_HASH, input.password).then(() => false);
-    if (!user || !ok) throw new AppError('INVALID_CREDENTIALS');
-    return { user: toPublic(user), ...(await this.openSession(user.id, userAgent)) };
+    if (!user || !ok) {
+      await limiter.failed(keys);
+      throw new AppError('INVALID_CREDENTIALS');
+    }
+    await limiter.succeeded(keys);
+    return { user: toPublic(user), ...(await this.openSession(user.id, client.userAgent)) };
+  }
+
+  /** Ends every session of the user (this one too) and revokes all their API tokens. */
+  async signOutEverywhere(userId: string): Promise<{ sessions: number; tokens: number }> {
+    return this.repo.revokeEverything(userId, this.clock.now());
   }
 
   private async openSession(userId: string, userAgent: string | null) {

@@ -190,6 +190,16 @@ export interface StorageDeletionsTable {
   last_error: string | null;
 }
 
+/** Failed sign-ins per account and per address (0019; auth/sign-in-limits.ts). */
+export interface SignInLimitsTable {
+  key: string;
+  failures: ColumnType<number, number | undefined, number>;
+  window_started_at: Timestamp;
+  locked_until: Date | null;
+  lockouts: ColumnType<number, number | undefined, number>;
+  updated_at: GeneratedTimestamp;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -213,6 +223,7 @@ export interface DB {
   upload_parts: UploadPartsTable;
   upload_chunks: UploadChunksTable;
   storage_deletions: StorageDeletionsTable;
+  sign_in_limits: SignInLimitsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

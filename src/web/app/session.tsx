@@ -25,6 +25,8 @@ interface Ctx {
   state: State;
   refresh(): Promise<void>;
   signOut(): Promise<void>;
+  /** Ends every session of this account, on every device, and revokes its API tokens; throws ApiError. */
+  signOutEverywhere(): Promise<void>;
 }
 
 const SessionContext = createContext<Ctx | null>(null);
@@ -53,9 +55,17 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     setState({ kind: 'signed-out' });
   }, []);
 
+  const signOutEverywhere = useCallback(async () => {
+    await api('POST', '/api/auth/signout-everywhere');
+    setState({ kind: 'signed-out' });
+  }, []);
+
   useEffect(() => void refresh(), [refresh]);
 
-  const value = useMemo(() => ({ state, refresh, signOut }), [state, refresh, signOut]);
+  const value = useMemo(
+    () => ({ state, refresh, signOut, signOutEverywhere }),
+    [state, refresh, signOut, signOutEverywhere],
+  );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 

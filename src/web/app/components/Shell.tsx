@@ -1,6 +1,7 @@
-import { useEffect, useRef, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Link, NavLink, navigate, useLocation } from '../router.tsx';
 import { useSession, useSessionState } from '../session.tsx';
+import { ConfirmDialog } from './ConfirmDialog.tsx';
 
 export function StorageBadge() {
   const { storage } = useSession();
@@ -21,8 +22,9 @@ export function StorageBadge() {
 
 /** The signed-in frame: header with navigation, then the page. Moves focus to the page heading on navigation. */
 export function Shell({ children }: { children: ReactNode }) {
-  const { signOut } = useSessionState();
+  const { signOut, signOutEverywhere } = useSessionState();
   const { user } = useSession();
+  const [confirmEverywhere, setConfirmEverywhere] = useState(false);
   const { path } = useLocation();
   const main = useRef<HTMLElement>(null);
   const first = useRef(true);
@@ -72,8 +74,28 @@ export function Shell({ children }: { children: ReactNode }) {
           <button type="button" className="ghost" onClick={() => void signOut().then(() => navigate('/signin'))}>
             Sign out
           </button>
+          {/* Not "Sign out …": the e2e tests (and screen-reader users) find "Sign out" by its name. */}
+          <button type="button" className="ghost" onClick={() => setConfirmEverywhere(true)}>
+            End all sessions
+          </button>
         </div>
       </header>
+      <ConfirmDialog
+        open={confirmEverywhere}
+        title="Sign out on every device?"
+        confirmLabel="End all sessions"
+        danger
+        onConfirm={async () => {
+          await signOutEverywhere();
+          navigate('/signin');
+        }}
+        onCancel={() => setConfirmEverywhere(false)}
+      >
+        <p>
+          Every browser signed in to this account is signed out, this one too, and every API token stops working. Use it
+          if a device was lost or someone else may know your password.
+        </p>
+      </ConfirmDialog>
       <main id="main" ref={main}>
         {children}
       </main>

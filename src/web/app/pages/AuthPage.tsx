@@ -10,7 +10,16 @@ const MESSAGES: Record<string, string> = {
   INVALID_CREDENTIALS: 'That email and password do not match an account.',
   EMAIL_TAKEN: 'An account with this email exists already. Sign in instead?',
   RATE_LIMITED: 'Too many attempts. Wait a minute, then try again.',
+  WEAK_PASSWORD: 'Choose a password that is harder to guess.',
 };
+
+/** The strength estimator's words for a refused password: its warning, then its suggestions. */
+function weakPasswordWords(details: unknown): string {
+  const d = details as { warning?: unknown; suggestions?: unknown } | undefined;
+  const suggestions = Array.isArray(d?.suggestions) ? d.suggestions.filter((x) => typeof x === 'string') : [];
+  const words = [typeof d?.warning === 'string' ? d.warning : '', ...suggestions].filter(Boolean).join(' ');
+  return words || 'Use a few uncommon words, or a longer password.';
+}
 
 const FIELD_WORDS: Record<string, string> = {
   email: 'Enter a valid email address.',
@@ -84,7 +93,10 @@ export function AuthPage({ mode }: { mode: Mode }) {
       await refresh();
       navigate(next.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });
     } catch (err) {
-      if (err instanceof ApiError) {
+      if (err instanceof ApiError && err.code === 'WEAK_PASSWORD') {
+        setFields({ password: weakPasswordWords(err.details) });
+        setError(MESSAGES.WEAK_PASSWORD!);
+      } else if (err instanceof ApiError) {
         const fe = fieldErrors(err.details, err.message);
         const words = Object.fromEntries(Object.keys(fe).map((k) => [k, FIELD_WORDS[k] ?? fe[k]!]));
         setFields(words);
@@ -125,7 +137,9 @@ export function AuthPage({ mode }: { mode: Mode }) {
             type="password"
             autoComplete={mode === 'signin' ? 'current-password' : 'new-password'}
             minLength={mode === 'signup' ? 8 : undefined}
-            hint={mode === 'signup' ? 'At least 8 characters.' : undefined}
+            hint={
+              mode === 'signup' ? 'At least 8 characters, hard to guess: a few uncommon words work well.' : undefined
+            }
             error={fields.password}
           />
           <div role="alert" id={`${id}-error`} className="form-error">
