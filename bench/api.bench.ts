@@ -15,6 +15,9 @@
  * LOG_LEVEL=warn for the comparison; the first page is measured once more with the default
  * LOG_LEVEL=info (one log line per request), to show what request logging costs.
  *
+ * BENCH_API_PROFILE=1 adds a run of ours under node --cpu-prof and prints its CPU per layer (package or
+ * src/server folder) and per function: what our layers cost beside the floor.
+ *
  * Env: BENCH_API_ROWS, BENCH_API_USERS, BENCH_API_OWN, BENCH_API_SECONDS (10), BENCH_API_CONNECTIONS (50),
  * BENCH_DATABASE_URL (see bench/lib/server.ts). Results: stdout and bench/results/api.json.
  */
@@ -28,6 +31,7 @@ import { load, type LoadResult } from './lib/load.js';
 import { decodeCursor } from '../src/server/recordings/recordings.service.js';
 import { connect, openTarget } from './lib/server.js';
 import { cleanupOnExit } from './lib/cleanup.js';
+import { summarizeCpuProfile } from './lib/cpu-profile.js';
 import { envInt, fmtInt, fmtMs, formatTable, msSince, note, now } from './lib/stats.js';
 import { machine, runBench, writeResults } from './lib/report.js';
 
@@ -41,6 +45,40 @@ const PAGE = 10;
 const SEED = 20240602;
 /** Issue 9: ours serves at least this share of the own-recordings-only floor's req/s. */
 const OWN_FLOOR_GOAL = 0.7;
+/** BENCH_API_PROFILE=1: one more run of ours (first page) under node --cpu-prof, summed per layer. */
+const PROFILE = Boolean(process.env.BENCH_API_PROFILE);
+
+/** Ours under --cpu-prof for one loaded run of `p`: where its CPU goes, per layer and per function. */
+async function profileOurs(work: string, env: Record<string, string>, p: string, headers: Record<string, string>) {
+  const dir = path.join(work, 'cpu-profile');
+  const server = await startChildServer({
+    name: 'recorder-profiled',
+    dir: work,
+    args: ['--cpu-prof', `--cpu-prof-dir=${dir}`, path.join(ROOT, 'bin/recorder.js'), 'serve'],
+    env,
+  });
+  try {
+    note(`profile: ${SECONDS} s x ${CONNECTIONS} connections on ours under --cpu-prof`);
+    const run = await load({ url: `${server.url}${p}`, connections: CONNECTIONS, duration: SECONDS, headers });
+    await server.stop();
+    return { run, summary: summarizeCpuProfile(dir) };
+  } finally {
+    await server.stop();
+  }
+}
+
+function printProfile(profile: Awaited<ReturnType<typeof profileOurs>>): void {
+  const s = profile.summary;
+  if (!s) return void console.log('\nNo CPU profile was written.');
+  console.log(
+    `\nOurs under --cpu-prof (${fmtInt(profile.run.rps)} req/s): ${fmtInt(s.busyMs)} ms busy of ` +
+      `${fmtInt(s.profiledMs)} ms profiled; self time by layer:`,
+  );
+  for (const l of s.layers.slice(0, 15))
+    console.log(`  ${(100 * l.share).toFixed(1).padStart(5)}%  ${fmtInt(l.ms).padStart(6)} ms  ${l.layer}`);
+  console.log('Top functions by self time:');
+  for (const f of s.functions.slice(0, 15)) console.log(`  ${fmtInt(f.ms).padStart(6)} ms  ${f.fn}`);
+}
 const RESULTS = path.resolve(import.meta.dirname, 'results/api.json');
 
 interface Run {
@@ -194,6 +232,7 @@ async function main(): Promise<void> {
     ours = await startChildServer({ name: 'recorder-info', dir: work, env: serverEnv('info') });
     const oursInfo = await measure('ours (LOG_LEVEL=info), first page', ours, paths.first, user.headers);
     await ours.stop();
+    const profile = PROFILE ? await profileOurs(work, serverEnv('warn'), paths.first, user.headers) : undefined;
 
     const runtimeMs = msSince(started);
     const x = (o: number, b: number) => `${(o / b).toFixed(2)}x`;
@@ -241,6 +280,7 @@ async function main(): Promise<void> {
           .map((l) => l.toFixed(2))
           .join(' '),
     );
+    if (profile) printProfile(profile);
     console.log(`\nRuntime ${(runtimeMs / 1000).toFixed(1)} s. Results: ${path.relative(process.cwd(), RESULTS)}`);
 
     const report = {
@@ -262,6 +302,7 @@ async function main(): Promise<void> {
       plans,
       runs,
       loadAverageAtEnd: os.loadavg(),
+      cpuProfile: profile,
       ratios: {
         firstPage: {
           rps: oursFirst.rps / bareFirst.rps,
