@@ -4,6 +4,7 @@
  * and a session started in 1900. Each answer is a 4xx JSON body with a code, never database text, and
  * nothing stored changes. The stale-session sweep goes on for everyone whatever one row holds.
  */
+import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { startSessionSweep } from '../src/server/jobs/session-sweep.js';
@@ -147,6 +148,14 @@ describe.each(pgTargets().slice(0, 1))('hostile input on $name', (target) => {
       headers: { 'content-type': 'application/json' },
     });
     expectRefused(large, 413, 'JSON_TOO_LARGE', '10 MB');
+    // Sent without a Content-Length (chunked): refused while reading, at the limit.
+    const chunked = await t.server.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: Readable.from([Buffer.from(big)]),
+    });
+    expect([chunked.statusCode, chunked.json().code]).toEqual([413, 'JSON_TOO_LARGE']);
     expect(await stored()).toEqual(before);
   });
 
@@ -239,6 +248,8 @@ describe.each(pgTargets().slice(0, 1))('hostile input on $name', (target) => {
       payload: 'abc',
     });
     expectRefused(text, 415, 'UNSUPPORTED_MEDIA_TYPE', 'PATCH text/plain');
+    const untyped = await send('PATCH', location, { headers: { ...TUS, 'upload-offset': '0' } });
+    expectRefused(untyped, 415, 'UNSUPPORTED_MEDIA_TYPE', 'PATCH without Content-Type');
     const badMeta = await send('POST', '/api/uploads', {
       headers: { ...TUS, 'upload-length': '1', 'upload-metadata': 'a b c d,,' },
     });
