@@ -138,6 +138,12 @@ describe.each(pgTargets().slice(0, 1))('hostile input on $name', (target) => {
       const a = await send('POST', url, { payload, headers: { 'content-type': 'application/json' } });
       expectRefused(a, 400, 'JSON_TOO_DEEP', `deep ${url}`);
     }
+    // Fastify's prototype-poisoning guard still holds behind our parser.
+    const poisoned = '{"name":"p","__proto__":{"admin":true}}';
+    expect(
+      (await send('POST', '/api/projects', { payload: poisoned, headers: { 'content-type': 'application/json' } }))
+        .status,
+    ).toBe(400);
     // Brackets inside strings are text, not nesting.
     const bracketed = await send('POST', '/api/projects', { payload: { name: `${'[{'.repeat(90)} ok` } });
     expect(bracketed.status).toBe(201);

@@ -6,18 +6,40 @@
 import { AppError } from '../errors.js';
 
 const NUL = '\u0000';
-/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** String.prototype.isWellFormed (ES2024, in Node 20): false when the string holds a lone surrogate. */
+type WellFormed = string & { isWellFormed(): boolean };
 
 export function isStorableText(text: string): boolean {
-  return !text.includes(NUL) && !LONE_SURROGATE.test(text);
+  return !text.includes(NUL) && (text as WellFormed).isWellFormed();
+}
+
+/** Whether any string or property name in the value is one PostgreSQL cannot store (no paths: fast). */
+function holdsUnstorableText(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item === 'string') {
+      if (!isStorableText(item)) return true;
+    } else if (Array.isArray(item)) {
+      for (const child of item) stack.push(child);
+    } else if (item !== null && typeof item === 'object') {
+      for (const key of Object.keys(item)) {
+        if (!isStorableText(key)) return true;
+        stack.push((item as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return false;
 }
 
 /**
  * The path ("deviceInfo.gpu", "notes.1") of the first string or property name PostgreSQL cannot store,
- * or undefined when every one is fine. A bad property name is reported at the object holding it.
+ * or undefined when every one is fine. A bad property name is reported at the object holding it. Paths
+ * are built only once something was found: the common case walks without allocating them.
  */
 export function findUnstorableText(value: unknown, root = ''): string | undefined {
+  if (!holdsUnstorableText(value)) return undefined;
   const stack: [unknown, string][] = [[value, root]];
   while (stack.length > 0) {
     const [item, path] = stack.pop()!;
