@@ -238,6 +238,10 @@ describe.each(pgTargets().slice(0, 1))('hostile input on $name', (target) => {
     const version = await send('POST', '/api/uploads', { headers: { 'tus-resumable': '0.2.2', 'upload-length': '1' } });
     expectRefused(version, 412, 'TUS_VERSION_UNSUPPORTED', 'Tus-Resumable 0.2.2');
     expect(version.headers['tus-version']).toBe('1.0.0');
+    expect([version.headers['content-type'], version.headers['cache-control']]).toEqual([
+      'application/json; charset=utf-8',
+      'no-store',
+    ]);
     const missing = await send('HEAD', location, { headers: { 'tus-resumable': '' } });
     expect([missing.status, missing.headers['tus-version']]).toEqual([412, '1.0.0']);
     const noOffset = await send('PATCH', location, { headers: { ...TUS, ...octets }, payload: 'abc' });

@@ -104,5 +104,7 @@ export async function finishTusResponse(response: Response, origin: string | und
   }
   headers.set('Content-Type', 'application/json; charset=utf-8');
   headers.set('Content-Length', String(Buffer.byteLength(text)));
+  // Like every JSON answer (web/security-headers.ts, whose onSend a hijacked tus reply skips).
+  headers.set('Cache-Control', 'no-store');
   return new Response(text, { status, headers });
 }
