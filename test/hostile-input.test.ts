@@ -7,6 +7,9 @@
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { ERRORS as TUS_ERRORS } from '@tus/server';
+import { ERRORS } from '../src/server/errors.js';
+import { bodyOf, tusJsonError } from '../src/server/http/tus-errors.js';
 import { startSessionSweep } from '../src/server/jobs/session-sweep.js';
 import { createLogger } from '../src/server/logger.js';
 import { signUp, type TestServer } from './support/app.js';
@@ -269,6 +272,17 @@ describe.each(pgTargets().slice(0, 1))('hostile input on $name', (target) => {
     });
     expectRefused(unknown, 404, 'UPLOAD_NOT_FOUND', 'unknown upload');
     expect((await send('HEAD', location, { headers: TUS })).headers['upload-offset']).toBe('0');
+  });
+
+  it('every error @tus/server can throw has our code and a status for it; none keeps its 403', () => {
+    for (const [name, error] of Object.entries(TUS_ERRORS)) {
+      const mapped = tusJsonError(error.status_code, error.body);
+      expect({ name, status: mapped.status }).toEqual({ name, status: ERRORS[mapped.code].status });
+      expect(mapped.status, name).not.toBe(403);
+      expect(mapped.code === 'VALIDATION_FAILED', name).toBe(false);
+    }
+    const unforeseen = tusJsonError(500, `${TUS_ERRORS.UNKNOWN_ERROR.body}invalid input syntax for type bigint\n`);
+    expect(bodyOf(unforeseen)).not.toMatch(DATABASE_TEXT);
   });
 
   it('CORS on /api/uploads: our origin is allowed, a foreign one gets no Access-Control-Allow-Origin', async () => {
