@@ -230,23 +230,41 @@ describe.each(pgTargets().slice(0, 1))('web hardening on $name', (target) => {
     ['eight spaces', '        '],
     ['the email itself', grace],
     ['the name and a year', 'gracehopper1906'],
+    ['a crafted repeat (costly to estimate)', 'ab1!'.repeat(64)],
   ])(
     'sign-up with a weak password (%s) → 400 WEAK_PASSWORD with the estimator’s feedback, no account',
-    async (_what, password) => {
-      const res = await post(t, '/api/auth/signup', { email: grace, password, displayName: 'Grace Hopper' });
+    async (what, password) => {
+      const body = { email: grace, password, displayName: 'Grace Hopper' };
+      // Each from its own address: refused sign-ups count against the address (the next test).
+      const res = await post(t, '/api/auth/signup', body, { 'x-forwarded-for': `192.0.2.${what.length}` });
       expect(res.status).toBe(400);
-      const body = (await res.json()) as { code: string; message: string; details: Record<string, unknown> };
-      expect(body).toMatchObject({
+      const answer = (await res.json()) as { code: string; message: string; details: Record<string, unknown> };
+      expect(answer).toMatchObject({
         code: 'WEAK_PASSWORD',
         message: expect.stringMatching(/^This password is too easy to guess: /),
         details: { score: expect.any(Number), minScore: 3, suggestions: expect.any(Array) },
       });
-      expect(body.details.score).toBeLessThan(3);
-      expect(typeof body.details.warning === 'string' || (body.details.suggestions as string[]).length > 0).toBe(true);
+      expect(answer.details.score).toBeLessThan(3);
+      const { warning, suggestions } = answer.details as { warning: unknown; suggestions: string[] };
+      expect(typeof warning === 'string' || suggestions.length > 0).toBe(true);
       expect(sessionCookie(res)).toBeUndefined();
       expect((await sql.query('SELECT 1 FROM users WHERE lower(email) = lower($1)', [grace])).rowCount).toBe(0);
     },
   );
+
+  it('refused sign-ups count against the address: after 4, even a good one waits (429)', async () => {
+    const taken = await signUp(t.url, 'taken');
+    const from = { 'x-forwarded-for': '192.0.2.200' };
+    for (let i = 0; i < 4; i++) {
+      const again = { email: taken.email, password: TEST_PASSWORD, displayName: 'Again' };
+      expect((await post(t, '/api/auth/signup', again, from)).status).toBe(409);
+    }
+    const good = { email: newEmail('good'), password: TEST_PASSWORD, displayName: 'Good' };
+    const res = await post(t, '/api/auth/signup', good, from);
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(50);
+    expect((await post(t, '/api/auth/signup', good, { 'x-forwarded-for': '192.0.2.201' })).status).toBe(201);
+  });
 
   /** One sign-in from a given client address (the trusted proxy's X-Forwarded-For). */
   const signInFrom = (server: { url: string }, address: string, email: string, password: string) =>
@@ -271,7 +289,8 @@ describe.each(pgTargets().slice(0, 1))('web hardening on $name', (target) => {
   const timePasses = (seconds: number) =>
     sql.query(
       `UPDATE sign_in_limits SET locked_until = locked_until - make_interval(secs => $1),
-         window_started_at = window_started_at - make_interval(secs => $1), updated_at = updated_at - make_interval(secs => $1)`,
+         window_started_at = window_started_at - make_interval(secs => $1),
+         updated_at = updated_at - make_interval(secs => $1)`,
       [seconds],
     );
 
@@ -287,7 +306,7 @@ describe.each(pgTargets().slice(0, 1))('web hardening on $name', (target) => {
     expect((await signInFrom(t, '198.18.0.9', victims[0]!.email, TEST_PASSWORD)).status).toBe(200);
   });
 
-  it('rotating addresses against one account → 429 at the account limit (3), across two servers; the user gets back in', async () => {
+  it('addresses rotated against one account → 429 at its limit (3), two servers; the user gets back in', async () => {
     // A second server process on the same database: the counters are in PostgreSQL, not in a process.
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-second-'));
     const env = { DATABASE_URL: t.dbUrl, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', JOBS_ENABLED: 'false' };
@@ -360,5 +379,25 @@ describe('sign-in limit rules', () => {
     expect(clientNetwork('::1')).toBe('0:0:0:0::/64');
     expect(clientNetwork('::ffff:192.0.2.1')).toBe('192.0.2.1');
     expect(clientNetwork('192.0.2.1')).toBe('192.0.2.1');
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  const trust = (value: string) => loadConfig({ TRUST_PROXY: value }, '/srv').trustProxy;
+  it('accepts true/false, addresses, CIDR ranges and proxy-addr names; refuses hop counts and junk', () => {
+    expect(loadConfig({}, '/srv').trustProxy).toBe(false);
+    expect(trust('false')).toBe(false);
+    expect(trust('0')).toBe(false);
+    expect(trust('true')).toBe(true);
+    expect(trust('127.0.0.1, 10.0.0.0/8,::1,fd00::/8,loopback')).toEqual([
+      '127.0.0.1',
+      '10.0.0.0/8',
+      '::1',
+      'fd00::/8',
+      'loopback',
+    ]);
+    expect(() => trust('2')).toThrow(/TRUST_PROXY: a hop count \(2\) is not accepted/);
+    expect(() => trust('10.0.0.0/33')).toThrow(/TRUST_PROXY: "10.0.0.0\/33" is not accepted/);
+    expect(() => trust('proxy.example')).toThrow(/TRUST_PROXY/);
   });
 });

@@ -59,7 +59,10 @@ export async function authRoutes(root: FastifyInstance, opts: AuthRoutesOptions)
     '/api/auth/signup',
     { schema: { tags, summary: 'Create an account and sign in', body: signUpBody, response: { 201: userResponse } } },
     async (req, reply) => {
-      const { user, sessionToken, expiresAt } = await opts.auth.signUp(req.body, req.headers['user-agent'] ?? null);
+      const client = { userAgent: req.headers['user-agent'] ?? null, address: req.ip };
+      const { user, sessionToken, expiresAt } = await withRetryAfter(reply, () =>
+        opts.auth.signUp(req.body, client, signInPolicy),
+      );
       setSessionCookie(req, reply, sessionToken, expiresAt);
       return reply.status(201).send({ user });
     },

@@ -27,8 +27,8 @@ function toPublic(u: { id: string; email: string; display_name: string; created_
 }
 
 /** 400 WEAK_PASSWORD with the estimator's feedback, for sign-up and any password change. */
-export function assertStrongPassword(password: string, email: string, displayName: string): void {
-  const verdict = judgePassword(password, accountWords(email, displayName));
+export async function assertStrongPassword(password: string, email: string, displayName: string): Promise<void> {
+  const verdict = await judgePassword(password, accountWords(email, displayName));
   if (verdict.score >= MIN_PASSWORD_SCORE) return;
   const message = verdict.warning
     ? `This password is too easy to guess: ${verdict.warning}`
@@ -42,17 +42,33 @@ export class AuthService {
     private readonly clock: Clock,
   ) {}
 
-  async signUp(input: { email: string; password: string; displayName: string }, userAgent: string | null) {
-    assertStrongPassword(input.password, input.email, input.displayName);
-    const passwordHash = await hashPassword(input.password);
-    const user = await this.repo.insertUser({
-      id: newId(),
-      email: input.email.trim(),
-      displayName: input.displayName.trim(),
-      passwordHash,
-    });
-    if (!user) throw new AppError('EMAIL_TAKEN');
-    return { user: toPublic(user), ...(await this.openSession(user.id, userAgent)) };
+  /**
+   * A refused sign-up (weak password, taken email) counts as a failure of the client's address, like a
+   * failed sign-in: it bounds the estimator's work an address can ask for and how fast it can probe
+   * which emails have accounts.
+   */
+  async signUp(
+    input: { email: string; password: string; displayName: string },
+    client: SignInClient,
+    policy: SignInPolicy,
+  ) {
+    const limiter = new SignInLimiter(this.repo, this.clock, policy);
+    const { address } = limitKeys(input.email, client.address);
+    await limiter.assertAllowed({ address });
+    try {
+      await assertStrongPassword(input.password, input.email, input.displayName);
+      const user = await this.repo.insertUser({
+        id: newId(),
+        email: input.email.trim(),
+        displayName: input.displayName.trim(),
+        passwordHash: await hashPassword(input.password),
+      });
+      if (!user) throw new AppError('EMAIL_TAKEN');
+      return { user: toPublic(user), ...(await this.openSession(user.id, client.userAgent)) };
+    } catch (err) {
+      if (err instanceof AppError) await limiter.failed({ address });
+      throw err;
+    }
   }
 
   async signIn(input: { email: string; password: string }, client: SignInClient, policy: SignInPolicy) {

@@ -42,10 +42,13 @@ export interface LimitStore {
   deleteLimit(key: string): Promise<void>;
 }
 
+/** A sign-in counts against both; a refused sign-up only against its address. */
 export interface LimitKeys {
-  account: string;
+  account?: string;
   address: string;
 }
+
+const keyList = (keys: LimitKeys) => (keys.account ? [keys.account, keys.address] : [keys.address]);
 
 /** The state after one more failure at `now`, for a key allowed `max` failures a minute. */
 export function afterFailure(prev: LimitState, now: Date, max: number, lockMaxMs: number): LimitState {
@@ -88,7 +91,7 @@ export function clientNetwork(address: string): string {
 
 const digest = (text: string) => createHash('sha256').update(text).digest('hex');
 
-export function limitKeys(email: string, address: string): LimitKeys {
+export function limitKeys(email: string, address: string): Required<LimitKeys> {
   return {
     account: `account:${digest(email.trim().toLowerCase())}`,
     address: `address:${digest(clientNetwork(address))}`,
@@ -105,7 +108,7 @@ export class SignInLimiter {
   /** 429 RATE_LIMITED (details.retryAfterSeconds) while the account or the address is locked. */
   async assertAllowed(keys: LimitKeys): Promise<void> {
     const now = this.clock.now();
-    const until = await this.store.activeLock([keys.account, keys.address], now);
+    const until = await this.store.activeLock(keyList(keys), now);
     if (!until) return;
     const retryAfterSeconds = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
     throw new AppError('RATE_LIMITED', `Too many attempts; try again in ${retryAfterSeconds} s`, {
@@ -116,7 +119,7 @@ export class SignInLimiter {
   async failed(keys: LimitKeys): Promise<void> {
     const lockMaxMs = this.policy.lockMaxSeconds * 1000;
     const now = this.clock.now();
-    await this.store.updateLimits([keys.account, keys.address], now, (key, prev) =>
+    await this.store.updateLimits(keyList(keys), now, (key, prev) =>
       afterFailure(
         prev,
         now,
@@ -127,6 +130,6 @@ export class SignInLimiter {
   }
 
   async succeeded(keys: LimitKeys): Promise<void> {
-    await this.store.deleteLimit(keys.account);
+    if (keys.account) await this.store.deleteLimit(keys.account);
   }
 }

@@ -48,6 +48,12 @@ export function contentSecurityPolicy(mediaOrigins: string[] = []): string {
   ].join('; ');
 }
 
+/**
+ * The page's own headers. The CSP is sent from here only (helmet's is off: security-headers.ts), on
+ * HTML, the one kind of answer a CSP governs. Referrer-Policy, X-Frame-Options and COOP repeat what
+ * helmet sets on every answer, with the same values, so the plugin is whole on its own (tests mount it
+ * without buildApp).
+ */
 function htmlHeaders(reply: FastifyReply, csp: string): void {
   reply
     .header('content-security-policy', csp)
