@@ -27,8 +27,8 @@
  * Every repetition opens a fresh tab; one cold round (first visit, empty HTTP cache) is recorded
  * separately and not counted. Env: BENCH_LIBRARY_ROWS (10000), BENCH_LIBRARY_SMALL (100),
  * BENCH_LIBRARY_REPS (10), BENCH_LIBRARY_SCALE_ROWS (1000000), BENCH_LIBRARY_SHARED (50),
- * BENCH_DATABASE_URL. Results: stdout and bench/results/library.json; a screenshot of the big library in
- * test-results/bench-library.png.
+ * BENCH_LIBRARY_BROWSER=0 (only the scale part), BENCH_DATABASE_URL. Results: stdout,
+ * bench/results/library.json and library-scale.json; a screenshot in test-results/bench-library.png.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -68,6 +68,9 @@ const PAGE = 50;
 const SCROLL_PAGES = 10;
 const SEED = 20240604;
 const RESULTS = path.resolve(import.meta.dirname, 'results/library.json');
+const SCALE_RESULTS = path.resolve(import.meta.dirname, 'results/library-scale.json');
+/** BENCH_LIBRARY_BROWSER=0: only the library at scale (no Chromium rounds). */
+const BROWSER = process.env.BENCH_LIBRARY_BROWSER !== '0';
 const SCREENSHOT = path.join(ROOT, 'test-results/bench-library.png');
 // Same flags as the browser tests (test/support/browser.ts) minus the fake media devices.
 const ARGS = [
@@ -225,6 +228,28 @@ async function main(): Promise<void> {
         `thumbnails: ${thumbs.big} + ${thumbs.small} rows, JPEG ${jpeg.length} bytes`,
     );
 
+    // The library at scale first: the browser rounds depend on dist/web, which another process may rebuild.
+    note('the library at scale: one client, API and repository; plans before/after');
+    const cookie = { cookie: `${big.cookie.name}=${big.cookie.value}` };
+    const scale: ScaleReport = {
+      data: {
+        rows: scaleData.rows + loadedBig.rows + loadedSmall.rows,
+        visible: await visibleCounts(client, big.userId),
+        sharedProjects: scaleData.projects.length,
+      },
+      oneClient: await oneClient(server.url, cookie, target.url, big.userId, { rounds: 30, walk: 10 }),
+      plans: await beforeAfter(client, target.url, big.userId, 50),
+      goalP95Ms: SCALE_GOAL_P95_MS,
+    };
+    printScale(scale);
+    writeResults(SCALE_RESULTS, {
+      ...machine(),
+      postgres: { version, server: target.server },
+      ...scale,
+      loadAverage: os.loadavg(),
+    });
+    if (!BROWSER) return;
+
     for (const a of [big, small]) {
       a.context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
       await a.context.addCookies([{ ...a.cookie, url: server.url }]);
@@ -304,18 +329,6 @@ async function main(): Promise<void> {
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await libraryLoad(big, (p) => p.screenshot({ path: SCREENSHOT }).then(() => undefined));
 
-    note('the library at scale: one client, API and repository; plans before/after');
-    const cookie = { cookie: `${big.cookie.name}=${big.cookie.value}` };
-    const scale: ScaleReport = {
-      data: {
-        rows: scaleData.rows + loadedBig.rows + loadedSmall.rows,
-        visible: await visibleCounts(client, big.userId),
-        sharedProjects: scaleData.projects.length,
-      },
-      oneClient: await oneClient(server.url, cookie, target.url, big.userId, { rounds: 30, walk: 10 }),
-      plans: await beforeAfter(client, target.url, big.userId, 50),
-      goalP95Ms: SCALE_GOAL_P95_MS,
-    };
     const r = summarizeSamples(samples);
     const last = samples.big[samples.big.length - 1]!;
     const m = last.metrics!;
@@ -335,7 +348,6 @@ async function main(): Promise<void> {
       cold,
       problems,
     });
-    printScale(scale);
     console.log(
       `\nRuntime ${(runtimeMs / 1000).toFixed(1)} s. Results: ${path.relative(process.cwd(), RESULTS)}; ` +
         `screenshot: ${path.relative(process.cwd(), SCREENSHOT)}`,
@@ -366,7 +378,6 @@ async function main(): Promise<void> {
       cold,
       samples,
       problems: [...new Set(problems)],
-      scale: { ...scale, loadAverage: os.loadavg() },
       runtimeMs,
     };
     writeResults(RESULTS, report);

@@ -117,7 +117,8 @@ export function printLoad(r: LoadReport): void {
     const p = outage.phases;
     console.log(
       `Outage (PostgreSQL stopped at ${r.outage.stoppedAtS} s, started at ${r.outage.startedAtS} s, server ready ` +
-        `again at ${r.outage.readyAgainAtS} s): before ${fmtInt(p.before.requests)} requests, ${p.before.errors} errors; ` +
+        `again at ${r.outage.readyAgainAtS} s): before ${fmtInt(p.before.requests)} requests, ` +
+        `${p.before.errors} errors; ` +
         `during ${fmtInt(p.outage.requests)}: ${fmtInt(p.outage.ok)} ok, ${fmtInt(p.outage.status503)} 503, ` +
         `${p.outage.errors} other; after ${fmtInt(p.after.requests)}: ${p.after.errors} errors, ` +
         `${p.after.status503} 503`,

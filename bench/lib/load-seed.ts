@@ -21,8 +21,8 @@ interface Account {
 /** One recording with media: create + one PATCH; its id and size. */
 async function uploadOne(agent: http.Agent, base: URL, auth: Record<string, string>, seed: number) {
   const bytes = fakeWebm(MEDIA_BYTES - 38, seed);
-  const meta = ['title', 'Seeded take', 'recordingType', 'screen'];
-  const metadata = `${meta[0]} ${Buffer.from(meta[1]!).toString('base64')},${meta[2]} ${Buffer.from(meta[3]!).toString('base64')}`;
+  const base64 = (text: string) => Buffer.from(text).toString('base64');
+  const metadata = `title ${base64('Seeded take')},recordingType ${base64('screen')}`;
   const created = await send(agent, base, 'POST', '/api/uploads', {
     ...TUS,
     ...auth,
