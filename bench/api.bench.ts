@@ -174,7 +174,11 @@ async function main(): Promise<void> {
       name: 'bare-fastify',
       dir: work,
       args: ['--import', 'tsx', path.join(ROOT, 'bench/lib/bare-server.ts')],
-      env: { DATABASE_URL: target.url, BENCH_USER_ID: user.userId },
+      env: {
+        DATABASE_URL: target.url,
+        BENCH_USER_ID: user.userId,
+        BENCH_TOKEN: user.headers.authorization!.slice('Bearer '.length),
+      },
     });
     cleanups.push({ what: 'stop bare server', run: () => bare.stop() });
 
@@ -224,6 +228,7 @@ async function main(): Promise<void> {
     };
     const bareOwn = await measure('bare, own recordings only, first page', bare, '/api/own-recordings');
     const bareFirst = await measure('bare, first page', bare, paths.first);
+    const bareQueries = await measure('bare, the three queries of ours, first page', bare, '/api/recordings-queries');
     const oursFirst = await measure('ours, first page', ours, paths.first, user.headers);
     const bareDeep = await measure(`bare, page ${PAGE}`, bare, paths.deep);
     const oursDeep = await measure(`ours, page ${PAGE}`, ours, paths.deep, user.headers);
@@ -257,6 +262,10 @@ async function main(): Promise<void> {
           `query (goal ours >= ${OWN_FLOOR_GOAL}x its req/s)`,
       ],
       ...section(oursFirst, bareOwn),
+      [
+        'Where the gap goes (first page, req/s): floor -> + our library SQL -> + the token and roles queries ' +
+          `(bare) -> ours: ${[bareOwn, bareFirst, bareQueries, oursFirst].map((r) => fmtInt(r.rps)).join(' -> ')}`,
+      ],
     ];
     console.log(
       `\nRecorder API benchmark — ${version.split(',')[0]} (${target.server}), ` +
@@ -320,6 +329,12 @@ async function main(): Promise<void> {
           p99: oursFirst.latencyMs.p99 / bareOwn.latencyMs.p99,
           goal: OWN_FLOOR_GOAL,
           met: oursFirst.rps / bareOwn.rps >= OWN_FLOOR_GOAL,
+        },
+        floorToOurs: {
+          floor: bareOwn.rps,
+          ourSql: bareFirst.rps,
+          ourThreeQueries: bareQueries.rps,
+          ours: oursFirst.rps,
         },
         firstPageLogInfo: {
           rps: oursInfo.rps / bareFirst.rps,

@@ -9,12 +9,14 @@
  * question the library can ask (one index range, no projects), with the same JSON out.
  *
  * Run (a child process of bench/api.bench.ts): node --import tsx bench/lib/bare-server.ts
- * Env: DATABASE_URL, PORT, HOST, BENCH_USER_ID.
+ * Env: DATABASE_URL, PORT, HOST, BENCH_USER_ID, BENCH_TOKEN (the user's API token, for the three-query route).
  */
 import Fastify from 'fastify';
 import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import type { DB } from '../../src/server/db/schema.js';
+import { AuthRepository } from '../../src/server/auth/auth.repository.js';
+import { tokenHash } from '../../src/server/auth/secrets.js';
 import { RecordingsRepository } from '../../src/server/recordings/recordings.repository.js';
 import { decodeCursor } from '../../src/server/recordings/recordings.service.js';
 
@@ -71,6 +73,25 @@ app.get('/api/own-recordings', async (req) => {
   const c = raw ? decodeCursor(raw) : undefined;
   const { rows } = c ? await pool.query(OWN_NEXT, [userId, c.createdAt, c.id]) : await pool.query(OWN_FIRST, [userId]);
   return { items: rows.slice(0, 50) };
+});
+/**
+ * The three queries ours sends for one page, through the same repositories (Kysely compiling each):
+ * the API token's user, the page, the user's roles in the page's projects. Beside /api/recordings, what
+ * the extra round trips cost; beside ours, what the rest of our layers cost (hooks, validation, service,
+ * response schema, logging).
+ */
+const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+const auth = new AuthRepository(db);
+const recordings = new RecordingsRepository(db);
+const hash = tokenHash(process.env.BENCH_TOKEN ?? '');
+app.get('/api/recordings-queries', async (req) => {
+  const raw = (req.query as { cursor?: string }).cursor;
+  const user = await auth.tokenUser(hash, new Date());
+  if (!user) throw new Error('BENCH_TOKEN is not a live API token');
+  const rows = await recordings.list({ userId: user.id, limit: 51, cursor: raw ? decodeCursor(raw) : undefined });
+  const page = rows.slice(0, 50);
+  await recordings.rolesIn([...new Set(page.flatMap((r) => (r.project_id ? [r.project_id] : [])))], user.id);
+  return { items: page };
 });
 app.get('/sql', async () => ({ first, next, ownFirst: OWN_FIRST, ownNext: OWN_NEXT }));
 await app.listen({ port: Number(process.env.PORT), host: process.env.HOST ?? '127.0.0.1' });
