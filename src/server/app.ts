@@ -8,6 +8,7 @@ import { authRoutes } from './auth/auth.routes.js';
 import type { AuthService } from './auth/auth.service.js';
 import type { SignInPolicy } from './auth/sign-in-limits.js';
 import { AppError, ERRORS } from './errors.js';
+import { DB_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from './db/outage.js';
 import { healthRoutes, type ReadinessProbe } from './health/health.routes.js';
 import { inputGuard } from './http/input-guard.js';
 import type { Logger } from './logger.js';
@@ -93,6 +94,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       return reply.status(e.statusCode).send({ code: 'BAD_REQUEST', message: e.message });
+    }
+    if (isDatabaseUnavailable(err)) {
+      // An outage, not a bug: clients retry after Retry-After; the driver's text stays in the log.
+      req.log.warn({ err: e.message }, 'database unavailable; answered 503');
+      return reply
+        .status(503)
+        .header('Retry-After', String(DB_RETRY_AFTER_SECONDS))
+        .send({ code: 'DB_UNAVAILABLE', message: ERRORS.DB_UNAVAILABLE.message });
     }
     req.log.error({ err }, 'unhandled error');
     return reply.status(500).send({ code: 'INTERNAL', message: ERRORS.INTERNAL.message });

@@ -60,6 +60,12 @@ export interface Config {
    * the others record into their browser only. true = 100, false = 0, "25%" = 25 (features.ts).
    */
   databaseStoragePercent: number;
+  /**
+   * Database outages (db/outage.ts): the longest wait for a connection from the app's pool, and the
+   * longest statement on it (0 = none); requests past them answer 503 DB_UNAVAILABLE instead of hanging.
+   */
+  dbConnectTimeoutMs: number;
+  dbStatementTimeoutMs: number;
 }
 
 export interface SignInLimitsConfig {
@@ -288,6 +294,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     jobsEnabled: bool(env, 'JOBS_ENABLED', true),
     sessionStaleSeconds: int(env, 'SESSION_STALE_SECONDS', 45, 1, 86_400),
     databaseStoragePercent: rolloutPercent(env, 'USE_DATABASE_STORAGE', 100),
+    dbConnectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
+    dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 0, 86_400_000),
   };
 }
 

@@ -52,6 +52,7 @@ export const ERRORS = {
   RATE_LIMITED: { status: 429, message: 'Too many attempts; wait a minute and try again' },
   NOT_READY: { status: 503, message: 'The service is not ready' },
   STORAGE_UNAVAILABLE: { status: 503, message: 'Media storage is not reachable right now; try again shortly' },
+  DB_UNAVAILABLE: { status: 503, message: 'The database is not answering right now; try again shortly' },
   UPLOAD_OFFSET_CONFLICT: { status: 409, message: 'The upload is not at that offset; ask for its offset and resume' },
   INTERNAL: { status: 500, message: 'Something went wrong on our side' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -82,7 +82,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger.info({ ffmpeg: report.ffmpeg.available, ffprobe: report.ffprobe.available }, describeTools(report));
     const tools = report.ffmpeg.available && report.ffprobe.available ? resolveTools() : undefined;
 
-    boss = await startBoss(database.url, logger);
+    boss = await startBoss(database.url, logger, { connectTimeoutMs: config.dbConnectTimeoutMs });
     const authRepo = new AuthRepository(db);
     const uploadsRepo = new UploadsRepository(db);
     const sinks = createSinks(storage, uploadsRepo, logger);

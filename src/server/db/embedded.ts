@@ -5,13 +5,14 @@
  * SIGINT/SIGTERM hook that stops the database before the HTTP server has drained, has no answer to a
  * postmaster left behind by a `kill -9`, and logs with console.log. See docs/decisions.md.
  */
-import { spawn, execFile } from 'node:child_process';
+import { type ChildProcess, spawn, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
@@ -276,56 +277,120 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   if (owner) await fsp.chown(pgdata, owner.uid, owner.gid);
 
   const port = opts.port || (await freePort());
-  const log = fs.openSync(logFile, 'a');
-  if (owner) fs.fchownSync(log, owner.uid, owner.gid);
-  // Own process group: a Ctrl-C in the terminal reaches only us, and we stop the database after draining.
-  const child = spawn(
-    bin.postgres,
-    [
-      '-D',
-      pgdata,
-      '-p',
-      String(port),
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'unix_socket_directories=',
-      '-c',
-      'max_connections=200',
-    ],
-    { ...owner, detached: true, stdio: ['ignore', log, log], env: { ...process.env, LC_ALL: 'C' } },
-  );
-  fs.closeSync(log);
-  child.unref();
-  let exited: number | null | undefined;
-  child.on('exit', (code) => (exited = code));
-
   const url = urlFor(creds, port);
-  const deadline = Date.now() + 60_000;
-  while (!(await canConnect(url))) {
-    if (exited !== undefined)
-      throw new Error(`embedded PostgreSQL exited (code ${exited}) while starting; ${logFile}:\n${logTail(logFile)}`);
-    if (Date.now() > deadline)
-      throw new Error(`embedded PostgreSQL did not accept connections within 60 s; ${logFile}:\n${logTail(logFile)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const launchOpts: Launch = { bin, pgdata, port, owner, logFile, url };
+  const postmaster = new Postmaster(await launch(launchOpts), launchOpts, logger);
   await fsp.writeFile(ownerFile, String(process.pid));
   logger.info({ port, pgdata }, 'embedded PostgreSQL started');
-
-  let stopped = false;
   return {
     url,
     port,
     owned: true,
     async stop() {
-      if (stopped || child.pid === undefined) return;
-      stopped = true;
-      if (pidAlive(child.pid)) {
-        child.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
-        if (!(await waitForExit(child.pid, 60_000))) child.kill('SIGQUIT');
-      }
+      if (!(await postmaster.stop())) return;
       await fsp.rm(ownerFile, { force: true });
       logger.info('embedded PostgreSQL stopped');
     },
   };
+}
+
+interface Launch {
+  bin: Binaries;
+  pgdata: string;
+  port: number;
+  owner: { uid: number; gid: number } | undefined;
+  logFile: string;
+  url: string;
+}
+
+/** Spawns the postmaster; resolves once it accepts connections, rejects when it exits, takes > 60 s or is aborted. */
+async function launch(l: Launch, signal?: AbortSignal): Promise<ChildProcess> {
+  const log = fs.openSync(l.logFile, 'a');
+  if (l.owner) fs.fchownSync(log, l.owner.uid, l.owner.gid);
+  const settings = ['listen_addresses=127.0.0.1', 'unix_socket_directories=', 'max_connections=200'];
+  // Own process group: a Ctrl-C in the terminal reaches only us, and we stop the database after draining.
+  const child = spawn(l.bin.postgres, ['-D', l.pgdata, '-p', String(l.port), ...settings.flatMap((c) => ['-c', c])], {
+    ...l.owner,
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: { ...process.env, LC_ALL: 'C' },
+  });
+  fs.closeSync(log);
+  child.unref();
+  let exited: number | null | undefined;
+  child.once('exit', (code) => (exited = code));
+  const deadline = Date.now() + 60_000;
+  while (!(await canConnect(l.url))) {
+    const failure =
+      exited !== undefined
+        ? `embedded PostgreSQL exited (code ${exited}) while starting`
+        : Date.now() > deadline
+          ? 'embedded PostgreSQL did not accept connections within 60 s'
+          : signal?.aborted
+            ? 'embedded PostgreSQL start cancelled'
+            : undefined;
+    if (failure) {
+      if (exited === undefined) child.kill('SIGQUIT');
+      throw new Error(`${failure}; ${l.logFile}:\n${logTail(l.logFile)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return child;
+}
+
+/**
+ * The postmaster we own, restarted when it dies under us (kill -9, the OOM killer): on the same port, so
+ * the pools (ours and pg-boss's) reconnect by themselves, after 250 ms doubling up to 30 s while starting
+ * fails (a dead postmaster's backends may hold its shared memory for a moment). Meanwhile requests answer
+ * 503 DB_UNAVAILABLE (db/outage.ts).
+ */
+class Postmaster {
+  private stopping = new AbortController();
+  private restarting: Promise<void> | undefined;
+
+  constructor(
+    private child: ChildProcess,
+    private readonly launchOpts: Launch,
+    private readonly logger: Logger,
+  ) {
+    this.watch(child);
+  }
+
+  private watch(child: ChildProcess): void {
+    this.child = child;
+    child.once('exit', (code, signal) => {
+      if (this.stopping.signal.aborted) return;
+      this.logger.error({ code, signal, postmasterPid: child.pid }, 'embedded PostgreSQL died; restarting it');
+      this.restarting = this.restart();
+    });
+  }
+
+  private async restart(): Promise<void> {
+    const { signal } = this.stopping;
+    for (let attempt = 1, delay = 250; !signal.aborted; attempt++, delay = Math.min(delay * 2, 30_000)) {
+      const waited = await sleep(delay, true, { signal }).catch(() => false);
+      if (!waited) return;
+      try {
+        this.watch(await launch(this.launchOpts, signal));
+        this.logger.warn({ attempt, port: this.launchOpts.port }, 'embedded PostgreSQL restarted');
+        return;
+      } catch (err) {
+        if (signal.aborted) return;
+        this.logger.error({ attempt, err: (err as Error).message }, 'embedded PostgreSQL did not restart; retrying');
+      }
+    }
+  }
+
+  /** Stops it (fast shutdown: open transactions roll back, checkpoint); false when stopped already. */
+  async stop(): Promise<boolean> {
+    if (this.stopping.signal.aborted) return false;
+    this.stopping.abort();
+    await this.restarting;
+    const pid = this.child.pid;
+    if (pid !== undefined && pidAlive(pid)) {
+      this.child.kill('SIGINT');
+      if (!(await waitForExit(pid, 60_000))) this.child.kill('SIGQUIT');
+    }
+    return true;
+  }
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { DB_RETRY_AFTER_SECONDS } from '../db/outage.js';
 import { AppError } from '../errors.js';
 
 export interface ReadinessProbe {
@@ -22,11 +23,13 @@ export async function healthRoutes(app: FastifyInstance, opts: { probe: Readines
   app.get(
     '/ready',
     { schema: { summary: 'Readiness: database answers and no migration is pending', response: { 200: statusSchema } } },
-    async () => {
+    async (_req, reply) => {
       let pending: number;
       try {
         pending = await opts.probe.pendingMigrations();
       } catch {
+        // An outage: load balancers take this server out and try again; it heals by itself (db/outage.ts).
+        reply.header('Retry-After', String(DB_RETRY_AFTER_SECONDS));
         throw new AppError('NOT_READY', 'The database does not answer');
       }
       if (pending > 0)

@@ -4,6 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import PgBoss from 'pg-boss';
+import { isDatabaseUnavailable } from '../db/outage.js';
 import type { Logger } from '../logger.js';
 import { JOBS, type JobName, type JobQueue } from './queue.js';
 
@@ -69,9 +70,41 @@ async function ensureQueue(boss: PgBoss, queue: Parameters<PgBoss['createQueue']
   }
 }
 
-export async function startBoss(connectionString: string, logger: Logger): Promise<Boss> {
-  const boss = new PgBoss({ connectionString, schema: 'pgboss', application_name: 'recorder-jobs', max: 4 });
-  boss.on('error', (err) => logger.error({ err: err.message }, 'job queue error'));
+/** Outage reports are said at most this often: pg-boss reports every failed poll of every worker. */
+const OUTAGE_LOG_EVERY_MS = 30_000;
+
+/**
+ * pg-boss keeps polling through a database outage (its workers, maintenance and cron loops catch and
+ * report), and its pool reconnects: the queue pauses and resumes by itself. An outage is a warning, said
+ * once in a while; anything else stays an error.
+ */
+function queueErrorLogger(logger: Logger): (err: Error) => void {
+  let lastOutageLog = 0;
+  return (err) => {
+    if (!isDatabaseUnavailable(err)) {
+      logger.error({ err: err.message }, 'job queue error');
+      return;
+    }
+    if (Date.now() - lastOutageLog < OUTAGE_LOG_EVERY_MS) return;
+    lastOutageLog = Date.now();
+    logger.warn({ err: err.message }, 'job queue paused: the database does not answer; it resumes by itself');
+  };
+}
+
+/** connectTimeoutMs bounds pg-boss's wait for a connection too; its statements get no timeout (maintenance). */
+export async function startBoss(
+  connectionString: string,
+  logger: Logger,
+  opts: { connectTimeoutMs?: number } = {},
+): Promise<Boss> {
+  const boss = new PgBoss({
+    connectionString,
+    schema: 'pgboss',
+    application_name: 'recorder-jobs',
+    max: 4,
+    ...(opts.connectTimeoutMs ? { connectionTimeoutMillis: opts.connectTimeoutMs } : {}),
+  });
+  boss.on('error', queueErrorLogger(logger));
   await boss.start();
   for (const q of Object.values(QUEUE_OPTIONS)) await ensureQueue(boss, q);
   return {

@@ -9,6 +9,7 @@ import { Server, type Upload } from '@tus/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NodeRequest, sendNodeResponse } from 'srvx/node';
 import { requireUser } from '../auth/auth.plugin.js';
+import { DB_RETRY_AFTER_SECONDS, databaseUnavailable, isDatabaseUnavailable } from '../db/outage.js';
 import { AppError } from '../errors.js';
 import { bodyOf, finishTusResponse, tusJsonError } from '../http/tus-errors.js';
 import type { Logger } from '../logger.js';
@@ -100,6 +101,11 @@ export function createTusServer(opts: UploadRoutesOptions) {
       }
     },
     async onResponseError(req, err) {
+      // The database away: 503 DB_UNAVAILABLE with Retry-After (tus clients retry), never the driver's text.
+      if (isDatabaseUnavailable(err)) {
+        nodeOf(req)?.res.setHeader('Retry-After', String(DB_RETRY_AFTER_SECONDS));
+        return tusError(databaseUnavailable());
+      }
       if (err instanceof AppError) {
         if (err.status === 503) nodeOf(req)?.res.setHeader('Retry-After', STORAGE_RETRY_AFTER);
         return tusError(err);
