@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthRepository } from '../src/server/auth/auth.repository.js';
 import { FIRST_LOCK_MS, afterFailure, clientNetwork, type LimitState } from '../src/server/auth/sign-in-limits.js';
 import { loadConfig } from '../src/server/config.js';
 import { createLogger } from '../src/server/logger.js';
@@ -264,6 +265,18 @@ describe.each(pgTargets().slice(0, 1))('web hardening on $name', (target) => {
     expect(res.status).toBe(429);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(50);
     expect((await post(t, '/api/auth/signup', good, { 'x-forwarded-for': '192.0.2.201' })).status).toBe(201);
+  });
+
+  it('housekeeping forgets the sign-in limits nobody has hit for a day, keeps the others', async () => {
+    const key = (n: string) => `address:${n.repeat(64)}`;
+    await sql.query(
+      `INSERT INTO sign_in_limits (key, failures, window_started_at, updated_at)
+       VALUES ($1, 1, now() - interval '2 days', now() - interval '2 days'), ($2, 1, now(), now())`,
+      [key('a'), key('b')],
+    );
+    await new AuthRepository(t.server.database.db).deleteExpiredSessions(new Date());
+    const { rows } = await sql.query('SELECT key FROM sign_in_limits WHERE key = ANY ($1)', [[key('a'), key('b')]]);
+    expect(rows).toEqual([{ key: key('b') }]);
   });
 
   /** One sign-in from a given client address (the trusted proxy's X-Forwarded-For). */

@@ -13,6 +13,14 @@ const MESSAGES: Record<string, string> = {
   WEAK_PASSWORD: 'Choose a password that is harder to guess.',
 };
 
+/** How long a sign-in lock lasts, from the 429's details, in words. */
+function waitWords(details: unknown): string {
+  const seconds = (details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  if (typeof seconds !== 'number') return MESSAGES.RATE_LIMITED!;
+  const minutes = Math.ceil(seconds / 60);
+  return `Too many attempts. Try again in ${minutes === 1 ? 'a minute' : `${minutes} minutes`}.`;
+}
+
 /** The strength estimator's words for a refused password: its warning, then its suggestions. */
 function weakPasswordWords(details: unknown): string {
   const d = details as { warning?: unknown; suggestions?: unknown } | undefined;
@@ -96,6 +104,8 @@ export function AuthPage({ mode }: { mode: Mode }) {
       if (err instanceof ApiError && err.code === 'WEAK_PASSWORD') {
         setFields({ password: weakPasswordWords(err.details) });
         setError(MESSAGES.WEAK_PASSWORD!);
+      } else if (err instanceof ApiError && err.code === 'RATE_LIMITED') {
+        setError(waitWords(err.details));
       } else if (err instanceof ApiError) {
         const fe = fieldErrors(err.details, err.message);
         const words = Object.fromEntries(Object.keys(fe).map((k) => [k, FIELD_WORDS[k] ?? fe[k]!]));
