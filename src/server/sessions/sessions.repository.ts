@@ -6,7 +6,7 @@
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB, RecordingType, SessionStatus, UploadStatus } from '../db/schema.js';
-import { memberRole } from '../projects/membership.js';
+import { AccessRepository } from '../access/access.repository.js';
 
 export type SessionRow = Awaited<ReturnType<SessionsRepository['get']>> & {};
 
@@ -233,7 +233,7 @@ export class SessionsRepository {
   }
 
   roleIn(projectId: string, userId: string) {
-    return memberRole(this.db, projectId, userId);
+    return new AccessRepository(this.db).projectRole(projectId, userId);
   }
 
   // ---- what an upload's finish asks of its take (uploads.service.ts) ----
