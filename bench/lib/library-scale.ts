@@ -122,6 +122,9 @@ export interface OneClientResult {
   /** The repository's query alone (RecordingsRepository.list through Kysely), first page and next pages. */
   dbFirst: Summary;
   dbNext: Summary;
+  /** The same client's GET /health (no database) and GET /api/auth/me (the sign-in lookup only), ms. */
+  health: Summary;
+  me: Summary;
 }
 
 /** One client walking the library: `rounds` x (first page + walk-1 next pages), through the API and the repository. */
@@ -132,12 +135,21 @@ export async function oneClient(
   userId: string,
   o: { rounds: number; walk: number },
 ): Promise<OneClientResult> {
-  const api = { first: [] as number[], next: [] as number[] };
+  const api = { first: [] as number[], next: [] as number[], health: [] as number[], me: [] as number[] };
+  const floor = async (path: string, into: number[]) => {
+    const t = now();
+    const res = await fetch(`${url}${path}`, { headers });
+    await res.arrayBuffer();
+    into.push(msSince(t));
+    if (res.status !== 200) throw new Error(`GET ${path}: ${res.status}`);
+  };
   const direct = { first: [] as number[], next: [] as number[] };
   const pool = new pg.Pool({ connectionString: dbUrl, max: 1 });
   const repo = new RecordingsRepository(new Kysely<DB>({ dialect: new PostgresDialect({ pool }) }));
   try {
     for (let r = 0; r < o.rounds; r++) {
+      await floor('/health', api.health);
+      await floor('/api/auth/me', api.me);
       let cursor: string | null = null;
       for (let p = 0; p < o.walk; p++) {
         const t = now();
@@ -164,6 +176,8 @@ export async function oneClient(
     apiNext: summarize(api.next),
     dbFirst: summarize(direct.first),
     dbNext: summarize(direct.next),
+    health: summarize(api.health),
+    me: summarize(api.me),
   };
 }
 
@@ -265,6 +279,7 @@ export function printScale(r: ScaleReport): void {
     console.log(`  GET /api/recordings first page:   ${pq(c.apiFirst)}`);
     console.log(`  GET /api/recordings next pages:   ${pq(c.apiNext)}`);
     console.log(`  the query alone (repository), first page: ${pq(c.dbFirst)}; next pages: ${pq(c.dbNext)}`);
+    console.log(`  same client, GET /health: ${pq(c.health)}; GET /api/auth/me: ${pq(c.me)}`);
     const met = worst < r.goalP95Ms ? 'met' : 'NOT met';
     console.log(`  goal p95 < ${r.goalP95Ms} ms through the API: ${met} (${fmtMs(worst)} ms)`);
     const { before, after } = lib.plans;
