@@ -18,6 +18,8 @@ import pg from 'pg';
 import * as tus from 'tus-js-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/server/config.js';
+import { isDatabaseUnavailable } from '../src/server/db/outage.js';
+import { AppError } from '../src/server/errors.js';
 import { JOBS } from '../src/server/jobs/queue.js';
 import { createLogger } from '../src/server/logger.js';
 import { type RunningServer, startServer } from '../src/server/server.js';
@@ -327,5 +329,28 @@ describe('database outages: 503 meanwhile, healed without a restart', () => {
     expectOutageAnswered(load.outcomes);
     expect(logged('unhandled error')).toBe(false);
     await expectJobsResumed(server, url, user.headers);
+  });
+});
+
+describe('what counts as the database being away (db/outage.ts)', () => {
+  const withCode = (message: string, code: string, extra: object = {}) =>
+    Object.assign(new Error(message), { code }, extra);
+  it.each([
+    ['a refused connection', true, withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')],
+    ['an admin shutdown', true, withCode('terminating connection due to administrator command', '57P01')],
+    ['"starting up"', true, withCode('the database system is starting up', '57P03')],
+    ['a connection exception', true, withCode('connection failure', '08006')],
+    ['the pool timing out', true, new Error('timeout exceeded when trying to connect')],
+    [
+      'a lost connection, wrapped',
+      true,
+      new Error('finish failed', { cause: new Error('Connection terminated unexpectedly') }),
+    ],
+    ['storage refusing (AWS SDK)', false, withCode('connect ECONNREFUSED', 'ECONNREFUSED', { $metadata: {} })],
+    ['a constraint violation', false, withCode('duplicate key value violates unique constraint', '23505')],
+    ['one of our own errors', false, new AppError('STORAGE_UNAVAILABLE')],
+    ['a bug', false, new TypeError('Cannot read properties of undefined')],
+  ])('%s: an outage = %s', (_name, expected, err) => {
+    expect(isDatabaseUnavailable(err)).toBe(expected);
   });
 });
