@@ -122,14 +122,12 @@ function startLoad(url: string, headers: Headers) {
     }
   };
   const loops = Object.entries(requests).map(([kind, send]) => loop(kind, send));
-  return {
-    outcomes,
-    outage,
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-    },
+  const stop = async () => {
+    running = false;
+    await Promise.all(loops);
   };
+  cleanups.push(stop); // a failed test stops its load before its server
+  return { outcomes, outage, stop };
 }
 
 /**
