@@ -53,6 +53,16 @@ export const ERRORS = {
   NOT_READY: { status: 503, message: 'The service is not ready' },
   STORAGE_UNAVAILABLE: { status: 503, message: 'Media storage is not reachable right now; try again shortly' },
   DB_UNAVAILABLE: { status: 503, message: 'The database is not answering right now; try again shortly' },
+  MIGRATION_NOT_FOUND: { status: 404, message: 'No such storage migration' },
+  MIGRATION_RUNNING: {
+    status: 409,
+    message: 'Another storage migration is queued, running or paused: finish, resume or cancel it first',
+  },
+  MIGRATION_STATE: { status: 409, message: 'The storage migration is not in a state that allows this' },
+  MIGRATION_TARGET_NOT_CONFIGURED: {
+    status: 409,
+    message: 'That storage is not configured on this server: set its settings first (docs/storage.md)',
+  },
   UPLOAD_OFFSET_CONFLICT: { status: 409, message: 'The upload is not at that offset; ask for its offset and resume' },
   INTERNAL: { status: 500, message: 'Something went wrong on our side' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -188,6 +188,54 @@ export interface StorageDeletionsTable {
   requested_at: GeneratedTimestamp;
   attempts: GeneratedBigInt;
   last_error: string | null;
+  /** Migration 0020: not deleted before this (a migrated recording's source, after a grace period). */
+  not_before: Timestamp | null;
+}
+
+export const STORAGE_MIGRATION_STATUSES = ['queued', 'running', 'paused', 'cancelled', 'finished', 'failed'] as const;
+export type StorageMigrationStatus = (typeof STORAGE_MIGRATION_STATUSES)[number];
+
+/** storage_migrations.filters: which recordings a run moves (all when empty). */
+export interface StorageMigrationFilters {
+  userId?: string;
+  projectId?: string;
+  /** ISO timestamp: recordings created before it. */
+  createdBefore?: string;
+}
+
+/** A run of `recorder storage migrate` (0020; src/server/storage-migration/). */
+export interface StorageMigrationsTable {
+  id: Generated<BigId>;
+  target_provider: StorageProvider;
+  target_bucket: string | null;
+  target_region: string | null;
+  filters: ColumnType<StorageMigrationFilters, string | undefined, string>;
+  batch_size: number;
+  concurrency: number;
+  max_mib_per_s: number | null;
+  status: Generated<StorageMigrationStatus>;
+  last_recording_id: GeneratedBigInt;
+  total_count: GeneratedBigInt;
+  moved_count: GeneratedBigInt;
+  skipped_count: GeneratedBigInt;
+  failed_count: GeneratedBigInt;
+  total_bytes: GeneratedBigInt;
+  moved_bytes: GeneratedBigInt;
+  last_error: string | null;
+  /** A user id (admin API), or 'cli'. */
+  started_by: string;
+  created_at: GeneratedTimestamp;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  updated_at: GeneratedTimestamp;
+}
+
+export interface StorageMigrationFailuresTable {
+  id: Generated<BigId>;
+  migration_id: BigIntColumn;
+  recording_id: BigIntColumn;
+  reason: string;
+  at: GeneratedTimestamp;
 }
 
 /** Failed sign-ins per account and per address (0019; auth/sign-in-limits.ts). */
@@ -223,6 +271,8 @@ export interface DB {
   upload_parts: UploadPartsTable;
   upload_chunks: UploadChunksTable;
   storage_deletions: StorageDeletionsTable;
+  storage_migrations: StorageMigrationsTable;
+  storage_migration_failures: StorageMigrationFailuresTable;
   sign_in_limits: SignInLimitsTable;
   schema_migrations: SchemaMigrationsTable;
 }

@@ -70,6 +70,8 @@ function claimPage(tx: Transaction<DB>, location: StorageLocation, page: OutboxP
     .where('storage_provider', '=', location.provider)
     .where((eb) => (location.bucket ? eb('storage_bucket', '=', location.bucket) : eb('storage_bucket', 'is', null)))
     .where('attempts', '<', MAX_ATTEMPTS)
+    // A migrated recording's source waits out its grace period (0020), so a player mid-stream keeps playing.
+    .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', sql<Date>`now()`)]))
     .where('id', '>', page.afterId)
     .orderBy('id')
     .limit(page.limit)
