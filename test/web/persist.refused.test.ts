@@ -234,6 +234,22 @@ describe('answers that are not refusals', () => {
     expect(srv.uploadRequests().some((x) => x.method === 'PATCH' && x.status === 503)).toBe(true);
   });
 
+  it('a 503 at the HEAD after a failed PATCH resumes the same upload: the take is never sent twice', async () => {
+    // tus-js-client, given an endpoint, answers any non-2xx HEAD by creating a NEW upload (database outage).
+    const { srv, manager } = await setup();
+    srv.failNextPatches.push(503);
+    srv.failNextHeads.push(503, 503);
+    const m = manager();
+    const rec = new SliceRecorder();
+    const take = await m.begin(rec, { mode: 'camera', quality: 'low' });
+    const bytes = webmLikeBytes(3000);
+    await record(rec, bytes);
+    expect(await m.keep(take.id, { title: 'Database away' })).toMatchObject({ verified: true });
+    expect(srv.uploadRequests().filter((x) => x.method === 'POST')).toHaveLength(1);
+    expect(srv.uploadRequests().some((x) => x.method === 'HEAD' && x.status === 503)).toBe(true);
+    expect([...srv.recordings.values()].map((r) => r.bytes.length)).toEqual([bytes.byteLength]);
+  });
+
   it('only 400, 403, 413, 415, 422 and UPLOAD_NOT_FINISHABLE are refusals', () => {
     for (const status of [400, 403, 413, 415, 422]) expect(isRefusal(status, `HTTP_${status}`)).toBe(true);
     expect(isRefusal(409, 'UPLOAD_NOT_FINISHABLE')).toBe(true);

@@ -13,8 +13,10 @@
  *  - Its retry counter resets whenever the offset advanced; once its delays are used up it calls
  *    onError and stops. We then start a new Upload from the same URL after our own backoff, forever,
  *    until the take is finished or discarded; a browser `online` event cuts the wait short.
- *  - We give it no `endpoint` once the upload exists: on a 404 at HEAD it would otherwise silently
- *    create a NEW upload and send the take again from byte 0. A lost upload is our decision (below).
+ *  - We give it no `endpoint` once the upload exists: on any failed HEAD (a 404, a 503 while the database
+ *    is away) it would otherwise silently create a NEW upload and send the take again from byte 0. The
+ *    attempt that created the upload therefore never retries by itself: we retry from its URL. A lost
+ *    upload is our decision (below).
  *  - `onAfterResponse` reads `Upload-Offset` (bytes the server holds) and `Recording-Id` (the final
  *    PATCH's answer, set by the server's onUploadFinish hook).
  *
@@ -165,6 +167,9 @@ export class LiveUpload {
     if (this.stopped) return;
     this.current?.close();
     const reader = this.o.source.reader();
+    // The attempt that creates the upload carries an endpoint; tus-js-client answers ANY failed HEAD on
+    // its own retries (a 503 while the database is away) by creating a new upload from byte 0 through it.
+    const creates = !this.url;
     const upload = new tus.Upload(new Blob([]), {
       ...(this.url ? { uploadUrl: this.url } : { endpoint: this.o.endpoint }),
       metadata: this.o.metadata,
@@ -179,6 +184,8 @@ export class LiveUpload {
       onShouldRetry: (err) => {
         const e = toApiError(err);
         if (e.status === 0) this.o.onReachable?.(false, e);
+        // Once the upload exists, the next try is ours: a new attempt from its URL, without the endpoint.
+        if (creates && upload.url) return false;
         return RETRYABLE(e.status) && !FINAL_CODES.has(e.code) && !isRefusal(e.status, e.code) && !isOffline();
       },
       onUploadUrlAvailable: () => {

@@ -70,6 +70,8 @@ export class FakeUploadServer {
   readonly recordings = new Map<string, { bytes: Buffer; sha256: string }>();
   /** Status codes the next upload PATCHes answer with instead of handling them (e.g. 503 once). */
   readonly failNextPatches: number[] = [];
+  /** Status codes the next upload HEADs answer with (e.g. 503 while the database is away). */
+  readonly failNextHeads: number[] = [];
   private server: http.Server | undefined;
   url = '';
 
@@ -158,6 +160,8 @@ export class FakeUploadServer {
       return req.method === 'HEAD' ? { status: 415 } : errorReply(415, 'UNSUPPORTED_MEDIA_TYPE', up.refusal);
     if (req.method === 'PATCH') return this.patch(req, up);
     if (req.method !== 'HEAD') return errorReply(405, 'METHOD_NOT_ALLOWED', req.method);
+    const headFailure = this.failNextHeads.shift();
+    if (headFailure !== undefined) return { status: headFailure, headers: { 'Retry-After': '1' } };
     const length: Record<string, string> =
       up.length === undefined ? { 'Upload-Defer-Length': '1' } : { 'Upload-Length': String(up.length) };
     return {
