@@ -32,6 +32,7 @@ const PHASE2_TABLES = [
   'upload_parts',
   'upload_chunks',
   'sign_in_limits',
+  'schema_backfills',
 ] as const;
 type Table = (typeof PHASE1_TABLES)[number] | (typeof PHASE2_TABLES)[number];
 type Phase = 1 | 2;
@@ -485,6 +486,26 @@ const PHASE2: SchemaPart = {
       col('lockouts', 'integer', true, '0'),
       col('updated_at', TZ, true, 'now()'),
     ],
+    // 0021: where each declared backfill stands (src/server/db/backfill/); no row: not started.
+    schema_backfills: [
+      col('name', 'text', true),
+      col('checksum', 'text', true),
+      col('state', 'text', true, "'running'::text"),
+      col('cursor', 'bigint', false),
+      col('end_key', 'bigint', false),
+      col('deferred_keys', 'bigint[]', true, "'{}'::bigint[]"),
+      col('rows_total', 'bigint', true, '0'),
+      col('rows_filled', 'bigint', true, '0'),
+      col('rows_rejected', 'bigint', true, '0'),
+      col('rejected_sample', 'jsonb', true, "'[]'::jsonb"),
+      col('batches', 'bigint', true, '0'),
+      col('rate', 'double precision', false),
+      col('failures', 'bigint', true, '0'),
+      col('last_error', 'text', false),
+      col('started_at', TZ, true, 'now()'),
+      col('last_batch_at', TZ, false),
+      col('finished_at', TZ, false),
+    ],
   },
   checks: {
     // 0007 adds it NOT VALID; 0008 validates it. After all migrations it must be validated.
@@ -507,6 +528,14 @@ const PHASE2: SchemaPart = {
     sign_in_limits: {
       chk_sign_in_limit_key: "CHECK ((key ~ '^(account|address):[0-9a-f]{64}$'::text))",
       chk_sign_in_limit_counts: 'CHECK (((failures >= 0) AND (lockouts >= 0)))',
+    },
+    // 0021: a backfill runs or has finished (and then says when); counts never negative.
+    schema_backfills: {
+      chk_backfill_state: inList('state', ['running', 'finished']),
+      chk_backfill_counts:
+        'CHECK (((rows_total >= 0) AND (rows_filled >= 0) AND (rows_rejected >= 0) AND (batches >= 0) AND ' +
+        '(failures >= 0)))',
+      chk_backfill_finished: "CHECK (((state = 'finished'::text) = (finished_at IS NOT NULL)))",
     },
     // 0011 adds it NOT VALID; 0012 validates it.
     recording_sessions: { chk_session_discarded_or_kept: 'CHECK (((discarded_at IS NULL) OR (recording_id IS NULL)))' },
@@ -548,6 +577,8 @@ const PHASE2: SchemaPart = {
     storage_deletions: [pkey('storage_deletions'), idx('idx_storage_deletions_key', ['storage_key'])],
     // 0019: housekeeping deletes the rows nobody has failed on for a day.
     sign_in_limits: [namedPkey('sign_in_limits_pkey', ['key']), idx('idx_sign_in_limits_updated_at', ['updated_at'])],
+    // 0021: one row per backfill, found by name.
+    schema_backfills: [namedPkey('schema_backfills_pkey', ['name'])],
     // 0013..0015: CONCURRENTLY, each in a no-transaction file. One recording per take; the project FK's
     // index; the stale-session sweep's partial index over active sessions only.
     recording_sessions: [

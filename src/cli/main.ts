@@ -87,6 +87,17 @@ migrate
   .option('--force', 'roll back even when tables/columns hold rows, after writing a backup')
   .action(cmds.down);
 migrate
+  .command('backfills')
+  .description('where each backfill a migration declared stands (rows done/total, rate, ETA); --run NAME runs one here')
+  .option('--run <name>', 'run this backfill in the foreground with a progress bar (Ctrl-C stops; it resumes later)')
+  .addOption(
+    new Option('--batch-size <n>', "keys per batch (default: the declaration's)").argParser(intArg('--batch-size')),
+  )
+  .addOption(
+    new Option('--pause-ms <n>', "pause between batches (default: the declaration's)").argParser(intArg('--pause-ms')),
+  )
+  .action(cmds.backfills);
+migrate
   .command('restore')
   .description('load a backup written by a forced down (after migrating up again)')
   .argument('<dir>')

@@ -1,8 +1,11 @@
+import cliProgress from 'cli-progress';
 import pg from 'pg';
 import type { Config } from '../server/config.js';
+import { BackfillRunner, type BackfillProgress } from '../server/db/backfill/runner.js';
 import { openDatabase, type Database } from '../server/db/database.js';
 import { restoreBackup } from '../server/db/migrator/backup.js';
 import type { ProgressEvent, Target } from '../server/db/migrator/engine.js';
+import type { MigrationFile } from '../server/db/migrator/files.js';
 import type { Logger } from '../server/logger.js';
 import { createMigrator } from '../server/server.js';
 import { terminalProgress } from './backup.js';
@@ -13,6 +16,12 @@ interface Opts {
   lock?: 'wait' | 'fail';
   force?: boolean;
   skipBackup?: boolean;
+}
+
+interface BackfillOpts {
+  run?: string;
+  batchSize?: number;
+  pauseMs?: number;
 }
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -81,6 +90,8 @@ export function migrateCommands(setup: () => { config: Config; logger: Logger })
       withDb(o, async (_db, m) => {
         const done = await m.up(target(o), { skipBackup: Boolean(o.skipBackup) });
         out(done.length ? `${done.length} migration(s) applied` : 'schema is up to date');
+        for (const name of done.backfills ?? [])
+          out(`backfill ${name} is pending: the server runs it in the background (recorder migrate backfills)`);
         if (done.backupPath) out(`full backup taken first: ${done.backupPath} (recorder restore <dir> restores it)`);
       }),
     down: (o: Opts) =>
@@ -89,6 +100,16 @@ export function migrateCommands(setup: () => { config: Config; logger: Logger })
         out(done.length ? `${done.length} migration(s) rolled back` : 'nothing to roll back');
         if (done.backupPath)
           out(`backup of the dropped data: ${done.backupPath} (recorder migrate restore <dir> after migrating up)`);
+      }),
+    backfills: (o: BackfillOpts) =>
+      withDb({}, async (db, m) => {
+        const runner = new BackfillRunner(db.url);
+        try {
+          if (o.run) await runInForeground(runner, await m.migrations(), o);
+          else printBackfills(await runner.list(await m.migrations()));
+        } finally {
+          await runner.close();
+        }
       }),
     restore: (dir: string) =>
       withDb({}, async (db) => {
@@ -102,4 +123,79 @@ export function migrateCommands(setup: () => { config: Config; logger: Logger })
         }
       }),
   };
+}
+
+function duration(seconds: number | null): string {
+  if (seconds === null) return '-';
+  if (seconds < 90) return `${Math.ceil(seconds)} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+function percent(p: BackfillProgress): string {
+  return p.total ? `${((100 * p.done) / p.total).toFixed(1)}%` : '-';
+}
+
+function printBackfills(list: BackfillProgress[]): void {
+  if (!list.length) {
+    out('no backfills: no applied migration declares one');
+    return;
+  }
+  out('state     done/total                 rejected  rate            ETA      backfill');
+  for (const p of list) {
+    const done = `${p.done}/${p.total} (${percent(p)})`.padEnd(25);
+    const rate = (p.rate === null ? '-' : `${Math.round(p.rate)} rows/s`).padEnd(14);
+    const eta = duration(p.etaSeconds).padEnd(7);
+    out(`${p.state.padEnd(8)}  ${done}  ${String(p.rejected).padEnd(8)}  ${rate}  ${eta}  ${p.name}`);
+    if (p.deferred) out(`  ${p.deferred} row(s) another transaction held: retried after the scan`);
+    if (p.lastError) out(`  last failed batch (${p.failures} in all; it is retried): ${p.lastError}`);
+    if (p.rejected) {
+      out(`  ${p.rejected} row(s) could not be filled and were left as they are; the first:`);
+      for (const r of p.rejectedSample.slice(0, 10)) out(`    key ${r.key}: ${r.reason}`);
+    }
+  }
+}
+
+/** `--run NAME`: batches in this process with a progress bar; Ctrl-C stops after the batch in flight. */
+async function runInForeground(runner: BackfillRunner, files: MigrationFile[], o: BackfillOpts): Promise<void> {
+  const decl = files.map((f) => f.backfill).find((b) => b && (b.name === o.run || b.name.slice(5) === o.run));
+  if (!decl) throw new Error(`no backfill named ${o.run} (recorder migrate backfills lists them)`);
+  if (!(await runner.list(files)).some((p) => p.name === decl.name))
+    throw new Error(`${decl.name} is not applied yet: run recorder migrate up first`);
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: 'backfill [{bar}] {percentage}% | {value}/{total} rows | {rate} | ETA {eta_text}',
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  try {
+    const last = await runner.run(decl, {
+      batchSize: o.batchSize,
+      pauseMs: o.pauseMs,
+      signal: stop.signal,
+      onBatch: (p) => {
+        const payload = {
+          rate: p.rate === null ? '-' : `${Math.round(p.rate)} rows/s`,
+          eta_text: duration(p.etaSeconds),
+        };
+        if (!started) bar.start(Math.max(p.total, 1), p.done, payload);
+        started = true;
+        bar.update(p.done, payload);
+      },
+    });
+    bar.stop();
+    if (last.state === 'finished')
+      out(`${decl.name}: finished, ${last.filled} row(s) filled, ${last.rejected} rejected`);
+    else out(`${decl.name}: stopped at ${last.done}/${last.total}; it resumes there (the server, or --run again)`);
+    if (last.rejected) printBackfills([last]);
+  } finally {
+    bar.stop();
+    process.off('SIGINT', onSignal);
+  }
 }

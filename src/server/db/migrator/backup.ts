@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
+import { BACKFILL_TABLE } from '../backfill/backfill.repository.js';
 import { MigrationError, type DataAtRisk } from './errors.js';
 import { destructiveTargets } from './sql.js';
 
@@ -59,7 +60,8 @@ export async function dataAtRisk(client: pg.Client, statements: string[]): Promi
         [item.table],
       );
       const rel = rows[0];
-      if (!rel) continue;
+      // Bookkeeping, not data: where a backfill stood (a backfill run again finds nothing left to fill).
+      if (!rel || (!item.column && rel.nsp === 'public' && rel.rel === BACKFILL_TABLE)) continue;
       const qualified = `${client.escapeIdentifier(rel.nsp)}.${client.escapeIdentifier(rel.rel)}`;
       const key = `${qualified}:${item.column ?? ''}`;
       if (seen.has(key)) continue;

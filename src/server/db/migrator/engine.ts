@@ -17,6 +17,8 @@ import { upBackupReason } from './pre-backup.js';
 import { concurrentIndexBuild } from './sql.js';
 import type { AppliedRow, MigratorOptions, PlanStep, StatusEntry, Target, UpOptions } from './types.js';
 
+export type UpResult = PlanStep[] & { backupPath?: string; backfills?: string[] };
+
 export type {
   AppliedRow,
   MigratorOptions,
@@ -159,8 +161,19 @@ export class Migrator {
     });
   }
 
-  async up(target: Target = {}, opts: UpOptions = {}): Promise<PlanStep[] & { backupPath?: string }> {
-    return this.run('up', target, opts);
+  /**
+   * Applies pending migrations. A backfill an applied migration declares is not run here: `backfills`
+   * names them, and the server (or `recorder migrate backfills --run`) runs them in batches afterwards.
+   */
+  async up(target: Target = {}, opts: UpOptions = {}): Promise<UpResult> {
+    const result: UpResult = await this.run('up', target, opts);
+    const files = await this.migrations();
+    const declared = files.filter((f) => f.backfill && result.some((s) => s.version === f.version));
+    if (declared.length) {
+      result.backfills = declared.map((f) => f.backfill!.name);
+      this.opts.logger.info({ backfills: result.backfills }, 'backfills pending: they run in the background');
+    }
+    return result;
   }
 
   async down(target: Target, force = false, backup: BackupOptions = {}): Promise<PlanStep[] & { backupPath?: string }> {

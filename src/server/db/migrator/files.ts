@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { type BackfillDeclaration, BackfillFileError, parseBackfill } from '../backfill/declaration.js';
 import { concurrentIndexBuild, concurrentIndexDrop, isTransactionControl, splitStatements } from './sql.js';
 
 export const NO_TRANSACTION_DIRECTIVE = '-- migrate:no-transaction';
@@ -10,7 +11,7 @@ export const NO_TRANSACTION_DIRECTIVE = '-- migrate:no-transaction';
  * DROP TABLE / DROP COLUMN / TRUNCATE of rows are found without it (see Migrator.needsBackup).
  */
 export const DESTRUCTIVE_MARKER = '-- recorder:destructive';
-const FILE_RE = /^(\d{4})_phase(\d+)_([a-z0-9_]+)\.(up|down)\.sql$/;
+const FILE_RE = /^(\d{4})_phase(\d+)_([a-z0-9_]+)\.(up|down|backfill)\.sql$/;
 
 export interface MigrationScript {
   file: string;
@@ -28,6 +29,8 @@ export interface MigrationFile {
   name: string;
   up: MigrationScript;
   down: MigrationScript;
+  /** Declared in NNNN_phaseN_<what>.backfill.sql: run in batches after `up`, never by it (db/backfill/). */
+  backfill?: BackfillDeclaration;
 }
 
 export class MigrationFileError extends Error {
@@ -118,24 +121,27 @@ function parseScript(file: string, sql: string): MigrationScript {
 /** Reads and validates every migration in dir, sorted by version. Throws on any malformed file. */
 export async function loadMigrations(dir: string): Promise<MigrationFile[]> {
   const names = (await fs.readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
-  const byVersion = new Map<number, { phase: number; name: string; up?: string; down?: string }>();
+  const byVersion = new Map<number, { phase: number; name: string; up?: string; down?: string; backfill?: string }>();
   for (const f of names) {
     const m = FILE_RE.exec(f);
     if (!m)
-      throw new MigrationFileError(f, 'name must be NNNN_phaseN_<what>.up.sql or .down.sql (lower case, digits, _)');
+      throw new MigrationFileError(
+        f,
+        'name must be NNNN_phaseN_<what>.up.sql, .down.sql or .backfill.sql (lower case, digits, _)',
+      );
     const version = Number(m[1]);
     const entry = byVersion.get(version) ?? { phase: Number(m[2]), name: m[3]! };
     if (entry.name !== m[3] || entry.phase !== Number(m[2])) {
       throw new MigrationFileError(f, `version ${m[1]} is used by two different migrations`);
     }
-    entry[m[4] as 'up' | 'down'] = f;
+    entry[m[4] as 'up' | 'down' | 'backfill'] = f;
     byVersion.set(version, entry);
   }
   const out: MigrationFile[] = [];
   let lastPhase = 0;
   for (const [version, e] of [...byVersion].sort((a, b) => a[0] - b[0])) {
     if (!e.up || !e.down)
-      throw new MigrationFileError(e.up ?? e.down!, `has no matching ${e.up ? '.down.sql' : '.up.sql'}`);
+      throw new MigrationFileError(e.up ?? e.down ?? e.backfill!, `has no matching ${e.up ? '.down.sql' : '.up.sql'}`);
     if (e.phase < lastPhase)
       throw new MigrationFileError(
         e.up,
@@ -146,7 +152,24 @@ export async function loadMigrations(dir: string): Promise<MigrationFile[]> {
       fs.readFile(path.join(dir, e.up), 'utf8'),
       fs.readFile(path.join(dir, e.down), 'utf8'),
     ]);
-    out.push({ version, phase: e.phase, name: e.name, up: parseScript(e.up, up), down: parseScript(e.down, down) });
+    const file: MigrationFile = {
+      version,
+      phase: e.phase,
+      name: e.name,
+      up: parseScript(e.up, up),
+      down: parseScript(e.down, down),
+    };
+    if (e.backfill) {
+      const sql = await fs.readFile(path.join(dir, e.backfill), 'utf8');
+      try {
+        file.backfill = parseBackfill(e.backfill, version, e.up.replace(/\.up\.sql$/, ''), sql);
+      } catch (err) {
+        if (err instanceof BackfillFileError)
+          throw new MigrationFileError(err.file, err.message.slice(err.file.length + 2));
+        throw err;
+      }
+    }
+    out.push(file);
   }
   return out;
 }
