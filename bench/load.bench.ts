@@ -23,7 +23,8 @@
  *
  * Env: BENCH_LOAD_CLIENTS (200), BENCH_LOAD_SECONDS (60), BENCH_LOAD_BASELINE_SECONDS (10),
  * BENCH_LOAD_OUTAGE_SECONDS (45), BENCH_LOAD_OUTAGE_AT (15), BENCH_LOAD_DOWN (5), BENCH_LOAD_OUTAGE=0 to
- * skip it, BENCH_DATABASE_URL. Results: stdout and bench/results/load.json.
+ * skip it, BENCH_LOAD_MIX (weights, e.g. "upload=0"), BENCH_DATABASE_URL. Results: stdout and
+ * bench/results/load.json.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -32,7 +33,7 @@ import { apiUser, type ChildServer, startChildServer } from './lib/child-server.
 import { cleanupOnExit } from './lib/cleanup.js';
 import { load } from './lib/load.js';
 import { checkUploads, printLoad, type Scenario } from './lib/load-report.js';
-import { type MixUser, type Phase, runMix } from './lib/load-mix.js';
+import { type MixUser, type Phase, runMix, WEIGHTS } from './lib/load-mix.js';
 import { seedLoad } from './lib/load-seed.js';
 import { machine, runBench, writeResults } from './lib/report.js';
 import { connect, openTarget } from './lib/server.js';
@@ -175,6 +176,7 @@ async function main(): Promise<void> {
         users: USERS,
         rowsPerUser: ROWS,
         jobsEnabled: false,
+        weights: WEIGHTS,
         seed: SEED,
       },
       loadAverage: { before: loadBefore, after: loadAfter },

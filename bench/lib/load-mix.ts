@@ -15,8 +15,28 @@ export type Kind = (typeof KINDS)[number];
 export const LABELS = ['library', 'read', 'range', 'heartbeat', 'upload create', 'upload PATCH + finish'] as const;
 export type Label = (typeof LABELS)[number];
 
-/** Share of each kind in the mix (an upload is two requests: create and one PATCH that finishes it). */
-export const WEIGHTS: Record<Kind, number> = { library: 35, read: 25, range: 20, heartbeat: 15, upload: 5 };
+/**
+ * Share of each kind in the mix (an upload is two requests: create and one PATCH that finishes it).
+ * BENCH_LOAD_MIX overrides some, e.g. "upload=0,library=60" (to see what one kind costs the others).
+ */
+export const WEIGHTS: Record<Kind, number> = {
+  library: 35,
+  read: 25,
+  range: 20,
+  heartbeat: 15,
+  upload: 5,
+  ...Object.fromEntries(
+    (process.env.BENCH_LOAD_MIX ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((pair) => {
+        const [kind, weight] = pair.split('=');
+        if (!KINDS.includes(kind as Kind) || !(Number(weight) >= 0))
+          throw new Error(`BENCH_LOAD_MIX: "${pair}" is not kind=weight with kind one of ${KINDS.join(', ')}`);
+        return [kind, Number(weight)];
+      }),
+  ),
+};
 /** Bytes of one small upload (a WebM header the sniff accepts, then noise). */
 export const UPLOAD_BYTES = 64 * 1024;
 /** A request that takes longer than this is an error (the server must answer, if only with a 503). */
