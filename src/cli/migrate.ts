@@ -158,7 +158,9 @@ function printBackfills(list: BackfillProgress[]): void {
 
 /** `--run NAME`: batches in this process with a progress bar; Ctrl-C stops after the batch in flight. */
 async function runInForeground(runner: BackfillRunner, files: MigrationFile[], o: BackfillOpts): Promise<void> {
-  const decl = files.map((f) => f.backfill).find((b) => b && (b.name === o.run || b.name.slice(5) === o.run));
+  const decl = files
+    .map((f) => f.backfill)
+    .find((b) => b && (b.name === o.run || b.name.replace(/^\d{4}_phase\d+_/, '') === o.run));
   if (!decl) throw new Error(`no backfill named ${o.run} (recorder migrate backfills lists them)`);
   if (!(await runner.list(files)).some((p) => p.name === decl.name))
     throw new Error(`${decl.name} is not applied yet: run recorder migrate up first`);

@@ -12,6 +12,7 @@ import { AuthService } from './auth/auth.service.js';
 import { systemClock } from './clock.js';
 import { startBoss, type Boss } from './jobs/boss.js';
 import { startSessionSweep, type SessionSweep } from './jobs/session-sweep.js';
+import { startBackfills, type BackgroundBackfills } from './jobs/backfill.js';
 import { requeueProcessing, startWorkers } from './jobs/workers.js';
 import { describeTools, detectTools, resolveTools } from './media/ffmpeg.js';
 import { ProjectsRepository } from './projects/projects.repository.js';
@@ -34,6 +35,8 @@ export interface RunningServer {
   boss: Boss;
   /** The stale-session sweep; undefined when JOBS_ENABLED=false. */
   sessionSweep: SessionSweep | undefined;
+  /** Declared backfills, run in batches after `migrate up`; undefined when JOBS_ENABLED=false. */
+  backfills: BackgroundBackfills | undefined;
   url: string;
   stop(): Promise<void>;
 }
@@ -126,6 +129,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       ? startSessionSweep({ db, logger, staleSeconds: config.sessionStaleSeconds })
       : undefined;
     const sweep = sessionSweep;
+    const backfills = config.jobsEnabled
+      ? startBackfills({ url: database.url, logger, migrations: () => migrator.migrations() })
+      : undefined;
     let stopping: Promise<void> | undefined;
     const jobs = boss;
     return {
@@ -134,11 +140,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       storage,
       boss: jobs,
       sessionSweep: sweep,
+      backfills,
       url,
       stop: () =>
         (stopping ??= (async () => {
           await app.close();
           await sweep?.stop();
+          await backfills?.stop();
           await jobs.stop();
           await database.close();
         })()),
