@@ -30,54 +30,61 @@ SELECT count(*) AS total, max(id) AS end_key
 -- Rows another transaction holds are skipped (SKIP LOCKED) and returned as locked: the runner retries
 -- them after the scan, so the backfill never waits on a writer and no writer waits on more than one
 -- batch's rows.
-WITH slice AS (
-  SELECT id FROM recordings WHERE id > $1 ORDER BY id LIMIT $2
+-- Every step reads recordings through its primary key (a range, then = ANY of the ids): a batch costs
+-- the same on a table of a thousand rows or of a billion.
+WITH slice AS MATERIALIZED (
+  SELECT id, storage_key, storage_url FROM recordings WHERE id > $1 ORDER BY id LIMIT $2
 ), todo AS MATERIALIZED (
-  SELECT r.id FROM recordings r JOIN slice s ON s.id = r.id
-   WHERE r.storage_key IS NULL AND r.storage_url IS NOT NULL
+  SELECT id FROM slice WHERE storage_key IS NULL AND storage_url IS NOT NULL
 ), mine AS MATERIALIZED (
   SELECT r.id, r.storage_url FROM recordings r
-   WHERE r.id IN (SELECT id FROM todo) AND r.storage_key IS NULL AND r.storage_url IS NOT NULL
+   WHERE r.id = ANY (ARRAY(SELECT id FROM todo)) AND r.storage_key IS NULL AND r.storage_url IS NOT NULL
    FOR UPDATE SKIP LOCKED
 ), shapes AS (
+  -- What follows the last "/media/" (split_part of the reversed string: no backtracking regex).
   SELECT m.id, 'local' AS provider, NULL::text AS bucket, NULL::text AS region,
-         regexp_replace(m.storage_url, '^.*/media/', '') AS key
+         reverse(split_part(reverse(m.storage_url), '/aidem/', 1)) AS key
     FROM mine m
-   WHERE m.storage_url ~ '^(file://(localhost)?)?/(.*/)?media/'
+   WHERE m.storage_url ~ '^(file://(localhost)?)?/' AND strpos(m.storage_url, '/media/') > 0
   UNION ALL
   SELECT m.id, 's3', x[1], NULL::text, x[2]
-    FROM mine m, regexp_match(m.storage_url, '^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(.+)$') x
+    FROM (SELECT * FROM mine WHERE storage_url LIKE 's3://%') m,
+         regexp_match(m.storage_url, '^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(.+)$') x
    WHERE x IS NOT NULL
   UNION ALL
   SELECT m.id, 's3', x[1], x[2], x[3]
-    FROM mine m, regexp_match(
+    FROM (SELECT * FROM mine WHERE storage_url LIKE 'http%.amazonaws.com/%') m, regexp_match(
       m.storage_url,
       '^https?://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\.s3[.-]([a-z]{2}(?:-[a-z]+)+-[0-9]+)\.amazonaws\.com/(.+)$'
     ) x
    WHERE x IS NOT NULL
   UNION ALL
   SELECT m.id, 's3', x[1], NULL::text, x[2]
-    FROM mine m, regexp_match(m.storage_url, '^https?://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\.s3\.amazonaws\.com/(.+)$') x
+    FROM (SELECT * FROM mine WHERE storage_url LIKE 'http%.amazonaws.com/%') m,
+         regexp_match(m.storage_url, '^https?://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\.s3\.amazonaws\.com/(.+)$') x
    WHERE x IS NOT NULL
   UNION ALL
   SELECT m.id, 's3', x[2], x[1], x[3]
-    FROM mine m, regexp_match(
+    FROM (SELECT * FROM mine WHERE storage_url LIKE 'http%.amazonaws.com/%') m, regexp_match(
       m.storage_url,
       '^https?://s3[.-]([a-z]{2}(?:-[a-z]+)+-[0-9]+)\.amazonaws\.com/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(.+)$'
     ) x
    WHERE x IS NOT NULL
   UNION ALL
   SELECT m.id, 's3', x[1], NULL::text, x[2]
-    FROM mine m, regexp_match(m.storage_url, '^https?://s3\.amazonaws\.com/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(.+)$') x
+    FROM (SELECT * FROM mine WHERE storage_url LIKE 'http%.amazonaws.com/%') m,
+         regexp_match(m.storage_url, '^https?://s3\.amazonaws\.com/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(.+)$') x
    WHERE x IS NOT NULL
+), counted AS (
+  SELECT s.*, count(*) OVER (PARTITION BY s.id) AS matches FROM shapes s
 ), parsed AS (
   -- Exactly one shape, and a key our storage accepts; anything else is refused.
   SELECT m.id, s.provider, s.bucket, s.region, s.key
     FROM mine m
-    LEFT JOIN shapes s ON s.id = m.id
+    LEFT JOIN counted s ON s.id = m.id
+     AND s.matches = 1
      AND s.key ~ '^[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$'
      AND length(s.key) <= 1024
-     AND (SELECT count(*) FROM shapes o WHERE o.id = m.id) = 1
 ), ranked AS (
   SELECT p.*,
          row_number() OVER (PARTITION BY p.key ORDER BY p.id) AS nth,

@@ -63,55 +63,85 @@ describe('config', () => {
 
 describe('config: storage', () => {
   const s3 = { STORAGE_PROVIDER: 's3', S3_BUCKET: 'media', S3_ACCESS_KEY_ID: 'AKIA1', S3_SECRET_ACCESS_KEY: 'secret' };
+  const key = 'k3y-0123456789abcdef';
 
-  it('defaults to local storage under DATA_DIR/media, without a CDN', () => {
+  it('defaults to local storage under DATA_DIR/media, without S3 or a CDN', () => {
     expect(loadConfig({}, '/srv/app').storage).toEqual({
-      provider: 'local',
-      dir: '/srv/app/data/media',
-      cdnBaseUrl: undefined,
+      primary: 'local',
+      local: { dir: '/srv/app/data/media' },
+      s3: undefined,
+      cdn: undefined,
     });
-    expect(loadConfig({ DATA_DIR: '/var/lib/recorder' }).storage).toMatchObject({ dir: '/var/lib/recorder/media' });
+    expect(loadConfig({ DATA_DIR: '/var/lib/recorder' }).storage.local).toEqual({ dir: '/var/lib/recorder/media' });
   });
 
-  it('reads every S3 variable; CDN_BASE_URL always ends in "/"', () => {
+  it('reads every S3 and CDN variable; CDN_BASE_URL always ends in "/"', () => {
     const c = loadConfig({
       ...s3,
       S3_ENDPOINT: 'http://127.0.0.1:9000',
       S3_REGION: 'eu-west-3',
       S3_FORCE_PATH_STYLE: 'false',
+      S3_PRESIGN: 'on',
+      S3_PRESIGN_TTL_SECONDS: '60',
       CDN_BASE_URL: 'https://cdn.example.com/media',
+      CDN_SIGNING_KEY: key,
+      CDN_URL_TTL_SECONDS: '120',
     });
     expect(c.storage).toEqual({
-      provider: 's3',
-      endpoint: 'http://127.0.0.1:9000',
-      region: 'eu-west-3',
-      bucket: 'media',
-      accessKeyId: 'AKIA1',
-      secretAccessKey: 'secret',
-      forcePathStyle: false,
-      cdnBaseUrl: 'https://cdn.example.com/media/',
+      primary: 's3',
+      local: { dir: expect.stringMatching(/media$/) },
+      s3: {
+        endpoint: 'http://127.0.0.1:9000',
+        region: 'eu-west-3',
+        bucket: 'media',
+        accessKeyId: 'AKIA1',
+        secretAccessKey: 'secret',
+        forcePathStyle: false,
+        presign: true,
+        presignTtlSeconds: 60,
+      },
+      cdn: { baseUrl: 'https://cdn.example.com/media/', signingKey: key, urlTtlSeconds: 120 },
     });
-    expect(loadConfig({ CDN_BASE_URL: 'http://cdn.local/' }).storage.cdnBaseUrl).toBe('http://cdn.local/');
+    expect(loadConfig({ CDN_BASE_URL: 'http://cdn.local/' }).storage.cdn).toEqual({
+      baseUrl: 'http://cdn.local/',
+      signingKey: undefined,
+      urlTtlSeconds: 300,
+    });
   });
 
-  it('defaults S3_REGION to us-east-1, and path-style addressing to on exactly when S3_ENDPOINT is set', () => {
-    expect(loadConfig(s3).storage).toMatchObject({ region: 'us-east-1', endpoint: undefined, forcePathStyle: false });
-    expect(loadConfig({ ...s3, S3_ENDPOINT: 'https://minio.internal' }).storage).toMatchObject({
+  it('defaults S3_REGION to us-east-1, path-style to on exactly when S3_ENDPOINT is set, presigning off', () => {
+    expect(loadConfig(s3).storage.s3).toMatchObject({
+      region: 'us-east-1',
+      endpoint: undefined,
+      forcePathStyle: false,
+      presign: false,
+      presignTtlSeconds: 300,
+    });
+    expect(loadConfig({ ...s3, S3_ENDPOINT: 'https://minio.internal' }).storage.s3).toMatchObject({
       forcePathStyle: true,
     });
-    expect(loadConfig({ ...s3, STORAGE_PROVIDER: 'S3' }).storage.provider).toBe('s3');
+    expect(loadConfig({ ...s3, STORAGE_PROVIDER: 'S3' }).storage.primary).toBe('s3');
+  });
+
+  it('configures S3 beside local whenever S3_BUCKET is set: STORAGE_PROVIDER only picks where uploads go', () => {
+    const c = loadConfig({ ...s3, STORAGE_PROVIDER: 'local' }).storage;
+    expect(c.primary).toBe('local');
+    expect(c.s3).toMatchObject({ bucket: 'media' });
   });
 
   it.each([
     [{ STORAGE_PROVIDER: 'gcs' }, 'STORAGE_PROVIDER', /"gcs" is not a provider \(accepted: local, s3\)/],
-    [{ ...s3, S3_BUCKET: '' }, 'S3_BUCKET', /S3_BUCKET: is required when STORAGE_PROVIDER=s3/],
+    [{ STORAGE_PROVIDER: 's3' }, 'S3_BUCKET', /S3_BUCKET: is required when STORAGE_PROVIDER=s3/],
     [
-      { ...s3, S3_ACCESS_KEY_ID: undefined },
-      'S3_ACCESS_KEY_ID',
-      /S3_ACCESS_KEY_ID: is required when STORAGE_PROVIDER=s3/,
+      { ...s3, S3_BUCKET: '' },
+      'S3_BUCKET',
+      /S3_BUCKET: is required when S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY is set/,
     ],
+    [{ S3_ENDPOINT: 'http://127.0.0.1:9000' }, 'S3_BUCKET', /is required when S3_ENDPOINT is set/],
+    [{ ...s3, S3_ACCESS_KEY_ID: undefined }, 'S3_ACCESS_KEY_ID', /S3_ACCESS_KEY_ID: is required when S3_BUCKET is set/],
     [{ ...s3, S3_SECRET_ACCESS_KEY: ' ' }, 'S3_SECRET_ACCESS_KEY', /S3_SECRET_ACCESS_KEY: is required/],
     [{ ...s3, S3_BUCKET: 'My_Bucket' }, 'S3_BUCKET', /"My_Bucket" is not a bucket name/],
+    [{ S3_BUCKET: 'Not_Valid', S3_ENDPOINT: 'nope' }, 'S3_BUCKET', /"Not_Valid" is not a bucket name/],
     [
       { ...s3, S3_ENDPOINT: 'minio:9000' },
       'S3_ENDPOINT',
@@ -119,9 +149,19 @@ describe('config: storage', () => {
     ],
     [{ ...s3, S3_ENDPOINT: 'not a url' }, 'S3_ENDPOINT', /"not a url" is not a URL/],
     [{ ...s3, S3_FORCE_PATH_STYLE: 'sometimes' }, 'S3_FORCE_PATH_STYLE', /"sometimes" is not a boolean/],
+    [{ ...s3, S3_PRESIGN: 'maybe' }, 'S3_PRESIGN', /"maybe" is not a boolean/],
+    [{ ...s3, S3_PRESIGN_TTL_SECONDS: '604801' }, 'S3_PRESIGN_TTL_SECONDS', /out of range \(accepted: 1\.\.604800\)/],
     [{ CDN_BASE_URL: 'cdn.example.com/media' }, 'CDN_BASE_URL', /is not a URL \(accepted: an http\(s\) URL/],
     [{ CDN_BASE_URL: 'ftp://cdn.example.com/' }, 'CDN_BASE_URL', /protocol "ftp:" is not supported/],
     [{ CDN_BASE_URL: 'https://cdn.example.com/?v=1' }, 'CDN_BASE_URL', /has a query or fragment/],
+    [{ CDN_SIGNING_KEY: key }, 'CDN_BASE_URL', /is required when CDN_SIGNING_KEY is set/],
+    [{ CDN_BASE_URL: 'https://cdn.example.com/', CDN_SIGNING_KEY: 'short' }, 'CDN_SIGNING_KEY', /16-256 characters/],
+    [
+      { CDN_BASE_URL: 'https://cdn.example.com/', CDN_SIGNING_KEY: 'has a space in it, quite long' },
+      'CDN_SIGNING_KEY',
+      /is not accepted/,
+    ],
+    [{ CDN_URL_TTL_SECONDS: '0' }, 'CDN_URL_TTL_SECONDS', /out of range/],
   ])('rejects %j with a ConfigError naming %s', (env, variable, message) => {
     let err: unknown;
     try {
@@ -132,9 +172,5 @@ describe('config: storage', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).variable).toBe(variable);
     expect((err as Error).message).toMatch(message);
-  });
-
-  it('ignores S3 variables with the local provider', () => {
-    expect(loadConfig({ S3_BUCKET: 'Not_Valid', S3_ENDPOINT: 'nope' }).storage.provider).toBe('local');
   });
 });

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/server/config.js';
 import { createLogger } from '../src/server/logger.js';
-import { createStorage } from '../src/server/storage/factory.js';
+import { createStorageRegistry } from '../src/server/storage/factory.js';
 import { InvalidKeyError, recordingKey, recordingPrefix, thumbnailKey } from '../src/server/storage/keys.js';
 import { LocalStorage } from '../src/server/storage/local.js';
 import { S3Storage } from '../src/server/storage/s3.js';
@@ -93,8 +93,8 @@ describe.each(['local', 's3'] as const)('storage contract: %s', (kind) => {
         S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
       };
     }
-    storage = createStorage(loadConfig({ ...env, CDN_BASE_URL: CDN }, tmp), createLogger('silent'));
-    plain = createStorage(loadConfig(env, tmp), createLogger('silent'));
+    storage = createStorageRegistry(loadConfig({ ...env, CDN_BASE_URL: CDN }, tmp), createLogger('silent')).primary;
+    plain = createStorageRegistry(loadConfig(env, tmp), createLogger('silent')).primary;
     expect(storage.provider).toBe(kind);
   });
 

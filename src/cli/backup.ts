@@ -9,7 +9,7 @@ import { restoreFullBackup } from '../server/db/backup/restore.js';
 import { defaultBackupDir, writeFullBackup, type BackupForm } from '../server/db/backup/write.js';
 import type { Logger } from '../server/logger.js';
 import { createMigrator } from '../server/server.js';
-import { createStorage } from '../server/storage/factory.js';
+import { createStorageRegistry } from '../server/storage/factory.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -87,7 +87,7 @@ export function backupCommands(setup: Setup) {
       withDatabase(setup, async (database, config, logger) => {
         const { dir, manifest } = await writeFullBackup({
           url: database.url,
-          storage: createStorage(config, logger),
+          storage: createStorageRegistry(config, logger),
           dir: o.to ?? defaultBackupDir(config.dataDir),
           reason: 'recorder backup',
           form: o.format,
@@ -100,7 +100,7 @@ export function backupCommands(setup: Setup) {
     verify: (dir: string, o: { concurrency: number }) =>
       withDatabase(setup, async (_database, config, logger) => {
         const manifest = await readManifest(dir);
-        const check = await verifyMedia(manifest, createStorage(config, logger), {
+        const check = await verifyMedia(manifest, createStorageRegistry(config, logger), {
           concurrency: o.concurrency,
           progress: terminalProgress(),
         });
@@ -115,7 +115,7 @@ export function backupCommands(setup: Setup) {
           url: database.url,
           dir,
           migrator: createMigrator(config, database.url, logger),
-          storage: createStorage(config, logger),
+          storage: createStorageRegistry(config, logger),
           withMedia: Boolean(o.withMedia),
           concurrency: o.concurrency,
           progress: terminalProgress(),

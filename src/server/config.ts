@@ -37,7 +37,7 @@ export interface Config {
   };
   /** 0 picks a free loopback port at every start. */
   embeddedPgPort: number;
-  /** Where recordings' media live; see docs/storage.md. */
+  /** Where recordings' media live (every configured storage; new uploads go to primary); docs/storage.md. */
   storage: StorageConfig;
   /** Largest upload accepted, bytes (413 above). */
   maxUploadBytes: number;
@@ -80,25 +80,42 @@ export interface SignInLimitsConfig {
 export const STORAGE_PROVIDERS = ['local', 's3'] as const;
 export type StorageProviderName = (typeof STORAGE_PROVIDERS)[number];
 
-export type StorageConfig =
-  | {
-      provider: 'local';
-      /** DATA_DIR/media. */
-      dir: string;
-      /** Absolute http(s) URL ending in "/"; undefined: media are served through the API only. */
-      cdnBaseUrl: string | undefined;
-    }
-  | {
-      provider: 's3';
-      /** undefined: AWS's own endpoint for the region. */
-      endpoint: string | undefined;
-      region: string;
-      bucket: string;
-      accessKeyId: string;
-      secretAccessKey: string;
-      forcePathStyle: boolean;
-      cdnBaseUrl: string | undefined;
-    };
+/** An S3 bucket this server can reach: given when S3_BUCKET is set (docs/storage.md). */
+export interface S3StorageConfig {
+  /** undefined: AWS's own endpoint for the region. */
+  endpoint: string | undefined;
+  region: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  forcePathStyle: boolean;
+  /** S3_PRESIGN: media redirects go to a presigned GET that expires after presignTtlSeconds. */
+  presign: boolean;
+  presignTtlSeconds: number;
+}
+
+/** A CDN in front of the primary storage (CDN_BASE_URL). Redirects to it only with a signing key. */
+export interface CdnConfig {
+  /** Absolute http(s) URL ending in "/". */
+  baseUrl: string;
+  /** CDN_SIGNING_KEY: the nginx secure_link secret; undefined: no redirect to the CDN is ever issued. */
+  signingKey: string | undefined;
+  urlTtlSeconds: number;
+}
+
+/**
+ * Every storage this server can reach: local always, s3 when S3_BUCKET is set. Rows are read and
+ * deleted wherever their storage columns say (storage/registry.ts); `primary` only chooses where new
+ * uploads go.
+ */
+export interface StorageConfig {
+  /** STORAGE_PROVIDER. */
+  primary: StorageProviderName;
+  /** DATA_DIR/media. */
+  local: { dir: string };
+  s3: S3StorageConfig | undefined;
+  cdn: CdnConfig | undefined;
+}
 
 type Env = Record<string, string | undefined>;
 
@@ -224,21 +241,17 @@ function required(env: Env, name: string, why: string): string {
   return raw;
 }
 
-function storage(env: Env, dataDir: string): StorageConfig {
-  const provider = (env.STORAGE_PROVIDER?.trim().toLowerCase() || 'local') as StorageProviderName;
-  if (!STORAGE_PROVIDERS.includes(provider)) {
-    throw new ConfigError(
-      'STORAGE_PROVIDER',
-      `"${env.STORAGE_PROVIDER}" is not a provider (accepted: ${STORAGE_PROVIDERS.join(', ')})`,
-    );
+const S3_VARIABLES = ['S3_ENDPOINT', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_PRESIGN'];
+/** A week: the longest a SigV4 presigned URL may live. */
+const MAX_URL_TTL_SECONDS = 604_800;
+
+function s3Storage(env: Env): S3StorageConfig | undefined {
+  const bucket = env.S3_BUCKET?.trim();
+  if (!bucket) {
+    const given = S3_VARIABLES.filter((name) => env[name]?.trim());
+    if (given.length) throw new ConfigError('S3_BUCKET', `is required when ${given.join(', ')} is set`);
+    return undefined;
   }
-  // Keys are appended to it, so it always ends in "/": "https://cdn.example/media" + "users/…" must not glue.
-  const cdn = httpUrl(env, 'CDN_BASE_URL', 'https://cdn.example.com/media/');
-  const cdnBaseUrl = cdn === undefined ? undefined : cdn.endsWith('/') ? cdn : `${cdn}/`;
-  if (provider === 'local') return { provider, dir: path.join(dataDir, 'media'), cdnBaseUrl };
-  const why = 'when STORAGE_PROVIDER=s3';
-  const endpoint = httpUrl(env, 'S3_ENDPOINT', 'http://127.0.0.1:9000');
-  const bucket = required(env, 'S3_BUCKET', why);
   // S3's bucket naming rules (3-63 lowercase letters, digits, dots, hyphens); a bad name would otherwise
   // surface only at the first upload, as a signature or DNS error far from its cause.
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
@@ -247,8 +260,9 @@ function storage(env: Env, dataDir: string): StorageConfig {
       `"${bucket}" is not a bucket name (accepted: 3-63 characters: a-z, 0-9, ".", "-")`,
     );
   }
+  const why = 'when S3_BUCKET is set';
+  const endpoint = httpUrl(env, 'S3_ENDPOINT', 'http://127.0.0.1:9000');
   return {
-    provider,
     endpoint,
     region: env.S3_REGION?.trim() || 'us-east-1',
     bucket,
@@ -256,8 +270,46 @@ function storage(env: Env, dataDir: string): StorageConfig {
     secretAccessKey: required(env, 'S3_SECRET_ACCESS_KEY', why),
     // MinIO, s3rver and most self-hosted S3 servers have no per-bucket DNS names; AWS itself does.
     forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', endpoint !== undefined),
-    cdnBaseUrl,
+    presign: bool(env, 'S3_PRESIGN', false),
+    presignTtlSeconds: int(env, 'S3_PRESIGN_TTL_SECONDS', 300, 1, MAX_URL_TTL_SECONDS),
   };
+}
+
+/**
+ * The key is pasted into nginx's secure_link_md5 as it is, so it is limited to characters that need no
+ * quoting there; 16 is the least that is not guessable by trying.
+ */
+const SIGNING_KEY = /^[A-Za-z0-9._~-]{16,256}$/;
+
+function cdn(env: Env): CdnConfig | undefined {
+  const raw = httpUrl(env, 'CDN_BASE_URL', 'https://cdn.example.com/media/');
+  const signingKey = env.CDN_SIGNING_KEY?.trim() || undefined;
+  if (signingKey !== undefined && !SIGNING_KEY.test(signingKey)) {
+    throw new ConfigError(
+      'CDN_SIGNING_KEY',
+      'is not accepted (accepted: 16-256 characters of A-Z a-z 0-9 . _ ~ -, e.g. from `openssl rand -hex 32`)',
+    );
+  }
+  const urlTtlSeconds = int(env, 'CDN_URL_TTL_SECONDS', 300, 1, MAX_URL_TTL_SECONDS);
+  if (raw === undefined) {
+    if (signingKey) throw new ConfigError('CDN_BASE_URL', 'is required when CDN_SIGNING_KEY is set');
+    return undefined;
+  }
+  // Keys are appended to it, so it always ends in "/": "https://cdn.example/media" + "users/…" must not glue.
+  return { baseUrl: raw.endsWith('/') ? raw : `${raw}/`, signingKey, urlTtlSeconds };
+}
+
+function storage(env: Env, dataDir: string): StorageConfig {
+  const primary = (env.STORAGE_PROVIDER?.trim().toLowerCase() || 'local') as StorageProviderName;
+  if (!STORAGE_PROVIDERS.includes(primary)) {
+    throw new ConfigError(
+      'STORAGE_PROVIDER',
+      `"${env.STORAGE_PROVIDER}" is not a provider (accepted: ${STORAGE_PROVIDERS.join(', ')})`,
+    );
+  }
+  const s3 = s3Storage(env);
+  if (primary === 's3' && !s3) throw new ConfigError('S3_BUCKET', 'is required when STORAGE_PROVIDER=s3');
+  return { primary, local: { dir: path.join(dataDir, 'media') }, s3, cdn: cdn(env) };
 }
 
 /** Parses and validates the environment once, at start. Throws ConfigError naming the variable. */

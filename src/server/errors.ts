@@ -52,6 +52,10 @@ export const ERRORS = {
   RATE_LIMITED: { status: 429, message: 'Too many attempts; wait a minute and try again' },
   NOT_READY: { status: 503, message: 'The service is not ready' },
   STORAGE_UNAVAILABLE: { status: 503, message: 'Media storage is not reachable right now; try again shortly' },
+  STORAGE_NOT_CONFIGURED: {
+    status: 503,
+    message: "This recording's media is in a storage this server has no settings for; an operator must add them",
+  },
   DB_UNAVAILABLE: { status: 503, message: 'The database is not answering right now; try again shortly' },
   MIGRATION_NOT_FOUND: { status: 404, message: 'No such storage migration' },
   MIGRATION_RUNNING: {

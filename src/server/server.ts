@@ -21,7 +21,9 @@ import { RecordingsRepository } from './recordings/recordings.repository.js';
 import { RecordingsService } from './recordings/recordings.service.js';
 import { SessionsRepository } from './sessions/sessions.repository.js';
 import { SessionsService } from './sessions/sessions.service.js';
-import { createStorage } from './storage/factory.js';
+import { createStorageRegistry } from './storage/factory.js';
+import { MediaRedirects } from './storage/media-urls.js';
+import type { StorageRegistry } from './storage/registry.js';
 import type { Storage } from './storage/storage.js';
 import { createTusServer } from './uploads/uploads.routes.js';
 import { createSinks } from './uploads/sinks.js';
@@ -33,7 +35,10 @@ export interface RunningServer {
   database: Database;
   storage: Storage;
   boss: Boss;
+  /** The primary storage: where new uploads go (STORAGE_PROVIDER). */
   /** The stale-session sweep; undefined when JOBS_ENABLED=false. */
+  /** Every configured storage; reads and deletes follow each row's storage columns through it. */
+  storages: StorageRegistry;
   sessionSweep: SessionSweep | undefined;
   /** Declared backfills, run in batches after `migrate up`; undefined when JOBS_ENABLED=false. */
   backfills: BackgroundBackfills | undefined;
@@ -80,7 +85,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       logger.info({ applied: applied.length }, applied.length ? 'migrations applied' : 'schema up to date');
     }
     const { db } = database;
-    const storage = createStorage(config, logger);
+    const storages = createStorageRegistry(config, logger);
+    const storage = storages.primary;
+    const redirects = new MediaRedirects(config.storage, storages);
     const report = await detectTools();
     logger.info({ ffmpeg: report.ffmpeg.available, ffprobe: report.ffprobe.available }, describeTools(report));
     const tools = report.ffmpeg.available && report.ffprobe.available ? resolveTools() : undefined;
@@ -88,14 +95,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     boss = await startBoss(database.url, logger, { connectTimeoutMs: config.dbConnectTimeoutMs });
     const authRepo = new AuthRepository(db);
     const uploadsRepo = new UploadsRepository(db);
-    const sinks = createSinks(storage, uploadsRepo, logger);
+    const sinks = createSinks(storages, uploadsRepo, logger);
     const uploads = new UploadsService({ db, storage, sinks, queue: boss, logger });
     const recoverFinished = () => uploads.recoverFinished();
     const { tus, files } = createTusServer({ uploads, sinks, maxUploadBytes: config.maxUploadBytes, logger });
     if (config.jobsEnabled)
       await startWorkers(boss, {
         db,
-        storage,
+        storage: storages,
         tools,
         logger,
         expireSignIns: async (now) => Number((await authRepo.deleteExpiredSessions(now)).numDeletedRows),
@@ -105,7 +112,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const services = {
       auth: new AuthService(authRepo, systemClock),
       projects: new ProjectsService(new ProjectsRepository(db), boss),
-      recordings: new RecordingsService(new RecordingsRepository(db), storage, boss),
+      recordings: new RecordingsService(new RecordingsRepository(db), { storages, redirects, logger }, boss),
       sessions: new SessionsService(new SessionsRepository(db), files, logger),
       tus,
       uploads,
@@ -115,9 +122,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       probe: { pendingMigrations: () => migrator.pendingCount(database.pool) },
       services,
       publicUrl: config.publicUrl,
-      signInLimits: config.signInLimits, trustProxy: config.trustProxy,
+      signInLimits: config.signInLimits,
+      trustProxy: config.trustProxy,
       databaseStoragePercent: config.databaseStoragePercent,
-      mediaOrigins: config.storage.cdnBaseUrl ? [config.storage.cdnBaseUrl] : [],
+      mediaOrigins: await redirects.origins(),
     });
     if (config.migrateOnStart || (await migrator.pendingCount(database.pool)) === 0) {
       const recovered = await recoverFinished();
@@ -146,6 +154,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         (stopping ??= (async () => {
           await app.close();
           await sweep?.stop();
+      storages,
           await backfills?.stop();
           await jobs.stop();
           await database.close();

@@ -9,11 +9,13 @@ import type { Logger } from '../logger.js';
 import type { MediaTools } from '../media/ffmpeg.js';
 import { ProcessingService, type ProcessOutcome, recordProcessingFailure } from '../recordings/processing.service.js';
 import { RecordingsRepository } from '../recordings/recordings.repository.js';
+import type { StorageRegistry } from '../storage/registry.js';
 import type { Storage } from '../storage/storage.js';
 
 export interface ProcessDeps {
   db: Kysely<DB>;
-  storage: Storage;
+  /** Every configured storage (a single Storage: that one alone); each row is read where it says. */
+  storage: StorageRegistry | Storage;
   /** undefined: no ffmpeg here; duration comes from mediabunny and no thumbnail is made. */
   tools: MediaTools | undefined;
   logger: Logger;

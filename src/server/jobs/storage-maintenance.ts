@@ -1,6 +1,6 @@
 /**
  * The `storage-delete` and `storage-sweep` jobs (and `recorder storage sweep`): MaintenanceService
- * (maintenance/maintenance.service.ts) over the server's database and storage.
+ * (maintenance/maintenance.service.ts) over the server's database and every configured storage.
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
@@ -12,7 +12,8 @@ import {
   type SweepOptions,
   type SweepReport,
 } from '../maintenance/maintenance.service.js';
-import { RecordingsRepository } from '../recordings/recordings.repository.js';
+import { StoredRecordingsRepository } from '../maintenance/stored-recordings.repository.js';
+import type { StorageRegistry } from '../storage/registry.js';
 import type { Storage } from '../storage/storage.js';
 import { UploadsRepository } from '../uploads/uploads.repository.js';
 
@@ -20,14 +21,15 @@ export type { DrainResult, SweepOptions, SweepReport };
 
 export interface MaintenanceDeps {
   db: Kysely<DB>;
-  storage: Storage;
+  /** The registry of every configured storage (a single Storage: that one alone). */
+  storage: StorageRegistry | Storage;
   logger: Logger;
 }
 
 export function maintenanceService({ db, storage, logger }: MaintenanceDeps): MaintenanceService {
   return new MaintenanceService({
     deletions: new DeletionsRepository(db),
-    recordings: new RecordingsRepository(db),
+    recordings: new StoredRecordingsRepository(db),
     uploads: new UploadsRepository(db),
     storage,
     logger,

@@ -7,7 +7,7 @@ import type { DB } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { MediaTools } from '../media/ffmpeg.js';
 import { RecordingsRepository } from '../recordings/recordings.repository.js';
-import type { Storage } from '../storage/storage.js';
+import type { StorageRegistry } from '../storage/registry.js';
 import type { Boss } from './boss.js';
 import { type HousekeepingDeps, housekeeping } from './housekeeping.js';
 import { type ProcessJobData, processingService, runProcessJob } from './process-recording.js';
@@ -20,7 +20,8 @@ import { maintenanceService } from './storage-maintenance.js';
  */
 export type WorkerDeps = Omit<HousekeepingDeps, 'now'> & {
   db: Kysely<DB>;
-  storage: Storage;
+  /** Every configured storage: jobs read and delete each row's objects where its columns say. */
+  storage: StorageRegistry;
   tools: MediaTools | undefined;
   logger: Logger;
   tmpDir?: string;

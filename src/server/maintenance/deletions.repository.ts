@@ -8,9 +8,19 @@ import type { DB, StorageDeletionsTable, StorageProvider } from '../db/schema.js
 export type DeletionEntry = Selectable<StorageDeletionsTable>;
 
 /** Which storage an entry's objects are in: a provider, and its bucket (none for local storage). */
-export interface StorageLocation {
+export interface OutboxLocation {
   provider: StorageProvider;
-  bucket: string | undefined;
+  bucket: string | null;
+}
+
+/** A location with entries waiting in the outbox, and how many. */
+export interface QueuedLocation extends OutboxLocation {
+  entries: number;
+}
+
+/** An entry's location and key (a prefix when it ends in '/'). */
+export interface QueuedKey extends OutboxLocation {
+  key: string;
 }
 
 /** A page of the outbox: entries with an id above afterId, in id order. */
@@ -42,7 +52,7 @@ export class DeletionsRepository {
    * removed (or its failure counted) in the same transaction that held it.
    */
   withClaimedPage<T>(
-    location: StorageLocation,
+    location: OutboxLocation,
     page: OutboxPage,
     work: (claimed: ClaimedEntries) => Promise<T>,
   ): Promise<T> {
@@ -52,32 +62,46 @@ export class DeletionsRepository {
     });
   }
 
-  /** The keys, and prefixes (ending in '/'), queued for deletion at this provider. */
-  async queuedKeys(provider: StorageProvider): Promise<string[]> {
+  /** Every location that has entries still to try (an entry past its attempts is left to an operator). */
+  async queuedLocations(): Promise<QueuedLocation[]> {
     const rows = await this.db
       .selectFrom('storage_deletions')
-      .select('storage_key')
-      .where('storage_provider', '=', provider)
+      .select(['storage_provider', 'storage_bucket', (eb) => eb.fn.countAll<string>().as('entries')])
+      .where('attempts', '<', MAX_ATTEMPTS)
+      .groupBy(['storage_provider', 'storage_bucket'])
+      .orderBy('storage_provider')
+      .orderBy('storage_bucket')
       .execute();
-    return rows.map((r) => r.storage_key);
+    return rows.map((r) => ({ provider: r.storage_provider, bucket: r.storage_bucket, entries: Number(r.entries) }));
+  }
+
+  /** The keys, and prefixes (ending in '/'), queued for deletion, with where they are. */
+  async queuedKeys(): Promise<QueuedKey[]> {
+    const rows = await this.db
+      .selectFrom('storage_deletions')
+      .select(['storage_provider', 'storage_bucket', 'storage_key'])
+      .execute();
+    return rows.map((r) => ({ provider: r.storage_provider, bucket: r.storage_bucket, key: r.storage_key }));
   }
 }
 
-function claimPage(tx: Transaction<DB>, location: StorageLocation, page: OutboxPage) {
-  return tx
-    .selectFrom('storage_deletions')
-    .selectAll()
-    .where('storage_provider', '=', location.provider)
-    .where((eb) => (location.bucket ? eb('storage_bucket', '=', location.bucket) : eb('storage_bucket', 'is', null)))
-    .where('attempts', '<', MAX_ATTEMPTS)
-    // A migrated recording's source waits out its grace period (0020), so a player mid-stream keeps playing.
-    .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', sql<Date>`now()`)]))
-    .where('id', '>', page.afterId)
-    .orderBy('id')
-    .limit(page.limit)
-    .forUpdate()
-    .skipLocked()
-    .execute();
+function claimPage(tx: Transaction<DB>, location: OutboxLocation, page: OutboxPage) {
+  return (
+    tx
+      .selectFrom('storage_deletions')
+      .selectAll()
+      .where('storage_provider', '=', location.provider)
+      .where((eb) => (location.bucket ? eb('storage_bucket', '=', location.bucket) : eb('storage_bucket', 'is', null)))
+      .where('attempts', '<', MAX_ATTEMPTS)
+      // A migrated recording's source waits out its grace period (0020), so a player mid-stream keeps playing.
+      .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', sql<Date>`now()`)]))
+      .where('id', '>', page.afterId)
+      .orderBy('id')
+      .limit(page.limit)
+      .forUpdate()
+      .skipLocked()
+      .execute()
+  );
 }
 
 async function removeEntry(tx: Transaction<DB>, id: string): Promise<void> {

@@ -17,7 +17,9 @@ import type { MediaTools } from '../media/ffmpeg.js';
 import { type ProbeResult, probe, probeDuration } from '../media/probe.js';
 import { fixWebmDuration } from '../media/remux.js';
 import { makeThumbnail } from '../media/thumbnail.js';
+import { asRegistry } from '../storage/factory.js';
 import { thumbnailKey } from '../storage/keys.js';
+import type { StorageRegistry } from '../storage/registry.js';
 import type { Storage } from '../storage/storage.js';
 import { wholeSeconds } from './duration.js';
 import type { RecordingMetadata, ServerMetadata } from './metadata.js';
@@ -27,7 +29,11 @@ export type ProcessOutcome = 'done' | 'gone' | 'already';
 
 export interface ProcessingDeps {
   recordings: RecordingsRepository;
-  storage: Storage;
+  /**
+   * Every configured storage: a recording is read, remuxed and given its thumbnail in the storage its row
+   * names (a single Storage: that one alone).
+   */
+  storage: StorageRegistry | Storage;
   /** undefined: no ffmpeg here; duration comes from mediabunny and no thumbnail is made. */
   tools: MediaTools | undefined;
   logger: Logger;
@@ -36,6 +42,13 @@ export interface ProcessingDeps {
 }
 
 type RecordingRow = NonNullable<Awaited<ReturnType<RecordingsRepository['getById']>>>;
+
+/** The recording being processed, its media's key, and the storage its row names. */
+interface Target {
+  row: RecordingRow;
+  key: string;
+  storage: Storage;
+}
 
 /** What one run learns about a recording's media, step by step. */
 interface Measured {
@@ -84,15 +97,22 @@ export async function recordProcessingFailure(
 }
 
 export class ProcessingService {
-  constructor(private readonly deps: ProcessingDeps) {}
+  private readonly storages: StorageRegistry;
+
+  constructor(private readonly deps: ProcessingDeps) {
+    this.storages = asRegistry(deps.storage);
+  }
 
   async process(recordingId: string): Promise<ProcessOutcome> {
     const row = await this.deps.recordings.getById(recordingId);
     if (!row?.storage_key) return 'gone';
     if (row.status === 'completed') return 'already';
+    // A row in a storage without settings here throws: the job retries, then the recording says why.
+    const location = { provider: row.storage_provider, bucket: row.storage_bucket, region: row.storage_region };
+    const storage = this.storages.forLocation(location);
     const work = await fs.mkdtemp(path.join(this.deps.tmpDir ?? os.tmpdir(), `recorder-process-${recordingId}-`));
     try {
-      const measured = await this.measure(row, row.storage_key, work);
+      const measured = await this.measure({ row, key: row.storage_key, storage }, work);
       await this.deps.recordings.markProcessed(recordingId, columnsOf(row, measured), metadataOf(row, measured));
       const { durationMs, durationFixed, thumbnail } = measured;
       this.deps.logger.info(
@@ -110,17 +130,18 @@ export class ProcessingService {
   }
 
   /** Download, probe, fix the duration, make the thumbnail; progress is saved after each step. */
-  private async measure(row: RecordingRow, key: string, work: string): Promise<Measured> {
+  private async measure(target: Target, work: string): Promise<Measured> {
+    const { row, key } = target;
     const progress = (p: number) => this.deps.recordings.mergeMetadata(row.id, { progress: p });
     const src = path.join(work, path.basename(key));
-    const obj = await this.deps.storage.get(key);
+    const obj = await target.storage.get(key);
     await pipeline(obj.body, createWriteStream(src));
     await progress(0.2);
     const probed = await this.probe(src);
     await progress(0.4);
-    const fix = await this.fixDuration(row, key, src, probed.info);
+    const fix = await this.fixDuration(target, src, probed.info);
     await progress(0.7);
-    const thumbnail = await this.thumbnail(row, src, work);
+    const thumbnail = await this.thumbnail(target, src, work);
     const remuxed = { fileSize: fix?.size ?? obj.size, storedSha256: fix?.sha256, durationFixed: fix !== undefined };
     return { ...probed, ...remuxed, thumbnail };
   }
@@ -142,8 +163,8 @@ export class ProcessingService {
    * A Matroska/WebM without a duration in its header (MediaRecorder writes none) is remuxed; the
    * stored object is replaced by the remux only when it verified. Undefined when nothing changed.
    */
-  private async fixDuration(row: RecordingRow, key: string, src: string, info: ProbeResult | undefined) {
-    const { tools, storage } = this.deps;
+  private async fixDuration({ row, key, storage }: Target, src: string, info: ProbeResult | undefined) {
+    const { tools } = this.deps;
     if (!tools || !MATROSKA_TYPES.has(row.mime_type ?? '') || info?.durationSource === 'header') return undefined;
     const fixedFile = path.join(path.dirname(src), `fixed-${path.basename(key)}`);
     const fix = await fixWebmDuration(src, fixedFile, tools);
@@ -153,8 +174,8 @@ export class ProcessingService {
     return put;
   }
 
-  private async thumbnail(row: RecordingRow, src: string, work: string) {
-    const { tools, storage } = this.deps;
+  private async thumbnail({ row, storage }: Target, src: string, work: string) {
+    const { tools } = this.deps;
     if (!tools) return undefined;
     const jpg = path.join(work, 'thumbnail.jpg');
     await makeThumbnail(src, jpg, tools);

@@ -43,6 +43,7 @@ const COLUMNS = [
   'r.storage_provider',
   'r.storage_key',
   'r.storage_bucket',
+  'r.storage_region',
   'r.cdn_url',
 ] as const;
 

@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import { type GetResult, NotFoundError, type ObjectInfo, RangeNotSatisfiableError } from '../storage/storage.js';
 import { parseRange } from './range.js';
 import { listQuery, recording, recordingList, recordingParams, updateBody } from './recordings.schemas.js';
-import type { RecordingsService } from './recordings.service.js';
+import type { MediaSource, RecordingsService } from './recordings.service.js';
 
 const unavailable = () => new AppError('MEDIA_UNAVAILABLE', 'The media object is missing from storage');
 
@@ -14,12 +14,9 @@ const unavailable = () => new AppError('MEDIA_UNAVAILABLE', 'The media object is
  * headers come from the object get() opened, not from stat(): processing may replace the object (the
  * WebM remux) between the two, and the headers must describe the bytes actually sent.
  */
-async function stream(
-  req: FastifyRequest,
-  reply: FastifyReply,
-  src: Awaited<ReturnType<RecordingsService['mediaSource']>>,
-) {
-  if (src.redirect) return reply.redirect(src.redirect, 302);
+async function stream(req: FastifyRequest, reply: FastifyReply, src: MediaSource) {
+  // The URL expires: a cached redirect would outlive it, so every play asks again (and is checked again).
+  if (src.redirect) return reply.header('Cache-Control', 'private, no-store').redirect(src.redirect, 302);
   let info: ObjectInfo;
   try {
     info = await src.storage.stat(src.key);

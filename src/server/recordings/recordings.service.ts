@@ -1,3 +1,6 @@
+import type { Logger } from '../logger.js';
+import type { MediaRedirects } from '../storage/media-urls.js';
+import { type StorageRegistry, StorageNotConfiguredError } from '../storage/registry.js';
 import type { Storage } from '../storage/storage.js';
 import type { Quality, RecordingStatus, RecordingType, MemberRole } from '../db/schema.js';
 import { AppError } from '../errors.js';
@@ -8,6 +11,21 @@ import type { RecordingMetadata } from './metadata.js';
 import type { RecordingsRepository } from './recordings.repository.js';
 
 type Row = NonNullable<Awaited<ReturnType<RecordingsRepository['getById']>>>;
+
+/** How media are found and handed out: each row's own storage, and expiring redirects when set up. */
+export interface MediaAccess {
+  storages: StorageRegistry;
+  redirects: MediaRedirects;
+  logger?: Logger;
+}
+
+/** What /media or /thumbnail serves: an object to stream, or an expiring URL to redirect to. */
+export interface MediaSource {
+  storage: Storage;
+  key: string;
+  redirect: string | undefined;
+  contentType: string | undefined;
+}
 
 export interface RecordingPatch {
   title?: string;
@@ -85,7 +103,8 @@ export function toApi(row: Row, userId: string, role?: MemberRole | null) {
     status: row.status,
     progress: row.status === 'processing' && typeof meta.progress === 'number' ? meta.progress : null,
     error: row.status === 'failed' && typeof meta.error === 'string' ? meta.error : null,
-    mediaUrl: row.storage_key ? (row.cdn_url ?? `/api/recordings/${row.id}/media`) : null,
+    // always the API: it checks access, then streams or redirects to a URL that expires (never cdn_url)
+    mediaUrl: row.storage_key ? `/api/recordings/${row.id}/media` : null,
     thumbnailUrl: row.thumbnail_url,
     metadata: meta,
     ...recordingRights(relationsOf(userId, { creatorId: row.user_id, role })),
@@ -97,7 +116,7 @@ export function toApi(row: Row, userId: string, role?: MemberRole | null) {
 export class RecordingsService {
   constructor(
     private readonly repo: RecordingsRepository,
-    private readonly storage: Storage,
+    private readonly media: MediaAccess,
     private readonly queue: JobQueue,
   ) {}
 
@@ -198,21 +217,38 @@ export class RecordingsService {
     return this.get(id, userId);
   }
 
-  /** What to stream for /media or /thumbnail: the key, or a CDN URL to redirect to. */
-  async mediaSource(id: string, userId: string, which: 'media' | 'thumbnail') {
+  /**
+   * What to serve for /media or /thumbnail, once access.ts allows it: the object in the storage the
+   * row names, and an expiring URL when redirects are set up (media-urls.ts).
+   */
+  async mediaSource(id: string, userId: string, which: 'media' | 'thumbnail'): Promise<MediaSource> {
     const { row } = await this.authorized(id, userId, 'recording.media');
-    if (which === 'media') {
-      if (!row.storage_key) throw new AppError('MEDIA_UNAVAILABLE');
-      // the row's type, not the key's extension: an audio-only WebM is audio/webm
-      return {
-        key: row.storage_key,
-        redirect: row.cdn_url ?? undefined,
-        storage: this.storage,
-        contentType: row.mime_type ?? undefined,
-      };
+    const key = which === 'media' ? row.storage_key : row.metadata?.thumbnail_key;
+    if (!key) {
+      throw which === 'media'
+        ? new AppError('MEDIA_UNAVAILABLE')
+        : new AppError('MEDIA_UNAVAILABLE', 'The recording has no thumbnail (yet)');
     }
-    const key = row.metadata?.thumbnail_key;
-    if (!key) throw new AppError('MEDIA_UNAVAILABLE', 'The recording has no thumbnail (yet)');
-    return { key, redirect: this.storage.publicUrl(key), storage: this.storage, contentType: undefined };
+    const storage = this.storageOf(row);
+    // the row's type, not the key's extension: an audio-only WebM is audio/webm
+    const contentType = which === 'media' ? (row.mime_type ?? undefined) : undefined;
+    const redirect = await this.media.redirects.redirectFor({ storage, key, contentType });
+    return { storage, key, redirect, contentType };
+  }
+
+  /** The storage the row's columns name; 503 STORAGE_NOT_CONFIGURED when this server cannot reach it. */
+  private storageOf(row: Row): Storage {
+    const location = { provider: row.storage_provider, bucket: row.storage_bucket, region: row.storage_region };
+    try {
+      return this.media.storages.forLocation(location);
+    } catch (err) {
+      if (!(err instanceof StorageNotConfiguredError)) throw err;
+      this.media.logger?.warn({ recordingId: row.id, location }, `recording media unreachable: ${err.message}`);
+      throw new AppError(
+        'STORAGE_NOT_CONFIGURED',
+        `This recording's media is in ${location.provider} storage that this server has no settings for; ` +
+          'an operator must configure it (see docs/storage.md)',
+      );
+    }
   }
 }

@@ -19,6 +19,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Logger } from '../logger.js';
 import { contentTypeOf, publicUrlOf, validateKey, validatePrefix } from './keys.js';
 import {
@@ -231,5 +232,12 @@ export class S3Storage implements Storage {
 
   publicUrl(key: string): string | undefined {
     return publicUrlOf(this.opts.cdnBaseUrl, key);
+  }
+
+  /** Signed locally (no request): SigV4 query parameters with X-Amz-Expires = expiresInSeconds. */
+  presignGet(key: string, expiresInSeconds: number, contentType?: string): Promise<string> {
+    validateKey(key);
+    const command = new GetObjectCommand({ Bucket: this.bucket, Key: key, ResponseContentType: contentType });
+    return getSignedUrl(this.client, command, { expiresIn: expiresInSeconds });
   }
 }

@@ -64,8 +64,16 @@ export interface Storage {
   delete(key: string): Promise<void>;
   /** Every object whose key starts with prefix ('' for all), in no promised order. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
-  /** CDN_BASE_URL + key when a CDN is configured, else undefined (serve through the API). */
+  /**
+   * CDN_BASE_URL + key when this is the primary storage and a CDN is configured, else undefined. Unsigned:
+   * never hand it to a client; media redirects are signed and expire (media-urls.ts).
+   */
   publicUrl(key: string): string | undefined;
+  /**
+   * s3 only: a presigned GET of the key that stops working after expiresInSeconds. contentType, when
+   * given, is what the response says (the row's type can be more exact than the stored object's).
+   */
+  presignGet?(key: string, expiresInSeconds: number, contentType?: string): Promise<string>;
   /**
    * Removes leftovers of puts that never finished (a crash mid-put) last written before olderThan;
    * returns how many. Only local has such leftovers to find; on s3 they are incomplete multipart

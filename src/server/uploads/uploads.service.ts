@@ -158,8 +158,8 @@ export class UploadsService {
       projectId: await this.allowedProject(requestedProject, row),
       sha256,
       clientMeta: clientMetadata(take.metadata ?? {}),
-      cdnUrl:
-        row.storage_provider === this.deps.storage.provider ? this.deps.storage.publicUrl(row.storage_key) : undefined,
+      // not stored: a CDN URL is derived from the key and signed when served (storage/media-urls.ts)
+      cdnUrl: undefined,
     });
     if (recording.durationUnknown) {
       this.deps.logger.warn(

@@ -1,7 +1,7 @@
 /** The full backup `migrate up` takes first (CLI and migrate-on-start alike), wired from the configuration. */
 import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
-import { createStorage } from '../../storage/factory.js';
+import { createStorageRegistry } from '../../storage/factory.js';
 import type { BackupReason } from '../migrator/pre-backup.js';
 import type { Progress } from './manifest.js';
 import { defaultBackupDir, writeFullBackup } from './write.js';
@@ -15,7 +15,7 @@ export function migrationBackup(config: Config, url: string, logger: Logger, pro
   return async (reason: BackupReason): Promise<string> => {
     const { dir, manifest } = await writeFullBackup({
       url,
-      storage: createStorage(config, logger),
+      storage: createStorageRegistry(config, logger),
       dir: defaultBackupDir(config.dataDir, reason.slug),
       reason: `migrate up: ${reason.text}`,
       hashMedia: false,

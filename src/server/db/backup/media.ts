@@ -9,7 +9,9 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
+import { asRegistry } from '../../storage/factory.js';
 import { contentTypeOf } from '../../storage/keys.js';
+import { StorageNotConfiguredError, type StorageRegistry } from '../../storage/registry.js';
 import { Meter } from '../../storage/streams.js';
 import { NotFoundError, type Storage } from '../../storage/storage.js';
 import type { MediaRow } from './backup.repository.js';
@@ -47,8 +49,18 @@ export function mediaEntries(rows: MediaRow[]): MediaEntry[] {
   return out;
 }
 
-function isHere(entry: MediaEntry, storage: Storage): boolean {
-  return entry.provider === storage.provider && (entry.bucket ?? undefined) === (storage.bucket ?? undefined);
+/** Every configured storage (a registry), or one storage alone. */
+export type MediaStorages = StorageRegistry | Storage;
+
+/** The configured storage the entry's row names, or undefined when this server has none for it. */
+function storageOf(entry: MediaEntry, storages: StorageRegistry): Storage | undefined {
+  try {
+    const provider = entry.provider as Storage['provider'];
+    return storages.forLocation({ provider, bucket: entry.bucket ?? null, region: null });
+  } catch (err) {
+    if (err instanceof StorageNotConfiguredError) return undefined;
+    throw err;
+  }
 }
 
 /** Streams one object through a hash (and into its copy); missing objects are reported, not thrown. */
@@ -69,7 +81,12 @@ async function readObject(storage: Storage, key: string, copyTo: string | undefi
   }
 }
 
-export async function buildMediaPart(rows: MediaRow[], storage: Storage, opts: MediaOptions): Promise<MediaPart> {
+export async function buildMediaPart(
+  rows: MediaRow[],
+  mediaStorages: MediaStorages,
+  opts: MediaOptions,
+): Promise<MediaPart> {
+  const storages = asRegistry(mediaStorages);
   const entries = mediaEntries(rows);
   const hash = opts.hash || opts.copyInto !== undefined;
   if (hash) {
@@ -78,7 +95,8 @@ export async function buildMediaPart(rows: MediaRow[], storage: Storage, opts: M
     await Promise.all(
       entries.map((entry) =>
         limit(async () => {
-          if (!isHere(entry, storage)) entry.status = 'elsewhere';
+          const storage = storageOf(entry, storages);
+          if (!storage) entry.status = 'elsewhere';
           else {
             const copy = opts.copyInto ? path.join('media', ...entry.key.split('/')) : undefined;
             const read = await readObject(storage, entry.key, copy && path.join(opts.copyInto!, copy));
@@ -93,8 +111,8 @@ export async function buildMediaPart(rows: MediaRow[], storage: Storage, opts: M
   }
   const present = entries.filter((e) => e.status === 'ok' || e.status === 'listed');
   return {
-    provider: storage.provider,
-    bucket: storage.bucket ?? null,
+    provider: storages.primary.provider,
+    bucket: storages.primary.bucket ?? null,
     hashed: hash,
     copied: opts.copyInto !== undefined,
     note: opts.copyInto ? COPIED : NOT_COPIED,
@@ -130,17 +148,19 @@ async function checkEntry(storage: Storage, entry: MediaEntry): Promise<string |
 /** Every object the manifest saw in this storage: still there, same size and sha256 (or size, if unhashed). */
 export async function verifyMedia(
   manifest: BackupManifest,
-  storage: Storage,
+  mediaStorages: MediaStorages,
   opts: { concurrency: number; progress: Progress },
 ): Promise<MediaCheck> {
-  const seen = manifest.media.entries.filter((e) => (e.status === 'ok' || e.status === 'listed') && isHere(e, storage));
+  const storages = asRegistry(mediaStorages);
+  const listed = manifest.media.entries.filter((e) => e.status === 'ok' || e.status === 'listed');
+  const seen = listed.filter((entry) => storageOf(entry, storages) !== undefined);
   const problems: MediaCheck['problems'] = [];
   const limit = pLimit(opts.concurrency);
   opts.progress.begin('verify', seen.length, 'items');
   await Promise.all(
     seen.map((entry) =>
       limit(async () => {
-        const problem = await checkEntry(storage, entry);
+        const problem = await checkEntry(storageOf(entry, storages)!, entry);
         if (problem) problems.push({ key: entry.key, problem });
         opts.progress.advance(1);
       }),
@@ -154,9 +174,10 @@ export async function verifyMedia(
 export async function restoreMedia(
   manifest: BackupManifest,
   dir: string,
-  storage: Storage,
+  mediaStorages: MediaStorages,
   opts: { concurrency: number; progress: Progress },
 ): Promise<number> {
+  const storages = asRegistry(mediaStorages);
   const copies = manifest.media.entries.filter((e) => e.copy);
   const limit = pLimit(opts.concurrency);
   opts.progress.begin('media', copies.length, 'items');
@@ -164,6 +185,12 @@ export async function restoreMedia(
     copies.map((entry) =>
       limit(async () => {
         const file = path.join(dir, entry.copy!);
+        // back where its row says it is; a storage without settings here stops the restore, named
+        const storage = storages.forLocation({
+          provider: entry.provider as Storage['provider'],
+          bucket: entry.bucket ?? null,
+          region: null,
+        });
         const put = await storage.put(entry.key, file, { contentType: contentTypeOf(entry.key) });
         if (put.sha256 !== entry.sha256) throw new Error(`${entry.copy}: sha256 differs from the manifest's`);
         opts.progress.advance(1);

@@ -14,10 +14,9 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import pg from 'pg';
 import type { Migrator } from '../migrator/engine.js';
-import type { Storage } from '../../storage/storage.js';
 import { BackupRepository } from './backup.repository.js';
 import { BackupError, readManifest, silentProgress, type BackupManifest, type Progress } from './manifest.js';
-import { restoreMedia } from './media.js';
+import { type MediaStorages, restoreMedia } from './media.js';
 import { libpqEnv, pgToolsFor } from './pg-tools.js';
 import { runPgTool } from './run-tool.js';
 
@@ -26,7 +25,7 @@ export interface RestoreOptions {
   dir: string;
   /** Rebuilds the schema for a copy-form backup (configured with this Recorder's migrations). */
   migrator: Migrator;
-  storage?: Storage;
+  storage?: MediaStorages;
   /** Put media copied by `backup --with-media` back into storage. */
   withMedia?: boolean;
   concurrency?: number;

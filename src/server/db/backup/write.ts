@@ -11,7 +11,6 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import type { Storage } from '../../storage/storage.js';
 import { BackupRepository, type CatalogTable } from './backup.repository.js';
 import {
   BackupError,
@@ -22,7 +21,7 @@ import {
   type Progress,
   type TableEntry,
 } from './manifest.js';
-import { buildMediaPart } from './media.js';
+import { buildMediaPart, type MediaStorages } from './media.js';
 import { installedPgTools, pgToolsFor, type PgTools } from './pg-tools.js';
 import { runPgTool } from './run-tool.js';
 
@@ -30,7 +29,8 @@ export type BackupForm = 'auto' | 'pg_dump' | 'copy';
 
 export interface FullBackupOptions {
   url: string;
-  storage: Storage;
+  /** Every configured storage: each recording's media is read where its row says. */
+  storage: MediaStorages;
   /** Created; must not exist yet, or be empty. */
   dir: string;
   reason: string;
