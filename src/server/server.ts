@@ -33,12 +33,12 @@ import { UploadsService } from './uploads/uploads.service.js';
 export interface RunningServer {
   app: FastifyInstance;
   database: Database;
-  storage: Storage;
-  boss: Boss;
   /** The primary storage: where new uploads go (STORAGE_PROVIDER). */
-  /** The stale-session sweep; undefined when JOBS_ENABLED=false. */
+  storage: Storage;
   /** Every configured storage; reads and deletes follow each row's storage columns through it. */
   storages: StorageRegistry;
+  boss: Boss;
+  /** The stale-session sweep; undefined when JOBS_ENABLED=false. */
   sessionSweep: SessionSweep | undefined;
   /** Declared backfills, run in batches after `migrate up`; undefined when JOBS_ENABLED=false. */
   backfills: BackgroundBackfills | undefined;
@@ -146,6 +146,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       app,
       database,
       storage,
+      storages,
       boss: jobs,
       sessionSweep: sweep,
       backfills,
@@ -154,7 +155,6 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         (stopping ??= (async () => {
           await app.close();
           await sweep?.stop();
-      storages,
           await backfills?.stop();
           await jobs.stop();
           await database.close();
