@@ -11,6 +11,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackfillRunner } from '../src/server/db/backfill/runner.js';
+import { loadMigrations } from '../src/server/db/migrator/files.js';
 import { startBackfills } from '../src/server/jobs/backfill.js';
 import { createLogger } from '../src/server/logger.js';
 import type { BackfillDeclaration } from '../src/server/db/backfill/declaration.js';
@@ -142,6 +143,37 @@ const backfillRow = async (c: pg.Client) =>
         state: string;
       }
     | undefined;
+
+describe('backfill declarations', () => {
+  const dirWith = (backfill: string, version = '0021') => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-backfill-files-'));
+    for (const kind of ['up', 'down']) fs.writeFileSync(path.join(dir, `${version}_phase2_a.${kind}.sql`), 'SELECT 1;');
+    fs.writeFileSync(path.join(dir, `${version}_phase2_a.backfill.sql`), backfill);
+    return dir;
+  };
+  const batch = 'SELECT $1::bigint AS last_key, $2::int AS filled';
+
+  it('reads ours: directives, the count and the batch', async () => {
+    const ours = await declaration();
+    expect(ours).toMatchObject({ batchSize: 1000, pauseMs: 100, lockTimeout: '1s', version: 21 });
+    expect(ours.countSql).toContain('SELECT count(*) AS total, max(id) AS end_key');
+  });
+
+  it.each([
+    ['one statement', batch, /exactly two statements/],
+    ['a count with parameters', `SELECT $1; ${batch}`, /takes no parameters/],
+    ['a batch without its parameters', 'SELECT 1; SELECT 2', /exactly \$1 \(the cursor\) and \$2/],
+    ['an unknown directive', `-- backfill:speed fast\nSELECT 1; ${batch}`, /unknown directive backfill:speed/],
+    ['a bad batch size', `-- backfill:batch-size 0\nSELECT 1; ${batch}`, /batch-size must be a whole number/],
+  ])('refuses %s, naming the file', async (_label, sql, message) => {
+    await expect(loadMigrations(dirWith(sql))).rejects.toThrow(message);
+    await expect(loadMigrations(dirWith(sql))).rejects.toThrow('0021_phase2_a.backfill.sql');
+  });
+
+  it('refuses a backfill on a migration before 0021 (nowhere to keep its place)', async () => {
+    await expect(loadMigrations(dirWith(`SELECT 1; ${batch}`, '0007'))).rejects.toThrow(/need migration 21/);
+  });
+});
 
 describe.each(pgTargets())('backfill of the storage columns on $name', (target) => {
   let db: Awaited<ReturnType<typeof freshDatabase>>;
