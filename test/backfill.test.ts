@@ -298,6 +298,7 @@ describe.each(pgTargets())('backfill of the storage columns on $name', (target) 
     expect(last).toMatchObject({ state: 'finished', done: last.total });
     expect(await storageColumns(c)).toEqual(uninterrupted);
 
+    if (target !== pgTargets()[0]) return; // what the CLI prints does not depend on the server's version
     const listed = spawnSync(process.execPath, [BIN, 'migrate', 'backfills'], {
       env: cliEnv(db.url),
       encoding: 'utf8',

@@ -290,7 +290,9 @@ export class BackfillRunner {
         if (!o.onError || err instanceof BackfillError) throw err;
         failures++;
         o.onError(err as Error, failures);
-        await sleep(Math.min(60_000, 500 * 2 ** failures), undefined, { signal: o.signal }).catch(() => undefined);
+        await sleep(Math.min(60_000, 250 * 2 ** (failures - 1)), undefined, { signal: o.signal }).catch(
+          () => undefined,
+        );
         continue;
       }
       if (outcome !== 'busy') o.onBatch?.(await this.progress(decl));
