@@ -17,6 +17,10 @@ import type { ProjectsService } from './projects/projects.service.js';
 import { recordingRoutes } from './recordings/recordings.routes.js';
 import type { RecordingsService } from './recordings/recordings.service.js';
 import { sessionRoutes } from './sessions/sessions.routes.js';
+import {
+  type StorageMigrationRoutesOptions,
+  storageMigrationRoutes,
+} from './storage-migration/storage-migration.routes.js';
 import type { SessionsService } from './sessions/sessions.service.js';
 import { uploadRoutes } from './uploads/uploads.routes.js';
 import type { UploadsService } from './uploads/uploads.service.js';
@@ -30,6 +34,8 @@ export interface AppServices {
   sessions: SessionsService;
   tus: TusServer;
   uploads: UploadsService;
+  /** The admin API of storage migrations (storage-migration/). */
+  storageMigrations?: StorageMigrationRoutesOptions;
 }
 
 export interface AppDeps {
@@ -127,6 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(recordingRoutes, { recordings: s.recordings });
     await app.register(sessionRoutes, { sessions: s.sessions });
     await app.register(uploadRoutes, { tus: s.tus, uploads: s.uploads, publicOrigin: deps.publicUrl });
+    if (s.storageMigrations) await app.register(storageMigrationRoutes, s.storageMigrations);
   }
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   // The browser app: its catch-all route only gets paths no API route matches.

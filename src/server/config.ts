@@ -66,6 +66,8 @@ export interface Config {
    */
   dbConnectTimeoutMs: number;
   dbStatementTimeoutMs: number;
+  /** ADMIN_EMAILS: accounts that administer the instance besides the first one created (access.ts). */
+  adminEmails: string[];
 }
 
 export interface SignInLimitsConfig {
@@ -312,6 +314,19 @@ function storage(env: Env, dataDir: string): StorageConfig {
   return { primary, local: { dir: path.join(dataDir, 'media') }, s3, cdn: cdn(env) };
 }
 
+/** A comma-separated list of email addresses ('' = none). */
+function emailList(env: Env, name: string): string[] {
+  const entries = (env[name] ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  const bad = entries.find((e) => !/^[^\s@]+@[^\s@]+$/.test(e));
+  if (bad !== undefined) {
+    throw new ConfigError(name, `"${bad}" is not an email address (accepted: a@example.com,b@example.com)`);
+  }
+  return entries;
+}
+
 /** Parses and validates the environment once, at start. Throws ConfigError naming the variable. */
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const logLevel = (env.LOG_LEVEL?.trim() || 'info') as LogLevel;
@@ -348,6 +363,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     databaseStoragePercent: rolloutPercent(env, 'USE_DATABASE_STORAGE', 100),
     dbConnectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
     dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 0, 86_400_000),
+    adminEmails: emailList(env, 'ADMIN_EMAILS'),
   };
 }
 

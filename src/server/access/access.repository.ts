@@ -33,4 +33,16 @@ export class AccessRepository {
       .execute();
     return new Map(rows.map((r) => [r.project_id, r.role]));
   }
+
+  /** Whether this is the first account created (the instance's administrator, with ADMIN_EMAILS). */
+  async isFirstAccount(userId: string): Promise<boolean> {
+    const first = await this.db
+      .selectFrom('users')
+      .select('id')
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirst();
+    return first?.id === userId;
+  }
 }

@@ -17,8 +17,9 @@
 import type { MemberRole } from '../db/schema.js';
 import { AppError, type ErrorCode } from '../errors.js';
 
-export type Relation = 'creator' | MemberRole;
-export type Resource = 'recording' | 'project' | 'upload' | 'session';
+/** 'admin': the instance's administrator (adminRelations below); a relation to the instance only. */
+export type Relation = 'creator' | MemberRole | 'admin';
+export type Resource = 'recording' | 'project' | 'upload' | 'session' | 'instance';
 
 interface Rule {
   on: Resource;
@@ -112,6 +113,8 @@ export const RULES = {
   'upload.act': { on: 'upload', allow: ['creator'], refused: 'This upload is not yours' },
   /** Read, beat, interrupt, keep, discard a take, or upload into it: only its creator. */
   'session.act': { on: 'session', allow: ['creator'], refused: 'This recording session is not yours' },
+  /** Run the instance: storage migrations (/api/admin/…). Anyone else learns nothing: 404, as for no route. */
+  'instance.admin': { on: 'instance', allow: ['admin'], refused: 'Only an administrator may do this' },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;
@@ -121,6 +124,7 @@ const NOT_FOUND: Record<Resource, ErrorCode> = {
   project: 'PROJECT_NOT_FOUND',
   upload: 'UPLOAD_NOT_FOUND',
   session: 'SESSION_NOT_FOUND',
+  instance: 'ROUTE_NOT_FOUND',
 };
 
 /** What a service knows about the resource: who created it, and the user's role in its project. */
@@ -166,4 +170,16 @@ export function authorizeMove(source: readonly Relation[], target: readonly Rela
 /** The rights the API shows on a recording, so the app offers only what the server will allow. */
 export function recordingRights(relations: readonly Relation[]) {
   return { canEdit: can('recording.edit', relations), canDelete: can('recording.delete', relations) };
+}
+
+/**
+ * How a user stands to the instance: an administrator is the first account created, or one whose email
+ * ADMIN_EMAILS lists (compared case-insensitively, as sign-in compares emails).
+ */
+export function adminRelations(
+  user: { email: string; isFirstAccount: boolean },
+  adminEmails: readonly string[],
+): Relation[] {
+  const listed = adminEmails.some((email) => email.toLowerCase() === user.email.toLowerCase());
+  return listed || user.isFirstAccount ? ['admin'] : [];
 }
