@@ -7,6 +7,8 @@ import { backupCommands } from './backup.js';
 import { migrateCommands } from './migrate.js';
 import { buildWeb, serve } from './serve.js';
 import { storageCommands } from './storage.js';
+import { type MigrateOptions, storageMigrateCommands, type VerifyOptions } from './storage-migrate.js';
+import { AppError } from '../server/errors.js';
 
 function intArg(name: string) {
   return (v: string) => {
@@ -154,10 +156,57 @@ storage
     }).sweep,
   );
 
+const migrations = storageMigrateCommands(() => {
+  const config = loadConfigOrExit();
+  return { config, logger: createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn') };
+});
+const whereOptions = (command: Command) =>
+  command
+    .option('--user <id>', 'only recordings of this user')
+    .option('--project <id>', 'only recordings in this project')
+    .option('--created-before <date>', 'only recordings created before this date (e.g. 2026-01-31)');
+const storageMigrate = whereOptions(
+  storage
+    .command('migrate')
+    .description('move recordings to another storage as a background job (the servers run it), with a progress bar')
+    .addOption(new Option('--to <provider>', 'where the recordings go').choices(['s3', 'local']))
+    .addOption(new Option('--batch <n>', 'recordings per job').argParser(intArg('--batch')).default(100))
+    .addOption(
+      new Option('--concurrency <n>', 'recordings copied at once').argParser(intArg('--concurrency')).default(4),
+    )
+    .addOption(new Option('--max-mib-per-s <n>', 'bandwidth cap over all copies').argParser(intArg('--max-mib-per-s')))
+    .option('--dry-run', 'count the recordings and bytes that would move; change nothing')
+    .option('--no-follow', 'queue the run and exit without the progress bar'),
+).action(async (o: MigrateOptions) => {
+  if (!o.to) storageMigrate.error('error: --to <provider> is required (s3 or local)');
+  await migrations.migrate(o);
+});
+for (const [name, what] of [
+  ['status', 'a run: progress, and the recordings it left on their source and why'],
+  ['pause', 'pause a run (between recordings)'],
+  ['resume', 'resume a paused run'],
+  ['cancel', 'cancel a run (recordings moved so far stay moved)'],
+] as const) {
+  storageMigrate
+    .command(name)
+    .description(`${what}; default: the unfinished (else the newest) run`)
+    .argument('[id]')
+    .action(async (id?: string) => {
+      await migrations[name](id);
+    });
+}
+whereOptions(
+  storage
+    .command('verify')
+    .description('check every recording (or a sample) has its object where its row says, with its size and sha256')
+    .option('--sample <percent>', 'check this share of recordings, e.g. 10%')
+    .addOption(concurrencyOption()),
+).action(async (o: VerifyOptions) => migrations.verify(o));
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof MigrationError || err instanceof BackupError) {
+  if (err instanceof MigrationError || err instanceof BackupError || err instanceof AppError) {
     process.stderr.write(`recorder: ${err.message}\n`);
     process.exit(1);
   }

@@ -13,6 +13,8 @@ import { systemClock } from './clock.js';
 import { startBoss, type Boss } from './jobs/boss.js';
 import { startSessionSweep, type SessionSweep } from './jobs/session-sweep.js';
 import { startBackfills, type BackgroundBackfills } from './jobs/backfill.js';
+import { ensureStorageMigrateQueue, storageMigrationService } from './jobs/storage-migrate.js';
+import { AccessRepository } from './access/access.repository.js';
 import { requeueProcessing, startWorkers } from './jobs/workers.js';
 import { describeTools, detectTools, resolveTools } from './media/ffmpeg.js';
 import { ProjectsRepository } from './projects/projects.repository.js';
@@ -93,6 +95,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const tools = report.ffmpeg.available && report.ffprobe.available ? resolveTools() : undefined;
 
     boss = await startBoss(database.url, logger, { connectTimeoutMs: config.dbConnectTimeoutMs });
+    await ensureStorageMigrateQueue(boss.boss);
     const authRepo = new AuthRepository(db);
     const uploadsRepo = new UploadsRepository(db);
     const sinks = createSinks(storages, uploadsRepo, logger);
@@ -116,6 +119,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       sessions: new SessionsService(new SessionsRepository(db), files, logger),
       tus,
       uploads,
+      storageMigrations: {
+        migrations: storageMigrationService({ db, storages, logger }, boss.boss),
+        access: new AccessRepository(db),
+        adminEmails: config.adminEmails,
+      },
     };
     const app = await buildApp({
       logger,

@@ -27,9 +27,10 @@ const QUEUE: PgBoss.Queue = {
   retryLimit: 12,
   retryDelay: 1,
   retryBackoff: true,
-  // A job is one batch, which stops taking recordings after 10 minutes (service.ts). A job whose process
-  // died stays active until it expires; only then can the run's next job start (stately).
-  expireInSeconds: 900,
+  // A job is one batch, which stops taking recordings after 4 minutes (service.ts). A job whose process
+  // died stays active until it expires; only then can the run's next job start (stately): a run whose
+  // server was killed goes on within about 5 minutes of the restart.
+  expireInSeconds: 300,
 };
 
 export interface StorageMigrateDeps {
@@ -41,7 +42,7 @@ export interface StorageMigrateDeps {
 }
 
 /** Where a test makes the process kill itself (mover.ts); read once, from the environment. */
-function crashPointFromEnv(): CrashPoint | undefined {
+export function crashPointFromEnv(): CrashPoint | undefined {
   const raw = process.env.STORAGE_MIGRATE_CRASH_AT;
   return CRASH_POINTS.find((point) => point === raw);
 }

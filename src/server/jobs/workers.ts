@@ -13,6 +13,7 @@ import { type HousekeepingDeps, housekeeping } from './housekeeping.js';
 import { type ProcessJobData, processingService, runProcessJob } from './process-recording.js';
 import { JOBS } from './queue.js';
 import { maintenanceService } from './storage-maintenance.js';
+import { startStorageMigrateWorker } from './storage-migrate.js';
 
 /**
  * What the jobs work on. Housekeeping's steps (HousekeepingDeps) are handed in by the features that own
@@ -48,6 +49,8 @@ export async function startWorkers(boss: Boss, deps: WorkerDeps): Promise<void> 
   await boss.boss.work(JOBS.housekeeping, { pollingIntervalSeconds: 5 }, async () => {
     await housekeeping(deps);
   });
+  // Storage migrations (recorder storage migrate): their batches, and the runs a stopped process left.
+  await startStorageMigrateWorker(boss.boss, { db: deps.db, storages: deps.storage, logger });
   // Periodic safety nets: an outbox entry whose job was lost still gets drained.
   await boss.boss.schedule(JOBS.deleteMedia, '*/5 * * * *');
   await boss.boss.schedule(JOBS.sweepStorage, '17 * * * *');

@@ -51,8 +51,8 @@ export interface StorageMigrationDeps {
 }
 
 export const DEFAULT_BATCH = 100;
-/** A batch takes no new recording after this: its job ends well within its 15 minutes (jobs/storage-migrate.ts). */
-const BATCH_BUDGET_MS = 600_000;
+/** A batch takes no new recording after this: its job ends within its 5 minutes (jobs/storage-migrate.ts). */
+const BATCH_BUDGET_MS = 240_000;
 export const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_GRACE_MS = 3_600_000;
 
