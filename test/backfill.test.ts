@@ -229,6 +229,10 @@ describe.each(pgTargets())('backfill of the storage columns on $name', (target) 
     const again = await c.query(decl.batchSql, ['0', ROWS]);
     expect(Number(again.rows[0].filled)).toBe(0);
     expect(await storageColumns(c)).toEqual(rows);
+
+    // The file is frozen once its backfill started, like a migration.
+    const changed = { ...decl, checksum: '0'.repeat(64) };
+    await expect(runner.step(changed)).rejects.toMatchObject({ code: 'BACKFILL_DRIFT' });
   });
 
   it('a batch that fails is rolled back and retried; the result equals an uninterrupted run', async () => {
@@ -376,7 +380,9 @@ describe.each(pgTargets().slice(0, 1))('backfill beside writers on $name', (targ
     expect(held.rows[0].storage_key).toBe(oldRow(1234).expect!.key);
     console.log(`backfill beside a writer: ${writes} writes, longest write ${longestMs.toFixed(1)} ms`);
     expect(writes).toBeGreaterThan(10);
-    // Generous: a 2-core machine under a full test run stalls a process for a second now and then.
-    expect(longestMs).toBeLessThan(5000);
+    // Generous: on 2 shared cores a busy machine stalls a process for seconds now and then (2.4 s seen at a
+    // load average of 7). "No long lock" is proven above: the scan went past a held row without waiting for
+    // it; a backfill that waited would never get there. bench:backfill measures the stalls properly.
+    expect(longestMs).toBeLessThan(10_000);
   });
 });

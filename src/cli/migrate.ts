@@ -1,7 +1,7 @@
 import cliProgress from 'cli-progress';
 import pg from 'pg';
 import type { Config } from '../server/config.js';
-import { BackfillRunner, type BackfillProgress } from '../server/db/backfill/runner.js';
+import { BackfillError, BackfillRunner, type BackfillProgress } from '../server/db/backfill/runner.js';
 import { openDatabase, type Database } from '../server/db/database.js';
 import { restoreBackup } from '../server/db/migrator/backup.js';
 import type { ProgressEvent, Target } from '../server/db/migrator/engine.js';
@@ -161,9 +161,10 @@ async function runInForeground(runner: BackfillRunner, files: MigrationFile[], o
   const decl = files
     .map((f) => f.backfill)
     .find((b) => b && (b.name === o.run || b.name.replace(/^\d{4}_phase\d+_/, '') === o.run));
-  if (!decl) throw new Error(`no backfill named ${o.run} (recorder migrate backfills lists them)`);
+  if (!decl)
+    throw new BackfillError('BACKFILL_UNKNOWN', `no backfill named ${o.run} (recorder migrate backfills lists them)`);
   if (!(await runner.list(files)).some((p) => p.name === decl.name))
-    throw new Error(`${decl.name} is not applied yet: run recorder migrate up first`);
+    throw new BackfillError('BACKFILL_NOT_READY', `${decl.name} is not applied yet: run recorder migrate up first`);
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);

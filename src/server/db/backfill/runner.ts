@@ -8,6 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { MigrationError } from '../migrator/errors.js';
 import type { MigrationFile } from '../migrator/files.js';
 import { BackfillRepository, type BackfillRow, type RejectedRow } from './backfill.repository.js';
 import type { BackfillDeclaration } from './declaration.js';
@@ -21,12 +22,10 @@ const BATCH_STATEMENT_TIMEOUT = '60s';
 /** Weight of the newest batch in the rows-per-second average. */
 const RATE_WEIGHT = 0.3;
 
-export class BackfillError extends Error {
-  constructor(
-    readonly code: 'BACKFILL_DRIFT' | 'BACKFILL_UNKNOWN' | 'BACKFILL_NOT_READY',
-    message: string,
-  ) {
-    super(message);
+/** A MigrationError, so the CLI says it in one line like the engine's own. */
+export class BackfillError extends MigrationError {
+  constructor(code: 'BACKFILL_DRIFT' | 'BACKFILL_UNKNOWN' | 'BACKFILL_NOT_READY', message: string) {
+    super(code, message);
     this.name = 'BackfillError';
   }
 }
