@@ -15,6 +15,7 @@ import { startStorageMigrateWorker, storageMigrationService } from '../src/serve
 import { createLogger } from '../src/server/logger.js';
 import { DeletionsRepository } from '../src/server/maintenance/deletions.repository.js';
 import type { PutOptions, PutResult, Storage } from '../src/server/storage/storage.js';
+import { signUp, startTestServer } from './support/app.js';
 import { pgTargets } from './support/db.js';
 import { startS3rver, type S3rverHandle } from './support/s3rver.js';
 import { addUser, bytesOf, type MigrationRig, migrationRig, runToEnd, TwoStorages } from './support/storage-migrate.js';
@@ -235,6 +236,49 @@ describe.each(pgTargets().slice(0, 1))('storage migration jobs and admin rules, 
     const next = await service.start({ to: 'local', startedBy: 'cli' });
     expect((await service.cancel()).id).toBe(next.id);
     expect(await service.runBatch(next.id)).toBe('stopped');
+  });
+
+  it('the admin API answers 404 to everyone but an administrator, and shows a run and its progress', async () => {
+    const env = {
+      S3_ENDPOINT: s3rver.endpoint,
+      S3_BUCKET: s3rver.bucket,
+      S3_ACCESS_KEY_ID: s3rver.accessKeyId,
+      S3_SECRET_ACCESS_KEY: s3rver.secretAccessKey,
+    };
+    const app = await startTestServer(target, env);
+    try {
+      const admin = await signUp(app.url, 'first');
+      const other = await signUp(app.url, 'second');
+      const api = (who: { headers: Record<string, string> } | undefined, method: string, url: string, body?: object) =>
+        fetch(`${app.url}/api/admin/storage-migrations${url}`, {
+          method,
+          headers: { ...(who?.headers ?? {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+          body: body ? JSON.stringify(body) : undefined,
+        });
+      expect((await api(undefined, 'GET', '')).status).toBe(401);
+      for (const [method, url] of [
+        ['GET', ''],
+        ['POST', ''],
+        ['POST', '/1/pause'],
+      ] as const) {
+        const res = await api(other, method, url, method === 'POST' ? { to: 's3' } : undefined);
+        expect([method, url, res.status, (await res.json()).code]).toEqual([method, url, 404, 'ROUTE_NOT_FOUND']);
+      }
+      const dry = await api(admin, 'POST', '', { to: 's3', dryRun: true });
+      expect(await dry.json()).toMatchObject({ dryRun: true, count: 0, bytes: 0, target: { provider: 's3' } });
+      const started = await api(admin, 'POST', '', { to: 's3', batch: 10 });
+      expect(started.status).toBe(201);
+      const { id } = await started.json();
+      const finished = await until(async () => {
+        const list = await (await api(admin, 'GET', '')).json();
+        return list.items[0]?.status === 'finished' ? list.items[0] : undefined;
+      });
+      expect(finished).toMatchObject({ id, startedBy: admin.userId, counts: { total: 0, moved: 0 }, batch: 10 });
+      expect((await api(admin, 'POST', `/${id}/pause`)).status).toBe(409);
+      expect(await (await api(admin, 'GET', `/${id}`)).json()).toMatchObject({ id, failures: [] });
+    } finally {
+      await app.close();
+    }
   });
 
   it('an administrator is the first account or one ADMIN_EMAILS lists', () => {
