@@ -32,6 +32,8 @@ const PHASE2_TABLES = [
   'upload_parts',
   'upload_chunks',
   'sign_in_limits',
+  'storage_migrations',
+  'storage_migration_failures',
   'schema_backfills',
 ] as const;
 type Table = (typeof PHASE1_TABLES)[number] | (typeof PHASE2_TABLES)[number];
@@ -384,6 +386,7 @@ const PHASE1: SchemaPart = {
 // =============================================================================================
 // Phase 2 (migrations 0006..0018): what it adds to Phase 1's tables, and its new tables.
 // =============================================================================================
+const UNFINISHED_RUN = "status = ANY (ARRAY['queued'::text, 'running'::text, 'paused'::text])";
 const PHASE2: SchemaPart = {
   columns: {
     // 0006: nullable, no default (catalog-only on a table that holds rows).
@@ -468,6 +471,8 @@ const PHASE2: SchemaPart = {
       col('requested_at', TZ, true, 'now()'),
       col('attempts', 'bigint', true, '0'),
       col('last_error', 'text', false),
+      // 0020: a migrated recording's source is deleted only after its grace period.
+      col('not_before', TZ, false),
     ],
     // 0016: the S3 parts an upload has stored, and the bytes waiting to fill the next part.
     upload_parts: [
@@ -485,6 +490,38 @@ const PHASE2: SchemaPart = {
       col('locked_until', TZ, false),
       col('lockouts', 'integer', true, '0'),
       col('updated_at', TZ, true, 'now()'),
+    ],
+    // 0020: runs of `recorder storage migrate` (src/server/storage-migration/) and what each left behind.
+    storage_migrations: [
+      ID,
+      col('target_provider', 'text', true),
+      col('target_bucket', 'text', false),
+      col('target_region', 'text', false),
+      col('filters', 'jsonb', true, "'{}'::jsonb"),
+      col('batch_size', 'integer', true),
+      col('concurrency', 'integer', true),
+      col('max_mib_per_s', 'integer', false),
+      col('status', 'text', true, "'queued'::text"),
+      col('last_recording_id', 'bigint', true, '0'),
+      col('total_count', 'bigint', true, '0'),
+      col('moved_count', 'bigint', true, '0'),
+      col('skipped_count', 'bigint', true, '0'),
+      col('failed_count', 'bigint', true, '0'),
+      col('total_bytes', 'bigint', true, '0'),
+      col('moved_bytes', 'bigint', true, '0'),
+      col('last_error', 'text', false),
+      col('started_by', 'text', true),
+      col('created_at', TZ, true, 'now()'),
+      col('started_at', TZ, false),
+      col('finished_at', TZ, false),
+      col('updated_at', TZ, true, 'now()'),
+    ],
+    storage_migration_failures: [
+      ID,
+      col('migration_id', 'bigint', true),
+      col('recording_id', 'bigint', true),
+      col('reason', 'text', true),
+      col('at', TZ, true, 'now()'),
     ],
     // 0021: where each declared backfill stands (src/server/db/backfill/); no row: not started.
     schema_backfills: [
@@ -508,6 +545,26 @@ const PHASE2: SchemaPart = {
     ],
   },
   checks: {
+    // 0020: a run's target, status and settings within bounds; counts never negative; filters an object.
+    storage_migrations: {
+      chk_storage_migration_provider: inList('target_provider', ['local', 's3']),
+      chk_storage_migration_status: inList('status', [
+        'queued',
+        'running',
+        'paused',
+        'cancelled',
+        'finished',
+        'failed',
+      ]),
+      chk_storage_migration_batch: 'CHECK (((batch_size >= 1) AND (batch_size <= 10000)))',
+      chk_storage_migration_concurrency: 'CHECK (((concurrency >= 1) AND (concurrency <= 64)))',
+      chk_storage_migration_rate:
+        'CHECK (((max_mib_per_s IS NULL) OR ((max_mib_per_s >= 1) AND (max_mib_per_s <= 100000))))',
+      chk_storage_migration_counts:
+        'CHECK (((moved_count >= 0) AND (skipped_count >= 0) AND (failed_count >= 0) AND (total_count >= 0) AND ' +
+        '(moved_bytes >= 0) AND (total_bytes >= 0)))',
+      chk_storage_migration_filters: "CHECK ((jsonb_typeof(filters) = 'object'::text))",
+    },
     // 0007 adds it NOT VALID; 0008 validates it. After all migrations it must be validated.
     recordings: { chk_storage_provider: inList('storage_provider', ['local', 's3']) },
     api_tokens: { chk_api_token_name: 'CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 100)))' },
@@ -577,6 +634,16 @@ const PHASE2: SchemaPart = {
     storage_deletions: [pkey('storage_deletions'), idx('idx_storage_deletions_key', ['storage_key'])],
     // 0019: housekeeping deletes the rows nobody has failed on for a day.
     sign_in_limits: [namedPkey('sign_in_limits_pkey', ['key']), idx('idx_sign_in_limits_updated_at', ['updated_at'])],
+    // 0020: at most one unfinished run; the list, newest first; a run's failures in order.
+    storage_migrations: [
+      pkey('storage_migrations'),
+      { ...uniqueIdx('uq_storage_migrations_unfinished', ['(true)']), predicate: UNFINISHED_RUN },
+      idx('idx_storage_migrations_created_at', ['created_at DESC']),
+    ],
+    storage_migration_failures: [
+      pkey('storage_migration_failures'),
+      idx('idx_storage_migration_failures_migration', ['migration_id', 'id']),
+    ],
     // 0021: one row per backfill, found by name.
     schema_backfills: [namedPkey('schema_backfills_pkey', ['name'])],
     // 0013..0015: CONCURRENTLY, each in a no-transaction file. One recording per take; the project FK's
@@ -606,9 +673,12 @@ const PHASE2: SchemaPart = {
     // 0016: an upload's parts and pending chunks go with it.
     fk('fk_upload_chunks_upload', 'upload_chunks', 'upload_id', 'uploads'),
     fk('fk_upload_parts_upload', 'upload_parts', 'upload_id', 'uploads'),
+    // 0020: a run's failures go with it.
+    fk('fk_storage_migration_failures_migration', 'storage_migration_failures', 'migration_id', 'storage_migrations'),
   ],
   triggers: [
     updatedAtTrigger('uploads'),
+    updatedAtTrigger('storage_migrations'),
     // every way a recording row goes queues its media in the deletion outbox
     'CREATE TRIGGER trg_recordings_queue_media_deletion AFTER DELETE ON public.recordings ' +
       'FOR EACH ROW EXECUTE FUNCTION queue_recording_media_deletion()',
@@ -839,7 +909,7 @@ describe.each(pgTargets())('schema on $name', (target) => {
       expect(rows.map((r) => [r.name, r.def.replace(/^.* USING btree /, '')])).toEqual(
         desc.map((i) => [i.name, `(${i.columns.join(', ')})`]),
       );
-      expect(desc.length).toBe(phase === 1 ? 5 : 7);
+      expect(desc.length).toBe(phase === 1 ? 5 : 8);
     });
 
     it('no idx_recordings_user_id, idx_sessions_user_id (documented); composite ones lead with user_id', async () => {
@@ -922,7 +992,7 @@ describe.each(pgTargets())('schema on $name', (target) => {
           ORDER BY t.tgname`,
       );
       expect(rows).toEqual(expected.triggers.map((def) => ({ def, enabled: 'O' })));
-      expect(rows.length).toBe(phase === 1 ? 2 : 4);
+      expect(rows.length).toBe(phase === 1 ? 2 : 5);
     });
 
     it('the only functions: the triggers set_updated_at() and (Phase 2) queue_recording_media_deletion()', async () => {
