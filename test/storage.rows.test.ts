@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -48,6 +49,31 @@ function secureLinkVerdict(location: string, secret: string, nowSeconds: number)
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/**
+ * A GET on a connection of its own, closed after the answer. A streamed answer ends (res.end) just after
+ * its last bytes reach the client; a keep-alive connection still busy when the server stops would hold
+ * its close until the keep-alive timeout.
+ */
+function get(base: string, path: string, headers: Record<string, string>): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${base}${path}`, { agent: false, headers: { ...headers, connection: 'close' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+const json = (answer: Answer) => JSON.parse(answer.body.toString('utf8'));
 
 describe.each(pgTargets().slice(0, 1))('storage reads follow the row on $name', (target) => {
   let s3: S3rverHandle;
@@ -92,24 +118,32 @@ describe.each(pgTargets().slice(0, 1))('storage reads follow the row on $name', 
     return { id, bytes, key: rows[0].storage_key };
   }
 
+  /** The recording's status once processing has left it (completed or failed). */
   async function processed(url: string, id: string): Promise<string> {
-    const status = () => call(url, 'GET', `/api/recordings/${id}`, as(owner, url)).then((r) => r.json.status);
-    return waitFor(async () => ((await status()) === 'processing' ? undefined : await status()), 30_000, 'processing');
+    const status = async () => json(await get(url, `/api/recordings/${id}`, as(owner, url))).status as string;
+    return waitFor(
+      async () => {
+        const now = await status();
+        return now === 'processing' ? undefined : now;
+      },
+      30_000,
+      'processing',
+    );
   }
 
   /** Plays as a <video> would: a Range request (206, the exact bytes), then the whole file; and the thumbnail. */
   async function expectPlays(url: string, rec: Uploaded) {
     const media = `/api/recordings/${rec.id}/media`;
-    const part = await call(url, 'GET', media, { ...as(owner, url), range: 'bytes=100-1099' });
+    const part = await get(url, media, { ...as(owner, url), range: 'bytes=100-1099' });
     expect(part.status).toBe(206);
-    expect(part.headers.get('content-range')).toBe(`bytes 100-1099/${rec.bytes.length}`);
+    expect(part.headers['content-range']).toBe(`bytes 100-1099/${rec.bytes.length}`);
     expect(part.body.equals(rec.bytes.subarray(100, 1100))).toBe(true);
-    const whole = await call(url, 'GET', media, as(owner, url));
+    const whole = await get(url, media, as(owner, url));
     expect(whole.status).toBe(200);
     expect(sha256(whole.body)).toBe(sha256(rec.bytes));
-    const thumbnail = await call(url, 'GET', `/api/recordings/${rec.id}/thumbnail`, as(owner, url));
+    const thumbnail = await get(url, `/api/recordings/${rec.id}/thumbnail`, as(owner, url));
     expect(thumbnail.status).toBe(200);
-    expect(thumbnail.headers.get('content-type')).toBe('image/jpeg');
+    expect(thumbnail.headers['content-type']).toBe('image/jpeg');
     expect(thumbnail.body.subarray(0, 2).toString('hex')).toBe('ffd8'); // a JPEG
   }
 
@@ -164,14 +198,18 @@ describe.each(pgTargets().slice(0, 1))('storage reads follow the row on $name', 
     });
     const stranger = await signUp(d.url, 'stranger');
     for (const rec of [local, inS3]) {
-      const denied = await call(d.url, 'GET', `/api/recordings/${rec.id}/media`, stranger.headers);
-      expect([denied.status, denied.json.code, denied.headers.get('location')]).toEqual([404, 'RECORDING_NOT_FOUND', null]);
+      const denied = await get(d.url, `/api/recordings/${rec.id}/media`, stranger.headers);
+      expect([denied.status, json(denied).code, denied.headers.location]).toEqual([
+        404,
+        'RECORDING_NOT_FOUND',
+        undefined,
+      ]);
     }
     // local is the primary storage, which the CDN fronts: a signed link
-    const cdn = await call(d.url, 'GET', `/api/recordings/${local.id}/media`, as(owner, d.url));
+    const cdn = await get(d.url, `/api/recordings/${local.id}/media`, as(owner, d.url));
     expect(cdn.status).toBe(302);
-    expect(cdn.headers.get('cache-control')).toBe('private, no-store');
-    const link = cdn.headers.get('location')!;
+    expect(cdn.headers['cache-control']).toBe('private, no-store');
+    const link = cdn.headers.location!;
     expect(link.startsWith(`${CDN}${local.key}?md5=`)).toBe(true);
     const expires = Number(new URL(link).searchParams.get('expires'));
     expect(expires - nowSeconds()).toBeGreaterThanOrEqual(1);
@@ -181,19 +219,19 @@ describe.each(pgTargets().slice(0, 1))('storage reads follow the row on $name', 
     expect(secureLinkVerdict(link.replace(`expires=${expires}`, `expires=${expires + 3600}`), SIGNING_KEY, 0)).toBe(
       'forbidden',
     );
-    const thumbnail = await call(d.url, 'GET', `/api/recordings/${local.id}/thumbnail`, as(owner, d.url));
-    expect(secureLinkVerdict(thumbnail.headers.get('location')!, SIGNING_KEY, nowSeconds())).toBe('ok');
+    const thumbnail = await get(d.url, `/api/recordings/${local.id}/thumbnail`, as(owner, d.url));
+    expect(secureLinkVerdict(thumbnail.headers.location!, SIGNING_KEY, nowSeconds())).toBe('ok');
 
     // s3 is not behind the CDN: a presigned GET, which s3rver checks as S3 does
-    const presigned = await call(d.url, 'GET', `/api/recordings/${inS3.id}/media`, as(owner, d.url));
+    const presigned = await get(d.url, `/api/recordings/${inS3.id}/media`, as(owner, d.url));
     expect(presigned.status).toBe(302);
-    const signedUrl = presigned.headers.get('location')!;
+    const signedUrl = presigned.headers.location!;
     expect(new URL(signedUrl).searchParams.get('X-Amz-Expires')).toBe('2');
     const fetched = await fetch(signedUrl);
     expect([fetched.status, fetched.headers.get('content-type')]).toEqual([200, 'video/mp4']);
     expect(sha256(Buffer.from(await fetched.arrayBuffer()))).toBe(sha256(inS3.bytes));
-    const api = await call(d.url, 'GET', `/api/recordings/${inS3.id}`, as(owner, d.url));
-    expect(api.json.mediaUrl).toBe(`/api/recordings/${inS3.id}/media`); // never a URL that outlives the check
+    const api = await get(d.url, `/api/recordings/${inS3.id}`, as(owner, d.url));
+    expect(json(api).mediaUrl).toBe(`/api/recordings/${inS3.id}/media`); // never a URL that outlives the check
 
     // both stop working once their time is up
     await waitFor(async () => (await fetch(signedUrl)).status === 403, 10_000, 'the presigned GET to expire');
@@ -210,9 +248,9 @@ describe.each(pgTargets().slice(0, 1))('storage reads follow the row on $name', 
        WHERE id = $1`,
       [elsewhere, key],
     );
-    const res = await call(d.url, 'GET', `/api/recordings/${elsewhere}/media`, as(owner, d.url));
-    expect([res.status, res.json.code]).toEqual([503, 'STORAGE_NOT_CONFIGURED']);
-    expect(res.json.message).not.toContain('retired-bucket');
+    const res = await get(d.url, `/api/recordings/${elsewhere}/media`, as(owner, d.url));
+    expect([res.status, json(res).code]).toEqual([503, 'STORAGE_NOT_CONFIGURED']);
+    expect(json(res).message).not.toContain('retired-bucket');
 
     await sql.query('DELETE FROM recordings WHERE id = $1', [elsewhere]); // its trigger queues the prefix
     const drained = await drainDeletions({ db: d.database.db, storage: d.storages, logger });
