@@ -13,7 +13,7 @@ import { systemClock } from './clock.js';
 import { startBoss, type Boss } from './jobs/boss.js';
 import { startSessionSweep, type SessionSweep } from './jobs/session-sweep.js';
 import { startBackfills, type BackgroundBackfills } from './jobs/backfill.js';
-import { ensureStorageMigrateQueue, storageMigrationService } from './jobs/storage-migrate.js';
+import { ensureStorageMigrateQueue, resumeStorageMigrations, storageMigrationService } from './jobs/storage-migrate.js';
 import { AccessRepository } from './access/access.repository.js';
 import { requeueProcessing, startWorkers } from './jobs/workers.js';
 import { describeTools, detectTools, resolveTools } from './media/ffmpeg.js';
@@ -138,6 +138,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     if (config.migrateOnStart || (await migrator.pendingCount(database.pool)) === 0) {
       const recovered = await recoverFinished();
       const requeued = await requeueProcessing(boss, db);
+      await resumeStorageMigrations(boss.boss, db);
       if (recovered || requeued) logger.info({ recovered, requeued }, 'resumed work a previous run left unfinished');
     }
     const url = await app.listen({ port: config.port, host: config.host });

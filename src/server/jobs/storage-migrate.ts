@@ -3,7 +3,7 @@
  * runBatch), then the next job for the run, until it is done, paused or cancelled. A batch that fails
  * (a storage unreachable) is a pg-boss retry with growing delays (1-2 s, 2-4 s, … about 2 hours in all);
  * after the last one the run is marked failed, its last_error saying why. At start, runs left queued or
- * running (the process died) get their job again.
+ * running (the process died) get their job again (resumeStorageMigrations).
  */
 import type { Kysely } from 'kysely';
 import type PgBoss from 'pg-boss';
@@ -74,7 +74,7 @@ export function storageMigrationService(deps: StorageMigrateDeps, boss: PgBoss):
   });
 }
 
-/** Works the queue in this process and resumes the runs a previous process left unfinished. */
+/** Works the queue in this process (the runs a stopped process left: resumeStorageMigrations). */
 export async function startStorageMigrateWorker(boss: PgBoss, deps: StorageMigrateDeps): Promise<void> {
   await ensureStorageMigrateQueue(boss);
   const service = storageMigrationService(deps, boss);
@@ -85,7 +85,16 @@ export async function startStorageMigrateWorker(boss: PgBoss, deps: StorageMigra
       if (job) await runBatchJob(service, deps.logger, job);
     },
   );
-  for (const id of await service.activeIds()) await kickStorageMigration(boss, id);
+}
+
+/**
+ * At start, once the schema is current (server.ts): the runs a stopped process left queued or running
+ * get their job again. Returns how many.
+ */
+export async function resumeStorageMigrations(boss: PgBoss, db: Kysely<DB>): Promise<number> {
+  const ids = await new StorageMigrationRepository(db).active();
+  for (const id of ids) await kickStorageMigration(boss, id);
+  return ids.length;
 }
 
 async function runBatchJob(

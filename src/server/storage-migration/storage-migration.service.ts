@@ -131,11 +131,6 @@ export class StorageMigrationService {
     return this.deps.kick(id);
   }
 
-  /** Runs that should be moving (at start, after a crash: their jobs are sent again). */
-  activeIds(): Promise<string[]> {
-    return this.deps.repo.active();
-  }
-
   /** Gives up on a run whose job ran out of retries; its last_error says why. */
   async markFailed(id: string): Promise<void> {
     await this.deps.repo.setStatus(id, ['queued', 'running'], 'failed');
