@@ -280,7 +280,9 @@ describe.each(pgTargets().slice(0, 1))('storage migration jobs and admin rules, 
       await app.close();
     }
   });
+});
 
+describe('the instance administrator', () => {
   it('an administrator is the first account or one ADMIN_EMAILS lists', () => {
     expect(adminRelations({ email: 'a@example.com', isFirstAccount: true }, [])).toEqual(['admin']);
     expect(adminRelations({ email: 'Ops@Example.com', isFirstAccount: false }, ['ops@example.com'])).toEqual(['admin']);
