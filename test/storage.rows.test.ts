@@ -19,7 +19,10 @@ import { loadConfig } from '../src/server/config.js';
 import { drainDeletions, sweep } from '../src/server/jobs/storage-maintenance.js';
 import { createLogger } from '../src/server/logger.js';
 import { type RunningServer, startServer } from '../src/server/server.js';
+import { createStorageRegistry } from '../src/server/storage/factory.js';
 import { recordingKey } from '../src/server/storage/keys.js';
+import { secureLinkUrl } from '../src/server/storage/media-urls.js';
+import { StorageNotConfiguredError } from '../src/server/storage/registry.js';
 import { type MediaFixtures, makeMediaFixtures } from './support/media-fixtures.js';
 import { connect, freshDatabase, pgTargets } from './support/db.js';
 import { call, insertRecording, sha256, waitFor } from './support/recordings-fixtures.js';
@@ -74,6 +77,35 @@ function get(base: string, path: string, headers: Record<string, string>): Promi
 }
 
 const json = (answer: Answer) => JSON.parse(answer.body.toString('utf8'));
+
+describe('the storage registry and the CDN token, without a server', () => {
+  const s3Env = { S3_BUCKET: 'media', S3_ACCESS_KEY_ID: 'id', S3_SECRET_ACCESS_KEY: 'secret', S3_REGION: 'eu-west-3' };
+
+  it('finds a row by provider and bucket (not region); an s3 row without a bucket is in the configured one', () => {
+    const both = createStorageRegistry(loadConfig({ ...s3Env, STORAGE_PROVIDER: 's3' }, os.tmpdir()));
+    expect(both.all().map((storage) => storage.provider)).toEqual(['s3', 'local']);
+    expect(both.forLocation({ provider: 'local', bucket: null, region: null })).toBe(both.byProvider('local'));
+    for (const location of [
+      { provider: 's3' as const, bucket: 'media', region: 'us-east-1' },
+      { provider: 's3' as const, bucket: null, region: null },
+    ])
+      expect(both.forLocation(location)).toBe(both.primary);
+    expect(() => both.forLocation({ provider: 's3', bucket: 'old-media', region: 'eu-west-3' })).toThrow(
+      StorageNotConfiguredError,
+    );
+    const localOnly = createStorageRegistry(loadConfig({}, os.tmpdir()));
+    expect(localOnly.all().map((storage) => storage.provider)).toEqual(['local']);
+    expect(() => localOnly.forLocation({ provider: 's3', bucket: 'media', region: null })).toThrow(
+      'no storage configured for s3 bucket "media"',
+    );
+  });
+
+  it("signs CDN links as nginx's secure_link documentation computes them", () => {
+    // nginx docs: echo -n '2147483647/s/link127.0.0.1 secret' | openssl md5 -binary | openssl base64 | tr +/ -_
+    const link = secureLinkUrl('https://cdn.example.com/s/', 'link127.0.0.1', 'secret', 2147483647);
+    expect(link).toBe('https://cdn.example.com/s/link127.0.0.1?md5=_e4Nc3iduzkWRm01TBBNYw&expires=2147483647');
+  });
+});
 
 describe.each(pgTargets().slice(0, 1))('storage reads follow the row on $name', (target) => {
   let s3: S3rverHandle;
