@@ -5,7 +5,6 @@
  */
 import { DataStore, ERRORS, Upload } from '@tus/utils';
 import type { Readable } from 'node:stream';
-import { isDatabaseUnavailable } from '../db/outage.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { SNIFF_BYTES } from '../media/sniff.js';
@@ -123,8 +122,6 @@ export class RecordingUploadStore extends DataStore {
     }
     if (err instanceof ProgressConflictError) return ERRORS.INVALID_OFFSET;
     if (err instanceof AppError || (err as { status_code?: number }).status_code) return err;
-    // The database away is not the storage away: onResponseError answers 503 DB_UNAVAILABLE for it.
-    if (isDatabaseUnavailable(err)) return err;
     this.logger.warn({ uploadId: row.id, err: (err as Error).message }, 'upload bytes could not be stored');
     return new AppError('STORAGE_UNAVAILABLE');
   }

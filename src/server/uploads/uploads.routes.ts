@@ -96,7 +96,6 @@ export function createTusServer(opts: UploadRoutesOptions) {
         return { headers: { 'Recording-Id': recordingId } };
       } catch (err) {
         logger.warn({ uploadId: upload.id, err: (err as Error).message }, 'upload could not be finished');
-        if (isDatabaseUnavailable(err)) throw err; // onResponseError: 503 DB_UNAVAILABLE with Retry-After
         if (isPermanent(err)) await uploads.giveUp(upload.id).catch(() => undefined);
         throw tusError(err instanceof AppError ? err : new AppError('STORAGE_UNAVAILABLE'));
       }
