@@ -144,11 +144,11 @@ export class S3Storage implements Storage {
         });
         await upload.done();
       }
+      return { size: meter.bytes, sha256: await meter.finalSha256() };
     } catch (err) {
       if (!meter.destroyed) meter.destroy();
       throw sourceError ?? err;
     }
-    return { size: meter.bytes, sha256: meter.sha256() };
   }
 
   async get(key: string, range?: ByteRange): Promise<GetResult> {

@@ -1,6 +1,7 @@
 /** Stream pieces both providers share: measuring what is written, checking what is read. */
 import { createHash } from 'node:crypto';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { SizeMismatchError } from './storage.js';
 
 /**
@@ -37,6 +38,16 @@ export class Meter extends Transform {
     }
     this.digest = this.hash.digest('hex');
     cb();
+  }
+
+  /**
+   * The digest once the source has ended. A consumer can take the last byte before that (S3 answers a PUT
+   * with a Content-Length as soon as the last byte arrives), so the end is awaited, and a short source
+   * still fails here with its SizeMismatchError.
+   */
+  async finalSha256(): Promise<string> {
+    if (this.digest === undefined) await finished(this, { readable: false });
+    return this.sha256();
   }
 
   /** Available once the stream has ended. */
