@@ -1,9 +1,6 @@
 /**
- * The storage migration bench's recordings: rows and local files made as the storage migration tests
- * make them (test/support/storage-migrate.ts seedRecordings: the row inserted, then its media and a
- * thumbnail put on local storage under keys.ts's keys, then storage_provider/key, file_size, mime_type
- * and metadata.sha256/upload_sha256/thumbnail_key set, as the uploads service writes them). The bytes
- * are generated: one random MiB repeated behind a random 64-byte head per file, so no two files match.
+ * The storage migration bench's recordings, made as the storage migration tests make them
+ * (test/support/storage-migrate.ts seedStoredRecording). The bytes are generated: one random MiB repeated behind a random 64-byte head per file, so no two files match.
  * Sizes are mixed (log-uniform, every 100th a long one 40x the median weight) and scaled to a total.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -11,12 +8,11 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../src/server/db/schema.js';
-import { recordingKey, thumbnailKey } from '../../src/server/storage/keys.js';
 import type { LocalStorage } from '../../src/server/storage/local.js';
+import { seedStoredRecording } from '../../test/support/storage-migrate.js';
 import { rng } from './stats.js';
 
 const MiB = 1024 * 1024;
-const THUMBNAIL_BYTES = 2000;
 const MIN_BYTES = 16 * 1024;
 
 export interface SeededFile {
@@ -65,30 +61,10 @@ export async function seedRecording(
   size: number,
   title: string,
 ): Promise<SeededFile> {
-  const { id } = await db
-    .insertInto('recordings')
-    .values({ user_id: userId, title, recording_type: 'screen', duration: 3 })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const key = recordingKey(userId, id, 'webm');
-  const thumbnail = thumbnailKey(userId, id);
   const media = generated(size);
-  await local.put(key, media.body, { size });
-  const sha256 = media.sha256();
-  await local.put(thumbnail, Readable.from([randomBytes(THUMBNAIL_BYTES)]));
-  await db
-    .updateTable('recordings')
-    .set({
-      storage_provider: 'local',
-      storage_key: key,
-      file_size: size,
-      mime_type: 'video/webm',
-      metadata: JSON.stringify({ sha256, upload_sha256: sha256, thumbnail_key: thumbnail }),
-    })
-    .where('id', '=', id)
-    .execute();
+  const seeded = await seedStoredRecording(db, local, userId, { title, body: media.body, size, sha256: media.sha256 });
   const fileOf = (k: string) => path.join(mediaDir, ...k.split('/'));
-  return { id, key, thumbnail, size, file: fileOf(key), thumbnailFile: fileOf(thumbnail) };
+  return { ...seeded, file: fileOf(seeded.key), thumbnailFile: fileOf(seeded.thumbnail) };
 }
 
 /** Seeds every size in order (one at a time: the disk, not the event loop, is the limit). */

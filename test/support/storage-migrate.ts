@@ -150,29 +150,46 @@ async function seedRecordings(db: Kysely<DB>, local: Storage, userId: string, si
   for (const size of sizes) {
     const bytes = randomBytes(size);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const { id } = await db
-      .insertInto('recordings')
-      .values({ user_id: userId, title: `take ${seeded.length + 1}`, recording_type: 'screen', duration: 3 })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const key = recordingKey(userId, id, 'webm');
-    const thumbnail = thumbnailKey(userId, id);
-    await local.put(key, Readable.from([bytes]), { size });
-    await local.put(thumbnail, Readable.from([randomBytes(2000)]));
-    await db
-      .updateTable('recordings')
-      .set({
-        storage_provider: 'local',
-        storage_key: key,
-        file_size: size,
-        mime_type: 'video/webm',
-        metadata: JSON.stringify({ sha256, upload_sha256: sha256, thumbnail_key: thumbnail }),
-      })
-      .where('id', '=', id)
-      .execute();
-    seeded.push({ id, key, thumbnail, sha256, size });
+    const title = `take ${seeded.length + 1}`;
+    seeded.push(await seedStoredRecording(db, local, userId, { title, body: Readable.from([bytes]), size, sha256 }));
   }
   return seeded;
+}
+
+/**
+ * One recording as an upload leaves it (also the bench's seed): the row inserted, then its media and a
+ * thumbnail put under keys.ts's keys, then storage_provider/key, file_size, mime_type and
+ * metadata.sha256/upload_sha256/thumbnail_key set, as the uploads service writes them.
+ */
+export async function seedStoredRecording(
+  db: Kysely<DB>,
+  local: Storage,
+  userId: string,
+  media: { title: string; body: Readable; size: number; sha256: string | (() => string) },
+): Promise<Seeded> {
+  const { id } = await db
+    .insertInto('recordings')
+    .values({ user_id: userId, title: media.title, recording_type: 'screen', duration: 3 })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const key = recordingKey(userId, id, 'webm');
+  const thumbnail = thumbnailKey(userId, id);
+  await local.put(key, media.body, { size: media.size });
+  // a generated stream's hash is known only once it has been read
+  const sha256 = typeof media.sha256 === 'string' ? media.sha256 : media.sha256();
+  await local.put(thumbnail, Readable.from([randomBytes(2000)]));
+  await db
+    .updateTable('recordings')
+    .set({
+      storage_provider: 'local',
+      storage_key: key,
+      file_size: media.size,
+      mime_type: 'video/webm',
+      metadata: JSON.stringify({ sha256, upload_sha256: sha256, thumbnail_key: thumbnail }),
+    })
+    .where('id', '=', id)
+    .execute();
+  return { id, key, thumbnail, sha256, size: media.size };
 }
 
 /** Runs every batch of the run inline, as the job would one after the other. */
