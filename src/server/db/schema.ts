@@ -3,6 +3,7 @@
  * Use Selectable/Insertable/Updateable of these tables rather than hand-written row types.
  */
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { Quality, RecordingType } from '../../shared/domain.js';
 import type { RecordingMetadata } from '../recordings/metadata.js';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -14,10 +15,8 @@ type BigId = string;
 type BigIntColumn = ColumnType<string, string | number | bigint, string | number | bigint>;
 type Json = ColumnType<unknown, string | undefined, string>;
 
-export const RECORDING_TYPES = ['camera', 'audio', 'screen', 'screen-camera', 'slides-camera', 'slides'] as const;
-export type RecordingType = (typeof RECORDING_TYPES)[number];
-export const QUALITIES = ['high', 'medium', 'low'] as const;
-export type Quality = (typeof QUALITIES)[number];
+// The domain's enumerations live in src/shared (the browser app needs them too); re-exported for the server.
+export { QUALITIES, type Quality, RECORDING_TYPES, type RecordingType } from '../../shared/domain.js';
 export const RECORDING_STATUSES = ['processing', 'completed', 'failed'] as const;
 export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
 export const SESSION_STATUSES = ['active', 'completed', 'interrupted'] as const;
@@ -238,6 +237,44 @@ export interface StorageMigrationFailuresTable {
   at: GeneratedTimestamp;
 }
 
+export const LEGACY_IMPORT_ORIGINS = ['browser', 'cli'] as const;
+export type LegacyImportOrigin = (typeof LEGACY_IMPORT_ORIGINS)[number];
+export const LEGACY_ITEM_OUTCOMES = ['imported', 'already', 'skipped', 'failed'] as const;
+export type LegacyItemOutcome = (typeof LEGACY_ITEM_OUTCOMES)[number];
+/** Where a legacy item came from (src/shared/legacy-format.ts LEGACY_SOURCES; the column's CHECK). */
+export type LegacySourceColumn = 'saved-recordings' | 'browser-take';
+
+/** One legacy import run, from a browser or the CLI (0022; src/server/imports/). */
+export interface LegacyImportsTable {
+  id: Generated<BigId>;
+  user_id: string;
+  origin: LegacyImportOrigin;
+  status: Generated<'running' | 'completed'>;
+  item_count: ColumnType<number, number | undefined, number>;
+  byte_count: GeneratedBigInt;
+  client: string | null;
+  started_at: GeneratedTimestamp;
+  updated_at: GeneratedTimestamp;
+  finished_at: Timestamp | null;
+}
+
+/** An item of an import and what became of it; 'imported' rows hold the legacy key (unique). */
+export interface LegacyImportItemsTable {
+  id: Generated<BigId>;
+  import_id: BigIntColumn;
+  user_id: string;
+  legacy_source: LegacySourceColumn;
+  legacy_id: string | null;
+  sha256: string | null;
+  size: BigIntColumn | null;
+  title: string | null;
+  outcome: LegacyItemOutcome;
+  reason: string | null;
+  message: string | null;
+  recording_id: BigIntColumn | null;
+  created_at: GeneratedTimestamp;
+}
+
 /** Failed sign-ins per account and per address (0019; auth/sign-in-limits.ts). */
 export interface SignInLimitsTable {
   key: string;
@@ -274,6 +311,8 @@ export interface DB {
   storage_migrations: StorageMigrationsTable;
   storage_migration_failures: StorageMigrationFailuresTable;
   sign_in_limits: SignInLimitsTable;
+  legacy_imports: LegacyImportsTable;
+  legacy_import_items: LegacyImportItemsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
