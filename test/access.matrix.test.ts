@@ -40,6 +40,7 @@ describe('the access matrix', () => {
     'project.delete': 'owner',
     'upload.act': 'creator',
     'session.act': 'creator',
+    'import.act': 'creator',
     // none of these relations: only the instance's administrator (adminRelations; storage-migrate.test.ts)
     'instance.admin': '',
   };
@@ -64,6 +65,7 @@ describe('the access matrix', () => {
     const notFound = { recording: 'RECORDING_NOT_FOUND', project: 'PROJECT_NOT_FOUND' } as Record<string, string>;
     notFound.upload = 'UPLOAD_NOT_FOUND';
     notFound.session = 'SESSION_NOT_FOUND';
+    notFound.import = 'IMPORT_NOT_FOUND';
     notFound.instance = 'ROUTE_NOT_FOUND';
     for (const action of actions) {
       expect(refusal(action, [])).toBe(`404 ${notFound[RULES[action].on]}`);
@@ -77,7 +79,7 @@ describe('the access matrix', () => {
   it('lets every relation to a recording or project read it (so 404 means exactly "cannot see it")', () => {
     for (const action of actions) {
       const read = RULES[action].on === 'project' ? 'project.read' : 'recording.read';
-      if (RULES[action].on === 'upload' || RULES[action].on === 'session') continue;
+      if (['upload', 'session', 'import'].includes(RULES[action].on)) continue;
       if (RULES[action].on === 'instance') continue;
       for (const relation of RULES[action].allow) expect(can(read, [relation]), `${action}: ${relation}`).toBe(true);
     }

@@ -11,6 +11,8 @@ import { AppError, ERRORS } from './errors.js';
 import { DB_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from './db/outage.js';
 import { healthRoutes, type ReadinessProbe } from './health/health.routes.js';
 import { inputGuard } from './http/input-guard.js';
+import { importRoutes } from './imports/imports.routes.js';
+import type { ImportsService } from './imports/imports.service.js';
 import type { Logger } from './logger.js';
 import { projectRoutes } from './projects/projects.routes.js';
 import type { ProjectsService } from './projects/projects.service.js';
@@ -34,6 +36,8 @@ export interface AppServices {
   sessions: SessionsService;
   tus: TusServer;
   uploads: UploadsService;
+  /** Legacy imports (/api/imports); absent in apps built without them. */
+  imports?: ImportsService;
   /** The admin API of storage migrations (storage-migration/). */
   storageMigrations?: StorageMigrationRoutesOptions;
 }
@@ -133,6 +137,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(recordingRoutes, { recordings: s.recordings });
     await app.register(sessionRoutes, { sessions: s.sessions });
     await app.register(uploadRoutes, { tus: s.tus, uploads: s.uploads, publicOrigin: deps.publicUrl });
+    if (s.imports) await app.register(importRoutes, { imports: s.imports });
     if (s.storageMigrations) await app.register(storageMigrationRoutes, s.storageMigrations);
   }
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

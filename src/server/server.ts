@@ -27,6 +27,7 @@ import { createStorageRegistry } from './storage/factory.js';
 import { MediaRedirects } from './storage/media-urls.js';
 import type { StorageRegistry } from './storage/registry.js';
 import type { Storage } from './storage/storage.js';
+import { ImportsService } from './imports/imports.service.js';
 import { createTusServer } from './uploads/uploads.routes.js';
 import { createSinks } from './uploads/sinks.js';
 import { UploadsRepository } from './uploads/uploads.repository.js';
@@ -99,7 +100,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const authRepo = new AuthRepository(db);
     const uploadsRepo = new UploadsRepository(db);
     const sinks = createSinks(storages, uploadsRepo, logger);
-    const uploads = new UploadsService({ db, storage, sinks, queue: boss, logger });
+    const imports = new ImportsService({ db, storage, queue: boss, logger });
+    const storagePercent = config.databaseStoragePercent;
+    const uploads = new UploadsService({ db, storage, sinks, queue: boss, logger, storagePercent });
     const recoverFinished = () => uploads.recoverFinished();
     const { tus, files } = createTusServer({ uploads, sinks, maxUploadBytes: config.maxUploadBytes, logger });
     if (config.jobsEnabled)
@@ -119,6 +122,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       sessions: new SessionsService(new SessionsRepository(db), files, logger),
       tus,
       uploads,
+      imports,
       storageMigrations: {
         migrations: storageMigrationService({ db, storages, logger }, boss.boss),
         access: new AccessRepository(db),

@@ -4,7 +4,7 @@
  * to the resource (its creator? their role in its project?) and ask here. Nothing else compares roles.
  *
  * Relations a signed-in user can have to a resource:
- *  - creator  made the recording, the upload or the take (recordings.user_id, uploads.user_id, …);
+ *  - creator  made the recording, the upload, the take or the import (recordings.user_id, uploads.user_id, …);
  *  - owner / editor / viewer  their role in the project the resource is in (or in the project itself).
  * A user can hold two at once (the creator of a recording who is a viewer of its project): any relation
  * the rule names is enough. Someone with no relation at all (a stranger, a member of another project)
@@ -19,7 +19,7 @@ import { AppError, type ErrorCode } from '../errors.js';
 
 /** 'admin': the instance's administrator (adminRelations below); a relation to the instance only. */
 export type Relation = 'creator' | MemberRole | 'admin';
-export type Resource = 'recording' | 'project' | 'upload' | 'session' | 'instance';
+export type Resource = 'recording' | 'project' | 'upload' | 'session' | 'import' | 'instance';
 
 interface Rule {
   on: Resource;
@@ -113,6 +113,8 @@ export const RULES = {
   'upload.act': { on: 'upload', allow: ['creator'], refused: 'This upload is not yours' },
   /** Read, beat, interrupt, keep, discard a take, or upload into it: only its creator. */
   'session.act': { on: 'session', allow: ['creator'], refused: 'This recording session is not yours' },
+  /** See, add items to and finish a legacy import (/api/imports/:id, an upload's importId): its creator only. */
+  'import.act': { on: 'import', allow: ['creator'], refused: 'This import is not yours' },
   /** Run the instance: storage migrations (/api/admin/…). Anyone else learns nothing: 404, as for no route. */
   'instance.admin': { on: 'instance', allow: ['admin'], refused: 'Only an administrator may do this' },
 } as const satisfies Record<string, Rule>;
@@ -124,6 +126,7 @@ const NOT_FOUND: Record<Resource, ErrorCode> = {
   project: 'PROJECT_NOT_FOUND',
   upload: 'UPLOAD_NOT_FOUND',
   session: 'SESSION_NOT_FOUND',
+  import: 'IMPORT_NOT_FOUND',
   instance: 'ROUTE_NOT_FOUND',
 };
 

@@ -32,6 +32,7 @@ const NOT_FOUND_BY_RESOURCE: Record<string, ErrorCode> = {
   sessions: 'SESSION_NOT_FOUND',
   tokens: 'TOKEN_NOT_FOUND',
   uploads: 'UPLOAD_NOT_FOUND',
+  imports: 'IMPORT_NOT_FOUND',
 };
 
 /** The route's bigint id params (their schema uses ID_PATTERN) and the code each answers when unknown. */

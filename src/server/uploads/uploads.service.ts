@@ -65,6 +65,8 @@ export interface UploadsServiceDeps {
   sinks: Sinks;
   queue: JobQueue;
   logger: Logger;
+  /** USE_DATABASE_STORAGE as a share of users (features.ts); default 100: everyone on the server. */
+  storagePercent?: number;
 }
 
 export class UploadsService {
