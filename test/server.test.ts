@@ -1,11 +1,14 @@
 /** The HTTP server over a real database: liveness, readiness, the error shape. */
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { buildApp } from '../src/server/app.js';
 import { loadConfig } from '../src/server/config.js';
 import { createLogger } from '../src/server/logger.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
+import { signUp, startTestServer } from './support/app.js';
 import { ALL_VERSIONS, freshDatabase, migrator, pgTargets } from './support/db.js';
+import { createUpload, fakeWebm } from './support/tus-http.js';
 
 describe.each(pgTargets())('server on $name', (target) => {
   let server: RunningServer | undefined;
@@ -77,5 +80,40 @@ describe('readiness without a database', () => {
     expect(res.json()).toEqual({ code: 'NOT_READY', message: 'The database does not answer' });
     await app.close();
     await pool.end();
+  });
+});
+
+describe('stopping the server', () => {
+  it('does not wait on a client that stalls mid-request: after SHUTDOWN_GRACE_MS its connection is closed', async () => {
+    const app = await startTestServer(pgTargets()[0]!, { SHUTDOWN_GRACE_MS: '200' });
+    try {
+      const user = await signUp(app.url, 'stall');
+      const size = 1024 * 1024;
+      const upload = await createUpload(app.url, user.headers, { recordingType: 'camera' }, { length: size });
+      const location = new URL(upload.location);
+      // A tus PATCH that announces 1 MiB and sends 64 KiB: without the grace, stop() waits for the
+      // client (or Node's 300 s request timeout), far past this test's timeout.
+      const socket = net.connect(Number(location.port), location.hostname);
+      const requestSeen = new Promise((resolve) => app.server.app.server.once('request', resolve));
+      const socketClosed = new Promise((resolve) => socket.once('close', resolve));
+      socket.on('error', () => undefined);
+      socket.resume(); // a paused socket would never see the server's end
+      const head = [
+        `PATCH ${location.pathname} HTTP/1.1`,
+        `Host: ${location.host}`,
+        `Cookie: ${user.cookie}`,
+        'Tus-Resumable: 1.0.0',
+        'Content-Type: application/offset+octet-stream',
+        'Upload-Offset: 0',
+        `Content-Length: ${size}`,
+      ];
+      socket.write(`${head.join('\r\n')}\r\n\r\n`);
+      socket.write(fakeWebm(64 * 1024));
+      await requestSeen;
+      await app.server.stop();
+      await socketClosed; // by the server: this client never ends its request
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -55,6 +55,8 @@ export interface Config {
   jobsEnabled: boolean;
   /** An active recording session without a heartbeat for this long is marked interrupted (seconds). */
   sessionStaleSeconds: number;
+  /** How long stop() lets requests in flight finish before it closes their connections. */
+  shutdownGraceMs: number;
   /**
    * USE_DATABASE_STORAGE as the share of users (0..100) whose takes the web app keeps on the server;
    * the others record into their browser only. true = 100, false = 0, "25%" = 25 (features.ts).
@@ -360,6 +362,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     trustProxy: trustProxy(env),
     jobsEnabled: bool(env, 'JOBS_ENABLED', true),
     sessionStaleSeconds: int(env, 'SESSION_STALE_SECONDS', 45, 1, 86_400),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     databaseStoragePercent: rolloutPercent(env, 'USE_DATABASE_STORAGE', 100),
     dbConnectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
     dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 0, 86_400_000),

@@ -7,6 +7,7 @@ import { migrationBackup } from './db/backup/for-migrations.js';
 import type { Progress } from './db/backup/manifest.js';
 import { Migrator, type ProgressEvent } from './db/migrator/engine.js';
 import type { Logger } from './logger.js';
+import { closeHttp } from './http/shutdown.js';
 import { AuthRepository } from './auth/auth.repository.js';
 import { AuthService } from './auth/auth.service.js';
 import { systemClock } from './clock.js';
@@ -166,7 +167,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       url,
       stop: () =>
         (stopping ??= (async () => {
-          await app.close();
+          await closeHttp(app, config.shutdownGraceMs, logger);
           await sweep?.stop();
           await backfills?.stop();
           await jobs.stop();
