@@ -33,8 +33,8 @@ export interface E2eServer {
   running(): RunningServer | undefined;
   /** Stops HTTP, jobs and the database pool; the data stays. */
   stop(): Promise<void>;
-  /** Starts again on the same port, database and DATA_DIR. */
-  start(): Promise<void>;
+  /** Starts again on the same port, database and DATA_DIR; `env` changes settings from now on. */
+  start(env?: Record<string, string>): Promise<void>;
   /** Stops and drops everything. */
   close(): Promise<void>;
 }
@@ -47,7 +47,9 @@ export async function startE2eServer(env: Record<string, string> = {}): Promise<
   const logger = createLogger((process.env.TEST_LOG_LEVEL as 'info') ?? 'silent');
   let port = 0;
   let current: RunningServer | undefined;
-  const start = async () => {
+  let settings = env;
+  const start = async (changed: Record<string, string> = {}) => {
+    settings = { ...settings, ...changed };
     const config = loadConfig({
       DATABASE_URL: db.url,
       DATA_DIR: dataDir,
@@ -55,7 +57,7 @@ export async function startE2eServer(env: Record<string, string> = {}): Promise<
       HOST: '127.0.0.1',
       // Crash tests wait for the stale-session sweep; it should not take the default 45 s.
       SESSION_STALE_SECONDS: '15',
-      ...env,
+      ...settings,
     });
     current = await startServer(config, logger);
     port = Number(new URL(current.url).port);

@@ -9,6 +9,7 @@ import { PlayerPage } from './pages/PlayerPage.tsx';
 import { LocalPlayerPage } from './pages/LocalPlayerPage.tsx';
 import { ProjectsPage } from './pages/ProjectsPage.tsx';
 import { ProjectPage } from './pages/ProjectPage.tsx';
+import { ImportsPage } from './pages/ImportsPage.tsx';
 
 type Route = { pattern: string; title: string; render: (p: Record<string, string>) => ReactNode };
 
@@ -23,6 +24,7 @@ const ROUTES: Route[] = [
   },
   { pattern: '/projects', title: 'Projects', render: () => <ProjectsPage /> },
   { pattern: '/projects/:id', title: 'Project', render: (p) => <ProjectPage key={p.id} id={p.id!} /> },
+  { pattern: '/imports', title: 'Import history', render: () => <ImportsPage /> },
 ];
 
 function useDocumentTitle(title: string) {

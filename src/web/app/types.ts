@@ -81,4 +81,6 @@ export interface CardItem {
   projectId: string | null;
   canEdit: boolean;
   canDelete: boolean;
+  /** Set in browser mode on the user's server recordings (the library lists both sides there). */
+  where?: 'server';
 }

@@ -92,6 +92,7 @@ export const RecordingCard = memo(function RecordingCard(p: {
       data-id={item.id}
       data-duration={item.durationSeconds}
       data-status={item.status}
+      data-where={item.where ?? undefined}
       aria-labelledby={`${id}-t`}
     >
       <Link to={item.href} className="card-media" tabIndex={-1} aria-hidden="true">
@@ -141,6 +142,11 @@ export const RecordingCard = memo(function RecordingCard(p: {
           </form>
         )}
         <p className="card-meta">
+          {item.where === 'server' && (
+            <span className="badge badge-server" data-testid="on-server">
+              On the server
+            </span>
+          )}
           <span>{modeLabel(item.type)}</span>
           <span aria-hidden="true">·</span>
           <span>{formatBytes(item.bytes)}</span>

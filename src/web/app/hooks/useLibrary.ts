@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api } from '../../persist/api.ts';
 import { deleteKeptTake, listKeptTakes, renameKeptTake } from '../../persist/library.ts';
 import type { LocalTake } from '../../persist/take-store.ts';
@@ -195,8 +195,10 @@ function useBrowserLibrary(f: LibraryFilters, session: Session, enabled: boolean
     const t = await renameKeptTake(store, user.id, id, patch);
     setAll((prev) => prev.map((p) => (p.id === id ? t : p)));
   };
+  // biome-ignore lint/correctness/useExhaustiveDependencies: filtered is derived from these inputs
+  const items = useMemo(() => filtered.slice(0, shown).map(localCard), [all, shown, f.type, q]);
   return {
-    items: filtered.slice(0, shown).map(localCard),
+    items,
     hasMore: filtered.length > shown,
     loading,
     error,
@@ -211,8 +213,40 @@ function useBrowserLibrary(f: LibraryFilters, session: Session, enabled: boolean
   };
 }
 
+/**
+ * Browser mode lists both sides: the takes in this browser, and the user's recordings on the server (made
+ * before the user's side changed, or imported), marked "on the server" — nothing a user made disappears
+ * from their library when the storage flag moves them. Newest first across both.
+ */
+function useMergedLibrary(browser: Library, server: Library): Library {
+  const items = useMemo(
+    () =>
+      [...browser.items, ...server.items.map((i) => ({ ...i, where: 'server' as const }))].sort((a, b) =>
+        b.createdAt.localeCompare(a.createdAt),
+      ),
+    [browser.items, server.items],
+  );
+  const onServer = (id: string) => server.items.some((i) => i.id === id);
+  const pick = (id: string) => (onServer(id) ? server : browser);
+  return {
+    items,
+    hasMore: browser.hasMore || server.hasMore,
+    loading: browser.loading || server.loading,
+    error: browser.error ?? server.error,
+    loadMore: () => {
+      if (browser.hasMore) browser.loadMore();
+      if (server.hasMore) server.loadMore();
+    },
+    rename: (id, title) => pick(id).rename(id, title),
+    move: (id, projectId) => pick(id).move(id, projectId),
+    remove: (id) => pick(id).remove(id),
+    retry: (id) => pick(id).retry(id),
+  };
+}
+
 export function useLibrary(f: LibraryFilters, session: Session): Library {
-  const server = useServerLibrary(f, session.storage === 'server');
+  const server = useServerLibrary(f, true);
   const browser = useBrowserLibrary(f, session, session.storage === 'browser');
-  return session.storage === 'server' ? server : browser;
+  const merged = useMergedLibrary(browser, server);
+  return session.storage === 'server' ? server : merged;
 }

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { LegacyImportBanner } from '../components/LegacyImportBanner.tsx';
 import { LibraryView } from '../components/LibraryView.tsx';
 import { RecoveryBanner } from '../components/RecoveryBanner.tsx';
 import { Link } from '../router.tsx';
@@ -10,11 +11,15 @@ export function LibraryPage() {
     <>
       <div className="page-head">
         <h1>Library</h1>
-        <Link to="/record" className="button primary">
-          New recording
-        </Link>
+        <div className="actions">
+          <Link to="/imports">Import history</Link>
+          <Link to="/record" className="button primary">
+            New recording
+          </Link>
+        </div>
       </div>
       <RecoveryBanner onRecovered={() => setGeneration((g) => g + 1)} />
+      <LegacyImportBanner onImported={() => setGeneration((g) => g + 1)} />
       <LibraryView key={generation} />
     </>
   );
