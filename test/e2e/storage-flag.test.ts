@@ -11,10 +11,12 @@ import { launchBrowser, printProblems, screenshot, type LaunchedBrowser } from '
 import {
   keepTake,
   libraryCard,
+  playAndSeek,
   prepareRecorder,
   recordFor,
   requireWebBuild,
   serverRecordings,
+  signInInUi,
   signUpInUi,
   startE2eServer,
   storageBadge,
@@ -137,4 +139,72 @@ describe('USE_DATABASE_STORAGE=50%', () => {
       await page.close();
     }
   }, 150_000);
+});
+
+describe('USE_DATABASE_STORAGE false → true → false for one user', () => {
+  let server: E2eServer;
+  beforeAll(async () => {
+    server = await startE2eServer({ USE_DATABASE_STORAGE: 'false' });
+  });
+  afterAll(async () => server?.close());
+
+  /** The server again with another flag (same database, same port); the page reloaded on it. */
+  async function restartWith(page: Page, flag: string, user: { email: string }) {
+    await server.stop();
+    await server.start({ USE_DATABASE_STORAGE: flag });
+    await page.goto(`${server.url}/`);
+    if (new URL(page.url()).pathname === '/signin') await signInInUi(page, server.url, user);
+    await page.getByTestId('storage-badge').waitFor();
+  }
+
+  it('offers the browser takes for import when the user moves to the server, and keeps listing (and ' +
+    'playing) the server recordings, marked, when the user moves back', async () => {
+    const page = await browser.context.newPage();
+    watchFailures(page, 'flag-switch');
+    const user = await signUpInUi(page, server.url, 'Switcher');
+    expect(await storageBadge(page)).toBe('browser');
+    await prepareRecorder(page, server.url, 'camera');
+    await recordFor(page, 3);
+    expect((await keepTake(page, 'Made in the browser')).kind).toBe('local');
+
+    // → server: the browser take is offered, imported, checked and removed here.
+    await restartWith(page, 'true', user);
+    expect(await storageBadge(page)).toBe('server');
+    const banner = page.getByTestId('legacy-import');
+    await banner.getByText(/^One recording in this browser/).waitFor({ timeout: 30_000 });
+    await banner.getByRole('button', { name: 'Import', exact: true }).click();
+    const summary = page.getByTestId('legacy-import-summary');
+    await summary.waitFor({ timeout: 60_000 });
+    expect(await summary.getAttribute('data-imported')).toBe('1');
+    const [imported] = await serverRecordings(page, server.url);
+    expect(imported).toMatchObject({ title: 'Made in the browser', recordingType: 'camera' });
+    await prepareRecorder(page, server.url, 'camera');
+    await recordFor(page, 3);
+    expect((await keepTake(page, 'Made on the server')).kind).toBe('server');
+    expect((await serverRecordings(page, server.url)).map((r) => r.title).sort()).toEqual([
+      'Made in the browser',
+      'Made on the server',
+    ]);
+
+    // → browser: both server recordings stay in the library, marked, and play; new takes stay here.
+    await restartWith(page, 'false', user);
+    expect(await storageBadge(page)).toBe('browser');
+    await prepareRecorder(page, server.url, 'camera');
+    await recordFor(page, 3);
+    const local = await keepTake(page, 'Browser again');
+    expect(local.kind).toBe('local');
+    await page.goto(`${server.url}/`);
+    const cards = page.getByTestId('recording-card');
+    await expect.poll(() => cards.count(), { timeout: 30_000 }).toBe(3);
+    expect(await page.locator('[data-testid="recording-card"][data-where="server"]').count()).toBe(2);
+    expect(await page.locator(`[data-testid="recording-card"][data-id="${local.id}"]`).getAttribute('data-where')).toBe(
+      null,
+    );
+    expect(await page.getByTestId('legacy-import').count()).toBe(0);
+    await screenshot(page, 'library-flag-switch-browser');
+    await page.locator('[data-testid="recording-card"][data-where="server"]').first().getByRole('link').first().click();
+    await page.waitForURL(/\/recordings\/[^/]+$/);
+    await playAndSeek(page);
+    await page.close();
+  }, 240_000);
 });
