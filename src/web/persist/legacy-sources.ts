@@ -108,6 +108,14 @@ function readableDataUrl(entry: unknown): { mimeType: string; bytes: Uint8Array 
   return null;
 }
 
+function sameOrigin(blobUrl: string): boolean {
+  try {
+    return typeof location !== 'undefined' && new URL(blobUrl.slice('blob:'.length)).origin === location.origin;
+  } catch {
+    return false;
+  }
+}
+
 const blobOf = (bytes: Uint8Array, type: string) => new Blob([bytes as Uint8Array<ArrayBuffer>], { type });
 
 function doneMarks(local: Storage): Set<string> {
@@ -188,11 +196,14 @@ async function fromSavedEntry(
     };
   }
   if (media.kind === 'blob-url') {
-    // A blob: URL lives as long as the page that made it; from any later page it is gone.
-    const blob = await fetch(media.url).then(
-      (r) => (r.ok ? r.blob() : null),
-      () => null,
-    );
+    // A blob: URL lives as long as the page that made it (an old tab of this origin still open can serve
+    // it); one of another origin cannot be read from here at all.
+    const blob = sameOrigin(media.url)
+      ? await fetch(media.url).then(
+          (r) => (r.ok ? r.blob() : null),
+          () => null,
+        )
+      : null;
     if (!blob) return skip('BLOB_URL_DEAD', 'The recording was only held by a page that has since closed');
     const mimeType = item.mimeType ?? blob.type;
     return { candidate: { ...base, size: blob.size, mimeType, read: async () => blob } };

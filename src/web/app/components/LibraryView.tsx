@@ -160,8 +160,8 @@ export function LibraryView({ projectId }: { projectId?: string }) {
         }}
       >
         <p>
-          “{toDelete?.title}” will be deleted{server ? ' from the server' : ' from this browser'}. This cannot be
-          undone.
+          “{toDelete?.title}” will be deleted
+          {server || toDelete?.where === 'server' ? ' from the server' : ' from this browser'}. This cannot be undone.
         </p>
       </ConfirmDialog>
     </section>
