@@ -18,6 +18,12 @@ const OUTCOME_WORDS: Record<ImportItem['outcome'], string> = {
   failed: 'Failed',
 };
 
+function countsText(imp: Import): string {
+  const counts = `${imp.imported} imported, ${imp.already} already on the server`;
+  const rest = `${imp.skipped} not imported, ${imp.failed} failed`;
+  return `${counts}, ${rest} · ${imp.itemCount} items, ${formatBytes(imp.byteCount)}`;
+}
+
 function Items({ id }: { id: string }) {
   const [items, setItems] = useState<ImportItem[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -90,8 +96,7 @@ export function ImportsPage() {
                 </span>
               </div>
               <div>
-                {imp.imported} imported, {imp.already} already on the server, {imp.skipped} not imported, {imp.failed}{' '}
-                failed · {imp.itemCount} items, {formatBytes(imp.byteCount)}{' '}
+                {countsText(imp)}{' '}
                 <button
                   type="button"
                   className="small"
