@@ -4,6 +4,7 @@
  * same user on the same side on every call, on every server process and after a restart, because the
  * side is a pure function of the user id (first 4 bytes of its sha256, mod 100, below N).
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { startServer } from '../src/server/server.js';
 import { signUp, startTestServer, type TestServer } from './support/app.js';
 import { freshDatabase, pgTargets } from './support/db.js';
 import { call } from './support/recordings-fixtures.js';
+import { createUpload, fakeWebm, patchUpload } from './support/tus-http.js';
 
 describe('USE_DATABASE_STORAGE and SESSION_STALE_SECONDS parsing', () => {
   it.each([
@@ -107,6 +109,36 @@ describe.each(pgTargets())('GET /api/auth/me features on $name', (target) => {
           });
         }
         expect((await call(t.url, 'GET', '/api/auth/me')).json).toMatchObject({ code: 'UNAUTHENTICATED' });
+      });
+
+      it(`${storage === 'browser' ? 'refuses' : 'takes'} an upload without an import; takes imports`, async () => {
+        const u = await signUp(t.url, 'uploader');
+        const plain = await createUpload(t.url, u.headers, { recordingType: 'camera' }, { length: 100 });
+        if (storage === 'browser') {
+          expect(plain).toMatchObject({ status: 403, body: { code: 'SERVER_STORAGE_DISABLED' } });
+          expect(plain.body?.message).toMatch(/kept in this browser; the server accepts only imports/);
+        } else expect(plain.status).toBe(201);
+        const started = await call(t.url, 'POST', '/api/imports', u.headers, {
+          origin: 'browser',
+          itemCount: 1,
+          byteCount: 100,
+        });
+        const bytes = fakeWebm(100);
+        const meta = {
+          recordingType: 'camera',
+          importId: (started.json as unknown as { import: { id: string } }).import.id,
+          legacySource: 'browser-take',
+          legacyId: 'take-1',
+          legacySha256: createHash('sha256').update(bytes).digest('hex'),
+        };
+        const imported = await createUpload(t.url, u.headers, meta, { length: bytes.length });
+        expect(imported.status).toBe(201);
+        const done = await patchUpload(imported.location, u.headers, 0, bytes);
+        expect(done.status).toBe(204);
+        expect(done.headers.get('import-outcome')).toBe('imported');
+        // and what is on the server stays listed and readable, whichever side the user is on
+        const list = await call(t.url, 'GET', '/api/recordings', u.headers);
+        expect(list.json.items.map((r) => r.id)).toEqual([done.headers.get('recording-id')]);
       });
     });
   }

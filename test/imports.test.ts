@@ -3,7 +3,7 @@
  * and outcomes; the CLI's path (ImportsService.importFile) turns a legacy item into a recording with its
  * original title, type, creation date and duration, exactly once per legacy key — on a second import, two
  * imports at once, or after the user deleted the recording (then never again). The tus path with legacy
- * metadata: imports.uploads.test.ts.
+ * metadata: the browser's path, here too; what it refuses: imports.failures.test.ts.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -16,6 +16,7 @@ import { signUp, startTestServer, type TestServer } from './support/app.js';
 import { connect, pgTargets } from './support/db.js';
 import { makeMediaFixtures, type MediaFixtures } from './support/media-fixtures.js';
 import { call, waitFor } from './support/recordings-fixtures.js';
+import { createUpload, patchUpload } from './support/tus-http.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read API answers loosely
 type Json = Record<string, any>;
@@ -58,6 +59,35 @@ describe.each(pgTargets())('legacy imports on $name', (target) => {
     }
   };
 
+  /** One legacy item through tus as the web app sends it: create, then all its bytes in one PATCH. */
+  const tusImport = async (who: { headers: Record<string, string> }, importId: string, file: string, over = {}) => {
+    const bytes = fs.readFileSync(file);
+    const meta = {
+      importId,
+      legacySource: 'saved-recordings',
+      legacyId: 'tus-1',
+      legacySha256: sha256Of(file),
+      createdAt: '2022-03-04T05:06:07.000Z',
+      title: 'Quarterly demo',
+      recordingType: 'screen',
+      quality: 'low',
+      duration: '3',
+      ...over,
+    };
+    const created = await createUpload(t.url, who.headers, meta, { length: bytes.length });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const done = await patchUpload(created.location, who.headers, 0, bytes);
+    return {
+      status: done.status,
+      body: done.body,
+      recordingId: done.headers.get('recording-id'),
+      outcome: done.headers.get('import-outcome'),
+    };
+  };
+  const startViaApi = async (who: { headers: Record<string, string> }) =>
+    (await api(who, 'POST', '/api/imports', { origin: 'browser', itemCount: 1, byteCount: 1 })).body.import
+      .id as string;
+
   beforeAll(async () => {
     [t, media] = await Promise.all([startTestServer(target), makeMediaFixtures()]);
     const { server } = t;
@@ -77,7 +107,7 @@ describe.each(pgTargets())('legacy imports on $name', (target) => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('keeps an import with its items and outcomes; another user’s import is a 404; a finished one takes no more', async () => {
+  it('keeps an import with its items and outcomes; another user’s is a 404; a finished one takes no more', async () => {
     const started = await api(alice, 'POST', '/api/imports', { origin: 'browser', itemCount: 3, byteCount: 1234 });
     expect(started.status).toBe(201);
     const id = started.body.import.id as string;
@@ -136,6 +166,18 @@ describe.each(pgTargets())('legacy imports on $name', (target) => {
     expect(await api(alice, 'GET', '/api/imports/nope')).toMatchObject({ body: { code: 'IMPORT_NOT_FOUND' } });
   });
 
+  it('is described in the OpenAPI document', async () => {
+    const doc = (await call(t.url, 'GET', '/api/openapi.json')).json as unknown as { paths: Record<string, Json> };
+    expect(Object.keys(doc.paths).filter((p) => p.startsWith('/api/imports'))).toEqual([
+      '/api/imports',
+      '/api/imports/{id}',
+      '/api/imports/{id}/lookup',
+      '/api/imports/{id}/skips',
+      '/api/imports/{id}/finish',
+    ]);
+    expect(doc.paths['/api/recordings/{id}/thumbnail']).toHaveProperty('put');
+  });
+
   it('refuses bad bodies with the field named', async () => {
     const bad = await api(alice, 'POST', '/api/imports', { origin: 'fax', itemCount: -1, byteCount: 0 });
     expect(bad.status).toBe(400);
@@ -148,7 +190,7 @@ describe.each(pgTargets())('legacy imports on $name', (target) => {
     expect(sha.body.errors[0].field).toBe('items.0.sha256');
   });
 
-  it('imports a file as a recording with its original date, title, type and duration, once per legacy key', async () => {
+  it('imports a file as a recording with its original date, title, type, duration; once per legacy key', async () => {
     const first = await start(alice.userId);
     const result = await imports.importFile(alice.userId, first.id, item(), fileOf(media.webm), null);
     expect(result).toMatchObject({ outcome: 'imported', recordingId: expect.any(String) });
@@ -280,5 +322,58 @@ describe.each(pgTargets())('legacy imports on $name', (target) => {
       await c.query('DROP TRIGGER IF EXISTS trg_fail_crash ON recordings');
       await c.end();
     }
+  });
+
+  it('imports an item through tus with its legacy metadata: original date, title, type, duration; once', async () => {
+    const carol = await signUp(t.url, 'carol');
+    const first = await tusImport(carol, await startViaApi(carol), media.webm);
+    expect(first).toMatchObject({ status: 204, outcome: 'imported', recordingId: expect.any(String) });
+    const rec = await waitFor(
+      async () => {
+        const r = await api(carol, 'GET', `/api/recordings/${first.recordingId}`);
+        return r.body.status === 'completed' ? r.body : undefined;
+      },
+      60_000,
+      'the imported recording processed',
+    );
+    expect(rec).toMatchObject({ title: 'Quarterly demo', recordingType: 'screen', quality: 'low', duration: 3 });
+    expect(rec.createdAt).toBe('2022-03-04T05:06:07.000Z');
+    expect(rec.metadata).toMatchObject({
+      upload_sha256: sha256Of(media.webm),
+      upload_size: fs.statSync(media.webm).size,
+    });
+
+    // a second import: the lookup finds it; uploading it anyway answers already, with the same recording
+    const second = await startViaApi(carol);
+    const key = { legacySource: 'saved-recordings', legacyId: 'tus-1', sha256: sha256Of(media.webm) };
+    const found = await api(carol, 'POST', `/api/imports/${second}/lookup`, { items: [key] });
+    expect(found.body.items).toEqual([
+      { ...key, recordingId: first.recordingId, size: expect.any(Number), found: true },
+    ]);
+    const again = await tusImport(carol, second, media.webm);
+    expect(again).toMatchObject({ status: 204, outcome: 'already', recordingId: first.recordingId });
+    const finished = await api(carol, 'POST', `/api/imports/${second}/finish`);
+    expect(finished.body.import).toMatchObject({ imported: 0, already: 1 });
+    expect(await recordingCount(carol.userId)).toBe(1);
+  }, 90_000);
+
+  it('two uploads of the same item at once (two tabs) make one recording; both learn its id', async () => {
+    const dave = await signUp(t.url, 'dave');
+    const [a, b] = await Promise.all([startViaApi(dave), startViaApi(dave)]);
+    const over = { legacySource: 'browser-take', legacyId: 'take-9' };
+    const both = await Promise.all([tusImport(dave, a, media.mp4, over), tusImport(dave, b, media.mp4, over)]);
+    expect(both.map((r) => r.status)).toEqual([204, 204]);
+    expect(both.map((r) => r.outcome).sort()).toEqual(['already', 'imported']);
+    expect(both[0]!.recordingId).toBe(both[1]!.recordingId);
+    expect(await recordingCount(dave.userId)).toBe(1);
+  });
+
+  it('a recording deleted after its import is not brought back by a re-import through tus', async () => {
+    const erin = await signUp(t.url, 'erin');
+    const first = await tusImport(erin, await startViaApi(erin), media.ogg, { recordingType: 'audio' });
+    expect((await api(erin, 'DELETE', `/api/recordings/${first.recordingId}`)).status).toBe(204);
+    const again = await tusImport(erin, await startViaApi(erin), media.ogg, { recordingType: 'audio' });
+    expect(again).toMatchObject({ status: 204, outcome: 'already', recordingId: null });
+    expect(await recordingCount(erin.userId)).toBe(0);
   });
 });

@@ -89,7 +89,8 @@ describe.each(pgTargets())('0022 legacy imports, on $name', (target) => {
     });
     await m.up({ to: 22 });
     const { rows } = await c.query(
-      `SELECT (SELECT count(*)::int FROM legacy_imports) AS imports, (SELECT count(*)::int FROM legacy_import_items) AS items`,
+      `SELECT (SELECT count(*)::int FROM legacy_imports) AS imports,
+              (SELECT count(*)::int FROM legacy_import_items) AS items`,
     );
     expect(rows).toEqual([{ imports: 0, items: 0 }]);
   });

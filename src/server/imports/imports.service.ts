@@ -21,7 +21,7 @@ import { open } from 'node:fs/promises';
 import type { Kysely } from 'kysely';
 import { authorize, relationsOf } from '../access/access.js';
 import { AccessRepository } from '../access/access.repository.js';
-import type { LegacyItem, LegacySource } from '../../shared/legacy-format.js';
+import { decodeDataUrl, type LegacyItem, type LegacySource } from '../../shared/legacy-format.js';
 import type { DB, LegacyImportOrigin, NewRecording } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { JOBS, type JobQueue } from '../jobs/queue.js';
@@ -30,6 +30,7 @@ import { SNIFF_BYTES, sniff } from '../media/sniff.js';
 import { wholeSeconds } from '../recordings/duration.js';
 import type { RecordingMetadata } from '../recordings/metadata.js';
 import { RecordingsRepository } from '../recordings/recordings.repository.js';
+import { storeUploadedThumbnail } from '../recordings/thumbnail-upload.js';
 import { recordingKey, recordingPrefix } from '../storage/keys.js';
 import type { Storage } from '../storage/storage.js';
 import { UploadsRepository } from '../uploads/uploads.repository.js';
@@ -286,12 +287,28 @@ export class ImportsService {
       return outcome;
     });
     if (claim.outcome === 'imported') {
+      if (item.thumbnail) await this.keepThumbnail(userId, recordingId, item.thumbnail);
       await this.deps.queue.send(JOBS.processRecording, { recordingId }, { singletonKey: recordingId });
     } else {
       await this.deps.queue.send(JOBS.deleteMedia, {});
     }
     this.deps.logger.info({ importId, legacyId: item.legacyId, ...claim }, 'legacy item imported');
     return claim;
+  }
+
+  /**
+   * The legacy item's own thumbnail (a data: URL) becomes the recording's, before processing could make
+   * one. Best effort: an unreadable picture leaves the one processing makes.
+   */
+  private async keepThumbnail(userId: string, recordingId: string, dataUrl: string): Promise<void> {
+    const decoded = decodeDataUrl(dataUrl);
+    const recordings = new RecordingsRepository(this.deps.db);
+    try {
+      if (!decoded) throw new Error('not a readable data: URL');
+      await storeUploadedThumbnail(this.deps.storage, recordings, { id: recordingId, user_id: userId }, decoded.bytes);
+    } catch (err) {
+      this.deps.logger.warn({ recordingId, err: (err as Error).message }, 'legacy thumbnail not kept');
+    }
   }
 }
 

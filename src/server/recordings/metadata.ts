@@ -30,6 +30,8 @@ export interface ServerMetadata {
   /** ISO timestamp of the failure. */
   failed_at?: string;
   thumbnail_key?: string | null;
+  /** The thumbnail was uploaded (PUT /api/recordings/:id/thumbnail): processing never replaces it. */
+  thumbnail_uploaded?: boolean;
   width?: number | null;
   height?: number | null;
   video_codec?: string | null;
@@ -61,6 +63,7 @@ const SERVER_KEY_PRESENCE: Record<ServerMetadataKey, true> = {
   error: true,
   failed_at: true,
   thumbnail_key: true,
+  thumbnail_uploaded: true,
   width: true,
   height: true,
   video_codec: true,

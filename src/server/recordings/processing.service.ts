@@ -176,7 +176,8 @@ export class ProcessingService {
 
   private async thumbnail({ row, storage }: Target, src: string, work: string) {
     const { tools } = this.deps;
-    if (!tools) return undefined;
+    // an uploaded thumbnail (a legacy item's) is the one the user knows; markProcessed keeps it too
+    if (!tools || row.metadata?.thumbnail_uploaded) return undefined;
     const jpg = path.join(work, 'thumbnail.jpg');
     await makeThumbnail(src, jpg, tools);
     const key = thumbnailKey(row.user_id, row.id);

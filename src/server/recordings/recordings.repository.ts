@@ -232,11 +232,32 @@ export class RecordingsRepository {
       .execute();
   }
 
-  /** Processing's result: the measured columns, status completed, the metadata with `patch` merged in. */
+  /**
+   * Processing's result: the measured columns, status completed, the metadata with `patch` merged in. An
+   * uploaded thumbnail stays, decided in this statement: a PUT landing while processing ran still wins.
+   */
   async markProcessed(id: string, columns: ProcessedColumns, patch: ServerMetadata): Promise<void> {
+    const { thumbnail_key: _made, ...withoutThumbnail } = patch;
+    const uploaded = sql<boolean>`coalesce((metadata->>'thumbnail_uploaded')::boolean, false)`;
     await this.db
       .updateTable('recordings')
-      .set({ ...columns, status: 'completed', metadata: merged(patch, CLEARED_WHEN_PROCESSED) })
+      .set({
+        ...columns,
+        thumbnail_url: sql<string | null>`CASE WHEN ${uploaded} THEN thumbnail_url ELSE ${columns.thumbnail_url} END`,
+        status: 'completed',
+        metadata: sql<string>`CASE WHEN ${uploaded} THEN ${merged(withoutThumbnail, CLEARED_WHEN_PROCESSED)}
+          ELSE ${merged(patch, CLEARED_WHEN_PROCESSED)} END`,
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** A thumbnail the user uploaded: shown from now on, and processing leaves it (markProcessed). */
+  async setUploadedThumbnail(id: string, key: string): Promise<void> {
+    const patch: ServerMetadata = { thumbnail_key: key, thumbnail_uploaded: true };
+    await this.db
+      .updateTable('recordings')
+      .set({ thumbnail_url: `/api/recordings/${id}/thumbnail`, metadata: merged(patch) })
       .where('id', '=', id)
       .execute();
   }

@@ -4,6 +4,7 @@ import { requireUser, requireUserHook } from '../auth/auth.plugin.js';
 import { AppError } from '../errors.js';
 import { type GetResult, NotFoundError, type ObjectInfo, RangeNotSatisfiableError } from '../storage/storage.js';
 import { parseRange } from './range.js';
+import { MAX_THUMBNAIL_BYTES, THUMBNAIL_TYPES } from './thumbnail-upload.js';
 import { listQuery, recording, recordingList, recordingParams, updateBody } from './recordings.schemas.js';
 import type { MediaSource, RecordingsService } from './recordings.service.js';
 
@@ -113,6 +114,32 @@ export async function recordingRoutes(root: FastifyInstance, opts: { recordings:
       },
     },
     async (req) => r.retry(req.params.id, requireUser(req).user.id),
+  );
+  // A thumbnail's bytes (PUT /thumbnail); its type is decided again from them (thumbnail-upload.ts).
+  app.addContentTypeParser(
+    [...THUMBNAIL_TYPES],
+    { parseAs: 'buffer', bodyLimit: MAX_THUMBNAIL_BYTES },
+    (_req, body, done) => done(null, body),
+  );
+  app.put(
+    '/api/recordings/:id/thumbnail',
+    {
+      schema: {
+        tags,
+        summary: 'Upload its thumbnail (image/jpeg, image/png or image/webp, at most 2 MB)',
+        params: recordingParams,
+        response: { 200: recording },
+      },
+      // before the body is read: a wrong type or an announced size past the limit is refused unread
+      preParsing: async (req) => {
+        const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        if (!(THUMBNAIL_TYPES as readonly string[]).includes(type))
+          throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'A thumbnail must be image/jpeg, image/png or image/webp');
+        if (Number(req.headers['content-length']) > MAX_THUMBNAIL_BYTES)
+          throw new AppError('PAYLOAD_TOO_LARGE', 'A thumbnail is at most 2 MB');
+      },
+    },
+    async (req) => r.putThumbnail(req.params.id, requireUser(req).user.id, req.body as Buffer),
   );
   for (const which of ['media', 'thumbnail'] as const) {
     app.route({

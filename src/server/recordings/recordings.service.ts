@@ -9,6 +9,7 @@ import { JOBS, type JobQueue } from '../jobs/queue.js';
 import { type Action, authorize, authorizeMove, recordingRights, relationsOf } from '../access/access.js';
 import type { RecordingMetadata } from './metadata.js';
 import type { RecordingsRepository } from './recordings.repository.js';
+import { storeUploadedThumbnail } from './thumbnail-upload.js';
 
 type Row = NonNullable<Awaited<ReturnType<RecordingsRepository['getById']>>>;
 
@@ -234,6 +235,16 @@ export class RecordingsService {
     const contentType = which === 'media' ? (row.mime_type ?? undefined) : undefined;
     const redirect = await this.media.redirects.redirectFor({ storage, key, contentType });
     return { storage, key, redirect, contentType };
+  }
+
+  /**
+   * A picture the user (or their legacy import) uploads as the thumbnail: needs the right to edit the
+   * recording; stored in the recording's own storage; processing never replaces it.
+   */
+  async putThumbnail(id: string, userId: string, bytes: Uint8Array) {
+    const { row } = await this.authorized(id, userId, 'recording.edit');
+    await storeUploadedThumbnail(this.storageOf(row), this.repo, row, bytes);
+    return this.get(id, userId);
   }
 
   /** The storage the row's columns name; 503 STORAGE_NOT_CONFIGURED when this server cannot reach it. */

@@ -3,6 +3,7 @@ import { QUALITIES, type Quality, RECORDING_TYPES, type RecordingType } from '..
 import { AppError } from '../errors.js';
 import { invalidText, isStorableText } from '../http/text.js';
 import { ID_PATTERN, isBigintId } from '../ids.js';
+import { type LegacyFields, parseLegacyFields } from '../imports/legacy-fields.js';
 
 export interface UploadMeta {
   title: string;
@@ -13,6 +14,8 @@ export interface UploadMeta {
   durationMs: number | null;
   projectId: string | null;
   sessionId: string | null;
+  /** A legacy item's upload (issue 11): its import, its legacy key and original date; null otherwise. */
+  legacy: LegacyFields | null;
 }
 
 function bad(field: string, why: string): AppError {
@@ -62,6 +65,9 @@ export function parseUploadMeta(m: Record<string, string | null | undefined>): U
       throw bad('duration', 'must be a number of seconds greater than 0');
     durationMs = Math.round(d * 1000);
   }
+  const legacy = parseLegacyFields(m);
+  const sessionId = idOf(m, 'sessionId');
+  if (legacy && sessionId) throw bad('sessionId', 'cannot go with an import: a legacy item is no take');
   return {
     title,
     description,
@@ -69,6 +75,7 @@ export function parseUploadMeta(m: Record<string, string | null | undefined>): U
     quality: quality as Quality,
     durationMs,
     projectId: idOf(m, 'projectId'),
-    sessionId: idOf(m, 'sessionId'),
+    sessionId,
+    legacy,
   };
 }

@@ -64,6 +64,8 @@ export function buildRecording(input: RecordingInput) {
     storage_bucket: row.storage_bucket,
     storage_region: row.storage_region,
     cdn_url: input.cdnUrl ?? null,
+    // a legacy item keeps the date it was recorded on (checked: 2000-01-01 to tomorrow)
+    ...(meta.legacy?.createdAt ? { created_at: meta.legacy.createdAt } : {}),
   };
   return { values, durationUnknown, durationSeconds: durationUnknown ? undefined : Math.round(durationMs / 1000) };
 }

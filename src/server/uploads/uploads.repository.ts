@@ -210,8 +210,8 @@ export class UploadsRepository {
       .execute();
   }
 
-  /** Marks the upload done, pointing at its recording. */
-  async complete(id: string, recordingId: string, size: number): Promise<void> {
+  /** Marks the upload done, pointing at its recording (none: a legacy item whose recording was deleted). */
+  async complete(id: string, recordingId: string | null, size: number): Promise<void> {
     await this.db
       .updateTable('uploads')
       .set({

@@ -92,8 +92,11 @@ export function createTusServer(opts: UploadRoutesOptions) {
     },
     async onUploadFinish(_req, upload: Upload) {
       try {
-        const { recordingId } = await uploads.finish(upload.id);
-        return { headers: { 'Recording-Id': recordingId } };
+        const { recordingId, importOutcome } = await uploads.finish(upload.id);
+        // a legacy item says whether it made the recording or found it there (none: deleted since)
+        const headers: Record<string, string> = importOutcome ? { 'Import-Outcome': importOutcome } : {};
+        if (recordingId) headers['Recording-Id'] = recordingId;
+        return { headers };
       } catch (err) {
         logger.warn({ uploadId: upload.id, err: (err as Error).message }, 'upload could not be finished');
         if (isPermanent(err)) await uploads.giveUp(upload.id).catch(() => undefined);

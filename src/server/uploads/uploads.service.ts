@@ -15,6 +15,14 @@
  *            recording per take, no orphan object, whichever way a crash falls.
  *  queue     the processing job (a crash before it: requeueProcessing at start).
  *
+ * A legacy item's upload (issue 11, imports/) is one more case of the same steps: creation needs the
+ * user's running import; the finish refuses bytes whose sha256 is not the one the import announced
+ * (LEGACY_SHA256_MISMATCH, permanent: the bytes are dropped) before assembling anything; the commit claims
+ * the legacy key (imports/legacy-claim.ts) — claimed: the recording is inserted with the item's original
+ * date; not claimed (another tab or the CLI won): this upload points at that recording and its own object
+ * goes to the deletion outbox, as for two uploads of one take. A crash between assemble and commit is
+ * the case above: recovery finishes it, claim included.
+ *
  * The object's sha256 comes from the hash state saved with each committed offset: nothing reads the
  * bytes again on the request path.
  */
@@ -25,6 +33,10 @@ import { AppError } from '../errors.js';
 import { JOBS, type JobQueue } from '../jobs/queue.js';
 import type { Logger } from '../logger.js';
 import { authorize, can, relationsOf } from '../access/access.js';
+import { storageFor } from '../features.js';
+import { ImportsRepository } from '../imports/imports.repository.js';
+import { ownImport } from '../imports/imports.service.js';
+import { claimOrAlready } from '../imports/legacy-claim.js';
 import { AccessRepository } from '../access/access.repository.js';
 import { clientMetadata } from '../recordings/metadata.js';
 import { RecordingsRepository } from '../recordings/recordings.repository.js';
@@ -32,13 +44,18 @@ import { SessionsRepository } from '../sessions/sessions.repository.js';
 import type { Storage } from '../storage/storage.js';
 import { recordingPrefix } from '../storage/keys.js';
 import { resumeHash } from './upload-bytes.js';
-import { parseUploadMeta } from './upload-meta.js';
+import { parseUploadMeta, type UploadMeta } from './upload-meta.js';
 import { type Sinks, sinkOf } from './upload-sink.js';
 import { type UploadRow, UploadsRepository } from './uploads.repository.js';
 import { buildRecording } from './upload-recording.js';
 
 /** Errors that no retry can cure: the upload is marked failed and its bytes dropped. */
-const PERMANENT_FINISH_ERRORS = new Set(['UNSUPPORTED_MEDIA_TYPE', 'VALIDATION_FAILED', 'SESSION_DISCARDED']);
+const PERMANENT_FINISH_ERRORS = new Set([
+  'UNSUPPORTED_MEDIA_TYPE',
+  'VALIDATION_FAILED',
+  'SESSION_DISCARDED',
+  'LEGACY_SHA256_MISMATCH',
+]);
 export const isPermanent = (err: unknown) => err instanceof AppError && PERMANENT_FINISH_ERRORS.has(err.code);
 
 function notFinishable(status: string): AppError {
@@ -49,7 +66,10 @@ function notFinishable(status: string): AppError {
 
 /** What the finishing transaction decided, and the job that follows it. */
 interface Outcome {
-  recordingId: string;
+  /** null: a legacy item whose recording was imported before and deleted since (not brought back). */
+  recordingId: string | null;
+  /** A legacy item's upload: whether it made the recording or found the key taken. */
+  importOutcome?: 'imported' | 'already';
   /** None when another finish of this same upload made the recording (it queued the job). */
   job?: 'processRecording' | 'deleteMedia';
   data: Record<string, unknown>;
@@ -69,6 +89,12 @@ export interface UploadsServiceDeps {
   storagePercent?: number;
 }
 
+/** What a finish answers: the recording (Recording-Id), and for a legacy item what became of it. */
+export interface Finished {
+  recordingId: string | null;
+  importOutcome?: 'imported' | 'already';
+}
+
 export class UploadsService {
   readonly repo: UploadsRepository;
   private readonly sessions: SessionsRepository;
@@ -83,6 +109,12 @@ export class UploadsService {
   /** A client creates an upload: validated, bound to the user, its recording id and storage reserved. */
   async create(uploadId: string, userId: string, metadata: Record<string, string | null | undefined>, size?: number) {
     const meta = parseUploadMeta(metadata);
+    if (meta.legacy) {
+      await ownImport(new ImportsRepository(this.deps.db), userId, meta.legacy.importId, { running: true });
+    } else if (storageFor(userId, this.deps.storagePercent ?? 100) === 'browser') {
+      // USE_DATABASE_STORAGE: this user's takes stay in their browser; the server takes only their imports
+      throw new AppError('SERVER_STORAGE_DISABLED');
+    }
     if (meta.projectId) {
       const role = await this.access.projectRole(meta.projectId, userId);
       authorize('project.addRecordings', relationsOf(userId, { role }));
@@ -132,10 +164,11 @@ export class UploadsService {
   }
 
   /** Turns a complete upload into a recording; idempotent (a second call returns the same recording). */
-  async finish(uploadId: string): Promise<{ recordingId: string }> {
+  async finish(uploadId: string): Promise<Finished> {
     const row = await this.repo.get(uploadId);
     if (!row) throw new AppError('UPLOAD_NOT_FOUND');
     if (row.status === 'completed' && row.recording_id) return { recordingId: row.recording_id };
+    if (row.status === 'completed' && row.metadata.importId) return { recordingId: null, importOutcome: 'already' };
     if (row.status !== 'uploading') throw notFinishable(row.status);
     if (row.upload_length === null || row.upload_offset !== row.upload_length) {
       throw new AppError('UPLOAD_NOT_FINISHABLE', 'This upload is not complete yet');
@@ -149,6 +182,9 @@ export class UploadsService {
     if (session?.discarded_at)
       throw new AppError('SESSION_DISCARDED', 'This take was discarded; its upload makes no recording');
     const sha256 = row.sha256 ?? (await this.digestOf(row));
+    if (meta.legacy && sha256 !== meta.legacy.sha256) {
+      throw new AppError('LEGACY_SHA256_MISMATCH', undefined, { expected: meta.legacy.sha256, received: sha256 });
+    }
     await this.sinkOf(row).assemble(row);
     const take = (session?.take ?? {}) as SessionTake;
     const requestedProject = take.projectId !== undefined ? take.projectId : (session?.project_id ?? meta.projectId);
@@ -169,15 +205,16 @@ export class UploadsService {
         'upload has no known duration; processing measures it',
       );
     }
-    const outcome = await this.commit(row, session?.id, recording.values, recording.durationSeconds);
+    const outcome = await this.commit(row, session?.id, recording.values, recording.durationSeconds, meta);
     if (outcome.job) {
       const options = outcome.singletonKey ? { singletonKey: outcome.singletonKey } : {};
       await this.deps.queue.send(JOBS[outcome.job], outcome.data, options);
     }
     if (outcome.discarded)
       throw new AppError('SESSION_DISCARDED', 'This take was discarded; its upload makes no recording');
-    this.deps.logger.info({ uploadId, recordingId: outcome.recordingId, sessionId: session?.id }, 'upload finished');
-    return { recordingId: outcome.recordingId };
+    const { recordingId, importOutcome } = outcome;
+    this.deps.logger.info({ uploadId, recordingId, sessionId: session?.id, importOutcome }, 'upload finished');
+    return importOutcome ? { recordingId, importOutcome } : { recordingId };
   }
 
   private async commit(
@@ -185,6 +222,7 @@ export class UploadsService {
     sessionId: string | undefined,
     values: Parameters<RecordingsRepository['insert']>[0],
     durationSeconds: number | undefined,
+    meta: UploadMeta,
   ): Promise<Outcome> {
     const recordingId = row.reserved_recording_id!;
     return this.deps.db.transaction().execute(async (tx) => {
@@ -192,7 +230,9 @@ export class UploadsService {
       // Two finishes of one upload (a HEAD racing the last PATCH) serialise on this lock.
       const now = await uploads.getForUpdate(row.id);
       if (now?.status === 'completed' && now.recording_id) return this.linked(uploads, row, now.recording_id);
+      if (now?.status === 'completed' && meta.legacy) return { recordingId: null, importOutcome: 'already', data: {} };
       if (now?.status !== 'uploading') throw notFinishable(now?.status ?? 'gone');
+      if (meta.legacy) return this.commitLegacy(tx, row, meta, values);
       const sessions = new SessionsRepository(tx);
       const take = sessionId ? await sessions.lockForFinish(sessionId) : undefined;
       if (take?.recording_id) return this.linked(uploads, row, take.recording_id);
@@ -211,6 +251,41 @@ export class UploadsService {
       await uploads.dropProgress(row.id);
       return { recordingId, job: 'processRecording', data: { recordingId }, singletonKey: recordingId };
     });
+  }
+
+  /** A legacy item's commit: the recording only if this upload claims the item's legacy key. */
+  private async commitLegacy(
+    tx: Kysely<DB>,
+    row: UploadRow,
+    meta: UploadMeta,
+    values: Parameters<RecordingsRepository['insert']>[0],
+  ): Promise<Outcome> {
+    const { legacy } = meta;
+    const uploads = new UploadsRepository(tx);
+    const recordingId = row.reserved_recording_id!;
+    const size = Number(row.upload_length);
+    const item = {
+      importId: legacy!.importId,
+      userId: row.user_id,
+      legacySource: legacy!.legacySource,
+      legacyId: legacy!.legacyId,
+      sha256: legacy!.sha256,
+      size,
+      title: meta.title,
+    };
+    const claim = await claimOrAlready(tx, item, recordingId, () => new RecordingsRepository(tx).insert(values));
+    if (claim.outcome === 'imported') {
+      await uploads.complete(row.id, recordingId, size);
+      await uploads.dropProgress(row.id);
+      const data = { recordingId };
+      return { recordingId, importOutcome: 'imported', job: 'processRecording', data, singletonKey: recordingId };
+    }
+    if (claim.recordingId) return { ...(await this.linked(uploads, row, claim.recordingId)), importOutcome: 'already' };
+    // imported before and deleted since: no recording, this upload's object goes
+    await uploads.queueDeletion(row.storage_provider!, row.storage_bucket, recordingPrefix(row.user_id, recordingId));
+    await uploads.complete(row.id, null, size);
+    await uploads.dropProgress(row.id);
+    return { recordingId: null, importOutcome: 'already', job: 'deleteMedia', data: {} };
   }
 
   /**
@@ -280,7 +355,7 @@ export class UploadsService {
    */
   async settle(uploadId: string): Promise<string | undefined> {
     try {
-      return (await this.finish(uploadId)).recordingId;
+      return (await this.finish(uploadId)).recordingId ?? undefined;
     } catch (err) {
       this.deps.logger.warn({ uploadId, err: (err as Error).message }, 'a complete upload could not be finished');
       if (isPermanent(err)) await this.giveUp(uploadId).catch(() => undefined);
