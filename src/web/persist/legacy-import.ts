@@ -51,7 +51,8 @@ export interface ImportProgress {
 }
 
 export interface ImportResult {
-  import: Import;
+  /** null: another tab imported everything while this one waited for it; nothing was left to do. */
+  import: Import | null;
   /** Items that stayed here, with their reason (for the "could not import" list). */
   failures: LegacySkip[];
 }
@@ -63,6 +64,9 @@ export interface LegacyImportOptions {
   client?: ApiClient;
   local?: Storage;
   onProgress?: (p: ImportProgress) => void;
+  /** Another tab of this user is importing: this run waits for it, then scans afresh with rescan. */
+  onWaiting?: () => void;
+  rescan?: () => Promise<LegacyScan>;
 }
 
 const BATCH = 1000;
@@ -286,9 +290,24 @@ class Run {
   }
 }
 
-/** Runs the import of everything the scan found; resolves with the finished import and what stayed here. */
-export async function runLegacyImport(o: LegacyImportOptions): Promise<ImportResult> {
-  const client = o.client ?? apiClient();
+/**
+ * One run per user at a time, across this browser's tabs (a Web Lock): two runs would share one import,
+ * and the first to finish it would refuse the other's items. A tab that had to wait scans again first.
+ */
+async function oneRunAtATime<T>(o: LegacyImportOptions, fn: (waited: boolean) => Promise<T>): Promise<T> {
+  const lm = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+  if (!lm) return fn(false);
+  const name = `recorder-legacy-import-${o.userId}`;
+  let out: { value: T } | undefined;
+  await lm.request(name, { ifAvailable: true }, async (lock) => {
+    if (lock) out = { value: await fn(false) };
+  });
+  if (out) return out.value;
+  o.onWaiting?.();
+  return lm.request(name, () => fn(true)) as Promise<T>;
+}
+
+async function runScan(o: LegacyImportOptions, client: ApiClient): Promise<ImportResult> {
   const run = new Run(o, client);
   const { candidates, skips } = o.scan;
   const imp = await openImport(client, o, candidates.length + skips.length, run.progress.bytesTotal);
@@ -301,6 +320,16 @@ export async function runLegacyImport(o: LegacyImportOptions): Promise<ImportRes
   const { import: finished } = await client.request<{ import: Import }>('POST', `/api/imports/${imp.id}/finish`);
   (o.local ?? localStorage).removeItem(currentKey(o.userId));
   return { import: finished, failures: run.failures };
+}
+
+/** Runs the import of everything the scan found; resolves with the finished import and what stayed here. */
+export async function runLegacyImport(o: LegacyImportOptions): Promise<ImportResult> {
+  const client = o.client ?? apiClient();
+  return oneRunAtATime(o, async (waited) => {
+    const scan = waited && o.rescan ? await o.rescan() : o.scan;
+    if (waited && scan.candidates.length === 0) return { import: null, failures: [] };
+    return runScan({ ...o, scan }, client);
+  });
 }
 
 /** The user's imports, newest first (the history view). */

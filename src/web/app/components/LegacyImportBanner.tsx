@@ -18,6 +18,8 @@ import { useSession } from '../session.tsx';
 interface Tracked {
   userId: string;
   running: boolean;
+  /** Another tab runs an import of this user: this one starts when it ends. */
+  waiting: boolean;
   progress: ImportProgress | null;
   result: ImportResult | null;
   error: string | null;
@@ -141,13 +143,15 @@ export function LegacyImportBanner({ onImported }: { onImported?: () => void } =
 
   function start() {
     if (!scan || tracked?.running) return;
-    const base: Tracked = { userId: user.id, running: true, progress: null, result: null, error: null };
+    const base: Tracked = { userId: user.id, running: true, waiting: false, progress: null, result: null, error: null };
     publish(base);
     runLegacyImport({
       store,
       userId: user.id,
       scan,
-      onProgress: (progress) => publish({ ...(tracked ?? base), progress }),
+      rescan: () => scanLegacy({ store, userId: user.id, storage }),
+      onWaiting: () => publish({ ...(tracked ?? base), waiting: true }),
+      onProgress: (progress) => publish({ ...(tracked ?? base), waiting: false, progress }),
     }).then(
       (r) => publish({ ...(tracked ?? base), running: false, result: r }),
       (err: unknown) =>
@@ -175,7 +179,9 @@ export function LegacyImportBanner({ onImported }: { onImported?: () => void } =
     >
       <h2 id="legacy-import-h">
         {importing
-          ? 'Importing your earlier recordings…'
+          ? mine?.waiting
+            ? 'Waiting for the import running in another tab…'
+            : 'Importing your earlier recordings…'
           : candidates.length > 0
             ? `${candidates.length === 1 ? 'One recording' : `${candidates.length} recordings`} in this browser ` +
               `(${formatBytes(bytes)}) can be moved to your account`
@@ -212,12 +218,14 @@ export function LegacyImportBanner({ onImported }: { onImported?: () => void } =
         <p
           role="status"
           data-testid="legacy-import-summary"
-          data-imported={result.import.imported}
-          data-already={result.import.already}
+          data-imported={result.import?.imported ?? 0}
+          data-already={result.import?.already ?? 0}
           data-failed={result.failures.length}
         >
-          Import finished: {result.import.imported} imported, {result.import.already} already on the server
-          {result.failures.length > 0 ? `, ${result.failures.length} not imported` : ''}.{' '}
+          {result.import
+            ? `Import finished: ${result.import.imported} imported, ${result.import.already} already on the server` +
+              `${result.failures.length > 0 ? `, ${result.failures.length} not imported` : ''}. `
+            : 'Nothing was left to import: another tab imported it. '}
           <Link to="/imports">See the import history</Link>
         </p>
       )}
