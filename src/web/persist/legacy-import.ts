@@ -19,7 +19,7 @@ import { decodeDataUrl, type SkipReason } from '../../shared/legacy-format.ts';
 import { ApiError, apiClient, type ApiClient } from './api.ts';
 import { sha256OfBlob, sha256OfTake } from './legacy-hash.ts';
 import { type LegacyCandidate, type LegacyScan, type LegacySkip, removeLocalCopy } from './legacy-sources.ts';
-import { forgetLegacyUpload, uploadLegacyItem } from './legacy-upload.ts';
+import { forgetLegacyUpload, type LegacyUploadResult, uploadLegacyItem } from './legacy-upload.ts';
 import { getRecording } from './sessions.ts';
 import { defaultTitle } from './take-names.ts';
 import type { TakeStore } from './take-store.ts';
@@ -239,7 +239,7 @@ class Run {
     return undefined;
   }
 
-  async upload(importId: string, c: LegacyCandidate): Promise<string> {
+  async upload(importId: string, c: LegacyCandidate): Promise<LegacyUploadResult> {
     const key = { legacySource: c.legacySource, legacyId: c.item.legacyId, sha256: c.sha256! };
     for (let attempt = 0; ; attempt++) {
       this.set(c, { phase: 'uploading', sent: 0 });
@@ -277,9 +277,10 @@ class Run {
           await this.verifyAndRemove(c, again.recordingId, 'already');
           return;
         }
-        const recordingId = await this.upload(importId, c);
-        await putThumbnail(this.client, recordingId, c);
-        await this.verifyAndRemove(c, recordingId, 'imported');
+        const up = await this.upload(importId, c);
+        // Another tab, device or the CLI won the legacy key meanwhile: its recording is the one.
+        if (up.outcome === 'imported' && up.recordingId) await putThumbnail(this.client, up.recordingId, c);
+        await this.verifyAndRemove(c, up.recordingId, up.outcome);
       });
     } catch (err) {
       const e =

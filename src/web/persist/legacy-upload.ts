@@ -50,10 +50,18 @@ function toApiError(err: unknown): ApiError {
 export const legacyFingerprint = (i: { legacySource: string; legacyId: string; sha256: string }) =>
   `recorder-legacy:${i.legacySource}:${i.legacyId}:${i.sha256}`;
 
+export interface LegacyUploadResult {
+  /** The recording the server made of the item, or already had; null: imported before and deleted since. */
+  recordingId: string | null;
+  /** The server's Import-Outcome: this upload made the recording, or the legacy key was claimed already. */
+  outcome: 'imported' | 'already';
+}
+
 /** Uploads the item; resolves with the recording the server made of it (or already had). */
-export function uploadLegacyItem(i: LegacyUploadInput): Promise<string> {
+export function uploadLegacyItem(i: LegacyUploadInput): Promise<LegacyUploadResult> {
   return new Promise((resolve, reject) => {
     let recordingId: string | undefined;
+    let outcome: string | undefined;
     const upload = new tus.Upload(i.blob, {
       endpoint: i.client.absolute('/api/uploads'),
       metadata: {
@@ -75,11 +83,15 @@ export function uploadLegacyItem(i: LegacyUploadInput): Promise<string> {
       onAfterResponse: (_req, res) => {
         const rid = res.getHeader('Recording-Id');
         if (rid) recordingId = rid;
+        const said = res.getHeader('Import-Outcome');
+        if (said) outcome = said;
       },
       onProgress: (sent, total) => i.onProgress?.(sent, total),
       onSuccess: ({ lastResponse }) => {
         const rid = lastResponse.getHeader('Recording-Id') ?? recordingId;
-        if (rid) resolve(rid);
+        const said = lastResponse.getHeader('Import-Outcome') ?? outcome;
+        if (rid) resolve({ recordingId: rid, outcome: said === 'already' ? 'already' : 'imported' });
+        else if (said === 'already') resolve({ recordingId: null, outcome: 'already' });
         else
           reject(new ApiError(0, 'NO_RECORDING_ID', 'The server finished the upload but did not name its recording'));
       },
