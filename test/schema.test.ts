@@ -35,6 +35,8 @@ const PHASE2_TABLES = [
   'storage_migrations',
   'storage_migration_failures',
   'schema_backfills',
+  'legacy_imports',
+  'legacy_import_items',
 ] as const;
 type Table = (typeof PHASE1_TABLES)[number] | (typeof PHASE2_TABLES)[number];
 type Phase = 1 | 2;
@@ -543,6 +545,34 @@ const PHASE2: SchemaPart = {
       col('last_batch_at', TZ, false),
       col('finished_at', TZ, false),
     ],
+    // 0022: legacy imports (src/server/imports/) and what became of each item.
+    legacy_imports: [
+      ID,
+      col('user_id', 'text', true),
+      col('origin', 'text', true),
+      col('status', 'text', true, "'running'::text"),
+      col('item_count', 'integer', true, '0'),
+      col('byte_count', 'bigint', true, '0'),
+      col('client', 'text', false),
+      col('started_at', TZ, true, 'now()'),
+      col('updated_at', TZ, true, 'now()'),
+      col('finished_at', TZ, false),
+    ],
+    legacy_import_items: [
+      ID,
+      col('import_id', 'bigint', true),
+      col('user_id', 'text', true),
+      col('legacy_source', 'text', true),
+      col('legacy_id', 'text', false),
+      col('sha256', 'text', false),
+      col('size', 'bigint', false),
+      col('title', 'text', false),
+      col('outcome', 'text', true),
+      col('reason', 'text', false),
+      col('message', 'text', false),
+      col('recording_id', 'bigint', false),
+      col('created_at', TZ, true, 'now()'),
+    ],
   },
   checks: {
     // 0020: a run's target, status and settings within bounds; counts never negative; filters an object.
@@ -596,6 +626,27 @@ const PHASE2: SchemaPart = {
     },
     // 0011 adds it NOT VALID; 0012 validates it.
     recording_sessions: { chk_session_discarded_or_kept: 'CHECK (((discarded_at IS NULL) OR (recording_id IS NULL)))' },
+    // 0022: an import's origin, status and counts; finished exactly when completed.
+    legacy_imports: {
+      chk_legacy_import_origin: inList('origin', ['browser', 'cli']),
+      chk_legacy_import_status: inList('status', ['running', 'completed']),
+      chk_legacy_import_counts: 'CHECK (((item_count >= 0) AND (byte_count >= 0)))',
+      chk_legacy_import_client: 'CHECK ((length(client) <= 500))',
+      chk_legacy_import_finished: "CHECK (((status = 'completed'::text) = (finished_at IS NOT NULL)))",
+    },
+    // 0022: an item's source, outcome and key; imported and already items carry the whole key.
+    legacy_import_items: {
+      chk_legacy_item_source: inList('legacy_source', ['saved-recordings', 'browser-take']),
+      chk_legacy_item_outcome: inList('outcome', ['imported', 'already', 'skipped', 'failed']),
+      chk_legacy_item_id: 'CHECK (((length(legacy_id) >= 1) AND (length(legacy_id) <= 200)))',
+      chk_legacy_item_sha256: "CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text))",
+      chk_legacy_item_size: 'CHECK ((size >= 0))',
+      chk_legacy_item_key:
+        "CHECK (((outcome <> ALL (ARRAY['imported'::text, 'already'::text])) OR " +
+        '((legacy_id IS NOT NULL) AND (sha256 IS NOT NULL))))',
+      chk_legacy_item_texts:
+        'CHECK (((length(title) <= 300) AND (length(reason) <= 100) AND (length(message) <= 2000)))',
+    },
   },
   indexes: {
     // 0009: CREATE UNIQUE INDEX CONCURRENTLY, in a no-transaction file; NULLs stay distinct.
@@ -646,6 +697,23 @@ const PHASE2: SchemaPart = {
     ],
     // 0021: one row per backfill, found by name.
     schema_backfills: [namedPkey('schema_backfills_pkey', ['name'])],
+    // 0022: a user's imports newest first; THE LEGACY KEY unique among imported items; already once per
+    // import; an import's items in order; the SET NULL from recordings and the cascade from users.
+    legacy_imports: [pkey('legacy_imports'), idx('idx_legacy_imports_user_started', ['user_id', 'started_at DESC'])],
+    legacy_import_items: [
+      pkey('legacy_import_items'),
+      {
+        ...uniqueIdx('uq_legacy_import_items_key', ['user_id', 'legacy_source', 'legacy_id', 'sha256']),
+        predicate: "outcome = 'imported'::text",
+      },
+      {
+        ...uniqueIdx('uq_legacy_import_items_already', ['import_id', 'legacy_source', 'legacy_id', 'sha256']),
+        predicate: "outcome = 'already'::text",
+      },
+      idx('idx_legacy_import_items_import', ['import_id', 'id']),
+      idx('idx_legacy_import_items_recording', ['recording_id']),
+      idx('idx_legacy_import_items_user', ['user_id']),
+    ],
     // 0013..0015: CONCURRENTLY, each in a no-transaction file. One recording per take; the project FK's
     // index; the stale-session sweep's partial index over active sessions only.
     recording_sessions: [
@@ -675,10 +743,16 @@ const PHASE2: SchemaPart = {
     fk('fk_upload_parts_upload', 'upload_parts', 'upload_id', 'uploads'),
     // 0020: a run's failures go with it.
     fk('fk_storage_migration_failures_migration', 'storage_migration_failures', 'migration_id', 'storage_migrations'),
+    // 0022: imports and their items go with their user; a deleted recording leaves its item (and key).
+    fk('fk_legacy_imports_user', 'legacy_imports', 'user_id', 'users'),
+    fk('fk_legacy_import_items_import', 'legacy_import_items', 'import_id', 'legacy_imports'),
+    fk('fk_legacy_import_items_user', 'legacy_import_items', 'user_id', 'users'),
+    fk('fk_legacy_import_items_recording', 'legacy_import_items', 'recording_id', 'recordings', 'n'),
   ],
   triggers: [
     updatedAtTrigger('uploads'),
     updatedAtTrigger('storage_migrations'),
+    updatedAtTrigger('legacy_imports'),
     // every way a recording row goes queues its media in the deletion outbox
     'CREATE TRIGGER trg_recordings_queue_media_deletion AFTER DELETE ON public.recordings ' +
       'FOR EACH ROW EXECUTE FUNCTION queue_recording_media_deletion()',
@@ -909,7 +983,7 @@ describe.each(pgTargets())('schema on $name', (target) => {
       expect(rows.map((r) => [r.name, r.def.replace(/^.* USING btree /, '')])).toEqual(
         desc.map((i) => [i.name, `(${i.columns.join(', ')})`]),
       );
-      expect(desc.length).toBe(phase === 1 ? 5 : 8);
+      expect(desc.length).toBe(phase === 1 ? 5 : 9);
     });
 
     it('no idx_recordings_user_id, idx_sessions_user_id (documented); composite ones lead with user_id', async () => {
@@ -992,7 +1066,7 @@ describe.each(pgTargets())('schema on $name', (target) => {
           ORDER BY t.tgname`,
       );
       expect(rows).toEqual(expected.triggers.map((def) => ({ def, enabled: 'O' })));
-      expect(rows.length).toBe(phase === 1 ? 2 : 5);
+      expect(rows.length).toBe(phase === 1 ? 2 : 6);
     });
 
     it('the only functions: the triggers set_updated_at() and (Phase 2) queue_recording_media_deletion()', async () => {
