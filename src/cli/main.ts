@@ -4,6 +4,7 @@ import { createLogger } from '../server/logger.js';
 import { MigrationError } from '../server/db/migrator/errors.js';
 import { BackupError } from '../server/db/backup/manifest.js';
 import { backupCommands } from './backup.js';
+import { type ImportLegacyOptions, importCommands } from './import.js';
 import { migrateCommands } from './migrate.js';
 import { buildWeb, serve } from './serve.js';
 import { storageCommands } from './storage.js';
@@ -202,6 +203,23 @@ whereOptions(
     .option('--sample <percent>', 'check this share of recordings, e.g. 10%')
     .addOption(concurrencyOption()),
 ).action(async (o: VerifyOptions) => migrations.verify(o));
+
+const imports = importCommands(() => {
+  const config = loadConfigOrExit();
+  return { config, logger: createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn') };
+});
+program
+  .command('import')
+  .description('bring recordings made elsewhere onto the server')
+  .command('legacy')
+  .description('import an export of the old browser-only recorder (its savedRecordings JSON) for one account')
+  .argument('<file>', 'the exported JSON file (any size: it is streamed)')
+  .option('--user <email>', 'the account the recordings go to (required)')
+  .option('--project <id>', 'put the recordings in this project')
+  .option('--dry-run', 'read the file and say what would be imported; write nothing')
+  // Usage errors exit 2 (1 means: some entries could not be imported); help exits 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  .action(async (file: string, o: ImportLegacyOptions) => imports.legacy(file, o));
 
 try {
   await program.parseAsync(process.argv);
