@@ -63,7 +63,7 @@ describe.each(pgTargets())('legacy import refusals on $name', (target) => {
     media?.cleanup();
   });
 
-  it('bytes that are not the announced sha256: 422 LEGACY_SHA256_MISMATCH, no recording, the upload failed', async () => {
+  it('bytes that are not the announced sha256: 422 LEGACY_SHA256_MISMATCH, no recording, upload failed', async () => {
     const meta = legacyMeta(await startImport(alice), { legacySha256: 'c'.repeat(64) });
     const created = await createUpload(t.url, alice.headers, meta, { length: bytes.length });
     expect(created.status).toBe(201);
@@ -159,4 +159,59 @@ describe.each(pgTargets())('legacy import refusals on $name', (target) => {
     expect(await putAs(alice, 'image/png', big)).toMatchObject({ status: 413, body: { code: 'PAYLOAD_TOO_LARGE' } });
     expect(await putAs(bob, 'image/png', png)).toMatchObject({ status: 404, body: { code: 'RECORDING_NOT_FOUND' } });
   }, 90_000);
+
+  it('a finish cut off before its commit is redone by the next HEAD, claim included: one recording', async () => {
+    const c = await connect(t.dbUrl);
+    try {
+      await c.query(`CREATE FUNCTION fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.title = 'Cut off' THEN RAISE EXCEPTION 'simulated outage'; END IF; RETURN NEW; END $$`);
+      await c.query(
+        'CREATE TRIGGER trg_fail_commit BEFORE INSERT ON recordings FOR EACH ROW EXECUTE FUNCTION fail_commit()',
+      );
+      const run = await startImport(bob);
+      const meta = legacyMeta(run, { title: 'Cut off', legacyId: 'cut' });
+      const created = await createUpload(t.url, bob.headers, meta, { length: bytes.length });
+      const done = await patchUpload(created.location, bob.headers, 0, bytes);
+      expect(done.status).toBeGreaterThanOrEqual(500);
+      expect(await recordingsOf(bob.userId)).toBe(0);
+      const { rows } = await c.query(`SELECT count(*)::int AS n FROM legacy_import_items WHERE legacy_id = 'cut'`);
+      expect(rows[0].n).toBe(0); // the claim went with the failed transaction
+
+      await c.query('DROP TRIGGER trg_fail_commit ON recordings');
+      const head = await fetch(created.location, {
+        method: 'HEAD',
+        headers: { ...bob.headers, 'Tus-Resumable': '1.0.0' },
+      });
+      expect(head.headers.get('recording-id')).toMatch(/^\d+$/);
+      expect(await recordingsOf(bob.userId)).toBe(1);
+      const { items } = (await api(bob, 'GET', `/api/imports/${run}`)).body;
+      expect(items).toEqual([
+        expect.objectContaining({
+          legacyId: 'cut',
+          outcome: 'imported',
+          recordingId: head.headers.get('recording-id'),
+        }),
+      ]);
+    } finally {
+      await c.query('DROP TRIGGER IF EXISTS trg_fail_commit ON recordings');
+      await c.end();
+    }
+  });
+
+  it('an import nothing happened to for 10 minutes reads as interrupted; its items stay', async () => {
+    const run = await startImport(alice);
+    await api(alice, 'POST', `/api/imports/${run}/skips`, {
+      items: [{ legacySource: 'browser-take', legacyId: 'k', title: null, reason: 'IDB_MISSING', message: 'gone' }],
+    });
+    const c = await connect(t.dbUrl);
+    try {
+      // (the updated_at trigger would say now: this session does not fire triggers)
+      await c.query('SET session_replication_role = replica');
+      await c.query(`UPDATE legacy_imports SET updated_at = now() - interval '11 minutes' WHERE id = $1`, [run]);
+    } finally {
+      await c.end();
+    }
+    const { body } = await api(alice, 'GET', `/api/imports/${run}`);
+    expect(body.import).toMatchObject({ status: 'interrupted', skipped: 1 });
+  });
 });
