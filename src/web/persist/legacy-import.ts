@@ -123,12 +123,17 @@ async function lookup(client: ApiClient, importId: string, cs: LegacyCandidate[]
   return found;
 }
 
+/** The recording's title: the old one, or (untitled in the old app) named as the app names a take. */
+function titleOf(c: LegacyCandidate): string {
+  const it = c.item;
+  return it.title ?? defaultTitle(it.recordingType, it.createdAt ?? new Date().toISOString(), false);
+}
+
 /** The item's metadata for the tus upload (strings; the legacy key fields are added by the uploader). */
 function uploadMetadata(c: LegacyCandidate): Record<string, string> {
   const it = c.item;
   const m: Record<string, string> = { recordingType: it.recordingType, filename: `legacy-${it.legacyId}` };
-  // Untitled in the old app: named as the app names a take, by its kind and date.
-  m.title = it.title ?? defaultTitle(it.recordingType, it.createdAt ?? new Date().toISOString(), false);
+  m.title = titleOf(c);
   if (it.description) m.description = it.description;
   if (it.quality) m.quality = it.quality;
   if (it.durationMs) m.duration = String(it.durationMs / 1000);
@@ -176,7 +181,7 @@ class Run {
   ) {
     const items = o.scan.candidates.map((c) => ({
       uid: c.uid,
-      title: c.item.title,
+      title: titleOf(c),
       size: c.size,
       phase: 'waiting' as const,
       sent: 0,
