@@ -27,6 +27,7 @@ import {
   type IdbSeed,
   type LegacyMedia,
   makeLegacyMedia,
+  openSignedIn,
   savedNow,
   seedOnLoad as seed,
   sha,
@@ -252,9 +253,8 @@ describe('legacy import in the browser', () => {
     page.on('request', (r) => {
       if (r.url().includes('/api/uploads')) uploads.push(`${r.method()} ${r.headers()['upload-offset'] ?? ''}`);
     });
-    await page.goto(`${server.url}/`);
     // The session cookie may not outlive the browser: the person signs in again.
-    if (new URL(page.url()).pathname === '/signin') await signInInUi(page, server.url, user);
+    await openSignedIn(page, server.url, user);
     await page
       .getByTestId('legacy-import')
       .getByText(/^2 recordings/)

@@ -16,12 +16,12 @@ import {
   recordFor,
   requireWebBuild,
   serverRecordings,
-  signInInUi,
   signUpInUi,
   startE2eServer,
   storageBadge,
   type E2eServer,
 } from '../support/e2e.js';
+import { openSignedIn } from '../support/legacy-fixtures.js';
 
 let browser: LaunchedBrowser;
 
@@ -152,9 +152,7 @@ describe('USE_DATABASE_STORAGE false → true → false for one user', () => {
   async function restartWith(page: Page, flag: string, user: { email: string }) {
     await server.stop();
     await server.start({ USE_DATABASE_STORAGE: flag });
-    await page.goto(`${server.url}/`);
-    if (new URL(page.url()).pathname === '/signin') await signInInUi(page, server.url, user);
-    await page.getByTestId('storage-badge').waitFor();
+    await openSignedIn(page, server.url, user);
   }
 
   it('offers the browser takes for import when the user moves to the server, and keeps listing (and ' +

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import { signInInUi } from './e2e.js';
 
 export interface LegacyMedia {
   dir: string;
@@ -143,3 +144,18 @@ export const idbHas = (page: Page, database: string, store: string, key: string)
       }),
     { database, store, key },
   );
+
+/**
+ * Opens the library; signs in when the session did not survive (a closed browser, a restarted server):
+ * waits for whichever the app shows, the signed-in frame or the sign-in form.
+ */
+export async function openSignedIn(page: Page, baseUrl: string, user: { email: string }): Promise<void> {
+  await page.goto(`${baseUrl}/`);
+  const signOut = page.getByRole('button', { name: 'Sign out' });
+  const email = page.getByLabel('Email');
+  await Promise.race([signOut.waitFor({ timeout: 30_000 }), email.waitFor({ timeout: 30_000 })]);
+  if (await signOut.isVisible()) return;
+  await signInInUi(page, baseUrl, user);
+  await page.goto(`${baseUrl}/`);
+  await signOut.waitFor();
+}
