@@ -19,6 +19,8 @@ const REASONS: Record<string, string> = {
 /** Entries named per reason in the summary; the import's rows (GET /api/imports/:id) hold them all. */
 const NAMED = 5;
 const MiB = 1024 ** 2;
+const mib = (bytes: number) => (bytes / MiB).toFixed(1);
+const ENDS = { complete: 'read to the end', truncated: 'cut short', unreadable: 'not an export' } as const;
 
 interface ReasonGroup {
   count: number;
@@ -73,7 +75,7 @@ export class ImportTally {
       v.dryRun
         ? `Dry run of ${v.file} for ${v.email}: nothing was written.`
         : `Imported ${v.file} for ${v.email} (import ${v.importId}).`,
-      `  ${v.dryRun ? 'would import' : 'imported'}: ${this.importedCount} (${(this.importedBytes / MiB).toFixed(1)} MiB)`,
+      `  ${v.dryRun ? 'would import' : 'imported'}: ${this.importedCount} (${mib(this.importedBytes)} MiB)`,
       `  already there: ${this.alreadyCount}${
         this.deletedSince ? ` (${this.deletedSince} deleted since, not brought back)` : ''
       }`,
@@ -87,7 +89,7 @@ export class ImportTally {
     lines.push(
       v.end.state === 'complete'
         ? `  the file: ${this.entries} entries, read to the end`
-        : `  the file: ${this.entries} entries read, then ${v.end.state === 'truncated' ? 'cut short' : 'not an export'}`,
+        : `  the file: ${this.entries} entries read, then ${ENDS[v.end.state]}`,
     );
     lines.push(`  peak memory: ${(v.peakRss / MiB).toFixed(0)} MiB`);
     return `${lines.join('\n')}\n`;

@@ -181,7 +181,8 @@ class ImportRun {
       return this.skip({ ...about, reason: 'BLOB_URL_DEAD', message });
     }
     if (item.media.kind === 'idb') {
-      const message = `Its media is in the old app's browser storage (${item.media.database}/${item.media.store}); import it in that browser.`;
+      const where = `${item.media.database}/${item.media.store}`;
+      const message = `Its media is in the old app's browser storage (${where}); import it in that browser.`;
       return this.skip({ ...about, reason: 'IDB_MISSING', message });
     }
     if (!media) return this.skip({ ...about, reason: 'NO_MEDIA', message: 'The entry holds no recording.' });
