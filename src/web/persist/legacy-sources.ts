@@ -11,6 +11,7 @@ import {
   decodeDataUrl,
   type LegacyItem,
   type LegacySource,
+  MEDIA_FIELDS,
   normalizeLegacyEntry,
   readSavedRecordings,
   type SkipReason,
@@ -22,7 +23,6 @@ import type { LocalTake, TakeStore } from './take-store.ts';
 export const SAVED_RECORDINGS = 'savedRecordings';
 /** Items imported from a list that could not be rewritten (cut off): remembered so they are not offered again. */
 const DONE_KEY = 'recorder.legacyImport.done';
-const MEDIA_FIELDS = ['mediaBlob', 'mediaUrl', 'dataUrl', 'url'];
 
 /** Where an item lives, which is what removing its local copy needs. */
 export type LegacyOrigin =
@@ -100,8 +100,8 @@ function readableDataUrl(entry: unknown): { mimeType: string; bytes: Uint8Array 
   if (!entry || typeof entry !== 'object') return null;
   for (const f of MEDIA_FIELDS) {
     const v = (entry as Record<string, unknown>)[f];
-    if (typeof v === 'string' && v.startsWith('data:')) {
-      const d = decodeDataUrl(v);
+    if (typeof v === 'string' && v.trim().startsWith('data:')) {
+      const d = decodeDataUrl(v.trim());
       if (d) return d;
     }
   }
@@ -187,7 +187,7 @@ async function fromSavedEntry(
   });
   const base = { uid: `${source}:${item.legacyId}#${index}`, legacySource: source, item, origin };
   if (media.kind === 'data-url') {
-    const d = decodeDataUrl(value);
+    const d = decodeDataUrl(value.trim());
     if (!d) return skip('CORRUPT_DATA', 'The recording’s data is damaged and cannot be decoded');
     const mimeType = item.mimeType ?? d.mimeType;
     const sha256 = sha256Hex(d.bytes);

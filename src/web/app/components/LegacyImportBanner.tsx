@@ -92,7 +92,9 @@ function SkippedList({ skips, onDismiss }: { skips: LegacySkip[]; onDismiss(): v
           <li key={s.uid} className="recovery-item" data-testid="legacy-skip" data-reason={s.reason} data-uid={s.uid}>
             <div>
               <strong>{s.title ?? (s.legacyId ? `Recording ${s.legacyId}` : 'Saved list')}</strong>{' '}
-              <span className="muted">{reasonWords(s.reason)}</span>
+              <span className="muted" title={s.message}>
+                {reasonWords(s.reason)}
+              </span>
             </div>
             {s.download && (
               <div className="recovery-actions">
