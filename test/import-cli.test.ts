@@ -252,6 +252,39 @@ describe.each(pgTargets().slice(0, 1))('recorder import legacy on $name', (targe
     expect(foreign.stdout).toContain('not an export');
   });
 
+  it('Ctrl-C stops after the entry at hand, leaves no temp file; the same command again imports the rest', async () => {
+    const items = 40;
+    const file = path.join(dir, 'interrupted.json');
+    const entries = Array.from({ length: items }, (_, i) => ({
+      id: `int-${i}`,
+      type: 'camera',
+      mediaBlob: dataUrl(Buffer.concat([webm, Buffer.alloc(4 * MiB, i)])),
+    }));
+    fs.writeFileSync(file, JSON.stringify(entries));
+    const before = await recordings();
+    const child = spawn(process.execPath, [BIN, 'import', 'legacy', file, '--user', email], { env, stdio: 'pipe' });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const deadline = Date.now() + 60_000;
+    while ((await recordings()) - before < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    expect(await exited).toBe(1);
+    expect(stdout).toContain('interrupted after');
+    const done = (await recordings()) - before;
+    expect(done).toBeGreaterThanOrEqual(3);
+    expect(done).toBeLessThan(items);
+    expect(fs.readdirSync(path.join(dir, 'data', 'tmp'))).toEqual([]);
+    const open = await c.query(`SELECT status FROM legacy_imports ORDER BY id DESC LIMIT 1`);
+    expect(open.rows[0].status).toBe('running');
+
+    const rest = await runCli(env, file, '--user', email);
+    expect(rest.code, rest.stdout).toBe(0);
+    expect(count(rest.stdout, 'imported')).toBe(items - done);
+    expect(count(rest.stdout, 'already there')).toBe(done);
+    expect((await recordings()) - before).toBe(items);
+  });
+
   it('streams a 2 GB export: peak memory < 150 MB above a tiny import; a second run imports 0', async () => {
     const tiny = path.join(dir, 'tiny.json');
     fs.writeFileSync(tiny, JSON.stringify([{ id: 'tiny', type: 'camera', mediaBlob: dataUrl(webm) }]));

@@ -248,6 +248,24 @@ describe('entries that are not recordings', () => {
     const getter = { type: 'camera', mediaBlob: DATA, id: 1, title: { toString: () => 'x' } };
     expect(norm(getter).ok).toBe(true);
     expect(norm({ __proto__: { type: 'camera' } }).ok).toBe(false);
+    const throwing = {
+      get title() {
+        throw new Error('boom');
+      },
+    };
+    expect(norm(throwing)).toMatchObject({ ok: false, reason: 'CORRUPT_DATA' });
+    expect(
+      norm(
+        new Proxy(
+          {},
+          {
+            get: () => {
+              throw new Error('trap');
+            },
+          },
+        ),
+      ).ok,
+    ).toBe(false);
   });
 });
 

@@ -20,7 +20,7 @@ const REASONS: Record<string, string> = {
 const NAMED = 5;
 const MiB = 1024 ** 2;
 const mib = (bytes: number) => (bytes / MiB).toFixed(1);
-const ENDS = { complete: 'read to the end', truncated: 'cut short', unreadable: 'not an export' } as const;
+const ENDS = { truncated: 'cut short', unreadable: 'not an export' } as const;
 
 interface ReasonGroup {
   count: number;
@@ -69,6 +69,7 @@ export class ImportTally {
     importId: string | null;
     end: ExportEnd;
     dryRun: boolean;
+    interrupted: boolean;
     peakRss: number;
   }): string {
     const lines = [
@@ -86,11 +87,13 @@ export class ImportTally {
       lines.push(`      e.g. ${group.examples.join(', ')}${group.count > NAMED ? ', …' : ''}`);
       if (group.count === 1 || !REASONS[code]) lines.push(`      ${group.message}`);
     }
-    lines.push(
-      v.end.state === 'complete'
-        ? `  the file: ${this.entries} entries, read to the end`
-        : `  the file: ${this.entries} entries read, then ${ENDS[v.end.state]}`,
-    );
+    if (v.interrupted) {
+      lines.push(`  interrupted after ${this.entries} entries: run the same command again to import the rest`);
+    } else if (v.end.state === 'complete') {
+      lines.push(`  the file: ${this.entries} entries, read to the end`);
+    } else {
+      lines.push(`  the file: ${this.entries} entries read, then ${ENDS[v.end.state]}`);
+    }
     lines.push(`  peak memory: ${(v.peakRss / MiB).toFixed(0)} MiB`);
     return `${lines.join('\n')}\n`;
   }

@@ -88,9 +88,17 @@ async function importLegacy(setup: Setup, file: string, o: ImportLegacyOptions):
     const end = await run.go(file, size);
     const tally = run.tally;
     process.stdout.write(
-      tally.summary({ file, email: user.email, importId: run.importId, end, dryRun: !!o.dryRun, peakRss: peakRss() }),
+      tally.summary({
+        file,
+        email: user.email,
+        importId: run.importId,
+        end,
+        dryRun: !!o.dryRun,
+        interrupted: run.interrupted,
+        peakRss: peakRss(),
+      }),
     );
-    return tally.problems() > 0 || end.state !== 'complete' ? 1 : 0;
+    return tally.problems() > 0 || end.state !== 'complete' || run.interrupted ? 1 : 0;
   } finally {
     await queue?.stop();
     await database.close();
@@ -115,6 +123,8 @@ function peakRss(): number {
 class ImportRun {
   readonly tally = new ImportTally();
   importId: string | null = null;
+  /** Stopped by a signal before the end of the file. */
+  interrupted = false;
   private skips: Skip[] = [];
 
   constructor(
@@ -145,17 +155,29 @@ class ImportRun {
       tmpDir: path.join(this.config.dataDir, 'tmp'),
       onProgress: (read) => bar.update(read, { done: (read / MiB).toFixed(0), items: this.tally.entries }),
     });
-    let end: ExportEnd;
+    let end: ExportEnd | undefined;
+    // Ctrl-C stops after the entry at hand, its temp file deleted; the import stays open (shown as
+    // interrupted) and a second run finds what this one imported already there. A second Ctrl-C: at once.
+    const onSignal = () => {
+      if (this.interrupted) process.exit(130);
+      this.interrupted = true;
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     try {
-      for (;;) {
+      while (!end) {
         const next = await reader.next();
-        if (next.done) {
-          end = next.value;
-          break;
+        if (next.done) end = next.value;
+        else await this.one(next.value);
+        if (!end && this.interrupted) {
+          await reader.return({ state: 'complete', message: null, count: 0 });
+          await this.flushSkips();
+          return { state: 'complete', message: null, count: this.tally.entries };
         }
-        await this.one(next.value);
       }
     } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       bar.stop();
     }
     if (end.state !== 'complete') {

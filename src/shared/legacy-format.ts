@@ -91,6 +91,15 @@ type Fields = Record<string, unknown>;
 
 /** One entry of the array, checked and normalized. Never throws. */
 export function normalizeLegacyEntry(entry: unknown, index: number, options: NormalizeOptions = {}): LegacyEntry {
+  try {
+    return normalize(entry, index, options);
+  } catch {
+    // Only a hand-made object can throw here (a getter, a Proxy): JSON.parse never makes one.
+    return skip(index, null, null, 'CORRUPT_DATA', 'The entry could not be read.');
+  }
+}
+
+function normalize(entry: unknown, index: number, options: NormalizeOptions): LegacyEntry {
   if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
     const what = entry === null ? 'null' : Array.isArray(entry) ? 'an array' : `a ${typeof entry}`;
     return skip(index, null, null, 'NOT_AN_OBJECT', `The entry is ${what}, not a recording.`);
