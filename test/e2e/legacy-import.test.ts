@@ -321,6 +321,38 @@ describe('legacy import in the browser', () => {
     await page.close();
   }, 120_000);
 
+  it('an item the server refuses (not media) stays, is listed with the reason, and is not offered again', async () => {
+    const page = await browser.context.newPage();
+    watch(browser, page, 'refused');
+    const text = Buffer.from('Meeting notes, typed in the wrong box: not a recording at all.\n'.repeat(20));
+    const notMedia = {
+      id: 'n1',
+      title: 'Notes',
+      type: 'camera',
+      mediaBlob: `data:video/webm;base64,${text.toString('base64')}`,
+    };
+    const good = { id: 'g1', title: 'Good one', type: 'audio', mediaBlob: dataUrl(files.audio, 'audio/webm') };
+    await seedOnLoad(page, JSON.stringify([notMedia, good]), [], 'test-seeded-refused');
+    await signUpInUi(page, server.url, 'Refused');
+    await page
+      .getByTestId('legacy-import')
+      .getByText(/^2 recordings/)
+      .waitFor({ timeout: 30_000 });
+    expect(await importAll(page)).toEqual({ imported: 1, already: 0, failed: 1 });
+    const row = page.locator('[data-testid="legacy-skip"][data-reason="NOT_MEDIA"]');
+    expect(await row.textContent()).toContain('not audio or video');
+    expect(JSON.parse((await savedNow(page))!)).toEqual([notMedia]);
+    expect((await serverRecordings(page, server.url)).map((r) => r.title)).toEqual(['Good one']);
+
+    await page.reload();
+    await row.waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('legacy-import').getByRole('button', { name: 'Import', exact: true }).count()).toBe(
+      0,
+    );
+    expect(await row.getByRole('button', { name: 'Download' }).count()).toBe(1);
+    await page.close();
+  }, 120_000);
+
   it('two tabs importing at once make no duplicates', async () => {
     const first = await browser.context.newPage();
     watch(browser, first, 'tabs');

@@ -18,7 +18,14 @@ import type { Import, ImportItem, LookupResult, Skip } from '../../server/import
 import { decodeDataUrl, type SkipReason } from '../../shared/legacy-format.ts';
 import { ApiError, apiClient, type ApiClient } from './api.ts';
 import { sha256OfBlob, sha256OfTake } from './legacy-hash.ts';
-import { type LegacyCandidate, type LegacyScan, type LegacySkip, removeLocalCopy } from './legacy-sources.ts';
+import { rememberRefused } from './legacy-memory.ts';
+import {
+  candidateSkip,
+  type LegacyCandidate,
+  type LegacyScan,
+  type LegacySkip,
+  removeLocalCopy,
+} from './legacy-sources.ts';
 import { forgetLegacyUpload, type LegacyUploadResult, uploadLegacyItem } from './legacy-upload.ts';
 import { getRecording } from './sessions.ts';
 import { defaultTitle } from './take-names.ts';
@@ -174,11 +181,13 @@ class Run {
   readonly progress: ImportProgress;
   readonly failures: LegacySkip[] = [];
   private readonly byUid = new Map<string, ItemProgress>();
+  private readonly local: Storage;
 
   constructor(
     private readonly o: LegacyImportOptions,
     private readonly client: ApiClient,
   ) {
+    this.local = o.local ?? localStorage;
     const items = o.scan.candidates.map((c) => ({
       uid: c.uid,
       title: titleOf(c),
@@ -206,16 +215,9 @@ class Run {
 
   fail(c: LegacyCandidate, reason: SkipReason, message: string): LegacySkip {
     this.set(c, { phase: 'failed', message });
-    const skip: LegacySkip = {
-      uid: `${c.legacySource}:${c.item.legacyId}:${reason}`,
-      legacySource: c.legacySource,
-      legacyId: c.item.legacyId,
-      title: c.item.title,
-      size: c.size,
-      reason,
-      message,
-      download: { filename: `${c.item.title ?? `recording-${c.item.legacyId}`}`, read: () => c.read() },
-    };
+    // The same bytes get the same answer: not offered again, listed with the reason instead.
+    if (reason === 'NOT_MEDIA' || reason === 'TOO_LARGE') rememberRefused(c, { reason, message }, this.local);
+    const skip = candidateSkip(c, reason, message);
     this.failures.push(skip);
     return skip;
   }
@@ -239,7 +241,7 @@ class Run {
       if (problem) return this.fail(c, 'UPLOAD_FAILED', problem);
     }
     // recordingId null: imported before and deleted on the server since; the key proves the bytes were there.
-    await removeLocalCopy(c, this.o.store, this.o.local ?? localStorage);
+    await removeLocalCopy(c, this.o.store, this.local);
     this.set(c, { phase: outcome, ...(recordingId ? { recordingId } : {}) });
     return undefined;
   }

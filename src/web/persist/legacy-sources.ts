@@ -18,11 +18,10 @@ import {
 } from '../../shared/legacy-format.ts';
 import { sha256Hex } from './legacy-hash.ts';
 import { deleteIdbKey, readIdbBlob } from './legacy-idb.ts';
+import { doneMarks, markOf, refusedMarks, rememberDone } from './legacy-memory.ts';
 import type { LocalTake, TakeStore } from './take-store.ts';
 
 export const SAVED_RECORDINGS = 'savedRecordings';
-/** Items imported from a list that could not be rewritten (cut off): remembered so they are not offered again. */
-const DONE_KEY = 'recorder.legacyImport.done';
 
 /** Where an item lives, which is what removing its local copy needs. */
 export type LegacyOrigin =
@@ -118,29 +117,18 @@ function sameOrigin(blobUrl: string): boolean {
 
 const blobOf = (bytes: Uint8Array, type: string) => new Blob([bytes as Uint8Array<ArrayBuffer>], { type });
 
-function doneMarks(local: Storage): Set<string> {
-  try {
-    const v = JSON.parse(local.getItem(DONE_KEY) ?? '[]') as unknown;
-    return new Set(Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-  } catch {
-    return new Set();
-  }
-}
-
-/** The identity of a saved entry that outlives rewrites: its media's sha256, or its ref. */
-function markOf(c: LegacyCandidate): string | undefined {
-  if (c.origin.kind !== 'saved') return undefined;
-  const v = c.origin.value;
-  return `${c.legacySource}:${c.item.legacyId}:${v.startsWith('data:') ? c.sha256 : v}`;
-}
-
-/** Remembers an item of a cut-off list as imported (its entry cannot be removed). */
-export function rememberDone(c: LegacyCandidate, local: Storage = localStorage): void {
-  const mark = markOf(c);
-  if (!mark) return;
-  const marks = doneMarks(local);
-  marks.add(mark);
-  local.setItem(DONE_KEY, JSON.stringify([...marks]));
+/** The skip an item becomes once it cannot be imported (after a refusal): its bytes stay downloadable. */
+export function candidateSkip(c: LegacyCandidate, reason: SkipReason, message: string): LegacySkip {
+  return {
+    uid: `${c.legacySource}:${c.item.legacyId}:${reason}`,
+    legacySource: c.legacySource,
+    legacyId: c.item.legacyId,
+    title: c.item.title,
+    size: c.size,
+    reason,
+    message,
+    download: { filename: fileName(c.item.title, c.item.legacyId, c.mimeType), read: () => c.read() },
+  };
 }
 
 async function fromSavedEntry(
@@ -291,11 +279,15 @@ export async function scanLegacy(o: ScanOptions): Promise<LegacyScan> {
     }
   }
   const done = doneMarks(local);
-  return {
-    candidates: candidates.filter((c) => !done.has(markOf(c) ?? '')),
-    skips,
-    truncated: saved.truncated,
-  };
+  const refused = refusedMarks(local);
+  const offered: LegacyCandidate[] = [];
+  for (const c of candidates) {
+    const mark = markOf(c);
+    const refusal = refused.get(mark);
+    if (refusal) skips.push(candidateSkip(c, refusal.reason, refusal.message));
+    else if (!done.has(mark)) offered.push(c);
+  }
+  return { candidates: offered, skips, truncated: saved.truncated };
 }
 
 /**
