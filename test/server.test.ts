@@ -84,7 +84,7 @@ describe('readiness without a database', () => {
 });
 
 describe('stopping the server', () => {
-  it('does not wait on a client that stalls mid-request: after SHUTDOWN_GRACE_MS its connection is closed', async () => {
+  it('waits for no client that stalls mid-request: after SHUTDOWN_GRACE_MS its connection is closed', async () => {
     const app = await startTestServer(pgTargets()[0]!, { SHUTDOWN_GRACE_MS: '200' });
     try {
       const user = await signUp(app.url, 'stall');

@@ -1,6 +1,7 @@
 /**
  * The storage migration bench's recordings, made as the storage migration tests make them
- * (test/support/storage-migrate.ts seedStoredRecording). The bytes are generated: one random MiB repeated behind a random 64-byte head per file, so no two files match.
+ * (test/support/storage-migrate.ts seedStoredRecording). The bytes are generated: one random MiB
+ * repeated behind a random 64-byte head per file, so no two files match.
  * Sizes are mixed (log-uniform, every 100th a long one 40x the median weight) and scaled to a total.
  */
 import { createHash, randomBytes } from 'node:crypto';
