@@ -188,6 +188,9 @@ describe.each(pgTargets().slice(0, 1))('recorder import legacy on $name', (targe
       ]),
     );
     expect(fs.readdirSync(path.join(dir, 'data', 'tmp'))).toEqual([]);
+    // the history counts every entry of the file, learnt only at its end
+    const run = await c.query(`SELECT status, item_count FROM legacy_imports ORDER BY id DESC LIMIT 1`);
+    expect(run.rows[0]).toEqual({ status: 'completed', item_count: entries.length });
 
     const second = await runCli(env, file, '--user', email);
     expect(second.code).toBe(1);

@@ -189,7 +189,7 @@ class ImportRun {
       await this.skip({ legacyId: null, title: null, reason: 'UNREADABLE_JSON', message });
     }
     await this.flushSkips();
-    if (this.importId) await this.service.finishImport(this.userId, this.importId);
+    if (this.importId) await this.service.finishImport(this.userId, this.importId, { itemCount: this.tally.entries });
     return end;
   }
 

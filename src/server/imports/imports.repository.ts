@@ -133,10 +133,14 @@ export class ImportsRepository {
   }
 
   /** Completed now; a second finish leaves the first finish's time. */
-  async finish(importId: string): Promise<ImportRow> {
+  async finish(importId: string, itemCount?: number): Promise<ImportRow> {
     await this.db
       .updateTable('legacy_imports')
-      .set({ status: 'completed', finished_at: sql<Date>`now()` })
+      .set({
+        status: 'completed',
+        finished_at: sql<Date>`now()`,
+        ...(itemCount === undefined ? {} : { item_count: itemCount }),
+      })
       .where('id', '=', importId)
       .where('status', '=', 'running')
       .execute();

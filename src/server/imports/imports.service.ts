@@ -37,6 +37,7 @@ import { UploadsRepository } from '../uploads/uploads.repository.js';
 import { type ImportItemRow, type ImportRow, ImportsRepository, type OutcomeCounts } from './imports.repository.js';
 import type { Import, ImportItem, LegacyKey, LookupResult, Skip } from './imports.schemas.js';
 import { claimOrAlready, DELETED_SINCE } from './legacy-claim.js';
+import { defaultTitle } from '../../shared/take-names.js';
 import { checkCreatedAt, checkLegacyKey } from './legacy-fields.js';
 
 /** A running import with nothing happening for this long is shown as interrupted (a closed tab). */
@@ -202,9 +203,13 @@ export class ImportsService {
     await this.repo.touch(importId);
   }
 
-  async finishImport(userId: string, importId: string): Promise<Import> {
+  /**
+   * `totals`: what the importer learnt only at the end (the CLI reads its file once, so it starts with
+   * no count of entries).
+   */
+  async finishImport(userId: string, importId: string, totals?: { itemCount: number }): Promise<Import> {
     await ownImport(this.repo, userId, importId, { running: false });
-    const row = await this.repo.finish(importId);
+    const row = await this.repo.finish(importId, totals?.itemCount);
     return presentImport(row, (await this.repo.counts([importId])).get(importId)!);
   }
 
@@ -349,7 +354,10 @@ function recordingValues(v: {
     id: v.recordingId,
     user_id: v.userId,
     project_id: v.projectId,
-    title: v.item.title?.trim().slice(0, MAX_TITLE) || 'Untitled recording',
+    // an untitled entry is named as the browser names it: its kind and when it was made
+    title:
+      v.item.title?.trim().slice(0, MAX_TITLE) ||
+      defaultTitle(v.item.recordingType, (v.createdAt ?? new Date()).toISOString(), false),
     description: v.item.description?.trim().slice(0, MAX_DESCRIPTION) || null,
     recording_type: v.item.recordingType,
     duration: wholeSeconds(durationMs),

@@ -8,7 +8,7 @@ import { ApiError } from './api.ts';
 import type { LiveTake, TakeStatus } from './live-take.ts';
 import { isUploadRefused, type UploadRefusal } from './refusal.ts';
 import type { Sessions, TakeDetails } from './sessions.ts';
-import { defaultTitle } from './take-names.ts';
+import { defaultTitle } from '../../shared/take-names.ts';
 import type { LinkInfo } from './take-session.ts';
 import type { LocalTake } from './take-store.ts';
 

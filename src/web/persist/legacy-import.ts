@@ -28,7 +28,7 @@ import {
 } from './legacy-sources.ts';
 import { forgetLegacyUpload, type LegacyUploadResult, uploadLegacyItem } from './legacy-upload.ts';
 import { getRecording } from './sessions.ts';
-import { defaultTitle } from './take-names.ts';
+import { defaultTitle } from '../../shared/take-names.ts';
 import type { TakeStore } from './take-store.ts';
 import { uploadMismatch } from './verify-take.ts';
 

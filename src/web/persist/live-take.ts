@@ -11,7 +11,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { ApiError, type ApiClient } from './api.ts';
 import { isUploadRefused, type UploadRefusal } from './refusal.ts';
 import type { Sessions } from './sessions.ts';
-import { defaultTitle, extensionOf } from './take-names.ts';
+import { defaultTitle, extensionOf } from '../../shared/take-names.ts';
 import { Heartbeat, type LinkInfo, openSession, sessionBody } from './take-session.ts';
 import { TakeSource } from './take-source.ts';
 import type { LocalTake, TakeStore } from './take-store.ts';

@@ -9,7 +9,7 @@
  * finished with the zero-byte final PATCH declaring Upload-Length = the server's offset.
  */
 import { ApiError, apiClient, type ApiClient } from './api.ts';
-import { defaultTitle } from './take-names.ts';
+import { defaultTitle } from '../../shared/take-names.ts';
 import { isTakeLockFree } from './locks.ts';
 import type { UploadRefusal } from './refusal.ts';
 import { Sessions, type ServerSession } from './sessions.ts';

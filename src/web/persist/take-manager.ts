@@ -21,7 +21,7 @@ import { LiveTake, type TakeStatus } from './live-take.ts';
 import { holdLockBriefly, holdTakeLock, isTakeLockFree } from './locks.ts';
 import type { UploadRefusal } from './refusal.ts';
 import { getRecording, recordMediaProblem, type ServerSession, Sessions } from './sessions.ts';
-import { defaultTitle } from './take-names.ts';
+import { defaultTitle } from '../../shared/take-names.ts';
 import { type LocalTake, requestPersistentStorage, type TakeStore } from './take-store.ts';
 import { linkInfoOf } from './take-session.ts';
 import { uploadMismatch } from './verify-take.ts';
