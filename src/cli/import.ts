@@ -8,7 +8,7 @@
  * Exit status: 0 when every entry was imported or was there already, 1 when some were skipped or failed
  * (or the file is cut short or not an export), 2 on usage or configuration errors.
  */
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
@@ -24,7 +24,7 @@ import { type ExportEnd, readLegacyExport, type StreamedEntry } from '../server/
 import { startBoss } from '../server/jobs/boss.js';
 import type { JobQueue } from '../server/jobs/queue.js';
 import type { Logger } from '../server/logger.js';
-import { SNIFF_BYTES, sniff } from '../server/media/sniff.js';
+import { sniffFile } from '../server/media/sniff.js';
 import { createStorageRegistry } from '../server/storage/factory.js';
 import type { LegacySource, SkipReason } from '../shared/legacy-format.js';
 import { ImportTally } from './import-summary.js';
@@ -214,7 +214,7 @@ class ImportRun {
     }
     const key = { legacySource: SOURCE, legacyId: item.legacyId, sha256: media.sha256 };
     if (this.dryRun) {
-      const kind = sniff(await firstBytes(media.path));
+      const kind = await sniffFile(media.path);
       if (!kind.supported) {
         const message = `Not a recording: its bytes look like ${kind.mime}`;
         return this.skip({ ...about, reason: 'NOT_MEDIA', message, size: media.size });
@@ -267,16 +267,5 @@ class ImportRun {
     const batch = this.skips;
     this.skips = [];
     await this.service.recordSkips(this.userId, this.importId, batch);
-  }
-}
-
-async function firstBytes(file: string): Promise<Uint8Array> {
-  const handle = await open(file, 'r');
-  try {
-    const buffer = Buffer.alloc(SNIFF_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, SNIFF_BYTES, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
   }
 }

@@ -17,7 +17,6 @@
  *          neither (the same as above); after it, the recording exists and a re-run finds it 'already'.
  *  queue   processing (a crash before it: requeueProcessing at the next start finds it `processing`).
  */
-import { open } from 'node:fs/promises';
 import type { Kysely } from 'kysely';
 import { authorize, relationsOf } from '../access/access.js';
 import { AccessRepository } from '../access/access.repository.js';
@@ -26,7 +25,7 @@ import type { DB, LegacyImportOrigin, NewRecording } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { JOBS, type JobQueue } from '../jobs/queue.js';
 import type { Logger } from '../logger.js';
-import { SNIFF_BYTES, sniff } from '../media/sniff.js';
+import { sniffFile } from '../media/sniff.js';
 import { wholeSeconds } from '../recordings/duration.js';
 import type { RecordingMetadata } from '../recordings/metadata.js';
 import { RecordingsRepository } from '../recordings/recordings.repository.js';
@@ -253,7 +252,7 @@ export class ImportsService {
       if (!(err instanceof AppError)) throw err;
       return skip(err.code, err.message);
     }
-    const kind = sniff(await firstBytes(file.path));
+    const kind = await sniffFile(file.path);
     if (!kind.supported) return skip('NOT_MEDIA', `Not a recording: its bytes look like ${kind.mime}`);
     const [held] = await this.repo.claimed(userId, [base]);
     if (held) {
@@ -314,17 +313,6 @@ export class ImportsService {
     } catch (err) {
       this.deps.logger.warn({ recordingId, err: (err as Error).message }, 'legacy thumbnail not kept');
     }
-  }
-}
-
-async function firstBytes(path: string): Promise<Uint8Array> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(SNIFF_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, SNIFF_BYTES, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
   }
 }
 

@@ -4,6 +4,8 @@
  * refusal names what the bytes look like instead ("detected type image/png").
  */
 
+import { open } from 'node:fs/promises';
+
 /** How many leading bytes `sniff` looks at; fewer still works, with less certainty (see the Ogg and EBML notes). */
 export const SNIFF_BYTES = 64;
 
@@ -148,4 +150,16 @@ function looksLikeText(b: Uint8Array, truncated: boolean): boolean {
     }
   }
   return false;
+}
+
+/** The container of a file on disk, from its first SNIFF_BYTES. */
+export async function sniffFile(path: string): Promise<SniffResult> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, SNIFF_BYTES, 0);
+    return sniff(buffer.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
+  }
 }

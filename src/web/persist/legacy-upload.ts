@@ -11,7 +11,7 @@
 import * as tus from 'tus-js-client';
 import type { LegacySource } from '../../shared/legacy-format.ts';
 import { ApiError, type ApiClient } from './api.ts';
-import { plainReason } from './refusal.ts';
+import { tusApiError } from './uploader.ts';
 
 export interface LegacyUploadInput {
   client: ApiClient;
@@ -28,23 +28,6 @@ export interface LegacyUploadInput {
 
 const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000];
 const PERMANENT = new Set([400, 403, 404, 409, 413, 415, 422]);
-
-function toApiError(err: unknown): ApiError {
-  const e = err as tus.DetailedError;
-  const res = e?.originalResponse;
-  if (!res) return new ApiError(0, 'NETWORK', `The server could not be reached (${e?.message ?? String(err)})`);
-  const status = res.getStatus();
-  let code = `HTTP_${status}`;
-  let message = plainReason(status) ?? e.message;
-  try {
-    const b = JSON.parse(res.getBody()) as { code?: string; message?: string };
-    if (b.code) code = b.code;
-    if (b.message) message = b.message;
-  } catch {
-    // not our JSON: the status says it
-  }
-  return new ApiError(status, code, message);
-}
 
 /** The fingerprint tus-js-client stores the upload URL under: one per legacy key and import. */
 export const legacyFingerprint = (i: { legacySource: string; legacyId: string; sha256: string }) =>
@@ -77,7 +60,7 @@ export function uploadLegacyItem(i: LegacyUploadInput): Promise<LegacyUploadResu
       removeFingerprintOnSuccess: true,
       fingerprint: () => Promise.resolve(legacyFingerprint(i)),
       onShouldRetry: (err) => {
-        const e = toApiError(err);
+        const e = tusApiError(err);
         return !PERMANENT.has(e.status) || e.code === 'HTTP_409';
       },
       onAfterResponse: (_req, res) => {
@@ -95,7 +78,7 @@ export function uploadLegacyItem(i: LegacyUploadInput): Promise<LegacyUploadResu
         else
           reject(new ApiError(0, 'NO_RECORDING_ID', 'The server finished the upload but did not name its recording'));
       },
-      onError: (err) => reject(toApiError(err)),
+      onError: (err) => reject(tusApiError(err)),
     });
     i.signal?.addEventListener('abort', () => {
       void upload.abort();

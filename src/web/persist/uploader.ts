@@ -69,7 +69,8 @@ function isOffline(): boolean {
   return typeof navigator !== 'undefined' && navigator.onLine === false;
 }
 
-function toApiError(err: unknown): ApiError {
+/** A tus-js-client failure as the ApiError the app shows: our JSON code and message, or a plain reason. */
+export function tusApiError(err: unknown): ApiError {
   const e = err as tus.DetailedError;
   const res = e?.originalResponse;
   if (!res)
@@ -182,7 +183,7 @@ export class LiveUpload {
       storeFingerprintForResuming: false,
       fingerprint: () => Promise.resolve('recorder-take'),
       onShouldRetry: (err) => {
-        const e = toApiError(err);
+        const e = tusApiError(err);
         if (e.status === 0) this.o.onReachable?.(false, e);
         // Once the upload exists, the next try is ours: a new attempt from its URL, without the endpoint.
         if (creates && upload.url) return false;
@@ -246,7 +247,7 @@ export class LiveUpload {
 
   private async failed(err: unknown): Promise<void> {
     if (this.stopped) return;
-    const e = toApiError(err);
+    const e = tusApiError(err);
     if (e.status === 404 || e.status === 410) return this.gone(e);
     if (FINAL_CODES.has(e.code)) {
       // A kept session may have its recording already (the page died before it learned the id).
