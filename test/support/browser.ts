@@ -141,6 +141,23 @@ export async function crashBrowser(b: LaunchedBrowser): Promise<void> {
   await b.context.close().catch(() => undefined);
 }
 
+/**
+ * Kills every process of the profile at once with SIGKILL, children first (a power cut, the OOM killer
+ * taking the lot): unlike crashBrowser, Chromium's storage process gets no chance to write what it held
+ * in memory, so the relaunched profile has only what had reached the disk before.
+ */
+export async function crashAllProcesses(b: LaunchedBrowser): Promise<void> {
+  const all = profileProcesses(b.profileDir).sort((x, y) => Number(x.pid === b.pid) - Number(y.pid === b.pid));
+  for (const p of all) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  await b.close();
+}
+
 /** Saves a full-page screenshot as test-results/e2e/<name>.png for a person to look at. */
 export async function screenshot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
