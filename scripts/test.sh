@@ -10,6 +10,8 @@ need=()
 command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client-15)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# DejaVu Sans: the render draws text overlays with it (src/server/media/render.ts)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ]; then
     echo "npm test: installing ${need[*]} with apt-get"
