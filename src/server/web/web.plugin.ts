@@ -7,6 +7,8 @@
  *   own router takes it from there. /api/*, /health and /ready keep the JSON 404 of the error catalogue,
  *   and so does a missing /assets file (an HTML page served as a script only hides the real problem).
  * - Without a build, `/` answers 503 saying how to build it, instead of a bare 404.
+ * - /fonts/DejaVuSans.ttf is the system's DejaVu Sans (the render's font) for the editor's preview, cached
+ *   for a week; 404 when the package is not installed (the preview falls back to sans-serif).
  */
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -19,7 +21,12 @@ export interface WebPluginOptions {
   root?: string;
   /** Extra origins media and thumbnails may come from (a CDN_BASE_URL origin), for the CSP. */
   mediaOrigins?: string[];
+  /** The editor's text font (the one the render draws with); default Debian's DejaVu Sans. */
+  fontFile?: string;
 }
+
+/** Debian's fonts-dejavu-core: the render's drawtext font, served so the editor's preview draws the same glyphs. */
+export const DEJAVU_SANS = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
 const RESERVED = /^\/(api|health|ready)(\/|$)/;
@@ -126,6 +133,14 @@ export async function webPlugin(app: FastifyInstance, opts: WebPluginOptions): P
     reply.header('cache-control', 'no-cache');
     return reply.sendFile('index.html', root, { cacheControl: false });
   };
+  const fontFile = opts.fontFile ?? DEJAVU_SANS;
+  app.get('/fonts/DejaVuSans.ttf', { schema: { hide: true } }, async (_req, reply) => {
+    const st = await fsp.stat(fontFile).catch(() => undefined);
+    if (!st?.isFile()) return reply.status(404).send({ code: 'NOT_FOUND', message: 'DejaVu Sans is not installed' });
+    // Not immutable: the URL carries no hash, and a system upgrade may change the file.
+    reply.header('cache-control', 'public, max-age=604800').header('x-content-type-options', 'nosniff');
+    return reply.sendFile(path.basename(fontFile), path.dirname(fontFile), { cacheControl: false });
+  });
   app.get('/', { schema: { hide: true } }, handler);
   app.get('/*', { schema: { hide: true } }, handler);
 }

@@ -10,6 +10,7 @@ import { LocalPlayerPage } from './pages/LocalPlayerPage.tsx';
 import { ProjectsPage } from './pages/ProjectsPage.tsx';
 import { ProjectPage } from './pages/ProjectPage.tsx';
 import { ImportsPage } from './pages/ImportsPage.tsx';
+import { EditorPage } from './pages/EditorPage.tsx';
 
 type Route = { pattern: string; title: string; render: (p: Record<string, string>) => ReactNode };
 
@@ -17,6 +18,7 @@ const ROUTES: Route[] = [
   { pattern: '/', title: 'Library', render: () => <LibraryPage /> },
   { pattern: '/record', title: 'Record', render: () => <RecordPage /> },
   { pattern: '/recordings/:id', title: 'Recording', render: (p) => <PlayerPage key={p.id} id={p.id!} /> },
+  { pattern: '/recordings/:id/edit', title: 'Editor', render: (p) => <EditorPage key={p.id} id={p.id!} /> },
   {
     pattern: '/local/:localId',
     title: 'Recording',

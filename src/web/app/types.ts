@@ -36,6 +36,8 @@ export interface Recording {
   metadata?: Record<string, unknown>;
   canEdit?: boolean;
   canDelete?: boolean;
+  /** The rendered version that plays (issue 12), or null/absent when the original does. */
+  currentVersionId?: string | null;
   createdAt: string;
   updatedAt: string;
 }

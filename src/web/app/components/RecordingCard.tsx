@@ -189,6 +189,14 @@ export const RecordingCard = memo(function RecordingCard(p: {
                   </button>
                 </li>
               )}
+              {/* The editor works on server recordings that finished processing (issue 12). */}
+              {item.canEdit && item.href.startsWith('/recordings/') && item.status === 'completed' && (
+                <li>
+                  <Link to={`${item.href}/edit`} className="menu-link">
+                    Edit
+                  </Link>
+                </li>
+              )}
               {/* Moving takes it away from where it is: the same right as deleting it there (access.ts). */}
               {item.canDelete && p.projects.length > 0 && (
                 <li>

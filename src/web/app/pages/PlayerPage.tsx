@@ -65,6 +65,11 @@ export function PlayerPage({ id }: { id: string }) {
                 Edit details
               </button>
             )}
+            {rec.canEdit !== false && rec.status === 'completed' && (
+              <Link to={`/recordings/${id}/edit`} className="button">
+                Edit
+              </Link>
+            )}
             {rec.canDelete !== false && (
               <button type="button" className="danger-outline" onClick={() => setConfirmDelete(true)}>
                 Delete
