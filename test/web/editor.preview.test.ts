@@ -145,17 +145,19 @@ describe('text placement', () => {
   it('places the glyphs at fractions of the output frame, sized by its height', () => {
     const b = textBox(text, 320, 200, 100);
     expect(b).toMatchObject({ fontSize: 20, x: 80, y: 100 });
-    expect(b.box).toEqual({ x: 76, y: 96, width: 108, height: 28 });
+    // drawtext's boxborderw: max(1, round(size × 20)) = 2
+    expect(b.box).toEqual({ x: 78, y: 98, width: 104, height: 24 });
   });
   it('has no box without a background', () => {
     expect(textBox({ ...text, background: null }, 320, 200, 100).box).toBeNull();
   });
-  it('shows texts from `from` up to (not at) `to`', () => {
+  it('shows texts from `from` to `to`, both included (drawtext between())', () => {
     const s = foldEdits(10, [{ type: 'text_overlay', parameters: text }]);
     expect(textsAt(s, 0.99)).toEqual([]);
     expect(textsAt(s, 1).map((t) => t.text)).toEqual(['Hello']);
     expect(textsAt(s, 2.99)).toHaveLength(1);
-    expect(textsAt(s, 3)).toEqual([]);
+    expect(textsAt(s, 3)).toHaveLength(1);
+    expect(textsAt(s, 3.01)).toEqual([]);
   });
   it('turns #rrggbbaa into rgba()', () => {
     expect(cssColor('#00000080')).toBe('rgba(0, 0, 0, 0.502)');

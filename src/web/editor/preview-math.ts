@@ -89,8 +89,11 @@ export function sourceRect(state: EditState, width: number, height: number): Cro
   return state.crop ? { ...state.crop } : { x: 0, y: 0, width, height };
 }
 
-/** Padding of a text's background box around the glyphs, as a fraction of the font size (drawtext boxborderw). */
-export const TEXT_BOX_PADDING = 0.2;
+/**
+ * Padding of a text's background box around the glyphs in output pixels: the render's drawtext boxborderw
+ * (src/server/media/render.ts), max(1, round(size × 20)).
+ */
+export const textBoxPadding = (size: number) => Math.max(1, Math.round(size * 20));
 
 export interface TextBox {
   /** Font size in output pixels (drawtext fontsize = size × frame height). */
@@ -110,7 +113,7 @@ export function textBox(text: TextOverlayParams, width: number, height: number, 
   const fontSize = Math.max(1, Math.round(text.size * height));
   const x = Math.round(text.x * width);
   const y = Math.round(text.y * height);
-  const pad = Math.round(fontSize * TEXT_BOX_PADDING);
+  const pad = textBoxPadding(text.size);
   return {
     fontSize,
     x,
@@ -119,8 +122,8 @@ export function textBox(text: TextOverlayParams, width: number, height: number, 
   };
 }
 
-/** The texts showing at source time `t` (from inclusive, to exclusive, as drawtext's between() ends the frame before). */
-export const textsAt = (state: EditState, t: number) => state.texts.filter((x) => t >= x.from && t < x.to);
+/** The texts showing at source time `t`: from `from` to `to` inclusive, as drawtext's enable=between(t,from,to). */
+export const textsAt = (state: EditState, t: number) => state.texts.filter((x) => t >= x.from && t <= x.to);
 
 /** #rrggbbaa → rgba() for the canvas (which takes #rrggbbaa too, but older engines do not). */
 export function cssColor(hex: string): string {

@@ -26,6 +26,9 @@ import type { Recording } from '../types.ts';
 
 type Notice = { kind: 'conflict' | 'error'; text: string } | null;
 
+const CONFLICT_WORDS =
+  'These edits were changed in another tab or on another device. This is the latest; your last change was not made.';
+
 /** What the preview shows: the saved state with the edit being dragged or typed laid over it. */
 function previewState(state: EditState, draft: Edit | null, text: TextOverlayParams | null): EditState {
   let s = draft ? applyEdit(state, draft) : state;
@@ -78,11 +81,7 @@ export function EditorPage({ id }: { id: string }) {
       client.subscribe((e) => {
         if (e.kind === 'error') return setNotice({ kind: 'error', text: e.error.message });
         setHistory(e.history);
-        if (e.kind === 'conflict')
-          setNotice({
-            kind: 'conflict',
-            text: 'These edits were changed in another tab or on another device. This is the latest; your last change was not made.',
-          });
+        if (e.kind === 'conflict') setNotice({ kind: 'conflict', text: CONFLICT_WORDS });
       }),
     [client],
   );
