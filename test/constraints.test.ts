@@ -62,7 +62,17 @@ const COLUMNS = {
     'discarded_at',
     'take',
   ],
-  recording_edits: ['recording_id', 'edit_type', 'parameters', 'applied_at', 'undo_data'],
+  recording_edits: [
+    'recording_id',
+    'edit_type',
+    'parameters',
+    'applied_at',
+    'undo_data',
+    'created_by',
+    'position',
+    'undone_at',
+    'dropped_at',
+  ],
   auth_sessions: ['id', 'user_id', 'created_at', 'last_seen_at', 'expires_at', 'user_agent'],
   api_tokens: [
     'user_id',
@@ -151,6 +161,7 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       recording_id: recording,
       edit_type: 'trim',
       parameters: { start: 1, end: 5 },
+      position: ++seq,
       ...over,
     });
   const HOUR = 3600_000;
@@ -378,6 +389,30 @@ describe.each(pgTargets())('constraints (Phase 1 and 2) on $name', (target) => {
       const e = await pgError(newEdit(r.id, { edit_type }));
       expect(violation(e)).toEqual({ code: '23514', table: 'recording_edits', constraint: 'chk_edit_type' });
       expect(await count('recording_edits WHERE recording_id = $1', [r.id])).toBe(0);
+    });
+
+    it('an edit has a place (position >= 1), once per recording; only an undone edit can be dropped', async () => {
+      const u = await newUser();
+      const r = await newRecording(u.id);
+      for (const position of [null, 0, -1]) {
+        const e = await pgError(newEdit(r.id, { position }));
+        expect(violation(e)).toEqual({ code: '23514', table: 'recording_edits', constraint: 'chk_edit_position' });
+      }
+      await newEdit(r.id, { position: 1 });
+      const dup = await pgError(newEdit(r.id, { position: 1 }));
+      expect(violation(dup)).toEqual({
+        code: '23505',
+        table: 'recording_edits',
+        constraint: 'idx_edits_recording_position',
+      });
+      const dropped = await pgError(newEdit(r.id, { position: 2, dropped_at: new Date() }));
+      expect(violation(dropped)).toEqual({
+        code: '23514',
+        table: 'recording_edits',
+        constraint: 'chk_edit_dropped_undone',
+      });
+      await newEdit(r.id, { position: 2, undone_at: new Date(), dropped_at: new Date() });
+      expect(await count('recording_edits WHERE recording_id = $1', [r.id])).toBe(2);
     });
 
     it('accepts each edit type', async () => {

@@ -1,7 +1,7 @@
 /** The fold of edits into one state (src/shared/edits.ts): what the preview draws and the render makes. */
 import { describe, expect, it } from 'vitest';
 import { describeEdit, undoDataFor } from '../src/shared/edit-words.js';
-import { checkEdit, type Edit, foldEdits, initialState, keptSeconds } from '../src/shared/edits.js';
+import { checkEdit, type Edit, foldEdits, initialState, keptSeconds, type MediaFacts } from '../src/shared/edits.js';
 
 const video = { durationSeconds: 30, width: 1280, height: 720 };
 const audio = { durationSeconds: 30, width: null, height: null };
@@ -40,7 +40,7 @@ describe('foldEdits', () => {
 
 describe('checkEdit', () => {
   const fresh = initialState(30);
-  const check = (edit: Edit, media = video) => checkEdit(fresh, edit, media);
+  const check = (edit: Edit, media: MediaFacts = video) => checkEdit(fresh, edit, media);
 
   it('refuses what does not fit the recording, with a sentence', () => {
     expect(check({ type: 'trim', parameters: { start: 5, end: 5 } })).toMatch(/end after it starts/);

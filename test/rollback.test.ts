@@ -26,7 +26,8 @@ async function seed(c: pg.Client): Promise<void> {
      VALUES ('u1', 'camera', now(), 'completed')`,
   );
   await c.query(
-    `INSERT INTO recording_edits (recording_id, edit_type, parameters) VALUES (1, 'trim', '{"start":1,"end":5}')`,
+    `INSERT INTO recording_edits (recording_id, edit_type, parameters, position)
+     VALUES (1, 'trim', '{"start":1,"end":5}', 1)`,
   );
 }
 
@@ -126,10 +127,11 @@ describe.each(pgTargets())('rollback on $name', (target) => {
       const result = await migrator(db.url, { backupDir }).down({ to: 0 }, true, { forceCopy: mode === 'copy' });
       expect(result.backupPath).toBeDefined();
       const manifest = JSON.parse(fs.readFileSync(path.join(result.backupPath!, 'manifest.json'), 'utf8'));
-      // Phase 2's down drops recordings.storage_provider (set on every row) before Phase 1 drops the tables.
+      // Phase 3's down drops recordings.edit_revision (set on every row) and recording_edits.position, Phase
+      // 2's recordings.storage_provider (set on every row), before Phase 1 drops the tables.
       expect(
         manifest.entries.filter((e: { column?: string }) => e.column).map((e: { column: string }) => e.column),
-      ).toEqual(['storage_provider']);
+      ).toEqual(['edit_revision', 'position', 'storage_provider']);
       expect(
         manifest.entries.filter((e: { column?: string }) => !e.column).map((e: { table: string }) => e.table),
       ).toEqual([

@@ -38,8 +38,10 @@ const PHASE2_TABLES = [
   'legacy_imports',
   'legacy_import_items',
 ] as const;
-type Table = (typeof PHASE1_TABLES)[number] | (typeof PHASE2_TABLES)[number];
-type Phase = 1 | 2;
+/** Phase 3's new tables (the editor, issue 12, adds columns only; versions add their table). */
+const PHASE3_TABLES = [] as const;
+type Table = (typeof PHASE1_TABLES)[number] | (typeof PHASE2_TABLES)[number] | (typeof PHASE3_TABLES)[number];
+type Phase = 1 | 2 | 3;
 
 // =============================================================================================
 // The spec's contract: every name ../shared/spec/recorder-migration-gaps.md gives, with the meaning
@@ -759,6 +761,41 @@ const PHASE2: SchemaPart = {
   ],
 };
 
+// =============================================================================================
+// Phase 3 (migrations 0023..): the editor's history (0023, 0030..0032; docs/editor.md).
+// =============================================================================================
+const PHASE3: SchemaPart = {
+  columns: {
+    // 0023: catalog-only additions (nullable; a constant default).
+    recordings: [col('edit_revision', 'bigint', true, '0')],
+    recording_edits: [
+      col('created_by', 'text', false),
+      col('position', 'integer', false),
+      col('undone_at', TZ, false),
+      col('dropped_at', TZ, false),
+    ],
+  },
+  checks: {
+    // 0023 NOT VALID, 0030 validated.
+    recordings: { chk_recording_edit_revision: 'CHECK ((edit_revision >= 0))' },
+    recording_edits: {
+      // position is a keyword of SQL: pg_get_constraintdef quotes it.
+      chk_edit_position: 'CHECK ((("position" IS NOT NULL) AND ("position" >= 1)))',
+      chk_edit_dropped_undone: 'CHECK (((dropped_at IS NULL) OR (undone_at IS NOT NULL)))',
+    },
+  },
+  indexes: {
+    // 0031, 0032: CONCURRENTLY. One place per edit in its stack; the SET NULL from users.
+    recording_edits: [
+      uniqueIdx('idx_edits_recording_position', ['recording_id', '"position"']),
+      idx('idx_edits_created_by', ['created_by']),
+    ],
+  },
+  // 0023 NOT VALID, 0030 validated. A deleted account leaves its edits, without their author.
+  foreignKeys: [fk('fk_edits_created_by', 'recording_edits', 'created_by', 'users', 'n')],
+  triggers: [],
+};
+
 function merge(a: SchemaPart, b: SchemaPart): SchemaPart {
   const tables = (x: object, y: object) => [...new Set([...Object.keys(x), ...Object.keys(y)])] as Table[];
   return {
@@ -775,11 +812,15 @@ function merge(a: SchemaPart, b: SchemaPart): SchemaPart {
 }
 
 /** The whole expected schema after `up --phase N`. */
-const SCHEMA: Record<Phase, SchemaPart> = { 1: PHASE1, 2: merge(PHASE1, PHASE2) };
+const SCHEMA: Record<Phase, SchemaPart> = {
+  1: PHASE1,
+  2: merge(PHASE1, PHASE2),
+  3: merge(merge(PHASE1, PHASE2), PHASE3),
+};
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : 1);
 
 const STAGES = [
-  { stage: 'after up (all migrations)', phase: 2 as Phase, target: {} },
+  { stage: 'after up (all migrations)', phase: 3 as Phase, target: {} },
   { stage: 'after up --phase 1 alone', phase: 1 as Phase, target: { phase: 1 } },
 ];
 
@@ -800,7 +841,7 @@ describe.each(pgTargets())('schema on $name', (target) => {
       await db?.drop();
     });
 
-    it(`has exactly the Phase ${phase === 1 ? '1' : '1 and 2'} tables and schema_migrations, all plain`, async () => {
+    it(`has exactly the Phase ${phase === 1 ? '1' : '1 to 3'} tables and schema_migrations, all plain`, async () => {
       const { rows } = await c.query<{ name: string; kind: string }>(
         `SELECT c.relname AS name, c.relkind::text AS kind
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -808,7 +849,7 @@ describe.each(pgTargets())('schema on $name', (target) => {
           ORDER BY 1`,
       );
       expect(rows).toEqual([...tables, 'schema_migrations'].sort().map((name) => ({ name, kind: 'r' })));
-      expect(tables).toEqual(phase === 1 ? [...PHASE1_TABLES] : [...PHASE1_TABLES, ...PHASE2_TABLES]);
+      expect(tables).toEqual(phase === 1 ? [...PHASE1_TABLES] : [...PHASE1_TABLES, ...PHASE2_TABLES, ...PHASE3_TABLES]);
     });
 
     it('schema_migrations records exactly the migration files of these phases as applied', async () => {
@@ -1155,7 +1196,7 @@ describe.each(pgTargets())('schema on $name', (target) => {
       expect(Object.fromEntries(rows.map((r) => [r.name, r.def]))).toEqual(SPEC.foreignKeys);
     });
 
-    if (phase === 2)
+    if (phase >= 2)
       it('the spec’s contract, Phase 2: the five storage columns on recordings, provider default local', async () => {
         const { rows } = await c.query<{ name: string; type: string; default: string | null }>(
           `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,

@@ -9,6 +9,8 @@ import type { AuthService } from './auth/auth.service.js';
 import type { SignInPolicy } from './auth/sign-in-limits.js';
 import { AppError, ERRORS } from './errors.js';
 import { DB_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from './db/outage.js';
+import { editRoutes } from './edits/edits.routes.js';
+import type { EditsService } from './edits/edits.service.js';
 import { healthRoutes, type ReadinessProbe } from './health/health.routes.js';
 import { inputGuard } from './http/input-guard.js';
 import { importRoutes } from './imports/imports.routes.js';
@@ -38,6 +40,8 @@ export interface AppServices {
   uploads: UploadsService;
   /** Legacy imports (/api/imports); absent in apps built without them. */
   imports?: ImportsService;
+  /** The editor's history (/api/recordings/:id/edits); absent in apps built without it. */
+  edits?: EditsService;
   /** The admin API of storage migrations (storage-migration/). */
   storageMigrations?: StorageMigrationRoutesOptions;
 }
@@ -138,6 +142,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(sessionRoutes, { sessions: s.sessions });
     await app.register(uploadRoutes, { tus: s.tus, uploads: s.uploads, publicOrigin: deps.publicUrl });
     if (s.imports) await app.register(importRoutes, { imports: s.imports });
+    if (s.edits) await app.register(editRoutes, { edits: s.edits });
     if (s.storageMigrations) await app.register(storageMigrationRoutes, s.storageMigrations);
   }
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -29,6 +29,8 @@ import { MediaRedirects } from './storage/media-urls.js';
 import type { StorageRegistry } from './storage/registry.js';
 import type { Storage } from './storage/storage.js';
 import { ImportsService } from './imports/imports.service.js';
+import { EditsRepository } from './edits/edits.repository.js';
+import { EditsService } from './edits/edits.service.js';
 import { createTusServer } from './uploads/uploads.routes.js';
 import { createSinks } from './uploads/sinks.js';
 import { UploadsRepository } from './uploads/uploads.repository.js';
@@ -105,6 +107,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const storagePercent = config.databaseStoragePercent;
     const uploads = new UploadsService({ db, storage, sinks, queue: boss, logger, storagePercent });
     const recoverFinished = () => uploads.recoverFinished();
+    const edits = new EditsService(new EditsRepository(db));
     const { tus, files } = createTusServer({ uploads, sinks, maxUploadBytes: config.maxUploadBytes, logger });
     if (config.jobsEnabled)
       await startWorkers(boss, {
@@ -124,6 +127,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       tus,
       uploads,
       imports,
+      edits,
       storageMigrations: {
         migrations: storageMigrationService({ db, storages, logger }, boss.boss),
         access: new AccessRepository(db),

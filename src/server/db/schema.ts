@@ -62,6 +62,8 @@ export interface RecordingsTable {
   storage_region: string | null;
   storage_bucket: string | null;
   cdn_url: string | null;
+  /** Migration 0023 (issue 12): bumped by every edit, undo and redo; the editor's If-Match. */
+  edit_revision: GeneratedBigInt;
 }
 
 export interface RecordingSessionsTable {
@@ -101,6 +103,12 @@ export interface RecordingEditsTable {
   parameters: ColumnType<unknown, string, string>;
   applied_at: GeneratedTimestamp;
   undo_data: Json | null;
+  /** Migrations 0023/0030/0031 (issue 12): the history as a stack (src/server/edits/, docs/editor.md). */
+  created_by: string | null;
+  /** 1.. per recording (NOT NULL by check since 0030). */
+  position: number;
+  undone_at: Timestamp | null;
+  dropped_at: Timestamp | null;
 }
 
 export const STORAGE_PROVIDERS = ['local', 's3'] as const;
