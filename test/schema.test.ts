@@ -39,7 +39,7 @@ const PHASE2_TABLES = [
   'legacy_import_items',
 ] as const;
 /** Phase 3's new tables (the editor, issue 12, adds columns only; versions add their table). */
-const PHASE3_TABLES = [] as const;
+const PHASE3_TABLES = ['recording_versions'] as const;
 type Table = (typeof PHASE1_TABLES)[number] | (typeof PHASE2_TABLES)[number] | (typeof PHASE3_TABLES)[number];
 type Phase = 1 | 2 | 3;
 
@@ -767,7 +767,35 @@ const PHASE2: SchemaPart = {
 const PHASE3: SchemaPart = {
   columns: {
     // 0023: catalog-only additions (nullable; a constant default).
-    recordings: [col('edit_revision', 'bigint', true, '0')],
+    recordings: [
+      col('edit_revision', 'bigint', true, '0'),
+      // 0024: catalog-only (nullable, no default); the version that plays (issue 12).
+      col('current_version_id', 'bigint', false),
+    ],
+    // 0024: rendered versions (src/server/versions/).
+    recording_versions: [
+      ID,
+      col('recording_id', 'bigint', true),
+      col('number', 'integer', true),
+      col('status', 'text', true, "'rendering'::text"),
+      col('progress', 'real', true, '0'),
+      col('error', 'text', false),
+      col('edit_revision', 'bigint', true),
+      col('edits', 'jsonb', true),
+      col('storage_provider', 'text', true),
+      col('storage_key', 'text', true),
+      col('storage_bucket', 'text', false),
+      col('storage_region', 'text', false),
+      col('file_size', 'bigint', false),
+      col('sha256', 'text', false),
+      col('duration_ms', 'integer', false),
+      col('mime_type', 'text', false),
+      col('width', 'integer', false),
+      col('height', 'integer', false),
+      col('created_by', 'text', false),
+      col('created_at', TZ, true, 'now()'),
+      col('completed_at', TZ, false),
+    ],
     recording_edits: [
       col('created_by', 'text', false),
       col('position', 'integer', false),
@@ -783,6 +811,21 @@ const PHASE3: SchemaPart = {
       chk_edit_position: 'CHECK ((("position" IS NOT NULL) AND ("position" >= 1)))',
       chk_edit_dropped_undone: 'CHECK (((dropped_at IS NULL) OR (undone_at IS NOT NULL)))',
     },
+    // 0024: a version's number, status, progress, storage, snapshot and facts; ready ones have their facts.
+    recording_versions: {
+      chk_version_number: 'CHECK ((number >= 1))',
+      chk_version_status: inList('status', ['rendering', 'ready', 'failed']),
+      chk_version_progress: 'CHECK (((progress >= (0)::double precision) AND (progress <= (1)::double precision)))',
+      chk_version_provider: inList('storage_provider', ['local', 's3']),
+      chk_version_edits: "CHECK ((jsonb_typeof(edits) = 'object'::text))",
+      chk_version_sha256: "CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text))",
+      chk_version_sizes: 'CHECK (((file_size >= 0) AND (duration_ms >= 0) AND (width > 0) AND (height > 0)))',
+      chk_version_ready:
+        "CHECK (((status <> 'ready'::text) OR ((file_size IS NOT NULL) AND (sha256 IS NOT NULL) AND " +
+        '(duration_ms IS NOT NULL) AND (mime_type IS NOT NULL))))',
+      chk_version_finished: "CHECK (((status = 'rendering'::text) = (completed_at IS NULL)))",
+      chk_version_error: 'CHECK ((length(error) <= 2000))',
+    },
   },
   indexes: {
     // 0031, 0032: CONCURRENTLY. One place per edit in its stack; the SET NULL from users.
@@ -790,9 +833,27 @@ const PHASE3: SchemaPart = {
       uniqueIdx('idx_edits_recording_position', ['recording_id', '"position"']),
       idx('idx_edits_created_by', ['created_by']),
     ],
+    // 0024: numbers per recording (also the cascade's index); the SET NULL from users; one row per object.
+    recording_versions: [
+      pkey('recording_versions'),
+      uniqueIdx('uq_recording_versions_number', ['recording_id', 'number']),
+      idx('idx_recording_versions_created_by', ['created_by']),
+      uniqueIdx('uq_recording_versions_key', ['storage_key']),
+    ],
+    // 0025: CONCURRENTLY; serves fk_recordings_current_version's SET NULL.
+    recordings: [
+      partialIdx('idx_recordings_current_version', ['current_version_id'], 'current_version_id IS NOT NULL'),
+    ],
   },
   // 0023 NOT VALID, 0030 validated. A deleted account leaves its edits, without their author.
-  foreignKeys: [fk('fk_edits_created_by', 'recording_edits', 'created_by', 'users', 'n')],
+  foreignKeys: [
+    fk('fk_edits_created_by', 'recording_edits', 'created_by', 'users', 'n'),
+    // 0024: versions go with their recording; a deleted account leaves them; 0024 NOT VALID, 0026 validated:
+    // a deleted version leaves its recording playing the original.
+    fk('fk_versions_recording', 'recording_versions', 'recording_id', 'recordings'),
+    fk('fk_versions_created_by', 'recording_versions', 'created_by', 'users', 'n'),
+    fk('fk_recordings_current_version', 'recordings', 'current_version_id', 'recording_versions', 'n'),
+  ],
   triggers: [],
 };
 

@@ -27,6 +27,8 @@ import {
 } from './storage-migration/storage-migration.routes.js';
 import type { SessionsService } from './sessions/sessions.service.js';
 import { uploadRoutes } from './uploads/uploads.routes.js';
+import { versionRoutes } from './versions/versions.routes.js';
+import type { VersionsService } from './versions/versions.service.js';
 import type { UploadsService } from './uploads/uploads.service.js';
 import { securityHeaders } from './web/security-headers.js';
 import { webPlugin } from './web/web.plugin.js';
@@ -42,6 +44,8 @@ export interface AppServices {
   imports?: ImportsService;
   /** The editor's history (/api/recordings/:id/edits); absent in apps built without it. */
   edits?: EditsService;
+  /** Rendered versions (/api/recordings/:id/versions, /current); absent in apps built without them. */
+  versions?: VersionsService;
   /** The admin API of storage migrations (storage-migration/). */
   storageMigrations?: StorageMigrationRoutesOptions;
 }
@@ -143,6 +147,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(uploadRoutes, { tus: s.tus, uploads: s.uploads, publicOrigin: deps.publicUrl });
     if (s.imports) await app.register(importRoutes, { imports: s.imports });
     if (s.edits) await app.register(editRoutes, { edits: s.edits });
+    if (s.versions) await app.register(versionRoutes, { versions: s.versions });
     if (s.storageMigrations) await app.register(storageMigrationRoutes, s.storageMigrations);
   }
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -34,6 +34,7 @@ export const ERRORS = {
   USER_NOT_FOUND: { status: 404, message: 'No user with that email' },
   ROUTE_NOT_FOUND: { status: 404, message: 'No such route' },
   IMPORT_NOT_FOUND: { status: 404, message: 'No such import' },
+  VERSION_NOT_FOUND: { status: 404, message: 'No such version of this recording' },
   EMAIL_TAKEN: { status: 409, message: 'An account with this email exists already' },
   ALREADY_MEMBER: { status: 409, message: 'That user is a member of the project already' },
   LAST_OWNER: { status: 409, message: 'A project keeps at least one owner' },
@@ -46,6 +47,16 @@ export const ERRORS = {
   IMPORT_FINISHED: { status: 409, message: 'This import is finished; start a new one to import more' },
   NOT_RETRYABLE: { status: 409, message: 'Only a failed recording can be processed again' },
   RECORDING_CHANGED: { status: 409, message: 'The recording moved while you were changing it; try again' },
+  NOTHING_TO_RENDER: { status: 409, message: 'There are no edits to render: make an edit first' },
+  VERSION_STALE: {
+    status: 409,
+    message: 'The edits changed since you loaded them (another tab or editor): reload them and save again',
+  },
+  VERSION_NOT_READY: { status: 409, message: 'Only a version that finished rendering can be made current' },
+  RENDERING_UNAVAILABLE: {
+    status: 503,
+    message: 'This server cannot render versions: ffmpeg is not installed (see docs/editor.md)',
+  },
   EDIT_CONFLICT: {
     status: 409,
     message: 'The edit history changed since you loaded it (another tab or editor): here it is as it stands now',

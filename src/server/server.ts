@@ -31,6 +31,8 @@ import type { Storage } from './storage/storage.js';
 import { ImportsService } from './imports/imports.service.js';
 import { EditsRepository } from './edits/edits.repository.js';
 import { EditsService } from './edits/edits.service.js';
+import { VersionsRepository } from './versions/versions.repository.js';
+import { VersionsService } from './versions/versions.service.js';
 import { createTusServer } from './uploads/uploads.routes.js';
 import { createSinks } from './uploads/sinks.js';
 import { UploadsRepository } from './uploads/uploads.repository.js';
@@ -108,6 +110,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const uploads = new UploadsService({ db, storage, sinks, queue: boss, logger, storagePercent });
     const recoverFinished = () => uploads.recoverFinished();
     const edits = new EditsService(new EditsRepository(db));
+    const versionsRepo = new VersionsRepository(db);
+    const versions = new VersionsService({ repo: versionsRepo, edits, storages, tools, queue: boss, logger });
     const { tus, files } = createTusServer({ uploads, sinks, maxUploadBytes: config.maxUploadBytes, logger });
     if (config.jobsEnabled)
       await startWorkers(boss, {
@@ -128,6 +132,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       uploads,
       imports,
       edits,
+      versions,
       storageMigrations: {
         migrations: storageMigrationService({ db, storages, logger }, boss.boss),
         access: new AccessRepository(db),

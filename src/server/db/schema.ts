@@ -64,6 +64,8 @@ export interface RecordingsTable {
   cdn_url: string | null;
   /** Migration 0023 (issue 12): bumped by every edit, undo and redo; the editor's If-Match. */
   edit_revision: GeneratedBigInt;
+  /** Migration 0024 (issue 12): the version played instead of the original; NULL plays the original. */
+  current_version_id: BigIntColumn | null;
 }
 
 export interface RecordingSessionsTable {
@@ -109,6 +111,35 @@ export interface RecordingEditsTable {
   position: number;
   undone_at: Timestamp | null;
   dropped_at: Timestamp | null;
+}
+
+export const VERSION_STATUSES = ['rendering', 'ready', 'failed'] as const;
+export type VersionStatus = (typeof VERSION_STATUSES)[number];
+
+/** Migration 0024 (issue 12): a recording's edit stack rendered into its own object (src/server/versions/). */
+export interface RecordingVersionsTable {
+  id: Generated<BigId>;
+  recording_id: BigIntColumn;
+  number: number;
+  status: ColumnType<VersionStatus, VersionStatus | undefined, VersionStatus>;
+  progress: ColumnType<number, number | undefined, number>;
+  error: string | null;
+  edit_revision: BigIntColumn;
+  /** {revision, state, edits}: what the render used (src/server/versions/versions.service.ts). */
+  edits: ColumnType<unknown, string, string>;
+  storage_provider: StorageProvider;
+  storage_key: string;
+  storage_bucket: string | null;
+  storage_region: string | null;
+  file_size: BigIntColumn | null;
+  sha256: string | null;
+  duration_ms: number | null;
+  mime_type: string | null;
+  width: number | null;
+  height: number | null;
+  created_by: string | null;
+  created_at: GeneratedTimestamp;
+  completed_at: Timestamp | null;
 }
 
 export const STORAGE_PROVIDERS = ['local', 's3'] as const;
@@ -309,6 +340,7 @@ export interface DB {
   recordings: RecordingsTable;
   recording_sessions: RecordingSessionsTable;
   recording_edits: RecordingEditsTable;
+  recording_versions: RecordingVersionsTable;
   auth_sessions: AuthSessionsTable;
   api_tokens: ApiTokensTable;
   project_members: ProjectMembersTable;

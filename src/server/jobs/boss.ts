@@ -28,6 +28,15 @@ const QUEUE_OPTIONS: Record<JobName, PgBoss.Queue> = {
     retryBackoff: true,
     expireInSeconds: 3600,
   },
+  // ffmpeg renders (issue 12): ffmpeg refusing is recorded at once; storage or database trouble is retried.
+  [JOBS.renderVersion]: {
+    name: JOBS.renderVersion,
+    policy: 'stately',
+    retryLimit: 2,
+    retryDelay: 10,
+    retryBackoff: true,
+    expireInSeconds: 4 * 3600,
+  },
   [JOBS.deleteMedia]: {
     name: JOBS.deleteMedia,
     policy: 'stately',

@@ -7,6 +7,8 @@ export interface JobQueue {
 export const JOBS = {
   /** Probe, fix, thumbnail a recording's media; data { recordingId } */
   processRecording: 'recording-process',
+  /** Render a version of a recording from its edits (issue 12); data { versionId } */
+  renderVersion: 'version-render',
   /** Drain the storage deletion outbox; data {} */
   deleteMedia: 'storage-delete',
   /** Find objects no recording owns; data {} */

@@ -12,6 +12,7 @@ import type { Boss } from './boss.js';
 import { type HousekeepingDeps, housekeeping } from './housekeeping.js';
 import { type ProcessJobData, processingService, runProcessJob } from './process-recording.js';
 import { JOBS } from './queue.js';
+import { type RenderJobData, runRenderJob, versionsService } from './render-version.js';
 import { maintenanceService } from './storage-maintenance.js';
 import { startStorageMigrateWorker } from './storage-migrate.js';
 
@@ -33,11 +34,20 @@ export async function startWorkers(boss: Boss, deps: WorkerDeps): Promise<void> 
   const { logger } = deps;
   const processing = processingService(deps);
   const maintenance = maintenanceService(deps);
+  const versions = versionsService({ ...deps, queue: boss });
   await boss.boss.work<ProcessJobData>(
     JOBS.processRecording,
     { includeMetadata: true, pollingIntervalSeconds: 1 },
     async ([job]) => {
       if (job) await runProcessJob(processing, logger, job);
+    },
+  );
+  // One render at a time per process: ffmpeg uses every core it gets.
+  await boss.boss.work<RenderJobData>(
+    JOBS.renderVersion,
+    { includeMetadata: true, pollingIntervalSeconds: 1 },
+    async ([job]) => {
+      if (job) await runRenderJob(versions, logger, job);
     },
   );
   await boss.boss.work(JOBS.deleteMedia, { pollingIntervalSeconds: 1 }, async () => {

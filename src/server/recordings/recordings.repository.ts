@@ -45,6 +45,17 @@ const COLUMNS = [
   'r.storage_bucket',
   'r.storage_region',
   'r.cdn_url',
+  'r.current_version_id',
+] as const;
+
+/**
+ * The current version's facts (issue 12), joined by its primary key: what the recording plays when a
+ * version is current (recordings.service.ts toApi). A current version is always ready (versions.repository).
+ */
+const CURRENT_VERSION = [
+  'cv.duration_ms as current_duration_ms',
+  'cv.file_size as current_file_size',
+  'cv.mime_type as current_mime_type',
 ] as const;
 
 /** What processing measures and writes to the row's columns. */
@@ -110,7 +121,9 @@ export class RecordingsRepository {
       .with('page', () => page)
       .selectFrom('page')
       .innerJoin('recordings as r', 'r.id', 'page.id')
+      .leftJoin('recording_versions as cv', 'cv.id', 'r.current_version_id')
       .selectAll('r')
+      .select(CURRENT_VERSION)
       .select(sql<string>`r.created_at::text`.as('cursor_ts'))
       .orderBy('r.created_at', 'desc')
       .orderBy('r.id', 'desc')
@@ -182,14 +195,33 @@ export class RecordingsRepository {
       .leftJoin('project_members as m', (j) =>
         j.onRef('m.project_id', '=', 'r.project_id').on('m.user_id', '=', userId),
       )
+      .leftJoin('recording_versions as cv', 'cv.id', 'r.current_version_id')
       .select(COLUMNS)
+      .select(CURRENT_VERSION)
       .select('m.role')
       .where('r.id', '=', id)
       .executeTakeFirst();
   }
 
   getById(id: string) {
-    return this.db.selectFrom('recordings as r').select(COLUMNS).where('r.id', '=', id).executeTakeFirst();
+    return this.db
+      .selectFrom('recordings as r')
+      .leftJoin('recording_versions as cv', 'cv.id', 'r.current_version_id')
+      .select(COLUMNS)
+      .select(CURRENT_VERSION)
+      .where('r.id', '=', id)
+      .executeTakeFirst();
+  }
+
+  /** A ready version of this recording: where its object is (issue 12; /media?version=). */
+  readyVersion(recordingId: string, versionId: string) {
+    return this.db
+      .selectFrom('recording_versions')
+      .select(['id', 'storage_provider', 'storage_bucket', 'storage_region', 'storage_key', 'mime_type'])
+      .where('recording_id', '=', recordingId)
+      .where('id', '=', versionId)
+      .where('status', '=', 'ready')
+      .executeTakeFirst();
   }
 
   /** The user's role in each of these projects (absent: not a member), in one query. */

@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import { type GetResult, NotFoundError, type ObjectInfo, RangeNotSatisfiableError } from '../storage/storage.js';
 import { parseRange } from './range.js';
 import { MAX_THUMBNAIL_BYTES, THUMBNAIL_TYPES } from './thumbnail-upload.js';
-import { listQuery, recording, recordingList, recordingParams, updateBody } from './recordings.schemas.js';
+import { listQuery, mediaQuery, recording, recordingList, recordingParams, updateBody } from './recordings.schemas.js';
 import type { MediaSource, RecordingsService } from './recordings.service.js';
 
 const unavailable = () => new AppError('MEDIA_UNAVAILABLE', 'The media object is missing from storage');
@@ -147,11 +147,17 @@ export async function recordingRoutes(root: FastifyInstance, opts: { recordings:
       url: `/api/recordings/:id/${which}`,
       schema: {
         tags,
-        summary: which === 'media' ? 'The media, with HTTP Range for seeking' : 'The thumbnail JPEG',
+        summary:
+          which === 'media'
+            ? 'The media (the current version unless ?version= says otherwise), with HTTP Range for seeking'
+            : 'The thumbnail JPEG',
         params: recordingParams,
+        ...(which === 'media' ? { querystring: mediaQuery } : {}),
       },
-      handler: async (req, reply) =>
-        stream(req, reply, await r.mediaSource(req.params.id, requireUser(req).user.id, which)),
+      handler: async (req, reply) => {
+        const version = (req.query as { version?: string } | undefined)?.version;
+        return stream(req, reply, await r.mediaSource(req.params.id, requireUser(req).user.id, which, version));
+      },
     });
   }
 }

@@ -19,6 +19,13 @@ export const recording = {
     },
     fileSize: { type: ['integer', 'null'], description: 'bytes' },
     mimeType: { type: ['string', 'null'] },
+    currentVersionId: {
+      type: ['string', 'null'],
+      description: 'the version that plays (issue 12); duration, fileSize and mimeType are then its own',
+    },
+    originalDuration: { type: 'integer', description: 'the original’s whole seconds, whatever plays' },
+    originalFileSize: { type: ['integer', 'null'] },
+    originalMimeType: { type: ['string', 'null'] },
     quality: { type: 'string', enum: ['high', 'medium', 'low'] },
     status: { type: 'string', enum: ['processing', 'completed', 'failed'] },
     progress: { type: ['number', 'null'], description: 'processing progress 0..1 while status is processing' },
@@ -66,6 +73,12 @@ export const recordingList = {
   type: 'object',
   properties: { items: { type: 'array', items: recording }, nextCursor: { type: ['string', 'null'] } },
   required: ['items', 'nextCursor'],
+} as const;
+
+/** /media?version=original|<version id>: which media to play (default: the current version, else the original). */
+export const mediaQuery = {
+  type: 'object',
+  properties: { version: { type: 'string', pattern: '^(original|[1-9][0-9]{0,18})$' } },
 } as const;
 
 export const recordingParams = { type: 'object', properties: { id }, required: ['id'] } as const;

@@ -88,8 +88,14 @@ export function decodeCursor(cursor: string): { createdAt: string; id: string } 
   throw new AppError('INVALID_CURSOR');
 }
 
+/** Whole seconds as the duration column holds them (nearest, at least 1). */
+const wholeSeconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
+
 export function toApi(row: Row, userId: string, role?: MemberRole | null) {
   const meta: RecordingMetadata = row.metadata ?? {};
+  // A current version (issue 12) is what plays: its length, size and type are the recording's playable ones.
+  const current = row.current_version_id !== null && row.current_duration_ms !== null;
+  const fileSize = row.file_size === null ? null : Number(row.file_size);
   return {
     id: row.id,
     userId: row.user_id,
@@ -97,9 +103,13 @@ export function toApi(row: Row, userId: string, role?: MemberRole | null) {
     title: row.title,
     description: row.description,
     recordingType: row.recording_type,
-    duration: row.duration,
-    fileSize: row.file_size === null ? null : Number(row.file_size),
-    mimeType: row.mime_type,
+    duration: current ? wholeSeconds(row.current_duration_ms!) : row.duration,
+    fileSize: current ? Number(row.current_file_size) : fileSize,
+    mimeType: current ? row.current_mime_type : row.mime_type,
+    currentVersionId: current ? row.current_version_id : null,
+    originalDuration: row.duration,
+    originalFileSize: fileSize,
+    originalMimeType: row.mime_type,
     quality: row.quality,
     status: row.status,
     progress: row.status === 'processing' && typeof meta.progress === 'number' ? meta.progress : null,
@@ -222,8 +232,11 @@ export class RecordingsService {
    * What to serve for /media or /thumbnail, once access.ts allows it: the object in the storage the
    * row names, and an expiring URL when redirects are set up (media-urls.ts).
    */
-  async mediaSource(id: string, userId: string, which: 'media' | 'thumbnail'): Promise<MediaSource> {
+  async mediaSource(id: string, userId: string, which: 'media' | 'thumbnail', version?: string): Promise<MediaSource> {
     const { row } = await this.authorized(id, userId, 'recording.media');
+    // the current version unless ?version= picks the original or another ready version (issue 12)
+    const versionId = which === 'thumbnail' || version === 'original' ? null : (version ?? row.current_version_id);
+    if (versionId) return this.versionSource(row, versionId);
     const key = which === 'media' ? row.storage_key : row.metadata?.thumbnail_key;
     if (!key) {
       throw which === 'media'
@@ -235,6 +248,16 @@ export class RecordingsService {
     const contentType = which === 'media' ? (row.mime_type ?? undefined) : undefined;
     const redirect = await this.media.redirects.redirectFor({ storage, key, contentType });
     return { storage, key, redirect, contentType };
+  }
+
+  /** A ready version's object, in the storage its row names (404 VERSION_NOT_FOUND for any other id). */
+  private async versionSource(row: Row, versionId: string): Promise<MediaSource> {
+    const v = await this.repo.readyVersion(row.id, versionId);
+    if (!v) throw new AppError('VERSION_NOT_FOUND');
+    const storage = this.storageOf({ ...row, ...v, id: row.id });
+    const contentType = v.mime_type ?? undefined;
+    const redirect = await this.media.redirects.redirectFor({ storage, key: v.storage_key, contentType });
+    return { storage, key: v.storage_key, redirect, contentType };
   }
 
   /**

@@ -83,6 +83,20 @@ export function recordingKey(userId: string, recordingId: string | number | bigi
   return `${recordingPrefix(userId, recordingId)}original.${ext(extension)}`;
 }
 
+/**
+ * users/<user>/recordings/<id>/versions/<version id>.<ext> — a rendered version (issue 12). Under the
+ * recording's prefix, so deleting the recording deletes its versions; by the version's id, which is never
+ * reused, so a deleted version's key waiting in the deletion outbox never names a newer render.
+ */
+export function versionKey(
+  userId: string,
+  recordingId: string | number | bigint,
+  versionId: string | number | bigint,
+  extension: string,
+): string {
+  return `${recordingPrefix(userId, recordingId)}versions/${id('version id', String(versionId))}.${ext(extension)}`;
+}
+
 /** users/<user>/recordings/<id>/thumbnail.<ext> */
 export function thumbnailKey(userId: string, recordingId: string | number | bigint, extension = 'jpg'): string {
   return `${recordingPrefix(userId, recordingId)}thumbnail.${ext(extension)}`;

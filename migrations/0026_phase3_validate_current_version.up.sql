@@ -1,0 +1,5 @@
+-- squawk-ignore-file require-lock-timeout, require-statement-timeout
+-- Why: the engine sets lock_timeout for every file (MIGRATION_LOCK_TIMEOUT) and retries on timeout; a
+-- statement_timeout would cut legitimate long work such as index builds.
+-- Scans recordings without blocking writes (SHARE UPDATE EXCLUSIVE).
+ALTER TABLE recordings VALIDATE CONSTRAINT fk_recordings_current_version;
