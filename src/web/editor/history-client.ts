@@ -5,30 +5,11 @@
  * client adopts and reports as a conflict, so the page always shows what the server holds. No React: the
  * page subscribes and renders.
  */
-import type { Edit, EditState, EditType, MediaFacts } from '../../shared/edits.ts';
+import type { Edit } from '../../shared/edits.ts';
+import type { EditHistory, HistoryEdit } from '../../server/edits/edits.schemas.ts';
 import { ApiError, apiClient, type ApiClient } from '../persist/api.ts';
 
-export interface HistoryEdit {
-  id: string;
-  position: number;
-  type: EditType;
-  parameters: Edit['parameters'];
-  undoData: unknown;
-  description: string;
-  state: 'active' | 'undone' | 'dropped';
-  createdBy: string | null;
-  appliedAt: string;
-}
-
-/** GET /api/recordings/:id/edits (docs/api.md). */
-export interface EditHistory {
-  revision: string;
-  canUndo: boolean;
-  canRedo: boolean;
-  edits: HistoryEdit[];
-  state: EditState;
-  media: MediaFacts;
-}
+export type { EditHistory, HistoryEdit };
 
 export type HistoryEvent =
   | { kind: 'loaded'; history: EditHistory }

@@ -17,6 +17,8 @@ export interface RecordingVersion {
   mimeType: string | null;
   width: number | null;
   height: number | null;
+  /** The library, the player and shares play this one. */
+  current: boolean;
   createdAt: string;
   completedAt: string | null;
 }
@@ -26,6 +28,10 @@ export interface VersionList {
   current: string | null;
   versions: RecordingVersion[];
 }
+
+/** The version itself (docs/api.md); `{version}` is read too, the shape the issue's brief sketched. */
+type VersionAnswer = RecordingVersion | { version: RecordingVersion };
+const unwrap = (r: VersionAnswer): RecordingVersion => ('version' in r ? r.version : r);
 
 /** How often a rendering version is asked for its progress. */
 export const POLL_MS = 1000;
@@ -46,18 +52,16 @@ export class VersionsClient {
 
   /** Queues a render of the edits at `revision` (the server refuses if the history moved on since). */
   async create(revision: string): Promise<RecordingVersion> {
-    const r = await this.client.request<{ version: RecordingVersion }>('POST', `${this.base}/versions`, undefined, {
+    const r = await this.client.request<VersionAnswer>('POST', `${this.base}/versions`, undefined, {
       headers: { 'if-match': `"${revision}"` },
     });
-    return r.version;
+    return unwrap(r);
   }
 
   async get(versionId: string): Promise<RecordingVersion> {
-    const r = await this.client.request<{ version: RecordingVersion } | RecordingVersion>(
-      'GET',
-      `${this.base}/versions/${encodeURIComponent(versionId)}`,
+    return unwrap(
+      await this.client.request<VersionAnswer>('GET', `${this.base}/versions/${encodeURIComponent(versionId)}`),
     );
-    return 'version' in r ? r.version : r;
   }
 
   /** Polls a version until it is ready or failed, reporting each answer; stops early when `signal` aborts. */

@@ -202,7 +202,7 @@ export function EditorPage({ id }: { id: string }) {
   return (
     <article className="editor-page">
       <p className="crumbs">
-        <Link to="/">Library</Link> › <Link to={`/recordings/${id}`}>{rec.title}</Link>
+        <Link to={`/recordings/${id}`}>Back to the recording</Link>
       </p>
       <h1>Edit “{rec.title}”</h1>
       {notice && (
@@ -215,7 +215,14 @@ export function EditorPage({ id }: { id: string }) {
           {audioOnly ? (
             <audio ref={setMedia} {...mediaProps} className="editor-source-audio" />
           ) : (
-            <div className="editor-stage" style={{ aspectRatio: `${stageFrame.width} / ${stageFrame.height}` }}>
+            <div
+              className="editor-stage"
+              style={{
+                aspectRatio: `${stageFrame.width} / ${stageFrame.height}`,
+                // as tall as 70% of the window at most, whatever the frame's shape
+                maxWidth: `calc(70vh * ${stageFrame.width / stageFrame.height})`,
+              }}
+            >
               <canvas ref={canvas} data-testid="preview" aria-label="Preview of the edited recording" />
               {cropDraft && <CropBox crop={cropDraft} frame={frame} onChange={setCropDraft} />}
               {textDraft && !cropDraft && <TextHandle text={textDraft} onChange={setTextDraft} />}

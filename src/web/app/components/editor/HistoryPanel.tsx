@@ -1,4 +1,5 @@
 import type { EditHistory } from '../../../editor/history-client.ts';
+import { formatDateTime } from '../../format.ts';
 
 const STATE_WORDS = { active: '', undone: ' (undone)', dropped: ' (dropped by a later edit)' } as const;
 
@@ -29,7 +30,12 @@ export function HistoryPanel(p: { history: EditHistory; busy: boolean; onUndo():
       ) : (
         <ol className="history-list" data-testid="history">
           {h.edits.map((e) => (
-            <li key={e.id} className={`history-${e.state}`} data-state={e.state}>
+            <li
+              key={e.id}
+              className={`history-${e.state}`}
+              data-state={e.state}
+              title={`${e.createdByName ?? 'A deleted account'}, ${formatDateTime(e.appliedAt)}`}
+            >
               {e.state === 'dropped' ? <s>{e.description}</s> : e.description}
               <span className="sr-only">{STATE_WORDS[e.state]}</span>
             </li>

@@ -1,0 +1,248 @@
+/**
+ * The editor in a real Chromium (issue 12): a 6 s recording made by ffmpeg (testsrc2 + a tone, VP9 +
+ * Opus) uploaded through tus; in the editor a trim, a crop and a text overlay, undo twice (button and
+ * Ctrl+Z), redo once, a reload with the history intact, the preview skipping the trimmed part, a render
+ * into a version, the version played as the current one, and the original made current again. A second
+ * tab's stale change is refused and the page shows the server's history; a new edit drops the redo branch. Everything asserted is what a
+ * user sees: history lines, the preview canvas, the player's duration.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import type { Page } from 'playwright-core';
+import { printProblems, screenshot, type LaunchedBrowser } from '../support/browser.js';
+import { signUp } from '../support/app.js';
+import { type E2eServer, processed, withServerAndBrowser } from '../support/e2e.js';
+import { createUpload, patchUpload } from '../support/tus-http.js';
+
+const SECONDS = 6;
+const WIDTH = 320;
+const HEIGHT = 240;
+
+let server: E2eServer;
+let browser: LaunchedBrowser;
+withServerAndBrowser((s) => {
+  server = s.server;
+  browser = s.b;
+});
+
+let dir: string;
+let recordingId: string;
+let user: Awaited<ReturnType<typeof signUp>>;
+
+function makeTake(file: string): void {
+  const r = spawnSync('ffmpeg', [
+    ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'],
+    ...['-f', 'lavfi', '-i', `testsrc2=size=${WIDTH}x${HEIGHT}:rate=15:duration=${SECONDS}`],
+    ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${SECONDS}`],
+    ...['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '200k'],
+    ...['-c:a', 'libopus', '-b:a', '32k', file],
+  ]);
+  if (r.status !== 0) throw new Error(`ffmpeg: ${r.stderr?.toString()}`);
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-editor-e2e-'));
+  const file = path.join(dir, 'take.webm');
+  makeTake(file);
+  user = await signUp(server.url, 'editor');
+  const bytes = fs.readFileSync(file);
+  const meta = { recordingType: 'camera', title: 'Editor take', filetype: 'video/webm' };
+  const up = await createUpload(server.url, user.headers, meta, { length: bytes.length });
+  expect(up.status).toBe(201);
+  const done = await patchUpload(up.location, user.headers, 0, bytes);
+  expect(done.status).toBe(204);
+  recordingId = done.headers.get('recording-id')!;
+  const [name, value] = user.cookie.split(';')[0]!.split('=') as [string, string];
+  await browser.context.addCookies([{ name, value, url: server.url }]);
+  const page = await browser.context.newPage();
+  await processed(page, server.url, recordingId);
+  await page.close();
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+async function newPage(label: string): Promise<Page> {
+  const page = await browser.context.newPage();
+  onTestFailed(async () => {
+    printProblems(browser, label);
+    await screenshot(page, `failed-editor-${label}`).catch(() => undefined);
+  });
+  return page;
+}
+
+const historyLines = (page: Page) =>
+  page
+    .getByTestId('history')
+    .locator('li')
+    .evaluateAll((lis) => lis.map((li) => `${li.getAttribute('data-state')}: ${li.firstChild?.textContent ?? ''}`));
+const canvasSays = (page: Page, key: string) => page.getByTestId('preview').getAttribute(`data-${key}`);
+const canvasSize = (page: Page) =>
+  page.getByTestId('preview').evaluate((c: HTMLCanvasElement) => `${c.width}×${c.height}`);
+const media = (page: Page) => page.getByTestId('editor-media');
+const previewFontLoaded = () =>
+  [...document.fonts].some((f) => f.family.includes('Recorder DejaVu Sans') && f.status === 'loaded');
+
+async function seekPreview(page: Page, t: number): Promise<void> {
+  await media(page).evaluate(async (el: HTMLMediaElement, to: number) => {
+    if (el.readyState < 2) await new Promise((r) => el.addEventListener('loadeddata', r, { once: true }));
+    const seeked = new Promise((r) => el.addEventListener('seeked', r, { once: true }));
+    el.currentTime = to;
+    await seeked;
+  }, t);
+}
+
+async function openEditor(page: Page): Promise<void> {
+  await page.goto(`${server.url}/recordings/${recordingId}/edit`);
+  await page.getByRole('heading', { name: 'Edit “Editor take”' }).waitFor({ timeout: 30_000 });
+  // The first frame is on the canvas once the preview drew it.
+  await expect.poll(() => canvasSays(page, 'crop'), { timeout: 30_000 }).not.toBeNull();
+}
+
+/** The player page's media duration (the current version, or the original). */
+async function playerDuration(page: Page): Promise<{ duration: number; size: string }> {
+  await page.goto(`${server.url}/recordings/${recordingId}`);
+  const player = page.getByTestId('player');
+  await player.waitFor({ timeout: 30_000 });
+  return player.evaluate(async (el: HTMLVideoElement) => {
+    if (el.readyState < 1) await new Promise((r) => el.addEventListener('loadedmetadata', r, { once: true }));
+    if (el.duration === Number.POSITIVE_INFINITY)
+      await new Promise((r) => el.addEventListener('durationchange', r, { once: true }));
+    return { duration: el.duration, size: `${el.videoWidth}×${el.videoHeight}` };
+  });
+}
+
+describe('the editor', () => {
+  it('trims, crops and adds text; undo twice, redo once; the history survives a reload', async () => {
+    const page = await newPage('edits');
+    await page.goto(`${server.url}/recordings/${recordingId}`);
+    await page.getByRole('link', { name: 'Edit', exact: true }).click();
+    await page.waitForURL(/\/recordings\/\d+\/edit$/);
+    await openEditor(page);
+    expect(await canvasSize(page)).toBe(`${WIDTH}×${HEIGHT}`);
+    await page.getByText(/^No edits yet\./).waitFor();
+
+    // A keep trim: 1 s to 5 s.
+    await page.getByLabel('From (s)').fill('1');
+    await page.getByLabel('To (s)').fill('5');
+    await page.getByRole('button', { name: 'Keep selection' }).click();
+    await expect.poll(() => historyLines(page)).toEqual(['active: Kept 0:01.000–0:05.000']);
+    await expect.poll(() => page.getByTestId('editor-clock').textContent()).toMatch(/\/ 0:04\.000$/);
+
+    // A crop of the top-left quarter, typed in the crop panel.
+    await page.getByRole('button', { name: 'Crop…' }).click();
+    await page.getByTestId('crop-box').waitFor();
+    expect(await canvasSize(page)).toBe(`${WIDTH}×${HEIGHT}`); // the whole frame while placing the box
+    await page.getByLabel('Width').fill('160');
+    await page.getByLabel('Height').fill('120');
+    await page.getByRole('button', { name: 'Apply crop' }).click();
+    await expect.poll(() => historyLines(page)).toContain('active: Cropped to 160×120 at 0, 0');
+    await expect.poll(() => canvasSize(page)).toBe('160×120');
+    expect(await canvasSays(page, 'crop')).toBe('0,0,160,120');
+
+    // A text from 1 s to 4 s, shown on the canvas at 2 s and not at 4.5 s.
+    await page.getByRole('button', { name: 'Add text…' }).click();
+    await page.getByLabel('Words').fill('Hello editor');
+    await page.getByLabel('Shows from (s)').fill('1');
+    await page.getByLabel('until (s)').fill('4');
+    await page.getByRole('button', { name: 'Add text', exact: true }).click();
+    await expect.poll(() => historyLines(page)).toContain('active: Text “Hello editor” 0:01.000–0:04.000');
+    await seekPreview(page, 2);
+    await expect.poll(() => canvasSays(page, 'texts')).toBe('Hello editor');
+    // drawn in the render's font, served by the app
+    await expect.poll(() => page.evaluate(previewFontLoaded)).toBe(true);
+    await seekPreview(page, 4.5);
+    await expect.poll(() => canvasSays(page, 'texts')).toBe('');
+
+    // Undo twice (the button, then Ctrl+Z), redo once (Ctrl+Shift+Z).
+    await page.getByRole('button', { name: 'Undo' }).click();
+    await expect.poll(() => historyLines(page)).toContain('undone: Text “Hello editor” 0:01.000–0:04.000');
+    await page.locator('body').press('Control+z');
+    await expect.poll(() => historyLines(page)).toContain('undone: Cropped to 160×120 at 0, 0');
+    await expect.poll(() => canvasSize(page)).toBe(`${WIDTH}×${HEIGHT}`);
+    await page.locator('body').press('Control+Shift+z');
+    const after = [
+      'active: Kept 0:01.000–0:05.000',
+      'active: Cropped to 160×120 at 0, 0',
+      'undone: Text “Hello editor” 0:01.000–0:04.000',
+    ];
+    await expect.poll(() => historyLines(page)).toEqual(after);
+    await expect.poll(() => canvasSize(page)).toBe('160×120');
+    await seekPreview(page, 2);
+    await expect.poll(() => canvasSays(page, 'source-time')).toBe('2.000');
+    expect(await canvasSays(page, 'texts')).toBe('');
+
+    // A reload (a crash, another device): the same history and preview from the server.
+    await page.reload();
+    await openEditor(page);
+    await expect.poll(() => historyLines(page)).toEqual(after);
+    await expect.poll(() => canvasSize(page)).toBe('160×120');
+    expect(await page.getByRole('button', { name: 'Redo' }).isEnabled()).toBe(true);
+
+    // Playing skips the trimmed start and stops at the end of what is kept.
+    await seekPreview(page, 0);
+    await page.getByRole('button', { name: 'Play' }).click();
+    await expect.poll(() => media(page).evaluate((el: HTMLMediaElement) => el.currentTime)).toBeGreaterThanOrEqual(1);
+    await expect
+      .poll(() => media(page).evaluate((el: HTMLMediaElement) => el.paused && el.currentTime), { timeout: 15_000 })
+      .toBeCloseTo(5, 1);
+    await page.close();
+  });
+
+  it('a stale change from another tab is refused and the page shows the latest history', async () => {
+    const a = await newPage('tab-a');
+    const b = await newPage('tab-b');
+    await openEditor(a);
+    await openEditor(b);
+    await b.getByRole('button', { name: 'Undo' }).click();
+    await expect.poll(() => historyLines(b)).toContain('undone: Cropped to 160×120 at 0, 0');
+    // Tab A still holds the older revision: its redo is refused, and it adopts what B made.
+    await a.getByRole('button', { name: 'Redo' }).click();
+    await a.getByText(/changed in another tab/).waitFor();
+    await expect.poll(() => historyLines(a)).toEqual(await historyLines(b));
+    await a.getByRole('button', { name: 'Redo' }).click();
+    await expect.poll(() => historyLines(a)).toContain('active: Cropped to 160×120 at 0, 0');
+    // A new edit (a slider let go) drops the redo branch: the undone text stays listed, struck through.
+    await a.getByRole('slider', { name: 'Grayscale' }).press('ArrowRight');
+    await expect
+      .poll(() => historyLines(a))
+      .toEqual([
+        'active: Kept 0:01.000–0:05.000',
+        'active: Cropped to 160×120 at 0, 0',
+        'dropped: Text “Hello editor” 0:01.000–0:04.000',
+        'active: Grayscale 0.05',
+      ]);
+    expect(await a.locator('[data-testid="history"] li[data-state="dropped"] s').count()).toBe(1);
+    await expect.poll(() => canvasSays(a, 'filter')).toBe('grayscale(0.05)');
+    expect(await a.getByRole('button', { name: 'Redo' }).isEnabled()).toBe(false);
+    await a.close();
+    await b.close();
+  });
+
+  it('renders a version, plays it as the current one, and makes the original current again', async () => {
+    const page = await newPage('versions');
+    await openEditor(page);
+    await page.getByRole('button', { name: 'Save as new version' }).click();
+    const row = page.locator('[data-testid="versions"] li[data-version]:not([data-version="original"])').first();
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 120_000 }).toBe('ready');
+    await row.getByRole('button', { name: 'Make current' }).click();
+    await expect.poll(() => row.getAttribute('data-current')).toBe('true');
+
+    const version = await playerDuration(page);
+    expect(Math.abs(version.duration - 4)).toBeLessThan(0.15);
+    expect(version.size).toBe('160×120');
+
+    await openEditor(page);
+    const original = page.locator('[data-testid="versions"] li[data-version="original"]');
+    await original.getByRole('button', { name: 'Make current' }).click();
+    await expect.poll(() => original.getAttribute('data-current')).toBe('true');
+    // The editor still edits the original's timeline while a version is current.
+    await expect.poll(() => canvasSize(page)).toBe('160×120');
+
+    const back = await playerDuration(page);
+    expect(Math.abs(back.duration - SECONDS)).toBeLessThan(0.15);
+    expect(back.size).toBe(`${WIDTH}×${HEIGHT}`);
+    await page.close();
+  });
+});
