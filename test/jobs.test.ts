@@ -13,7 +13,7 @@ import { drainDeletions, sweep } from '../src/server/jobs/storage-maintenance.js
 import { AuthRepository } from '../src/server/auth/auth.repository.js';
 import { createLogger } from '../src/server/logger.js';
 import { LocalStorage } from '../src/server/storage/local.js';
-import { recordingKey, recordingPrefix, thumbnailKey } from '../src/server/storage/keys.js';
+import { recordingKey, recordingPrefix, thumbnailKey, versionKey } from '../src/server/storage/keys.js';
 import { createSinks } from '../src/server/uploads/sinks.js';
 import { UploadsRepository } from '../src/server/uploads/uploads.repository.js';
 import { UploadsService } from '../src/server/uploads/uploads.service.js';
@@ -158,6 +158,45 @@ describe.each(pgTargets())('jobs on $name', (target) => {
       for (const key of [ownedKey, ownedThumb, youngOrphan, queuedPrefix, queuedKey])
         expect(await storage.exists(key), key).toBe(true);
       expect(fs.existsSync(path.join(partDir, 'crashed.part'))).toBe(false);
+    } finally {
+      await sc.end();
+      await s.close();
+    }
+  });
+
+  it('sweeps versions: an object is owned by its version row; a deleted version leaves an orphan', async () => {
+    const s = await startTestServer(target, { JOBS_ENABLED: 'false' }); // an empty bucket: the report is exactly ours
+    const sc = await connect(s.dbUrl);
+    try {
+      const storage = s.server.storage;
+      const old = async (key: string) => {
+        await storage.put(key, fx.png);
+        fs.utimesSync(path.join(s.dataDir, 'media', ...key.split('/')), TWO_HOURS_AGO, TWO_HOURS_AGO);
+        return key;
+      };
+      const u = await insertUser(sc);
+      const rec = await insertRecording(sc, { userId: u });
+      const { key: originalKey } = await attachMedia(sc, storage, { userId: u, id: rec }, fx.recorderAudioWebm);
+      fs.utimesSync(path.join(s.dataDir, 'media', ...originalKey.split('/')), TWO_HOURS_AGO, TWO_HOURS_AGO);
+      const version = async (id: string) =>
+        sc.query(
+          `INSERT INTO recording_versions (id, recording_id, number, status, edit_revision, edits, storage_provider,
+             storage_key, file_size, sha256, duration_ms, mime_type, completed_at)
+           VALUES ($1::bigint, $2, $1::int, 'ready', 1, '{}', 'local', $3, 1, $4, 1000, 'video/webm', $5)`,
+          [id, rec, versionKey(u, rec, id, 'webm'), 'a'.repeat(64), TWO_HOURS_AGO],
+        );
+      await version('1');
+      await version('2');
+      const owned = await old(versionKey(u, rec, '1', 'webm'));
+      const deleted = await old(versionKey(u, rec, '3', 'webm')); // its row is gone: an orphan
+      const lost = versionKey(u, rec, '2', 'webm'); // its row says ready, its object is missing
+
+      const report = await sweep({ db: s.server.database.db, storage, logger }, { dryRun: false });
+      expect(report).toMatchObject({ scanned: 3, orphans: [deleted], deleted: 1 });
+      expect(report.missing).toEqual([{ recordingId: rec, key: lost }]);
+      expect(await storage.exists(owned)).toBe(true);
+      expect(await storage.exists(originalKey)).toBe(true);
+      expect(await storage.exists(deleted)).toBe(false);
     } finally {
       await sc.end();
       await s.close();

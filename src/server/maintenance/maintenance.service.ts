@@ -81,6 +81,8 @@ const DEFAULT_GRACE_MS = 3_600_000;
 const SWEEP_BATCH = 500;
 /** storage/keys.ts: users/<userId>/recordings/<recordingId>/… */
 const LAYOUT = /^users\/([A-Za-z0-9_-]{1,64})\/recordings\/([1-9]\d{0,18})\//;
+/** storage/keys.ts versionKey: …/recordings/<recordingId>/versions/<versionId>.<ext> (issue 12). */
+const VERSION_LAYOUT = /^users\/[A-Za-z0-9_-]{1,64}\/recordings\/[1-9]\d{0,18}\/versions\//;
 
 const emptyCounts = (): SweepCounts => ({ scanned: 0, orphans: [], deleted: 0, missing: [], incompleteRemoved: 0 });
 
@@ -206,10 +208,18 @@ export class MaintenanceService {
     const places = await this.deps.recordings.placesOf(ids);
     // An upload whose finish a crash cut after its object was assembled: recovery gives it its row.
     const reserved = await this.deps.uploads.unfinishedReservations(ids);
+    // a version's object belongs to its version row, not to the recording: a deleted version's is an orphan
+    const versions = await this.deps.recordings.versionPlacesOf(
+      batch.filter((o) => VERSION_LAYOUT.test(o.key)).map((o) => o.key),
+    );
     for (const object of batch) {
       if (object.lastModified > ctx.cutoff || isQueued(object.key, ctx.queued)) continue;
       if (object.recordingId !== undefined && reserved.get(object.recordingId) === object.userId) continue;
-      const place = object.recordingId === undefined ? undefined : places.get(object.recordingId);
+      const place = VERSION_LAYOUT.test(object.key)
+        ? versions.get(object.key)
+        : object.recordingId === undefined
+          ? undefined
+          : places.get(object.recordingId);
       if (place && place.userId === object.userId && !(await this.isRedundantCopy(object.key, place, ctx.storage)))
         continue;
       ctx.counts.orphans.push(object.key);
@@ -231,10 +241,14 @@ export class MaintenanceService {
     return home.exists(key);
   }
 
-  /** Recordings older than the cutoff whose row puts them in this storage and whose object it lacks. */
+  /** Recordings (and ready versions) older than the cutoff whose row puts them here and whose object is not. */
   private async missingMedia(storage: Storage, seen: Set<string>, cutoff: Date): Promise<SweepCounts['missing']> {
     const rows = await this.deps.recordings.storedBefore(locationOf(storage), cutoff);
-    return rows.filter((r) => !seen.has(r.storage_key)).map((r) => ({ recordingId: r.id, key: r.storage_key }));
+    const versions = await this.deps.recordings.versionsStoredBefore(locationOf(storage), cutoff);
+    return [
+      ...rows.map((r) => ({ recordingId: r.id, key: r.storage_key })),
+      ...versions.map((v) => ({ recordingId: v.recording_id, key: v.storage_key })),
+    ].filter((r) => !seen.has(r.key));
   }
 }
 
