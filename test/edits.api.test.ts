@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import type { Edit } from '../src/shared/edits.js';
+import { type Edit, foldEdits } from '../src/shared/edits.js';
 import { signUp, type TestServer } from './support/app.js';
 import { connect, pgTargets } from './support/db.js';
 import { editor, editsCall, insertEditableRecording } from './support/edits.js';
@@ -261,6 +261,53 @@ describe.each(pgTargets())('edits API on $name', (target) => {
       expect((await editor(t.url, owner, bad).load()).body.code).toBe('RECORDING_NOT_FOUND');
     const anonymous = await editsCall(t.url, { origin: t.url }, 'GET', `/api/recordings/${id}/edits`);
     expect(anonymous.status).toBe(401);
+  });
+
+  it('10,000 edits on one recording: every change and read stays correct and quick', async () => {
+    const a = await signUp(t.url, 'a');
+    const { id, ed } = await fresh(a);
+    // 9,998 rows written as the service writes them (through the API this is O(n²) reads: minutes), then
+    // the last two and undo/redo through the API on top of them.
+    const seeded: Edit[] = Array.from({ length: 9_998 }, (_, i) =>
+      i % 2
+        ? { type: 'audio', parameters: { gain_db: (i % 61) - 30 } }
+        : { type: 'filter', parameters: { name: 'blur', amount: i % 21 } },
+    );
+    await c.query(
+      `INSERT INTO recording_edits (recording_id, edit_type, parameters, undo_data, position, created_by)
+       SELECT $1, e->>'type', e->'parameters', '{}', n, $3
+         FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(e, n)`,
+      [id, JSON.stringify(seeded), a.userId],
+    );
+    await c.query('UPDATE recordings SET edit_revision = 9998 WHERE id = $1', [id]);
+    const timed = async <T>(fn: () => Promise<T>) => {
+      const started = performance.now();
+      const out = await fn();
+      return { out, ms: performance.now() - started };
+    };
+    const load = await timed(() => ed.load());
+    expect(load.out.body.edits).toHaveLength(9_998);
+    const crop: Edit = { type: 'crop', parameters: { x: 0, y: 0, width: 640, height: 360 } };
+    const trim: Edit = { type: 'trim', parameters: { start: 2, end: 20 } };
+    const steps = [
+      await timed(() => ed.edit(crop, '?since=9998')),
+      await timed(() => ed.edit(trim, '?since=9998')),
+      await timed(() => ed.undo('?since=9998')),
+      await timed(() => ed.redo('?since=9998')),
+    ];
+    expect(steps.map((s) => s.out.status)).toEqual([201, 201, 200, 200]);
+    const last = steps.at(-1)!.out.body;
+    expect(last.revision).toBe('10002');
+    expect(last.edits.map((e) => [e.position, e.state])).toEqual([
+      [9_999, 'active'],
+      [10_000, 'active'],
+    ]);
+    expect(last.state).toEqual(foldEdits(30, [...seeded, crop, trim]));
+    const all = await timed(() => ed.load());
+    expect(all.out.body.edits).toHaveLength(10_000);
+    expect(all.out.body.state).toEqual(last.state);
+    // Generous bounds (2 CPUs shared, a debug-free but cold server): a regression to O(n²) work fails here.
+    for (const s of [load, ...steps, all]) expect(s.ms).toBeLessThan(3_000);
   });
 
   it('deleting the recording deletes its history; a deleted author leaves the edit without one', async () => {

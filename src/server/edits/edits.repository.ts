@@ -45,16 +45,20 @@ export class EditsRepository {
   constructor(private readonly db: Kysely<DB> | Transaction<DB>) {}
 
   /** The recording with userId's role in its project (null: not a member, or no project). */
-  withRole(recordingId: string, userId: string): Promise<(RecordingFacts & { role: MemberRole | null }) | undefined> {
-    return this.db
+  withRole(
+    recordingId: string,
+    userId: string,
+    lock = false,
+  ): Promise<(RecordingFacts & { role: MemberRole | null }) | undefined> {
+    const query = this.db
       .selectFrom('recordings as r')
       .leftJoin('project_members as m', (j) =>
         j.onRef('m.project_id', '=', 'r.project_id').on('m.user_id', '=', userId),
       )
       .select(FACTS)
       .select('m.role')
-      .where('r.id', '=', recordingId)
-      .executeTakeFirst();
+      .where('r.id', '=', recordingId);
+    return (lock ? query.forUpdate('r') : query).executeTakeFirst();
   }
 
   facts(recordingId: string): Promise<RecordingFacts | undefined> {
@@ -62,20 +66,16 @@ export class EditsRepository {
   }
 
   /**
-   * Runs fn in one transaction holding the recording row's lock (FOR UPDATE), with the row as it is
-   * under that lock; undefined to fn when the recording is gone.
+   * Runs fn in one transaction holding the recording row's lock (FOR UPDATE OF the recording only), with
+   * the row and userId's role as they are under that lock; undefined to fn when there is no such recording.
    */
   inTransaction<T>(
     recordingId: string,
-    fn: (repo: EditsRepository, recording: RecordingFacts | undefined) => Promise<T>,
+    userId: string,
+    fn: (repo: EditsRepository, recording: (RecordingFacts & { role: MemberRole | null }) | undefined) => Promise<T>,
   ): Promise<T> {
     return this.db.transaction().execute(async (tx) => {
-      const recording = await tx
-        .selectFrom('recordings as r')
-        .select(FACTS)
-        .where('r.id', '=', recordingId)
-        .forUpdate()
-        .executeTakeFirst();
+      const recording = await new EditsRepository(tx).withRole(recordingId, userId, true);
       return fn(new EditsRepository(tx), recording);
     });
   }

@@ -7,6 +7,7 @@
  * recording's row lock, which checks that revision and bumps it: two tabs or two editors never interleave.
  */
 import { type Relation, authorize, relationsOf } from '../access/access.js';
+import type { MemberRole } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { isBigintId } from '../ids.js';
 import { describeEdit, type UndoData, undoDataFor } from '../../shared/edit-words.js';
@@ -50,6 +51,8 @@ export interface CurrentEdits {
 
 type Change = { kind: 'edit'; edit: Edit } | { kind: 'undo' } | { kind: 'redo' };
 
+const relationsFor = (userId: string, row: { user_id: string; role: MemberRole | null } | undefined): Relation[] =>
+  row ? relationsOf(userId, { creatorId: row.user_id, role: row.role }) : [];
 const statusOf = (row: EditRow): EditStatus => (row.dropped_at ? 'dropped' : row.undone_at ? 'undone' : 'active');
 const asEdit = (row: EditRow) => ({ type: row.edit_type, parameters: row.parameters }) as Edit;
 
@@ -121,15 +124,14 @@ export class EditsService {
 
   private async authorized(recordingId: string, userId: string, action: 'recording.read' | 'edit.create') {
     const row = isBigintId(recordingId) ? await this.repo.withRole(recordingId, userId) : undefined;
-    const relations: Relation[] = row ? relationsOf(userId, { creatorId: row.user_id, role: row.role }) : [];
-    authorize(action, relations);
+    authorize(action, relationsFor(userId, row));
     return row!;
   }
 
   /**
-   * One change, all or nothing: permission, then under the row lock the revision check (409 with the
-   * history as it stands), then the change itself and the new revision. The permission is checked before
-   * the lock (it reads project roles) and the lock re-reads the row: a recording deleted in between is a 404.
+   * One change, all or nothing, in one transaction holding the recording's row lock: the permission and
+   * the revision are checked under that lock (409 with the history as it stands when stale), then the
+   * change is made and the revision bumped.
    */
   private async change(
     recordingId: string,
@@ -138,14 +140,14 @@ export class EditsService {
     change: Change,
     since?: number,
   ): Promise<EditHistory> {
-    await this.authorized(recordingId, userId, 'edit.create');
-    const basedOn = revisionFromIfMatch(ifMatch);
-    return this.repo.inTransaction(recordingId, async (repo, recording) => {
+    if (!isBigintId(recordingId)) throw new AppError('RECORDING_NOT_FOUND');
+    return this.repo.inTransaction(recordingId, userId, async (repo, recording) => {
+      authorize('edit.create', relationsFor(userId, recording));
       if (!recording) throw new AppError('RECORDING_NOT_FOUND');
+      const basedOn = revisionFromIfMatch(ifMatch);
       if (recording.edit_revision !== basedOn) {
-        throw new AppError('EDIT_CONFLICT', undefined, {
-          history: historyOf(recording, await repo.edits(recordingId)),
-        });
+        const history = historyOf(recording, await repo.edits(recordingId));
+        throw new AppError('EDIT_CONFLICT', undefined, { history });
       }
       if (recording.status === 'processing') throw new AppError('RECORDING_PROCESSING');
       const rows = await repo.edits(recordingId);
