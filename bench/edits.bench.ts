@@ -166,8 +166,9 @@ function printHistory(h: HistoryResults): void {
       ],
     ),
   );
+  const kib = Math.round(h.responseBytes / 1024);
   console.log(
-    `undo/redo p95 ${fmtMs(h.undoRedo.p95)} with ${h.edits} edits (answer ${Math.round(h.responseBytes / 1024)} KiB): ` +
+    `undo/redo p95 ${fmtMs(h.undoRedo.p95)} with ${h.edits} edits (answer ${kib} KiB): ` +
       `goal < ${h.goalP95Ms} ms ${h.met ? 'met' : 'NOT met'}`,
   );
 }
