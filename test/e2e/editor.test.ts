@@ -243,6 +243,18 @@ describe('the editor', () => {
     const back = await playerDuration(page);
     expect(Math.abs(back.duration - SECONDS)).toBeLessThan(0.15);
     expect(back.size).toBe(`${WIDTH}×${HEIGHT}`);
+
+    // The library card's menu opens the editor too; there the version can be deleted (after a confirmation).
+    await page.goto(`${server.url}/`);
+    const card = page.locator(`[data-testid="recording-card"][data-id="${recordingId}"]`);
+    await card.getByRole('button', { name: 'Actions for Editor take' }).click();
+    await card.getByRole('link', { name: 'Edit', exact: true }).click();
+    await page.waitForURL(/\/recordings\/\d+\/edit$/);
+    await openEditor(page);
+    await row.getByRole('button', { name: 'Delete version 1' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Yes, remove it' }).click();
+    await expect.poll(() => row.count()).toBe(0);
+    expect(await original.getAttribute('data-current')).toBe('true');
     await page.close();
   });
 });

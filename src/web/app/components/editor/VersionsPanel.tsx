@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError } from '../../../persist/api.ts';
 import { type RecordingVersion, type VersionList, VersionsClient } from '../../../editor/versions-client.ts';
 import { formatBytes, formatDuration } from '../../format.ts';
+import { ConfirmDialog } from '../ConfirmDialog.tsx';
 import { errorText } from '../../hooks/util.ts';
 
 const STATUS_WORDS = { rendering: 'Rendering', ready: 'Ready', failed: 'Failed' } as const;
@@ -24,6 +25,7 @@ export function VersionsPanel(p: {
   const [unavailable, setUnavailable] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [deleting, setDeleting] = useState<RecordingVersion | null>(null);
 
   const load = useCallback(async () => {
     try {
@@ -132,7 +134,7 @@ export function VersionsPanel(p: {
                 type="button"
                 className="small danger-outline"
                 disabled={busy}
-                onClick={() => void act(() => client.remove(v.id))}
+                onClick={() => setDeleting(v)}
                 aria-label={`Delete version ${v.number}`}
               >
                 Delete
@@ -141,6 +143,23 @@ export function VersionsPanel(p: {
           </li>
         ))}
       </ul>
+      <ConfirmDialog
+        open={deleting !== null}
+        title={`Delete version ${deleting?.number ?? ''}?`}
+        confirmLabel="Yes, remove it"
+        danger
+        onCancel={() => setDeleting(null)}
+        onConfirm={async () => {
+          if (deleting) await client.remove(deleting.id);
+          setDeleting(null);
+          await load();
+        }}
+      >
+        <p>
+          Its rendered file is deleted from the server. The original and the edits stay: you can save a new version from
+          them at any time.
+        </p>
+      </ConfirmDialog>
     </section>
   );
 }
