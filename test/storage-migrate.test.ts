@@ -14,6 +14,7 @@ import { startBoss, type Boss } from '../src/server/jobs/boss.js';
 import { startStorageMigrateWorker, storageMigrationService } from '../src/server/jobs/storage-migrate.js';
 import { createLogger } from '../src/server/logger.js';
 import { DeletionsRepository } from '../src/server/maintenance/deletions.repository.js';
+import { versionKey } from '../src/server/storage/keys.js';
 import type { PutOptions, PutResult, Storage } from '../src/server/storage/storage.js';
 import { signUp, startTestServer } from './support/app.js';
 import { pgTargets } from './support/db.js';
@@ -80,6 +81,51 @@ describe.each(pgTargets())('storage migration on $name', (target) => {
     expect(left.every((e) => e.storage_provider === 's3')).toBe(true);
     expect(left).toHaveLength(8);
     expect((await rig.verifier().verify()).problems).toEqual([]);
+  });
+
+  it('a recording moves with its ready versions, each checked by its sha256; a damaged one keeps it home', async () => {
+    const [kept, damaged] = await rig.seed([20_000, 10_000]);
+    const version = async (recordingId: string, id: string, bytes: Buffer, rowSha = sha(bytes)) => {
+      const key = versionKey(rig.userId, recordingId, id, 'webm');
+      await rig.local.put(key, Readable.from([bytes]));
+      await rig.db
+        .insertInto('recording_versions')
+        .values({
+          id,
+          recording_id: recordingId,
+          number: Number(id),
+          status: 'ready',
+          edit_revision: 1,
+          edits: '{}',
+          storage_provider: 'local',
+          storage_key: key,
+          file_size: bytes.length,
+          sha256: rowSha,
+          duration_ms: 1000,
+          mime_type: 'video/webm',
+          completed_at: new Date(),
+        })
+        .execute();
+      return key;
+    };
+    const versionBytes = randomBytes(5_000);
+    const versionKeyMoved = await version(kept!.id, '1', versionBytes);
+    await version(damaged!.id, '2', randomBytes(3_000), 'f'.repeat(64));
+    const service = rig.service({ graceMs: 3_600_000 });
+    const run = await service.start({ to: 's3', startedBy: 'cli' });
+    expect(await runToEnd(service, run.id)).toBe('done');
+    expect((await service.describe(run.id)).counts).toEqual({ total: 2, moved: 1, skipped: 0, failed: 1 });
+    expect((await service.describe(run.id)).failures[0]!.reason).toContain('versions/2.webm');
+
+    const rows = await rig.db.selectFrom('recording_versions').select(['id', 'storage_provider', 'storage_bucket']);
+    expect(await rows.orderBy('id').execute()).toEqual([
+      { id: '1', storage_provider: 's3', storage_bucket: rig.s3.bucket },
+      { id: '2', storage_provider: 'local', storage_bucket: null },
+    ]);
+    expect(sha(await bytesOf(rig.s3, versionKeyMoved))).toBe(sha(versionBytes));
+    const outbox = await rig.db.selectFrom('storage_deletions').select('storage_key').execute();
+    expect(outbox.map((e) => e.storage_key).sort()).toEqual([kept!.key, kept!.thumbnail, versionKeyMoved].sort());
+    expect(await keysOn(rig.s3, `users/${rig.userId}/recordings/${damaged!.id}/`)).toEqual([]);
   });
 
   it('a dry run counts recordings and bytes and changes nothing', async () => {

@@ -104,16 +104,23 @@ export class RecordingMover {
   /** The copies' sizes and digests, by key; refuses a source that does not match its row. */
   private async copy(job: MoveJob, source: Storage, r: MovableRecording) {
     const copied = new Map<string, { size: number; sha256: string }>();
-    const expectedSize = r.file_size === null ? undefined : Number(r.file_size);
-    const expectedSha = r.metadata?.sha256 ?? undefined;
-    for (const key of keysOf(r)) {
-      const isMedia = key === r.storage_key;
-      const put = await this.copyObject(job, source, key, isMedia ? expectedSize : undefined);
-      if (isMedia && expectedSha !== undefined && put.sha256 !== expectedSha) {
-        await job.target.delete(key);
-        throw new MoveRefused(`source ${key}: sha256 ${put.sha256} does not match the row's ${expectedSha}`);
+    // the media and each version are checked against their rows' size and sha256; the thumbnail has none
+    const expected = new Map<string, { size: number | undefined; sha256: string | undefined }>([
+      [r.storage_key, { size: r.file_size === null ? undefined : Number(r.file_size), sha256: r.metadata?.sha256 }],
+      ...r.versions.map((v) => [v.key, { size: Number(v.size), sha256: v.sha256 }] as const),
+    ]);
+    try {
+      for (const key of keysOf(r)) {
+        const facts = expected.get(key);
+        const put = await this.copyObject(job, source, key, facts?.size);
+        copied.set(key, put);
+        if (facts?.sha256 !== undefined && put.sha256 !== facts.sha256)
+          throw new MoveRefused(`source ${key}: sha256 ${put.sha256} does not match the row's ${facts.sha256}`);
       }
-      copied.set(key, put);
+    } catch (err) {
+      // a recording left on its source leaves nothing at the target (a version refused after the media)
+      if (err instanceof MoveRefused) for (const key of copied.keys()) await job.target.delete(key);
+      throw err;
     }
     return copied;
   }
@@ -194,8 +201,8 @@ function isAt(r: MovableRecording, location: StorageLocation): boolean {
   return r.storage_provider === location.provider && (r.storage_bucket ?? null) === location.bucket;
 }
 
-/** The recording's objects: its media, and its thumbnail when it has one. */
+/** The recording's objects: its media, its thumbnail when it has one, and its ready versions (issue 12). */
 export function keysOf(r: MovableRecording): string[] {
   const thumbnail = r.metadata?.thumbnail_key;
-  return thumbnail ? [r.storage_key, thumbnail] : [r.storage_key];
+  return [r.storage_key, ...(thumbnail ? [thumbnail] : []), ...(r.versions ?? []).map((v) => v.key)];
 }

@@ -35,6 +35,16 @@ export interface MovableRecording {
   storage_key: string;
   file_size: string | null;
   metadata: RecordingMetadata | null;
+  /** Its ready versions where the recording is (issue 12): they move with it, checked by their own facts. */
+  versions: MovableVersion[];
+}
+
+/** A rendered version's object, with the size and sha256 its row recorded when it was written. */
+export interface MovableVersion {
+  id: string;
+  key: string;
+  size: number;
+  sha256: string;
 }
 
 /** The row a switch expects to find: the one the copy was made from. */
@@ -212,7 +222,16 @@ export class StorageMigrationRepository {
   switchRow(change: Switch): Promise<boolean> {
     return this.db.transaction().execute(async (tx) => {
       if (!(await updateIfUnchanged(tx, change))) return false;
-      const { recording: r } = change;
+      const { recording: r, target } = change;
+      // the versions copied (and only those: one made ready since was not) now live where the recording does
+      const copied = r.versions.map((v) => v.id);
+      if (copied.length)
+        await tx
+          .updateTable('recording_versions')
+          .set({ storage_provider: target.provider, storage_bucket: target.bucket, storage_region: target.region })
+          .where('recording_id', '=', r.id)
+          .where('id', 'in', copied)
+          .execute();
       await tx
         .insertInto('storage_deletions')
         .values(
@@ -300,6 +319,15 @@ export class StorageMigrationRepository {
   }
 }
 
+/** The recording's ready versions in the recording's own storage, oldest first (a JSON array; see MovableVersion). */
+const MOVABLE_VERSIONS = sql<MovableVersion[]>`(
+  SELECT coalesce(jsonb_agg(jsonb_build_object(
+    'id', v.id::text, 'key', v.storage_key, 'size', v.file_size, 'sha256', v.sha256) ORDER BY v.id), '[]'::jsonb)
+  FROM recording_versions v
+  WHERE v.recording_id = r.id AND v.status = 'ready'
+    AND v.storage_provider = r.storage_provider AND v.storage_bucket IS NOT DISTINCT FROM r.storage_bucket
+)`.as('versions');
+
 const MOVABLE_COLUMNS = [
   'r.id',
   'r.user_id',
@@ -309,6 +337,7 @@ const MOVABLE_COLUMNS = [
   'r.storage_key',
   'r.file_size',
   'r.metadata',
+  MOVABLE_VERSIONS,
 ] as const;
 
 /** The recordings the filters select (all when none is set). */
