@@ -224,6 +224,37 @@ describe.each(pgTargets())('edits API on $name', (target) => {
     expect(h.revision).toBe('5');
   });
 
+  it('six clients (edits, undos, redos) on one revision at once: exactly one change is made', async () => {
+    const a = await signUp(t.url, 'a');
+    const { id, ed } = await fresh(a);
+    await ed.edit({ type: 'audio', parameters: { mute: true } });
+    await ed.edit({ type: 'audio', parameters: { gain_db: 3 } });
+    await ed.undo();
+    for (let round = 0; round < 3; round++) {
+      const base = (await ed.load()).body;
+      const clients = Array.from({ length: 6 }, () => editor(t.url, a, id));
+      for (const client of clients) client.revision = base.revision;
+      const answers = await Promise.all(
+        clients.map((client, i) =>
+          i < 2
+            ? client.edit({ type: 'filter', parameters: { name: 'sepia', amount: (round + i) / 10 } })
+            : i < 4
+              ? client.undo()
+              : client.redo(),
+        ),
+      );
+      const won = answers.filter((r) => r.status < 300);
+      expect(won).toHaveLength(1);
+      expect(answers.filter((r) => r.status >= 300).map((r) => r.body.code)).toEqual(Array(5).fill('EDIT_CONFLICT'));
+      const now = (await ed.load()).body;
+      expect(now.revision).toBe(String(Number(base.revision) + 1));
+      expect(now).toEqual(won[0]!.body);
+      // Keep something to undo and to redo for the next round.
+      if (!now.canRedo) await ed.undo();
+      if (!now.canUndo) await ed.redo();
+    }
+  });
+
   it('a recording still processing: 409 RECORDING_PROCESSING for changes, its history readable', async () => {
     const a = await signUp(t.url, 'a');
     const { ed } = await fresh(a, { status: 'processing' });
