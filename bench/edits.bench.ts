@@ -6,10 +6,14 @@
  *     history in every answer as the editor page reads it); the same with ?since=N (only the changed tail
  *     of the list), to show what the list's size costs; GET /api/recordings/:id in the same run as the floor
  *     of any signed-in request on this machine. Goal: p95 < 20 ms per request.
- *  2. render (renderBench, added by the render work): results key `render`.
+ *  2. render (renderBench): a BENCH_RENDER_SECONDS (60) s 1280×720 VP9/Opus take with a trim, a crop, a text and
+ *     a gain, BENCH_RENDER_REPS (3) times rendered by the version-render job's code (VersionsService.render on
+ *     the server's database and storage: download, probe, the render, the put with sha256, ready) beside the
+ *     same ffmpeg command run by hand, alternating which goes first. Goal: job ≤ 1.2× by hand (medians).
  *
- * Env: BENCH_EDITS_N, BENCH_EDITS_ROUNDS, BENCH_DATABASE_URL (bench/lib/server.ts). Quick run:
- * BENCH_EDITS_N=100 BENCH_EDITS_ROUNDS=20. Results: stdout and bench/results/edits.json.
+ * Env: BENCH_EDITS_N, BENCH_EDITS_ROUNDS, BENCH_RENDER_SECONDS, BENCH_RENDER_REPS, BENCH_DATABASE_URL
+ * (bench/lib/server.ts). Quick run: BENCH_EDITS_N=100 BENCH_EDITS_ROUNDS=20 BENCH_RENDER_SECONDS=5
+ * BENCH_RENDER_REPS=1. Results: stdout and bench/results/edits.json.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,6 +21,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { Edit } from '../src/shared/edits.js';
 import { apiUser, type ChildServer, startChildServer } from './lib/child-server.js';
+import { benchEdits, jobRig, makeTake, renderByHand, renderByJob, stateOf, storeTake } from './lib/edits-render.js';
 import { cleanupOnExit } from './lib/cleanup.js';
 import { machine, runBench, writeResults } from './lib/report.js';
 import { type BenchTarget, connect, openTarget } from './lib/server.js';
@@ -26,6 +31,9 @@ const RESULTS = path.resolve(import.meta.dirname, 'results/edits.json');
 const N = envInt('BENCH_EDITS_N', 1000);
 const ROUNDS = envInt('BENCH_EDITS_ROUNDS', 200);
 const GOAL_P95_MS = 20;
+const RENDER_SECONDS = envInt('BENCH_RENDER_SECONDS', 60);
+const RENDER_REPS = envInt('BENCH_RENDER_REPS', 3);
+const RENDER_GOAL_RATIO = 1.2;
 
 /** What both parts share: the database, the server, a signed-in user (API token) and a work directory. */
 export interface BenchEnv {
@@ -173,6 +181,80 @@ function printHistory(h: HistoryResults): void {
   );
 }
 
+export interface RenderResults {
+  take: { seconds: number; width: number; height: number; bytes: number };
+  edits: string[];
+  reps: number;
+  /** Wall time of the job's work per render, and of the same ffmpeg command by hand. */
+  job: Summary;
+  byHand: Summary;
+  /** median(job) / median(byHand). */
+  ratio: number;
+  goalRatio: number;
+  met: boolean;
+}
+
+/** Part 2: the render job beside its own ffmpeg command run by hand, on one take, in the same run. */
+export async function renderBench(env: BenchEnv): Promise<RenderResults> {
+  const take = await makeTake(env.work, RENDER_SECONDS);
+  note(`render: a ${take.seconds} s ${take.width}×${take.height} take (${Math.round(take.bytes / 1e6)} MB) made`);
+  const rig = jobRig(env.target.url, path.join(env.work, 'data'));
+  try {
+    const id = await storeTake(env.client, rig.storage, env.user.userId, take);
+    const edits = benchEdits(take);
+    let revision = '0';
+    for (const edit of edits) {
+      const res = await fetch(`${env.server.url}/api/recordings/${id}/edits`, {
+        method: 'POST',
+        headers: { ...env.user.headers, 'if-match': `"${revision}"`, 'content-type': 'application/json' },
+        body: JSON.stringify(edit),
+      });
+      if (res.status !== 201) throw new Error(`edit refused: ${res.status} ${await res.text()}`);
+      revision = ((await res.json()) as { revision: string }).revision;
+    }
+    const state = stateOf(take, edits);
+    const job: number[] = [];
+    const byHand: number[] = [];
+    for (let rep = 0; rep < RENDER_REPS; rep++) {
+      const queued = await fetch(`${env.server.url}/api/recordings/${id}/versions`, {
+        method: 'POST',
+        headers: { ...env.user.headers, 'if-match': `"${revision}"` },
+      });
+      if (queued.status !== 202) throw new Error(`render refused: ${queued.status} ${await queued.text()}`);
+      const versionId = ((await queued.json()) as { id: string }).id;
+      const runJob = async () => job.push(await renderByJob(rig.service, versionId));
+      const runByHand = async () => byHand.push(await renderByHand(take, state, env.work));
+      if (rep % 2 === 0) await runByHand().then(runJob);
+      else await runJob().then(runByHand);
+      note(`render ${rep + 1}/${RENDER_REPS}: job ${fmtMs(job.at(-1)!)}, by hand ${fmtMs(byHand.at(-1)!)}`);
+    }
+    const jobs = summarize(job);
+    const hands = summarize(byHand);
+    const ratio = jobs.p50 / hands.p50;
+    return {
+      take: { seconds: take.seconds, width: take.width, height: take.height, bytes: take.bytes },
+      edits: edits.map((e) => e.type),
+      reps: RENDER_REPS,
+      job: jobs,
+      byHand: hands,
+      ratio: Math.round(ratio * 1000) / 1000,
+      goalRatio: RENDER_GOAL_RATIO,
+      met: ratio <= RENDER_GOAL_RATIO,
+    };
+  } finally {
+    await rig.close();
+  }
+}
+
+function printRender(r: RenderResults): void {
+  const row = (what: string, s: Summary) => [what, String(s.n), fmtMs(s.p50), fmtMs(s.max)];
+  console.log(formatTable(['render', 'n', 'p50', 'max'], [row('job', r.job), row('ffmpeg by hand', r.byHand)]));
+  console.log(
+    `render of a ${r.take.seconds} s ${r.take.width}×${r.take.height} take (${r.edits.join(' + ')}): ` +
+      `job ${r.ratio}× of the command by hand: goal ≤ ${r.goalRatio}× ${r.met ? 'met' : 'NOT met'}`,
+  );
+}
+
 async function main(): Promise<void> {
   const started = now();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-bench-edits-'));
@@ -192,8 +274,10 @@ async function main(): Promise<void> {
 
     const history = await historyBench(env);
     printHistory(history);
-    // Part 2 (render) adds its results under `render` here.
-    writeResults(RESULTS, { ...machine(), database: target.server, seconds: msSince(started) / 1000, history });
+    const render = await renderBench(env);
+    printRender(render);
+    const seconds = msSince(started) / 1000;
+    writeResults(RESULTS, { ...machine(), database: target.server, seconds, history, render });
     note(`results written to ${path.relative(process.cwd(), RESULTS)}`);
   } finally {
     await cleanup();
