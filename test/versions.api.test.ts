@@ -66,7 +66,13 @@ describe.each(pgTargets())('versions API on $name', (target) => {
     const id = await insertRecording(c, {
       userId: u.userId,
       projectId: opts.projectId ?? null,
-      metadata: { duration_ms: 4000, width: 160, height: 120 },
+      // as processing records it; a recording without the stream facts is probed by the render instead
+      metadata: {
+        duration_ms: 4000,
+        width: 160,
+        height: 120,
+        ...(opts.bytes ? {} : { has_video: true, has_audio: true }),
+      },
     });
     const stored = await attachMedia(c, t.server.storage, { userId: u.userId, id }, opts.bytes ?? media.webm);
     return { id, original: stored };

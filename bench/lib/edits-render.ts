@@ -99,7 +99,10 @@ export async function storeTake(
     [
       userId,
       take.seconds,
-      JSON.stringify({ duration_ms: take.seconds * 1000, width: take.width, height: take.height }),
+      JSON.stringify({
+        ...{ duration_ms: take.seconds * 1000, width: take.width, height: take.height },
+        ...{ has_video: true, has_audio: true },
+      }),
     ],
   );
   const id = rows[0]!.id;

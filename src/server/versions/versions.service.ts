@@ -182,17 +182,10 @@ export class VersionsService {
         repo.setProgress(versionId, p).catch((err) => logger.warn({ versionId, err }, 'render progress not saved'));
       };
       try {
-        const info = await probe(src, tools);
-        const source = {
-          file: src,
-          hasVideo: info.hasVideo,
-          hasAudio: info.hasAudio,
-          // the family the key's extension was chosen by, when the version was asked for
-          family: familyOf(recording.mime_type),
-          width: info.width ?? null,
-          height: info.height ?? null,
-        };
-        await renderToFile(snapshot.state, source, info.durationMs / 1000, out, tools, {
+        const facts = await sourceFacts(recording, src, tools);
+        // the family the key's extension was chosen by, when the version was asked for
+        const source = { file: src, family: familyOf(recording.mime_type), ...facts };
+        await renderToFile(snapshot.state, source, facts.durationSeconds, out, tools, {
           onProgress,
           fontFile: this.deps.fontFile,
           tmpDir: work,
@@ -228,6 +221,34 @@ export class VersionsService {
   markFailed(versionId: string, reason: string): Promise<void> {
     return this.deps.repo.markFailed(versionId, reason);
   }
+}
+
+/**
+ * What the render needs of the original: processing's probe (the row's metadata) when it recorded the
+ * streams, else ffprobe on the downloaded copy (a recording processed before has_video was recorded).
+ */
+async function sourceFacts(recording: VersionedRecording, file: string, tools: MediaTools) {
+  const m = recording.metadata ?? {};
+  if (typeof m.has_video === 'boolean' && typeof m.has_audio === 'boolean' && typeof m.duration_ms === 'number') {
+    const video = m.has_video && typeof m.width === 'number' && typeof m.height === 'number';
+    if (video || !m.has_video)
+      return {
+        hasVideo: m.has_video,
+        hasAudio: m.has_audio,
+        width: video ? m.width! : null,
+        height: video ? m.height! : null,
+        durationSeconds: m.duration_ms / 1000,
+      };
+  }
+  const info = await probe(file, tools);
+  const { hasVideo, hasAudio } = info;
+  return {
+    hasVideo,
+    hasAudio,
+    width: info.width ?? null,
+    height: info.height ?? null,
+    durationSeconds: info.durationMs / 1000,
+  };
 }
 
 /** ffprobe refusing the original (not media, or damaged) fails the render like ffmpeg refusing it. */
