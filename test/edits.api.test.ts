@@ -114,7 +114,7 @@ describe.each(pgTargets())('edits API on $name', (target) => {
     });
     expect(h.state.texts).toHaveLength(1);
     expect(h.state.audio).toEqual({ gainDb: -6, mute: true, fadeIn: 1, fadeOut: 2, denoise: true });
-    expect(h.edits[0]!.undoData).toEqual({ keep: [{ start: 0, end: 30 }] });
+    expect(h.edits[0]!.undoData).toEqual({ keep: [{ start: 0, end: 30 }], keptSeconds: 30 });
     expect(h.edits[2]!.undoData).toEqual({ crop: null });
     expect(h.edits[0]!.description).toBe('Kept 0:01.500–0:28.250');
     const since = (await ed.load(`?since=${VALID.length - 2}`)).body;
@@ -299,10 +299,13 @@ describe.each(pgTargets())('edits API on $name', (target) => {
     const { id, ed } = await fresh(a);
     // 9,998 rows written as the service writes them (through the API this is O(n²) reads: minutes), then
     // the last two and undo/redo through the API on top of them.
+    // A third of them cuts (3,333 kept ranges by the end), the rest filters and audio.
     const seeded: Edit[] = Array.from({ length: 9_998 }, (_, i) =>
-      i % 2
-        ? { type: 'audio', parameters: { gain_db: (i % 61) - 30 } }
-        : { type: 'filter', parameters: { name: 'blur', amount: i % 21 } },
+      i % 3 === 0
+        ? { type: 'trim', parameters: { start: i * 0.002, end: i * 0.002 + 0.001, mode: 'cut' } }
+        : i % 3 === 1
+          ? { type: 'audio', parameters: { gain_db: (i % 61) - 30 } }
+          : { type: 'filter', parameters: { name: 'blur', amount: i % 21 } },
     );
     await c.query(
       `INSERT INTO recording_edits (recording_id, edit_type, parameters, undo_data, position, created_by)
@@ -334,6 +337,9 @@ describe.each(pgTargets())('edits API on $name', (target) => {
       [10_000, 'active'],
     ]);
     expect(last.state).toEqual(foldEdits(30, [...seeded, crop, trim]));
+    // The keep trim removed over a thousand ranges: its undo data names ten and counts the rest.
+    expect(last.edits[1]!.undoData).toMatchObject({ moreRanges: expect.any(Number) });
+    expect((last.edits[1]!.undoData as { keep: unknown[] }).keep).toHaveLength(10);
     const all = await timed(() => ed.load());
     expect(all.out.body.edits).toHaveLength(10_000);
     expect(all.out.body.state).toEqual(last.state);

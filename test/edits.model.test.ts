@@ -1,7 +1,7 @@
 /** The fold of edits into one state (src/shared/edits.ts): what the preview draws and the render makes. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { describeEdit, undoDataFor } from '../src/shared/edit-words.js';
+import { describeEdit, MAX_UNDO_RANGES, undoDataFor } from '../src/shared/edit-words.js';
 import {
   applyEdit,
   checkEdit,
@@ -72,6 +72,16 @@ describe('undo data and words', () => {
     const crop: Edit = { type: 'crop', parameters: { x: 2, y: 4, width: 320, height: 180 } };
     expect(undoDataFor(before, crop)).toEqual({ crop: { x: 0, y: 0, width: 640, height: 360 } });
     expect(describeEdit(crop)).toBe('Cropped to 320×180 at 2, 4');
+    const cut: Edit = { type: 'trim', parameters: { start: 10, end: 12, mode: 'cut' } };
+    expect(undoDataFor(before, cut)).toEqual({ keep: [{ start: 0, end: 30 }], keptSeconds: 30 });
+    const cuts = foldEdits(30, [cut, { type: 'trim', parameters: { start: 20, end: 21, mode: 'cut' } }]);
+    expect(undoDataFor(cuts, { type: 'trim', parameters: { start: 11, end: 25 } })).toEqual({
+      keep: [
+        { start: 0, end: 10 },
+        { start: 21, end: 30 },
+      ],
+      keptSeconds: 27,
+    });
     expect(describeEdit({ type: 'trim', parameters: { start: 63.25, end: 70, mode: 'cut' } })).toBe(
       'Cut 1:03.250–1:10.000',
     );
@@ -144,5 +154,9 @@ describe('foldEdits on long histories', () => {
       expect(performance.now() - started).toBeLessThan(1_000);
       expect(state.keep.length + state.texts.length).toBeGreaterThanOrEqual(10_000);
     }
+    // A keep trim after 10,000 cuts removes thousands of ranges; its undo data names ten, and counts the rest.
+    const undo = undoDataFor(foldEdits(30, cuts), { type: 'trim', parameters: { start: 10, end: 30 } });
+    expect(undo).toMatchObject({ moreRanges: 5_000 - MAX_UNDO_RANGES });
+    expect((undo as { keep: TimeRange[] }).keep).toHaveLength(MAX_UNDO_RANGES);
   });
 });

@@ -4,10 +4,18 @@
  * changed — the state it overrode — so the history can say "crop 1280×720 → 640×360" and a reader of the
  * table alone can see what each row did.
  */
-import type { CropParams, Edit, EditState, FilterName, TimeRange } from './edits.ts';
+import { type CropParams, type Edit, type EditState, type FilterName, keptSeconds, type TimeRange } from './edits.ts';
+
+/**
+ * A trim's undo data names at most this many of the ranges it changed (and how many more): after thousands
+ * of cuts a keep trim can remove thousands of ranges, and copying them all into every row would make the
+ * table and every history answer grow with the square of the history.
+ */
+export const MAX_UNDO_RANGES = 10;
 
 export type UndoData =
-  | { keep: TimeRange[] }
+  /** keep: the ranges of the state before that the trim shortened, split or removed (the first ones). */
+  | { keep: TimeRange[]; moreRanges?: number; keptSeconds: number }
   | { crop: CropParams | null }
   | { filter: { name: FilterName; amount: number | null } }
   | { texts: number }
@@ -16,8 +24,19 @@ export type UndoData =
 /** What `edit` overrides in `state` (the state just before it). */
 export function undoDataFor(state: EditState, edit: Edit): UndoData {
   switch (edit.type) {
-    case 'trim':
-      return { keep: state.keep.map((r) => ({ ...r })) };
+    case 'trim': {
+      const ms = (value: number) => Math.round(value * 1000) / 1000;
+      const [start, end] = [ms(edit.parameters.start), ms(edit.parameters.end)];
+      const changed = state.keep.filter((r) =>
+        edit.parameters.mode === 'cut' ? r.end > start && r.start < end : r.start < start || r.end > end,
+      );
+      const more = changed.length - MAX_UNDO_RANGES;
+      return {
+        keep: changed.slice(0, MAX_UNDO_RANGES).map((r) => ({ ...r })),
+        ...(more > 0 ? { moreRanges: more } : {}),
+        keptSeconds: keptSeconds(state),
+      };
+    }
     case 'crop':
       return { crop: state.crop ? { ...state.crop } : null };
     case 'filter':
