@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { Page } from 'playwright-core';
 import { printProblems, screenshot, type LaunchedBrowser } from '../support/browser.js';
+import { clock } from '../../src/shared/edit-words.ts';
 import { signUp } from '../support/app.js';
 import { type E2eServer, processed, withServerAndBrowser } from '../support/e2e.js';
 import { createUpload, patchUpload } from '../support/tus-http.js';
@@ -30,35 +31,44 @@ withServerAndBrowser((s) => {
 
 let dir: string;
 let recordingId: string;
+let audioId: string;
 let user: Awaited<ReturnType<typeof signUp>>;
 
-function makeTake(file: string): void {
+/** A 6 s take by ffmpeg: testsrc2 and a tone (VP9 + Opus WebM), or the tone alone. */
+function makeTake(file: string, audioOnly: boolean): void {
   const r = spawnSync('ffmpeg', [
     ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'],
-    ...['-f', 'lavfi', '-i', `testsrc2=size=${WIDTH}x${HEIGHT}:rate=15:duration=${SECONDS}`],
+    ...(audioOnly ? [] : ['-f', 'lavfi', '-i', `testsrc2=size=${WIDTH}x${HEIGHT}:rate=15:duration=${SECONDS}`]),
     ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${SECONDS}`],
-    ...['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '200k'],
+    ...(audioOnly ? [] : ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '200k']),
     ...['-c:a', 'libopus', '-b:a', '32k', file],
   ]);
   if (r.status !== 0) throw new Error(`ffmpeg: ${r.stderr?.toString()}`);
 }
 
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-editor-e2e-'));
-  const file = path.join(dir, 'take.webm');
-  makeTake(file);
-  user = await signUp(server.url, 'editor');
+/** Uploads a file through tus as the test user; returns the recording's id. */
+async function upload(file: string, recordingType: string, title: string): Promise<string> {
   const bytes = fs.readFileSync(file);
-  const meta = { recordingType: 'camera', title: 'Editor take', filetype: 'video/webm' };
+  const meta = { recordingType, title, filetype: 'video/webm' };
   const up = await createUpload(server.url, user.headers, meta, { length: bytes.length });
   expect(up.status).toBe(201);
   const done = await patchUpload(up.location, user.headers, 0, bytes);
   expect(done.status).toBe(204);
-  recordingId = done.headers.get('recording-id')!;
+  return done.headers.get('recording-id')!;
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-editor-e2e-'));
+  makeTake(path.join(dir, 'take.webm'), false);
+  makeTake(path.join(dir, 'voice.webm'), true);
+  user = await signUp(server.url, 'editor');
+  recordingId = await upload(path.join(dir, 'take.webm'), 'camera', 'Editor take');
+  audioId = await upload(path.join(dir, 'voice.webm'), 'audio', 'Voice take');
   const [name, value] = user.cookie.split(';')[0]!.split('=') as [string, string];
   await browser.context.addCookies([{ name, value, url: server.url }]);
   const page = await browser.context.newPage();
   await processed(page, server.url, recordingId);
+  await processed(page, server.url, audioId);
   await page.close();
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -93,11 +103,12 @@ async function seekPreview(page: Page, t: number): Promise<void> {
   }, t);
 }
 
-async function openEditor(page: Page): Promise<void> {
-  await page.goto(`${server.url}/recordings/${recordingId}/edit`);
-  await page.getByRole('heading', { name: 'Edit “Editor take”' }).waitFor({ timeout: 30_000 });
+async function openEditor(page: Page, id = recordingId): Promise<void> {
+  await page.goto(`${server.url}/recordings/${id}/edit`);
+  await page.getByRole('heading', { name: /^Edit “/ }).waitFor({ timeout: 30_000 });
+  await page.getByRole('button', { name: 'Undo' }).waitFor();
   // The first frame is on the canvas once the preview drew it.
-  await expect.poll(() => canvasSays(page, 'crop'), { timeout: 30_000 }).not.toBeNull();
+  if (id === recordingId) await expect.poll(() => canvasSays(page, 'crop'), { timeout: 30_000 }).not.toBeNull();
 }
 
 /** The player page's media duration (the current version, or the original). */
@@ -134,6 +145,16 @@ describe('the editor', () => {
     await page.getByRole('button', { name: 'Crop…' }).click();
     await page.getByTestId('crop-box').waitFor();
     expect(await canvasSize(page)).toBe(`${WIDTH}×${HEIGHT}`); // the whole frame while placing the box
+    // Dragging the box's corner to the middle of the picture makes it about a quarter.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const stage = (await page.getByTestId('preview').boundingBox())!;
+    const corner = (await page.locator('.crop-corner').boundingBox())!;
+    await page.mouse.move(corner.x + corner.width / 2, corner.y + corner.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(stage.x + stage.width / 2, stage.y + stage.height / 2, { steps: 5 });
+    await page.mouse.up();
+    expect(Math.abs(Number(await page.getByLabel('Width').inputValue()) - WIDTH / 2)).toBeLessThanOrEqual(10);
+    expect(Math.abs(Number(await page.getByLabel('Height').inputValue()) - HEIGHT / 2)).toBeLessThanOrEqual(10);
     await page.getByLabel('Width').fill('160');
     await page.getByLabel('Height').fill('120');
     await page.getByRole('button', { name: 'Apply crop' }).click();
@@ -144,10 +165,21 @@ describe('the editor', () => {
     // A text from 1 s to 4 s, shown on the canvas at 2 s and not at 4.5 s.
     await page.getByRole('button', { name: 'Add text…' }).click();
     await page.getByLabel('Words').fill('Hello editor');
+    // The handle on the picture places it: dragged to the middle, its corner is at about (0.5, 0.5).
+    await page.evaluate(() => window.scrollTo(0, 0)); // the site header is sticky: the handle must be below it
+    const handle = (await page.getByTestId('text-handle').boundingBox())!;
+    const cropped = (await page.getByTestId('preview').boundingBox())!;
+    await page.mouse.move(handle.x + handle.width / 2, handle.y + handle.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(cropped.x + cropped.width / 2, cropped.y + cropped.height / 2, { steps: 5 });
+    await page.mouse.up();
+    expect(Math.abs(Number(await page.getByLabel('Left (0–1)').inputValue()) - 0.5)).toBeLessThan(0.05);
+    expect(Math.abs(Number(await page.getByLabel('Top (0–1)').inputValue()) - 0.5)).toBeLessThan(0.05);
     await page.getByLabel('Shows from (s)').fill('1');
     await page.getByLabel('until (s)').fill('4');
     await page.getByRole('button', { name: 'Add text', exact: true }).click();
     await expect.poll(() => historyLines(page)).toContain('active: Text “Hello editor” 0:01.000–0:04.000');
+    expect(await page.getByTestId('history').locator('li').last().getAttribute('title')).toMatch(/^editor, /);
     await seekPreview(page, 2);
     await expect.poll(() => canvasSays(page, 'texts')).toBe('Hello editor');
     // drawn in the render's font, served by the app
@@ -255,6 +287,47 @@ describe('the editor', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Yes, remove it' }).click();
     await expect.poll(() => row.count()).toBe(0);
     expect(await original.getAttribute('data-current')).toBe('true');
+    await page.close();
+  });
+
+  it('edits an audio recording: the timeline handles cut a range, volume and mute through Web Audio', async () => {
+    const page = await newPage('audio');
+    await openEditor(page, audioId);
+    // An audio recording has no picture: no crop, filters or texts.
+    expect(await page.getByTestId('preview').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Crop…' }).count()).toBe(0);
+    // The handles move by keyboard (0.1 s, Shift 1 s): select 2 s – 3 s and cut it.
+    await page.getByRole('slider', { name: 'Selection start' }).press('Shift+ArrowRight');
+    await page.getByRole('slider', { name: 'Selection start' }).press('Shift+ArrowRight');
+    for (let i = 0; i < 3; i++) await page.getByRole('slider', { name: 'Selection end' }).press('Shift+ArrowLeft');
+    expect(await page.getByLabel('From (s)').inputValue()).toBe('2');
+    // the selection started at the whole recording's end: Opus adds a few ms to the 6 s
+    const to = Number(await page.getByLabel('To (s)').inputValue());
+    expect(to).toBeCloseTo(3, 1);
+    await page.getByRole('button', { name: 'Cut selection' }).click();
+    await expect.poll(() => historyLines(page)).toEqual([`active: Cut 0:02.000–${clock(to)}`]);
+    const kept = await page
+      .getByTestId('kept-range')
+      .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-start')}–${e.getAttribute('data-end')}`));
+    expect(kept).toHaveLength(2);
+    expect(kept[0]).toBe('0–2');
+    expect(kept[1]!.startsWith(`${to}–`)).toBe(true);
+    await expect.poll(() => page.getByTestId('editor-clock').textContent()).toMatch(/\/ 0:05\.000$/);
+
+    await page.getByRole('slider', { name: 'Volume (dB)' }).press('ArrowLeft');
+    await expect.poll(() => historyLines(page)).toContain('active: Volume -1 dB');
+    // Playing from 1.5 s: the preview's gain is the edit's (-1 dB) and it jumps over the cut.
+    await seekPreview(page, 1.5);
+    await page.getByRole('button', { name: 'Play' }).click();
+    await expect.poll(() => media(page).getAttribute('data-preview-gain')).toBe((10 ** (-1 / 20)).toFixed(3));
+    await expect
+      .poll(() => media(page).evaluate((el: HTMLMediaElement) => el.currentTime), { timeout: 10_000 })
+      .toBeGreaterThan(3);
+    await page.getByLabel('Mute').click(); // checked once the server made the edit
+    await expect.poll(() => historyLines(page)).toContain('active: Muted');
+    expect(await page.getByLabel('Mute').isChecked()).toBe(true);
+    await expect.poll(() => media(page).getAttribute('data-preview-gain')).toBe('0.000');
+    await page.getByRole('button', { name: 'Pause' }).click();
     await page.close();
   });
 });
