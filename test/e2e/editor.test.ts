@@ -266,10 +266,13 @@ describe('the editor', () => {
     expect(version.size).toBe('160×120');
 
     await openEditor(page);
+    // The editor still edits the original while a version is current: its source is the 320×240 original.
+    await expect
+      .poll(() => media(page).evaluate((el: HTMLVideoElement) => `${el.videoWidth}×${el.videoHeight}`))
+      .toBe(`${WIDTH}×${HEIGHT}`);
     const original = page.locator('[data-testid="versions"] li[data-version="original"]');
     await original.getByRole('button', { name: 'Make current' }).click();
     await expect.poll(() => original.getAttribute('data-current')).toBe('true');
-    // The editor still edits the original's timeline while a version is current.
     await expect.poll(() => canvasSize(page)).toBe('160×120');
 
     const back = await playerDuration(page);
