@@ -3,8 +3,9 @@
  * Opus) uploaded through tus; in the editor a trim, a crop and a text overlay, undo twice (button and
  * Ctrl+Z), redo once, a reload with the history intact, the preview skipping the trimmed part, a render
  * into a version, the version played as the current one, and the original made current again. A second
- * tab's stale change is refused and the page shows the server's history; a new edit drops the redo branch. Everything asserted is what a
- * user sees: history lines, the preview canvas, the player's duration.
+ * tab's stale change is refused and the page shows the server's history; a new edit drops the redo
+ * branch. An audio recording: cut by the timeline's handles, volume and mute through Web Audio.
+ * Everything asserted is what a user sees: history lines, the preview canvas, the player's duration.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
