@@ -21,6 +21,8 @@ CREATE TABLE recording_versions (
   storage_key text NOT NULL,
   storage_bucket text,
   storage_region text,
+  -- a frame of the version (or its waveform): the library's picture while the version is current
+  thumbnail_key text,
   file_size bigint,
   sha256 text,
   duration_ms integer,

@@ -13,7 +13,13 @@ import { drainDeletions, sweep } from '../src/server/jobs/storage-maintenance.js
 import { AuthRepository } from '../src/server/auth/auth.repository.js';
 import { createLogger } from '../src/server/logger.js';
 import { LocalStorage } from '../src/server/storage/local.js';
-import { recordingKey, recordingPrefix, thumbnailKey, versionKey } from '../src/server/storage/keys.js';
+import {
+  recordingKey,
+  recordingPrefix,
+  thumbnailKey,
+  versionKey,
+  versionThumbnailKey,
+} from '../src/server/storage/keys.js';
 import { createSinks } from '../src/server/uploads/sinks.js';
 import { UploadsRepository } from '../src/server/uploads/uploads.repository.js';
 import { UploadsService } from '../src/server/uploads/uploads.service.js';
@@ -188,14 +194,15 @@ describe.each(pgTargets())('jobs on $name', (target) => {
       await version('1');
       await version('2');
       const owned = await old(versionKey(u, rec, '1', 'webm'));
+      const ownedThumbnail = await old(versionThumbnailKey(u, rec, '1'));
+      await sc.query(`UPDATE recording_versions SET thumbnail_key = $1 WHERE id = 1`, [ownedThumbnail]);
       const deleted = await old(versionKey(u, rec, '3', 'webm')); // its row is gone: an orphan
       const lost = versionKey(u, rec, '2', 'webm'); // its row says ready, its object is missing
 
       const report = await sweep({ db: s.server.database.db, storage, logger }, { dryRun: false });
-      expect(report).toMatchObject({ scanned: 3, orphans: [deleted], deleted: 1 });
+      expect(report).toMatchObject({ scanned: 4, orphans: [deleted], deleted: 1 });
       expect(report.missing).toEqual([{ recordingId: rec, key: lost }]);
-      expect(await storage.exists(owned)).toBe(true);
-      expect(await storage.exists(originalKey)).toBe(true);
+      for (const key of [owned, ownedThumbnail, originalKey]) expect(await storage.exists(key), key).toBe(true);
       expect(await storage.exists(deleted)).toBe(false);
     } finally {
       await sc.end();

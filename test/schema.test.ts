@@ -786,6 +786,7 @@ const PHASE3: SchemaPart = {
       col('storage_key', 'text', true),
       col('storage_bucket', 'text', false),
       col('storage_region', 'text', false),
+      col('thumbnail_key', 'text', false),
       col('file_size', 'bigint', false),
       col('sha256', 'text', false),
       col('duration_ms', 'integer', false),

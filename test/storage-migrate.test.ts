@@ -14,7 +14,7 @@ import { startBoss, type Boss } from '../src/server/jobs/boss.js';
 import { startStorageMigrateWorker, storageMigrationService } from '../src/server/jobs/storage-migrate.js';
 import { createLogger } from '../src/server/logger.js';
 import { DeletionsRepository } from '../src/server/maintenance/deletions.repository.js';
-import { versionKey } from '../src/server/storage/keys.js';
+import { versionKey, versionThumbnailKey } from '../src/server/storage/keys.js';
 import type { PutOptions, PutResult, Storage } from '../src/server/storage/storage.js';
 import { signUp, startTestServer } from './support/app.js';
 import { pgTargets } from './support/db.js';
@@ -110,6 +110,13 @@ describe.each(pgTargets())('storage migration on $name', (target) => {
     };
     const versionBytes = randomBytes(5_000);
     const versionKeyMoved = await version(kept!.id, '1', versionBytes);
+    const versionThumbnail = versionThumbnailKey(rig.userId, kept!.id, '1');
+    await rig.local.put(versionThumbnail, Readable.from([randomBytes(500)]));
+    await rig.db
+      .updateTable('recording_versions')
+      .set({ thumbnail_key: versionThumbnail })
+      .where('id', '=', '1')
+      .execute();
     await version(damaged!.id, '2', randomBytes(3_000), 'f'.repeat(64));
     const service = rig.service({ graceMs: 3_600_000 });
     const run = await service.start({ to: 's3', startedBy: 'cli' });
@@ -123,8 +130,11 @@ describe.each(pgTargets())('storage migration on $name', (target) => {
       { id: '2', storage_provider: 'local', storage_bucket: null },
     ]);
     expect(sha(await bytesOf(rig.s3, versionKeyMoved))).toBe(sha(versionBytes));
+    expect(await rig.s3.exists(versionThumbnail)).toBe(true);
     const outbox = await rig.db.selectFrom('storage_deletions').select('storage_key').execute();
-    expect(outbox.map((e) => e.storage_key).sort()).toEqual([kept!.key, kept!.thumbnail, versionKeyMoved].sort());
+    expect(outbox.map((e) => e.storage_key).sort()).toEqual(
+      [kept!.key, kept!.thumbnail, versionKeyMoved, versionThumbnail].sort(),
+    );
     expect(await keysOn(rig.s3, `users/${rig.userId}/recordings/${damaged!.id}/`)).toEqual([]);
   });
 

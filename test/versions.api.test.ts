@@ -11,7 +11,7 @@ import { versionsService } from '../src/server/jobs/render-version.js';
 import { drainDeletions } from '../src/server/jobs/storage-maintenance.js';
 import { createLogger } from '../src/server/logger.js';
 import { detectTools, type MediaTools } from '../src/server/media/ffmpeg.js';
-import { versionKey } from '../src/server/storage/keys.js';
+import { versionKey, versionThumbnailKey } from '../src/server/storage/keys.js';
 import type { Edit } from '../src/shared/edits.js';
 import { signUp, type TestServer } from './support/app.js';
 import { pgTargets } from './support/db.js';
@@ -129,6 +129,11 @@ describe.each(pgTargets())('versions API on $name', (target) => {
     expect(sha256(orig.body)).toBe(original.sha256);
     expect(sha256(await readObject(t.server.storage, original.key))).toBe(original.sha256);
     expect((await api(a).get(`/api/recordings/${id}/media?version=999999`)).json.code).toBe('VERSION_NOT_FOUND');
+    // its own thumbnail (a frame of the cropped render), by a URL that names it
+    expect(rec.thumbnailUrl).toBe(`/api/recordings/${id}/thumbnail?version=${v.id}`);
+    const thumb = await api(a).get(rec.thumbnailUrl);
+    expect([thumb.status, thumb.body.subarray(0, 2).toString('hex')]).toEqual([200, 'ffd8']);
+    expect(thumb.body.equals(await readObject(t.server.storage, versionThumbnailKey(a.userId, id, v.id)))).toBe(true);
 
     // the original made current again, then the version
     const back = await api(a).put(`/api/recordings/${id}/current`, { versionId: null });
@@ -142,10 +147,14 @@ describe.each(pgTargets())('versions API on $name', (target) => {
     expect(second.number).toBe(2);
     expect((await api(a).delete(`${base}/${v.id}`)).status).toBe(204);
     expect((await api(a).get(base)).json).toMatchObject({ current: null, versions: [{ id: second.id }] });
-    const queued = await c.query(`SELECT storage_key FROM storage_deletions WHERE storage_key = $1`, [key]);
-    expect(queued.rows).toHaveLength(1);
+    const thumbKey = versionThumbnailKey(a.userId, id, v.id);
+    const queued = await c.query(`SELECT storage_key FROM storage_deletions WHERE storage_key = ANY($1)`, [
+      [key, thumbKey],
+    ]);
+    expect(queued.rows).toHaveLength(2);
     await drainDeletions({ db: t.server.database.db, storage: t.server.storages, logger });
     expect(await t.server.storage.exists(key)).toBe(false);
+    expect(await t.server.storage.exists(thumbKey)).toBe(false);
     expect(await t.server.storage.exists(original.key)).toBe(true);
     expect((await api(a).delete(`${base}/${v.id}`)).json.code).toBe('VERSION_NOT_FOUND');
 

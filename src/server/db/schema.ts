@@ -131,6 +131,8 @@ export interface RecordingVersionsTable {
   storage_key: string;
   storage_bucket: string | null;
   storage_region: string | null;
+  /** The version's own thumbnail (under its recording's prefix), shown while it is current. */
+  thumbnail_key: string | null;
   file_size: BigIntColumn | null;
   sha256: string | null;
   duration_ms: number | null;

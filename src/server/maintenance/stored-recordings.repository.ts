@@ -32,22 +32,28 @@ export class StoredRecordingsRepository {
   }
 
   /**
-   * The versions (issue 12) holding these keys: a version's object is owned by its row alone, where the
-   * version's own columns put it (they move with the recording), for the recording's user.
+   * The versions (issue 12) holding these keys (media or thumbnail): a version's objects are owned by its
+   * row alone, where the version's own columns put them (they move with the recording), for its user.
    */
   async versionPlacesOf(keys: string[]): Promise<Map<string, RecordingPlace>> {
     if (keys.length === 0) return new Map();
     const rows = await this.db
       .selectFrom('recording_versions as v')
       .innerJoin('recordings as r', 'r.id', 'v.recording_id')
-      .select(['v.storage_key', 'r.user_id', 'v.storage_provider', 'v.storage_bucket', 'v.storage_region'])
-      .where('v.storage_key', 'in', keys)
+      .select(['v.storage_key', 'v.thumbnail_key', 'r.user_id'])
+      .select(['v.storage_provider', 'v.storage_bucket', 'v.storage_region'])
+      .where((eb) => eb.or([eb('v.storage_key', 'in', keys), eb('v.thumbnail_key', 'in', keys)]))
       .execute();
     return new Map(
-      rows.map((r) => [
-        r.storage_key,
-        { userId: r.user_id, provider: r.storage_provider, bucket: r.storage_bucket, region: r.storage_region },
-      ]),
+      rows.flatMap((r) => {
+        const place = {
+          userId: r.user_id,
+          provider: r.storage_provider,
+          bucket: r.storage_bucket,
+          region: r.storage_region,
+        };
+        return [r.storage_key, r.thumbnail_key].flatMap((key) => (key ? [[key, place] as const] : []));
+      }),
     );
   }
 

@@ -56,6 +56,7 @@ const CURRENT_VERSION = [
   'cv.duration_ms as current_duration_ms',
   'cv.file_size as current_file_size',
   'cv.mime_type as current_mime_type',
+  'cv.thumbnail_key as current_thumbnail_key',
 ] as const;
 
 /** What processing measures and writes to the row's columns. */
@@ -218,6 +219,7 @@ export class RecordingsRepository {
     return this.db
       .selectFrom('recording_versions')
       .select(['id', 'storage_provider', 'storage_bucket', 'storage_region', 'storage_key', 'mime_type'])
+      .select('thumbnail_key')
       .where('recording_id', '=', recordingId)
       .where('id', '=', versionId)
       .where('status', '=', 'ready')

@@ -150,9 +150,9 @@ export async function recordingRoutes(root: FastifyInstance, opts: { recordings:
         summary:
           which === 'media'
             ? 'The media (the current version unless ?version= says otherwise), with HTTP Range for seeking'
-            : 'The thumbnail JPEG',
+            : 'The thumbnail JPEG (the current version’s, unless ?version= says otherwise)',
         params: recordingParams,
-        ...(which === 'media' ? { querystring: mediaQuery } : {}),
+        querystring: mediaQuery,
       },
       handler: async (req, reply) => {
         const version = (req.query as { version?: string } | undefined)?.version;

@@ -116,7 +116,11 @@ export function toApi(row: Row, userId: string, role?: MemberRole | null) {
     error: row.status === 'failed' && typeof meta.error === 'string' ? meta.error : null,
     // always the API: it checks access, then streams or redirects to a URL that expires (never cdn_url)
     mediaUrl: row.storage_key ? `/api/recordings/${row.id}/media` : null,
-    thumbnailUrl: row.thumbnail_url,
+    // the current version's own picture when it has one; its id in the URL, so a cached picture never lingers
+    thumbnailUrl:
+      current && row.current_thumbnail_key
+        ? `/api/recordings/${row.id}/thumbnail?version=${row.current_version_id}`
+        : row.thumbnail_url,
     metadata: meta,
     ...recordingRights(relationsOf(userId, { creatorId: row.user_id, role })),
     createdAt: row.created_at.toISOString(),
@@ -235,8 +239,11 @@ export class RecordingsService {
   async mediaSource(id: string, userId: string, which: 'media' | 'thumbnail', version?: string): Promise<MediaSource> {
     const { row } = await this.authorized(id, userId, 'recording.media');
     // the current version unless ?version= picks the original or another ready version (issue 12)
-    const versionId = which === 'thumbnail' || version === 'original' ? null : (version ?? row.current_version_id);
-    if (versionId) return this.versionSource(row, versionId);
+    const versionId = version === 'original' ? null : (version ?? row.current_version_id);
+    if (versionId) {
+      const source = await this.versionSource(row, versionId, which);
+      if (source) return source;
+    }
     const key = which === 'media' ? row.storage_key : row.metadata?.thumbnail_key;
     if (!key) {
       throw which === 'media'
@@ -250,14 +257,23 @@ export class RecordingsService {
     return { storage, key, redirect, contentType };
   }
 
-  /** A ready version's object, in the storage its row names (404 VERSION_NOT_FOUND for any other id). */
-  private async versionSource(row: Row, versionId: string): Promise<MediaSource> {
+  /**
+   * A ready version's media or thumbnail, in the storage its row names (404 VERSION_NOT_FOUND for any other
+   * id); undefined for a version without a thumbnail (the original's is shown).
+   */
+  private async versionSource(
+    row: Row,
+    versionId: string,
+    which: 'media' | 'thumbnail',
+  ): Promise<MediaSource | undefined> {
     const v = await this.repo.readyVersion(row.id, versionId);
     if (!v) throw new AppError('VERSION_NOT_FOUND');
+    const key = which === 'media' ? v.storage_key : v.thumbnail_key;
+    if (!key) return undefined;
     const storage = this.storageOf({ ...row, ...v, id: row.id });
-    const contentType = v.mime_type ?? undefined;
-    const redirect = await this.media.redirects.redirectFor({ storage, key: v.storage_key, contentType });
-    return { storage, key: v.storage_key, redirect, contentType };
+    const contentType = which === 'media' ? (v.mime_type ?? undefined) : undefined;
+    const redirect = await this.media.redirects.redirectFor({ storage, key, contentType });
+    return { storage, key, redirect, contentType };
   }
 
   /**

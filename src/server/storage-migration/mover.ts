@@ -204,5 +204,6 @@ function isAt(r: MovableRecording, location: StorageLocation): boolean {
 /** The recording's objects: its media, its thumbnail when it has one, and its ready versions (issue 12). */
 export function keysOf(r: MovableRecording): string[] {
   const thumbnail = r.metadata?.thumbnail_key;
-  return [r.storage_key, ...(thumbnail ? [thumbnail] : []), ...(r.versions ?? []).map((v) => v.key)];
+  const versions = (r.versions ?? []).flatMap((v) => (v.thumbnail ? [v.key, v.thumbnail] : [v.key]));
+  return [r.storage_key, ...(thumbnail ? [thumbnail] : []), ...versions];
 }

@@ -45,6 +45,8 @@ export interface MovableVersion {
   key: string;
   size: number;
   sha256: string;
+  /** Its thumbnail's key, or null: copied as it is (no recorded facts to check it against). */
+  thumbnail: string | null;
 }
 
 /** The row a switch expects to find: the one the copy was made from. */
@@ -322,7 +324,8 @@ export class StorageMigrationRepository {
 /** The recording's ready versions in the recording's own storage, oldest first (a JSON array; see MovableVersion). */
 const MOVABLE_VERSIONS = sql<MovableVersion[]>`(
   SELECT coalesce(jsonb_agg(jsonb_build_object(
-    'id', v.id::text, 'key', v.storage_key, 'size', v.file_size, 'sha256', v.sha256) ORDER BY v.id), '[]'::jsonb)
+    'id', v.id::text, 'key', v.storage_key, 'size', v.file_size, 'sha256', v.sha256, 'thumbnail', v.thumbnail_key)
+    ORDER BY v.id), '[]'::jsonb)
   FROM recording_versions v
   WHERE v.recording_id = r.id AND v.status = 'ready'
     AND v.storage_provider = r.storage_provider AND v.storage_bucket IS NOT DISTINCT FROM r.storage_bucket

@@ -97,6 +97,15 @@ export function versionKey(
   return `${recordingPrefix(userId, recordingId)}versions/${id('version id', String(versionId))}.${ext(extension)}`;
 }
 
+/** users/<user>/recordings/<id>/versions/<version id>.jpg — a version's thumbnail. */
+export function versionThumbnailKey(
+  userId: string,
+  recordingId: string | number | bigint,
+  versionId: string | number | bigint,
+): string {
+  return versionKey(userId, recordingId, versionId, 'jpg');
+}
+
 /** users/<user>/recordings/<id>/thumbnail.<ext> */
 export function thumbnailKey(userId: string, recordingId: string | number | bigint, extension = 'jpg'): string {
   return `${recordingPrefix(userId, recordingId)}thumbnail.${ext(extension)}`;

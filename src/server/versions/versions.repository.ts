@@ -42,6 +42,8 @@ export interface ReadyFacts {
   mimeType: string;
   width: number | null;
   height: number | null;
+  /** Its thumbnail's key, when one was made. */
+  thumbnailKey: string | null;
 }
 
 const RECORDING = [
@@ -169,6 +171,7 @@ export class VersionsRepository {
           mime_type: facts.mimeType,
           width: facts.width,
           height: facts.height,
+          thumbnail_key: facts.thumbnailKey,
           completed_at: sql<Date>`now()`,
         })
         .where('id', '=', versionId)
@@ -204,10 +207,15 @@ export class VersionsRepository {
         .deleteFrom('recording_versions')
         .where('recording_id', '=', recordingId)
         .where('id', '=', versionId)
-        .returning(['storage_provider', 'storage_bucket', 'storage_key'])
+        .returning(['storage_provider', 'storage_bucket', 'storage_key', 'thumbnail_key'])
         .executeTakeFirst();
       if (!gone) return false;
-      await tx.insertInto('storage_deletions').values(gone).execute();
+      const { thumbnail_key, ...media } = gone;
+      const thumbnail = thumbnail_key ? [{ ...media, storage_key: thumbnail_key }] : [];
+      await tx
+        .insertInto('storage_deletions')
+        .values([media, ...thumbnail])
+        .execute();
       return true;
     });
   }

@@ -20,8 +20,10 @@ import type { MediaTools } from '../media/ffmpeg.js';
 import { probe } from '../media/probe.js';
 import { renderOutput } from '../media/render.js';
 import { RenderError, renderToFile } from '../media/render-run.js';
+import { makeThumbnail } from '../media/thumbnail.js';
 import type { StorageRegistry } from '../storage/registry.js';
-import { versionKey } from '../storage/keys.js';
+import { versionKey, versionThumbnailKey } from '../storage/keys.js';
+import type { Storage } from '../storage/storage.js';
 import type { VersionRow, VersionsRepository, VersionedRecording } from './versions.repository.js';
 
 export interface VersionsDeps {
@@ -200,6 +202,7 @@ export class VersionsService {
       const rendered = await probe(out, tools);
       const mimeType = renderOutput({ hasVideo: rendered.hasVideo, family: familyOf(recording.mime_type) }).mimeType;
       const put = await storage.put(version.storage_key, out, { contentType: mimeType });
+      const thumbnailKey = await this.thumbnail(storage, version, recording, out, work);
       const ready = await repo.markReady(versionId, {
         fileSize: put.size,
         sha256: put.sha256,
@@ -207,13 +210,37 @@ export class VersionsService {
         mimeType,
         width: rendered.width ?? null,
         height: rendered.height ?? null,
+        thumbnailKey,
       });
-      // deleted while rendering: its outbox entry may have run already, so the object goes now
-      if (!ready) await storage.delete(version.storage_key);
+      // deleted while rendering: its outbox entry may have run already, so the objects go now
+      if (!ready) for (const key of [version.storage_key, thumbnailKey]) if (key) await storage.delete(key);
       logger.info({ versionId, ready, size: put.size }, 'version rendered');
       return ready ? 'done' : 'gone';
     } finally {
       await fs.rm(work, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * The version's own thumbnail (a frame of it, or its waveform), for the library while it is current. A
+   * failure here costs the picture only: the original's is shown instead.
+   */
+  private async thumbnail(
+    storage: Storage,
+    version: VersionRow,
+    recording: VersionedRecording,
+    rendered: string,
+    work: string,
+  ): Promise<string | null> {
+    const jpg = path.join(work, 'thumbnail.jpg');
+    try {
+      await makeThumbnail(rendered, jpg, this.deps.tools!);
+      const key = versionThumbnailKey(recording.user_id, recording.id, version.id);
+      await storage.put(key, jpg, { contentType: 'image/jpeg' });
+      return key;
+    } catch (err) {
+      this.deps.logger.warn({ versionId: version.id, err: (err as Error).message }, 'version thumbnail not made');
+      return null;
     }
   }
 
