@@ -212,8 +212,10 @@ export class VersionsService {
         height: rendered.height ?? null,
         thumbnailKey,
       });
-      // deleted while rendering: its outbox entry may have run already, so the objects go now
-      if (!ready) for (const key of [version.storage_key, thumbnailKey]) if (key) await storage.delete(key);
+      // deleted while rendering: its outbox entry may have run already, so the objects go now (but never
+      // those of a version that is there and finished: a second run of the job must not undo the first)
+      if (!ready && !(await repo.byId(versionId)))
+        for (const key of [version.storage_key, thumbnailKey]) if (key) await storage.delete(key);
       logger.info({ versionId, ready, size: put.size }, 'version rendered');
       return ready ? 'done' : 'gone';
     } finally {
