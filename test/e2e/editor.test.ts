@@ -259,8 +259,9 @@ describe('the editor', () => {
     await page.getByRole('button', { name: 'Save as new version' }).click();
     const row = page.locator('[data-testid="versions"] li[data-version]:not([data-version="original"])').first();
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 120_000 }).toBe('ready');
-    await row.getByRole('button', { name: 'Make current' }).click();
+    // A finished render is what the recording looks like now: the server made it current.
     await expect.poll(() => row.getAttribute('data-current')).toBe('true');
+    expect(await row.getByRole('button', { name: 'Make current' }).count()).toBe(0);
 
     const version = await playerDuration(page);
     expect(Math.abs(version.duration - 4)).toBeLessThan(0.15);
@@ -287,6 +288,9 @@ describe('the editor', () => {
     await card.getByRole('link', { name: 'Edit', exact: true }).click();
     await page.waitForURL(/\/recordings\/\d+\/edit$/);
     await openEditor(page);
+    // Made current again by hand, then deleted: the original plays again.
+    await row.getByRole('button', { name: 'Make current' }).click();
+    await expect.poll(() => row.getAttribute('data-current')).toBe('true');
     await row.getByRole('button', { name: 'Delete version 1' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Yes, remove it' }).click();
     await expect.poll(() => row.count()).toBe(0);

@@ -176,10 +176,9 @@ export function EditorPage({ id }: { id: string }) {
   const frame = { width: history.media.width ?? 0, height: history.media.height ?? 0 };
   const duration = history.media.durationSeconds;
   const stageFrame = cropDraft ? frame : (shown.crop ?? frame);
-  // The original, whichever version is current (the editor edits the original's timeline).
-  const src = rec.mediaUrl
-    ? `${rec.mediaUrl}${rec.currentVersionId ? `${rec.mediaUrl.includes('?') ? '&' : '?'}version=original` : ''}`
-    : null;
+  // Always the original, whichever version is current (a render makes its version current when it is
+  // done): the editor edits the original's timeline.
+  const src = rec.mediaUrl ? `${rec.mediaUrl}${rec.mediaUrl.includes('?') ? '&' : '?'}version=original` : null;
   const mediaProps = {
     src: src ?? undefined,
     preload: 'auto',

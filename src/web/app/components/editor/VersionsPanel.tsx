@@ -46,13 +46,16 @@ export function VersionsPanel(p: {
   useEffect(() => {
     if (!rendering) return;
     const abort = new AbortController();
-    const update = (x: RecordingVersion) =>
+    const update = (x: RecordingVersion) => {
       setList((l) => (l ? { ...l, versions: l.versions.map((y) => (y.id === x.id ? x : y)) } : l));
+      // A finished render is made current by the server: the list (and the page) learn it from a reload.
+      if (x.status !== 'rendering') void load().then(() => p.onCurrentChanged?.(x.current ? x.id : null));
+    };
     for (const id of rendering.split(',')) {
       void client.follow(id, update, abort.signal).catch((e) => abort.signal.aborted || setError(errorText(e)));
     }
     return () => abort.abort();
-  }, [rendering, client]);
+  }, [rendering, client, load, p.onCurrentChanged]);
 
   const act = async (fn: () => Promise<unknown>) => {
     setBusy(true);
