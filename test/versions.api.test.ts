@@ -13,8 +13,8 @@ import { createLogger } from '../src/server/logger.js';
 import { detectTools, type MediaTools } from '../src/server/media/ffmpeg.js';
 import { versionKey, versionThumbnailKey } from '../src/server/storage/keys.js';
 import type { Edit } from '../src/shared/edits.js';
-import { signUp, type TestServer } from './support/app.js';
-import { pgTargets } from './support/db.js';
+import { signUp, startTestServer, type TestServer } from './support/app.js';
+import { connect, pgTargets } from './support/db.js';
 import {
   addMember,
   attachMedia,
@@ -23,6 +23,7 @@ import {
   insertRecording,
   readObject,
   sha256,
+  waitFor,
   withTestServer,
 } from './support/recordings-fixtures.js';
 import { makeRenderMedia, type RenderMedia } from './support/render-media.js';
@@ -239,5 +240,48 @@ describe.each(pgTargets())('versions API on $name', (target) => {
     expect(left.rows[0].n).toBe(0);
     await drainDeletions({ db: t.server.database.db, storage: t.server.storages, logger });
     expect(await t.server.storage.exists(key)).toBe(false);
+  });
+});
+
+describe.each(pgTargets().slice(0, 1))('the version-render job through the queue, on $name', (target) => {
+  let t: TestServer;
+  let c: pg.Client;
+  beforeAll(async () => {
+    t = await startTestServer(target); // jobs on: the worker picks the render up
+    c = await connect(t.dbUrl);
+  });
+  afterAll(async () => {
+    await c?.end();
+    await t?.close();
+  });
+
+  it('POST renders in the background through the queue: the version becomes ready and current', async () => {
+    const a = await signUp(t.url, 'a');
+    const id = await insertRecording(c, {
+      userId: a.userId,
+      metadata: { duration_ms: 4000, width: 160, height: 120, has_video: true, has_audio: true },
+    });
+    await attachMedia(c, t.server.storage, { userId: a.userId, id }, media.webm);
+    const revision = (await call(t.url, 'GET', `/api/recordings/${id}/edits`, a.headers)).json.revision as string;
+    const trim = { type: 'trim', parameters: { start: 0.5, end: 3.5 } };
+    const edited = await call(
+      t.url,
+      'POST',
+      `/api/recordings/${id}/edits`,
+      { ...a.headers, 'if-match': `"${revision}"` },
+      trim,
+    );
+    expect(edited.status).toBe(201);
+    const v = (await call(t.url, 'POST', `/api/recordings/${id}/versions`, a.headers)).json;
+    const ready = await waitFor(
+      async () => {
+        const now = (await call(t.url, 'GET', `/api/recordings/${id}/versions/${v.id}`, a.headers)).json;
+        return now.status === 'rendering' ? undefined : now;
+      },
+      60_000,
+      'the render',
+    );
+    expect(ready).toMatchObject({ status: 'ready', current: true, progress: 1 });
+    expect(Math.abs((ready.durationMs as number) - 3000)).toBeLessThanOrEqual(100);
   });
 });
