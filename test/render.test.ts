@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Edit, foldEdits } from '../src/shared/edits.js';
+import { type Edit, type FilterName, foldEdits } from '../src/shared/edits.js';
 import { resolveTools } from '../src/server/media/ffmpeg.js';
 import { filterGraph, type RenderSource } from '../src/server/media/render.js';
 import { cleanFfmpegError, RenderError, renderToFile } from '../src/server/media/render-run.js';
@@ -58,7 +58,7 @@ const trim = (start: number, end: number, mode?: 'cut'): Edit => ({
   type: 'trim',
   parameters: { start, end, ...(mode ? { mode } : {}) },
 });
-const filter = (name: 'brightness' | 'saturation' | 'grayscale' | 'sepia' | 'blur', amount: number): Edit => ({
+const filter = (name: FilterName, amount: number): Edit => ({
   type: 'filter',
   parameters: { name, amount },
 });
@@ -114,6 +114,14 @@ describe('filters move a frame’s mean colour the right way', () => {
     const down = await meanColour((await render(media.flatWebm, [filter('brightness', -0.3)])).out, 1);
     expect(luma(up)).toBeGreaterThan(luma(before) + 40);
     expect(luma(down)).toBeLessThan(luma(before) - 40);
+  });
+
+  it('contrast (eq: on luma) 2 moves the frame away from mid-grey; 0.5 pulls it closer', async () => {
+    const distance = (rgb: number[]) => Math.abs(luma(rgb) - 128);
+    const more = await meanColour((await render(media.flatWebm, [filter('contrast', 2)])).out, 1);
+    const less = await meanColour((await render(media.flatWebm, [filter('contrast', 0.5)])).out, 1);
+    expect(distance(more)).toBeGreaterThan(distance(before) + 10);
+    expect(distance(less)).toBeLessThan(distance(before) - 5);
   });
 
   it('saturation 0 and grayscale 1 leave grey; grayscale 0.5 half way', async () => {
