@@ -225,6 +225,8 @@ describe.each(pgTargets())('versions API on $name', (target) => {
     );
     expect((await api(owner).put(`/api/recordings/${other.id}/current`, { versionId: v.json.id })).status).toBe(404);
     expect((await api(owner).put(`/api/recordings/${id}/current`, { versionId: 'x' })).status).toBe(400);
+    // an id no bigint can hold is an unknown version, as an id no row has
+    expect((await api(owner).get(`${base}/99999999999999999999`)).json.code).toBe('VERSION_NOT_FOUND');
   });
 
   it('versions go with their recording (rows, and objects under its prefix)', async () => {
