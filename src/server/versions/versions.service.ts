@@ -173,7 +173,13 @@ export class VersionsService {
     const work = await fs.mkdtemp(path.join(this.deps.tmpDir ?? os.tmpdir(), `recorder-render-${versionId}-`));
     try {
       const src = path.join(work, `original${path.extname(recording.storage_key)}`);
-      const obj = await storage.get(recording.storage_key);
+      // the original where the recording's row puts it (a version still rendering is not moved with it)
+      const original = this.deps.storages.forLocation({
+        provider: recording.storage_provider,
+        bucket: recording.storage_bucket,
+        region: recording.storage_region,
+      });
+      const obj = await original.get(recording.storage_key);
       await pipeline(obj.body, createWriteStream(src));
       const snapshot = version.edits as { state: Parameters<typeof renderToFile>[0] };
       const out = path.join(work, path.basename(version.storage_key));
