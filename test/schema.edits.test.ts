@@ -2,8 +2,8 @@
  * The editor's history migrations (issue 12) on a database whose recording_edits already holds rows (none
  * does in any deployment; written as if it did):
  *  - 0023 adds the columns without rewriting either table, its constraints NOT VALID;
- *  - 0030 numbers the old rows per recording in the order they were applied, then validates;
- *  - 0031 and 0032 build their indexes CONCURRENTLY, outside a transaction, and end valid;
+ *  - 0027 numbers the old rows per recording in the order they were applied, then validates;
+ *  - 0028 and 0029 build their indexes CONCURRENTLY, outside a transaction, and end valid;
  *  - each down gives back the schema before it; rolling back a history that holds data is refused unless
  *    forced, and the forced backup restores it.
  * Migrated to explicit versions: the VERSIONS migrations (0024..0029) come between and are not looked at.
@@ -17,7 +17,7 @@ import { restoreBackup } from '../src/server/db/migrator/backup.js';
 import { catalogSnapshot } from './support/catalog.js';
 import { connect, freshDatabase, migrator, pgTargets } from './support/db.js';
 
-const MINE = [23, 30, 31, 32];
+const MINE = [23, 27, 28, 29];
 
 async function seed(c: pg.Client): Promise<{ r1: string; r2: string; edits: string[] }> {
   await c.query(`INSERT INTO users (id, email, display_name) VALUES ('u1', 'a@example.test', 'Ada')`);
@@ -55,7 +55,7 @@ const validated = async (c: pg.Client) =>
     ).rows.map((r) => [r.name, r.v]),
   );
 
-describe.each(pgTargets())('0023, 0030..0032 (edit history) on a database holding edits, on $name', (target) => {
+describe.each(pgTargets())('0023, 0027..0029 (edit history) on a database holding edits, on $name', (target) => {
   let db: Awaited<ReturnType<typeof freshDatabase>>;
   let c: pg.Client;
   let seeded: Awaited<ReturnType<typeof seed>>;
@@ -97,8 +97,8 @@ describe.each(pgTargets())('0023, 0030..0032 (edit history) on a database holdin
     expect(refused).toBe('chk_edit_position');
   });
 
-  it('0030: old rows join their stack in the order they were applied; every constraint validated', async () => {
-    await migrator(db.url).up({ to: 30 });
+  it('0027: old rows join their stack in the order they were applied; every constraint validated', async () => {
+    await migrator(db.url).up({ to: 27 });
     const { rows } = await c.query<{ id: string; position: number }>(
       'SELECT id::text, position FROM recording_edits ORDER BY id',
     );
@@ -112,14 +112,14 @@ describe.each(pgTargets())('0023, 0030..0032 (edit history) on a database holdin
     expect(Object.values(await validated(c))).toEqual([true, true, true, true]);
   });
 
-  it('0031, 0032: CONCURRENTLY, each alone outside a transaction, valid; one place per edit', async () => {
+  it('0028, 0029: CONCURRENTLY, each alone outside a transaction, valid; one place per edit', async () => {
     const m = migrator(db.url);
-    const steps = await m.plan('up', { to: 32 });
+    const steps = await m.plan('up', { to: 29 });
     expect(steps.map((s) => [s.version, s.transactional])).toEqual([
-      [31, false],
-      [32, false],
+      [28, false],
+      [29, false],
     ]);
-    await m.up({ to: 32 });
+    await m.up({ to: 29 });
     const { rows } = await c.query(
       `SELECT c.relname AS name, i.indisvalid AS valid, i.indisunique AS unique FROM pg_index i
          JOIN pg_class c ON c.oid = i.indexrelid
@@ -163,9 +163,9 @@ describe.each(pgTargets())('rolling back the edit history migrations, on $name',
   it('each down gives back the schema before it (an empty history); up again the same catalog', async () => {
     const m = migrator(db.url, { backupDir });
     for (const [v, before] of [
-      [32, 31],
-      [31, 30],
-      [30, 29],
+      [29, 28],
+      [28, 27],
+      [27, 26],
       [23, 22],
     ] as const) {
       const down = await m.down({ to: before });
@@ -174,8 +174,8 @@ describe.each(pgTargets())('rolling back the edit history migrations, on $name',
       if (at[before]) expect(await catalogSnapshot(c), `after down --to ${before}`).toEqual(at[before]);
     }
     expect(await catalogSnapshot(c)).toEqual(at[22]);
-    await migrator(db.url).up({ to: 32 });
-    expect(await catalogSnapshot(c)).toEqual(at[32]);
+    await migrator(db.url).up({ to: 29 });
+    expect(await catalogSnapshot(c)).toEqual(at[29]);
   });
 
   it('refuses to roll back a history that holds edits, then backs it up and restores it', async () => {
@@ -203,7 +203,7 @@ describe.each(pgTargets())('rolling back the edit history migrations, on $name',
     const forced = await migrator(db.url, { backupDir }).down({ to: 22 }, true);
     expect(forced.backupPath).toBeDefined();
     expect(await catalogSnapshot(c)).toEqual(at[22]);
-    await migrator(db.url).up({ to: 32 });
+    await migrator(db.url).up({ to: 29 });
     await restoreBackup(c, db.url, forced.backupPath!);
     expect(await dump()).toEqual(before);
   });

@@ -762,7 +762,7 @@ const PHASE2: SchemaPart = {
 };
 
 // =============================================================================================
-// Phase 3 (migrations 0023..): the editor's history (0023, 0030..0032; docs/editor.md).
+// Phase 3 (migrations 0023..): the editor's history (0023, 0027..0029; docs/editor.md).
 // =============================================================================================
 const PHASE3: SchemaPart = {
   columns: {
@@ -805,7 +805,7 @@ const PHASE3: SchemaPart = {
     ],
   },
   checks: {
-    // 0023 NOT VALID, 0030 validated.
+    // 0023 NOT VALID, 0027 validated.
     recordings: { chk_recording_edit_revision: 'CHECK ((edit_revision >= 0))' },
     recording_edits: {
       // position is a keyword of SQL: pg_get_constraintdef quotes it.
@@ -829,7 +829,7 @@ const PHASE3: SchemaPart = {
     },
   },
   indexes: {
-    // 0031, 0032: CONCURRENTLY. One place per edit in its stack; the SET NULL from users.
+    // 0028, 0029: CONCURRENTLY. One place per edit in its stack; the SET NULL from users.
     recording_edits: [
       uniqueIdx('idx_edits_recording_position', ['recording_id', '"position"']),
       idx('idx_edits_created_by', ['created_by']),
@@ -846,7 +846,7 @@ const PHASE3: SchemaPart = {
       partialIdx('idx_recordings_current_version', ['current_version_id'], 'current_version_id IS NOT NULL'),
     ],
   },
-  // 0023 NOT VALID, 0030 validated. A deleted account leaves its edits, without their author.
+  // 0023 NOT VALID, 0027 validated. A deleted account leaves its edits, without their author.
   foreignKeys: [
     fk('fk_edits_created_by', 'recording_edits', 'created_by', 'users', 'n'),
     // 0024: versions go with their recording; a deleted account leaves them; 0024 NOT VALID, 0026 validated:

@@ -105,9 +105,9 @@ export interface RecordingEditsTable {
   parameters: ColumnType<unknown, string, string>;
   applied_at: GeneratedTimestamp;
   undo_data: Json | null;
-  /** Migrations 0023/0030/0031 (issue 12): the history as a stack (src/server/edits/, docs/editor.md). */
+  /** Migrations 0023/0027/0028 (issue 12): the history as a stack (src/server/edits/, docs/editor.md). */
   created_by: string | null;
-  /** 1.. per recording (NOT NULL by check since 0030). */
+  /** 1.. per recording (NOT NULL by check since 0027). */
   position: number;
   undone_at: Timestamp | null;
   dropped_at: Timestamp | null;
