@@ -145,8 +145,8 @@ describe('text placement', () => {
   it('places the glyphs at fractions of the output frame, sized by its height', () => {
     const b = textBox(text, 320, 200, 100);
     expect(b).toMatchObject({ fontSize: 20, x: 80, y: 100 });
-    // drawtext's boxborderw: max(1, round(size × 20)) = 2
-    expect(b.box).toEqual({ x: 78, y: 98, width: 104, height: 24 });
+    // drawtext's boxborderw: a fifth of the font size = 4
+    expect(b.box).toEqual({ x: 76, y: 96, width: 108, height: 28 });
   });
   it('has no box without a background', () => {
     expect(textBox({ ...text, background: null }, 320, 200, 100).box).toBeNull();

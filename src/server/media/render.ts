@@ -112,6 +112,7 @@ interface Frame {
 
 function drawText(text: TextOverlayParams, frame: Frame, textFile: string, fontFile: string): string {
   const px = (fraction: number, of: number) => Math.round(fraction * of);
+  const fontSize = Math.max(1, px(text.size, frame.height));
   const options = [
     `fontfile=${quoted(fontFile)}`,
     `textfile=${quoted(textFile)}`,
@@ -119,14 +120,14 @@ function drawText(text: TextOverlayParams, frame: Frame, textFile: string, fontF
     'expansion=none',
     `fontcolor=${hex(text.color)}`,
     // size and position are fractions of the output (cropped) frame
-    `fontsize=${Math.max(1, px(text.size, frame.height))}`,
+    `fontsize=${fontSize}`,
     `x=${px(text.x, frame.width)}`,
     `y=${px(text.y, frame.height)}`,
     `enable='between(t,${num(text.from)},${num(text.to)})'`,
   ];
   if (text.background) {
-    // a little padding around the text, in proportion to its size
-    options.push('box=1', `boxcolor=${hex(text.background)}`, `boxborderw=${Math.max(1, Math.round(text.size * 20))}`);
+    // padding a fifth of the font size: the same look at every resolution (preview-math.ts textBoxPadding)
+    options.push('box=1', `boxcolor=${hex(text.background)}`, `boxborderw=${Math.max(1, Math.round(fontSize * 0.2))}`);
   }
   return `drawtext=${options.join(':')}`;
 }

@@ -91,9 +91,9 @@ export function sourceRect(state: EditState, width: number, height: number): Cro
 
 /**
  * Padding of a text's background box around the glyphs in output pixels: the render's drawtext boxborderw
- * (src/server/media/render.ts), max(1, round(size × 20)).
+ * (src/server/media/render.ts), a fifth of the font size, so the box looks the same at every resolution.
  */
-export const textBoxPadding = (size: number) => Math.max(1, Math.round(size * 20));
+export const textBoxPadding = (fontSize: number) => Math.max(1, Math.round(fontSize * 0.2));
 
 export interface TextBox {
   /** Font size in output pixels (drawtext fontsize = size × frame height). */
@@ -113,7 +113,7 @@ export function textBox(text: TextOverlayParams, width: number, height: number, 
   const fontSize = Math.max(1, Math.round(text.size * height));
   const x = Math.round(text.x * width);
   const y = Math.round(text.y * height);
-  const pad = textBoxPadding(text.size);
+  const pad = textBoxPadding(fontSize);
   return {
     fontSize,
     x,
