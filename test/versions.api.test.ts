@@ -275,6 +275,13 @@ describe.each(pgTargets().slice(0, 1))('the version-render job through the queue
     );
     expect(edited.status).toBe(201);
     const v = (await call(t.url, 'POST', `/api/recordings/${id}/versions`, a.headers)).json;
+    // a worker killed mid-render is taken for dead after 15 min + 10 × the take's length, not the queue's 4 h
+    const job = await c.query(
+      `SELECT extract(epoch FROM expire_in)::int AS seconds FROM pgboss.job
+        WHERE name = 'version-render' AND singleton_key = $1`,
+      [v.id],
+    );
+    expect(job.rows[0].seconds).toBe(900 + 10 * 4);
     const ready = await waitFor(
       async () => {
         const now = (await call(t.url, 'GET', `/api/recordings/${id}/versions/${v.id}`, a.headers)).json;

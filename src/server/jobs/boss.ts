@@ -29,6 +29,7 @@ const QUEUE_OPTIONS: Record<JobName, PgBoss.Queue> = {
     expireInSeconds: 3600,
   },
   // ffmpeg renders (issue 12): ffmpeg refusing is recorded at once; storage or database trouble is retried.
+  // Each job sets its own expiry from the recording's length (versions.service.ts renderExpirySeconds).
   [JOBS.renderVersion]: {
     name: JOBS.renderVersion,
     policy: 'stately',
@@ -119,7 +120,10 @@ export async function startBoss(
   return {
     boss,
     async send(name, data, opts) {
-      await boss.send(name, data, { ...(opts?.singletonKey ? { singletonKey: opts.singletonKey } : {}) });
+      await boss.send(name, data, {
+        ...(opts?.singletonKey ? { singletonKey: opts.singletonKey } : {}),
+        ...(opts?.expireInSeconds ? { expireInSeconds: opts.expireInSeconds } : {}),
+      });
     },
     async stop() {
       await boss.stop({ graceful: true, timeout: 15_000, wait: true });

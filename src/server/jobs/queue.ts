@@ -1,7 +1,14 @@
 /** The job queue as the rest of the app sees it; pg-boss behind it (jobs/boss.ts). */
 export interface JobQueue {
-  /** singletonKey: at most one queued-or-active job with this key per queue (pg-boss semantics). */
-  send(name: JobName, data: Record<string, unknown>, opts?: { singletonKey?: string }): Promise<void>;
+  /**
+   * singletonKey: at most one queued-or-active job with this key per queue (pg-boss semantics).
+   * expireInSeconds: this job's own limit, over the queue's (a job whose worker died is retried after it).
+   */
+  send(
+    name: JobName,
+    data: Record<string, unknown>,
+    opts?: { singletonKey?: string; expireInSeconds?: number },
+  ): Promise<void>;
 }
 
 export const JOBS = {

@@ -127,7 +127,11 @@ export class VersionsService {
       createdBy: userId,
     });
     if (!row) throw new AppError('RECORDING_NOT_FOUND');
-    await this.deps.queue.send(JOBS.renderVersion, { versionId: row.id }, { singletonKey: row.id });
+    await this.deps.queue.send(
+      JOBS.renderVersion,
+      { versionId: row.id },
+      { singletonKey: row.id, expireInSeconds: renderExpirySeconds(current.media.durationSeconds) },
+    );
     return versionToApi(row, recording.current_version_id);
   }
 
@@ -296,4 +300,14 @@ function renderFailure(err: unknown): string | undefined {
 /** MP4-family originals render to MP4 (H.264/AAC), everything else to WebM (VP9/Opus). */
 function familyOf(mimeType: string | null): 'mp4' | 'webm' {
   return /mp4|quicktime|m4a/.test(mimeType ?? '') ? 'mp4' : 'webm';
+}
+
+/**
+ * How long a render may run before the queue takes its worker for dead and retries it: 15 minutes plus
+ * ten times the recording's length (renders here run at about a fifth of real time at 720p), at most the
+ * queue's 4 hours. A server killed mid-render leaves its version "rendering" only that long: a 1-minute
+ * take is retried after 25 minutes, not 4 hours.
+ */
+export function renderExpirySeconds(durationSeconds: number): number {
+  return Math.min(4 * 3600, Math.round(900 + 10 * Math.max(0, durationSeconds)));
 }
