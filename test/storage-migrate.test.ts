@@ -136,6 +136,15 @@ describe.each(pgTargets())('storage migration on $name', (target) => {
       [kept!.key, kept!.thumbnail, versionKeyMoved, versionThumbnail].sort(),
     );
     expect(await keysOn(rig.s3, `users/${rig.userId}/recordings/${damaged!.id}/`)).toEqual([]);
+    // verify checks versions too: the moved one is whole at its new home, the damaged one is named
+    const report = await rig.verifier().verify();
+    expect(report.problems).toEqual([
+      {
+        recordingId: damaged!.id,
+        key: versionKey(rig.userId, damaged!.id, '2', 'webm'),
+        problem: expect.stringMatching(/^version 2: sha256 [0-9a-f]{64}, its row says f{64}$/),
+      },
+    ]);
   });
 
   it('a dry run counts recordings and bytes and changes nothing', async () => {

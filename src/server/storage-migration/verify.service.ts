@@ -1,6 +1,7 @@
 /**
  * `recorder storage verify`: for every recording with media (or a random sample of them), its object
- * exists where the row says, with the row's size and sha256, and its thumbnail exists. With `storage
+ * exists where the row says, with the row's size and sha256, and its thumbnail exists; so do its ready
+ * versions' objects, with the size and sha256 their rows recorded. With `storage
  * sweep` (nothing stored that no row owns) it is the proof that nothing was lost and nothing leaked.
  */
 import pLimit from 'p-limit';
@@ -94,6 +95,23 @@ export class VerifyService {
     }
     const thumbnail = row.metadata?.thumbnail_key;
     if (thumbnail && !(await storage.exists(thumbnail))) problems.push(problem(thumbnail, `missing at ${at}`));
+    // its rendered versions (issue 12), each against the size and sha256 its row recorded when written
+    for (const version of row.versions ?? []) {
+      try {
+        const { size, sha256 } = await digestOf(storage, version.key);
+        if (size !== Number(version.size))
+          problems.push(problem(version.key, `version ${version.id}: size ${size}, its row says ${version.size}`));
+        if (sha256 !== version.sha256)
+          problems.push(
+            problem(version.key, `version ${version.id}: sha256 ${sha256}, its row says ${version.sha256}`),
+          );
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+        problems.push(problem(version.key, `version ${version.id}: missing at ${at}`));
+      }
+      if (version.thumbnail && !(await storage.exists(version.thumbnail)))
+        problems.push(problem(version.thumbnail, `version ${version.id}: missing at ${at}`));
+    }
     return problems;
   }
 }
