@@ -14,7 +14,7 @@ import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { restoreBackup } from '../src/server/db/migrator/backup.js';
 import { catalogSnapshot } from './support/catalog.js';
-import { ALL_VERSIONS, connect, freshDatabase, migrator, pgTargets } from './support/db.js';
+import { ALL_VERSIONS, connect, freshDatabase, migrator, pgTargets, violationOf } from './support/db.js';
 
 const SHA_A = 'a'.repeat(64);
 const SHA_B = 'b'.repeat(64);
@@ -60,7 +60,7 @@ async function item(
     );
     return 'ok';
   } catch (err) {
-    return `${(err as { code: string }).code} ${(err as { constraint?: string }).constraint ?? ''}`.trim();
+    return violationOf(err);
   }
 }
 

@@ -64,3 +64,9 @@ export async function connect(url: string): Promise<pg.Client> {
   await c.connect();
   return c;
 }
+
+/** What a failed statement broke, as schema tests compare it: "23505 uq_name" (SQLSTATE and constraint). */
+export function violationOf(err: unknown): string {
+  const e = err as { code?: string; constraint?: string };
+  return `${e.code ?? ''} ${e.constraint ?? ''}`.trim();
+}

@@ -1,14 +1,8 @@
 import { useId, useState } from 'react';
-import type { Edit, EditState } from '../../../../shared/edits.ts';
+import type { EditPanelProps } from './FilterPanel.tsx';
 
 /** Volume (a slider, made an edit on release), mute, fades and noise reduction: each change one edit. */
-export function AudioPanel(p: {
-  state: EditState;
-  draft: Edit | null;
-  onDraft(edit: Edit | null): void;
-  onEdit(edit: Edit): Promise<boolean>;
-  busy: boolean;
-}) {
+export function AudioPanel(p: EditPanelProps) {
   const id = useId();
   const a = p.state.audio;
   const [fades, setFades] = useState({ in: a.fadeIn, out: a.fadeOut });

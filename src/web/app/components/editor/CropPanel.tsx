@@ -1,5 +1,6 @@
 import { useId, type PointerEvent as ReactPointerEvent } from 'react';
 import type { CropParams, Edit } from '../../../../shared/edits.ts';
+import { dragFrom } from './drag.ts';
 
 export interface Frame {
   width: number;
@@ -24,35 +25,26 @@ export function fitCrop(c: CropParams, f: Frame): CropParams {
 export function CropBox(p: { crop: CropParams; frame: Frame; onChange(c: CropParams): void }) {
   const { crop, frame } = p;
   const pct = (n: number, of: number) => `${(n / of) * 100}%`;
-  const drag = (kind: 'move' | 'resize') => (e: ReactPointerEvent<HTMLDivElement>) => {
-    e.preventDefault();
-    e.stopPropagation();
-    const el = e.currentTarget;
-    const stage = el.closest('.editor-stage')!.getBoundingClientRect();
-    const scale = frame.width / stage.width;
-    const from = { x: e.clientX, y: e.clientY, crop: { ...crop } };
-    el.setPointerCapture(e.pointerId);
-    const move = (ev: PointerEvent) => {
-      const dx = (ev.clientX - from.x) * scale;
-      const dy = (ev.clientY - from.y) * scale;
-      const c = from.crop;
-      const next =
-        kind === 'move'
-          ? { ...c, x: c.x + dx, y: c.y + dy }
-          : {
-              ...c,
-              width: Math.min(c.width + dx, frame.width - c.x),
-              height: Math.min(c.height + dy, frame.height - c.y),
-            };
-      p.onChange(fitCrop(next, frame));
-    };
-    const up = () => {
-      el.removeEventListener('pointermove', move);
-      el.removeEventListener('pointerup', up);
-    };
-    el.addEventListener('pointermove', move);
-    el.addEventListener('pointerup', up);
-  };
+  const drag = (kind: 'move' | 'resize') => (e: ReactPointerEvent<HTMLDivElement>) =>
+    dragFrom(e, (el) => {
+      const stage = el.closest('.editor-stage')!.getBoundingClientRect();
+      const scale = frame.width / stage.width;
+      const from = { x: e.clientX, y: e.clientY, crop: { ...crop } };
+      return (ev) => {
+        const dx = (ev.clientX - from.x) * scale;
+        const dy = (ev.clientY - from.y) * scale;
+        const c = from.crop;
+        const next =
+          kind === 'move'
+            ? { ...c, x: c.x + dx, y: c.y + dy }
+            : {
+                ...c,
+                width: Math.min(c.width + dx, frame.width - c.x),
+                height: Math.min(c.height + dy, frame.height - c.y),
+              };
+        p.onChange(fitCrop(next, frame));
+      };
+    });
   return (
     <div
       className="crop-box"

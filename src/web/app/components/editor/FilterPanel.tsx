@@ -11,17 +11,20 @@ const LABELS: Record<FilterName, string> = {
   blur: 'Blur',
 };
 
-/**
- * One slider per filter. Moving it previews at once (a draft edit over the state); letting go makes the
- * edit, so one drag is one line of history.
- */
-export function FilterPanel(p: {
+/** What a panel that makes edits gets: the state, the draft it may preview, and where edits go. */
+export interface EditPanelProps {
   state: EditState;
   draft: Edit | null;
   onDraft(edit: Edit | null): void;
   onEdit(edit: Edit): Promise<boolean>;
   busy: boolean;
-}) {
+}
+
+/**
+ * One slider per filter. Moving it previews at once (a draft edit over the state); letting go makes the
+ * edit, so one drag is one line of history.
+ */
+export function FilterPanel(p: EditPanelProps) {
   const id = useId();
   const amountOf = (name: FilterName) => {
     if (p.draft?.type === 'filter' && p.draft.parameters.name === name) return p.draft.parameters.amount;

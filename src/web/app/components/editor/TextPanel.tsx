@@ -1,5 +1,6 @@
 import { useId, type PointerEvent as ReactPointerEvent } from 'react';
 import type { Edit, TextOverlayParams } from '../../../../shared/edits.ts';
+import { dragFrom } from './drag.ts';
 
 const clamp01 = (n: number) => Math.min(Math.max(n, 0), 1);
 const frac = (n: number) => Math.round(clamp01(n) * 1000) / 1000;
@@ -9,26 +10,18 @@ const frac = (n: number) => Math.round(clamp01(n) * 1000) / 1000;
  * text (x/y are fractions of the output frame, so the stage's size does not matter).
  */
 export function TextHandle(p: { text: TextOverlayParams; onChange(t: TextOverlayParams): void }) {
-  const drag = (e: ReactPointerEvent<HTMLDivElement>) => {
-    e.preventDefault();
-    e.stopPropagation();
-    const el = e.currentTarget;
-    const stage = el.closest('.editor-stage')!.getBoundingClientRect();
-    const grab = { dx: e.clientX - el.getBoundingClientRect().left, dy: e.clientY - el.getBoundingClientRect().top };
-    el.setPointerCapture(e.pointerId);
-    const move = (ev: PointerEvent) =>
-      p.onChange({
-        ...p.text,
-        x: frac((ev.clientX - grab.dx - stage.left) / stage.width),
-        y: frac((ev.clientY - grab.dy - stage.top) / stage.height),
-      });
-    const up = () => {
-      el.removeEventListener('pointermove', move);
-      el.removeEventListener('pointerup', up);
-    };
-    el.addEventListener('pointermove', move);
-    el.addEventListener('pointerup', up);
-  };
+  const drag = (e: ReactPointerEvent<HTMLDivElement>) =>
+    dragFrom(e, (el) => {
+      const stage = el.closest('.editor-stage')!.getBoundingClientRect();
+      const box = el.getBoundingClientRect();
+      const grab = { dx: e.clientX - box.left, dy: e.clientY - box.top };
+      return (ev) =>
+        p.onChange({
+          ...p.text,
+          x: frac((ev.clientX - grab.dx - stage.left) / stage.width),
+          y: frac((ev.clientY - grab.dy - stage.top) / stage.height),
+        });
+    });
   return (
     <div
       className="text-handle"

@@ -1,6 +1,7 @@
 import { useId, useRef, type PointerEvent as ReactPointerEvent } from 'react';
 import type { Edit, TimeRange } from '../../../../shared/edits.ts';
 import { clock } from '../../../../shared/edit-words.ts';
+import { dragFrom } from './drag.ts';
 
 export interface Selection {
   start: number;
@@ -36,19 +37,8 @@ export function Timeline(p: {
     const s = { ...p.selection, [edge]: ms(Math.min(Math.max(t, 0), d)) };
     if (s.end - s.start >= 0.001) p.onSelect(s);
   };
-  const drag = (edge: 'start' | 'end') => (e: ReactPointerEvent<HTMLDivElement>) => {
-    e.preventDefault();
-    e.stopPropagation();
-    const el = e.currentTarget;
-    el.setPointerCapture(e.pointerId);
-    const move = (ev: PointerEvent) => setEdge(edge, timeAt(ev.clientX));
-    const up = () => {
-      el.removeEventListener('pointermove', move);
-      el.removeEventListener('pointerup', up);
-    };
-    el.addEventListener('pointermove', move);
-    el.addEventListener('pointerup', up);
-  };
+  const drag = (edge: 'start' | 'end') => (e: ReactPointerEvent<HTMLDivElement>) =>
+    dragFrom(e, () => (ev) => setEdge(edge, timeAt(ev.clientX)));
   const handle = (edge: 'start' | 'end') => (
     <div
       className={`timeline-handle ${edge}`}
