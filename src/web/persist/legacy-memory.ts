@@ -5,7 +5,7 @@
  * would get the same answer, so they are listed with the reason instead of offered).
  */
 import type { SkipReason } from '../../shared/legacy-format.ts';
-import type { LegacyCandidate } from './legacy-sources.ts';
+import type { LegacyCandidate } from './legacy-types.ts';
 
 const DONE_KEY = 'recorder.legacyImport.done';
 const REFUSED_KEY = 'recorder.legacyImport.refused';

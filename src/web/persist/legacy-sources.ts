@@ -20,53 +20,11 @@ import { sha256Hex } from './legacy-hash.ts';
 import { deleteIdbKey, readIdbBlob } from './legacy-idb.ts';
 import { doneMarks, markOf, refusedMarks, rememberDone } from './legacy-memory.ts';
 import type { LocalTake, TakeStore } from './take-store.ts';
+import type { LegacyCandidate, LegacyOrigin, LegacyScan, LegacySkip } from './legacy-types.ts';
+
+export type { LegacyCandidate, LegacyOrigin, LegacyScan, LegacySkip } from './legacy-types.ts';
 
 export const SAVED_RECORDINGS = 'savedRecordings';
-
-/** Where an item lives, which is what removing its local copy needs. */
-export type LegacyOrigin =
-  | {
-      kind: 'saved';
-      index: number;
-      rawId: string | null;
-      field: string;
-      value: string;
-      idb?: { database: string; store: string; key: string };
-    }
-  | { kind: 'take'; takeId: string };
-
-export interface LegacyCandidate {
-  /** Unique within one scan (ids may repeat in the old list). */
-  uid: string;
-  legacySource: LegacySource;
-  item: LegacyItem;
-  size: number;
-  mimeType: string;
-  origin: LegacyOrigin;
-  /** Known at scan for bytes already in memory (data: URLs); else computed by the import. */
-  sha256?: string;
-  read(): Promise<Blob>;
-}
-
-export interface LegacySkip {
-  /** Stable across loads: what "Dismiss" remembers. */
-  uid: string;
-  legacySource: LegacySource;
-  legacyId: string | null;
-  title: string | null;
-  size?: number;
-  reason: SkipReason;
-  message: string;
-  /** The readable bytes, for "Download" (absent when nothing can be read). */
-  download?: { filename: string; read(): Promise<Blob> };
-}
-
-export interface LegacyScan {
-  candidates: LegacyCandidate[];
-  skips: LegacySkip[];
-  /** The saved list was cut off: complete entries are imported, but the list is never rewritten. */
-  truncated: boolean;
-}
 
 export interface ScanOptions {
   store: TakeStore;
