@@ -1,6 +1,7 @@
 import { useId, type PointerEvent as ReactPointerEvent } from 'react';
 import type { CropParams, Edit } from '../../../../shared/edits.ts';
 import { dragFrom } from './drag.ts';
+import { DraftActions } from './DraftActions.tsx';
 
 export interface Frame {
   width: number;
@@ -112,23 +113,13 @@ export function CropPanel(p: {
         {field('width', 'Width')}
         {field('height', 'Height')}
       </div>
-      <div className="actions">
-        <button
-          type="button"
-          className="primary"
-          disabled={p.busy}
-          onClick={() => {
-            void p
-              .onEdit({ type: 'crop', parameters: fitCrop(draft, p.frame) })
-              .then((made) => made && p.onDraft(null));
-          }}
-        >
-          Apply crop
-        </button>
-        <button type="button" onClick={() => p.onDraft(null)}>
-          Cancel
-        </button>
-      </div>
+      <DraftActions
+        label="Apply crop"
+        disabled={p.busy}
+        edit={() => ({ type: 'crop', parameters: fitCrop(draft, p.frame) })}
+        onEdit={p.onEdit}
+        onDraft={p.onDraft}
+      />
     </section>
   );
 }

@@ -1,6 +1,7 @@
 import { useId, type PointerEvent as ReactPointerEvent } from 'react';
 import type { Edit, TextOverlayParams } from '../../../../shared/edits.ts';
 import { dragFrom } from './drag.ts';
+import { DraftActions } from './DraftActions.tsx';
 
 const clamp01 = (n: number) => Math.min(Math.max(n, 0), 1);
 const frac = (n: number) => Math.round(clamp01(n) * 1000) / 1000;
@@ -127,23 +128,13 @@ export function TextPanel(p: {
           Dark box behind
         </label>
       </div>
-      <div className="actions">
-        <button
-          type="button"
-          className="primary"
-          disabled={p.busy || !t.text.trim() || t.to <= t.from}
-          onClick={() => {
-            void p
-              .onEdit({ type: 'text_overlay', parameters: { ...t, text: t.text.trim() } })
-              .then((made) => made && p.onDraft(null));
-          }}
-        >
-          Add text
-        </button>
-        <button type="button" onClick={() => p.onDraft(null)}>
-          Cancel
-        </button>
-      </div>
+      <DraftActions
+        label="Add text"
+        disabled={p.busy || !t.text.trim() || t.to <= t.from}
+        edit={() => ({ type: 'text_overlay', parameters: { ...t, text: t.text.trim() } })}
+        onEdit={p.onEdit}
+        onDraft={p.onDraft}
+      />
     </section>
   );
 }
