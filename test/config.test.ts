@@ -174,3 +174,29 @@ describe('config: storage', () => {
     expect((err as Error).message).toMatch(message);
   });
 });
+
+describe('config: logs and metrics', () => {
+  it('LOG_FORMAT defaults to pretty on a terminal and json otherwise; an explicit value wins', () => {
+    expect(loadConfig({}, '/x', true).logFormat).toBe('pretty');
+    expect(loadConfig({}, '/x', false).logFormat).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: 'json' }, '/x', true).logFormat).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: ' Pretty ' }, '/x', false).logFormat).toBe('pretty');
+  });
+
+  it('serves no metrics unless METRICS_PORT or METRICS_TOKEN is set', () => {
+    expect(loadConfig({}).metrics).toEqual({ port: undefined, token: undefined });
+    const token = 'a'.repeat(32);
+    expect(loadConfig({ METRICS_PORT: '9464', METRICS_TOKEN: token }).metrics).toEqual({ port: 9464, token });
+    expect(loadConfig({ METRICS_PORT: '0' }).metrics.port).toBe(0);
+  });
+
+  it.each([
+    ['LOG_FORMAT', 'xml', /LOG_FORMAT: "xml" is not a format \(accepted: json, pretty\)/],
+    ['METRICS_PORT', 'nine', /METRICS_PORT: "nine" is not a whole number/],
+    ['METRICS_PORT', '3000', /METRICS_PORT: 3000 is PORT too/],
+    ['METRICS_TOKEN', 'short', /METRICS_TOKEN: is not accepted \(accepted: 16-512 characters/],
+    ['METRICS_TOKEN', `${'a'.repeat(20)} b`, /METRICS_TOKEN: is not accepted/],
+  ])('rejects %s=%s with a message naming the variable', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+});

@@ -15,6 +15,8 @@ export class ConfigError extends Error {
 export type LockMode = 'wait' | 'fail';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface Config {
   port: number;
@@ -23,6 +25,10 @@ export interface Config {
   /** undefined: run the embedded PostgreSQL under dataDir. */
   databaseUrl: string | undefined;
   logLevel: LogLevel;
+  /** LOG_FORMAT: pretty (pino-pretty lines) by default when stdout is a terminal, JSON otherwise. */
+  logFormat: LogFormat;
+  /** Where GET /metrics is served (metrics/); neither set: nowhere. */
+  metrics: MetricsConfig;
   migrateOnStart: boolean;
   /** A full backup before every `migrate up` that applies something (destructive ones take one anyway). */
   backupBeforeMigrate: boolean;
@@ -70,6 +76,13 @@ export interface Config {
   dbStatementTimeoutMs: number;
   /** ADMIN_EMAILS: accounts that administer the instance besides the first one created (access.ts). */
   adminEmails: string[];
+}
+
+export interface MetricsConfig {
+  /** METRICS_PORT: a second listener on HOST serving only GET /metrics (0: a free port, for tests). */
+  port: number | undefined;
+  /** METRICS_TOKEN: GET /metrics on the main port, for `Authorization: Bearer <token>` only. */
+  token: string | undefined;
 }
 
 export interface SignInLimitsConfig {
@@ -329,19 +342,51 @@ function emailList(env: Env, name: string): string[] {
   return entries;
 }
 
+function logFormat(env: Env, stdoutIsTty: boolean): LogFormat {
+  const raw = env.LOG_FORMAT?.trim().toLowerCase();
+  if (!raw) return stdoutIsTty ? 'pretty' : 'json';
+  if (!(LOG_FORMATS as readonly string[]).includes(raw))
+    throw new ConfigError('LOG_FORMAT', `"${env.LOG_FORMAT}" is not a format (accepted: ${LOG_FORMATS.join(', ')})`);
+  return raw as LogFormat;
+}
+
+/** A bearer token short enough to guess would make the metrics public; 16 characters is the least accepted. */
+const METRICS_TOKEN = /^[A-Za-z0-9._~+/=-]{16,512}$/;
+
+function metrics(env: Env, mainPort: number): MetricsConfig {
+  const port = env.METRICS_PORT?.trim() ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined;
+  if (port !== undefined && port !== 0 && port === mainPort)
+    throw new ConfigError('METRICS_PORT', `${port} is PORT too (accepted: another port, so /metrics stays apart)`);
+  const token = env.METRICS_TOKEN?.trim() || undefined;
+  if (token !== undefined && !METRICS_TOKEN.test(token)) {
+    throw new ConfigError(
+      'METRICS_TOKEN',
+      'is not accepted (accepted: 16-512 characters of A-Z a-z 0-9 . _ ~ + / = -, e.g. from `openssl rand -hex 32`)',
+    );
+  }
+  return { port, token };
+}
+
 /** Parses and validates the environment once, at start. Throws ConfigError naming the variable. */
-export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+export function loadConfig(
+  env: Env = process.env,
+  cwd = process.cwd(),
+  stdoutIsTty = Boolean(process.stdout.isTTY),
+): Config {
   const logLevel = (env.LOG_LEVEL?.trim() || 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `"${env.LOG_LEVEL}" is not a level (accepted: ${LOG_LEVELS.join(', ')})`);
   }
   const dataDir = path.resolve(cwd, env.DATA_DIR?.trim() || './data');
+  const port = int(env, 'PORT', 3000, 0, 65535);
   return {
-    port: int(env, 'PORT', 3000, 0, 65535),
+    port,
     host: env.HOST?.trim() || '0.0.0.0',
     dataDir,
     databaseUrl: databaseUrl(env),
     logLevel,
+    logFormat: logFormat(env, stdoutIsTty),
+    metrics: metrics(env, port),
     migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
     backupBeforeMigrate: bool(env, 'BACKUP_BEFORE_MIGRATE', false),
     migrationsDir: path.resolve(cwd, env.MIGRATIONS_DIR?.trim() || defaultMigrationsDir()),
