@@ -43,6 +43,10 @@ describe('the access matrix', () => {
     'import.act': 'creator',
     // none of these relations: only the instance's administrator (adminRelations; storage-migrate.test.ts)
     'instance.admin': '',
+    // none of these relations: only a share link's visitor (link-* relations; shares.test.ts)
+    'share.view': '',
+    'share.comment': '',
+    'share.download': '',
   };
   const actions = Object.keys(RULES) as Action[];
   const refusal = (action: Action, relations: Relation[]) => {
@@ -67,6 +71,7 @@ describe('the access matrix', () => {
     notFound.session = 'SESSION_NOT_FOUND';
     notFound.import = 'IMPORT_NOT_FOUND';
     notFound.instance = 'ROUTE_NOT_FOUND';
+    notFound.share = 'SHARE_NOT_FOUND';
     for (const action of actions) {
       expect(refusal(action, [])).toBe(`404 ${notFound[RULES[action].on]}`);
       for (const relation of RELATIONS.filter((r) => !can(action, [r])))
@@ -81,6 +86,7 @@ describe('the access matrix', () => {
       const read = RULES[action].on === 'project' ? 'project.read' : 'recording.read';
       if (['upload', 'session', 'import'].includes(RULES[action].on)) continue;
       if (RULES[action].on === 'instance') continue;
+      if (RULES[action].on === 'share') continue; // a link's visitor reads through the link (share.view)
       for (const relation of RULES[action].allow) expect(can(read, [relation]), `${action}: ${relation}`).toBe(true);
     }
   });
@@ -121,6 +127,8 @@ describe('the access matrix', () => {
       const allowed = RELATIONS.filter((_, i) => cells[2 + i] === '✓').join(' ');
       return [action, allowed, cells.slice(6, 9).join(' ')];
     });
-    expect(documented).toEqual(actions.map((action) => [action, ALLOWED[action], '404 404 401']));
+    // a share link's rules: without the link, whoever asks learns nothing (404 SHARE_NOT_FOUND, signed in or not)
+    const refusedTail = (action: Action) => (RULES[action].on === 'share' ? '404 404 404' : '404 404 401');
+    expect(documented).toEqual(actions.map((action) => [action, ALLOWED[action], refusedTail(action)]));
   });
 });

@@ -7,3 +7,6 @@ export const RECORDING_TYPES = ['camera', 'audio', 'screen', 'screen-camera', 's
 export type RecordingType = (typeof RECORDING_TYPES)[number];
 export const QUALITIES = ['high', 'medium', 'low'] as const;
 export type Quality = (typeof QUALITIES)[number];
+/** What a share link lets its visitors do (issue 13): 'view' always, 'comment' and 'download' when granted. */
+export const SHARE_PERMISSIONS = ['view', 'comment', 'download'] as const;
+export type SharePermission = (typeof SHARE_PERMISSIONS)[number];

@@ -14,12 +14,18 @@
  * The library query (recordings.repository.ts `list`) selects what 'recording.read' allows in SQL
  * (own recordings and those of member projects); test/access.test.ts checks the two agree.
  */
+import type { SharePermission } from '../../shared/domain.js';
 import type { MemberRole } from '../db/schema.js';
 import { AppError, type ErrorCode } from '../errors.js';
 
 /** 'admin': the instance's administrator (adminRelations below); a relation to the instance only. */
-export type Relation = 'creator' | MemberRole | 'admin';
-export type Resource = 'recording' | 'project' | 'upload' | 'session' | 'import' | 'instance';
+export type Relation = 'creator' | MemberRole | 'admin' | LinkRelation;
+export type Resource = 'recording' | 'project' | 'upload' | 'session' | 'import' | 'instance' | 'share';
+/**
+ * How a signed-out visitor of a share link stands to the link's recording (issue 13): one relation per
+ * permission the link grants (shareRelations below). A visitor holds no other relation to anything.
+ */
+export type LinkRelation = 'link-view' | 'link-comment' | 'link-download';
 
 interface Rule {
   on: Resource;
@@ -97,6 +103,10 @@ export const RULES = {
     allow: ['creator', 'owner', 'editor'],
     refused: 'Viewers of a project cannot render versions of its recordings',
   },
+  /** A share link's visitor (shares.service.ts resolveVisitor): play it, see its title; comment; download. */
+  'share.view': { on: 'share', allow: ['link-view'], refused: 'This link does not allow viewing' },
+  'share.comment': { on: 'share', allow: ['link-comment'], refused: 'This link does not allow comments' },
+  'share.download': { on: 'share', allow: ['link-download'], refused: 'This link does not allow downloading' },
   'project.read': { on: 'project', allow: ['owner', 'editor', 'viewer'], refused: byRole },
   /** Leaving: any member (a project keeps its last owner: projects.service.ts). */
   'project.leave': { on: 'project', allow: ['owner', 'editor', 'viewer'], refused: byRole },
@@ -128,6 +138,7 @@ const NOT_FOUND: Record<Resource, ErrorCode> = {
   session: 'SESSION_NOT_FOUND',
   import: 'IMPORT_NOT_FOUND',
   instance: 'ROUTE_NOT_FOUND',
+  share: 'SHARE_NOT_FOUND',
 };
 
 /** What a service knows about the resource: who created it, and the user's role in its project. */
@@ -173,6 +184,11 @@ export function authorizeMove(source: readonly Relation[], target: readonly Rela
 /** The rights the API shows on a recording, so the app offers only what the server will allow. */
 export function recordingRights(relations: readonly Relation[]) {
   return { canEdit: can('recording.edit', relations), canDelete: can('recording.delete', relations) };
+}
+
+/** The relations a share link gives its visitors: one per permission it grants. */
+export function shareRelations(permissions: readonly SharePermission[]): LinkRelation[] {
+  return permissions.map((permission) => `link-${permission}` as const);
 }
 
 /**

@@ -316,6 +316,35 @@ export interface LegacyImportItemsTable {
   created_at: GeneratedTimestamp;
 }
 
+/**
+ * A comment or reply on a recording (0031; src/server/comments/): by a member (author_id) or a link's guest
+ * (guest_name, guest_key_hash, share_id). revision is taken from a sequence on every change (the poll cursor).
+ */
+export interface RecordingCommentsTable {
+  id: Generated<BigId>;
+  recording_id: BigIntColumn;
+  parent_id: BigIntColumn | null;
+  author_id: string | null;
+  share_id: BigIntColumn | null;
+  guest_name: string | null;
+  guest_key_hash: string | null;
+  at_ms: number | null;
+  body: string;
+  created_at: GeneratedTimestamp;
+  edited_at: Timestamp | null;
+  deleted_at: Timestamp | null;
+  resolved_at: Timestamp | null;
+  resolved_by: string | null;
+  revision: GeneratedBigInt;
+}
+
+/** Guests' comments per link and address in the current minute (0031; comments/comments.service.ts). */
+export interface GuestCommentLimitsTable {
+  key: string;
+  window_started_at: Timestamp;
+  comments: number;
+}
+
 /** Failed sign-ins per account and per address (0019; auth/sign-in-limits.ts). */
 export interface SignInLimitsTable {
   key: string;
@@ -323,6 +352,38 @@ export interface SignInLimitsTable {
   window_started_at: Timestamp;
   locked_until: Date | null;
   lockouts: ColumnType<number, number | undefined, number>;
+  updated_at: GeneratedTimestamp;
+}
+
+/** A share link of a recording (0030; src/server/shares/). The token itself is never stored: its sha256. */
+export interface RecordingSharesTable {
+  id: Generated<BigId>;
+  recording_id: BigIntColumn;
+  created_by: string | null;
+  token_hash: string;
+  label: string | null;
+  password_hash: string | null;
+  allow_comment: ColumnType<boolean, boolean | undefined, boolean>;
+  allow_download: ColumnType<boolean, boolean | undefined, boolean>;
+  expires_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  view_count: GeneratedBigInt;
+  last_viewed_at: Timestamp | null;
+  created_at: GeneratedTimestamp;
+}
+
+/** The hash of a share link whose row is gone (its recording deleted): 410 SHARE_GONE, not 404 (0030). */
+export interface ShareTombstonesTable {
+  token_hash: string;
+  recording_id: BigIntColumn;
+  gone_at: GeneratedTimestamp;
+}
+
+/** Wrong share-link passwords per link and per address (0030; shares/share-limits.ts). */
+export interface SharePasswordFailuresTable {
+  key: string;
+  failures: ColumnType<number, number | undefined, number>;
+  window_started_at: Timestamp;
   updated_at: GeneratedTimestamp;
 }
 
@@ -343,6 +404,8 @@ export interface DB {
   recording_sessions: RecordingSessionsTable;
   recording_edits: RecordingEditsTable;
   recording_versions: RecordingVersionsTable;
+  recording_comments: RecordingCommentsTable;
+  guest_comment_limits: GuestCommentLimitsTable;
   auth_sessions: AuthSessionsTable;
   api_tokens: ApiTokensTable;
   project_members: ProjectMembersTable;
@@ -355,6 +418,9 @@ export interface DB {
   sign_in_limits: SignInLimitsTable;
   legacy_imports: LegacyImportsTable;
   legacy_import_items: LegacyImportItemsTable;
+  recording_shares: RecordingSharesTable;
+  share_tombstones: ShareTombstonesTable;
+  share_password_failures: SharePasswordFailuresTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
