@@ -11,6 +11,8 @@ import { ProjectsPage } from './pages/ProjectsPage.tsx';
 import { ProjectPage } from './pages/ProjectPage.tsx';
 import { ImportsPage } from './pages/ImportsPage.tsx';
 import { EditorPage } from './pages/EditorPage.tsx';
+import { SharePage } from './pages/SharePage.tsx';
+import { AnalyticsPage } from './pages/AnalyticsPage.tsx';
 
 type Route = { pattern: string; title: string; render: (p: Record<string, string>) => ReactNode };
 
@@ -27,6 +29,7 @@ const ROUTES: Route[] = [
   { pattern: '/projects', title: 'Projects', render: () => <ProjectsPage /> },
   { pattern: '/projects/:id', title: 'Project', render: (p) => <ProjectPage key={p.id} id={p.id!} /> },
   { pattern: '/imports', title: 'Import history', render: () => <ImportsPage /> },
+  { pattern: '/analytics', title: 'Analytics', render: () => <AnalyticsPage /> },
 ];
 
 function useDocumentTitle(title: string) {
@@ -92,6 +95,10 @@ function Routes() {
 }
 
 export function App() {
+  const { path } = useLocation();
+  // A share link's page is for anyone: outside the session provider, so no session call and no cookie.
+  const shared = matchPath('/s/:token', path);
+  if (shared) return <SharePage key={shared.token} token={shared.token!} />;
   return (
     <SessionProvider>
       <Routes />

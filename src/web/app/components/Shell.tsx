@@ -64,6 +64,9 @@ export function Shell({ children }: { children: ReactNode }) {
             <li>
               <NavLink to="/projects">Projects</NavLink>
             </li>
+            <li>
+              <NavLink to="/analytics">Analytics</NavLink>
+            </li>
           </ul>
         </nav>
         <div className="topbar-end">
