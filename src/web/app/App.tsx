@@ -11,7 +11,6 @@ import { ProjectsPage } from './pages/ProjectsPage.tsx';
 import { ProjectPage } from './pages/ProjectPage.tsx';
 import { ImportsPage } from './pages/ImportsPage.tsx';
 import { EditorPage } from './pages/EditorPage.tsx';
-import { SharePage } from './pages/SharePage.tsx';
 import { AnalyticsPage } from './pages/AnalyticsPage.tsx';
 
 type Route = { pattern: string; title: string; render: (p: Record<string, string>) => ReactNode };
@@ -95,10 +94,6 @@ function Routes() {
 }
 
 export function App() {
-  const { path } = useLocation();
-  // A share link's page is for anyone: outside the session provider, so no session call and no cookie.
-  const shared = matchPath('/s/:token', path);
-  if (shared) return <SharePage key={shared.token} token={shared.token!} />;
   return (
     <SessionProvider>
       <Routes />
