@@ -21,7 +21,7 @@ async function buildWebApp(logger: Logger): Promise<void> {
 }
 
 export async function serve(config: Config): Promise<void> {
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.logFormat);
   await buildWebApp(logger);
   const server = await startServer(config, logger);
   logger.info({ address: server.url }, 'Recorder is listening');

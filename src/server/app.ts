@@ -16,6 +16,9 @@ import { inputGuard } from './http/input-guard.js';
 import { importRoutes } from './imports/imports.routes.js';
 import type { ImportsService } from './imports/imports.service.js';
 import type { Logger } from './logger.js';
+import { instrumentHttp } from './metrics/instrument.js';
+import type { Metrics } from './metrics/metrics.js';
+import { metricsRoutes } from './metrics/metrics.routes.js';
 import { projectRoutes } from './projects/projects.routes.js';
 import type { ProjectsService } from './projects/projects.service.js';
 import { recordingRoutes } from './recordings/recordings.routes.js';
@@ -64,6 +67,10 @@ export interface AppDeps {
   databaseStoragePercent?: number;
   /** Origins media may also come from (CDN_BASE_URL): the app's Content-Security-Policy allows them. */
   mediaOrigins?: string[];
+  /** The process's metrics (metrics/): HTTP durations are measured when given. */
+  metrics?: Metrics;
+  /** METRICS_TOKEN: GET /metrics on this port needs it; undefined: 404 there (docs/monitoring.md). */
+  metricsToken?: string;
 }
 
 /** Builds the HTTP app from its dependencies; starting and stopping belong to the caller. */
@@ -75,6 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // First: its onRequest hooks run before any other hook can throw, so every answer carries the headers.
   await app.register(securityHeaders, { publicUrl: deps.publicUrl });
+  if (deps.metrics) instrumentHttp(app, deps.metrics);
 
   // Before any route: it sees each route as it is added (id params) and checks every request's input.
   await app.register(inputGuard);
@@ -150,6 +158,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (s.versions) await app.register(versionRoutes, { versions: s.versions });
     if (s.storageMigrations) await app.register(storageMigrationRoutes, s.storageMigrations);
   }
+  await app.register(metricsRoutes, { metrics: deps.metrics, token: deps.metricsToken });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   // The browser app: its catch-all route only gets paths no API route matches.
   await app.register(webPlugin, { mediaOrigins: deps.mediaOrigins });

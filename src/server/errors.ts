@@ -15,6 +15,7 @@ export const ERRORS = {
   WEAK_PASSWORD: { status: 400, message: 'This password is too easy to guess: choose a stronger one' },
   UNAUTHENTICATED: { status: 401, message: 'Sign in first' },
   INVALID_CREDENTIALS: { status: 401, message: 'Email or password is wrong' },
+  METRICS_TOKEN_REQUIRED: { status: 401, message: 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>' },
   FORBIDDEN: { status: 403, message: 'You may not do that' },
   ORIGIN_MISMATCH: { status: 403, message: 'Cross-site request refused: it must come from this site' },
   SESSION_REQUIRED: {

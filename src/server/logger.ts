@@ -1,10 +1,27 @@
 import pino from 'pino';
-import type { LogLevel } from './config.js';
+import pretty from 'pino-pretty';
+import type { LogFormat, LogLevel } from './config.js';
 
 export type Logger = pino.Logger;
 
-/** Structured JSON logs; credentials in URLs and auth headers are redacted wherever they appear. */
-export function createLogger(level: LogLevel = 'info', destination?: pino.DestinationStream): Logger {
+/**
+ * pino-pretty as a stream in this thread, not a worker transport: lines stay in order with a crash's last
+ * words, and no worker thread outlives a stopped server. Same fd as the JSON lines.
+ */
+function prettyStream(): pino.DestinationStream {
+  return pretty({ destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+}
+
+/**
+ * Structured logs, JSON or (LOG_FORMAT=pretty) readable lines; credentials in URLs and auth headers are
+ * redacted wherever they appear. Lines about a take carry its sessionId, uploadId and recordingId
+ * (docs/monitoring.md, "Follow one take").
+ */
+export function createLogger(
+  level: LogLevel = 'info',
+  destination?: pino.DestinationStream,
+  format: LogFormat = 'json',
+): Logger {
   return pino(
     {
       level,
@@ -22,7 +39,7 @@ export function createLogger(level: LogLevel = 'info', destination?: pino.Destin
         censor: '[redacted]',
       },
     },
-    destination ?? pino.destination(2),
+    destination ?? (format === 'pretty' ? prettyStream() : pino.destination(2)),
   );
 }
 

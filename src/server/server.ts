@@ -37,6 +37,8 @@ import { createTusServer } from './uploads/uploads.routes.js';
 import { createSinks } from './uploads/sinks.js';
 import { UploadsRepository } from './uploads/uploads.repository.js';
 import { UploadsService } from './uploads/uploads.service.js';
+import { createMetrics, type MetricsListener, startMetricsListener } from './metrics/setup.js';
+import { instrumentUploadFinish } from './metrics/instrument.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -51,6 +53,8 @@ export interface RunningServer {
   /** Declared backfills, run in batches after `migrate up`; undefined when JOBS_ENABLED=false. */
   backfills: BackgroundBackfills | undefined;
   url: string;
+  /** METRICS_PORT's listener (http://host:port); undefined when METRICS_PORT is not set. */
+  metricsUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -85,6 +89,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const database = await openDatabase(config, logger);
   let boss: Boss | undefined;
   let sessionSweep: SessionSweep | undefined;
+  let metricsListener: MetricsListener | undefined;
   try {
     const migrator = createMigrator(config, database.url, logger);
     await migrator.migrations(); // malformed files stop the start here, with the file named
@@ -93,6 +98,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       logger.info({ applied: applied.length }, applied.length ? 'migrations applied' : 'schema up to date');
     }
     const { db } = database;
+    const metrics = createMetrics(config.metrics, database, logger);
     const storages = createStorageRegistry(config, logger);
     const storage = storages.primary;
     const redirects = new MediaRedirects(config.storage, storages);
@@ -107,12 +113,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const sinks = createSinks(storages, uploadsRepo, logger);
     const imports = new ImportsService({ db, storage, queue: boss, logger });
     const storagePercent = config.databaseStoragePercent;
-    const uploads = new UploadsService({ db, storage, sinks, queue: boss, logger, storagePercent });
+    const uploads = new UploadsService({ db, storage, sinks, queue: boss, logger, storagePercent, metrics });
+    if (metrics) instrumentUploadFinish(uploads, metrics);
     const recoverFinished = () => uploads.recoverFinished();
     const edits = new EditsService(new EditsRepository(db));
     const versionsRepo = new VersionsRepository(db);
     const versions = new VersionsService({ repo: versionsRepo, edits, storages, tools, queue: boss, logger });
-    const { tus, files } = createTusServer({ uploads, sinks, maxUploadBytes: config.maxUploadBytes, logger });
+    const { tus, files } = createTusServer({ uploads, sinks, maxUploadBytes: config.maxUploadBytes, logger, metrics });
     if (config.jobsEnabled)
       await startWorkers(boss, {
         db,
@@ -122,12 +129,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         expireSignIns: async (now) => Number((await authRepo.deleteExpiredSessions(now)).numDeletedRows),
         expireUploads: (before) => uploads.expire(before),
         recoverFinished,
+        metrics,
       });
     const services = {
       auth: new AuthService(authRepo, systemClock),
       projects: new ProjectsService(new ProjectsRepository(db), boss),
       recordings: new RecordingsService(new RecordingsRepository(db), { storages, redirects, logger }, boss),
-      sessions: new SessionsService(new SessionsRepository(db), files, logger),
+      sessions: new SessionsService(new SessionsRepository(db), files, logger, metrics),
       tus,
       uploads,
       imports,
@@ -148,6 +156,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       trustProxy: config.trustProxy,
       databaseStoragePercent: config.databaseStoragePercent,
       mediaOrigins: await redirects.origins(),
+      metrics,
+      metricsToken: config.metrics.token,
     });
     if (config.migrateOnStart || (await migrator.pendingCount(database.pool)) === 0) {
       const recovered = await recoverFinished();
@@ -156,8 +166,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       if (recovered || requeued) logger.info({ recovered, requeued }, 'resumed work a previous run left unfinished');
     }
     const url = await app.listen({ port: config.port, host: config.host });
+    if (metrics && config.metrics.port !== undefined) {
+      const { port, token } = config.metrics;
+      metricsListener = await startMetricsListener({ metrics, host: config.host, port, token, logger });
+    }
+    const metricsServer = metricsListener;
     sessionSweep = config.jobsEnabled
-      ? startSessionSweep({ db, logger, staleSeconds: config.sessionStaleSeconds })
+      ? startSessionSweep({ db, logger, staleSeconds: config.sessionStaleSeconds, metrics })
       : undefined;
     const sweep = sessionSweep;
     const backfills = config.jobsEnabled
@@ -174,9 +189,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       sessionSweep: sweep,
       backfills,
       url,
+      metricsUrl: metricsServer?.url,
       stop: () =>
         (stopping ??= (async () => {
           await closeHttp(app, config.shutdownGraceMs, logger);
+          await metricsServer?.close();
           await sweep?.stop();
           await backfills?.stop();
           await jobs.stop();
@@ -184,6 +201,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         })()),
     };
   } catch (err) {
+    await metricsListener?.close().catch(() => undefined);
     await sessionSweep?.stop();
     await boss?.stop().catch(() => undefined);
     await database.close().catch(() => undefined);

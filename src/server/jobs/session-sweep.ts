@@ -11,6 +11,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { Logger } from '../logger.js';
+import type { SessionMetrics } from '../metrics/metrics.js';
 import { SessionsRepository } from '../sessions/sessions.repository.js';
 import { interruptStaleSessions, staleMessage } from '../sessions/sessions.service.js';
 
@@ -34,6 +35,7 @@ export function startSessionSweep(o: {
   logger: Logger;
   staleSeconds: number;
   intervalMs?: number;
+  metrics?: SessionMetrics;
 }): SessionSweep {
   const sessions = new SessionsRepository(o.db);
   let running: Promise<number> | undefined;
@@ -44,6 +46,7 @@ export function startSessionSweep(o: {
           o.logger.warn({ err: err.message }, 'stale-session sweep failed as a whole; sweeping row by row');
           return sweepRowByRow(sessions, o.staleSeconds, o.logger);
         });
+        if (rows.length) o.metrics?.interrupted('stale', rows.length);
         if (rows.length)
           o.logger.info(
             { sessions: rows.map((r) => r.id), staleSeconds: o.staleSeconds },

@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { MediaTools } from '../media/ffmpeg.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { RecordingsRepository } from '../recordings/recordings.repository.js';
 import type { StorageRegistry } from '../storage/registry.js';
 import type { Boss } from './boss.js';
@@ -27,6 +28,8 @@ export type WorkerDeps = Omit<HousekeepingDeps, 'now'> & {
   tools: MediaTools | undefined;
   logger: Logger;
   tmpDir?: string;
+  /** Times every handler by queue and counts its failures (metrics/). */
+  metrics?: Metrics;
 };
 
 /** Runs the jobs in this process; schedules the periodic ones (outbox drain, hourly sweep). */
@@ -35,30 +38,44 @@ export async function startWorkers(boss: Boss, deps: WorkerDeps): Promise<void> 
   const processing = processingService(deps);
   const maintenance = maintenanceService(deps);
   const versions = versionsService({ ...deps, queue: boss });
+  const timed = <T extends unknown[]>(queue: string, handler: (...args: T) => Promise<void>) =>
+    deps.metrics ? deps.metrics.timeJob(queue, handler) : handler;
   await boss.boss.work<ProcessJobData>(
     JOBS.processRecording,
     { includeMetadata: true, pollingIntervalSeconds: 1 },
-    async ([job]) => {
+    timed(JOBS.processRecording, async ([job]) => {
       if (job) await runProcessJob(processing, logger, job);
-    },
+    }),
   );
   // One render at a time per process: ffmpeg uses every core it gets.
   await boss.boss.work<RenderJobData>(
     JOBS.renderVersion,
     { includeMetadata: true, pollingIntervalSeconds: 1 },
-    async ([job]) => {
+    timed(JOBS.renderVersion, async ([job]) => {
       if (job) await runRenderJob(versions, logger, job);
-    },
+    }),
   );
-  await boss.boss.work(JOBS.deleteMedia, { pollingIntervalSeconds: 1 }, async () => {
-    await maintenance.drainDeletions();
-  });
-  await boss.boss.work(JOBS.sweepStorage, { pollingIntervalSeconds: 5 }, async () => {
-    await maintenance.sweep({ dryRun: false });
-  });
-  await boss.boss.work(JOBS.housekeeping, { pollingIntervalSeconds: 5 }, async () => {
-    await housekeeping(deps);
-  });
+  await boss.boss.work(
+    JOBS.deleteMedia,
+    { pollingIntervalSeconds: 1 },
+    timed(JOBS.deleteMedia, async () => {
+      await maintenance.drainDeletions();
+    }),
+  );
+  await boss.boss.work(
+    JOBS.sweepStorage,
+    { pollingIntervalSeconds: 5 },
+    timed(JOBS.sweepStorage, async () => {
+      await maintenance.sweep({ dryRun: false });
+    }),
+  );
+  await boss.boss.work(
+    JOBS.housekeeping,
+    { pollingIntervalSeconds: 5 },
+    timed(JOBS.housekeeping, async () => {
+      await housekeeping(deps);
+    }),
+  );
   // Storage migrations (recorder storage migrate): their batches, and the runs a stopped process left.
   await startStorageMigrateWorker(boss.boss, { db: deps.db, storages: deps.storage, logger });
   // Periodic safety nets: an outbox entry whose job was lost still gets drained.

@@ -7,6 +7,8 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB, RecordingType, SessionStatus, UploadStatus } from '../db/schema.js';
 import { AccessRepository } from '../access/access.repository.js';
+import type { ParsedDevice } from './device.js';
+import { SessionEventsRepository } from './session-events.repository.js';
 
 export type SessionRow = Awaited<ReturnType<SessionsRepository['get']>> & {};
 
@@ -31,10 +33,17 @@ export interface NewSession {
   deviceInfo: unknown;
   settings: unknown;
   startedAt: Date | undefined;
+  /** Parsed from deviceInfo's user agent (device.ts); absent: unknown. */
+  device?: ParsedDevice;
 }
 
 export class SessionsRepository {
   constructor(private readonly db: Kysely<DB>) {}
+
+  /** The take's timeline (analytics drill-down), in the same connection or transaction. */
+  get events(): SessionEventsRepository {
+    return new SessionEventsRepository(this.db);
+  }
 
   create(s: NewSession) {
     const started = s.startedAt ?? new Date();
@@ -49,6 +58,9 @@ export class SessionsRepository {
         started_at: started,
         status: 'active',
         last_heartbeat_at: new Date(),
+        browser: s.device?.browser ?? null,
+        os: s.device?.os ?? null,
+        device_kind: s.device?.deviceKind ?? null,
       })
       .returningAll()
       .executeTakeFirstOrThrow();

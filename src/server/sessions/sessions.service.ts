@@ -5,6 +5,7 @@
  * or discards it. The upload's finish (uploads.service.ts) turns a kept take into its one recording.
  */
 import type { Logger } from '../logger.js';
+import type { SessionMetrics } from '../metrics/metrics.js';
 import type { RecordingType, SessionStatus, SessionTake } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { authorize, relationsOf } from '../access/access.js';
@@ -60,6 +61,7 @@ export class SessionsService {
     private readonly repo: SessionsRepository,
     private readonly files: UploadFiles,
     private readonly logger: Logger,
+    private readonly metrics?: SessionMetrics,
   ) {}
 
   private async toApi(row: SessionRow, upload: UploadRow | undefined) {
@@ -159,6 +161,7 @@ export class SessionsService {
       startedAt,
     });
     this.logger.info({ sessionId: row.id, userId, recordingType: row.recording_type }, 'recording session started');
+    this.metrics?.transition('active');
     return this.toApi(row, undefined);
   }
 
@@ -180,12 +183,13 @@ export class SessionsService {
       b?.durationMs === undefined ? undefined : Math.round(b.durationMs / 1000),
     );
     if (!row) return this.refused(id, userId, 'beat');
-    if (before.status === 'interrupted')
+    if (before.status === 'interrupted') {
       this.logger.info(
         { sessionId: id, userId, was: before.error_message },
         'recording session active again: its tab came back',
       );
-    else
+      this.metrics?.transition('active');
+    } else
       this.logger.debug({ sessionId: id, durationMs: b?.durationMs, bytes: b?.bytes }, 'recording session heartbeat');
     return this.one(row);
   }
@@ -194,6 +198,7 @@ export class SessionsService {
     const row = await this.repo.interrupt(id, userId, reason?.trim() || DEFAULT_INTERRUPT_REASON);
     if (!row) return this.refused(id, userId, 'be interrupted');
     this.logger.info({ sessionId: id, userId, reason: row.error_message }, 'recording session interrupted');
+    this.metrics?.interrupted('client');
     return this.one(row);
   }
 
@@ -239,6 +244,7 @@ export class SessionsService {
           this.logger.warn({ uploadId: u, err: err.message }, 'could not remove a discarded take’s upload'),
         );
     this.logger.info({ sessionId: id, userId, uploads: done.terminated.length }, 'recording session discarded');
+    this.metrics?.transition('discarded');
     return this.one(done.row);
   }
 }

@@ -13,6 +13,8 @@ import { DB_RETRY_AFTER_SECONDS, databaseUnavailable, isDatabaseUnavailable } fr
 import { AppError } from '../errors.js';
 import { bodyOf, finishTusResponse, tusJsonError } from '../http/tus-errors.js';
 import type { Logger } from '../logger.js';
+import { instrumentUploadWrites } from '../metrics/instrument.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { UploadLeaseLocker } from './upload-lease.js';
 import type { Sinks } from './upload-sink.js';
 import { RecordingUploadStore } from './upload-store.js';
@@ -41,6 +43,8 @@ export interface UploadRoutesOptions {
   sinks: Sinks;
   maxUploadBytes: number;
   logger: Logger;
+  /** Counts bytes stored and requests carrying them (metrics/). */
+  metrics?: Metrics;
 }
 
 export function createTusServer(opts: UploadRoutesOptions) {
@@ -48,6 +52,7 @@ export function createTusServer(opts: UploadRoutesOptions) {
   const locker = new UploadLeaseLocker(uploads.repo, logger);
   const requestSizes = new Map<string, number>();
   const datastore = new RecordingUploadStore(uploads.repo, locker, opts.sinks, requestSizes, logger);
+  if (opts.metrics) instrumentUploadWrites(datastore, opts.metrics);
   const userOf = (req: Request) => {
     const user = req.headers.get(USER_HEADER);
     if (!user) throw tusError(new AppError('UNAUTHENTICATED'));

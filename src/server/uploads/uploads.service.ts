@@ -32,6 +32,7 @@ import type { DB, SessionTake } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { JOBS, type JobQueue } from '../jobs/queue.js';
 import type { Logger } from '../logger.js';
+import type { SessionMetrics } from '../metrics/metrics.js';
 import { authorize, can, relationsOf } from '../access/access.js';
 import { storageFor } from '../features.js';
 import { ImportsRepository } from '../imports/imports.repository.js';
@@ -87,6 +88,8 @@ export interface UploadsServiceDeps {
   logger: Logger;
   /** USE_DATABASE_STORAGE as a share of users (features.ts); default 100: everyone on the server. */
   storagePercent?: number;
+  /** Counts a kept take's session as completed (metrics/). */
+  metrics?: SessionMetrics;
 }
 
 /** What a finish answers: the recording (Recording-Id), and for a legacy item what became of it. */
@@ -214,6 +217,7 @@ export class UploadsService {
       throw new AppError('SESSION_DISCARDED', 'This take was discarded; its upload makes no recording');
     const { recordingId, importOutcome } = outcome;
     this.deps.logger.info({ uploadId, recordingId, sessionId: session?.id, importOutcome }, 'upload finished');
+    if (session) this.deps.metrics?.transition('completed');
     return importOutcome ? { recordingId, importOutcome } : { recordingId };
   }
 
