@@ -87,6 +87,44 @@ export interface RecordingSessionsTable {
   discarded_at: Timestamp | null;
   /** The details given when keeping the take: see SessionTake. */
   take: Json | null;
+  /** Migration 0033 (issue 14): parsed from device_info.userAgent (src/server/sessions/device.ts). */
+  browser: string | null;
+  os: string | null;
+  device_kind: string | null;
+}
+
+export const SESSION_EVENT_KINDS = [
+  'started',
+  'heartbeat',
+  'interrupted',
+  'resumed',
+  'kept',
+  'discarded',
+  'completed',
+  'error',
+] as const;
+export type SessionEventKind = (typeof SESSION_EVENT_KINDS)[number];
+
+/** recording_session_events.detail: what each kind records (all optional; small). */
+export interface SessionEventDetail {
+  /** heartbeat: recorded so far, and bytes in the browser. */
+  durationMs?: number;
+  bytes?: number;
+  /** interrupted: why, and who said so (the tab, or the stale-session sweep). */
+  reason?: string;
+  by?: 'client' | 'sweep';
+  /** completed: the recording the take became, through which upload. */
+  recordingId?: string;
+  uploadId?: string;
+}
+
+/** Migration 0032 (issue 14): a take's timeline, for the analytics drill-down. */
+export interface RecordingSessionEventsTable {
+  id: Generated<BigId>;
+  session_id: BigIntColumn;
+  at: GeneratedTimestamp;
+  kind: SessionEventKind;
+  detail: ColumnType<SessionEventDetail | null, string | null | undefined, string | null>;
 }
 
 /** recording_sessions.take: what the user said about the take when keeping it. */
@@ -402,6 +440,7 @@ export interface DB {
   projects: ProjectsTable;
   recordings: RecordingsTable;
   recording_sessions: RecordingSessionsTable;
+  recording_session_events: RecordingSessionEventsTable;
   recording_edits: RecordingEditsTable;
   recording_versions: RecordingVersionsTable;
   recording_comments: RecordingCommentsTable;

@@ -47,6 +47,13 @@ export function startSessionSweep(o: {
           return sweepRowByRow(sessions, o.staleSeconds, o.logger);
         });
         if (rows.length) o.metrics?.interrupted('stale', rows.length);
+        await sessions.events
+          .recordMany(
+            rows.map((r) => r.id),
+            'interrupted',
+            { reason: staleMessage(o.staleSeconds), by: 'sweep' },
+          )
+          .catch((err: Error) => o.logger.warn({ err: err.message }, 'session events of the sweep not written'));
         if (rows.length)
           o.logger.info(
             { sessions: rows.map((r) => r.id), staleSeconds: o.staleSeconds },

@@ -11,6 +11,8 @@ import { AppError } from '../errors.js';
 import { authorize, relationsOf } from '../access/access.js';
 import { isBigintId } from '../ids.js';
 import type { SessionRow, SessionsRepository, UploadRow } from './sessions.repository.js';
+import { parseDevice } from './device.js';
+import type { SessionEventDetail, SessionEventKind } from '../db/schema.js';
 import type { UNFINISHED } from './sessions.schemas.js';
 
 /**
@@ -95,6 +97,16 @@ export class SessionsService {
     };
   }
 
+  /**
+   * The take's timeline (analytics drill-down), after its change committed: an event that cannot be written
+   * is logged, and the change stands (a gap in a timeline, never a failed heartbeat).
+   */
+  private async note(id: string, kind: SessionEventKind, detail?: SessionEventDetail): Promise<void> {
+    await this.repo.events
+      .record(id, kind, detail)
+      .catch((err: Error) => this.logger.warn({ sessionId: id, kind, err: err.message }, 'session event not written'));
+  }
+
   private async one(row: SessionRow) {
     return this.toApi(row, (await this.repo.latestUploads([row.id])).get(row.id));
   }
@@ -159,7 +171,9 @@ export class SessionsService {
       deviceInfo: b.deviceInfo,
       settings: b.settings,
       startedAt,
+      device: parseDevice(b.deviceInfo),
     });
+    await this.note(row.id, 'started');
     this.logger.info({ sessionId: row.id, userId, recordingType: row.recording_type }, 'recording session started');
     this.metrics?.transition('active');
     return this.toApi(row, undefined);
@@ -183,6 +197,10 @@ export class SessionsService {
       b?.durationMs === undefined ? undefined : Math.round(b.durationMs / 1000),
     );
     if (!row) return this.refused(id, userId, 'beat');
+    await this.note(id, before.status === 'interrupted' ? 'resumed' : 'heartbeat', {
+      ...(b?.durationMs === undefined ? {} : { durationMs: b.durationMs }),
+      ...(b?.bytes === undefined ? {} : { bytes: b.bytes }),
+    });
     if (before.status === 'interrupted') {
       this.logger.info(
         { sessionId: id, userId, was: before.error_message },
@@ -197,6 +215,7 @@ export class SessionsService {
   async interrupt(id: string, userId: string, reason: string | undefined) {
     const row = await this.repo.interrupt(id, userId, reason?.trim() || DEFAULT_INTERRUPT_REASON);
     if (!row) return this.refused(id, userId, 'be interrupted');
+    await this.note(id, 'interrupted', { reason: row.error_message ?? '', by: 'client' });
     this.logger.info({ sessionId: id, userId, reason: row.error_message }, 'recording session interrupted');
     this.metrics?.interrupted('client');
     return this.one(row);
@@ -225,6 +244,7 @@ export class SessionsService {
     };
     const row = await this.repo.setTake(id, userId, take as Record<string, unknown>, b.projectId);
     if (!row) return this.refused(id, userId, 'change its details');
+    await this.note(id, 'kept');
     return this.one(row);
   }
 
@@ -237,6 +257,7 @@ export class SessionsService {
   async discard(id: string, userId: string) {
     const done = await this.repo.discard(id, userId);
     if (!done) return this.refused(id, userId, 'be discarded');
+    await this.note(id, 'discarded');
     for (const u of done.terminated)
       await this.files
         .remove(u)

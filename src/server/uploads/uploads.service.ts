@@ -252,6 +252,7 @@ export class UploadsService {
       await new RecordingsRepository(tx).insert(values);
       await uploads.complete(row.id, recordingId, Number(row.upload_length));
       if (sessionId) await sessions.markKept(sessionId, recordingId, durationSeconds);
+      if (sessionId) await sessions.events.record(sessionId, 'completed', { recordingId, uploadId: row.id });
       await uploads.dropProgress(row.id);
       return { recordingId, job: 'processRecording', data: { recordingId }, singletonKey: recordingId };
     });

@@ -1,0 +1,31 @@
+/**
+ * A take's browser, operating system and kind of device, from the user agent the web app puts in
+ * deviceInfo (src/web/recorder/sources.ts collectDeviceInfo). bowser (MIT) does the parsing; the names are
+ * bowser's ("Chrome", "Microsoft Edge", "macOS", "desktop"), which the analytics group by. Rows from before
+ * migration 0033 are filled by its backfill, which reads the same user agent in SQL.
+ */
+import Bowser from 'bowser';
+
+export interface ParsedDevice {
+  browser: string | null;
+  os: string | null;
+  deviceKind: string | null;
+}
+
+/** Longest user agent parsed: real ones are a few hundred characters; a huge one is not worth a regex pass. */
+const MAX_USER_AGENT = 1000;
+/** Column values are bounded too: bowser returns fragments of the user agent for some names. */
+const MAX_NAME = 100;
+
+const named = (value: string | undefined) => (value ? value.slice(0, MAX_NAME) : null);
+
+export function parseDevice(deviceInfo: unknown): ParsedDevice {
+  const userAgent = (deviceInfo as { userAgent?: unknown } | null | undefined)?.userAgent;
+  if (typeof userAgent !== 'string' || userAgent.trim() === '') return { browser: null, os: null, deviceKind: null };
+  const parsed = Bowser.parse(userAgent.slice(0, MAX_USER_AGENT));
+  return {
+    browser: named(parsed.browser.name),
+    os: named(parsed.os.name),
+    deviceKind: named(parsed.platform.type),
+  };
+}
