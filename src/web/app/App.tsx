@@ -11,6 +11,7 @@ import { ProjectsPage } from './pages/ProjectsPage.tsx';
 import { ProjectPage } from './pages/ProjectPage.tsx';
 import { ImportsPage } from './pages/ImportsPage.tsx';
 import { EditorPage } from './pages/EditorPage.tsx';
+import { SharePage } from './pages/SharePage.tsx';
 import { AnalyticsPage } from './pages/AnalyticsPage.tsx';
 
 type Route = { pattern: string; title: string; render: (p: Record<string, string>) => ReactNode };
@@ -94,6 +95,10 @@ function Routes() {
 }
 
 export function App() {
+  const { path } = useLocation();
+  // A share link's page is for anyone: outside the session provider, so no session call and no cookie.
+  const shared = matchPath('/s/:token', path);
+  if (shared) return <SharePage key={shared.token} token={shared.token!} />;
   return (
     <SessionProvider>
       <Routes />

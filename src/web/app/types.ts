@@ -36,6 +36,14 @@ export interface Recording {
   metadata?: Record<string, unknown>;
   canEdit?: boolean;
   canDelete?: boolean;
+  /** May make and revoke share links (issue 13). */
+  canShare?: boolean;
+  /** May resolve and reopen comments (owner and editors). */
+  canResolveComments?: boolean;
+  /** An unrevoked, unexpired share link exists. */
+  shared?: boolean;
+  /** Comments not deleted. */
+  commentCount?: number;
   /** The rendered version that plays (issue 12), or null/absent when the original does. */
   currentVersionId?: string | null;
   createdAt: string;
@@ -83,6 +91,9 @@ export interface CardItem {
   projectId: string | null;
   canEdit: boolean;
   canDelete: boolean;
+  /** A live share link exists (issue 13). */
+  shared?: boolean;
+  commentCount?: number;
   /** Set in browser mode on the user's server recordings (the library lists both sides there). */
   where?: 'server';
 }

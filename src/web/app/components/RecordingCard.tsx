@@ -147,6 +147,11 @@ export const RecordingCard = memo(function RecordingCard(p: {
               On the server
             </span>
           )}
+          {item.shared && (
+            <span className="badge badge-shared" data-testid="shared-badge">
+              Shared
+            </span>
+          )}
           <span>{modeLabel(item.type)}</span>
           <span aria-hidden="true">·</span>
           <span>{formatBytes(item.bytes)}</span>
@@ -154,6 +159,14 @@ export const RecordingCard = memo(function RecordingCard(p: {
           <time dateTime={item.createdAt} title={formatDateTime(item.createdAt)}>
             {relativeTime(item.createdAt)}
           </time>
+          {item.commentCount ? (
+            <>
+              <span aria-hidden="true">·</span>
+              <span data-testid="comment-count">
+                {item.commentCount === 1 ? '1 comment' : `${item.commentCount} comments`}
+              </span>
+            </>
+          ) : null}
         </p>
         <Status item={item} onRetry={() => void run(() => actions.retry(item.id))} />
         {error && (

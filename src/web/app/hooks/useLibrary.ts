@@ -44,6 +44,8 @@ export function toCard(r: Recording): CardItem {
     projectId: r.projectId,
     canEdit: r.canEdit ?? true,
     canDelete: r.canDelete ?? true,
+    shared: r.shared ?? false,
+    commentCount: r.commentCount ?? 0,
   };
 }
 

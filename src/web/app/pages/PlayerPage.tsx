@@ -1,6 +1,11 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError } from '../../persist/api.ts';
+import { timelineMs } from '../comments-model.ts';
+import { CommentMarkers } from '../components/comments/CommentMarkers.tsx';
+import { CommentsPanel } from '../components/comments/CommentsPanel.tsx';
+import { useMemberComments } from '../components/comments/useCommentsView.ts';
 import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
+import { ShareDialog } from '../components/share/ShareDialog.tsx';
 import { EditDetails } from '../components/EditDetails.tsx';
 import { MediaView, SlideList, slideMarks } from '../components/MediaView.tsx';
 import { formatBytes, formatDateTime, formatDuration, modeLabel } from '../format.ts';
@@ -16,7 +21,9 @@ export function PlayerPage({ id }: { id: string }) {
   const [error, setError] = useState<{ message: string; notFound: boolean } | null>(null);
   const [editing, setEditing] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [sharing, setSharing] = useState(false);
   const media = useRef<HTMLMediaElement | null>(null);
+  const comments = useMemberComments(id, media);
   const { projects } = useProjects();
 
   const load = useCallback(async () => {
@@ -60,6 +67,11 @@ export function PlayerPage({ id }: { id: string }) {
         <div className="page-head">
           <h1>{rec.title}</h1>
           <div className="actions">
+            {rec.canShare && (
+              <button type="button" className="primary" onClick={() => setSharing(true)}>
+                Share
+              </button>
+            )}
             {rec.canEdit !== false && (
               <button type="button" onClick={() => setEditing(true)}>
                 Edit details
@@ -79,7 +91,19 @@ export function PlayerPage({ id }: { id: string }) {
         </div>
       )}
       {rec.mediaUrl ? (
-        <MediaView src={rec.mediaUrl} audio={rec.recordingType === 'audio'} title={rec.title} mediaRef={media} />
+        <>
+          <MediaView src={rec.mediaUrl} audio={rec.recordingType === 'audio'} title={rec.title} mediaRef={media} />
+          <CommentMarkers
+            threads={comments.threads}
+            // The original's exact ms (metadata) only while the original plays; a version has its own length.
+            durationMs={timelineMs(
+              media.current?.duration,
+              rec.currentVersionId ? undefined : rec.metadata?.duration_ms,
+              rec.duration,
+            )}
+            media={media}
+          />
+        </>
       ) : (
         <p className="notice">The media is not available yet.</p>
       )}
@@ -127,6 +151,8 @@ export function PlayerPage({ id }: { id: string }) {
         </dd>
       </dl>
       <SlideList marks={marks} media={media} />
+      <CommentsPanel {...comments} />
+      {rec.canShare && <ShareDialog recordingId={id} open={sharing} onClose={() => setSharing(false)} />}
       <ConfirmDialog
         open={confirmDelete}
         title="Delete this recording?"
