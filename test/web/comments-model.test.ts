@@ -99,9 +99,13 @@ describe('threadComments', () => {
 });
 
 describe('commentMarkers', () => {
-  it('places one marker per timed thread as a share of the length, resolved ones marked, clamped to the bar', () => {
+  it('places a marker per timed thread as a share of the length, resolved ones marked, clamped', () => {
     const whole = comment({ atMs: null });
-    const at2 = comment({ atMs: 2000, body: 'look   here\nplease', author: { kind: 'guest', name: 'Bo', isYou: true } });
+    const at2 = comment({
+      atMs: 2000,
+      body: 'look   here\nplease',
+      author: { kind: 'guest', name: 'Bo', isYou: true },
+    });
     const reply = comment({ parentId: at2.id, atMs: 3000 });
     const resolved = comment({ atMs: 6000, resolvedAt: '2026-12-03T12:00:00.000Z' });
     const past = comment({ atMs: 12_000 });
