@@ -3,6 +3,8 @@ import { type Share, STATUS_WORDS } from '../../share-client.ts';
 
 const PERMISSION_WORDS = { view: 'view', comment: 'comment', download: 'download' } as const;
 
+const expiryWord = (s: Share) => (s.status === 'expired' ? 'expired' : 'expires');
+
 /** The recording's links, newest first: what each allows, its state, how often it was opened; Revoke. */
 export function ShareLinkList({ shares, onRevoke }: { shares: Share[]; onRevoke(share: Share): void }) {
   if (shares.length === 0) return <p className="muted">No links yet.</p>;
@@ -16,7 +18,7 @@ export function ShareLinkList({ shares, onRevoke }: { shares: Share[]; onRevoke(
             <p className="muted small">
               Can {s.permissions.map((p) => PERMISSION_WORDS[p]).join(', ')}
               {s.passwordProtected ? ' · password' : ''}
-              {s.expiresAt ? ` · ${s.status === 'expired' ? 'expired' : 'expires'} ${formatDateTime(s.expiresAt)}` : ''}
+              {s.expiresAt ? ` · ${expiryWord(s)} ${formatDateTime(s.expiresAt)}` : ''}
             </p>
             <p className="muted small" data-testid="share-views">
               {s.viewCount === 1 ? '1 view' : `${s.viewCount} views`}
