@@ -97,8 +97,21 @@ describe('the access matrix', () => {
     expect(recordingRights(relationsOf('u1', { creatorId: 'u1', role: 'viewer' }))).toEqual({
       canEdit: true,
       canDelete: true,
+      canShare: true,
+      canResolveComments: true,
     });
-    expect(recordingRights(['editor'])).toEqual({ canEdit: true, canDelete: false });
+    expect(recordingRights(['editor'])).toEqual({
+      canEdit: true,
+      canDelete: false,
+      canShare: true,
+      canResolveComments: true,
+    });
+    expect(recordingRights(['viewer'])).toEqual({
+      canEdit: false,
+      canDelete: false,
+      canShare: false,
+      canResolveComments: false,
+    });
   });
 
   it('moves only with delete rights in the source and add rights in the target, the source first', () => {

@@ -39,7 +39,12 @@ const PHASE2_TABLES = [
   'legacy_import_items',
 ] as const;
 /** Phase 3's new tables (the editor, issue 12, adds columns only; versions add their table). */
-const PHASE3_TABLES = ['recording_versions'] as const;
+const PHASE3_TABLES = [
+  'recording_versions',
+  'recording_shares',
+  'share_tombstones',
+  'share_password_failures',
+] as const;
 type Table = (typeof PHASE1_TABLES)[number] | (typeof PHASE2_TABLES)[number] | (typeof PHASE3_TABLES)[number];
 type Phase = 1 | 2 | 3;
 
@@ -803,6 +808,33 @@ const PHASE3: SchemaPart = {
       col('undone_at', TZ, false),
       col('dropped_at', TZ, false),
     ],
+    // 0030: share links (src/server/shares/), the hashes of those gone with their recording, wrong passwords.
+    recording_shares: [
+      ID,
+      col('recording_id', 'bigint', true),
+      col('created_by', 'text', false),
+      col('token_hash', 'text', true),
+      col('label', 'text', false),
+      col('password_hash', 'text', false),
+      col('allow_comment', 'boolean', true, 'false'),
+      col('allow_download', 'boolean', true, 'false'),
+      col('expires_at', TZ, false),
+      col('revoked_at', TZ, false),
+      col('view_count', 'bigint', true, '0'),
+      col('last_viewed_at', TZ, false),
+      col('created_at', TZ, true, 'now()'),
+    ],
+    share_tombstones: [
+      col('token_hash', 'text', true),
+      col('recording_id', 'bigint', true),
+      col('gone_at', TZ, true, 'now()'),
+    ],
+    share_password_failures: [
+      col('key', 'text', true),
+      col('failures', 'integer', true, '0'),
+      col('window_started_at', TZ, true),
+      col('updated_at', TZ, true, 'now()'),
+    ],
   },
   checks: {
     // 0023 NOT VALID, 0027 validated.
@@ -827,6 +859,19 @@ const PHASE3: SchemaPart = {
       chk_version_finished: "CHECK (((status = 'rendering'::text) = (completed_at IS NULL)))",
       chk_version_error: 'CHECK ((length(error) <= 2000))',
     },
+    // 0030: hashes are sha256 hex; labels 1..200 characters; passwords argon2id; failure keys name a link or a
+    // hashed address.
+    recording_shares: {
+      chk_share_token_hash: "CHECK ((token_hash ~ '^[0-9a-f]{64}$'::text))",
+      chk_share_label: 'CHECK (((char_length(label) >= 1) AND (char_length(label) <= 200)))',
+      chk_share_password_hash: "CHECK ((password_hash ~~ '$argon2id$%'::text))",
+      chk_share_view_count: 'CHECK ((view_count >= 0))',
+    },
+    share_tombstones: { chk_share_tombstone_hash: "CHECK ((token_hash ~ '^[0-9a-f]{64}$'::text))" },
+    share_password_failures: {
+      chk_share_failure_key: "CHECK ((key ~ '^(share:[1-9][0-9]{0,18}|address:[0-9a-f]{64})$'::text))",
+      chk_share_failure_count: 'CHECK ((failures >= 0))',
+    },
   },
   indexes: {
     // 0028, 0029: CONCURRENTLY. One place per edit in its stack; the SET NULL from users.
@@ -845,6 +890,19 @@ const PHASE3: SchemaPart = {
     recordings: [
       partialIdx('idx_recordings_current_version', ['current_version_id'], 'current_version_id IS NOT NULL'),
     ],
+    // 0030: a token found by its hash; a recording's links in order (also the cascade's index); the SET NULL
+    // from users; tombstones by hash; failure counters by key, and the housekeeping's age.
+    recording_shares: [
+      pkey('recording_shares'),
+      uq('uq_recording_shares_token_hash', ['token_hash']),
+      idx('idx_recording_shares_recording', ['recording_id', 'id']),
+      idx('idx_recording_shares_created_by', ['created_by']),
+    ],
+    share_tombstones: [namedPkey('share_tombstones_pkey', ['token_hash'])],
+    share_password_failures: [
+      namedPkey('share_password_failures_pkey', ['key']),
+      idx('idx_share_password_failures_updated_at', ['updated_at']),
+    ],
   },
   // 0023 NOT VALID, 0027 validated. A deleted account leaves its edits, without their author.
   foreignKeys: [
@@ -854,8 +912,15 @@ const PHASE3: SchemaPart = {
     fk('fk_versions_recording', 'recording_versions', 'recording_id', 'recordings'),
     fk('fk_versions_created_by', 'recording_versions', 'created_by', 'users', 'n'),
     fk('fk_recordings_current_version', 'recordings', 'current_version_id', 'recording_versions', 'n'),
+    // 0030: links go with their recording; a deleted account leaves the links it made.
+    fk('fk_shares_recording', 'recording_shares', 'recording_id', 'recordings'),
+    fk('fk_shares_created_by', 'recording_shares', 'created_by', 'users', 'n'),
   ],
-  triggers: [],
+  triggers: [
+    // 0030: every way a link row goes (its recording's cascade above all) leaves the hash as a tombstone
+    'CREATE TRIGGER trg_recording_shares_tombstone AFTER DELETE ON public.recording_shares ' +
+      'FOR EACH ROW EXECUTE FUNCTION tombstone_recording_share()',
+  ],
 };
 
 function merge(a: SchemaPart, b: SchemaPart): SchemaPart {
@@ -1169,7 +1234,7 @@ describe.each(pgTargets())('schema on $name', (target) => {
           ORDER BY t.tgname`,
       );
       expect(rows).toEqual(expected.triggers.map((def) => ({ def, enabled: 'O' })));
-      expect(rows.length).toBe(phase === 1 ? 2 : 6);
+      expect(rows.length).toBe(phase === 1 ? 2 : 7);
     });
 
     it('the only functions: the triggers set_updated_at() and (Phase 2) queue_recording_media_deletion()', async () => {
@@ -1180,6 +1245,7 @@ describe.each(pgTargets())('schema on $name', (target) => {
       expect(rows).toEqual([
         ...(phase === 1 ? [] : [{ fn: 'queue_recording_media_deletion()', result: 'trigger' }]),
         { fn: 'set_updated_at()', result: 'trigger' },
+        ...(phase === 1 ? [] : [{ fn: 'tombstone_recording_share()', result: 'trigger' }]),
       ]);
     });
 

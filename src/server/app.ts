@@ -24,6 +24,7 @@ import type { ProjectsService } from './projects/projects.service.js';
 import { recordingRoutes } from './recordings/recordings.routes.js';
 import type { RecordingsService } from './recordings/recordings.service.js';
 import { sessionRoutes } from './sessions/sessions.routes.js';
+import { type ShareRoutesOptions, shareRoutes } from './shares/shares.routes.js';
 import {
   type StorageMigrationRoutesOptions,
   storageMigrationRoutes,
@@ -51,6 +52,8 @@ export interface AppServices {
   versions?: VersionsService;
   /** The admin API of storage migrations (storage-migration/). */
   storageMigrations?: StorageMigrationRoutesOptions;
+  /** Share links (/api/recordings/:id/shares, /api/s/:token, the /s/:token page); absent in apps built without. */
+  shares?: Pick<ShareRoutesOptions, 'shares' | 'visits' | 'webRoot'>;
 }
 
 export interface AppDeps {
@@ -157,6 +160,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (s.edits) await app.register(editRoutes, { edits: s.edits });
     if (s.versions) await app.register(versionRoutes, { versions: s.versions });
     if (s.storageMigrations) await app.register(storageMigrationRoutes, s.storageMigrations);
+    if (s.shares)
+      await app.register(shareRoutes, { ...s.shares, publicUrl: deps.publicUrl, mediaOrigins: deps.mediaOrigins });
   }
   await app.register(metricsRoutes, { metrics: deps.metrics, token: deps.metricsToken });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -31,6 +31,7 @@ import type { Storage } from './storage/storage.js';
 import { ImportsService } from './imports/imports.service.js';
 import { EditsRepository } from './edits/edits.repository.js';
 import { EditsService } from './edits/edits.service.js';
+import { createShares } from './shares/shares-setup.js';
 import { VersionsRepository } from './versions/versions.repository.js';
 import { VersionsService } from './versions/versions.service.js';
 import { createTusServer } from './uploads/uploads.routes.js';
@@ -131,10 +132,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         recoverFinished,
         metrics,
       });
+    const recordings = new RecordingsService(new RecordingsRepository(db), { storages, redirects, logger }, boss);
     const services = {
       auth: new AuthService(authRepo, systemClock),
       projects: new ProjectsService(new ProjectsRepository(db), boss),
-      recordings: new RecordingsService(new RecordingsRepository(db), { storages, redirects, logger }, boss),
+      recordings,
+      shares: createShares(db, recordings),
       sessions: new SessionsService(new SessionsRepository(db), files, logger, metrics),
       tus,
       uploads,

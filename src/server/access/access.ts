@@ -183,7 +183,12 @@ export function authorizeMove(source: readonly Relation[], target: readonly Rela
 
 /** The rights the API shows on a recording, so the app offers only what the server will allow. */
 export function recordingRights(relations: readonly Relation[]) {
-  return { canEdit: can('recording.edit', relations), canDelete: can('recording.delete', relations) };
+  return {
+    canEdit: can('recording.edit', relations),
+    canDelete: can('recording.delete', relations),
+    canShare: can('share.manage', relations),
+    canResolveComments: can('comment.resolve', relations),
+  };
 }
 
 /** The relations a share link gives its visitors: one per permission it grants. */

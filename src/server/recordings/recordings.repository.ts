@@ -59,6 +59,15 @@ const CURRENT_VERSION = [
   'cv.thumbnail_key as current_thumbnail_key',
 ] as const;
 
+/**
+ * Whether a live link shares the recording (issue 13: the library's "Shared" badge): one probe of
+ * idx_recording_shares_recording per row, so a page of 50 costs 50 index lookups.
+ */
+const SHARED = sql<boolean>`EXISTS (
+  SELECT 1 FROM recording_shares s
+   WHERE s.recording_id = r.id AND s.revoked_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > now()))`.as(
+  'shared',
+);
 /** What processing measures and writes to the row's columns. */
 export type ProcessedColumns = Required<
   Pick<RecordingUpdate, 'duration' | 'file_size' | 'mime_type' | 'thumbnail_url'>
@@ -125,6 +134,7 @@ export class RecordingsRepository {
       .leftJoin('recording_versions as cv', 'cv.id', 'r.current_version_id')
       .selectAll('r')
       .select(CURRENT_VERSION)
+      .select(SHARED)
       .select(sql<string>`r.created_at::text`.as('cursor_ts'))
       .orderBy('r.created_at', 'desc')
       .orderBy('r.id', 'desc')
@@ -199,6 +209,7 @@ export class RecordingsRepository {
       .leftJoin('recording_versions as cv', 'cv.id', 'r.current_version_id')
       .select(COLUMNS)
       .select(CURRENT_VERSION)
+      .select(SHARED)
       .select('m.role')
       .where('r.id', '=', id)
       .executeTakeFirst();
@@ -210,6 +221,7 @@ export class RecordingsRepository {
       .leftJoin('recording_versions as cv', 'cv.id', 'r.current_version_id')
       .select(COLUMNS)
       .select(CURRENT_VERSION)
+      .select(SHARED)
       .where('r.id', '=', id)
       .executeTakeFirst();
   }

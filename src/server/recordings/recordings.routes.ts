@@ -15,7 +15,7 @@ const unavailable = () => new AppError('MEDIA_UNAVAILABLE', 'The media object is
  * headers come from the object get() opened, not from stat(): processing may replace the object (the
  * WebM remux) between the two, and the headers must describe the bytes actually sent.
  */
-async function stream(req: FastifyRequest, reply: FastifyReply, src: MediaSource) {
+export async function stream(req: FastifyRequest, reply: FastifyReply, src: MediaSource) {
   // The URL expires: a cached redirect would outlive it, so every play asks again (and is checked again).
   if (src.redirect) return reply.header('Cache-Control', 'private, no-store').redirect(src.redirect, 302);
   let info: ObjectInfo;

@@ -122,6 +122,8 @@ export function toApi(row: Row, userId: string, role?: MemberRole | null) {
         ? `/api/recordings/${row.id}/thumbnail?version=${row.current_version_id}`
         : row.thumbnail_url,
     metadata: meta,
+    // a live share link exists (issue 13; the library's badge)
+    shared: row.shared,
     ...recordingRights(relationsOf(userId, { creatorId: row.user_id, role })),
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
@@ -238,6 +240,24 @@ export class RecordingsService {
    */
   async mediaSource(id: string, userId: string, which: 'media' | 'thumbnail', version?: string): Promise<MediaSource> {
     const { row } = await this.authorized(id, userId, 'recording.media');
+    return this.sourceOf(row, which, version);
+  }
+  /**
+   * A recording as a share link's visitor sees it (issue 13): the link authorized it already
+   * (shares.service.ts resolveVisitor and access.ts share.view), so only its existence is checked here.
+   */
+  async sharedRecording(id: string) {
+    const row = await this.repo.getById(id);
+    if (!row) throw new AppError('SHARE_GONE'); // deleted between the link's check and this read
+    return { ...toApi(row, ''), width: row.metadata?.width ?? null, height: row.metadata?.height ?? null };
+  }
+  /** The current version's media or thumbnail for a share link's visitor (authorized by the link). */
+  async sharedMediaSource(id: string, which: 'media' | 'thumbnail'): Promise<MediaSource> {
+    const row = await this.repo.getById(id);
+    if (!row) throw new AppError('SHARE_GONE');
+    return this.sourceOf(row, which, undefined);
+  }
+  private async sourceOf(row: Row, which: 'media' | 'thumbnail', version: string | undefined): Promise<MediaSource> {
     // the current version unless ?version= picks the original or another ready version (issue 12)
     const versionId = version === 'original' ? null : (version ?? row.current_version_id);
     if (versionId) {

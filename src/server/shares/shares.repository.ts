@@ -26,6 +26,18 @@ export interface NewShare {
 export class SharesRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
+  /** Who made the recording and userId's role in its project (undefined: no such recording). */
+  standing(recordingId: string, userId: string) {
+    return this.db
+      .selectFrom('recordings as r')
+      .leftJoin('project_members as m', (j) =>
+        j.onRef('m.project_id', '=', 'r.project_id').on('m.user_id', '=', userId),
+      )
+      .select(['r.user_id', 'm.role'])
+      .where('r.id', '=', recordingId)
+      .executeTakeFirst();
+  }
+
   byTokenHash(tokenHash: string): Promise<ShareRow | undefined> {
     return this.db.selectFrom('recording_shares').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
   }

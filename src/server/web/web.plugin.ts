@@ -61,7 +61,7 @@ export function contentSecurityPolicy(mediaOrigins: string[] = []): string {
  * helmet sets on every answer, with the same values, so the plugin is whole on its own (tests mount it
  * without buildApp).
  */
-function htmlHeaders(reply: FastifyReply, csp: string): void {
+export function htmlHeaders(reply: FastifyReply, csp: string): void {
   reply
     .header('content-security-policy', csp)
     .header('referrer-policy', 'same-origin')
