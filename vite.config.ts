@@ -40,6 +40,8 @@ export default defineConfig(({ command }) => ({
           groups: [
             { name: 'react', test: /node_modules[\\/](react|react-dom|scheduler)[\\/]/, priority: 20 },
             { name: 'pdfjs', test: /node_modules[\\/]pdfjs-dist[\\/]/, priority: 15 },
+            // The charts of /analytics only (lazy page), kept out of the vendor chunk every page loads.
+            { name: 'uplot', test: /node_modules[\\/]uplot[\\/]/, priority: 15 },
             { name: 'vendor', test: /node_modules[\\/]/, priority: 10 },
           ],
         },

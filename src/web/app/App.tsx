@@ -1,4 +1,4 @@
-import { useEffect, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, type ReactNode } from 'react';
 import { matchPath, navigate, Redirect, useLocation } from './router.tsx';
 import { SessionProvider, useSessionState } from './session.tsx';
 import { Shell } from './components/Shell.tsx';
@@ -12,7 +12,8 @@ import { ProjectPage } from './pages/ProjectPage.tsx';
 import { ImportsPage } from './pages/ImportsPage.tsx';
 import { EditorPage } from './pages/EditorPage.tsx';
 import { SharePage } from './pages/SharePage.tsx';
-import { AnalyticsPage } from './pages/AnalyticsPage.tsx';
+// uPlot (~50 KB) is loaded with the analytics page only, not by every page of the app.
+const AnalyticsPage = lazy(() => import('./pages/AnalyticsPage.tsx').then((m) => ({ default: m.AnalyticsPage })));
 
 type Route = { pattern: string; title: string; render: (p: Record<string, string>) => ReactNode };
 
@@ -29,7 +30,15 @@ const ROUTES: Route[] = [
   { pattern: '/projects', title: 'Projects', render: () => <ProjectsPage /> },
   { pattern: '/projects/:id', title: 'Project', render: (p) => <ProjectPage key={p.id} id={p.id!} /> },
   { pattern: '/imports', title: 'Import history', render: () => <ImportsPage /> },
-  { pattern: '/analytics', title: 'Analytics', render: () => <AnalyticsPage /> },
+  {
+    pattern: '/analytics',
+    title: 'Analytics',
+    render: () => (
+      <Suspense fallback={<p role="status">Loading…</p>}>
+        <AnalyticsPage />
+      </Suspense>
+    ),
+  },
 ];
 
 function useDocumentTitle(title: string) {
