@@ -7,7 +7,15 @@ const HEIGHT = 240;
 
 const AXIS_LABEL: Record<DayChart['unit'], string> = { count: 'Sessions', percent: '%', seconds: 'Seconds' };
 
+/** The page's palette (light or dark), read when a chart is made: a canvas cannot use CSS variables. */
+function palette(): { text: string; grid: string } {
+  const style = getComputedStyle(document.documentElement);
+  const read = (name: string, fallback: string) => style.getPropertyValue(name).trim() || fallback;
+  return { text: read('--text', '#1c1c1a'), grid: read('--border', '#e2e1dc') };
+}
+
 function options(chart: DayChart, width: number, onDrawn: () => void): uPlot.Options {
+  const theme = palette();
   const top = chart.unit === 'percent' ? 100 : maxValue(chart);
   return {
     width,
@@ -15,7 +23,16 @@ function options(chart: DayChart, width: number, onDrawn: () => void): uPlot.Opt
     // Day keys are UTC midnights: a UTC axis labels each with its own calendar day.
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
     scales: { x: { time: true }, y: { range: () => [0, top * (chart.unit === 'percent' ? 1 : 1.1)] } },
-    axes: [{}, { label: AXIS_LABEL[chart.unit], size: 50 }],
+    axes: [
+      { stroke: theme.text, grid: { stroke: theme.grid }, ticks: { stroke: theme.grid } },
+      {
+        label: AXIS_LABEL[chart.unit],
+        size: 50,
+        stroke: theme.text,
+        grid: { stroke: theme.grid },
+        ticks: { stroke: theme.grid },
+      },
+    ],
     series: [
       { label: 'Day' },
       ...chart.series.map((s) => ({
