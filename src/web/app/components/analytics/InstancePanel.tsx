@@ -8,26 +8,28 @@ export function InstancePanel({ instance }: { instance: Instance }) {
     <section className="analytics-panel" aria-labelledby="instance-title" data-testid="instance-panel">
       <h2 id="instance-title">Instance</h2>
       <h3>Storage</h3>
-      <table className="data-table" data-testid="instance-storage">
-        <thead>
-          <tr>
-            <th scope="col">Provider</th>
-            <th scope="col">Bucket</th>
-            <th scope="col">Recordings</th>
-            <th scope="col">Size</th>
-          </tr>
-        </thead>
-        <tbody>
-          {instance.storage.map((s) => (
-            <tr key={`${s.provider}/${s.bucket ?? ''}`}>
-              <th scope="row">{s.provider}</th>
-              <td>{s.bucket ?? '—'}</td>
-              <td className="num">{s.recordings}</td>
-              <td className="num">{formatBytes(s.bytes)}</td>
+      <div className="table-scroll">
+        <table className="data-table" data-testid="instance-storage">
+          <thead>
+            <tr>
+              <th scope="col">Provider</th>
+              <th scope="col">Bucket</th>
+              <th scope="col">Recordings</th>
+              <th scope="col">Size</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {instance.storage.map((s) => (
+              <tr key={`${s.provider}/${s.bucket ?? ''}`}>
+                <th scope="row">{s.provider}</th>
+                <td>{s.bucket ?? '—'}</td>
+                <td className="num">{s.recordings}</td>
+                <td className="num">{formatBytes(s.bytes)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       <h3>Processing</h3>
       <p data-testid="instance-failures">
         {instance.processing.failed} failed recordings, {instance.processing.failedLast24h} in the last 24 hours.
@@ -45,26 +47,28 @@ export function InstancePanel({ instance }: { instance: Instance }) {
         </ul>
       )}
       <h3>Queues</h3>
-      <table className="data-table" data-testid="instance-queues">
-        <thead>
-          <tr>
-            <th scope="col">Queue</th>
-            <th scope="col">Queued</th>
-            <th scope="col">Active</th>
-            <th scope="col">Failed</th>
-          </tr>
-        </thead>
-        <tbody>
-          {instance.queues.map((q) => (
-            <tr key={q.name}>
-              <th scope="row">{q.name}</th>
-              <td className="num">{q.queued}</td>
-              <td className="num">{q.active}</td>
-              <td className="num">{q.failed}</td>
+      <div className="table-scroll">
+        <table className="data-table" data-testid="instance-queues">
+          <thead>
+            <tr>
+              <th scope="col">Queue</th>
+              <th scope="col">Queued</th>
+              <th scope="col">Active</th>
+              <th scope="col">Failed</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {instance.queues.map((q) => (
+              <tr key={q.name}>
+                <th scope="row">{q.name}</th>
+                <td className="num">{q.queued}</td>
+                <td className="num">{q.active}</td>
+                <td className="num">{q.failed}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }
