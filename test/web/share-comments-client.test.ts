@@ -143,6 +143,8 @@ describe('share helpers', () => {
     expect(withAccess('/api/s/t/media', null)).toBe('/api/s/t/media');
     expect(withAccess('/api/s/t/media', 'a.b+c')).toBe('/api/s/t/media?access=a.b%2Bc');
     expect(withAccess('/api/s/t/media?v=1', 'a')).toBe('/api/s/t/media?v=1&access=a');
+    expect(withAccess('/api/s/t/media?access=a', 'a')).toBe('/api/s/t/media?access=a');
+    expect(withAccess('http://h:1/api/s/t/media', 'a')).toBe('http://h:1/api/s/t/media?access=a');
   });
   it('turns an expiry choice into a time', () => {
     const now = Date.parse('2026-12-03T10:00:00Z');

@@ -68,10 +68,15 @@ export class VisitorClient {
   }
 }
 
-/** A media, thumbnail or download URL carrying the grant (or as it is without one). */
+/**
+ * A media, thumbnail or download URL carrying the grant once (the server's URLs may carry it already: a
+ * second ?access= would be a list, which the route refuses), or as it is without one.
+ */
 export function withAccess(url: string, access: string | null): string {
   if (!access) return url;
-  return `${url}${url.includes('?') ? '&' : '?'}access=${encodeURIComponent(access)}`;
+  const parsed = new URL(url, 'http://relative.invalid');
+  parsed.searchParams.set('access', access);
+  return parsed.origin === 'http://relative.invalid' ? parsed.pathname + parsed.search + parsed.hash : parsed.href;
 }
 
 /** An ISO expiry `days` from now, or undefined for a link that does not expire. */
