@@ -9,6 +9,7 @@ import type { AuthService } from './auth/auth.service.js';
 import type { SignInPolicy } from './auth/sign-in-limits.js';
 import { AppError, ERRORS } from './errors.js';
 import { DB_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from './db/outage.js';
+import { type CommentRoutesOptions, commentRoutes } from './comments/comments.routes.js';
 import { editRoutes } from './edits/edits.routes.js';
 import type { EditsService } from './edits/edits.service.js';
 import { healthRoutes, type ReadinessProbe } from './health/health.routes.js';
@@ -50,6 +51,8 @@ export interface AppServices {
   edits?: EditsService;
   /** Rendered versions (/api/recordings/:id/versions, /current); absent in apps built without them. */
   versions?: VersionsService;
+  /** Comments (/api/recordings/:id/comments, /api/s/:token/comments); absent in apps built without them. */
+  comments?: CommentRoutesOptions;
   /** The admin API of storage migrations (storage-migration/). */
   storageMigrations?: StorageMigrationRoutesOptions;
   /** Share links (/api/recordings/:id/shares, /api/s/:token, the /s/:token page); absent in apps built without. */
@@ -159,6 +162,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (s.imports) await app.register(importRoutes, { imports: s.imports });
     if (s.edits) await app.register(editRoutes, { edits: s.edits });
     if (s.versions) await app.register(versionRoutes, { versions: s.versions });
+    if (s.comments) await app.register(commentRoutes, s.comments);
     if (s.storageMigrations) await app.register(storageMigrationRoutes, s.storageMigrations);
     if (s.shares)
       await app.register(shareRoutes, { ...s.shares, publicUrl: deps.publicUrl, mediaOrigins: deps.mediaOrigins });

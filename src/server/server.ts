@@ -29,6 +29,7 @@ import { MediaRedirects } from './storage/media-urls.js';
 import type { StorageRegistry } from './storage/registry.js';
 import type { Storage } from './storage/storage.js';
 import { ImportsService } from './imports/imports.service.js';
+import { createComments } from './comments/comments-setup.js';
 import { EditsRepository } from './edits/edits.repository.js';
 import { EditsService } from './edits/edits.service.js';
 import { createShares } from './shares/shares-setup.js';
@@ -133,17 +134,20 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         metrics,
       });
     const recordings = new RecordingsService(new RecordingsRepository(db), { storages, redirects, logger }, boss);
+    const shares = createShares(db, recordings);
     const services = {
       auth: new AuthService(authRepo, systemClock),
       projects: new ProjectsService(new ProjectsRepository(db), boss),
       recordings,
-      shares: createShares(db, recordings),
+      shares,
       sessions: new SessionsService(new SessionsRepository(db), files, logger, metrics),
       tus,
       uploads,
       imports,
       edits,
       versions,
+      // Comments through links: their visitor is resolved as the share routes resolve it.
+      comments: createComments(db, shares.shares),
       storageMigrations: {
         migrations: storageMigrationService({ db, storages, logger }, boss.boss),
         access: new AccessRepository(db),

@@ -19,8 +19,21 @@ import type { MemberRole } from '../db/schema.js';
 import { AppError, type ErrorCode } from '../errors.js';
 
 /** 'admin': the instance's administrator (adminRelations below); a relation to the instance only. */
-export type Relation = 'creator' | MemberRole | 'admin' | LinkRelation;
-export type Resource = 'recording' | 'project' | 'upload' | 'session' | 'import' | 'instance' | 'share';
+export type Relation = 'creator' | MemberRole | 'admin' | LinkRelation | CommentRelation;
+/**
+ * 'author': wrote the comment (a member by user id; a link's guest by the X-Guest-Key its comment was made
+ * with: comments.service.ts). Held on a comment together with the relations to its recording.
+ */
+export type CommentRelation = 'author';
+export type Resource =
+  | 'recording'
+  | 'project'
+  | 'upload'
+  | 'session'
+  | 'import'
+  | 'instance'
+  | 'share'
+  | 'comment';
 /**
  * How a signed-out visitor of a share link stands to the link's recording (issue 13): one relation per
  * permission the link grants (shareRelations below). A visitor holds no other relation to anything.
@@ -93,6 +106,14 @@ export const RULES = {
     allow: ['creator', 'owner', 'editor'],
     refused: 'Viewers of a project cannot resolve comments',
   },
+  /** Change a comment's text: its author only (nobody edits what someone else wrote). */
+  'comment.editOwn': { on: 'comment', allow: ['author'], refused: 'Only its author can change a comment' },
+  /** Delete a comment: its author, and (moderation) those who may change the recording. */
+  'comment.deleteOwn': {
+    on: 'comment',
+    allow: ['author', 'creator', 'owner', 'editor'],
+    refused: 'Only its author, the recording’s creator or the project’s owners and editors can delete a comment',
+  },
   'edit.create': {
     on: 'recording',
     allow: ['creator', 'owner', 'editor'],
@@ -139,6 +160,7 @@ const NOT_FOUND: Record<Resource, ErrorCode> = {
   import: 'IMPORT_NOT_FOUND',
   instance: 'ROUTE_NOT_FOUND',
   share: 'SHARE_NOT_FOUND',
+  comment: 'COMMENT_NOT_FOUND',
 };
 
 /** What a service knows about the resource: who created it, and the user's role in its project. */

@@ -34,6 +34,7 @@ const NOT_FOUND_BY_RESOURCE: Record<string, ErrorCode> = {
   uploads: 'UPLOAD_NOT_FOUND',
   imports: 'IMPORT_NOT_FOUND',
   versions: 'VERSION_NOT_FOUND',
+  comments: 'COMMENT_NOT_FOUND',
 };
 
 /** The route's bigint id params (their schema uses ID_PATTERN) and the code each answers when unknown. */

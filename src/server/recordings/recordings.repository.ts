@@ -68,6 +68,10 @@ const SHARED = sql<boolean>`EXISTS (
    WHERE s.recording_id = r.id AND s.revoked_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > now()))`.as(
   'shared',
 );
+
+/** Comments that stand (issue 13): an index-only count on idx_recording_comments_live, per row of a page. */
+const COMMENT_COUNT = sql<number>`(SELECT count(*)::int FROM recording_comments c
+   WHERE c.recording_id = r.id AND c.deleted_at IS NULL)`.as('comment_count');
 /** What processing measures and writes to the row's columns. */
 export type ProcessedColumns = Required<
   Pick<RecordingUpdate, 'duration' | 'file_size' | 'mime_type' | 'thumbnail_url'>
@@ -135,6 +139,7 @@ export class RecordingsRepository {
       .selectAll('r')
       .select(CURRENT_VERSION)
       .select(SHARED)
+      .select(COMMENT_COUNT)
       .select(sql<string>`r.created_at::text`.as('cursor_ts'))
       .orderBy('r.created_at', 'desc')
       .orderBy('r.id', 'desc')
@@ -210,6 +215,7 @@ export class RecordingsRepository {
       .select(COLUMNS)
       .select(CURRENT_VERSION)
       .select(SHARED)
+      .select(COMMENT_COUNT)
       .select('m.role')
       .where('r.id', '=', id)
       .executeTakeFirst();
@@ -222,6 +228,7 @@ export class RecordingsRepository {
       .select(COLUMNS)
       .select(CURRENT_VERSION)
       .select(SHARED)
+      .select(COMMENT_COUNT)
       .where('r.id', '=', id)
       .executeTakeFirst();
   }

@@ -38,6 +38,7 @@ export const recording = {
     canShare: { type: 'boolean', description: 'may make and manage share links (issue 13)' },
     canResolveComments: { type: 'boolean', description: 'may resolve and reopen comments (issue 13)' },
     shared: { type: 'boolean', description: 'a share link that is neither revoked nor expired exists' },
+    commentCount: { type: 'integer', description: 'comments and replies not deleted (issue 13)' },
     createdAt: { type: 'string', format: 'date-time' },
     updatedAt: { type: 'string', format: 'date-time' },
   },

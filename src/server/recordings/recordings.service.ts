@@ -124,6 +124,7 @@ export function toApi(row: Row, userId: string, role?: MemberRole | null) {
     metadata: meta,
     // a live share link exists (issue 13; the library's badge)
     shared: row.shared,
+    commentCount: row.comment_count,
     ...recordingRights(relationsOf(userId, { creatorId: row.user_id, role })),
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
