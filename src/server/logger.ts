@@ -53,3 +53,20 @@ export function safeUrl(url: string): string {
     return '(unparseable url)';
   }
 }
+
+/** The ids that follow one take through the logs (docs/monitoring.md, "Follow one take"). */
+export interface TakeIds {
+  sessionId?: string;
+  uploadId?: string;
+  recordingId?: string;
+}
+
+/** A recording's take ids: its own, and the session and upload it came from (set at the upload's finish). */
+export function takeIdsOf(recording: { id: string; metadata: unknown }): TakeIds {
+  const meta = (recording.metadata ?? {}) as { session_id?: unknown; upload_id?: unknown };
+  return {
+    ...(typeof meta.session_id === 'string' ? { sessionId: meta.session_id } : {}),
+    ...(typeof meta.upload_id === 'string' ? { uploadId: meta.upload_id } : {}),
+    recordingId: recording.id,
+  };
+}

@@ -62,6 +62,8 @@ function sameOrigin(req: FastifyRequest, publicOrigin: string | undefined): bool
 export const authPlugin = fp(async (app: FastifyInstance, opts: { auth: AuthService; publicOrigin?: string }) => {
   app.decorateRequest('auth', undefined);
   app.addHook('onRequest', async (req) => {
+    // /metrics reads its own bearer, METRICS_TOKEN (metrics/metrics.routes.ts), which is no API token
+    if (req.routeOptions.url === '/metrics') return;
     const header = req.headers.authorization;
     if (header?.startsWith('Bearer ')) {
       req.auth = await opts.auth.fromApiToken(header.slice(7).trim());

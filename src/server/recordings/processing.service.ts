@@ -12,7 +12,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Logger } from '../logger.js';
+import { type Logger, takeIdsOf } from '../logger.js';
 import type { MediaTools } from '../media/ffmpeg.js';
 import { type ProbeResult, probe, probeDuration } from '../media/probe.js';
 import { fixWebmDuration } from '../media/remux.js';
@@ -115,10 +115,10 @@ export class ProcessingService {
       const measured = await this.measure({ row, key: row.storage_key, storage }, work);
       await this.deps.recordings.markProcessed(recordingId, columnsOf(row, measured), metadataOf(row, measured));
       const { durationMs, durationFixed, thumbnail } = measured;
-      this.deps.logger.info(
-        { recordingId, durationMs, durationFixed, thumbnail: Boolean(thumbnail) },
-        'recording processed',
-      );
+      // bound ids: the take's session and upload too, so one grep follows it here (docs/monitoring.md)
+      this.deps.logger
+        .child(takeIdsOf(row))
+        .info({ durationMs, durationFixed, thumbnail: Boolean(thumbnail) }, 'recording processed');
       return 'done';
     } finally {
       await fs.rm(work, { recursive: true, force: true });
