@@ -44,6 +44,8 @@ const PHASE3_TABLES = [
   'recording_shares',
   'share_tombstones',
   'share_password_failures',
+  'recording_comments',
+  'guest_comment_limits',
 ] as const;
 type Table = (typeof PHASE1_TABLES)[number] | (typeof PHASE2_TABLES)[number] | (typeof PHASE3_TABLES)[number];
 type Phase = 1 | 2 | 3;
@@ -835,6 +837,29 @@ const PHASE3: SchemaPart = {
       col('window_started_at', TZ, true),
       col('updated_at', TZ, true, 'now()'),
     ],
+    // 0031: comments and replies (src/server/comments/); guests' comments per link and address this minute.
+    recording_comments: [
+      ID,
+      col('recording_id', 'bigint', true),
+      col('parent_id', 'bigint', false),
+      col('author_id', 'text', false),
+      col('share_id', 'bigint', false),
+      col('guest_name', 'text', false),
+      col('guest_key_hash', 'text', false),
+      col('at_ms', 'integer', false),
+      col('body', 'text', true),
+      col('created_at', TZ, true, 'now()'),
+      col('edited_at', TZ, false),
+      col('deleted_at', TZ, false),
+      col('resolved_at', TZ, false),
+      col('resolved_by', 'text', false),
+      col('revision', 'bigint', true, "nextval('recording_comment_revisions'::regclass)"),
+    ],
+    guest_comment_limits: [
+      col('key', 'text', true),
+      col('window_started_at', TZ, true),
+      col('comments', 'integer', true),
+    ],
   },
   checks: {
     // 0023 NOT VALID, 0027 validated.
@@ -872,6 +897,26 @@ const PHASE3: SchemaPart = {
       chk_share_failure_key: "CHECK ((key ~ '^(share:[1-9][0-9]{0,18}|address:[0-9a-f]{64})$'::text))",
       chk_share_failure_count: 'CHECK ((failures >= 0))',
     },
+    // 0031: a member or a guest (named, keyed), never both; text 1..5000 while it stands, emptied when deleted;
+    // only threads resolve; revisions from 1; limit keys are sha256 hex.
+    recording_comments: {
+      chk_comment_author: 'CHECK (((author_id IS NULL) OR (guest_name IS NULL)))',
+      chk_comment_guest: 'CHECK (((guest_name IS NULL) = (guest_key_hash IS NULL)))',
+      chk_comment_guest_name: 'CHECK (((char_length(guest_name) >= 1) AND (char_length(guest_name) <= 80)))',
+      chk_comment_guest_key: "CHECK ((guest_key_hash ~ '^[0-9a-f]{64}$'::text))",
+      chk_comment_at: 'CHECK ((at_ms >= 0))',
+      chk_comment_body:
+        'CHECK (\nCASE\n    WHEN (deleted_at IS NULL) THEN ((char_length(body) >= 1) AND (char_length(body) <= 5000))\n' +
+        "    ELSE (body = ''::text)\nEND)",
+      chk_comment_parent: 'CHECK ((parent_id <> id))',
+      chk_comment_resolved: 'CHECK (((resolved_at IS NULL) OR (parent_id IS NULL)))',
+      chk_comment_resolved_by: 'CHECK (((resolved_by IS NULL) OR (resolved_at IS NOT NULL)))',
+      chk_comment_revision: 'CHECK ((revision >= 1))',
+    },
+    guest_comment_limits: {
+      chk_guest_comment_limit_key: "CHECK ((key ~ '^[0-9a-f]{64}$'::text))",
+      chk_guest_comment_limit_count: 'CHECK ((comments >= 0))',
+    },
   },
   indexes: {
     // 0028, 0029: CONCURRENTLY. One place per edit in its stack; the SET NULL from users.
@@ -903,6 +948,22 @@ const PHASE3: SchemaPart = {
       namedPkey('share_password_failures_pkey', ['key']),
       idx('idx_share_password_failures_updated_at', ['updated_at']),
     ],
+    // 0031: a recording's comments in id order (the target of the reply key, the cascade's index); changes by
+    // revision; a thread's replies (the reply key's index); the count of those standing; the SET NULLs.
+    recording_comments: [
+      pkey('recording_comments'),
+      uq('uq_recording_comments_recording_id', ['recording_id', 'id']),
+      idx('idx_recording_comments_revision', ['recording_id', 'revision']),
+      idx('idx_recording_comments_parent', ['recording_id', 'parent_id']),
+      partialIdx('idx_recording_comments_live', ['recording_id'], 'deleted_at IS NULL'),
+      idx('idx_recording_comments_author', ['author_id']),
+      idx('idx_recording_comments_share', ['share_id']),
+      idx('idx_recording_comments_resolved_by', ['resolved_by']),
+    ],
+    guest_comment_limits: [
+      namedPkey('guest_comment_limits_pkey', ['key']),
+      idx('idx_guest_comment_limits_window', ['window_started_at']),
+    ],
   },
   // 0023 NOT VALID, 0027 validated. A deleted account leaves its edits, without their author.
   foreignKeys: [
@@ -915,6 +976,17 @@ const PHASE3: SchemaPart = {
     // 0030: links go with their recording; a deleted account leaves the links it made.
     fk('fk_shares_recording', 'recording_shares', 'recording_id', 'recordings'),
     fk('fk_shares_created_by', 'recording_shares', 'created_by', 'users', 'n'),
+    // 0031: comments go with their recording, replies with their thread (of the same recording: the key holds
+    // recording_id too); a deleted account or link leaves the comment.
+    fk('fk_comments_recording', 'recording_comments', 'recording_id', 'recordings'),
+    {
+      ...fk('fk_comments_parent', 'recording_comments', 'parent_id', 'recording_comments'),
+      columns: ['recording_id', 'parent_id'],
+      refColumns: ['recording_id', 'id'],
+    },
+    fk('fk_comments_author', 'recording_comments', 'author_id', 'users', 'n'),
+    fk('fk_comments_share', 'recording_comments', 'share_id', 'recording_shares', 'n'),
+    fk('fk_comments_resolved_by', 'recording_comments', 'resolved_by', 'users', 'n'),
   ],
   triggers: [
     // 0030: every way a link row goes (its recording's cascade above all) leaves the hash as a tombstone
