@@ -160,9 +160,11 @@ export class VersionsService {
    * again); anything else (storage, database) is thrown for the queue to retry, then markFailed.
    */
   async render(versionId: string): Promise<'done' | 'failed' | 'gone'> {
-    const { repo, tools, logger } = this.deps;
+    const { repo, tools } = this.deps;
     const version = await repo.byId(versionId);
     if (version?.status !== 'rendering') return 'gone';
+    // every line of the render names its recording too: one grep follows a take (docs/monitoring.md)
+    const logger = this.deps.logger.child({ recordingId: version.recording_id });
     const recording = await repo.recording(version.recording_id);
     if (!recording?.storage_key) return 'gone';
     if (!tools) {
