@@ -155,6 +155,9 @@ describe.each(pgTargets().slice(0, 1))('metrics on $name', (target) => {
       [silent.id],
     );
     expect(await server.sessionSweep!.runOnce()).toBeGreaterThanOrEqual(1);
+    // the sweep's line names the take it interrupted, like every line about a take
+    const silentLines = lines.filter((l) => l.sessionId === silent.id).map((l) => l.msg);
+    expect(silentLines).toContain('recording session interrupted: silent');
     await api.create({ recordingType: 'audio' }); // stays active
     const after = await scrapeNow();
     const moved = (name: string, labels: Record<string, string>) =>

@@ -54,10 +54,11 @@ export function startSessionSweep(o: {
             { reason: staleMessage(o.staleSeconds), by: 'sweep' },
           )
           .catch((err: Error) => o.logger.warn({ err: err.message }, 'session events of the sweep not written'));
-        if (rows.length)
+        // one line per take, with its sessionId: one grep follows a take (docs/monitoring.md)
+        for (const r of rows)
           o.logger.info(
-            { sessions: rows.map((r) => r.id), staleSeconds: o.staleSeconds },
-            'silent recording sessions marked interrupted',
+            { sessionId: r.id, userId: r.user_id, staleSeconds: o.staleSeconds },
+            'recording session interrupted: silent',
           );
         return rows.length;
       } finally {
