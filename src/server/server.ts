@@ -122,19 +122,22 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const versionsRepo = new VersionsRepository(db);
     const versions = new VersionsService({ repo: versionsRepo, edits, storages, tools, queue: boss, logger });
     const { tus, files } = createTusServer({ uploads, sinks, maxUploadBytes: config.maxUploadBytes, logger, metrics });
+    const recordings = new RecordingsService(new RecordingsRepository(db), { storages, redirects, logger }, boss);
+    const shares = createShares(db, recordings);
     if (config.jobsEnabled)
       await startWorkers(boss, {
         db,
         storage: storages,
         tools,
         logger,
-        expireSignIns: async (now) => Number((await authRepo.deleteExpiredSessions(now)).numDeletedRows),
+        expireSignIns: async (now) => {
+          await shares.shares.forgetPasswordFailures(now); // the share links' wrong-password counters too
+          return Number((await authRepo.deleteExpiredSessions(now)).numDeletedRows);
+        },
         expireUploads: (before) => uploads.expire(before),
         recoverFinished,
         metrics,
       });
-    const recordings = new RecordingsService(new RecordingsRepository(db), { storages, redirects, logger }, boss);
-    const shares = createShares(db, recordings);
     const services = {
       auth: new AuthService(authRepo, systemClock),
       projects: new ProjectsService(new ProjectsRepository(db), boss),

@@ -137,6 +137,11 @@ export class SharesService {
     if (!row) throw new AppError('SHARE_NOT_FOUND', 'No such link on this recording');
   }
 
+  /** Housekeeping (with the sign-in limits): wrong-password counters nobody has added to for a day. */
+  forgetPasswordFailures(now: Date): Promise<number> {
+    return this.repo.deleteOldFailures(new Date(now.getTime() - 24 * 60 * 60 * 1000));
+  }
+
   /** A link's expiry: in the future and at most a year ahead (400 VALIDATION_FAILED otherwise). */
   private checkedExpiry(text: string): Date {
     const at = new Date(text);
