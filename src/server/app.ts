@@ -3,6 +3,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import cookie from '@fastify/cookie';
 import type { Server as TusServer } from '@tus/server';
+import { analyticsRoutes } from './analytics/analytics.routes.js';
+import type { AnalyticsService } from './analytics/analytics.service.js';
 import { authPlugin } from './auth/auth.plugin.js';
 import { authRoutes } from './auth/auth.routes.js';
 import type { AuthService } from './auth/auth.service.js';
@@ -55,6 +57,8 @@ export interface AppServices {
   comments?: CommentRoutesOptions;
   /** The admin API of storage migrations (storage-migration/). */
   storageMigrations?: StorageMigrationRoutesOptions;
+  /** Sessions analytics and the instance panel (/api/analytics/…, /api/admin/instance). */
+  analytics?: AnalyticsService;
   /** Share links (/api/recordings/:id/shares, /api/s/:token, the /s/:token page); absent in apps built without. */
   shares?: Pick<ShareRoutesOptions, 'shares' | 'visits' | 'webRoot'>;
 }
@@ -164,6 +168,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (s.versions) await app.register(versionRoutes, { versions: s.versions });
     if (s.comments) await app.register(commentRoutes, s.comments);
     if (s.storageMigrations) await app.register(storageMigrationRoutes, s.storageMigrations);
+    if (s.analytics) await app.register(analyticsRoutes, { analytics: s.analytics });
     if (s.shares)
       await app.register(shareRoutes, { ...s.shares, publicUrl: deps.publicUrl, mediaOrigins: deps.mediaOrigins });
   }

@@ -5,6 +5,10 @@
 export const ERRORS = {
   VALIDATION_FAILED: { status: 400, message: 'The request is not valid' },
   INVALID_CURSOR: { status: 400, message: 'The cursor is not one this server gave out' },
+  ANALYTICS_RANGE_INVALID: {
+    status: 400,
+    message: 'The date range is not valid: from and to are days (YYYY-MM-DD), from <= to, at most 366 days, tz IANA',
+  },
   INVALID_TEXT: { status: 400, message: 'Text must not contain NUL characters or unpaired UTF-16 surrogates' },
   JSON_TOO_DEEP: { status: 400, message: 'The JSON body is nested too deeply' },
   TUS_HEADER_INVALID: { status: 400, message: 'A tus header of this request is not valid' },

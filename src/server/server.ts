@@ -16,6 +16,9 @@ import { startSessionSweep, type SessionSweep } from './jobs/session-sweep.js';
 import { startBackfills, type BackgroundBackfills } from './jobs/backfill.js';
 import { ensureStorageMigrateQueue, resumeStorageMigrations, storageMigrationService } from './jobs/storage-migrate.js';
 import { AccessRepository } from './access/access.repository.js';
+import { AnalyticsRepository } from './analytics/analytics.repository.js';
+import { AnalyticsService } from './analytics/analytics.service.js';
+import { MetricsRepository } from './metrics/metrics.repository.js';
 import { requeueProcessing, startWorkers } from './jobs/workers.js';
 import { describeTools, detectTools, resolveTools } from './media/ffmpeg.js';
 import { ProjectsRepository } from './projects/projects.repository.js';
@@ -156,6 +159,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         access: new AccessRepository(db),
         adminEmails: config.adminEmails,
       },
+      analytics: new AnalyticsService(
+        new AnalyticsRepository(db),
+        new AccessRepository(db),
+        new MetricsRepository(db),
+        config.adminEmails,
+        logger,
+      ),
     };
     const app = await buildApp({
       logger,

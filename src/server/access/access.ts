@@ -144,6 +144,12 @@ export const RULES = {
   'upload.act': { on: 'upload', allow: ['creator'], refused: 'This upload is not yours' },
   /** Read, beat, interrupt, keep, discard a take, or upload into it: only its creator. */
   'session.act': { on: 'session', allow: ['creator'], refused: 'This recording session is not yours' },
+  /** See a take's analytics drill-down (device, settings, timeline): its creator, or the administrator. */
+  'session.inspect': {
+    on: 'session',
+    allow: ['creator', 'admin'],
+    refused: 'This recording session is not yours',
+  },
   /** See, add items to and finish a legacy import (/api/imports/:id, an upload's importId): its creator only. */
   'import.act': { on: 'import', allow: ['creator'], refused: 'This import is not yours' },
   /** Run the instance: storage migrations (/api/admin/…). Anyone else learns nothing: 404, as for no route. */

@@ -91,6 +91,8 @@ export interface RecordingSessionsTable {
   browser: string | null;
   os: string | null;
   device_kind: string | null;
+  /** Migration 0033: settings.quality when it is one of QUALITIES (the analytics index holds it). */
+  quality: string | null;
 }
 
 export const SESSION_EVENT_KINDS = [

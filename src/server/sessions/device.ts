@@ -5,11 +5,14 @@
  * migration 0033 are filled by its backfill, which reads the same user agent in SQL.
  */
 import Bowser from 'bowser';
+import { QUALITIES, type Quality } from '../../shared/domain.js';
 
 export interface ParsedDevice {
   browser: string | null;
   os: string | null;
   deviceKind: string | null;
+  /** settings.quality when it is one of QUALITIES. */
+  quality: Quality | null;
 }
 
 /** Longest user agent parsed: real ones are a few hundred characters; a huge one is not worth a regex pass. */
@@ -19,13 +22,22 @@ const MAX_NAME = 100;
 
 const named = (value: string | undefined) => (value ? value.slice(0, MAX_NAME) : null);
 
-export function parseDevice(deviceInfo: unknown): ParsedDevice {
+function qualityOf(settings: unknown): Quality | null {
+  const quality = (settings as { quality?: unknown } | null | undefined)?.quality;
+  return QUALITIES.find((q) => q === quality) ?? null;
+}
+
+/** What the analytics group a session by, from the deviceInfo and settings its creation carried. */
+export function parseDevice(deviceInfo: unknown, settings?: unknown): ParsedDevice {
+  const quality = qualityOf(settings);
   const userAgent = (deviceInfo as { userAgent?: unknown } | null | undefined)?.userAgent;
-  if (typeof userAgent !== 'string' || userAgent.trim() === '') return { browser: null, os: null, deviceKind: null };
+  if (typeof userAgent !== 'string' || userAgent.trim() === '')
+    return { browser: null, os: null, deviceKind: null, quality };
   const parsed = Bowser.parse(userAgent.slice(0, MAX_USER_AGENT));
   return {
     browser: named(parsed.browser.name),
     os: named(parsed.os.name),
     deviceKind: named(parsed.platform.type),
+    quality,
   };
 }

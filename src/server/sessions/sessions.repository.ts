@@ -61,6 +61,7 @@ export class SessionsRepository {
         browser: s.device?.browser ?? null,
         os: s.device?.os ?? null,
         device_kind: s.device?.deviceKind ?? null,
+        quality: s.device?.quality ?? null,
       })
       .returningAll()
       .executeTakeFirstOrThrow();

@@ -171,7 +171,7 @@ export class SessionsService {
       deviceInfo: b.deviceInfo,
       settings: b.settings,
       startedAt,
-      device: parseDevice(b.deviceInfo),
+      device: parseDevice(b.deviceInfo, b.settings),
     });
     await this.note(row.id, 'started');
     this.logger.info({ sessionId: row.id, userId, recordingType: row.recording_type }, 'recording session started');

@@ -1,0 +1,287 @@
+/**
+ * All SQL of the sessions analytics (issue 14). A session counts on the day it started in the asked time
+ * zone: the range is [from 00:00, to + 1 day 00:00) in that zone, so PostgreSQL does the calendar (DST
+ * included) and the range is an index range on started_at: idx_sessions_user_started for one user,
+ * idx_sessions_started_analytics (0034, covering) for everyone's. Every value is a parameter.
+ */
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { DB, RecordingType, SessionEventDetail, SessionEventKind } from '../db/schema.js';
+import type { AnalyticsStatus } from './analytics.schemas.js';
+
+export interface SessionFilter {
+  /** YYYY-MM-DD, checked by the service; both days included. */
+  from: string;
+  to: string;
+  /** A name from pg_timezone_names (the service checks it). */
+  tz: string;
+  userId?: string;
+  projectId?: string;
+  recordingType?: RecordingType;
+}
+
+/** Counts of one group (all, a day, a type). started = completed + interrupted + discarded + active. */
+export interface OutcomeRow {
+  started: number;
+  completed: number;
+  interrupted: number;
+  discarded: number;
+  active: number;
+  p50: number | null;
+  p95: number | null;
+}
+
+export interface SummaryRows {
+  total: OutcomeRow;
+  byDay: (OutcomeRow & { day: string })[];
+  byType: (OutcomeRow & { recordingType: RecordingType })[];
+}
+
+export type BreakdownDimension = 'browser' | 'os' | 'device' | 'quality' | 'mode';
+
+export interface BreakdownRow {
+  dimension: BreakdownDimension;
+  name: string;
+  sessions: number;
+  interrupted: number;
+}
+
+export interface ListCursor {
+  startedAt: string;
+  id: string;
+}
+
+/** A session as the list and the drill-down show it. */
+export type AnalyticsSessionRow = Awaited<ReturnType<AnalyticsRepository['sessionById']>> & {};
+
+const COMPLETED = sql`status = 'completed' AND discarded_at IS NULL`;
+
+/** The WHERE of every query: the range in tz, then the filters. */
+function matching(f: SessionFilter, alias = ''): RawBuilder<boolean> {
+  const col = (name: string) => sql.ref(alias ? `${alias}.${name}` : name);
+  const parts: RawBuilder<unknown>[] = [
+    sql`${col('started_at')} >= (${f.from}::date::timestamp AT TIME ZONE ${f.tz})`,
+    sql`${col('started_at')} < ((${f.to}::date + 1)::timestamp AT TIME ZONE ${f.tz})`,
+  ];
+  if (f.userId !== undefined) parts.push(sql`${col('user_id')} = ${f.userId}`);
+  if (f.projectId !== undefined) parts.push(sql`${col('project_id')} = ${f.projectId}`);
+  if (f.recordingType !== undefined) parts.push(sql`${col('recording_type')} = ${f.recordingType}`);
+  return sql<boolean>`${sql.join(parts, sql` AND `)}`;
+}
+
+function statusIs(status: AnalyticsStatus | undefined): RawBuilder<boolean> {
+  if (status === 'discarded') return sql<boolean>`s.discarded_at IS NOT NULL`;
+  if (status === 'completed') return sql<boolean>`s.status = 'completed' AND s.discarded_at IS NULL`;
+  if (status) return sql<boolean>`s.status = ${status}`;
+  return sql<boolean>`true`;
+}
+
+interface RawOutcome {
+  started: number;
+  completed: number;
+  interrupted: number;
+  discarded: number;
+  active: number;
+  p50: number | null;
+  p95: number | null;
+}
+
+const outcome = (r: RawOutcome): OutcomeRow => ({
+  started: r.started,
+  completed: r.completed,
+  interrupted: r.interrupted,
+  discarded: r.discarded,
+  active: r.active,
+  p50: r.p50,
+  p95: r.p95,
+});
+
+/**
+ * Sort memory for one aggregate: the percentiles sort a range's durations (90 days of everyone's sessions:
+ * about 250,000 rows on the bench, 18 MB), which the default 4 MB work_mem sends to disk (3x slower).
+ */
+const AGGREGATE_WORK_MEM = '64MB';
+
+export class AnalyticsRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  /** A statement in its own transaction with more sort memory (SET LOCAL ends with it). */
+  private sorting<T>(run: (db: Kysely<DB>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (tx) => {
+      await sql`SELECT set_config('work_mem', ${AGGREGATE_WORK_MEM}, true)`.execute(tx);
+      return run(tx);
+    });
+  }
+
+  /** The time zone names PostgreSQL knows (the range's tz must be one): read once per process by the service. */
+  async timeZoneNames(): Promise<string[]> {
+    const { rows } = await sql<{ name: string }>`SELECT name FROM pg_timezone_names`.execute(this.db);
+    return rows.map((r) => r.name);
+  }
+
+  /**
+   * Counts and duration percentiles for the whole range, each day and each type, in one pass (GROUPING
+   * SETS). Durations are of completed takes (kept or finished, not discarded), percentile_cont.
+   */
+  async summary(f: SessionFilter): Promise<SummaryRows> {
+    const { rows } = await this.sorting((db) =>
+      sql<RawOutcome & { set: number; day: string | null; recording_type: RecordingType | null }>`
+      SELECT grouping(day, recording_type) AS set, day::text AS day, recording_type,
+             count(*)::int AS started,
+             (count(*) FILTER (WHERE completed))::int AS completed,
+             (count(*) FILTER (WHERE status = 'interrupted'))::int AS interrupted,
+             (count(*) FILTER (WHERE discarded))::int AS discarded,
+             (count(*) FILTER (WHERE status = 'active'))::int AS active,
+             percentile_cont(0.5) WITHIN GROUP (ORDER BY duration) FILTER (WHERE completed) AS p50,
+             percentile_cont(0.95) WITHIN GROUP (ORDER BY duration) FILTER (WHERE completed) AS p95
+        FROM (SELECT (started_at AT TIME ZONE ${f.tz})::date AS day, recording_type, status, duration,
+                     discarded_at IS NOT NULL AS discarded, ${COMPLETED} AS completed
+                FROM recording_sessions WHERE ${matching(f)}) s
+       GROUP BY GROUPING SETS ((), (day), (recording_type))`.execute(db),
+    );
+    const empty: OutcomeRow = {
+      started: 0,
+      completed: 0,
+      interrupted: 0,
+      discarded: 0,
+      active: 0,
+      p50: null,
+      p95: null,
+    };
+    // grouping(): 3 = neither column (the total), 1 = grouped by day, 2 = grouped by type.
+    const total = rows.find((r) => r.set === 3);
+    return {
+      total: total ? outcome(total) : empty,
+      byDay: rows.filter((r) => r.set === 1).map((r) => ({ day: r.day!, ...outcome(r) })),
+      byType: rows.filter((r) => r.set === 2).map((r) => ({ recordingType: r.recording_type!, ...outcome(r) })),
+    };
+  }
+
+  /**
+   * Sessions and interruptions by browser, OS, device kind; sessions by quality and mode. The mode is the
+   * recording mode the user picked, which is the session's recording type (deviceInfo.mode repeats it).
+   */
+  async breakdowns(f: SessionFilter): Promise<BreakdownRow[]> {
+    const { rows } = await sql<{
+      set: number;
+      browser: string;
+      os: string;
+      device: string;
+      quality: string;
+      mode: string;
+      sessions: number;
+      interrupted: number;
+    }>`
+      SELECT grouping(browser, os, device, quality, mode) AS set, browser, os, device, quality, mode,
+             count(*)::int AS sessions, (count(*) FILTER (WHERE status = 'interrupted'))::int AS interrupted
+        FROM (SELECT coalesce(browser, 'unknown') AS browser, coalesce(os, 'unknown') AS os,
+                     coalesce(device_kind, 'unknown') AS device, status,
+                     coalesce(quality, 'unknown') AS quality, recording_type AS mode
+                FROM recording_sessions WHERE ${matching(f)}) s
+       GROUP BY GROUPING SETS ((browser), (os), (device), (quality), (mode))
+       ORDER BY sessions DESC, 2, 3, 4, 5, 6`.execute(this.db);
+    // grouping() has one bit per column, the first column highest: the one grouped by is the 0 bit.
+    const dimensions: [number, BreakdownDimension][] = [
+      [0b01111, 'browser'],
+      [0b10111, 'os'],
+      [0b11011, 'device'],
+      [0b11101, 'quality'],
+      [0b11110, 'mode'],
+    ];
+    return rows.map((r) => {
+      const dimension = dimensions.find(([bits]) => bits === r.set)![1];
+      return { dimension, name: r[dimension], sessions: r.sessions, interrupted: r.interrupted };
+    });
+  }
+
+  /** The most frequent error messages in the range, most frequent first (ties by message). */
+  async topErrors(f: SessionFilter, limit: number): Promise<{ message: string; count: number }[]> {
+    const { rows } = await sql<{ message: string; count: number }>`
+      SELECT error_message AS message, count(*)::int AS count
+        FROM recording_sessions
+       WHERE ${matching(f)} AND error_message IS NOT NULL
+       GROUP BY error_message
+       ORDER BY count DESC, message
+       LIMIT ${limit}`.execute(this.db);
+    return rows;
+  }
+
+  /** One page of sessions, newest first, after the cursor; with their user when asked (admin views). */
+  async list(f: SessionFilter, status: AnalyticsStatus | undefined, after: ListCursor | undefined, limit: number) {
+    const { rows } = await sql<SessionListRow>`
+      SELECT ${LIST_COLUMNS}
+        FROM recording_sessions s JOIN users u ON u.id = s.user_id
+       WHERE ${matching(f, 's')} AND ${statusIs(status)}
+         AND ${after ? sql`(s.started_at, s.id) < (${after.startedAt}::timestamptz, ${after.id}::bigint)` : sql`true`}
+       ORDER BY s.started_at DESC, s.id DESC
+       LIMIT ${limit}`.execute(this.db);
+    return rows;
+  }
+
+  async sessionById(id: string) {
+    const { rows } = await sql<
+      SessionListRow & { device_info: Record<string, unknown> | null; settings: Record<string, unknown> | null }
+    >`
+      SELECT ${LIST_COLUMNS}, s.device_info, s.settings
+        FROM recording_sessions s JOIN users u ON u.id = s.user_id
+       WHERE s.id = ${id}`.execute(this.db);
+    return rows[0];
+  }
+
+  /** A session's timeline, oldest first (idx_session_events_session_at). */
+  async events(sessionId: string) {
+    return this.db
+      .selectFrom('recording_session_events')
+      .select(['at', 'kind', 'detail'])
+      .where('session_id', '=', sessionId)
+      .orderBy('at')
+      .orderBy('id')
+      .execute() as Promise<{ at: Date; kind: SessionEventKind; detail: SessionEventDetail | null }[]>;
+  }
+
+  // ---- the instance panel (/api/admin/instance) ----
+
+  /** Recordings and their bytes per storage (provider and bucket). */
+  async storageUse() {
+    const { rows } = await sql<{ provider: string; bucket: string | null; recordings: number; bytes: string }>`
+      SELECT storage_provider AS provider, storage_bucket AS bucket, count(*)::int AS recordings,
+             coalesce(sum(file_size), 0)::text AS bytes
+        FROM recordings GROUP BY storage_provider, storage_bucket ORDER BY provider, bucket NULLS FIRST`.execute(
+      this.db,
+    );
+    return rows.map((r) => ({ ...r, bytes: Number(r.bytes) }));
+  }
+
+  /** Recordings whose processing failed: how many, how many in the last day, the latest few. */
+  async processingFailures(recent: number) {
+    const failedAt = sql`coalesce((metadata->>'failed_at')::timestamptz, updated_at)`;
+    const counts = await sql<{ failed: number; last24h: number }>`
+      SELECT count(*)::int AS failed, (count(*) FILTER (WHERE ${failedAt} > now() - interval '24 hours'))::int AS last24h
+        FROM recordings WHERE status = 'failed'`.execute(this.db);
+    const latest = await sql<{ id: string; title: string; error: string | null; at: Date }>`
+      SELECT id::text AS id, title, metadata->>'error' AS error, ${failedAt} AS at
+        FROM recordings WHERE status = 'failed' ORDER BY at DESC, id DESC LIMIT ${recent}`.execute(this.db);
+    return { ...counts.rows[0]!, recent: latest.rows };
+  }
+}
+
+export interface SessionListRow {
+  id: string;
+  user_id: string;
+  user_name: string;
+  user_email: string;
+  recording_type: RecordingType;
+  status: 'active' | 'completed' | 'interrupted';
+  discarded: boolean;
+  started_at: Date;
+  ended_at: Date | null;
+  duration: number | null;
+  browser: string | null;
+  os: string | null;
+  device_kind: string | null;
+  error_message: string | null;
+  recording_id: string | null;
+}
+
+const LIST_COLUMNS = sql`s.id::text AS id, s.user_id, u.display_name AS user_name, u.email AS user_email,
+  s.recording_type, s.status, s.discarded_at IS NOT NULL AS discarded, s.started_at, s.ended_at, s.duration,
+  s.browser, s.os, s.device_kind, s.error_message, s.recording_id::text AS recording_id`;
