@@ -116,6 +116,37 @@ describe.each(pgTargets().slice(0, 1))('comments API on $name', (target) => {
     expect((await reader.list()).body.comments.map((x) => x.body)).toEqual(['One', '']);
   });
 
+  it('a poller following the cursor while many write at once sees every comment and every edit', async () => {
+    const { creator, editor, viewer, recordingId } = await cast(t.url, c);
+    const writers = [creator, editor, viewer].map((who) => memberApi(t.url, who, recordingId));
+    const reader = memberApi(t.url, viewer, recordingId);
+    const seen = new Map<string, string>();
+    let cursor = '0';
+    let writing = true;
+    const poll = async () => {
+      const answer = await reader.changes(cursor);
+      for (const x of answer.body.comments) seen.set(x.id, x.body);
+      cursor = answer.body.revision;
+    };
+    const polling = (async () => {
+      while (writing) await poll();
+    })();
+    await Promise.all(
+      writers.map(async (api, w) => {
+        for (let i = 0; i < 8; i++) {
+          const made = (await api.create({ body: `w${w} n${i}` })).body.comment;
+          if (i % 2 === 0) await api.edit(made.id, { body: `w${w} n${i} edited` });
+        }
+      }),
+    );
+    writing = false;
+    await polling;
+    await poll();
+    const all = (await reader.list()).body.comments;
+    expect(all).toHaveLength(24);
+    expect(new Map(all.map((x) => [x.id, x.body]))).toEqual(seen);
+  });
+
   it('owners and editors delete any comment (moderation); each deletes their own', async () => {
     const { creator, editor, viewer, recordingId } = await cast(t.url, c);
     const byViewer = (await memberApi(t.url, viewer, recordingId).create({ body: 'Spam' })).body.comment;
