@@ -8,8 +8,9 @@ export type Logger = pino.Logger;
  * pino-pretty as a stream in this thread, not a worker transport: lines stay in order with a crash's last
  * words, and no worker thread outlives a stopped server. Same fd as the JSON lines.
  */
-function prettyStream(): pino.DestinationStream {
-  return pretty({ destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+function prettyStream(destination: pino.DestinationStream | undefined): pino.DestinationStream {
+  const colorize = destination === undefined && Boolean(process.stderr.isTTY);
+  return pretty({ destination: destination ?? 2, colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
 }
 
 /**
@@ -39,7 +40,7 @@ export function createLogger(
         censor: '[redacted]',
       },
     },
-    destination ?? (format === 'pretty' ? prettyStream() : pino.destination(2)),
+    format === 'pretty' ? prettyStream(destination) : (destination ?? pino.destination(2)),
   );
 }
 
