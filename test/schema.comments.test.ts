@@ -74,7 +74,7 @@ describe.each(pgTargets())('0031 recording comments, on $name', (target) => {
     fs.rmSync(backupDir, { recursive: true, force: true });
   });
 
-  it('a comment is by a member or a guest (with a name and a key), never both; text and times are checked', async () => {
+  it('a comment is by a member or a guest (named, keyed), never both; text and times are checked', async () => {
     const rec = ids.recordingId;
     const member = { recording_id: rec, author_id: 'u1', body: 'Nice cut', at_ms: 1500 };
     const guest = { recording_id: rec, share_id: ids.shareId, guest_name: 'Zoe', guest_key_hash: KEY, body: 'Hi' };
@@ -117,7 +117,7 @@ describe.each(pgTargets())('0031 recording comments, on $name', (target) => {
     expect(await rev()).toBeGreaterThan(first);
   });
 
-  it('a deleted account or link leaves its comments; replies go with their thread, all with the recording', async () => {
+  it('a deleted account or link leaves comments; replies go with their thread, all with their recording', async () => {
     const thread = await comment(c, { recording_id: ids.recordingId, author_id: 'u2', body: 'By Bea' });
     await comment(c, { recording_id: ids.recordingId, author_id: 'u1', body: 'Re', parent_id: thread });
     await c.query(`DELETE FROM users WHERE id = 'u2'`);
