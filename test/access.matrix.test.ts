@@ -43,6 +43,8 @@ describe('the access matrix', () => {
     'project.delete': 'owner',
     'upload.act': 'creator',
     'session.act': 'creator',
+    // and the administrator (adminRelations): the analytics drill-down (analytics.test.ts)
+    'session.inspect': 'creator',
     'import.act': 'creator',
     // none of these relations: only the instance's administrator (adminRelations; storage-migrate.test.ts)
     'instance.admin': '',

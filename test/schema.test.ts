@@ -46,6 +46,7 @@ const PHASE3_TABLES = [
   'share_password_failures',
   'recording_comments',
   'guest_comment_limits',
+  'recording_session_events',
 ] as const;
 type Table = (typeof PHASE1_TABLES)[number] | (typeof PHASE2_TABLES)[number] | (typeof PHASE3_TABLES)[number];
 type Phase = 1 | 2 | 3;
@@ -860,6 +861,21 @@ const PHASE3: SchemaPart = {
       col('window_started_at', TZ, true),
       col('comments', 'integer', true),
     ],
+    // 0033: what the analytics group sessions by, parsed at creation (catalog-only, filled by its backfill).
+    recording_sessions: [
+      col('browser', 'text', false),
+      col('os', 'text', false),
+      col('device_kind', 'text', false),
+      col('quality', 'text', false),
+    ],
+    // 0032: a take's timeline (the analytics drill-down).
+    recording_session_events: [
+      ID,
+      col('session_id', 'bigint', true),
+      col('at', TZ, true, 'now()'),
+      col('kind', 'text', true),
+      col('detail', 'jsonb', false),
+    ],
   },
   checks: {
     // 0023 NOT VALID, 0027 validated.
@@ -917,6 +933,20 @@ const PHASE3: SchemaPart = {
       chk_guest_comment_limit_key: "CHECK ((key ~ '^[0-9a-f]{64}$'::text))",
       chk_guest_comment_limit_count: 'CHECK ((comments >= 0))',
     },
+    // 0032: the kinds of event; detail an object.
+    recording_session_events: {
+      chk_session_event_kind: inList('kind', [
+        'started',
+        'heartbeat',
+        'interrupted',
+        'resumed',
+        'kept',
+        'discarded',
+        'completed',
+        'error',
+      ]),
+      chk_session_event_detail: "CHECK ((jsonb_typeof(detail) = 'object'::text))",
+    },
   },
   indexes: {
     // 0028, 0029: CONCURRENTLY. One place per edit in its stack; the SET NULL from users.
@@ -964,6 +994,21 @@ const PHASE3: SchemaPart = {
       namedPkey('guest_comment_limits_pkey', ['key']),
       idx('idx_guest_comment_limits_window', ['window_started_at']),
     ],
+    // 0032: a session's events in order (also the cascade's index).
+    recording_session_events: [
+      pkey('recording_session_events'),
+      idx('idx_session_events_session_at', ['session_id', 'at']),
+    ],
+    // 0034, 0035: CONCURRENTLY. Everyone's dashboard from the index alone; the top errors by start.
+    recording_sessions: [
+      idx('idx_sessions_started_analytics', [
+        'started_at',
+        ...['recording_type', 'status', 'discarded_at', 'duration', 'browser', 'os', 'device_kind', 'quality'].map(
+          (column) => `${column} INCLUDE`,
+        ),
+      ]),
+      partialIdx('idx_sessions_errors_started', ['started_at'], 'error_message IS NOT NULL'),
+    ],
   },
   // 0023 NOT VALID, 0027 validated. A deleted account leaves its edits, without their author.
   foreignKeys: [
@@ -987,6 +1032,8 @@ const PHASE3: SchemaPart = {
     fk('fk_comments_author', 'recording_comments', 'author_id', 'users', 'n'),
     fk('fk_comments_share', 'recording_comments', 'share_id', 'recording_shares', 'n'),
     fk('fk_comments_resolved_by', 'recording_comments', 'resolved_by', 'users', 'n'),
+    // 0032: events go with their session.
+    fk('fk_session_events_session', 'recording_session_events', 'session_id', 'recording_sessions'),
   ],
   triggers: [
     // 0030: every way a link row goes (its recording's cascade above all) leaves the hash as a tombstone
