@@ -127,7 +127,13 @@ describe.each(pgTargets().slice(0, 1))('comments API refusals on $name', (target
     const { creator, recordingId } = await cast(t.url, c);
     await memberApi(t.url, creator, recordingId).create({ body: 'Internal note' });
     const viewOnly = guestApi(t.url, (await insertShare(c, recordingId, { comment: false })).token);
-    for (const r of [await viewOnly.list(), await viewOnly.create({ body: 'Hi', guestName: 'Zed' })]) {
+    const download = guestApi(t.url, (await insertShare(c, recordingId, { comment: false, download: true })).token);
+    for (const r of [
+      await viewOnly.list(),
+      await viewOnly.create({ body: 'Hi', guestName: 'Zed' }),
+      await viewOnly.changes('0'),
+      await download.list(),
+    ]) {
       expect(codeOf(r)).toEqual([403, 'SHARE_NO_COMMENTS']);
       expect(JSON.stringify(r.body)).not.toContain('Internal note');
     }

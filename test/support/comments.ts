@@ -54,14 +54,21 @@ export async function cast(url: string, c: pg.Client) {
 export async function insertShare(
   c: pg.Client,
   recordingId: string,
-  opts: { comment?: boolean; password?: boolean; revoked?: boolean } = {},
+  opts: { comment?: boolean; download?: boolean; password?: boolean; revoked?: boolean } = {},
 ): Promise<{ token: string; shareId: string; access?: string }> {
   const token = newShareToken();
   const passwordHash = opts.password ? '$argon2id$v=19$m=19456,t=2,p=1$test$fake' : null;
   const { rows } = await c.query<{ id: string }>(
-    `INSERT INTO recording_shares (recording_id, token_hash, password_hash, allow_comment, revoked_at)
-     VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN now() END) RETURNING id::text`,
-    [recordingId, shareTokenHash(token), passwordHash, opts.comment ?? true, opts.revoked ?? false],
+    `INSERT INTO recording_shares (recording_id, token_hash, password_hash, allow_comment, allow_download, revoked_at)
+     VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END) RETURNING id::text`,
+    [
+      recordingId,
+      shareTokenHash(token),
+      passwordHash,
+      opts.comment ?? true,
+      opts.download ?? false,
+      opts.revoked ?? false,
+    ],
   );
   const shareId = rows[0]!.id;
   const access = passwordHash ? makeGrant(passwordHash, shareId, new Date()).access : undefined;
