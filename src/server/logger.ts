@@ -10,7 +10,9 @@ export type Logger = pino.Logger;
  */
 function prettyStream(destination: pino.DestinationStream | undefined): pino.DestinationStream {
   const colorize = destination === undefined && Boolean(process.stderr.isTTY);
-  return pretty({ destination: destination ?? 2, colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+  const options = { colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' };
+  // sync to the terminal: a crash's last line is written before the process ends, not lost in a buffer
+  return pretty({ ...options, destination: destination ?? 2, sync: destination === undefined });
 }
 
 /**
