@@ -9,6 +9,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { systemClock } from '../src/server/clock.js';
+import { SharesRepository } from '../src/server/shares/shares.repository.js';
+import { SharesService } from '../src/server/shares/shares.service.js';
 import { signUp, type TestServer } from './support/app.js';
 import { pgTargets } from './support/db.js';
 import {
@@ -178,7 +181,8 @@ describe.each(pgTargets().slice(0, 1))('share links refused on $name', (target) 
 
   it('limits wrong passwords: the 11th try on a link is 429 with Retry-After, even with the right one', async () => {
     const owner = await signUp(t.url, 'owner');
-    const { token } = await sharedRecording(owner, { permissions: ['view'], password: 'right password' });
+    const first = await sharedRecording(owner, { permissions: ['view'], password: 'right password' });
+    const token = first.token;
     for (let i = 0; i < 10; i++)
       expect(refusal(await unlock(token, `wrong ${i}`))).toEqual([401, 'SHARE_PASSWORD_WRONG']);
     const limited = await unlock(token, 'right password');
@@ -196,6 +200,21 @@ describe.each(pgTargets().slice(0, 1))('share links refused on $name', (target) 
     // once the window is over, the right password opens it again
     await c.query(`UPDATE share_password_failures SET window_started_at = now() - interval '16 minutes'`);
     expect((await unlock(token, 'right password')).status).toBe(200);
+    // housekeeping forgets counters nobody has added to for a day, and only those
+    expect(refusal(await unlock(other.token, 'wrong again'))).toEqual([401, 'SHARE_PASSWORD_WRONG']);
+    const { rows: idle } = await c.query(
+      `UPDATE share_password_failures SET updated_at = now() - interval '25 hours'
+        WHERE key = 'share:' || (SELECT id FROM recording_shares WHERE recording_id = $1) RETURNING key`,
+      [first.id],
+    );
+    expect(idle).toHaveLength(1);
+    const shares = new SharesService(new SharesRepository(t.server.database.db), systemClock);
+    expect(await shares.forgetPasswordFailures(new Date())).toBe(1);
+    const left = await c.query('SELECT key FROM share_password_failures ORDER BY key');
+    expect(left.rows.map((r) => r.key)).toEqual([
+      expect.stringMatching(/^address:[0-9a-f]{64}$/),
+      `share:${other.shareId}`,
+    ]);
     await c.query('DELETE FROM share_password_failures');
   });
 
