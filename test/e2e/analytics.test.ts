@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import { beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { Page } from 'playwright-core';
 import type pg from 'pg';
+import { COLORS } from '../../src/web/analytics/series.ts';
 import type { Summary, SessionDetail } from '../../src/web/analytics/types.ts';
 import { signUp } from '../support/app.js';
 import { printProblems, screenshot, type LaunchedBrowser } from '../support/browser.js';
@@ -24,8 +25,9 @@ const CHROME_LINUX =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
 const FIREFOX_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0';
 const ERROR = 'Camera disconnected';
-/** The "Started" series colour (series.ts COLORS.started) as the canvas holds it. */
-const STARTED_RGB = [0x0b, 0x5c, 0xad];
+/** The outcome series' colours (series.ts COLORS) as the canvas holds them. */
+const rgbOf = (hex: string) => [1, 3, 5].map((at) => Number.parseInt(hex.slice(at, at + 2), 16));
+const SERIES_RGB = Object.values(COLORS).map(rgbOf);
 
 let server: E2eServer;
 let browser: LaunchedBrowser;
@@ -96,8 +98,11 @@ async function seed(db: pg.Client): Promise<void> {
 
 async function signInAs(user: User): Promise<void> {
   await browser.context.clearCookies();
-  const [name, value] = user.cookie.split(';')[0]!.split('=') as [string, string];
-  await browser.context.addCookies([{ name, value, url: server.url }]);
+  const cookies = user.cookie.split('; ').map((pair) => {
+    const at = pair.indexOf('=');
+    return { name: pair.slice(0, at), value: pair.slice(at + 1), url: server.url };
+  });
+  await browser.context.addCookies(cookies);
 }
 
 beforeAll(async () => {
@@ -109,6 +114,7 @@ beforeAll(async () => {
   } finally {
     await db.end();
   }
+  await signInAs(admin);
 });
 
 async function newPage(label: string): Promise<Page> {
@@ -141,16 +147,17 @@ const tableRows = (page: Page, testId: string) =>
     .locator('tbody tr')
     .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent ?? '')));
 
-/** Pixels of a colour on a chart's canvas: the series was drawn, not just the axes. */
-const pixelsOf = (page: Page, chartId: string, rgb: number[]) =>
-  page.getByTestId(`chart-${chartId}`).evaluate((box, [r, g, b]) => {
+/** Pixels of the series' colours on a chart's canvas: lines were drawn, not just the axes. */
+const seriesPixels = (page: Page, chartId: string) =>
+  page.getByTestId(`chart-${chartId}`).evaluate((box, colours) => {
     const canvas = box.querySelector('canvas')!;
     const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    const near = (at: number, [r, g, b]: number[]) =>
+      Math.abs(data[at]! - r!) < 8 && Math.abs(data[at + 1]! - g!) < 8 && Math.abs(data[at + 2]! - b!) < 8;
     let hits = 0;
-    for (let i = 0; i < data.length; i += 4)
-      if (Math.abs(data[i]! - r!) < 8 && Math.abs(data[i + 1]! - g!) < 8 && Math.abs(data[i + 2]! - b!) < 8) hits++;
+    for (let at = 0; at < data.length; at += 4) if (colours.some((c) => near(at, c))) hits++;
     return hits;
-  }, rgb);
+  }, SERIES_RGB);
 
 const pct = (rate: number | null) => (rate === null ? '—' : String(Math.round(rate * 1000) / 10));
 const shown = (v: number | null) => (v === null ? '—' : String(v));
@@ -167,7 +174,7 @@ describe('the analytics page', () => {
 
     const chart = page.getByTestId('chart-sessions-per-day');
     await expect.poll(() => chart.getAttribute('data-drawn')).toBe(String(summary.byDay.length));
-    expect(await pixelsOf(page, 'sessions-per-day', STARTED_RGB)).toBeGreaterThan(50);
+    expect(await seriesPixels(page, 'sessions-per-day')).toBeGreaterThan(100);
     await page.getByTestId('chart-duration').locator('canvas').first().waitFor();
     await screenshot(page, 'analytics');
 
