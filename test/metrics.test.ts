@@ -251,6 +251,22 @@ describe.each(pgTargets().slice(0, 1))('METRICS_PORT on $name', (target) => {
     expect(main.status).toBe(404);
     expect(await main.json()).toMatchObject({ code: 'ROUTE_NOT_FOUND' });
   });
+
+  it('docs/monitoring.md lists exactly the recorder_ series served; the Grafana dashboard uses only those', async () => {
+    const served = (await scrape(t.server.metricsUrl!)).families
+      .map((f) => f.name)
+      .filter((name) => name.startsWith('recorder_'))
+      .sort();
+    const doc = fs.readFileSync(path.join(import.meta.dirname, '../docs/monitoring.md'), 'utf8');
+    const documented = [...doc.matchAll(/^\| `(recorder_[a-z_]+)`/gm)].map((m) => m[1]).sort();
+    expect(documented).toEqual(served);
+    const dashboard = fs.readFileSync(path.join(import.meta.dirname, '../docs/grafana/recorder.json'), 'utf8');
+    const used = new Set(
+      [...dashboard.matchAll(/recorder_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, '')),
+    );
+    expect([...used].filter((name) => !served.includes(name))).toEqual([]);
+    expect(used.size).toBeGreaterThan(10);
+  });
 });
 
 describe('metrics by default', () => {
