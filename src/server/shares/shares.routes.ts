@@ -178,7 +178,8 @@ async function publicRoutes(root: FastifyInstance, opts: ShareRoutesOptions) {
         'content-disposition',
         `attachment; filename="${filename.ascii}"; filename*=UTF-8''${encodeURIComponent(filename.utf8)}`,
       );
-      return stream(req, reply, source);
+      // streamed through here even where media redirect (CDN, S3 presign): a redirect would lose the attachment name
+      return stream(req, reply, { ...source, redirect: undefined });
     },
   });
 }
