@@ -114,6 +114,16 @@ describe.each(pgTargets().slice(0, 1))('access rules on $name', (target) => {
     ['HEAD media', '200 200 200 200 404 404 401', onRecording('HEAD', (id) => `/api/recordings/${id}/media`)],
     ['GET thumbnail', '200 200 200 200 404 404 401', onRecording('GET', (id) => `/api/recordings/${id}/thumbnail`)],
     [
+      'POST share link',
+      '201 201 201 403 404 404 401',
+      onRecording(
+        'POST',
+        (id) => `/api/recordings/${id}/shares`,
+        () => ({ permissions: ['view'] }),
+      ),
+    ],
+    ['GET share links', '200 200 200 403 404 404 401', onRecording('GET', (id) => `/api/recordings/${id}/shares`)],
+    [
       'PATCH title',
       '200 200 200 403 404 404 401',
       onRecording(
