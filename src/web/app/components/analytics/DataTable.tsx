@@ -8,14 +8,16 @@ const shown = (cell: Cell) => (cell === null || cell === undefined || cell === '
 
 /** A real <table> of a chart's numbers (the accessible view, and what its CSV holds). */
 export function DataTable({ table, caption, testId }: { table: Table; caption: string; testId?: string }) {
+  // A column of numbers is right-aligned, its header too, so digits line up under it.
+  const numeric = table.columns.map((_, c) => table.rows.some((row) => typeof row[c] === 'number'));
   return (
     <div className="table-scroll">
       <table className="data-table" data-testid={testId}>
         <caption className="sr-only">{caption}</caption>
         <thead>
           <tr>
-            {table.columns.map((c) => (
-              <th key={c} scope="col">
+            {table.columns.map((c, i) => (
+              <th key={c} scope="col" className={numeric[i] ? 'num' : undefined}>
                 {c}
               </th>
             ))}

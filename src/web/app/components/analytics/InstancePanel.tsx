@@ -14,8 +14,12 @@ export function InstancePanel({ instance }: { instance: Instance }) {
             <tr>
               <th scope="col">Provider</th>
               <th scope="col">Bucket</th>
-              <th scope="col">Recordings</th>
-              <th scope="col">Size</th>
+              <th scope="col" className="num">
+                Recordings
+              </th>
+              <th scope="col" className="num">
+                Size
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -52,9 +56,15 @@ export function InstancePanel({ instance }: { instance: Instance }) {
           <thead>
             <tr>
               <th scope="col">Queue</th>
-              <th scope="col">Queued</th>
-              <th scope="col">Active</th>
-              <th scope="col">Failed</th>
+              <th scope="col" className="num">
+                Queued
+              </th>
+              <th scope="col" className="num">
+                Active
+              </th>
+              <th scope="col" className="num">
+                Failed
+              </th>
             </tr>
           </thead>
           <tbody>

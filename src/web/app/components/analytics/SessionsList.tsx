@@ -89,7 +89,9 @@ export function SessionsList({
                 {withUser && <th scope="col">User</th>}
                 <th scope="col">Type</th>
                 <th scope="col">Outcome</th>
-                <th scope="col">Length</th>
+                <th scope="col" className="num">
+                  Length
+                </th>
                 <th scope="col">Browser</th>
                 <th scope="col">Error</th>
               </tr>
