@@ -203,6 +203,22 @@ describe.each(pgTargets().slice(0, 1))('metrics on $name', (target) => {
     expect(lines.some((l) => l.metric === 'recorder_storage_migration_objects' && l.level === 40)).toBe(true);
   });
 
+  it('a scrape-time read held up by a lock is given up after its timeout; the scrape still answers', async () => {
+    await c.query('BEGIN');
+    try {
+      await c.query('LOCK TABLE storage_migrations IN ACCESS EXCLUSIVE MODE');
+      const s = await scrapeNow();
+      expect(labelSets(s, 'recorder_storage_migration_objects')).toEqual([]);
+      expect(sampleOf(s, 'recorder_job_queue_depth', { queue: 'metrics-test', state: 'created' })).toBe(1);
+    } finally {
+      await c.query('ROLLBACK');
+    }
+    const timedOut = (l: Record<string, unknown>) => l.metric === 'recorder_storage_migration_objects';
+    expect(lines.filter(timedOut).some((l) => String(l.err).includes('no answer within'))).toBe(true);
+    // once the lock is gone the series is back
+    expect(sampleOf(await scrapeNow(), 'recorder_storage_migration_objects', { state: 'total' })).toBe(5);
+  });
+
   it('a request no route matches is labelled unmatched', async () => {
     const before = await scrapeNow();
     expect((await call(url, 'POST', '/api/no-such-route', {}, {})).status).toBe(404);

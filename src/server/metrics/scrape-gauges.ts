@@ -1,8 +1,8 @@
 /**
  * Gauges of the database's state, read when Prometheus scrapes: queue depth, active sessions, the latest
  * storage migration, backfill progress. A read that fails (database away, pgboss schema not made yet)
- * must not fail the scrape: the failure is logged, its series are left out of this scrape (reset), and
- * the process metrics and the counters are still served.
+ * must not fail the scrape, nor a read that hangs (a lock, no free connection) hold it up: the failure
+ * is logged, its series are left out of this scrape (reset), and everything else is still served.
  */
 import { Gauge } from 'prom-client';
 import type { Logger } from '../logger.js';
@@ -10,6 +10,23 @@ import type { Metrics } from './metrics.js';
 import type { MetricsRepository } from './metrics.repository.js';
 
 type LabelledGauge = Gauge<string>;
+
+/**
+ * Longest a scrape waits for one read. Prometheus gives a whole scrape 10 s by default: a read blocked by a
+ * lock or a pool with no free connection must not take the process metrics down with it.
+ */
+export const SCRAPE_READ_TIMEOUT_MS = 2000;
+
+function withinTimeout(work: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${SCRAPE_READ_TIMEOUT_MS} ms`)),
+      SCRAPE_READ_TIMEOUT_MS,
+    );
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
 
 /** A gauge whose values come from `read` at each scrape; every gauge here has labels, so reset() empties it. */
 function scraped(
@@ -24,7 +41,8 @@ function scraped(
     async collect() {
       this.reset();
       try {
-        await read(this);
+        // a late answer is dropped: the reset at the next scrape clears what it sets
+        await withinTimeout(read(this));
       } catch (err) {
         this.reset();
         logger.warn({ metric: spec.name, err: (err as Error).message }, 'a metric could not be read; left out');
