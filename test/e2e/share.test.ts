@@ -188,11 +188,13 @@ describe('a share link with a password, and comments on the timeline', () => {
     await ownerThread.getByRole('button', { name: 'Resolve' }).click();
     await expect.poll(() => ownerThread.getAttribute('data-resolved')).toBe('true');
     await expect.poll(() => marker.getAttribute('data-resolved')).toBe('true');
+    await screenshot(ownerPage, 'share-owner-player');
 
     // The visitor sees the reply and the resolution without reloading.
     await expect.poll(() => guestThread.textContent(), { timeout: 10_000 }).toContain('Fixed in the next cut');
     await expect.poll(() => guestThread.getAttribute('data-resolved')).toBe('true');
     expect(await guestThread.getByRole('button', { name: /Resolve|Reopen/ }).count()).toBe(0);
+    await screenshot(visitorPage, 'share-visitor');
 
     // The library card: shared, two comments.
     await ownerPage.goto(`${server.url}/`);
