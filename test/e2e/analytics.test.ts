@@ -5,7 +5,7 @@
  * one. The page draws its charts (pixels of the series colour on the canvas; screenshot in
  * test-results/e2e/analytics.png), its table views hold the API's numbers, a CSV downloads with the same
  * numbers, the drill-down shows the error and the events, and only the administrator sees the instance
- * panel and the scope selector.
+ * panel and the scope selector. At 360 px the page does not scroll sideways and names every control.
  */
 import fs from 'node:fs';
 import { beforeAll, describe, expect, it, onTestFailed } from 'vitest';
@@ -159,6 +159,24 @@ const seriesPixels = (page: Page, chartId: string) =>
     return hits;
   }, SERIES_RGB);
 
+/** At 360 px the page does not scroll sideways (wide tables scroll in their panel) and every control is named. */
+async function fitsAPhone(page: Page): Promise<void> {
+  await page.setViewportSize({ width: 360, height: 740 });
+  await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+  const unnamed = await page.evaluate(() =>
+    [...document.querySelectorAll<HTMLElement>('input, select, button')]
+      .filter((el) => {
+        const labels = (el as HTMLInputElement).labels;
+        const name = [el.getAttribute('aria-label'), ...[...(labels ?? [])].map((l) => l.textContent)];
+        if (el.tagName === 'BUTTON') name.push(el.textContent);
+        return !name.some((n) => n?.trim());
+      })
+      .map((el) => el.outerHTML.slice(0, 120)),
+  );
+  expect(unnamed).toEqual([]);
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
 const pct = (rate: number | null) => (rate === null ? '—' : String(Math.round(rate * 1000) / 10));
 const shown = (v: number | null) => (v === null ? '—' : String(v));
 
@@ -241,6 +259,7 @@ describe('the analytics page', () => {
     await page.getByLabel('Scope').selectOption('all');
     expect(((await (await everyone).json()) as Summary).totals.started).toBe(5);
     await expect.poll(() => total(page, 'started')).toBe('5');
+    await fitsAPhone(page);
 
     await signInAs(other);
     const theirs = await openAnalytics(page);
