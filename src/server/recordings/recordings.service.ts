@@ -243,6 +243,7 @@ export class RecordingsService {
     const { row } = await this.authorized(id, userId, 'recording.media');
     return this.sourceOf(row, which, version);
   }
+
   /**
    * A recording as a share link's visitor sees it (issue 13): the link authorized it already
    * (shares.service.ts resolveVisitor and access.ts share.view), so only its existence is checked here.
@@ -252,12 +253,14 @@ export class RecordingsService {
     if (!row) throw new AppError('SHARE_GONE'); // deleted between the link's check and this read
     return { ...toApi(row, ''), width: row.metadata?.width ?? null, height: row.metadata?.height ?? null };
   }
+
   /** The current version's media or thumbnail for a share link's visitor (authorized by the link). */
   async sharedMediaSource(id: string, which: 'media' | 'thumbnail'): Promise<MediaSource> {
     const row = await this.repo.getById(id);
     if (!row) throw new AppError('SHARE_GONE');
     return this.sourceOf(row, which, undefined);
   }
+
   private async sourceOf(row: Row, which: 'media' | 'thumbnail', version: string | undefined): Promise<MediaSource> {
     // the current version unless ?version= picks the original or another ready version (issue 12)
     const versionId = version === 'original' ? null : (version ?? row.current_version_id);
