@@ -5,7 +5,8 @@
  * one. The page draws its charts (pixels of the series colour on the canvas; screenshot in
  * test-results/e2e/analytics.png), its table views hold the API's numbers, a CSV downloads with the same
  * numbers, the drill-down shows the error and the events, and only the administrator sees the instance
- * panel and the scope selector. At 360 px the page does not scroll sideways and names every control.
+ * panel and the scope selector; the sessions CSV and the type filter work. At 360 px the page does not
+ * scroll sideways and names every control.
  */
 import fs from 'node:fs';
 import { beforeAll, describe, expect, it, onTestFailed } from 'vitest';
@@ -247,6 +248,36 @@ describe('the analytics page', () => {
     expect(kinds).toEqual(expect.arrayContaining(['started', 'interrupted']));
     expect(await detail.textContent()).toContain('Chrome');
     expect(await detail.textContent()).toContain('high');
+
+    // The list's CSV: one line per session shown, ids in the list's order.
+    const listed = await page
+      .locator('[data-testid="sessions-table"] tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-id')));
+    expect(listed).toHaveLength(4);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page
+        .getByTestId('panel-sessions')
+        .getByRole('button', { name: /Download CSV/ })
+        .click(),
+    ]);
+    const lines = fs
+      .readFileSync((await download.path())!, 'utf8')
+      .trimEnd()
+      .split('\r\n');
+    expect(lines[0]).toBe('Session,Started,Type,Outcome,Length (s),Browser,OS,Device,Error');
+    expect(lines.slice(1).map((line) => line.split(',')[0])).toEqual(listed);
+    expect(lines.find((line) => line.startsWith(`${interruptedId},`))).toMatch(
+      /,interrupted,5,Chrome,Linux,desktop,Camera disconnected$/,
+    );
+
+    // The type filter: screen takes only (the discarded one).
+    const screens = page.waitForResponse(
+      (r) => r.url().includes('/summary?') && r.url().includes('recordingType=screen'),
+    );
+    await page.getByRole('combobox', { name: /^Type/ }).selectOption('screen');
+    expect(((await (await screens).json()) as Summary).totals).toMatchObject({ started: 1, discarded: 1 });
+    await expect.poll(() => total(page, 'started')).toBe('1');
     await page.close();
   });
 
