@@ -157,7 +157,8 @@ export class AnalyticsRepository {
   }
 
   /**
-   * Sessions and interruptions by browser, OS, device kind; sessions by quality and mode. The mode is the
+   * Sessions and interruptions by browser, OS, device kind; sessions by quality and mode: one pass over the
+   * range into its few distinct combinations, then the five groupings over those. The mode is the
    * recording mode the user picked, which is the session's recording type (deviceInfo.mode repeats it).
    */
   async breakdowns(f: SessionFilter): Promise<BreakdownRow[]> {
@@ -172,11 +173,13 @@ export class AnalyticsRepository {
       interrupted: number;
     }>`
       SELECT grouping(browser, os, device, quality, mode) AS set, browser, os, device, quality, mode,
-             count(*)::int AS sessions, (count(*) FILTER (WHERE status = 'interrupted'))::int AS interrupted
+             sum(sessions)::int AS sessions, sum(interrupted)::int AS interrupted
         FROM (SELECT coalesce(browser, 'unknown') AS browser, coalesce(os, 'unknown') AS os,
-                     coalesce(device_kind, 'unknown') AS device, status,
-                     coalesce(quality, 'unknown') AS quality, recording_type AS mode
-                FROM recording_sessions WHERE ${matching(f)}) s
+                     coalesce(device_kind, 'unknown') AS device, coalesce(quality, 'unknown') AS quality,
+                     recording_type AS mode, count(*) AS sessions,
+                     count(*) FILTER (WHERE status = 'interrupted') AS interrupted
+                FROM recording_sessions WHERE ${matching(f)}
+               GROUP BY 1, 2, 3, 4, 5) s
        GROUP BY GROUPING SETS ((browser), (os), (device), (quality), (mode))
        ORDER BY sessions DESC, 2, 3, 4, 5, 6`.execute(this.db);
     // grouping() has one bit per column, the first column highest: the one grouped by is the 0 bit.

@@ -22,14 +22,4 @@ export class SessionEventsRepository {
       INSERT INTO recording_session_events (session_id, kind, detail)
       SELECT unnest(${sessionIds}::bigint[]), ${kind}, ${json}::jsonb`.execute(this.db);
   }
-
-  /** Heartbeat events older than `before` go (housekeeping); the state changes stay with their session. */
-  async pruneHeartbeats(before: Date): Promise<number> {
-    const result = await this.db
-      .deleteFrom('recording_session_events')
-      .where('kind', '=', 'heartbeat')
-      .where('at', '<', before)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows);
-  }
 }
