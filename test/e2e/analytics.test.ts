@@ -239,6 +239,8 @@ describe('the analytics page', () => {
     await row.getByRole('button').click();
     const detail = page.getByTestId('session-detail');
     await expect.poll(() => detail.getByTestId('session-error').textContent()).toContain(ERROR);
+    // Keyboard and screen-reader users are taken to the panel that opened below the list.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('session-detail-title');
     const api = (await call(server.url, 'GET', `/api/analytics/sessions/${interruptedId}`, admin.headers))
       .json as unknown as SessionDetail;
     const kinds = await detail

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { fetchSession } from '../../../analytics/client.ts';
 import { outcome } from '../../../analytics/series.ts';
 import type { SessionDetail as Detail } from '../../../analytics/types.ts';
@@ -25,6 +25,13 @@ function KeyValues({ value }: { value: Record<string, unknown> | null }) {
 export function SessionDetail({ id, onClose }: { id: string; onClose: () => void }) {
   const [detail, setDetail] = useState<Detail | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+  // The panel opens below the list: take keyboard and screen-reader users to it, as a page change would.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs for each session opened; id is the trigger
+  useEffect(() => {
+    heading.current?.focus();
+    heading.current?.scrollIntoView({ block: 'start' });
+  }, [id]);
   useEffect(() => {
     let live = true;
     setDetail(null);
@@ -45,7 +52,7 @@ export function SessionDetail({ id, onClose }: { id: string; onClose: () => void
       data-testid="session-detail"
     >
       <div className="analytics-panel-head">
-        <h2 id="session-detail-title" tabIndex={-1}>
+        <h2 id="session-detail-title" tabIndex={-1} ref={heading}>
           Session {id}
         </h2>
         <button type="button" className="small" onClick={onClose}>

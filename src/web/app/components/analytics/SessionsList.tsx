@@ -98,7 +98,12 @@ export function SessionsList({
             </thead>
             <tbody>
               {rows.map((r) => (
-                <tr key={r.id} data-id={r.id} data-outcome={outcome(r)} aria-selected={selected === r.id}>
+                <tr
+                  key={r.id}
+                  data-id={r.id}
+                  data-outcome={outcome(r)}
+                  aria-current={selected === r.id ? 'true' : undefined}
+                >
                   <th scope="row">
                     <button type="button" className="button-link" onClick={() => onSelect(r.id)}>
                       {formatDateTime(r.startedAt)}
