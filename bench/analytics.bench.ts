@@ -5,9 +5,10 @@
  * run) and for the administrator (everyone's sessions), over 90 days: p50/p95 beside a baseline measured in
  * the same run: the administrator's queries without the analytics indexes (0034, 0035 dropped, then built
  * again CONCURRENTLY as their migrations do, timed), and the floor, a plain count(*) over the range.
- * Goals: one user p95 < 20 ms, the administrator p95 < 300 ms (per query; the summary endpoint runs its three
- * at once). Then /metrics scrape time on a real server (METRICS_TOKEN) idle and under autocannon load on an
- * API route. Results: stdout and bench/results/analytics.json, with the load average (the machine may be busy).
+ * Goals: one user p95 < 20 ms, the administrator p95 < 300 ms (per query; the summary endpoint runs its
+ * statements side by side). Then /metrics scrape time on a real server (METRICS_TOKEN) idle and under
+ * autocannon load on an API route. Results: stdout and bench/results/analytics.json, with the load average
+ * (the machine may be busy).
  *
  * Env: BENCH_ANALYTICS_SESSIONS, BENCH_ANALYTICS_USERS, BENCH_ANALYTICS_RUNS (user runs, 200; the
  * administrator a fifth), BENCH_ANALYTICS_SECONDS (load, 10), BENCH_DATABASE_URL (bench/lib/server.ts).
@@ -44,12 +45,11 @@ const loadavg = () => os.loadavg().map((l) => Number(l.toFixed(2)));
 
 type Query = (repo: AnalyticsRepository, f: SessionFilter) => Promise<unknown>;
 
-/** The dashboard's queries, as the API runs them (summary: three at once; then a list page, a drill-down). */
+/** The dashboard's queries, as the API runs them (the summary's statements side by side; a list page). */
 const QUERIES: Record<string, Query> = {
-  'summary (counts, by day, by type)': (r, f) => r.summary(f),
-  'breakdowns (browser, os, device, settings)': (r, f) => r.breakdowns(f),
+  'summary (counts and breakdowns, percentiles)': (r, f) => r.summary(f),
   'top errors': (r, f) => r.topErrors(f, 10),
-  'summary endpoint (the three at once)': (r, f) => Promise.all([r.summary(f), r.breakdowns(f), r.topErrors(f, 10)]),
+  'summary endpoint (both at once)': (r, f) => Promise.all([r.summary(f), r.topErrors(f, 10)]),
   'sessions list, first page': (r, f) => r.list(f, undefined, undefined, 51),
 };
 
@@ -91,12 +91,11 @@ async function explainAdmin(url: string, client: pg.Client) {
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log: (e) => void captured.push(e.query) });
   const repo = new AnalyticsRepository(db);
   await repo.summary(rangeOf());
-  await repo.breakdowns(rangeOf());
   await repo.topErrors(rangeOf(), 10);
   await db.destroy();
   const plans: { statement: string; plan: string; executionMs: number }[] = [];
   await client.query(`SET work_mem = '64MB'`);
-  for (const q of captured.filter((c) => /^\s*SELECT (grouping|error_message)/.test(c.sql))) {
+  for (const q of captured.filter((c) => /^\s*SELECT \(?(grouping|error_message)/.test(c.sql))) {
     const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${q.sql}`, q.parameters as unknown[]);
     const lines = rows.map((r) => r['QUERY PLAN'] as string);
     plans.push({
@@ -191,7 +190,8 @@ async function main(): Promise<void> {
     const repo = new AnalyticsRepository(db);
 
     note('floor: count(*) over the range');
-    const floorSql = `SELECT count(*) FROM recording_sessions WHERE started_at >= $1::date AND started_at < $2::date + 1`;
+    const floorSql =
+      'SELECT count(*) FROM recording_sessions WHERE started_at >= $1::date AND started_at < $2::date + 1';
     const floor = {
       admin: await time(ADMIN_RUNS, () => client.query(floorSql, [rangeOf().from, rangeOf().to])),
       user: await time(USER_RUNS, (i) =>
@@ -208,10 +208,9 @@ async function main(): Promise<void> {
     note('baseline: the administrator without the analytics indexes');
     const { result: baseline, buildMs } = await withoutIndexes(client, async () => ({
       queries: await measureQueries(repo, { user: 0, admin: BASELINE_RUNS }, [
-        'summary (counts, by day, by type)',
-        'breakdowns (browser, os, device, settings)',
+        'summary (counts and breakdowns, percentiles)',
         'top errors',
-        'summary endpoint (the three at once)',
+        'summary endpoint (both at once)',
       ]),
       plans: await explainAdmin(target.url, client),
     }));
@@ -238,7 +237,7 @@ async function main(): Promise<void> {
         `(user ${USER_RUNS} runs, admin ${ADMIN_RUNS}, baseline ${BASELINE_RUNS})\n`,
     );
     console.log(formatTable(['query', 'one user', 'admin', 'admin without 0034/0035'], rows));
-    const endpoint = ours['summary endpoint (the three at once)']!;
+    const endpoint = ours['summary endpoint (both at once)']!;
     console.log(
       `\nGoals: user p95 < ${GOALS.user} ms (${fmtMs(endpoint.user!.p95)}), admin p95 < ${GOALS.admin} ms ` +
         `(${fmtMs(endpoint.admin.p95)}) for the summary endpoint. Index build (0034 + 0035, CONCURRENTLY): ` +
@@ -249,7 +248,8 @@ async function main(): Promise<void> {
     console.log('without them:');
     for (const p of baseline.plans) console.log(`  ${fmtMs(p.executionMs)} ms  ${p.plan}`);
     console.log(
-      `\n/metrics (${fmtInt(metrics.bytes)} bytes): idle p50 ${fmtMs(metrics.idle.p50)} / p95 ${fmtMs(metrics.idle.p95)} ms; ` +
+      `\n/metrics (${fmtInt(metrics.bytes)} bytes): idle p50 ${fmtMs(metrics.idle.p50)} / ` +
+        `p95 ${fmtMs(metrics.idle.p95)} ms; ` +
         `under load (${fmtInt(metrics.load.rps)} req/s on the summary route, 20 connections) p50 ` +
         `${fmtMs(metrics.underLoad.p50)} / p95 ${fmtMs(metrics.underLoad.p95)} ms`,
     );

@@ -273,7 +273,7 @@ describe.each(pgTargets().slice(0, 1))('sessions analytics on $name', (target) =
     expect((await get(alice, `/api/analytics/sessions?${RANGE}&after=nonsense`)).body.code).toBe('INVALID_CURSOR');
   });
 
-  it('the sessions list pages through exactly the sessions counted, newest first; the user only for the admin', async () => {
+  it('the list pages through exactly the sessions counted, newest first; the user only for the admin', async () => {
     const seen: Json[] = [];
     let after = '';
     for (let page = 0; page < 100; page++) {

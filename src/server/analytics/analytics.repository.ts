@@ -50,6 +50,40 @@ export interface ListCursor {
   id: string;
 }
 
+/** A group of the summary: grouping() of its statement, and its day or type when grouped by one. */
+interface Keyed {
+  set: number;
+  day: string | null;
+  recording_type: RecordingType | null;
+}
+
+type CountRow = Keyed & Omit<RawOutcome, 'p50' | 'p95'> & Record<'browser' | 'os' | 'device' | 'quality', string>;
+
+/**
+ * grouping(day, recording_type, browser, os, device, quality): one bit per column, the first the highest,
+ * set for each column a row is NOT grouped by.
+ */
+const GROUPED = { total: 0b111111, day: 0b011111, type: 0b101111 };
+const BREAKDOWNS: [number, Exclude<BreakdownDimension, 'mode'>][] = [
+  [0b110111, 'browser'],
+  [0b111011, 'os'],
+  [0b111101, 'device'],
+  [0b111110, 'quality'],
+];
+
+const EMPTY_OUTCOME: OutcomeRow = {
+  started: 0,
+  completed: 0,
+  interrupted: 0,
+  discarded: 0,
+  active: 0,
+  p50: null,
+  p95: null,
+};
+
+/** The day a session started on, in the filter's time zone. */
+const dayOf = (f: SessionFilter) => sql`(started_at AT TIME ZONE ${f.tz})::date`;
+
 /** A session as the list and the drill-down show it. */
 export type AnalyticsSessionRow = Awaited<ReturnType<AnalyticsRepository['sessionById']>> & {};
 
@@ -119,80 +153,75 @@ export class AnalyticsRepository {
   }
 
   /**
-   * Counts and duration percentiles for the whole range, each day and each type, in one pass (GROUPING
-   * SETS). Durations are of completed takes (kept or finished, not discarded), percentile_cont.
+   * Everything the summary counts, in two statements run side by side. The counts: one pass folds the range
+   * into its distinct (day, type, browser, os, device, quality) combinations (hashing, no sort), then the
+   * total, days, types and each breakdown are groupings of those few rows. The percentiles: only completed
+   * takes' durations are sorted (percentile_cont), for the total, each day and each type. The mode is the
+   * recording mode the user picked, which is the session's recording type (deviceInfo.mode repeats it).
    */
-  async summary(f: SessionFilter): Promise<SummaryRows> {
-    const { rows } = await this.sorting((db) =>
-      sql<RawOutcome & { set: number; day: string | null; recording_type: RecordingType | null }>`
-      SELECT grouping(day, recording_type) AS set, day::text AS day, recording_type,
-             count(*)::int AS started,
-             (count(*) FILTER (WHERE completed))::int AS completed,
-             (count(*) FILTER (WHERE status = 'interrupted'))::int AS interrupted,
-             (count(*) FILTER (WHERE discarded))::int AS discarded,
-             (count(*) FILTER (WHERE status = 'active'))::int AS active,
-             percentile_cont(0.5) WITHIN GROUP (ORDER BY duration) FILTER (WHERE completed) AS p50,
-             percentile_cont(0.95) WITHIN GROUP (ORDER BY duration) FILTER (WHERE completed) AS p95
-        FROM (SELECT (started_at AT TIME ZONE ${f.tz})::date AS day, recording_type, status, duration,
-                     discarded_at IS NOT NULL AS discarded, ${COMPLETED} AS completed
-                FROM recording_sessions WHERE ${matching(f)}) s
-       GROUP BY GROUPING SETS ((), (day), (recording_type))`.execute(db),
-    );
-    const empty: OutcomeRow = {
-      started: 0,
-      completed: 0,
-      interrupted: 0,
-      discarded: 0,
-      active: 0,
-      p50: null,
-      p95: null,
-    };
-    // grouping(): 3 = neither column (the total), 1 = grouped by day, 2 = grouped by type.
-    const total = rows.find((r) => r.set === 3);
+  async summary(f: SessionFilter): Promise<SummaryRows & { breakdowns: BreakdownRow[] }> {
+    const [counts, percentiles] = await Promise.all([this.counts(f), this.percentiles(f)]);
+    const key = (r: Keyed) => `${r.set} ${r.day} ${r.recording_type}`;
+    const spread = new Map(percentiles.map((r) => [key(r), r]));
+    const withSpread = (r: CountRow): OutcomeRow => ({
+      ...outcome({ ...r, p50: null, p95: null }),
+      p50: spread.get(key(r))?.p50 ?? null,
+      p95: spread.get(key(r))?.p95 ?? null,
+    });
+    const total = counts.find((r) => r.set === GROUPED.total);
+    const byType = counts.filter((r) => r.set === GROUPED.type);
+    const breakdowns: BreakdownRow[] = [
+      ...BREAKDOWNS.flatMap(([bits, dimension]) =>
+        counts
+          .filter((r) => r.set === bits)
+          .map((r) => ({ dimension, name: r[dimension], sessions: r.started, interrupted: r.interrupted })),
+      ),
+      ...byType.map((r) => ({
+        dimension: 'mode' as const,
+        name: r.recording_type!,
+        sessions: r.started,
+        interrupted: r.interrupted,
+      })),
+    ].sort((a, b) => b.sessions - a.sessions || (a.name < b.name ? -1 : 1));
     return {
-      total: total ? outcome(total) : empty,
-      byDay: rows.filter((r) => r.set === 1).map((r) => ({ day: r.day!, ...outcome(r) })),
-      byType: rows.filter((r) => r.set === 2).map((r) => ({ recordingType: r.recording_type!, ...outcome(r) })),
+      total: total ? withSpread(total) : EMPTY_OUTCOME,
+      byDay: counts.filter((r) => r.set === GROUPED.day).map((r) => ({ day: r.day!, ...withSpread(r) })),
+      byType: byType.map((r) => ({ recordingType: r.recording_type!, ...withSpread(r) })),
+      breakdowns,
     };
   }
 
-  /**
-   * Sessions and interruptions by browser, OS, device kind; sessions by quality and mode: one pass over the
-   * range into its few distinct combinations, then the five groupings over those. The mode is the
-   * recording mode the user picked, which is the session's recording type (deviceInfo.mode repeats it).
-   */
-  async breakdowns(f: SessionFilter): Promise<BreakdownRow[]> {
-    const { rows } = await sql<{
-      set: number;
-      browser: string;
-      os: string;
-      device: string;
-      quality: string;
-      mode: string;
-      sessions: number;
-      interrupted: number;
-    }>`
-      SELECT grouping(browser, os, device, quality, mode) AS set, browser, os, device, quality, mode,
-             sum(sessions)::int AS sessions, sum(interrupted)::int AS interrupted
-        FROM (SELECT coalesce(browser, 'unknown') AS browser, coalesce(os, 'unknown') AS os,
-                     coalesce(device_kind, 'unknown') AS device, coalesce(quality, 'unknown') AS quality,
-                     recording_type AS mode, count(*) AS sessions,
-                     count(*) FILTER (WHERE status = 'interrupted') AS interrupted
+  private async counts(f: SessionFilter): Promise<CountRow[]> {
+    const { rows } = await sql<CountRow>`
+      SELECT grouping(day, recording_type, browser, os, device, quality) AS set, day::text AS day, recording_type,
+             browser, os, device, quality,
+             coalesce(sum(started), 0)::int AS started, coalesce(sum(completed), 0)::int AS completed,
+             coalesce(sum(interrupted), 0)::int AS interrupted, coalesce(sum(discarded), 0)::int AS discarded,
+             coalesce(sum(active), 0)::int AS active
+        FROM (SELECT ${dayOf(f)} AS day, recording_type, coalesce(browser, 'unknown') AS browser,
+                     coalesce(os, 'unknown') AS os, coalesce(device_kind, 'unknown') AS device,
+                     coalesce(quality, 'unknown') AS quality, count(*) AS started,
+                     count(*) FILTER (WHERE ${COMPLETED}) AS completed,
+                     count(*) FILTER (WHERE status = 'interrupted') AS interrupted,
+                     count(*) FILTER (WHERE discarded_at IS NOT NULL) AS discarded,
+                     count(*) FILTER (WHERE status = 'active') AS active
                 FROM recording_sessions WHERE ${matching(f)}
-               GROUP BY 1, 2, 3, 4, 5) s
-       GROUP BY GROUPING SETS ((browser), (os), (device), (quality), (mode))
-       ORDER BY sessions DESC, 2, 3, 4, 5, 6`.execute(this.db);
-    // grouping() has one bit per column, the first column highest: the one grouped by is the 0 bit.
-    const dimensions: [number, BreakdownDimension][] = [
-      [0b01111, 'browser'],
-      [0b10111, 'os'],
-      [0b11011, 'device'],
-      [0b11101, 'quality'],
-      [0b11110, 'mode'],
-    ];
-    return rows.map((r) => {
-      const dimension = dimensions.find(([bits]) => bits === r.set)![1];
-      return { dimension, name: r[dimension], sessions: r.sessions, interrupted: r.interrupted };
+               GROUP BY 1, 2, 3, 4, 5, 6) s
+       GROUP BY GROUPING SETS ((), (day), (recording_type), (browser), (os), (device), (quality))`.execute(this.db);
+    return rows;
+  }
+
+  /** Duration percentiles of completed takes: total, by day, by type (their grouping() widened to six bits). */
+  private percentiles(f: SessionFilter) {
+    return this.sorting(async (db) => {
+      const { rows } = await sql<Keyed & { p50: number | null; p95: number | null }>`
+        SELECT (grouping(day, recording_type) << 4) | 15 AS set, day::text AS day, recording_type,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY duration) AS p50,
+               percentile_cont(0.95) WITHIN GROUP (ORDER BY duration) AS p95
+          FROM (SELECT ${dayOf(f)} AS day, recording_type, duration
+                  FROM recording_sessions WHERE ${matching(f)} AND ${COMPLETED}) s
+         GROUP BY GROUPING SETS ((), (day), (recording_type))`.execute(db);
+      return rows;
     });
   }
 
@@ -258,7 +287,8 @@ export class AnalyticsRepository {
   async processingFailures(recent: number) {
     const failedAt = sql`coalesce((metadata->>'failed_at')::timestamptz, updated_at)`;
     const counts = await sql<{ failed: number; last24h: number }>`
-      SELECT count(*)::int AS failed, (count(*) FILTER (WHERE ${failedAt} > now() - interval '24 hours'))::int AS last24h
+      SELECT count(*)::int AS failed,
+             (count(*) FILTER (WHERE ${failedAt} > now() - interval '24 hours'))::int AS last24h
         FROM recordings WHERE status = 'failed'`.execute(this.db);
     const latest = await sql<{ id: string; title: string; error: string | null; at: Date }>`
       SELECT id::text AS id, title, metadata->>'error' AS error, ${failedAt} AS at

@@ -180,11 +180,8 @@ export class AnalyticsService {
 
   async summary(viewer: Viewer, q: AnalyticsQuery) {
     const { filter } = await this.filterFor(viewer, q);
-    const [rows, breakdowns, topErrors] = await Promise.all([
-      this.repo.summary(filter),
-      this.repo.breakdowns(filter),
-      this.repo.topErrors(filter, TOP_ERRORS),
-    ]);
+    const [rows, topErrors] = await Promise.all([this.repo.summary(filter), this.repo.topErrors(filter, TOP_ERRORS)]);
+    const { breakdowns } = rows;
     const byDay = new Map(rows.byDay.map((r) => [r.day, r]));
     const days = Array.from({ length: daysBetween(filter.from, filter.to) + 1 }, (_, i) => dayAfter(filter.from, i));
     return {
