@@ -196,7 +196,8 @@ describe.each(pgTargets())('backfill of the storage columns on $name', (target) 
 
   it('`migrate up` returns with the backfill pending, and the rows untouched', async () => {
     const result = await migrator(db.url).up();
-    expect(result.backfills).toEqual([NAME]);
+    // Later migrations may declare backfills of their own (0033): this one is among the pending.
+    expect(result.backfills).toContain(NAME);
     const [p] = await runner.list(await migrator(db.url).migrations());
     expect(p).toMatchObject({ name: NAME, state: 'pending', done: 0 });
     expect((await c.query(`SELECT count(*)::int AS n FROM recordings WHERE storage_key IS NOT NULL`)).rows[0].n).toBe(
