@@ -25,15 +25,7 @@ export type Relation = 'creator' | MemberRole | 'admin' | LinkRelation | Comment
  * with: comments.service.ts). Held on a comment together with the relations to its recording.
  */
 export type CommentRelation = 'author';
-export type Resource =
-  | 'recording'
-  | 'project'
-  | 'upload'
-  | 'session'
-  | 'import'
-  | 'instance'
-  | 'share'
-  | 'comment';
+export type Resource = 'recording' | 'project' | 'upload' | 'session' | 'import' | 'instance' | 'share' | 'comment';
 /**
  * How a signed-out visitor of a share link stands to the link's recording (issue 13): one relation per
  * permission the link grants (shareRelations below). A visitor holds no other relation to anything.
