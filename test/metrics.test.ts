@@ -142,7 +142,7 @@ describe.each(pgTargets().slice(0, 1))('metrics on $name', (target) => {
     expect(familyOf(after, 'recorder_job_queue_depth')?.type).toBe('GAUGE');
   });
 
-  it('sessions interrupted by the browser and by the stale sweep count by reason; active sessions are counted', async () => {
+  it('sessions interrupted by the browser and by the stale sweep count by reason; counts active ones', async () => {
     const u = await signUp(url, 'interrupted');
     const api = sessionsApi(url, u.headers);
     const before = await scrapeNow();
@@ -150,7 +150,8 @@ describe.each(pgTargets().slice(0, 1))('metrics on $name', (target) => {
     await api.interrupt(told.id, { reason: 'tab closed' });
     const silent = await api.create({ recordingType: 'screen' });
     await c.query(
-      `UPDATE recording_sessions SET started_at = now() - interval '1 hour', last_heartbeat_at = now() - interval '1 hour'
+      `UPDATE recording_sessions
+         SET started_at = now() - interval '1 hour', last_heartbeat_at = now() - interval '1 hour'
        WHERE id = $1`,
       [silent.id],
     );
@@ -268,7 +269,7 @@ describe.each(pgTargets().slice(0, 1))('METRICS_PORT on $name', (target) => {
     expect(await main.json()).toMatchObject({ code: 'ROUTE_NOT_FOUND' });
   });
 
-  it('docs/monitoring.md lists exactly the recorder_ series served; the Grafana dashboard uses only those', async () => {
+  it('docs/monitoring.md lists exactly the recorder_ series served; the Grafana dashboard uses no others', async () => {
     const served = (await scrape(t.server.metricsUrl!)).families
       .map((f) => f.name)
       .filter((name) => name.startsWith('recorder_'))

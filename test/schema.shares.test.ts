@@ -22,7 +22,8 @@ const hash = (char: string) => char.repeat(64);
 
 async function seed(c: pg.Client): Promise<{ ada: string; bob: string }> {
   await c.query(
-    `INSERT INTO users (id, email, display_name) VALUES ('u1', 'a@example.test', 'Ada'), ('u2', 'b@example.test', 'Bob')`,
+    `INSERT INTO users (id, email, display_name)
+     VALUES ('u1', 'a@example.test', 'Ada'), ('u2', 'b@example.test', 'Bob')`,
   );
   const { rows } = await c.query<{ id: string }>(
     `INSERT INTO recordings (user_id, title, recording_type, duration)

@@ -922,7 +922,8 @@ const PHASE3: SchemaPart = {
       chk_comment_guest_key: "CHECK ((guest_key_hash ~ '^[0-9a-f]{64}$'::text))",
       chk_comment_at: 'CHECK ((at_ms >= 0))',
       chk_comment_body:
-        'CHECK (\nCASE\n    WHEN (deleted_at IS NULL) THEN ((char_length(body) >= 1) AND (char_length(body) <= 5000))\n' +
+        'CHECK (\nCASE\n    WHEN (deleted_at IS NULL) THEN ' +
+        '((char_length(body) >= 1) AND (char_length(body) <= 5000))\n' +
         "    ELSE (body = ''::text)\nEND)",
       chk_comment_parent: 'CHECK ((parent_id <> id))',
       chk_comment_resolved: 'CHECK (((resolved_at IS NULL) OR (parent_id IS NULL)))',

@@ -198,7 +198,8 @@ describe.each(pgTargets().slice(0, 1))('share links on $name', (target) => {
     expect(file.status).toBe(200);
     expect(file.body.equals(MEDIA)).toBe(true);
     expect(file.headers.get('content-disposition')).toBe(
-      `attachment; filename="Q3 _plan_ _ _n_code.webm"; filename*=UTF-8''${encodeURIComponent('Q3 "plan" / ünïcode.webm')}`,
+      'attachment; filename="Q3 _plan_ _ _n_code.webm"; ' +
+        `filename*=UTF-8''${encodeURIComponent('Q3 "plan" / ünïcode.webm')}`,
     );
   });
 

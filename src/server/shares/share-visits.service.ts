@@ -31,7 +31,10 @@ const EXTENSIONS: Record<string, string> = {
   'audio/wav': 'wav',
 };
 
-/** A download's file name: the title in ASCII letters, digits, spaces, dots, dashes (else '_'), and its type's extension. */
+/**
+ * A download's file name: the title in ASCII letters, digits, spaces, dots, dashes (else '_'), and its
+ * type's extension.
+ */
 export function downloadName(title: string, mimeType: string | null): { ascii: string; utf8: string } {
   const extension = EXTENSIONS[(mimeType ?? '').split(';')[0]!.trim()] ?? 'webm';
   const base = title.trim().slice(0, 100) || 'recording';
