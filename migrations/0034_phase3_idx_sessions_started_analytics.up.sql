@@ -7,4 +7,6 @@
 -- (INCLUDE), the counts and percentiles come from an index-only scan instead of the wide heap (device_info,
 -- settings): measured on 1,000,000 sessions, 90 days, docs/schema.md. One user's dashboard uses
 -- idx_sessions_user_started. recording_sessions may hold rows, so the index is built CONCURRENTLY, alone.
-CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_sessions_started_analytics ON recording_sessions (started_at) INCLUDE (recording_type, status, discarded_at, duration, browser, os, device_kind, quality);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_sessions_started_analytics
+  ON recording_sessions (started_at)
+  INCLUDE (recording_type, status, discarded_at, duration, browser, os, device_kind, quality);
