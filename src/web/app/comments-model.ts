@@ -2,7 +2,7 @@
  * What the comments panel and the timeline show, computed from the flat list the server answers with
  * (replies are rows with a parentId; the client threads them). No React, no DOM: tested under Node.
  */
-import type { Comment } from './comments-client.ts';
+import type { Comment } from '../../server/comments/comments.schemas.ts';
 
 export interface CommentThread {
   root: Comment;
