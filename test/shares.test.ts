@@ -175,10 +175,11 @@ describe.each(pgTargets().slice(0, 1))('share links on $name', (target) => {
     expect(thumb.body.equals(JPEG)).toBe(true);
 
     await visitor(`/api/s/${token}`);
+    expect((await visitor(`/api/s/${token}`, {}, 'HEAD')).status).toBe(200);
     const { rows } = await c.query('SELECT view_count::int AS n, last_viewed_at FROM recording_shares WHERE id = $1', [
       shareId,
     ]);
-    expect(rows[0].n).toBe(2); // the two GET /api/s/:token; media and thumbnail requests are not views
+    expect(rows[0].n).toBe(2); // the two GETs of /api/s/:token; a HEAD, media and thumbnail are not views
     const listed = await as(owner).get(`/api/recordings/${id}/shares`);
     expect((listed.json.shares as { viewCount: number; lastViewedAt: string }[])[0]).toMatchObject({
       viewCount: 2,

@@ -51,11 +51,12 @@ export class ShareVisitsService {
   ) {}
 
   /** GET /api/s/:token: the link's permissions and the recording's public facts; counts a view. */
-  async view(token: string, access: string | undefined) {
+  /** `count` false: a HEAD (a link checker, a preview bot probing) reads without counting a view. */
+  async view(token: string, access: string | undefined, count = true) {
     const { visit, row } = await this.shares.visit(token, access);
     authorize('share.view', visit.relations);
     const recording = await this.recordings.sharedRecording(visit.recordingId);
-    await this.repo.countView(visit.shareId, this.clock.now());
+    if (count) await this.repo.countView(visit.shareId, this.clock.now());
     const base = `/api/s/${encodeURIComponent(token)}`;
     const query = access && row.password_hash ? `?access=${encodeURIComponent(access)}` : '';
     const canDownload = can('share.download', visit.relations);

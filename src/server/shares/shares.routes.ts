@@ -5,11 +5,11 @@
  *  - /s/:token                    the HTML page (registered here, so the app's catch-all does not take it).
  */
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { requireUser, requireUserHook } from '../auth/auth.plugin.js';
-import { AppError } from '../errors.js';
+import { withRetryAfter } from '../http/retry-after.js';
 import { stream } from '../recordings/recordings.routes.js';
 import { defaultOutDir } from '../web/build.js';
 import { contentSecurityPolicy, htmlHeaders } from '../web/web.plugin.js';
@@ -52,13 +52,6 @@ function accessOf(req: FastifyRequest): string | undefined {
   const header = req.headers['x-share-access'];
   if (typeof header === 'string' && header) return header;
   return (req.query as { access?: string } | undefined)?.access || undefined;
-}
-
-/** A 429 says when to come back. */
-function withRetryAfter(reply: FastifyReply, err: unknown): never {
-  const details = err instanceof AppError ? (err.details as { retryAfterSeconds?: number } | undefined) : undefined;
-  if (details?.retryAfterSeconds) reply.header('retry-after', String(details.retryAfterSeconds));
-  throw err;
 }
 
 async function managementRoutes(root: FastifyInstance, opts: ShareRoutesOptions) {
@@ -130,7 +123,7 @@ async function publicRoutes(root: FastifyInstance, opts: ShareRoutesOptions) {
         response: { 200: sharedRecording },
       },
     },
-    async (req) => visits.view(req.params.token, accessOf(req)),
+    async (req) => visits.view(req.params.token, accessOf(req), req.method === 'GET'),
   );
   app.post(
     '/api/s/:token/unlock',
@@ -143,8 +136,7 @@ async function publicRoutes(root: FastifyInstance, opts: ShareRoutesOptions) {
         response: { 200: unlocked },
       },
     },
-    async (req, reply) =>
-      shares.unlock(req.params.token, req.body.password, req.ip).catch((err) => withRetryAfter(reply, err)),
+    async (req, reply) => withRetryAfter(reply, () => shares.unlock(req.params.token, req.body.password, req.ip)),
   );
   for (const which of ['media', 'thumbnail'] as const) {
     app.route({
