@@ -15,7 +15,15 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { BackfillRunner } from '../src/server/db/backfill/runner.js';
 import { parseDevice } from '../src/server/sessions/device.js';
 import { catalogSnapshot } from './support/catalog.js';
-import { ALL_VERSIONS, connect, freshDatabase, migrator, pgTargets, violationOf } from './support/db.js';
+import {
+  ALL_VERSIONS,
+  appliedVersions,
+  connect,
+  freshDatabase,
+  migrator,
+  pgTargets,
+  violationOf,
+} from './support/db.js';
 import { SEED_AGENTS } from './support/sessions-seed.js';
 
 const WEBKIT = 'AppleWebKit/605.1.15 (KHTML, like Gecko)';
@@ -152,9 +160,6 @@ describe.each(pgTargets().slice(0, 1))('rolling back 0032..0035, on $name', (tar
     fs.rmSync(backupDir, { recursive: true, force: true });
   });
 
-  const applied = async () =>
-    (await c.query<{ v: number }>('SELECT version AS v FROM schema_migrations ORDER BY 1')).rows.map((r) => r.v);
-
   it('down gives back the schema of 31 exactly while nothing was filled; up again the same catalog', async () => {
     const at35 = await catalogSnapshot(c);
     expect(at35).not.toEqual(at31);
@@ -166,7 +171,7 @@ describe.each(pgTargets().slice(0, 1))('rolling back 0032..0035, on $name', (tar
       [32, true],
     ]);
     expect(await catalogSnapshot(c)).toEqual(at31);
-    expect(await applied()).toEqual(ALL_VERSIONS.filter((v) => v <= 31));
+    expect(await appliedVersions(c)).toEqual(ALL_VERSIONS.filter((v) => v <= 31));
     expect((await c.query('SELECT count(*)::int AS n FROM recording_sessions')).rows[0].n).toBe(14);
     await migrator(db.url).up({ to: 35 });
     expect(await catalogSnapshot(c)).toEqual(at35);
@@ -181,7 +186,7 @@ describe.each(pgTargets().slice(0, 1))('rolling back 0032..0035, on $name', (tar
       .catch((e) => e);
     expect(err).toMatchObject({ code: 'MIGRATION_DATA_LOSS' });
     expect(err.message).toContain('public.recording_session_events: 2 row(s)');
-    expect(await applied()).toEqual(ALL_VERSIONS.filter((v) => v <= 35));
+    expect(await appliedVersions(c)).toEqual(ALL_VERSIONS.filter((v) => v <= 35));
     const result = await migrator(db.url, { backupDir }).down({ to: 31 }, true);
     expect(result.map((s) => s.version)).toEqual([35, 34, 33, 32]);
     expect(result.backupPath).toEqual(expect.any(String));

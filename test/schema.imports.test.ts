@@ -14,7 +14,15 @@ import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { restoreBackup } from '../src/server/db/migrator/backup.js';
 import { catalogSnapshot } from './support/catalog.js';
-import { ALL_VERSIONS, connect, freshDatabase, migrator, pgTargets, violationOf } from './support/db.js';
+import {
+  ALL_VERSIONS,
+  appliedVersions,
+  connect,
+  freshDatabase,
+  migrator,
+  pgTargets,
+  violationOf,
+} from './support/db.js';
 
 const SHA_A = 'a'.repeat(64);
 const SHA_B = 'b'.repeat(64);
@@ -173,9 +181,6 @@ describe.each(pgTargets())('rolling back 0022, on $name', (target) => {
     fs.rmSync(backupDir, { recursive: true, force: true });
   });
 
-  const applied = async () =>
-    (await c.query<{ v: number }>('SELECT version AS v FROM schema_migrations ORDER BY 1')).rows.map((r) => r.v);
-
   it('down gives back the schema of 21 exactly while nothing was imported; up again the same catalog', async () => {
     const at22 = await catalogSnapshot(c);
     expect(at22).not.toEqual(at21);
@@ -183,7 +188,7 @@ describe.each(pgTargets())('rolling back 0022, on $name', (target) => {
     expect(down.map((s) => [s.version, s.transactional])).toEqual([[22, true]]);
     expect(down.backupPath).toBeUndefined();
     expect(await catalogSnapshot(c)).toEqual(at21);
-    expect(await applied()).toEqual(ALL_VERSIONS.filter((v) => v <= 21));
+    expect(await appliedVersions(c)).toEqual(ALL_VERSIONS.filter((v) => v <= 21));
     expect((await c.query('SELECT title FROM recordings')).rows).toEqual([{ title: 'Old take' }]);
     await migrator(db.url).up({ to: 22 });
     expect(await catalogSnapshot(c)).toEqual(at22);
@@ -203,7 +208,7 @@ describe.each(pgTargets())('rolling back 0022, on $name', (target) => {
     expect(err).toMatchObject({ code: 'MIGRATION_DATA_LOSS' });
     expect(err.message).toContain('public.legacy_import_items: 1 row(s)');
     expect(err.message).toContain('public.legacy_imports: 1 row(s)');
-    expect(await applied()).toEqual(ALL_VERSIONS.filter((v) => v <= 22));
+    expect(await appliedVersions(c)).toEqual(ALL_VERSIONS.filter((v) => v <= 22));
 
     const result = await migrator(db.url, { backupDir }).down({ to: 21 }, true);
     expect(result.map((s) => s.version)).toEqual([22]);

@@ -17,7 +17,7 @@ import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { restoreBackup } from '../src/server/db/migrator/backup.js';
 import { catalogSnapshot } from './support/catalog.js';
-import { ALL_VERSIONS, connect, freshDatabase, migrator, pgTargets } from './support/db.js';
+import { ALL_VERSIONS, appliedVersions, connect, freshDatabase, migrator, pgTargets } from './support/db.js';
 
 /** The columns 0016 adds to uploads, in its order. */
 const STORE_COLUMNS = [
@@ -278,9 +278,6 @@ describe.each(pgTargets())('rolling back 0017 and 0016, on $name', (target) => {
     fs.rmSync(backupDir, { recursive: true, force: true });
   });
 
-  const applied = async () =>
-    (await c.query<{ v: number }>('SELECT version AS v FROM schema_migrations ORDER BY 1')).rows.map((r) => r.v);
-
   it('down of 0017 then of 0016 give back the schema of 16, then of 15, exactly; the uploads rows stay', async () => {
     await seedUsers(c);
     await seedOldUploads(c);
@@ -296,7 +293,7 @@ describe.each(pgTargets())('rolling back 0017 and 0016, on $name', (target) => {
     expect(d16.map((s) => [s.version, s.transactional])).toEqual([[16, true]]);
     expect(d16.backupPath).toBeUndefined();
     expect(await catalogSnapshot(c)).toEqual(at15);
-    expect(await applied()).toEqual(ALL_VERSIONS.filter((v) => v <= 15));
+    expect(await appliedVersions(c)).toEqual(ALL_VERSIONS.filter((v) => v <= 15));
     expect((await c.query(`SELECT ${BEFORE_COLUMNS} FROM uploads ORDER BY id`)).rows).toEqual(rows);
     expect(fs.readdirSync(backupDir)).toEqual([]);
 
@@ -356,7 +353,7 @@ describe.each(pgTargets())('rolling back 0017 and 0016, on $name', (target) => {
       expect(err.message).toContain(line);
     // Nothing changed, not even 0017's index (the refusal comes before any step runs).
     expect(await catalogSnapshot(c)).toEqual(catalog);
-    expect(await applied()).toEqual(ALL_VERSIONS.filter((v) => v <= 17));
+    expect(await appliedVersions(c)).toEqual(ALL_VERSIONS.filter((v) => v <= 17));
     expect(await dump()).toEqual(before);
     expect(fs.readdirSync(backupDir)).toEqual([]);
 

@@ -15,7 +15,15 @@ import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { restoreBackup } from '../src/server/db/migrator/backup.js';
 import { catalogSnapshot } from './support/catalog.js';
-import { ALL_VERSIONS, connect, freshDatabase, migrator, pgTargets, violationOf } from './support/db.js';
+import {
+  ALL_VERSIONS,
+  appliedVersions,
+  connect,
+  freshDatabase,
+  migrator,
+  pgTargets,
+  violationOf,
+} from './support/db.js';
 
 const SHA = 'a'.repeat(64);
 
@@ -137,9 +145,6 @@ describe.each(pgTargets())('rolling back 0024..0026, on $name', (target) => {
     fs.rmSync(backupDir, { recursive: true, force: true });
   });
 
-  const applied = async () =>
-    (await c.query<{ v: number }>('SELECT version AS v FROM schema_migrations ORDER BY 1')).rows.map((r) => r.v);
-
   it('down gives back the schema of 23 exactly while no version exists; up again the same catalog', async () => {
     const at26 = await catalogSnapshot(c);
     expect(at26).not.toEqual(at23);
@@ -150,7 +155,7 @@ describe.each(pgTargets())('rolling back 0024..0026, on $name', (target) => {
       [24, true],
     ]);
     expect(await catalogSnapshot(c)).toEqual(at23);
-    expect(await applied()).toEqual(ALL_VERSIONS.filter((v) => v <= 23));
+    expect(await appliedVersions(c)).toEqual(ALL_VERSIONS.filter((v) => v <= 23));
     expect((await c.query('SELECT title FROM recordings')).rows).toEqual([{ title: 'Old take' }]);
     await migrator(db.url).up({ to: 26 });
     expect(await catalogSnapshot(c)).toEqual(at26);
@@ -169,7 +174,7 @@ describe.each(pgTargets())('rolling back 0024..0026, on $name', (target) => {
       .catch((e) => e);
     expect(err).toMatchObject({ code: 'MIGRATION_DATA_LOSS' });
     expect(err.message).toContain('public.recording_versions: 1 row(s)');
-    expect(await applied()).toEqual(ALL_VERSIONS.filter((v) => v <= 26));
+    expect(await appliedVersions(c)).toEqual(ALL_VERSIONS.filter((v) => v <= 26));
 
     const result = await migrator(db.url, { backupDir }).down({ to: 23 }, true);
     expect(result.map((s) => s.version)).toEqual([26, 25, 24]);

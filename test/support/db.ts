@@ -70,3 +70,8 @@ export function violationOf(err: unknown): string {
   const e = err as { code?: string; constraint?: string };
   return `${e.code ?? ''} ${e.constraint ?? ''}`.trim();
 }
+
+/** The migration versions schema_migrations records as applied, ascending (down tests compare it). */
+export async function appliedVersions(c: pg.Client): Promise<number[]> {
+  return (await c.query<{ v: number }>('SELECT version AS v FROM schema_migrations ORDER BY 1')).rows.map((r) => r.v);
+}
