@@ -10,3 +10,15 @@ export type Quality = (typeof QUALITIES)[number];
 /** What a share link lets its visitors do (issue 13): 'view' always, 'comment' and 'download' when granted. */
 export const SHARE_PERMISSIONS = ['view', 'comment', 'download'] as const;
 export type SharePermission = (typeof SHARE_PERMISSIONS)[number];
+/** What happened to a recording session, in order (issue 14, recording_session_events.kind; migration 0032). */
+export const SESSION_EVENT_KINDS = [
+  'started',
+  'heartbeat',
+  'interrupted',
+  'resumed',
+  'kept',
+  'discarded',
+  'completed',
+  'error',
+] as const;
+export type SessionEventKind = (typeof SESSION_EVENT_KINDS)[number];

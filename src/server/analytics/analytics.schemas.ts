@@ -6,7 +6,7 @@
  * statuses, so started = completed + interrupted + discarded + active. Rates are 0..1, null when the
  * denominator is 0; durations are whole seconds, null when there are none.
  */
-import { RECORDING_TYPES } from '../../shared/domain.js';
+import { RECORDING_TYPES, SESSION_EVENT_KINDS } from '../../shared/domain.js';
 import { bigintId } from '../ids.js';
 
 /** The statuses the sessions list filters on: the three stored ones and `discarded` (discarded_at set). */
@@ -200,17 +200,6 @@ export const sessionPage = {
   },
   required: ['sessions', 'nextCursor'],
 } as const;
-
-export const SESSION_EVENT_KINDS = [
-  'started',
-  'heartbeat',
-  'interrupted',
-  'resumed',
-  'kept',
-  'discarded',
-  'completed',
-  'error',
-] as const;
 
 export const sessionDetail = {
   type: 'object',

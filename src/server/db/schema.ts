@@ -3,7 +3,7 @@
  * Use Selectable/Insertable/Updateable of these tables rather than hand-written row types.
  */
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { Quality, RecordingType } from '../../shared/domain.js';
+import type { Quality, RecordingType, SessionEventKind } from '../../shared/domain.js';
 import type { RecordingMetadata } from '../recordings/metadata.js';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -16,7 +16,14 @@ type BigIntColumn = ColumnType<string, string | number | bigint, string | number
 type Json = ColumnType<unknown, string | undefined, string>;
 
 // The domain's enumerations live in src/shared (the browser app needs them too); re-exported for the server.
-export { QUALITIES, type Quality, RECORDING_TYPES, type RecordingType } from '../../shared/domain.js';
+export {
+  QUALITIES,
+  type Quality,
+  RECORDING_TYPES,
+  type RecordingType,
+  SESSION_EVENT_KINDS,
+  type SessionEventKind,
+} from '../../shared/domain.js';
 export const RECORDING_STATUSES = ['processing', 'completed', 'failed'] as const;
 export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
 export const SESSION_STATUSES = ['active', 'completed', 'interrupted'] as const;
@@ -94,18 +101,6 @@ export interface RecordingSessionsTable {
   /** Migration 0033: settings.quality when it is one of QUALITIES (the analytics index holds it). */
   quality: string | null;
 }
-
-export const SESSION_EVENT_KINDS = [
-  'started',
-  'heartbeat',
-  'interrupted',
-  'resumed',
-  'kept',
-  'discarded',
-  'completed',
-  'error',
-] as const;
-export type SessionEventKind = (typeof SESSION_EVENT_KINDS)[number];
 
 /** recording_session_events.detail: what each kind records (all optional; small). */
 export interface SessionEventDetail {
