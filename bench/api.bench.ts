@@ -29,7 +29,7 @@ import { apiUser, ROOT, startChildServer, type ChildServer } from './lib/child-s
 import { explain, type Explained } from './lib/library.js';
 import { load, type LoadResult } from './lib/load.js';
 import { decodeCursor } from '../src/server/recordings/recordings.service.js';
-import { connect, openTarget } from './lib/server.js';
+import { openTargetAndClient } from './lib/server.js';
 import { cleanupOnExit } from './lib/cleanup.js';
 import { summarizeCpuProfile } from './lib/cpu-profile.js';
 import { envInt, fmtInt, fmtMs, formatTable, msSince, note, now } from './lib/stats.js';
@@ -92,10 +92,7 @@ async function main(): Promise<void> {
   const { cleanups, cleanup } = cleanupOnExit(work);
 
   try {
-    const target = await openTarget();
-    cleanups.push({ what: 'bench database', run: () => target.cleanup() });
-    const client = await connect(target.url);
-    cleanups.push({ what: 'close client', run: () => client.end() });
+    const { target, client } = await openTargetAndClient(cleanups);
     const version = (await client.query<{ v: string }>('SELECT version() AS v')).rows[0]!.v;
 
     // The server first: the benchmark user signs up through the API like any user.

@@ -24,7 +24,7 @@ import { apiUser, type ChildServer, startChildServer } from './lib/child-server.
 import { benchEdits, jobRig, makeTake, renderByHand, renderByJob, stateOf, storeTake } from './lib/edits-render.js';
 import { cleanupOnExit } from './lib/cleanup.js';
 import { machine, runBench, writeResults } from './lib/report.js';
-import { type BenchTarget, connect, openTarget } from './lib/server.js';
+import { type BenchTarget, openTargetAndClient } from './lib/server.js';
 import { envInt, fmtMs, formatTable, msSince, note, now, type Summary, summarize } from './lib/stats.js';
 
 const RESULTS = path.resolve(import.meta.dirname, 'results/edits.json');
@@ -260,10 +260,7 @@ async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-bench-edits-'));
   const { cleanups, cleanup } = cleanupOnExit(work);
   try {
-    const target = await openTarget();
-    cleanups.push({ what: 'bench database', run: () => target.cleanup() });
-    const client = await connect(target.url);
-    cleanups.push({ what: 'close client', run: () => client.end() });
+    const { target, client } = await openTargetAndClient(cleanups);
     const server = await startChildServer({
       name: 'recorder',
       dir: work,

@@ -55,7 +55,7 @@ import {
   summarizeSamples,
 } from './lib/library-report.js';
 import { machine, runBench, writeResults } from './lib/report.js';
-import { connect, openTarget } from './lib/server.js';
+import { openTargetAndClient } from './lib/server.js';
 import { envInt, fmtInt, fmtMs, msSince, note, now } from './lib/stats.js';
 
 const ROWS = envInt('BENCH_LIBRARY_ROWS', 10_000);
@@ -143,10 +143,7 @@ async function main(): Promise<void> {
     );
     cleanups.push({ what: `delete ${blankFile}`, run: () => fs.promises.rm(blankFile, { force: true }) });
 
-    const target = await openTarget();
-    cleanups.push({ what: 'bench database', run: () => target.cleanup() });
-    const client = await connect(target.url);
-    cleanups.push({ what: 'close client', run: () => client.end() });
+    const { target, client } = await openTargetAndClient(cleanups);
     const version = (await client.query<{ v: string }>('SELECT version() AS v')).rows[0]!.v;
 
     const dataDir = path.join(work, 'data');

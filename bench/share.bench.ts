@@ -17,6 +17,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type pg from 'pg';
 import { type Browser, chromium } from 'playwright-core';
 import { CHROMIUM } from '../test/support/browser.js';
 import { seedComments } from '../test/support/comments-seed.js';
@@ -24,7 +25,7 @@ import { type ChildServer, signUpAccount, startChildServer } from './lib/child-s
 import { cleanupOnExit } from './lib/cleanup.js';
 import { jobRig, makeTake, storeTake } from './lib/edits-render.js';
 import { machine, runBench, writeResults } from './lib/report.js';
-import { connect, openTarget } from './lib/server.js';
+import { openTargetAndClient } from './lib/server.js';
 import { envInt, fmtMs, formatTable, msSince, note, now, type Summary, summarize } from './lib/stats.js';
 
 const RESULTS = path.resolve(import.meta.dirname, 'results/share.json');
@@ -177,7 +178,7 @@ async function timedGet(url: string, cookie: string): Promise<{ ms: number; body
 async function commentsBench(
   server: ChildServer,
   cookie: string,
-  client: Awaited<ReturnType<typeof connect>>,
+  client: pg.Client,
   userId: string,
 ): Promise<CommentResults> {
   const t0 = now();
@@ -250,10 +251,7 @@ async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'recorder-bench-share-'));
   const { cleanups, cleanup } = cleanupOnExit(work);
   try {
-    const target = await openTarget();
-    cleanups.push({ what: 'bench database', run: () => target.cleanup() });
-    const client = await connect(target.url);
-    cleanups.push({ what: 'close client', run: () => client.end() });
+    const { target, client } = await openTargetAndClient(cleanups);
     const dataDir = path.join(work, 'data');
     const server = await startChildServer({
       name: 'recorder',

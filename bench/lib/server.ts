@@ -10,6 +10,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../../src/server/db/embedded.js';
 import { Migrator } from '../../src/server/db/migrator/engine.js';
 import { createLogger, safeUrl } from '../../src/server/logger.js';
+import type { Cleanup } from './cleanup.js';
 import { note } from './stats.js';
 
 export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '../../migrations');
@@ -123,4 +124,13 @@ export async function openTarget(): Promise<BenchTarget> {
     await cleanup();
     throw err;
   }
+}
+
+/** The bench database and a client on it, each undone by the bench's cleanups (the client closed first). */
+export async function openTargetAndClient(cleanups: Cleanup[]): Promise<{ target: BenchTarget; client: pg.Client }> {
+  const target = await openTarget();
+  cleanups.push({ what: 'bench database', run: () => target.cleanup() });
+  const client = await connect(target.url);
+  cleanups.push({ what: 'close client', run: () => client.end() });
+  return { target, client };
 }
