@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import '@fastify/cookie';
 import { requireSessionHook, requireUser, requireUserHook, SESSION_COOKIE } from './auth.plugin.js';
-import { AppError } from '../errors.js';
+import { withRetryAfter } from '../http/retry-after.js';
 import { storageFor } from '../features.js';
 import { isHttpsOrigin } from '../web/security-headers.js';
 import {
@@ -25,17 +25,6 @@ export interface AuthRoutesOptions {
   databaseStoragePercent: number;
   /** PUBLIC_URL: when it is https, the session cookie is Secure whatever the request's own scheme. */
   publicUrl?: string;
-}
-
-/** A 429 from the sign-in limits says when to come back, in the header clients and proxies read. */
-async function withRetryAfter<T>(reply: FastifyReply, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    const details = err instanceof AppError ? (err.details as { retryAfterSeconds?: number } | undefined) : undefined;
-    if (details?.retryAfterSeconds) reply.header('retry-after', String(details.retryAfterSeconds));
-    throw err;
-  }
 }
 
 export async function authRoutes(root: FastifyInstance, opts: AuthRoutesOptions) {

@@ -5,9 +5,9 @@
  * GET …/comments/changes?since=<revision>.
  */
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireUser } from '../auth/auth.plugin.js';
-import { AppError } from '../errors.js';
+import { withRetryAfter } from '../http/retry-after.js';
 import type { GuestComments, GuestHeaders } from './comments-guests.js';
 import {
   changesQuery,
@@ -146,17 +146,6 @@ const headersOf = (req: FastifyRequest): GuestHeaders => {
   const h = req.headers as { 'x-share-access'?: string; 'x-guest-key'?: string };
   return { access: h['x-share-access'], guestKey: h['x-guest-key'] };
 };
-
-/** A 429 says when to come back, in the header clients and proxies read. */
-async function withRetryAfter<T>(reply: FastifyReply, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    const details = err instanceof AppError ? (err.details as { retryAfterSeconds?: number } | undefined) : undefined;
-    if (details?.retryAfterSeconds) reply.header('retry-after', String(details.retryAfterSeconds));
-    throw err;
-  }
-}
 
 async function guestRoutes(root: FastifyInstance, g: GuestComments) {
   const app = root.withTypeProvider<JsonSchemaToTsProvider>();
