@@ -17,6 +17,7 @@ import { pgTargets } from './support/db.js';
 import {
   type ApiResponse,
   addMember,
+  asUser,
   attachMedia,
   call,
   insertProject,
@@ -34,12 +35,7 @@ describe.each(pgTargets().slice(0, 1))('share links refused on $name', (target) 
 
   /** Every public answer of this file: none may set a cookie or name anything but its own recording. */
   const publicAnswers: ApiResponse[] = [];
-  const as = (u: User) => ({
-    get: (path: string) => call(t.url, 'GET', path, u.headers),
-    post: (path: string, body?: unknown) => call(t.url, 'POST', path, u.headers, body),
-    patch: (path: string, body: unknown) => call(t.url, 'PATCH', path, u.headers, body),
-    delete: (path: string) => call(t.url, 'DELETE', path, u.headers),
-  });
+  const as = (u: User) => asUser(t.url, u);
   async function visitor(path: string, headers: Record<string, string> = {}, method = 'GET', body?: unknown) {
     const res = await call(t.url, method, path, headers, body);
     publicAnswers.push(res);

@@ -16,6 +16,7 @@ import { signUp, type TestServer } from './support/app.js';
 import { pgTargets } from './support/db.js';
 import {
   addMember,
+  asUser,
   attachMedia,
   call,
   insertProject,
@@ -32,12 +33,7 @@ describe.each(pgTargets().slice(0, 1))('share links on $name', (target) => {
   let c: pg.Client;
   withTestServer(target, (s) => ({ t, c } = s));
 
-  const as = (u: User) => ({
-    get: (path: string) => call(t.url, 'GET', path, u.headers),
-    post: (path: string, body?: unknown) => call(t.url, 'POST', path, u.headers, body),
-    patch: (path: string, body: unknown) => call(t.url, 'PATCH', path, u.headers, body),
-    delete: (path: string) => call(t.url, 'DELETE', path, u.headers),
-  });
+  const as = (u: User) => asUser(t.url, u);
   const visitor = (path: string, headers: Record<string, string> = {}, method = 'GET', body?: unknown) =>
     call(t.url, method, path, headers, body);
 

@@ -208,7 +208,7 @@ export const asUser = (url: string, u: { headers: Record<string, string> }) => (
   get: (path: string, h: Record<string, string> = {}) => call(url, 'GET', path, { ...u.headers, ...h }),
   head: (path: string) => call(url, 'HEAD', path, u.headers),
   patch: (path: string, body: unknown) => call(url, 'PATCH', path, u.headers, body),
-  post: (path: string) => call(url, 'POST', path, u.headers),
+  post: (path: string, body?: unknown) => call(url, 'POST', path, u.headers, body),
   delete: (path: string) => call(url, 'DELETE', path, u.headers),
 });
 
