@@ -1,6 +1,7 @@
 import { useId, useState, type FormEvent } from 'react';
 import { api } from '../../persist/api.ts';
 import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
+import { ErrorText } from '../components/ErrorText.tsx';
 import { useProjects } from '../hooks/useProjects.ts';
 import { errorText } from '../hooks/util.ts';
 import { Link } from '../router.tsx';
@@ -78,11 +79,7 @@ function ProjectRow({
           )}
         </div>
       )}
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText error={error} />
     </li>
   );
 }
@@ -130,11 +127,7 @@ export function ProjectsPage() {
           Create project
         </button>
       </form>
-      {createError && (
-        <p className="error-text" role="alert">
-          {createError}
-        </p>
-      )}
+      <ErrorText error={createError} />
       {error && (
         <p className="notice error" role="alert">
           The projects could not be loaded: {error}

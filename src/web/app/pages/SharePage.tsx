@@ -4,6 +4,7 @@ import { timelineMs } from '../comments-model.ts';
 import { CommentMarkers } from '../components/comments/CommentMarkers.tsx';
 import { CommentsPanel } from '../components/comments/CommentsPanel.tsx';
 import { useGuestComments } from '../components/comments/useCommentsView.ts';
+import { ErrorText } from '../components/ErrorText.tsx';
 import { MediaView } from '../components/MediaView.tsx';
 import { formatDateTime, formatDuration, modeLabel } from '../format.ts';
 import { GuestIdentity } from '../guest-identity.ts';
@@ -102,11 +103,7 @@ function PasswordForm({ error, onUnlock }: { error: string | null; onUnlock(pass
           {/* biome-ignore lint/a11y/noAutofocus: the page asks for nothing else */}
           <input id={`${id}-pw`} name="password" type="password" autoComplete="current-password" autoFocus />
         </p>
-        {error && (
-          <p className="form-error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorText error={error} className="form-error" />
         <button type="submit" className="primary" disabled={busy}>
           Open
         </button>

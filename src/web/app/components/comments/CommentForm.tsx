@@ -1,5 +1,6 @@
 import { useId, useState, type FormEvent } from 'react';
 import { formatAt } from '../../comments-model.ts';
+import { ErrorText } from '../ErrorText.tsx';
 
 export const MAX_COMMENT = 5000;
 
@@ -80,11 +81,7 @@ export function CommentForm(p: {
           </button>
         )}
       </div>
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText error={error} />
     </form>
   );
 }

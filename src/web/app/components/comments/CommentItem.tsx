@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { Comment } from '../../comments-client.ts';
 import { formatAt } from '../../comments-model.ts';
 import { formatDateTime, relativeTime } from '../../format.ts';
+import { ErrorText } from '../ErrorText.tsx';
 import { CommentForm } from './CommentForm.tsx';
 
 /** What the panel lets a viewer do with comments; the page decides (member or link visitor). */
@@ -86,11 +87,7 @@ export function CommentItem({ comment, actions }: { comment: Comment; actions: C
           </button>
         )}
       </div>
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText error={error} />
     </div>
   );
 }

@@ -1,5 +1,6 @@
 import { useId, useState, type FormEvent } from 'react';
 import { EXPIRY_CHOICES, expiryFrom, type NewShare, type SharePermission } from '../../share-client.ts';
+import { ErrorText } from '../ErrorText.tsx';
 
 /** The settings of a new link: what it allows beyond viewing, a password, an expiry, a label. */
 export function ShareForm({ onCreate }: { onCreate(input: NewShare): Promise<void> }) {
@@ -65,11 +66,7 @@ export function ShareForm({ onCreate }: { onCreate(input: NewShare): Promise<voi
         <label htmlFor={`${id}-label`}>Label (optional)</label>
         <input id={`${id}-label`} name="label" maxLength={200} placeholder="For the design team" />
       </p>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText error={error} className="form-error" />
       <button type="submit" className="primary" disabled={busy}>
         Create link
       </button>
