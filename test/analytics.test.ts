@@ -253,6 +253,21 @@ describe.each(pgTargets().slice(0, 1))('sessions analytics on $name', (target) =
     ]);
     const tokyoOnly11 = await get(carol, '/api/analytics/sessions/summary?from=2026-01-11&to=2026-01-11&tz=asia/tokyo');
     expect([tokyoOnly11.body.range.tz, tokyoOnly11.body.totals.started]).toEqual(['Asia/Tokyo', 2]);
+    // Kathmandu (+05:45) starts the 11th at 18:15 UTC, one second after the first of these; Kolkata (+05:30) at
+    // 18:30. The counts group by quarter hour before they turn it into a local day: this splits them exactly.
+    await sql(
+      `INSERT INTO recording_sessions (user_id, recording_type, started_at, status) VALUES
+         ($1, 'camera', '2026-01-10T18:14:59Z', 'active'), ($1, 'camera', '2026-01-10T18:15:00Z', 'active')`,
+      [carol.userId],
+    );
+    expect(await days('Asia/Kathmandu')).toEqual([
+      ['2026-01-10', 1],
+      ['2026-01-11', 3],
+    ]);
+    expect(await days('Asia/Kolkata')).toEqual([
+      ['2026-01-10', 2],
+      ['2026-01-11', 2],
+    ]);
   });
 
   it('bad ranges answer 400 ANALYTICS_RANGE_INVALID; bad cursors and names their own 400', async () => {
