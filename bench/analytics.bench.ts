@@ -95,7 +95,7 @@ async function explainAdmin(url: string, client: pg.Client) {
   await db.destroy();
   const plans: { statement: string; plan: string; executionMs: number }[] = [];
   await client.query(`SET work_mem = '64MB'`);
-  for (const q of captured.filter((c) => /^\s*SELECT \(?(grouping|error_message)/.test(c.sql))) {
+  for (const q of captured.filter((c) => /^\s*(WITH parts|SELECT \(?(grouping|error_message))/.test(c.sql))) {
     const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${q.sql}`, q.parameters as unknown[]);
     const lines = rows.map((r) => r['QUERY PLAN'] as string);
     plans.push({
