@@ -95,6 +95,13 @@ async function seed(t: TestServer, c: pg.Client): Promise<{ owner: User; mediaKe
     `UPDATE recordings SET metadata = metadata || jsonb_build_object('thumbnail_key', $2::text) WHERE id = $1`,
     [done.recordingId, thumb],
   );
+  // recordings and recording_versions reference each other (current_version_id): a restore must load both
+  const version = await c.query<{ id: string }>(
+    `INSERT INTO recording_versions (recording_id, number, edit_revision, edits, storage_provider, storage_key)
+     VALUES ($1, 1, 0, '{}', 'local', 'versions/backup-test') RETURNING id`,
+    [done.recordingId],
+  );
+  await c.query('UPDATE recordings SET current_version_id = $2 WHERE id = $1', [done.recordingId, version.rows[0]!.id]);
   const keys = await c.query<{ k: string }>('SELECT storage_key AS k FROM recordings WHERE storage_key IS NOT NULL');
   return { owner, mediaKeys: [...keys.rows.map((r) => r.k), thumb] };
 }

@@ -69,7 +69,20 @@ export class BackupRepository {
         GROUP BY c.relname ORDER BY c.relname`,
       [SCHEMA],
     );
-    const edges = await this.client.query<{ child: string; parent: string }>(
+    const edges = await this.foreignKeyEdges();
+    return dependencyOrder(tables.rows, edges);
+  }
+
+  /** Tables that reference each other in a circle (recordings ↔ recording_versions): see loadTables. */
+  async tablesInCycles(): Promise<Set<string>> {
+    const edges = await this.foreignKeyEdges();
+    const names = [...new Set(edges.flatMap((e) => [e.child, e.parent]))].map((name) => ({ name }));
+    return new Set(stronglyConnected(names, edges).flatMap((group) => (group.length > 1 ? group : [])));
+  }
+
+  /** child → parent for every foreign key between two tables of the schema (a self-reference is no edge). */
+  private async foreignKeyEdges(): Promise<{ child: string; parent: string }[]> {
+    const { rows } = await this.client.query<{ child: string; parent: string }>(
       `SELECT DISTINCT ch.relname AS child, pa.relname AS parent
          FROM pg_constraint k
          JOIN pg_class ch ON ch.oid = k.conrelid
@@ -78,7 +91,7 @@ export class BackupRepository {
         WHERE k.contype = 'f' AND n.nspname = $1 AND ch.oid <> pa.oid`,
       [SCHEMA],
     );
-    return dependencyOrder(tables.rows, edges.rows);
+    return rows;
   }
 
   async rowCount(table: string): Promise<number> {
@@ -170,6 +183,24 @@ export class BackupRepository {
     await this.client.query(`ALTER TABLE ${this.ident(table)} ${enabled ? 'ENABLE' : 'DISABLE'} TRIGGER USER`);
   }
 
+  /**
+   * A table in a circle of foreign keys cannot be loaded before the others of its circle: its foreign-key
+   * triggers are switched off too while it loads (the rows come from one consistent snapshot). That takes a
+   * superuser (the embedded server's role); for another role it answers false and nothing changed.
+   */
+  async trySetAllTriggers(table: string, enabled: boolean): Promise<boolean> {
+    await this.client.query('SAVEPOINT triggers');
+    try {
+      await this.client.query(`ALTER TABLE ${this.ident(table)} ${enabled ? 'ENABLE' : 'DISABLE'} TRIGGER ALL`);
+      await this.client.query('RELEASE SAVEPOINT triggers');
+      return true;
+    } catch (err) {
+      await this.client.query('ROLLBACK TO SAVEPOINT triggers');
+      if ((err as { code?: string }).code === '42501') return false;
+      throw err;
+    }
+  }
+
   /** The engine's rows from applying the migrations give way to the backup's own history. */
   async clearMigrationHistory(): Promise<void> {
     await this.client.query('DELETE FROM schema_migrations');
@@ -180,19 +211,70 @@ export class BackupRepository {
   }
 }
 
-/** Kahn's algorithm, smallest name first among the ready ones; tables in a cycle go last, by name. */
+/**
+ * Parents before children: the tables' strongly connected groups (a table alone, or tables referencing each
+ * other in a circle) in Kahn's order over the groups, smallest name first among the ready ones; a circle's
+ * tables stay together, by name. (Putting every table of or below a circle last by name loaded
+ * recording_session_events before recording_sessions.)
+ */
 export function dependencyOrder<T extends { name: string }>(tables: T[], edges: { child: string; parent: string }[]) {
-  const names = new Set(tables.map((t) => t.name));
-  const parents = new Map(tables.map((t) => [t.name, new Set<string>()]));
-  for (const e of edges) if (names.has(e.child) && names.has(e.parent)) parents.get(e.child)!.add(e.parent);
-  const done = new Set<string>();
-  const out: T[] = [];
-  for (;;) {
-    const ready = tables.filter((t) => !done.has(t.name) && [...parents.get(t.name)!].every((p) => done.has(p)));
-    if (!ready.length) break;
-    const next = ready[0]!;
-    done.add(next.name);
-    out.push(next);
+  const groups = stronglyConnected(tables, edges);
+  const groupOf = new Map<string, number>();
+  groups.forEach((group, index) => {
+    for (const name of group) groupOf.set(name, index);
+  });
+  const parents = groups.map(() => new Set<number>());
+  for (const e of edges) {
+    const child = groupOf.get(e.child);
+    const parent = groupOf.get(e.parent);
+    if (child !== undefined && parent !== undefined && child !== parent) parents[child]!.add(parent);
   }
-  return [...out, ...tables.filter((t) => !done.has(t.name))];
+  const byName = new Map(tables.map((t) => [t.name, t]));
+  const done = new Set<number>();
+  const out: T[] = [];
+  while (done.size < groups.length) {
+    const ready = groups
+      .map((group, index) => ({ group, index }))
+      .filter(({ index }) => !done.has(index) && [...parents[index]!].every((p) => done.has(p)))
+      .sort((a, b) => (a.group[0]! < b.group[0]! ? -1 : 1));
+    const next = ready[0]!; // the groups form no circle, so one is always ready
+    done.add(next.index);
+    for (const name of next.group) out.push(byName.get(name)!);
+  }
+  return out;
+}
+
+/** Tarjan's strongly connected components; each component's names sorted. */
+export function stronglyConnected(tables: { name: string }[], edges: { child: string; parent: string }[]) {
+  const names = tables.map((t) => t.name).sort();
+  const known = new Set(names);
+  const next = new Map(names.map((name) => [name, [] as string[]]));
+  for (const e of edges) if (known.has(e.child) && known.has(e.parent)) next.get(e.child)!.push(e.parent);
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const groups: string[][] = [];
+  const visit = (name: string) => {
+    index.set(name, index.size);
+    low.set(name, index.get(name)!);
+    stack.push(name);
+    onStack.add(name);
+    for (const to of next.get(name)!) {
+      if (!index.has(to)) {
+        visit(to);
+        low.set(name, Math.min(low.get(name)!, low.get(to)!));
+      } else if (onStack.has(to)) low.set(name, Math.min(low.get(name)!, index.get(to)!));
+    }
+    if (low.get(name) !== index.get(name)) return;
+    const group: string[] = [];
+    for (let member = stack.pop()!; ; member = stack.pop()!) {
+      onStack.delete(member);
+      group.push(member);
+      if (member === name) break;
+    }
+    groups.push(group.sort());
+  };
+  for (const name of names) if (!index.has(name)) visit(name);
+  return groups;
 }

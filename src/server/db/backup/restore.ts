@@ -112,12 +112,15 @@ async function loadTables(repo: BackupRepository, manifest: BackupManifest, o: R
   let bytes = 0;
   for (const t of tables) bytes += (await fsp.stat(path.join(o.dir, t.file!))).size;
   progress.begin('tables', bytes, 'bytes');
+  const inCycles = await repo.tablesInCycles();
   for (const t of tables) {
     if (t.name === 'schema_migrations') await repo.clearMigrationHistory();
-    await repo.setUserTriggers(t.name, false);
+    const all = inCycles.has(t.name) && (await repo.trySetAllTriggers(t.name, false));
+    if (!all) await repo.setUserTriggers(t.name, false);
     const table = { name: t.name, columns: t.columns! };
     await repo.copyTableIn(table, fs.createReadStream(path.join(o.dir, t.file!)), byteCounter(progress));
-    await repo.setUserTriggers(t.name, true);
+    if (all) await repo.trySetAllTriggers(t.name, true);
+    else await repo.setUserTriggers(t.name, true);
   }
   for (const s of manifest.database.sequences ?? []) await repo.setSequence(s);
   progress.end();
