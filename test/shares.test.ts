@@ -229,7 +229,7 @@ describe.each(pgTargets().slice(0, 1))('share links on $name', (target) => {
 
   it('serves /s/:token as the app with escaped preview tags; a password link shows no title or picture', async () => {
     const owner = await signUp(t.url, 'owner');
-    const id = await recordingOf(owner, '<script>alert("x")</script> & co');
+    const id = await recordingOf(owner, `<script>alert("x")</script> & co $' $&`);
     const token = (await as(owner).post(`/api/recordings/${id}/shares`, { permissions: ['view'] })).json.token;
     const page = await visitor(`/s/${token}`);
     expect(page.status).toBe(200);
@@ -237,7 +237,8 @@ describe.each(pgTargets().slice(0, 1))('share links on $name', (target) => {
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(page.headers.get('cache-control')).toBe('no-store');
     const html = page.body.toString();
-    const title = '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co';
+    // `$'` and `$&` are String.replace patterns: the title must reach the page as typed
+    const title = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co $&#39; $&amp;";
     expect(html).toContain(`<meta property="og:title" content="${title}">`);
     expect(html).toContain(`<title>${title}</title>`);
     expect(html).not.toContain('<script>alert');

@@ -48,7 +48,8 @@ export function previewTags(page: Extract<SharePage, { kind: 'live' }>, origin: 
 export function injectPreview(indexHtml: string, tags: string): string {
   const withoutTitle = indexHtml.replace(/<title>[\s\S]*?<\/title>/i, '');
   return withoutTitle.includes('</head>')
-    ? withoutTitle.replace('</head>', `    ${tags}\n  </head>`)
+    ? // a function, not a string: a title's `$'` or `$&` must not be read as a replacement pattern
+      withoutTitle.replace('</head>', () => `    ${tags}\n  </head>`)
     : `<!doctype html><html lang="en"><head><meta charset="utf-8">${tags}</head><body></body></html>\n`;
 }
 
