@@ -22,7 +22,7 @@ import { writeFullBackup } from '../src/server/db/backup/write.js';
 import { loadMigrations } from '../src/server/db/migrator/files.js';
 import { createLogger } from '../src/server/logger.js';
 import { createMigrator, startServer } from '../src/server/server.js';
-import { thumbnailKey } from '../src/server/storage/keys.js';
+import { thumbnailKey, versionKey, versionThumbnailKey } from '../src/server/storage/keys.js';
 import { LocalStorage } from '../src/server/storage/local.js';
 import { signUp, startTestServer, type TestServer } from './support/app.js';
 import { connect, freshDatabase, MIGRATIONS_DIR, migrator, pgTargets } from './support/db.js';
@@ -62,8 +62,9 @@ async function snapshot(c: pg.Client): Promise<Record<string, string[]>> {
 type User = Awaited<ReturnType<typeof signUp>>;
 
 /** Users, a project with a member, an API token, sessions, a finished upload (recording with media and a
- * thumbnail), an unfinished upload: through the real HTTP API, as the web app does. */
-async function seed(t: TestServer, c: pg.Client): Promise<{ owner: User; mediaKeys: string[] }> {
+ * thumbnail), an unfinished upload: through the real HTTP API, as the web app does; then a ready version
+ * (object and thumbnail) and a rendering one. */
+async function seed(t: TestServer, c: pg.Client) {
   const owner = await signUp(t.url, 'ada');
   const member = await signUp(t.url, 'bob');
   const api = (u: User, method: string, route: string, body?: unknown) => call(t.url, method, route, u.headers, body);
@@ -96,14 +97,38 @@ async function seed(t: TestServer, c: pg.Client): Promise<{ owner: User; mediaKe
     [done.recordingId, thumb],
   );
   // recordings and recording_versions reference each other (current_version_id): a restore must load both
-  const version = await c.query<{ id: string }>(
+  const version = await readyVersion(t, c, owner.userId, done.recordingId!);
+  await c.query('UPDATE recordings SET current_version_id = $2 WHERE id = $1', [done.recordingId, version.id]);
+  // a render still running has no finished object: not in the manifest
+  await c.query(
     `INSERT INTO recording_versions (recording_id, number, edit_revision, edits, storage_provider, storage_key)
-     VALUES ($1, 1, 0, '{}', 'local', 'versions/backup-test') RETURNING id`,
+     VALUES ($1, 2, 0, '{}', 'local', 'versions/backup-test')`,
     [done.recordingId],
   );
-  await c.query('UPDATE recordings SET current_version_id = $2 WHERE id = $1', [done.recordingId, version.rows[0]!.id]);
   const keys = await c.query<{ k: string }>('SELECT storage_key AS k FROM recordings WHERE storage_key IS NOT NULL');
-  return { owner, mediaKeys: [...keys.rows.map((r) => r.k), thumb] };
+  return { owner, version, mediaKeys: [...keys.rows.map((r) => r.k), thumb, version.key, version.thumbnail] };
+}
+
+/** What the render-version job leaves: a ready version row, its object and its thumbnail in the storage. */
+async function readyVersion(t: TestServer, c: pg.Client, userId: string, recordingId: string) {
+  const bytes = fakeWebm(20_000, 4);
+  const { rows } = await c.query<{ id: string }>(
+    `INSERT INTO recording_versions (recording_id, number, edit_revision, edits, storage_provider, storage_key)
+     VALUES ($1, 1, 0, '{}', 'local', 'versions/pending') RETURNING id`,
+    [recordingId],
+  );
+  const id = rows[0]!.id;
+  const key = versionKey(userId, recordingId, id, 'webm');
+  const thumbnail = versionThumbnailKey(userId, recordingId, id);
+  await t.server.storage.put(key, Readable.from([bytes]), { contentType: 'video/webm' });
+  await t.server.storage.put(thumbnail, Readable.from([fakeWebm(200, 5)]), { contentType: 'image/jpeg' });
+  await c.query(
+    `UPDATE recording_versions SET status = 'ready', progress = 1, storage_key = $2, thumbnail_key = $3,
+            file_size = $4, sha256 = $5, duration_ms = 1000, mime_type = 'video/webm', completed_at = now()
+      WHERE id = $1`,
+    [id, key, thumbnail, bytes.length, sha256(bytes)],
+  );
+  return { id, key, thumbnail, size: bytes.length, sha256: sha256(bytes) };
 }
 
 /** A copy of migrations/ plus extra files, for a pending migration of the test's own. */
@@ -228,18 +253,30 @@ describe.each(pgTargets())('backups on $name', (target) => {
       expect(entry).toMatchObject({ status: 'ok', size: stored.length, sha256: sha256(stored) });
       expect(sha256(fs.readFileSync(path.join(dir, entry.copy!)))).toBe(entry.sha256);
     }
-    expect(manifest.media).toMatchObject({ hashed: true, copied: true, missing: 0, objects: 2 });
+    expect(manifest.media).toMatchObject({ hashed: true, copied: true, missing: 0, objects: 4 });
+    // a ready version's objects, where its row says, with the size and sha256 its row recorded
+    const { version } = seeded;
+    expect(manifest.media.entries.filter((e) => e.versionId)).toEqual([
+      expect.objectContaining({ kind: 'version', versionId: version.id, key: version.key, provider: 'local' }),
+      expect.objectContaining({ kind: 'version-thumbnail', versionId: version.id, key: version.thumbnail }),
+    ]);
+    expect(manifest.media.entries.find((e) => e.key === version.key)).toMatchObject({
+      expectedSize: version.size,
+      size: version.size,
+      sha256: version.sha256,
+    });
     const check = () => verifyMedia(manifest, t.server.storage, { concurrency: 2, progress: silentBar });
     expect((await check()).problems).toEqual([]);
-    const victim = path.join(mediaRoot, manifest.media.entries[0]!.key);
-    const original = fs.readFileSync(victim);
-    fs.writeFileSync(victim, Buffer.concat([original, Buffer.from('x')]));
-    try {
-      expect((await check()).problems).toEqual([
-        { key: manifest.media.entries[0]!.key, problem: expect.stringMatching(/^changed/) },
-      ]);
-    } finally {
-      fs.writeFileSync(victim, original);
+    for (const kind of ['recording', 'version'] as const) {
+      const key = manifest.media.entries.find((e) => e.kind === kind)!.key;
+      const victim = path.join(mediaRoot, key);
+      const original = fs.readFileSync(victim);
+      fs.writeFileSync(victim, Buffer.concat([original, Buffer.from('x')]));
+      try {
+        expect((await check()).problems).toEqual([{ key, problem: expect.stringMatching(/^changed/) }]);
+      } finally {
+        fs.writeFileSync(victim, original);
+      }
     }
     // restore --with-media: the copies go back into (here: another) storage, each checked against its sha256
     const otherMedia = path.join(work, 'other-media');
@@ -251,7 +288,7 @@ describe.each(pgTargets())('backups on $name', (target) => {
       storage: new LocalStorage({ dir: otherMedia }),
       withMedia: true,
     });
-    expect(result.mediaRestored).toBe(2);
+    expect(result.mediaRestored).toBe(4); // the version's object and thumbnail among them
     for (const entry of manifest.media.entries)
       expect(sha256(fs.readFileSync(path.join(otherMedia, entry.key)))).toBe(entry.sha256);
   });
@@ -271,9 +308,9 @@ describe.each(pgTargets())('backups on $name', (target) => {
     expect(done.backupPath).toMatch(/backups\/.*-before-9001$/);
     const manifest: BackupManifest = await readManifest(done.backupPath!);
     expect(manifest.reason).toMatch(/9001_phase9_rename_people\.up\.sql is marked destructive/);
-    expect(manifest.media).toMatchObject({ hashed: false, objects: 2 });
+    expect(manifest.media).toMatchObject({ hashed: false, objects: 4 });
     const unhashed = await verifyMedia(manifest, t.server.storage, { concurrency: 2, progress: silentBar });
-    expect(unhashed).toEqual({ checked: 2, problems: [] }); // listed keys: there, and the size the row says
+    expect(unhashed).toEqual({ checked: 4, problems: [] }); // listed keys: there, and the size the row says
     const restoredUrl = await emptyDatabase();
     await restoreInto(restoredUrl, done.backupPath!, dir);
     const restored = await connect(restoredUrl);

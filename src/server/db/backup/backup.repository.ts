@@ -21,8 +21,10 @@ export interface SequenceState {
   isCalled: boolean;
 }
 
+/** A recording's objects, or (versionId set) one of its rendered versions' objects, where its own row says. */
 export interface MediaRow {
   recordingId: string;
+  versionId: string | null;
   provider: string;
   bucket: string | null;
   storageKey: string | null;
@@ -157,12 +159,29 @@ export class BackupRepository {
   /** Every recording that has media or a thumbnail, by id. */
   async mediaRows(): Promise<MediaRow[]> {
     const { rows } = await this.client.query<MediaRow>(
-      `SELECT id::text AS "recordingId", storage_provider AS provider, storage_bucket AS bucket,
+      `SELECT id::text AS "recordingId", NULL AS "versionId", storage_provider AS provider, storage_bucket AS bucket,
               storage_key AS "storageKey", file_size::text AS "fileSize",
               metadata->>'thumbnail_key' AS "thumbnailKey"
          FROM recordings
         WHERE storage_key IS NOT NULL OR metadata->>'thumbnail_key' IS NOT NULL
         ORDER BY id`,
+    );
+    return rows;
+  }
+
+  /**
+   * Every ready version's media and thumbnail (issue 12), each in the storage its own row names (the storage
+   * migration moves a recording's versions with it; a version left elsewhere says so). Rendering and failed
+   * versions have no finished object to keep.
+   */
+  async versionMediaRows(): Promise<MediaRow[]> {
+    const { rows } = await this.client.query<MediaRow>(
+      `SELECT recording_id::text AS "recordingId", id::text AS "versionId", storage_provider AS provider,
+              storage_bucket AS bucket, storage_key AS "storageKey", file_size::text AS "fileSize",
+              thumbnail_key AS "thumbnailKey"
+         FROM recording_versions
+        WHERE status = 'ready'
+        ORDER BY recording_id, id`,
     );
     return rows;
   }

@@ -31,11 +31,13 @@ export interface DatabasePart {
 
 export interface MediaEntry {
   recordingId: string;
-  kind: 'recording' | 'thumbnail';
+  /** version, version-thumbnail: a rendered version's objects (versionId), in the storage its own row names. */
+  kind: 'recording' | 'thumbnail' | 'version' | 'version-thumbnail';
+  versionId?: string;
   key: string;
   provider: string;
   bucket: string | null;
-  /** Size the row says (recordings only). */
+  /** Size the row says (recordings' and versions' media only). */
   expectedSize?: number;
   /** ok: read and hashed; missing: no object under the key; elsewhere: stored with another provider/bucket. */
   status: 'ok' | 'missing' | 'elsewhere' | 'listed';

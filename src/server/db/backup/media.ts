@@ -1,6 +1,7 @@
 /**
- * The media part of a backup: every recording's and thumbnail's key, size and sha256, read from storage
- * (streamed, a few objects at a time), optionally with a copy of the bytes. Also its check against
+ * The media part of a backup: the key, size and sha256 of every recording's media and thumbnail and of every
+ * ready version's (each in the storage its own row names), read from storage (streamed, a few objects at a
+ * time), optionally with a copy of the bytes. Also its check against
  * storage (`backup verify`) and putting copied media back (`restore --with-media`).
  */
 import fs from 'node:fs';
@@ -35,16 +36,23 @@ const COPIED = 'Media bytes are copied under media/<key> in this backup; restore
 export function mediaEntries(rows: MediaRow[]): MediaEntry[] {
   const out: MediaEntry[] = [];
   for (const r of rows) {
-    const where = { recordingId: r.recordingId, provider: r.provider, bucket: r.bucket };
+    const where = {
+      recordingId: r.recordingId,
+      ...(r.versionId === null ? {} : { versionId: r.versionId }),
+      provider: r.provider,
+      bucket: r.bucket,
+    };
+    const version = r.versionId !== null;
     if (r.storageKey)
       out.push({
         ...where,
-        kind: 'recording',
+        kind: version ? 'version' : 'recording',
         key: r.storageKey,
         status: 'listed',
         ...(r.fileSize === null ? {} : { expectedSize: Number(r.fileSize) }),
       });
-    if (r.thumbnailKey) out.push({ ...where, kind: 'thumbnail', key: r.thumbnailKey, status: 'listed' });
+    if (r.thumbnailKey)
+      out.push({ ...where, kind: version ? 'version-thumbnail' : 'thumbnail', key: r.thumbnailKey, status: 'listed' });
   }
   return out;
 }

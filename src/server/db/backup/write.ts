@@ -138,7 +138,12 @@ export async function writeFullBackup(opts: FullBackupOptions): Promise<{ dir: s
       await copyTables(repo, tables, entries, ctx);
       database.sequences = await repo.sequences();
     }
-    const mediaRows = tables.some((t) => t.name === 'recordings') ? await repo.mediaRows() : [];
+    const has = (name: string) => tables.some((t) => t.name === name);
+    // a backup before migration 0024 has no recording_versions
+    const mediaRows = [
+      ...(has('recordings') ? await repo.mediaRows() : []),
+      ...(has('recording_versions') ? await repo.versionMediaRows() : []),
+    ];
     await client.query('COMMIT');
     const media = await buildMediaPart(mediaRows, opts.storage, {
       hash: opts.hashMedia ?? true,
