@@ -238,7 +238,7 @@ describe.each(pgTargets().slice(0, 1))('share links on $name', (target) => {
     expect(page.headers.get('cache-control')).toBe('no-store');
     const html = page.body.toString();
     // `$'` and `$&` are String.replace patterns: the title must reach the page as typed
-    const title = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co $&#39; $&amp;";
+    const title = '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co $&#39; $&amp;';
     expect(html).toContain(`<meta property="og:title" content="${title}">`);
     expect(html).toContain(`<title>${title}</title>`);
     expect(html).not.toContain('<script>alert');
